@@ -1,0 +1,215 @@
+// The one Loopline config file, as data. A route is configuration: a channel (marketplace shop), the
+// fulfilment system that ships its orders, the returns system, mapping tables, buffers and SLAs.
+// Secrets never live here: each connection names the environment variable that holds its key.
+import { z } from 'zod';
+
+const envVarName = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]*$/, 'must be the NAME of an environment variable (upper case, digits, underscores)');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const MiraklConnectionSchema = z
+  .object({
+    /** Instance root, e.g. https://asos-marketplace.mirakl.net (the client appends /api/...). */
+    baseUrl: httpUrl,
+    /** Environment variable holding the shop API key (sent raw in `Authorization`, no Bearer). */
+    apiKeyEnv: envVarName,
+    /** Only needed when the key can reach several shops. */
+    shopId: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+  })
+  .strict();
+
+export const DeadlineSchema = z
+  .object({
+    /** Operator auto-refusal window when the order carries no explicit deadline. */
+    acceptanceWindowHours: z.number().positive().max(24 * 14).default(72),
+    /** Alert when this fraction of a window has elapsed and the step is still missing. */
+    alertAtFractions: z.array(z.number().gt(0).lt(1)).max(5).default([0.5, 0.8]),
+  })
+  .strict();
+
+export const CarrierTargetSchema = z
+  .object({
+    /** A carrier registered on the marketplace (SH21 code). */
+    code: z.string().min(1).optional(),
+    /** Free-text name, for a carrier the marketplace does not know. */
+    name: z.string().min(1).optional(),
+    /** Tracking URL template with {tracking}, for unregistered carriers. */
+    trackingUrl: z.string().optional(),
+  })
+  .strict()
+  .refine((c) => c.code !== undefined || c.name !== undefined, 'needs a `code` (registered carrier) or a `name`');
+
+export const ChannelSchema = z
+  .object({
+    /** Short id used in workflow ids and search attributes: asos, joules, … */
+    code: z.string().regex(/^[a-z][a-z0-9-]{1,23}$/, 'must be 2–24 lower-case letters, digits or dashes'),
+    label: z.string().min(1),
+    platform: z.enum(['mirakl', 'marketplacer']),
+    /** Prefix of warehouse sales order numbers (<PREFIX>-<order id>), unique per channel. Defaults to the code. */
+    orderNumberPrefix: z
+      .string()
+      .regex(/^[A-Z0-9]{1,6}$/, 'must be 1–6 upper-case letters or digits')
+      .optional(),
+    enabled: z.boolean().default(true),
+    connection: MiraklConnectionSchema,
+    /** The system that ships this channel's orders. */
+    fulfilment: z.enum(['peoplevox', 'shopify']),
+    returns: z.enum(['none', 'reveni']).default('none'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as GBP'),
+    intake: z
+      .object({
+        /** Mirakl allows OR11 at most once a minute per shop. */
+        pollIntervalSeconds: z.number().int().min(60, 'Mirakl allows OR11 at most once a minute').default(60),
+        /** Re-read this much before the watermark (Mirakl subtracts its own delta too); dedupe absorbs it. */
+        overlapSeconds: z.number().int().min(0).max(3600).default(120),
+        pageSize: z.number().int().min(1).max(100).default(100),
+      })
+      .strict()
+      .default({ pollIntervalSeconds: 60, overlapSeconds: 120, pageSize: 100 }),
+    acceptance: z
+      .object({
+        /** accept-when-mapped: accept every order whose lines all map to a known item code. manual: never auto-accept. */
+        policy: z.enum(['accept-when-mapped', 'manual']).default('accept-when-mapped'),
+        /** What to do with a line whose stock is gone when the order arrives. */
+        outOfStock: z.enum(['accept-and-backorder', 'refuse-line']).default('accept-and-backorder'),
+      })
+      .strict()
+      .default({ policy: 'accept-when-mapped', outOfStock: 'accept-and-backorder' }),
+    deadlines: DeadlineSchema.default({ acceptanceWindowHours: 72, alertAtFractions: [0.5, 0.8] }),
+    /** How long an order stays open after shipment to follow returns. */
+    returnWindowDays: z.number().int().min(0).max(365).default(30),
+    /** Offer SKU → item code, where they differ. Unlisted SKUs are used as item codes unchanged. */
+    skuMap: z.record(z.string(), z.string().min(1)).default({}),
+    /** Warehouse carrier name → marketplace carrier. */
+    carrierMap: z.record(z.string(), CarrierTargetSchema).default({}),
+  })
+  .strict();
+
+export const PeoplevoxSchema = z
+  .object({
+    /** e.g. https://wms.peoplevox.net — the client appends /{clientId}/resources/integrationservicev4.asmx */
+    baseUrl: httpUrl,
+    clientId: z.string().min(1),
+    username: z.string().min(1),
+    passwordEnv: envVarName,
+    /** Peoplevox allows about 15 requests per 15 seconds. */
+    requestsPerSecond: z.number().positive().max(10).default(1),
+    sessionTtlMinutes: z.number().positive().max(60).default(25),
+    timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        /** Environment variable holding a Temporal Cloud API key, if any. */
+        apiKeyEnv: envVarName.default('TEMPORAL_API_KEY'),
+        tls: z.boolean().default(false),
+        taskQueues: z
+          .object({
+            orders: z.string().default('loopline-orders'),
+            /** Acknowledgements (OR21) get their own queue so warehouse work never delays them. */
+            acknowledge: z.string().default('loopline-acknowledge'),
+            peoplevox: z.string().default('loopline-peoplevox'),
+            inventory: z.string().default('loopline-inventory'),
+          })
+          .strict()
+          .default({
+            orders: 'loopline-orders',
+            acknowledge: 'loopline-acknowledge',
+            peoplevox: 'loopline-peoplevox',
+            inventory: 'loopline-inventory',
+          }),
+      })
+      .strict()
+      .default({
+        address: '127.0.0.1:7233',
+        namespace: 'default',
+        apiKeyEnv: 'TEMPORAL_API_KEY',
+        tls: false,
+        taskQueues: {
+          orders: 'loopline-orders',
+          acknowledge: 'loopline-acknowledge',
+          peoplevox: 'loopline-peoplevox',
+          inventory: 'loopline-inventory',
+        },
+      }),
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Environment variable holding the ops dashboard / API token. */
+        opsTokenEnv: envVarName.default('LOOPLINE_OPS_TOKEN'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080, opsTokenEnv: 'LOOPLINE_OPS_TOKEN' }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        format: z.enum(['json', 'pretty']).default('json'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'json' }),
+    sandbox: z
+      .object({
+        /** When true, `npm start` runs the simulators and points every connection at them. */
+        enabled: z.boolean().default(false),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9090),
+        /** Demo order stream per channel; 0 turns it off. */
+        demoOrdersPerMinute: z.number().min(0).max(600).default(4),
+        dataDir: z.string().default('.loopline/data'),
+      })
+      .strict()
+      .default({ enabled: false, host: '127.0.0.1', port: 9090, demoOrdersPerMinute: 4, dataDir: '.loopline/data' }),
+    systems: z
+      .object({
+        peoplevox: PeoplevoxSchema.optional(),
+      })
+      .strict()
+      .default({}),
+    channels: z.array(ChannelSchema).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    const prefixes = new Map<string, string>();
+    cfg.channels.forEach((ch, i) => {
+      if (seen.has(ch.code)) {
+        ctx.addIssue({ code: 'custom', path: ['channels', i, 'code'], message: `duplicate channel code "${ch.code}"` });
+      }
+      seen.add(ch.code);
+      const prefix = channelOrderPrefix(ch);
+      if (prefixes.has(prefix)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'orderNumberPrefix'],
+          message: `order number prefix "${prefix}" is already used by channel ${prefixes.get(prefix)}`,
+        });
+      }
+      prefixes.set(prefix, ch.code);
+      if (ch.fulfilment === 'peoplevox' && !cfg.systems.peoplevox) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'fulfilment'],
+          message: 'routes to peoplevox, but systems.peoplevox is not configured',
+        });
+      }
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ChannelConfig = z.infer<typeof ChannelSchema>;
+export type PeoplevoxConfig = z.infer<typeof PeoplevoxSchema>;
+export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
+
+/** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
+export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {
+  return ch.orderNumberPrefix ?? ch.code.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 6);
+}

@@ -1,0 +1,44 @@
+// Idempotency keys and workflow ids, built in one place so every write can be traced to its key.
+// Keys derive from marketplace ids only, so a retry, a replay or a second worker computes the same key.
+
+export function orderWorkflowId(channel: string, orderId: string): string {
+  return `order:${channel}:${orderId}`;
+}
+
+export function wmsOrderKey(channel: string, orderId: string): string {
+  return `wms-order:${channel}:${orderId}`;
+}
+
+export function shipmentKey(channel: string, orderId: string, despatchNumber: string): string {
+  return `ship:${channel}:${orderId}:${despatchNumber}`;
+}
+
+export function acceptKey(channel: string, orderId: string): string {
+  return `accept:${channel}:${orderId}`;
+}
+
+/** Peoplevox SalesOrderNumber is a string(30). */
+export const WMS_ORDER_NUMBER_MAX = 30;
+
+/**
+ * The warehouse sales order number for a marketplace order: `<PREFIX>-<orderId>`, so two Mirakl
+ * instances (ASOS, Joules) whose order ids could coincide never collide in one warehouse. When that is
+ * longer than Peoplevox's 30 characters, the tail is replaced by a short stable hash, so the number stays
+ * unique and the same on every retry.
+ */
+export function wmsSalesOrderNumber(prefix: string, orderId: string): string {
+  const full = `${prefix}-${orderId}`;
+  if (full.length <= WMS_ORDER_NUMBER_MAX) return full;
+  const hash = fnv1a32(full).toString(36).toUpperCase().padStart(7, '0');
+  return `${full.slice(0, WMS_ORDER_NUMBER_MAX - hash.length - 1)}~${hash}`;
+}
+
+/** FNV-1a, 32 bit: deterministic, dependency-free (usable inside workflows too). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,2 @@
+export const OWNERS = ['ops', 'merchandising', 'customer-service', 'finance'] as const;
+export type Owner = (typeof OWNERS)[number];

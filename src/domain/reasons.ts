@@ -1,0 +1,154 @@
+// Every way an order can need a person, with who owns it and the sentence they read. Business failures
+// become non-retryable Temporal failures whose `type` is the reason code; the playbook (docs/playbook.md)
+// has one section per code.
+import type { Owner } from './owners';
+
+export interface ReasonDefinition {
+  owner: Owner;
+  /** A sentence a person can act on; {placeholders} are filled from the exception's details. */
+  template: string;
+  /** What the operator does about it. */
+  fix: string;
+}
+
+export const REASONS = {
+  SKU_UNMAPPED: {
+    owner: 'merchandising',
+    template: 'Order {orderId} line {lineId}: offer SKU "{offerSku}" has no item code in the warehouse.',
+    fix: 'Add the item in Peoplevox or a skuMap entry for the channel, then retry the order.',
+  },
+  QUANTITY_INVALID: {
+    owner: 'customer-service',
+    template: 'Order {orderId} line {lineId}: quantity {quantity} is not a positive whole number.',
+    fix: 'Check the order on the marketplace; cancel or correct it there, then resolve here.',
+  },
+  DUPLICATE_LINE_ID: {
+    owner: 'ops',
+    template: 'Order {orderId}: line id {lineId} appears more than once.',
+    fix: 'Raise with the marketplace operator; resolve once the order has been corrected.',
+  },
+  NO_LINES: {
+    owner: 'ops',
+    template: 'Order {orderId} has no order lines.',
+    fix: 'Raise with the marketplace operator; cancel the order here once confirmed.',
+  },
+  TOO_MANY_LINES: {
+    owner: 'ops',
+    template: 'Order {orderId} has {count} lines, more than the {max} the warehouse accepts on one order.',
+    fix: 'Split the order manually in the warehouse, then resolve here.',
+  },
+  ADDRESS_MISSING: {
+    owner: 'customer-service',
+    template: 'Order {orderId}: the shipping address is missing {field}.',
+    fix: 'Contact the customer through the marketplace for the address; resolve once it is on the order.',
+  },
+  POSTCODE_INVALID: {
+    owner: 'customer-service',
+    template: 'Order {orderId}: postcode "{postcode}" is not valid for {country}.',
+    fix: 'Confirm the postcode with the customer through the marketplace, then retry.',
+  },
+  FIELD_TOO_LONG: {
+    owner: 'customer-service',
+    template: 'Order {orderId}: {field} is {length} characters; the warehouse accepts at most {max}.',
+    fix: 'Shorten the field in the warehouse order by hand or ask the customer, then resolve.',
+  },
+  CURRENCY_MISMATCH: {
+    owner: 'finance',
+    template: 'Order {orderId} is in {currency}; channel {channel} settles in {expected}.',
+    fix: 'Check the channel configuration with finance; retry once the currency is allowed.',
+  },
+  TOTALS_MISMATCH: {
+    owner: 'finance',
+    template: 'Order {orderId}: {what} is {actual} but the lines add up to {expected} ({difference} apart).',
+    fix: 'Compare the order with the marketplace back office; resolve if the marketplace figure is right.',
+  },
+  PRICE_INVALID: {
+    owner: 'finance',
+    template: 'Order {orderId} line {lineId}: {field} {value} is not a valid amount.',
+    fix: 'Check the order in the marketplace back office with finance.',
+  },
+  CARRIER_UNMAPPED: {
+    owner: 'ops',
+    template: 'Order {orderId}: despatch {despatchNumber} uses carrier "{carrier}", which has no marketplace mapping.',
+    fix: 'Add the carrier to the channel carrierMap, then retry the order.',
+  },
+  WMS_REJECTED: {
+    owner: 'ops',
+    template: 'Order {orderId}: the warehouse rejected the sales order: {detail}.',
+    fix: 'Correct the data named in the message (in Peoplevox or the mapping tables), then retry.',
+  },
+  ACCEPTANCE_REJECTED: {
+    owner: 'ops',
+    template: 'Order {orderId}: the marketplace refused the acceptance: {detail}.',
+    fix: 'Check the order state in the marketplace back office; resolve or cancel here.',
+  },
+  ACCEPTANCE_DEADLINE_PASSED: {
+    owner: 'ops',
+    template: 'Order {orderId} was not accepted before its deadline {deadline} and the marketplace refused it.',
+    fix: 'No action on the order; find why acceptance was held (manual policy, unmapped SKU) and fix that.',
+  },
+  AWAITING_MANUAL_ACCEPTANCE: {
+    owner: 'ops',
+    template: 'Order {orderId} waits for a person to accept it (channel policy is manual); deadline {deadline}.',
+    fix: 'Accept it in the marketplace back office or retry here to accept it through Loopline.',
+  },
+  CANCELLED_AFTER_PICK: {
+    owner: 'ops',
+    template: 'Order {orderId} was cancelled on the marketplace but the warehouse has already {wmsStatus} it.',
+    fix: 'Stop the parcel if you can; otherwise contact the customer. Resolve when handled.',
+  },
+  SHIPMENT_REJECTED: {
+    owner: 'ops',
+    template: 'Order {orderId}: the marketplace rejected shipment confirmation for despatch {despatchNumber}: {detail}.',
+    fix: 'Check the order lines and tracking in the marketplace back office, then retry.',
+  },
+  DESPATCH_EXCEEDS_ORDER: {
+    owner: 'ops',
+    template: 'Order {orderId}: despatch {despatchNumber} ships {quantity} of item {itemCode}, more than is left to ship.',
+    fix: 'Check the despatch in Peoplevox; the extra units were not confirmed to the marketplace.',
+  },
+  DESPATCH_WITHOUT_ORDER: {
+    owner: 'ops',
+    template: 'Despatch {despatchNumber} in the warehouse is for sales order {salesOrderNumber}, which Loopline has no workflow for.',
+    fix: 'Find where the sales order came from; confirm the shipment on the marketplace by hand if it is a marketplace order.',
+  },
+  SHIPPING_DEADLINE_PASSED: {
+    owner: 'ops',
+    template: 'Order {orderId} missed its shipping deadline {deadline}; {missing}.',
+    fix: 'Despatch the order or cancel it with the customer; the marketplace counts it as late.',
+  },
+} as const satisfies Record<string, ReasonDefinition>;
+
+export type ReasonCode = keyof typeof REASONS;
+
+export function isReasonCode(x: string): x is ReasonCode {
+  return Object.prototype.hasOwnProperty.call(REASONS, x);
+}
+
+/** Fills a reason template. Unknown placeholders stay visible rather than vanishing. */
+export function describe(reason: ReasonCode, details: Record<string, string | number | undefined>): string {
+  return REASONS[reason].template.replace(/\{(\w+)\}/g, (m, k: string) => {
+    const v = details[k];
+    return v === undefined ? m : String(v);
+  });
+}
+
+export interface OrderException {
+  reason: ReasonCode;
+  owner: Owner;
+  message: string;
+  /** Record and field the problem was found in, e.g. "order_lines[2].offer_sku". */
+  field?: string;
+  details: Record<string, string | number | undefined>;
+  /** Epoch ms. */
+  at: number;
+}
+
+export function makeException(
+  reason: ReasonCode,
+  details: Record<string, string | number | undefined>,
+  at: number,
+  field?: string,
+): OrderException {
+  return { reason, owner: REASONS[reason].owner, message: describe(reason, details), field, details, at };
+}

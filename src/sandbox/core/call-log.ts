@@ -1,0 +1,53 @@
+// Every simulated API call, in order: what e2e tests and benchmarks assert on from the outside.
+export interface CallRecord {
+  seq: number;
+  at: number;
+  system: string;
+  /** Operation name in the vendor's terms: OR11, ST01, SaveData, orderCreate … */
+  endpoint: string;
+  /** Tenant within the system (Mirakl channel, Peoplevox client id). */
+  tenant?: string;
+  status: number;
+  fault?: string;
+  /** Rejected by the simulator's documented rate limit (not an injected fault). */
+  rateLimited?: boolean;
+}
+
+export class CallLog {
+  private records: CallRecord[] = [];
+  private seq = 0;
+  constructor(private readonly max = 200_000) {}
+
+  add(rec: Omit<CallRecord, 'seq' | 'at'> & { at?: number }): CallRecord {
+    const full: CallRecord = { seq: ++this.seq, at: rec.at ?? Date.now(), ...rec };
+    this.records.push(full);
+    if (this.records.length > this.max) this.records.splice(0, this.records.length - this.max);
+    return full;
+  }
+
+  list(filter: { system?: string; endpoint?: string; tenant?: string; sinceSeq?: number } = {}): CallRecord[] {
+    return this.records.filter(
+      (r) =>
+        (filter.system === undefined || r.system === filter.system) &&
+        (filter.endpoint === undefined || r.endpoint === filter.endpoint) &&
+        (filter.tenant === undefined || r.tenant === filter.tenant) &&
+        (filter.sinceSeq === undefined || r.seq > filter.sinceSeq),
+    );
+  }
+
+  clear(): void {
+    this.records = [];
+  }
+
+  /** Highest number of calls inside any sliding window of `windowMs` (for "never above the limit"). */
+  static maxInWindow(records: readonly CallRecord[], windowMs: number): number {
+    let max = 0;
+    let start = 0;
+    const times = records.map((r) => r.at).sort((a, b) => a - b);
+    for (let end = 0; end < times.length; end++) {
+      while (times[end]! - times[start]! >= windowMs) start++;
+      max = Math.max(max, end - start + 1);
+    }
+    return max;
+  }
+}
