@@ -112,6 +112,16 @@ export const REASONS = {
     template: 'Despatch {despatchNumber} in the warehouse is for sales order {salesOrderNumber}, which Loopline has no workflow for.',
     fix: 'Find where the sales order came from; confirm the shipment on the marketplace by hand if it is a marketplace order.',
   },
+  SYSTEM_UNAVAILABLE: {
+    owner: 'ops',
+    template: 'Order {orderId}: {system} did not answer after repeated retries during "{step}": {detail}.',
+    fix: 'Check the system status page or credentials; retry the order when it is back.',
+  },
+  UNEXPECTED_ERROR: {
+    owner: 'ops',
+    template: 'Order {orderId}: step "{step}" failed unexpectedly: {detail}.',
+    fix: 'Report it to the Loopline maintainers with the order id; retry after a fix.',
+  },
   SHIPPING_DEADLINE_PASSED: {
     owner: 'ops',
     template: 'Order {orderId} missed its shipping deadline {deadline}; {missing}.',

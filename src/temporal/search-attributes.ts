@@ -8,6 +8,7 @@ export const SA = {
   ExceptionReason: defineSearchAttributeKey('ExceptionReason', SearchAttributeType.KEYWORD),
   Owner: defineSearchAttributeKey('Owner', SearchAttributeType.KEYWORD),
   MarketplaceOrderId: defineSearchAttributeKey('MarketplaceOrderId', SearchAttributeType.KEYWORD),
+  WmsOrderNumber: defineSearchAttributeKey('WmsOrderNumber', SearchAttributeType.KEYWORD),
   AcceptanceDeadline: defineSearchAttributeKey('AcceptanceDeadline', SearchAttributeType.DATETIME),
   ShippingDeadline: defineSearchAttributeKey('ShippingDeadline', SearchAttributeType.DATETIME),
 } as const;
@@ -19,6 +20,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Datetime' | 'In
   ExceptionReason: 'Keyword',
   Owner: 'Keyword',
   MarketplaceOrderId: 'Keyword',
+  WmsOrderNumber: 'Keyword',
   AcceptanceDeadline: 'Datetime',
   ShippingDeadline: 'Datetime',
 };

@@ -1,0 +1,517 @@
+// Mirakl seller (shop) API client, written against the real API: point baseUrl at a tenant
+// (https://<instance>.mirakl.net) or at the sandbox (http://127.0.0.1:9090/mirakl/<channel>) and it works.
+// Every failure goes through classifyHttpError, the one place that decides what retries.
+//
+// Idempotency: Mirakl writes carry no idempotency key. Callers look before they create: getOrders() to see
+// an order's state before OR21/OR24, listShipments() to see package references before ST01.
+import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ConnectorError, classifyHttpError } from '../errors';
+import {
+  MiraklShipmentSchema,
+  OF02ResponseSchema,
+  OF21ResponseSchema,
+  OF24ResponseSchema,
+  OF52ResponseSchema,
+  OF53ResponseSchema,
+  OR11ResponseSchema,
+  OR28ResponseSchema,
+  PC01ResponseSchema,
+  RE01ResponseSchema,
+  SeekPageSchema,
+  SH21ResponseSchema,
+  ST01ResponseSchema,
+  STO01ResponseSchema,
+  STO02ResponseSchema,
+  type MiraklOffer,
+  type MiraklOrder,
+  type OF24Offer,
+  type OR21Request,
+  type OR23Request,
+  type OR28Refund,
+  type ST01Shipment,
+  type StockImportStatus,
+} from './schemas';
+
+export interface MiraklClientOptions {
+  /** Instance root, e.g. https://asos-marketplace.mirakl.net (the client appends /api/...). */
+  baseUrl: string;
+  apiKey: string;
+  shopId?: number;
+  timeoutMs: number;
+  log?: Logger;
+}
+
+export interface ListOrdersParams {
+  /** OR11 start_update_date (Mirakl subtracts its own delta: expect overlaps). */
+  updatedSince?: string | Date;
+  updatedUntil?: string | Date;
+  createdSince?: string | Date;
+  createdUntil?: string | Date;
+  orderIds?: string[];
+  states?: string[];
+  offset?: number;
+  /** Page size, at most 100. */
+  max?: number;
+}
+
+export interface ShipmentResult {
+  success: Array<{ id?: string; order_id?: string; status?: string; [k: string]: unknown }>;
+  errors: Array<{ order_id?: string | null; message: string }>;
+}
+
+export interface ShipmentSummary {
+  id: string;
+  orderId: string;
+  status?: string;
+  lines: Array<{ lineId?: string; offerSku?: string; quantity: number; packageReference?: string }>;
+  /** Distinct package_reference values on the shipment's lines (Loopline puts the despatch number there). */
+  packageReferences: string[];
+  trackingNumber?: string;
+  carrierCode?: string;
+  carrierName?: string;
+  raw: z.infer<typeof MiraklShipmentSchema>;
+}
+
+export interface PlatformConfiguration {
+  multiShipment: boolean;
+  orderAcceptance?: string;
+  /** Addresses visible before acceptance (features.order_workflows.shipping_and_billing_details_before_acceptance). */
+  detailsBeforeAcceptance?: boolean;
+  orderTaxMode?: string;
+  raw: z.infer<typeof PC01ResponseSchema>;
+}
+
+export interface StockRow {
+  offerSku: string;
+  quantity: number;
+  warehouseCode?: string;
+  /** 'delete' removes the quantity (for that warehouse); default update. */
+  updateDelete?: 'update' | 'delete';
+}
+
+export interface StockImportErrorRow {
+  offerSku: string;
+  quantity?: string;
+  warehouseCode?: string;
+  line?: number;
+  message: string;
+  raw: Record<string, string>;
+}
+
+const dateParam = (d: string | Date | undefined) =>
+  d === undefined ? undefined : d instanceof Date ? d.toISOString() : d;
+
+export class MiraklClient {
+  /** The underlying axios instance (exposed for tests and request logging). */
+  readonly http: AxiosInstance;
+  private readonly log?: Logger;
+
+  constructor(private readonly opts: MiraklClientOptions) {
+    this.log = opts.log;
+    this.http = axios.create({
+      baseURL: opts.baseUrl.replace(/\/+$/, ''),
+      timeout: opts.timeoutMs,
+      headers: { Authorization: opts.apiKey, Accept: 'application/json' },
+      // We classify statuses ourselves.
+      validateStatus: (s) => s >= 200 && s < 300,
+    });
+  }
+
+  private async call<T>(op: string, config: AxiosRequestConfig, schema?: z.ZodType<T>): Promise<T> {
+    const params = { ...(config.params as Record<string, unknown> | undefined) };
+    if (this.opts.shopId !== undefined) params.shop_id = this.opts.shopId;
+    for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
+    const started = Date.now();
+    let data: unknown;
+    try {
+      const res = await this.http.request({ ...config, params });
+      data = res.data;
+      this.log?.debug({ op, status: res.status, ms: Date.now() - started }, 'mirakl call');
+    } catch (err) {
+      const e = this.classify(op, err);
+      this.log?.warn(
+        { op, status: e.status, retryable: e.retryable, code: e.code, ms: Date.now() - started },
+        e.message,
+      );
+      throw e;
+    }
+    if (!schema) return data as T;
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw new ConnectorError(
+        'mirakl',
+        op,
+        `unexpected response shape: ${parsed.error.message.slice(0, 500)}`,
+        false,
+        {
+          code: 'BAD_RESPONSE',
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  /** classifyHttpError, plus Mirakl's error code (body `code` or `errors[0].code`) in `code` and `detail`. */
+  private classify(op: string, err: unknown): ConnectorError {
+    const e = classifyHttpError('mirakl', op, err);
+    const body = axios.isAxiosError(err) ? (err.response?.data as unknown) : undefined;
+    let code: string | undefined;
+    if (body && typeof body === 'object') {
+      const b = body as { code?: unknown; errors?: Array<{ code?: unknown }> };
+      if (typeof b.code === 'string') code = b.code;
+      else if (Array.isArray(b.errors) && typeof b.errors[0]?.code === 'string') code = b.errors[0].code;
+    }
+    if (!code) return e;
+    const detail = e.opts.detail?.includes(code) ? e.opts.detail : `${code}: ${e.opts.detail ?? ''}`;
+    return new ConnectorError('mirakl', op, `HTTP ${e.status}: ${detail}`, e.retryable, { ...e.opts, code, detail });
+  }
+
+  // ---- orders ---------------------------------------------------------------------------------------
+  /** OR11, one page. */
+  async listOrders(p: ListOrdersParams = {}): Promise<{ orders: MiraklOrder[]; totalCount: number }> {
+    if (p.orderIds && p.orderIds.length > 100) throw new RangeError('OR11 takes at most 100 order_ids');
+    const res = await this.call(
+      'OR11',
+      {
+        method: 'GET',
+        url: '/api/orders',
+        params: {
+          order_ids: p.orderIds?.join(','),
+          order_state_codes: p.states?.join(','),
+          start_update_date: dateParam(p.updatedSince),
+          end_update_date: dateParam(p.updatedUntil),
+          start_date: dateParam(p.createdSince),
+          end_date: dateParam(p.createdUntil),
+          offset: p.offset ?? 0,
+          max: Math.min(100, p.max ?? 100),
+          paginate: true,
+        },
+      },
+      OR11ResponseSchema,
+    );
+    return { orders: res.orders, totalCount: res.total_count ?? res.orders.length };
+  }
+
+  /**
+   * Every order updated since `since` (all orders when undefined), one OR11 call per page, yielded one by
+   * one. Only the first page counts towards Mirakl's once-a-minute polling limit.
+   */
+  async *listOrdersUpdatedSince(since: string | Date | undefined, pageSize = 100): AsyncGenerator<MiraklOrder> {
+    const max = Math.max(1, Math.min(100, pageSize));
+    let offset = 0;
+    for (;;) {
+      const page = await this.listOrders({ updatedSince: since, offset, max });
+      for (const o of page.orders) yield o;
+      offset += page.orders.length;
+      if (page.orders.length === 0 || offset >= page.totalCount) return;
+    }
+  }
+
+  /** OR11 by order_ids, batches of 100. Missing ids are simply absent from the result. */
+  async getOrders(orderIds: string[]): Promise<MiraklOrder[]> {
+    const out: MiraklOrder[] = [];
+    const unique = [...new Set(orderIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      const batch = unique.slice(i, i + 100);
+      const page = await this.listOrders({ orderIds: batch, max: 100 });
+      out.push(...page.orders);
+    }
+    return out;
+  }
+
+  /** OR21: a decision for every line (accepted true/false). */
+  async acceptOrder(orderId: string, decisions: Array<{ id: string; accepted: boolean }>): Promise<void> {
+    const body: OR21Request = { order_lines: decisions.map((d) => ({ id: d.id, accepted: d.accepted })) };
+    await this.call('OR21', { method: 'PUT', url: `/api/orders/${encodeURIComponent(orderId)}/accept`, data: body });
+  }
+
+  /** OR23: tracking for the whole order. */
+  async setTracking(orderId: string, tracking: OR23Request): Promise<void> {
+    const body: OR23Request = {};
+    for (const [k, v] of Object.entries(tracking) as [keyof OR23Request, string | undefined][]) {
+      if (v !== undefined && v !== '') body[k] = v;
+    }
+    await this.call('OR23', { method: 'PUT', url: `/api/orders/${encodeURIComponent(orderId)}/tracking`, data: body });
+  }
+
+  /** OR24: ships every line of an order in SHIPPING. Do not mix with ST01 on the same order. */
+  async shipOrder(orderId: string): Promise<void> {
+    await this.call('OR24', { method: 'PUT', url: `/api/orders/${encodeURIComponent(orderId)}/ship` });
+  }
+
+  /** OR29: cancels the whole order (check can_cancel first). */
+  async cancelOrder(orderId: string): Promise<void> {
+    await this.call('OR29', { method: 'PUT', url: `/api/orders/${encodeURIComponent(orderId)}/cancel` });
+  }
+
+  /** OR28: refunds on one or more orders. */
+  async refund(refunds: OR28Refund[], orderTaxMode?: 'TAX_INCLUDED' | 'TAX_EXCLUDED') {
+    const res = await this.call(
+      'OR28',
+      {
+        method: 'PUT',
+        url: '/api/orders/refund',
+        data: { ...(orderTaxMode ? { order_tax_mode: orderTaxMode } : {}), refunds },
+      },
+      OR28ResponseSchema,
+    );
+    return res.refunds;
+  }
+
+  // ---- shipments ------------------------------------------------------------------------------------
+  /** ST01 (≤ 1000 per call). A 201 can still carry per-shipment errors: check `errors`. */
+  async createShipments(shipments: ST01Shipment[]): Promise<ShipmentResult> {
+    if (shipments.length > 1000) throw new RangeError('ST01 takes at most 1000 shipments');
+    const res = await this.call(
+      'ST01',
+      { method: 'POST', url: '/api/shipments', data: { shipments } },
+      ST01ResponseSchema,
+    );
+    return {
+      success: res.shipment_success,
+      errors: res.shipment_errors.map((e) => ({ order_id: e.order_id, message: e.message ?? '(no message)' })),
+    };
+  }
+
+  /** ST24: marks shipments created with `shipped: false` as shipped. */
+  async shipShipments(shipmentIds: string[]): Promise<ShipmentResult> {
+    const res = await this.call(
+      'ST24',
+      { method: 'PUT', url: '/api/shipments/ship', data: { shipments: shipmentIds.map((id) => ({ id })) } },
+      ST01ResponseSchema,
+    );
+    return {
+      success: res.shipment_success,
+      errors: res.shipment_errors.map((e) => ({ order_id: e.order_id, message: e.message ?? '(no message)' })),
+    };
+  }
+
+  /** ST11 for one order, following next_page_token. */
+  async listShipments(orderId: string): Promise<ShipmentSummary[]> {
+    const out: ShipmentSummary[] = [];
+    let token: string | undefined;
+    const schema = SeekPageSchema(MiraklShipmentSchema);
+    do {
+      const page = await this.call(
+        'ST11',
+        {
+          method: 'GET',
+          url: '/api/shipments',
+          params: token ? { page_token: token } : { order_id: orderId, limit: 100 },
+        },
+        schema,
+      );
+      for (const s of page.data) {
+        const lines = (s.shipment_lines ?? []).map((l) => ({
+          lineId: l.order_line_id ?? undefined,
+          offerSku: l.offer_sku ?? undefined,
+          quantity: l.quantity,
+          packageReference: l.package_reference ?? undefined,
+        }));
+        out.push({
+          id: s.id,
+          orderId: s.order_id,
+          status: s.status ?? undefined,
+          lines,
+          packageReferences: [...new Set(lines.map((l) => l.packageReference).filter((r): r is string => !!r))],
+          trackingNumber: s.tracking?.tracking_number ?? undefined,
+          carrierCode: s.tracking?.carrier_code ?? undefined,
+          carrierName: s.tracking?.carrier_name ?? undefined,
+          raw: s,
+        });
+      }
+      token = page.next_page_token ?? undefined;
+    } while (token);
+    return out;
+  }
+
+  /** ST12: what is left to ship (at most every 5 minutes per shop). */
+  async itemsToShip(orderId?: string): Promise<unknown[]> {
+    const out: unknown[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call(
+        'ST12',
+        {
+          method: 'GET',
+          url: '/api/shipments/items_to_ship',
+          params: token ? { page_token: token } : { order_id: orderId, limit: 100 },
+        },
+        SeekPageSchema(z.unknown()),
+      );
+      out.push(...page.data);
+      token = page.next_page_token ?? undefined;
+    } while (token);
+    return out;
+  }
+
+  // ---- reference data -------------------------------------------------------------------------------
+  /** SH21. */
+  async listCarriers() {
+    return (await this.call('SH21', { method: 'GET', url: '/api/shipping/carriers' }, SH21ResponseSchema)).carriers;
+  }
+
+  /** RE01, optionally filtered by type (REFUND, CANCELATION, …) client-side. */
+  async listReasons(type?: string) {
+    const res = await this.call('RE01', { method: 'GET', url: '/api/reasons' }, RE01ResponseSchema);
+    return type ? res.reasons.filter((r) => r.type === type) : res.reasons;
+  }
+
+  /** PC01. */
+  async platformConfiguration(): Promise<PlatformConfiguration> {
+    const raw = await this.call('PC01', { method: 'GET', url: '/api/platform/configuration' }, PC01ResponseSchema);
+    return {
+      multiShipment: raw.features?.shipment?.multi_shipment === true,
+      orderAcceptance: raw.features?.order_workflows?.order_acceptance,
+      detailsBeforeAcceptance: raw.features?.order_workflows?.shipping_and_billing_details_before_acceptance,
+      orderTaxMode: raw.features?.order_tax_mode,
+      raw,
+    };
+  }
+
+  // ---- offers and stock -----------------------------------------------------------------------------
+  /** OF21, one page. */
+  async listOffers(
+    p: { offset?: number; max?: number; sku?: string; stateCodes?: string[] } = {},
+  ): Promise<{ offers: MiraklOffer[]; totalCount: number }> {
+    const res = await this.call(
+      'OF21',
+      {
+        method: 'GET',
+        url: '/api/offers',
+        params: {
+          offset: p.offset ?? 0,
+          max: Math.min(100, p.max ?? 100),
+          sku: p.sku,
+          offer_state_codes: p.stateCodes?.join(','),
+        },
+      },
+      OF21ResponseSchema,
+    );
+    return { offers: res.offers, totalCount: res.total_count ?? res.offers.length };
+  }
+
+  /** OF21, every page. For full audits prefer the async export (exportOffers). */
+  async *listAllOffers(pageSize = 100): AsyncGenerator<MiraklOffer> {
+    let offset = 0;
+    for (;;) {
+      const page = await this.listOffers({ offset, max: pageSize });
+      for (const o of page.offers) yield o;
+      offset += page.offers.length;
+      if (page.offers.length === 0 || offset >= page.totalCount) return;
+    }
+  }
+
+  /**
+   * STO01: stock-only import (no other offer field changes). CSV with `;` and a quoted header
+   * "offer-sku";"quantity";"warehouse-code";"update-delete". Returns the import id for STO02/STO03.
+   */
+  async importStock(rows: StockRow[]): Promise<string> {
+    const csv = stringifyCsv(
+      rows.map((r) => [
+        r.offerSku,
+        r.updateDelete === 'delete' ? '' : String(Math.max(0, Math.trunc(r.quantity))),
+        r.warehouseCode ?? '',
+        r.updateDelete ?? '',
+      ]),
+      {
+        delimiter: ';',
+        header: true,
+        quoted: true,
+        columns: ['offer-sku', 'quantity', 'warehouse-code', 'update-delete'],
+      },
+    );
+    const form = new globalThis.FormData();
+    form.append('file', new globalThis.Blob([csv], { type: 'text/csv' }), 'stock.csv');
+    const res = await this.call(
+      'STO01',
+      { method: 'POST', url: '/api/offers/stock/imports', data: form },
+      STO01ResponseSchema,
+    );
+    return String(res.import_id);
+  }
+
+  /** STO02. Status WAITING | RUNNING | COMPLETE | FAILED (new values possible). */
+  async stockImportStatus(importId: string): Promise<StockImportStatus> {
+    return this.call(
+      'STO02',
+      { method: 'GET', url: `/api/offers/stock/imports/${encodeURIComponent(importId)}/status` },
+      STO02ResponseSchema,
+    );
+  }
+
+  /** STO03 error report, parsed. */
+  async stockImportErrors(importId: string): Promise<StockImportErrorRow[]> {
+    const csv = await this.call<string>('STO03', {
+      method: 'GET',
+      url: `/api/offers/stock/imports/${encodeURIComponent(importId)}/error_report`,
+      responseType: 'text',
+      headers: { Accept: 'text/csv' },
+    });
+    const rows: Record<string, string>[] = parseCsv(String(csv), {
+      delimiter: ';',
+      columns: true,
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+    });
+    return rows.map((r) => ({
+      offerSku: r['offer-sku'] ?? '',
+      quantity: r.quantity,
+      warehouseCode: r['warehouse-code'] || undefined,
+      line: r['error-line'] ? Number(r['error-line']) : undefined,
+      message: r['error-message'] ?? r['error-reason'] ?? r.error ?? Object.values(r).pop() ?? '',
+      raw: r,
+    }));
+  }
+
+  /**
+   * OF24: full offer upsert. Mirakl resets every field not sent (quantity to 0), so send whole offers;
+   * for stock-only changes use importStock (STO01).
+   */
+  async importOffers(offers: OF24Offer[]): Promise<number> {
+    const res = await this.call('OF24', { method: 'POST', url: '/api/offers', data: { offers } }, OF24ResponseSchema);
+    return Number(res.import_id);
+  }
+
+  /** OF02. */
+  async offerImportStatus(importId: number) {
+    return this.call('OF02', { method: 'GET', url: `/api/offers/imports/${importId}` }, OF02ResponseSchema);
+  }
+
+  /** OF52: starts an asynchronous offer export; returns the tracking id. */
+  async startOfferExport(
+    p: { lastRequestDate?: string | Date; includeInactive?: boolean; itemsPerChunk?: number } = {},
+  ): Promise<string> {
+    const body: Record<string, unknown> = { export_type: 'application/json' };
+    if (p.lastRequestDate) body.last_request_date = dateParam(p.lastRequestDate);
+    if (p.includeInactive !== undefined) body.include_inactive_offers = p.includeInactive;
+    if (p.itemsPerChunk !== undefined) body.items_per_chunk = p.itemsPerChunk;
+    return (
+      await this.call('OF52', { method: 'POST', url: '/api/offers/export/async', data: body }, OF52ResponseSchema)
+    ).tracking_id;
+  }
+
+  /** OF53. */
+  async offerExportStatus(trackingId: string) {
+    return this.call(
+      'OF53',
+      { method: 'GET', url: `/api/offers/export/async/status/${encodeURIComponent(trackingId)}` },
+      OF53ResponseSchema,
+    );
+  }
+
+  /** OF54: one chunk (JSON export). The URL is absolute and pre-signed: no API key is sent. */
+  async offerExportChunk(url: string): Promise<Record<string, unknown>[]> {
+    try {
+      const res = await axios.get(url, { timeout: this.opts.timeoutMs, responseType: 'json' });
+      return Array.isArray(res.data) ? (res.data as Record<string, unknown>[]) : [];
+    } catch (err) {
+      throw this.classify('OF54', err);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './client';
+export * from './map';
+export * from './schemas';

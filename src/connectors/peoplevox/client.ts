@@ -1,0 +1,621 @@
+// Peoplevox integration service client (SOAP 1.1, IntegrationServiceV4), written against the real service:
+// point baseUrl at https://wms.peoplevox.net (or emea./ap./qa1.) and it works unchanged.
+//   - envelopes built with XMLBuilder, responses read with XMLParser (fast-xml-parser)
+//   - session: authenticates lazily, re-authenticates when the session is older than sessionTtlMinutes and
+//     on "Invalid Session" (the call is retried once)
+//   - every request waits for the pacer, so the ~15 requests / 15 s limit holds by construction
+//   - errors become ConnectorError: transport/5xx/429 retryable (classifyHttpError), row-level
+//     rejections non-retryable with the row's message (code WMS_REJECTED in the high-level helpers)
+import axios, { type AxiosInstance } from 'axios';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type { Logger } from 'pino';
+import type { Despatch } from '../../domain/order';
+import { ConnectorError, classifyHttpError, isRetryableStatus, parseRetryAfter } from '../errors';
+import {
+  DESPATCH_SUMMARY_REPORT,
+  ITEM_INVENTORY_SUMMARY_REPORT,
+  ITEM_TYPES_TEMPLATE,
+  SALES_ORDER_ITEMS_TEMPLATE,
+  SALES_ORDERS_TEMPLATE,
+  despatchesFromReport,
+  formatPvxSearchDate,
+  type PvxRow,
+} from './map';
+import { RequestPacer } from './pacer';
+
+export const PVX_NS = 'http://www.peoplevox.net/';
+const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SYSTEM = 'peoplevox';
+
+/** Zynk caps pages at 1000; larger pages risk the service's own timeouts (A4). */
+export const PVX_MAX_PAGE_SIZE = 1000;
+export const PVX_DEFAULT_PAGE_SIZE = 500;
+
+/** Columns our rows cannot do without, per template: a tenant template missing one is a configuration error. */
+export const REQUIRED_TEMPLATE_COLUMNS: Record<string, string[]> = {
+  [SALES_ORDERS_TEMPLATE]: ['SalesOrderNumber'],
+  [SALES_ORDER_ITEMS_TEMPLATE]: ['SalesOrderNumber', 'ItemCode', 'QuantityOrdered'],
+  [ITEM_TYPES_TEMPLATE]: ['ItemCode'],
+};
+
+/** Detail texts on ResponseId -1 that are worth retrying (the service's wording is not documented). */
+const TRANSIENT_DETAIL = /too many|rate limit|time ?out|timed out|deadlock|temporar|try again|unavailable|busy/i;
+const INVALID_SESSION = /invalid session/i;
+
+export interface PeoplevoxClientOptions {
+  /** e.g. https://wms.peoplevox.net (the client appends /{clientId}/resources/integrationservicev4.asmx). */
+  baseUrl: string;
+  clientId: string;
+  username: string;
+  /** The plain password; the client sends it base64-encoded as Authenticate expects. */
+  password: string;
+  /** Re-authenticate when the session is older than this (default 25; sessions expire after ~30 min idle). */
+  sessionTtlMinutes?: number;
+  timeoutMs?: number;
+  /** Client-side pace (default 1/s = the documented 15 per 15 s). */
+  requestsPerSecond?: number;
+  /** Requests allowed back to back before pacing starts (default 1). */
+  burst?: number;
+  /** Sent as UserSessionCredentials/UserId (clients send 0). */
+  userId?: number;
+  /** Zone for wall-clock dates in reports and report search clauses (default UTC; see map.ts). */
+  timeZone?: string;
+  log?: Logger;
+}
+
+export interface PvxResult {
+  responseId: number;
+  totalCount: number;
+  detail: string;
+  statuses: PvxRowStatus[];
+}
+
+export interface PvxRowStatus {
+  reference: string;
+  status: 'Success' | 'Error' | string;
+  lineNo?: number;
+  message?: string;
+}
+
+export interface SaveResult {
+  responseId: number;
+  totalCount: number;
+  statuses: PvxRowStatus[];
+  detail: string;
+}
+
+export interface PvxPage {
+  rows: Record<string, string>[];
+  totalCount: number;
+}
+
+export interface ReportRequest {
+  searchClause?: string;
+  filterClause?: string;
+  /** Report column names, without brackets. */
+  columns?: string[];
+  /** e.g. '[Despatch number]' or '[Despatch date] DESC'. */
+  orderBy?: string;
+  pageNo?: number;
+  itemsPerPage?: number;
+}
+
+export interface WmsSalesOrder {
+  salesOrderNumber: string;
+  status: string;
+  itemCount: number;
+  row: Record<string, string>;
+}
+
+/** A string literal for a SearchClause ("" doubles a quote, as Dynamic LINQ reads it). */
+export function clauseString(value: string): string {
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+const parser = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  isArray: (name) => name === 'IntegrationStatusResponse',
+});
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
+
+function str(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'object') {
+    const t = (v as Record<string, unknown>)['#text'];
+    return t === undefined ? '' : String(t);
+  }
+  return String(v);
+}
+
+function parseCsvDetail(detail: string): Record<string, string>[] {
+  if (!detail || detail.trim() === '') return [];
+  return parseCsv(detail, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true }) as Record<
+    string,
+    string
+  >[];
+}
+
+export class PeoplevoxClient {
+  readonly endpoint: string;
+  private readonly http: AxiosInstance;
+  private readonly pacer: RequestPacer;
+  private readonly ttlMs: number;
+  private readonly timeZone: string;
+  private session: { id: string; at: number } | undefined;
+  private authenticating: Promise<string> | undefined;
+  private readonly templates = new Map<string, Promise<string[]>>();
+
+  constructor(private readonly opts: PeoplevoxClientOptions) {
+    this.endpoint = `${opts.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(opts.clientId)}/resources/integrationservicev4.asmx`;
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 30_000,
+      responseType: 'text',
+      transformResponse: (d: unknown) => d,
+    });
+    this.pacer = new RequestPacer(opts.requestsPerSecond ?? 1, opts.burst ?? 1);
+    this.ttlMs = (opts.sessionTtlMinutes ?? 25) * 60_000;
+    this.timeZone = opts.timeZone ?? 'UTC';
+  }
+
+  // ------------------------------------------------------------------ transport
+
+  private envelope(op: string, body: Record<string, unknown>, sessionId?: string): string {
+    const env: Record<string, unknown> = {
+      '@_xmlns:soap': SOAP_NS,
+      '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+      '@_xmlns:xsd': 'http://www.w3.org/2001/XMLSchema',
+    };
+    if (sessionId !== undefined) {
+      env['soap:Header'] = {
+        UserSessionCredentials: {
+          '@_xmlns': PVX_NS,
+          UserId: this.opts.userId ?? 0,
+          ClientId: this.opts.clientId,
+          SessionId: sessionId,
+        },
+      };
+    }
+    env['soap:Body'] = { [op]: { '@_xmlns': PVX_NS, ...body } };
+    return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'utf-8' }, 'soap:Envelope': env }) as string;
+  }
+
+  private soapFaultError(op: string, status: number, data: unknown, headers: unknown): ConnectorError | undefined {
+    if (typeof data !== 'string' || !/Fault/.test(data)) return undefined;
+    try {
+      const doc = parser.parse(data) as Record<string, unknown>;
+      const fault = ((doc.Envelope as Record<string, unknown> | undefined)?.Body as Record<string, unknown> | undefined)
+        ?.Fault as Record<string, unknown> | undefined;
+      if (!fault) return undefined;
+      const code = str(fault.faultcode);
+      const message = str(fault.faultstring).trim() || 'SOAP fault';
+      // Client faults are our request's fault; server faults and throttling are worth another try.
+      const retryable = status === 429 || (isRetryableStatus(status) && !/Client$/i.test(code));
+      const retryAfter = (headers as Record<string, unknown> | undefined)?.['retry-after'];
+      return new ConnectorError(SYSTEM, op, `HTTP ${status} SOAP fault ${code}: ${message}`, retryable, {
+        status,
+        retryAfterMs: parseRetryAfter(retryAfter),
+        code: status === 429 ? 'RATE_LIMITED' : 'SOAP_FAULT',
+        detail: message,
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One paced HTTP round trip; returns the IntegrationResponse. */
+  private async invoke(op: string, body: Record<string, unknown>, sessionId?: string): Promise<PvxResult> {
+    await this.pacer.take();
+    const xml = this.envelope(op, body, sessionId);
+    let data: string;
+    try {
+      const res = await this.http.post<string>(this.endpoint, xml, {
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${PVX_NS}${op}"` },
+      });
+      data = typeof res.data === 'string' ? res.data : String(res.data);
+    } catch (err) {
+      if (axios.isAxiosError(err) && err.response) {
+        const fault = this.soapFaultError(op, err.response.status, err.response.data, err.response.headers);
+        if (fault) throw fault;
+      }
+      throw classifyHttpError(SYSTEM, op, err);
+    }
+    let doc: Record<string, unknown>;
+    try {
+      doc = parser.parse(data) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConnectorError(
+        SYSTEM,
+        op,
+        `unreadable response: ${err instanceof Error ? err.message : String(err)}`,
+        true,
+      );
+    }
+    const bodyEl = (doc.Envelope as Record<string, unknown> | undefined)?.Body as Record<string, unknown> | undefined;
+    const result = (bodyEl?.[`${op}Response`] as Record<string, unknown> | undefined)?.[`${op}Result`] as
+      Record<string, unknown> | undefined;
+    if (!result) {
+      const fault = this.soapFaultError(op, 500, data, {});
+      if (fault) throw fault;
+      throw new ConnectorError(SYSTEM, op, `response has no ${op}Result`, true, { detail: data.slice(0, 500) });
+    }
+    const statusesEl = result.Statuses as Record<string, unknown> | undefined;
+    const statusRows = (statusesEl?.IntegrationStatusResponse as Record<string, unknown>[] | undefined) ?? [];
+    return {
+      responseId: Number(str(result.ResponseId).trim() || '0'),
+      totalCount: Number(str(result.TotalCount).trim() || '0'),
+      detail: str(result.Detail),
+      statuses: statusRows.map((s) => {
+        const lineNo = str(s.LineNo).trim();
+        const message = str(s.Message).trim();
+        return {
+          reference: str(s.Reference).trim(),
+          status: str(s.Status).trim(),
+          ...(lineNo ? { lineNo: Number(lineNo) } : {}),
+          ...(message ? { message } : {}),
+        };
+      }),
+    };
+  }
+
+  /** Authenticates now (normally lazy). Returns the session id. */
+  async authenticate(): Promise<string> {
+    this.authenticating ??= (async () => {
+      const r = await this.invoke('Authenticate', {
+        clientId: this.opts.clientId,
+        username: this.opts.username,
+        password: Buffer.from(this.opts.password, 'utf8').toString('base64'),
+      });
+      if (r.responseId !== 0) {
+        const transient = TRANSIENT_DETAIL.test(r.detail);
+        throw new ConnectorError(SYSTEM, 'Authenticate', r.detail.trim() || 'authentication failed', transient, {
+          code: transient ? 'PVX_TRANSIENT' : 'AUTH_FAILED',
+          detail: r.detail,
+        });
+      }
+      const [, sessionId] = r.detail.split(',');
+      if (!sessionId?.trim())
+        throw new ConnectorError(SYSTEM, 'Authenticate', `unexpected Detail '${r.detail}'`, false);
+      this.session = { id: sessionId.trim(), at: Date.now() };
+      this.opts.log?.debug({ clientId: this.opts.clientId }, 'peoplevox session started');
+      return this.session.id;
+    })().finally(() => {
+      this.authenticating = undefined;
+    });
+    return this.authenticating;
+  }
+
+  private async sessionId(): Promise<string> {
+    if (this.session && Date.now() - this.session.at < this.ttlMs) return this.session.id;
+    return this.authenticate();
+  }
+
+  /** A session-bearing call: re-authenticates once on "Invalid Session"; other -1 responses are returned. */
+  async call(op: string, body: Record<string, unknown>): Promise<PvxResult> {
+    const sid = await this.sessionId();
+    let r = await this.invoke(op, body, sid);
+    if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
+      this.opts.log?.info({ op }, 'peoplevox session invalid; re-authenticating');
+      if (this.session?.id === sid) this.session = undefined;
+      const fresh = await this.sessionId();
+      r = await this.invoke(op, body, fresh);
+      if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
+        this.session = undefined;
+        throw new ConnectorError(SYSTEM, op, 'Invalid Session after re-authentication', true, {
+          code: 'INVALID_SESSION',
+          detail: r.detail,
+        });
+      }
+    }
+    return r;
+  }
+
+  private failure(op: string, r: PvxResult): ConnectorError {
+    const detail = r.detail.trim() || 'ResponseId -1 without detail';
+    const transient = TRANSIENT_DETAIL.test(detail);
+    return new ConnectorError(SYSTEM, op, detail, transient, {
+      code: transient ? 'PVX_TRANSIENT' : 'PVX_ERROR',
+      detail,
+    });
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  /** The tenant's column list for a template (cached per client). */
+  async getSaveTemplate(templateName: string): Promise<string[]> {
+    let cached = this.templates.get(templateName);
+    if (!cached) {
+      cached = this.call('GetSaveTemplate', { templateName }).then((r) => {
+        if (r.responseId !== 0) throw this.failure('GetSaveTemplate', r);
+        return r.detail
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean);
+      });
+      this.templates.set(templateName, cached);
+      cached.catch(() => this.templates.delete(templateName));
+    }
+    return cached;
+  }
+
+  /**
+   * SaveData with CSV built from the tenant's template: only columns the template has are sent (others
+   * are dropped and logged); a required column missing from the template is a non-retryable error.
+   * Row-level errors are returned in `statuses` (ResponseId -1); a -1 without statuses throws.
+   */
+  async saveData(
+    templateName: string,
+    rows: PvxRow[],
+    action = 0,
+    opts: { required?: string[] } = {},
+  ): Promise<SaveResult> {
+    const template = await this.getSaveTemplate(templateName);
+    const byLower = new Map(template.map((c) => [c.toLowerCase(), c]));
+    for (const req of opts.required ?? REQUIRED_TEMPLATE_COLUMNS[templateName] ?? []) {
+      if (!byLower.has(req.toLowerCase())) {
+        throw new ConnectorError(SYSTEM, 'SaveData', `template '${templateName}' has no column '${req}'`, false, {
+          code: 'TEMPLATE_MISSING_COLUMN',
+          detail: req,
+        });
+      }
+    }
+    const used = new Set<string>();
+    const dropped = new Set<string>();
+    const mapped = rows.map((row) => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(row)) {
+        if (v === undefined || v === null || v === '') continue;
+        const column = byLower.get(k.toLowerCase());
+        if (!column) {
+          dropped.add(k);
+          continue;
+        }
+        used.add(column);
+        out[column] = typeof v === 'number' ? String(v) : v;
+      }
+      return out;
+    });
+    if (dropped.size)
+      this.opts.log?.debug({ templateName, dropped: [...dropped] }, 'columns not in the tenant template were not sent');
+    const columns = template.filter((c) => used.has(c));
+    const csv = stringifyCsv(mapped, { header: true, columns });
+    const r = await this.call('SaveData', {
+      saveRequest: { TemplateName: templateName, CsvData: csv, Action: action },
+    });
+    if (r.responseId !== 0 && r.statuses.length === 0) {
+      // A template changed under us shows up as an unknown column: forget the cached list.
+      if (/column/i.test(r.detail)) this.templates.delete(templateName);
+      throw this.failure('SaveData', r);
+    }
+    const detailLines = r.detail.split(/\r?\n/).filter(Boolean);
+    return {
+      responseId: r.responseId,
+      totalCount: r.totalCount,
+      detail: r.detail,
+      statuses: r.statuses.map((s) =>
+        s.status === 'Error' && !s.message
+          ? {
+              ...s,
+              message:
+                detailLines.find((l) => s.reference && l.includes(s.reference)) ?? (r.detail.trim() || 'rejected'),
+            }
+          : s,
+      ),
+    };
+  }
+
+  async getData(
+    templateName: string,
+    searchClause = '',
+    page: { pageNo?: number; itemsPerPage?: number } = {},
+  ): Promise<PvxPage> {
+    const r = await this.call('GetData', {
+      getRequest: {
+        TemplateName: templateName,
+        PageNo: page.pageNo ?? 1,
+        ItemsPerPage: Math.min(page.itemsPerPage ?? PVX_DEFAULT_PAGE_SIZE, PVX_MAX_PAGE_SIZE),
+        SearchClause: searchClause,
+      },
+    });
+    if (r.responseId !== 0) throw this.failure('GetData', r);
+    return { rows: parseCsvDetail(r.detail), totalCount: r.totalCount };
+  }
+
+  /** Every page of GetData until TotalCount rows are read. */
+  async getAllData(
+    templateName: string,
+    searchClause = '',
+    opts: { itemsPerPage?: number } = {},
+  ): Promise<Record<string, string>[]> {
+    return this.pageAll(
+      (pageNo, itemsPerPage) => this.getData(templateName, searchClause, { pageNo, itemsPerPage }),
+      opts.itemsPerPage,
+    );
+  }
+
+  async getReportData(templateName: string, req: ReportRequest = {}): Promise<PvxPage> {
+    const r = await this.call('GetReportData', {
+      getReportRequest: {
+        TemplateName: templateName,
+        PageNo: req.pageNo ?? 1,
+        ItemsPerPage: Math.min(req.itemsPerPage ?? PVX_DEFAULT_PAGE_SIZE, PVX_MAX_PAGE_SIZE),
+        SearchClause: req.searchClause ?? '',
+        FilterClause: req.filterClause ?? '',
+        OrderBy: req.orderBy ?? '',
+        Columns: req.columns?.length ? req.columns.map((c) => `[${c}]`).join(',') : '',
+      },
+    });
+    if (r.responseId !== 0) throw this.failure('GetReportData', r);
+    return { rows: parseCsvDetail(r.detail), totalCount: r.totalCount };
+  }
+
+  async getAllReportData(
+    templateName: string,
+    req: Omit<ReportRequest, 'pageNo'> = {},
+  ): Promise<Record<string, string>[]> {
+    return this.pageAll(
+      (pageNo, itemsPerPage) => this.getReportData(templateName, { ...req, pageNo, itemsPerPage }),
+      req.itemsPerPage,
+    );
+  }
+
+  private async pageAll(
+    fetch: (pageNo: number, itemsPerPage: number) => Promise<PvxPage>,
+    itemsPerPage = PVX_DEFAULT_PAGE_SIZE,
+  ) {
+    const size = Math.max(1, Math.min(itemsPerPage, PVX_MAX_PAGE_SIZE));
+    const out: Record<string, string>[] = [];
+    for (let pageNo = 1; ; pageNo++) {
+      const page = await fetch(pageNo, size);
+      out.push(...page.rows);
+      if (page.rows.length === 0 || out.length >= page.totalCount || page.rows.length < size) return out;
+      if (pageNo > Math.ceil(page.totalCount / size) + 1) return out;
+    }
+  }
+
+  async subscribeEvent(
+    eventType: string,
+    callbackUrl: string,
+    opts: { filter?: string; encodeParameterData?: boolean } = {},
+  ): Promise<number> {
+    const body: Record<string, unknown> = { eventType, filter: opts.filter ?? '', callbackUrl };
+    if (opts.encodeParameterData !== undefined) body.encodeParameterData = opts.encodeParameterData;
+    return this.subscriptionId('SubscribeEvent', await this.call('SubscribeEvent', body));
+  }
+
+  async subscribePostEvent(
+    eventType: string,
+    postUrl: string,
+    postParams: string,
+    opts: { filter?: string; encodeParameterData?: boolean } = {},
+  ): Promise<number> {
+    const body: Record<string, unknown> = { eventType, filter: opts.filter ?? '', postUrl, postParams };
+    if (opts.encodeParameterData !== undefined) body.encodeParameterData = opts.encodeParameterData;
+    return this.subscriptionId('SubscribePostEvent', await this.call('SubscribePostEvent', body));
+  }
+
+  private subscriptionId(op: string, r: PvxResult): number {
+    if (r.responseId !== 0) throw this.failure(op, r);
+    const id = Number(r.detail.trim());
+    if (!Number.isInteger(id)) throw new ConnectorError(SYSTEM, op, `unexpected subscription id '${r.detail}'`, false);
+    return id;
+  }
+
+  /** True when Peoplevox removed it ("True"); false when it did not know the id. */
+  async unsubscribeEvent(subscriptionId: number): Promise<boolean> {
+    const r = await this.call('UnsubscribeEvent', { subscriptionId });
+    if (r.responseId !== 0) {
+      if (/not found|does not exist/i.test(r.detail)) return false;
+      throw this.failure('UnsubscribeEvent', r);
+    }
+    return r.detail.trim().toLowerCase() === 'true';
+  }
+
+  // ------------------------------------------------------------------ helpers for activities
+
+  /** The sales order and how many item lines it has, or undefined when Peoplevox does not know it. */
+  async findSalesOrder(salesOrderNumber: string): Promise<WmsSalesOrder | undefined> {
+    const clause = `SalesOrderNumber.Equals(${clauseString(salesOrderNumber)})`;
+    const orders = await this.getData(SALES_ORDERS_TEMPLATE, clause, { pageNo: 1, itemsPerPage: 1 });
+    const row = orders.rows.find((r) => r.SalesOrderNumber === salesOrderNumber) ?? orders.rows[0];
+    if (!row) return undefined;
+    const items = await this.getData(SALES_ORDER_ITEMS_TEMPLATE, clause, { pageNo: 1, itemsPerPage: 1 });
+    return { salesOrderNumber, status: row.Status ?? '', itemCount: items.totalCount, row };
+  }
+
+  private rejectOnErrorRows(templateName: string, result: SaveResult) {
+    const bad = result.statuses.filter((s) => s.status !== 'Success');
+    if (bad.length === 0) return;
+    const message = bad.map((s) => `${s.reference}: ${s.message ?? s.status}`).join('; ');
+    throw new ConnectorError(SYSTEM, 'SaveData', `${templateName} rejected ${message}`, false, {
+      code: 'WMS_REJECTED',
+      detail: bad[0]?.message ?? message,
+    });
+  }
+
+  /**
+   * Saves the order row, then its item rows, checking every status row. Saving again is safe: Peoplevox
+   * upserts by SalesOrderNumber (and line), so a retry after a lost response updates rather than duplicates.
+   */
+  async createSalesOrder(
+    orderRow: PvxRow,
+    itemRows: PvxRow[],
+    opts: { action?: number } = {},
+  ): Promise<{ salesOrderNumber: string }> {
+    const salesOrderNumber = String(orderRow.SalesOrderNumber ?? '');
+    if (!salesOrderNumber)
+      throw new ConnectorError(SYSTEM, 'SaveData', 'order row has no SalesOrderNumber', false, {
+        code: 'WMS_REJECTED',
+      });
+    const order = await this.saveData(SALES_ORDERS_TEMPLATE, [orderRow], opts.action ?? 0);
+    this.rejectOnErrorRows(SALES_ORDERS_TEMPLATE, order);
+    if (itemRows.length) {
+      const items = await this.saveData(SALES_ORDER_ITEMS_TEMPLATE, itemRows, opts.action ?? 0);
+      this.rejectOnErrorRows(SALES_ORDER_ITEMS_TEMPLATE, items);
+    }
+    return { salesOrderNumber };
+  }
+
+  /**
+   * Sets Status to Cancelled. Peoplevox refuses once picking has started: that comes back as
+   * { cancelled: false, status } rather than an error, so the caller can decide (e.g. refuse the
+   * marketplace cancellation). Cancelling a cancelled order is a no-op success.
+   */
+  async cancelSalesOrder(
+    salesOrderNumber: string,
+    cancelledStatus = 'Cancelled',
+  ): Promise<{ cancelled: boolean; status: string }> {
+    const r = await this.saveData(
+      SALES_ORDERS_TEMPLATE,
+      [{ SalesOrderNumber: salesOrderNumber, Status: cancelledStatus }],
+      0,
+      {
+        required: ['SalesOrderNumber', 'Status'],
+      },
+    );
+    const row = r.statuses[0];
+    if (row?.status === 'Success') return { cancelled: true, status: cancelledStatus };
+    const refused = /cannot cancel: order is (.+)$/i.exec(row?.message ?? '');
+    if (refused) return { cancelled: false, status: refused[1]!.trim() };
+    this.rejectOnErrorRows(SALES_ORDERS_TEMPLATE, r);
+    throw new ConnectorError(SYSTEM, 'SaveData', 'no status row for the cancellation', true);
+  }
+
+  /** Despatches from the 'Despatch summary' report, grouped per despatch number. */
+  async listDespatches(q: { sinceIso?: string; salesOrderNumber?: string } = {}): Promise<Despatch[]> {
+    const parts: string[] = [];
+    if (q.salesOrderNumber) parts.push(`([Salesorder number].Equals(${clauseString(q.salesOrderNumber)}))`);
+    if (q.sinceIso) parts.push(`[Despatch date] >= '${formatPvxSearchDate(q.sinceIso, this.timeZone)}'`);
+    const rows = await this.getAllReportData(DESPATCH_SUMMARY_REPORT, {
+      searchClause: parts.join(' AND '),
+      orderBy: '[Despatch number]',
+      itemsPerPage: PVX_MAX_PAGE_SIZE,
+    });
+    return despatchesFromReport(rows, this.timeZone);
+  }
+
+  /** 'Item inventory summary': available per item code (and site). */
+  async listAvailability(): Promise<Array<{ itemCode: string; available: number; siteReference?: string }>> {
+    const rows = await this.getAllReportData(ITEM_INVENTORY_SUMMARY_REPORT, {
+      columns: ['Item code', 'Available', 'Site reference'],
+      itemsPerPage: PVX_MAX_PAGE_SIZE,
+    });
+    return rows
+      .filter((r) => r['Item code'])
+      .map((r) => ({
+        itemCode: r['Item code']!,
+        available: Math.max(0, Math.trunc(Number(r.Available ?? '0')) || 0),
+        ...(r['Site reference'] ? { siteReference: r['Site reference'] } : {}),
+      }));
+  }
+
+  /** Every ItemCode from the 'Item types' template. */
+  async listItemCodes(): Promise<string[]> {
+    const rows = await this.getAllData(ITEM_TYPES_TEMPLATE, '', { itemsPerPage: PVX_MAX_PAGE_SIZE });
+    return rows.map((r) => r.ItemCode ?? '').filter(Boolean);
+  }
+}

@@ -1,0 +1,219 @@
+// Wire ⇄ domain for Peoplevox: integration-template rows from a MarketplaceOrder, Despatch records from the
+// 'Despatch summary' report, and report dates. Money leaves the domain only through fromMinor.
+import { fromMinor } from '../../domain/money';
+import type { Address, Despatch, MarketplaceOrder } from '../../domain/order';
+
+export type PvxRow = Record<string, string | number | undefined>;
+
+export const SALES_ORDERS_TEMPLATE = 'Sales orders';
+export const SALES_ORDER_ITEMS_TEMPLATE = 'Sales order items';
+export const ITEM_TYPES_TEMPLATE = 'Item types';
+export const DESPATCH_SUMMARY_REPORT = 'Despatch summary';
+export const ITEM_INVENTORY_SUMMARY_REPORT = 'Item inventory summary';
+
+/** Peoplevox's Customer column is string(50): a display name, so it is shortened rather than rejected. */
+const CUSTOMER_MAX = 50;
+
+const COUNTRY_NAMES: Record<string, string> = {
+  GB: 'United Kingdom',
+  GBR: 'United Kingdom',
+  UK: 'United Kingdom',
+  IE: 'Ireland',
+  IRL: 'Ireland',
+  FR: 'France',
+  FRA: 'France',
+  DE: 'Germany',
+  DEU: 'Germany',
+  ES: 'Spain',
+  ESP: 'Spain',
+  IT: 'Italy',
+  ITA: 'Italy',
+  NL: 'Netherlands',
+  NLD: 'Netherlands',
+  BE: 'Belgium',
+  BEL: 'Belgium',
+  US: 'United States',
+  USA: 'United States',
+};
+
+function countryOf(a: Address | null | undefined): string | undefined {
+  if (!a) return undefined;
+  if (a.country && a.country.trim()) return a.country.trim();
+  const code = a.countryCode?.trim().toUpperCase();
+  return code ? (COUNTRY_NAMES[code] ?? code) : undefined;
+}
+
+function nameOf(a: Address | null | undefined, order: MarketplaceOrder): string | undefined {
+  const fromAddress = [a?.firstName, a?.lastName].filter((s) => s && s.trim()).join(' ');
+  const fromCustomer = [order.customer?.firstName, order.customer?.lastName].filter((s) => s && s.trim()).join(' ');
+  const name = fromAddress || fromCustomer || a?.company;
+  return name ? name.trim() : undefined;
+}
+
+/** yyyy-MM-dd of an ISO timestamp (the date columns take a date). */
+function dateOnly(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(iso);
+  return m ? m[1] : undefined;
+}
+
+function addressColumns(prefix: 'Shipping' | 'Invoice', a: Address | null | undefined): PvxRow {
+  if (!a) return {};
+  return {
+    [`${prefix}AddressLine1`]: a.line1,
+    [`${prefix}AddressLine2`]: a.line2,
+    [`${prefix}AddressCity`]: a.city,
+    [`${prefix}AddressRegion`]: a.region,
+    [`${prefix}AddressPostcode`]: a.postcode?.trim(),
+    [`${prefix}AddressCountry`]: countryOf(a),
+  };
+}
+
+export interface SalesOrderRowOptions {
+  salesOrderNumber: string;
+  channelName: string;
+  /**
+   * Template column for delivery instructions. The default template has none, so this is tenant
+   * configuration; saveData drops the column when the tenant's template does not have it.
+   */
+  instructionsColumn?: string;
+}
+
+/** One 'Sales orders' row. Keys are template column names; undefined values are left out of the CSV. */
+export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOptions): PvxRow {
+  const ship = order.shippingAddress ?? undefined;
+  const bill = order.billingAddress ?? ship;
+  const customer = nameOf(ship, order);
+  const taxPaid = order.lines.reduce(
+    (sum, l) => sum + l.taxes.reduce((s, t) => s + t.amount, 0) + l.shippingTaxes.reduce((s, t) => s + t.amount, 0),
+    0,
+  );
+  const row: PvxRow = {
+    SalesOrderNumber: opts.salesOrderNumber,
+    Customer: customer ? customer.slice(0, CUSTOMER_MAX) : undefined,
+    CustomerPurchaseOrderReferenceNumber: order.commercialId ?? order.orderId,
+    ...addressColumns('Shipping', ship),
+    ...addressColumns('Invoice', bill),
+    RequestedDeliveryDate: dateOnly(order.shippingDeadline),
+    ShippingCost: fromMinor(order.totals.shipping, order.currency),
+    Email: order.customer?.email,
+    ContactName: customer,
+    TotalSale: fromMinor(order.totals.total, order.currency),
+    TaxPaid: taxPaid > 0 ? fromMinor(taxPaid, order.currency) : undefined,
+    CreatedDate: dateOnly(order.createdAt),
+    ServiceType: order.shippingMethod?.label ?? order.shippingMethod?.code,
+    ChannelName: opts.channelName,
+  };
+  const instructions = ship?.instructions?.trim();
+  if (instructions) row[opts.instructionsColumn ?? 'SalesOrderAttribute1'] = instructions;
+  return row;
+}
+
+/** 'Sales order items' rows: one per order line with a quantity still to ship. */
+export function toSalesOrderItemRows(
+  order: MarketplaceOrder,
+  opts: { salesOrderNumber: string; itemCodeFor: (offerSku: string) => string },
+): PvxRow[] {
+  return order.lines
+    .filter((l) => l.quantity - (l.cancelledQuantity ?? 0) > 0)
+    .map((l) => ({
+      SalesOrderNumber: opts.salesOrderNumber,
+      ItemCode: opts.itemCodeFor(l.offerSku),
+      QuantityOrdered: l.quantity - (l.cancelledQuantity ?? 0),
+      RequestedDeliveryDate: dateOnly(order.shippingDeadline),
+      Line: l.index,
+      SalePrice: fromMinor(l.unitPrice, order.currency),
+    }));
+}
+
+function offsetMinutes(timeZone: string, utcMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(utcMs));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? '0');
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((asUtc - utcMs) / 60_000);
+}
+
+/**
+ * A Peoplevox date (reports: dd/MM/yyyy HH:mm[:ss]; templates: yyyy-MM-dd[ HH:mm[:ss]] or ISO) to an ISO
+ * timestamp. Wall-clock values are read in `timeZone` (default UTC; the real service's zone is not
+ * documented — a UK tenant probably reports Europe/London). Returns undefined for empty or unreadable input.
+ */
+export function parsePvxDate(value: string | undefined, timeZone = 'UTC'): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  let m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(v);
+  let wall: number | undefined;
+  if (m) wall = Date.UTC(+m[3]!, +m[2]! - 1, +m[1]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  else {
+    m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(v);
+    if (!m) return undefined;
+    if (m[8]) {
+      const t = Date.parse(v.replace(' ', 'T'));
+      return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+    }
+    wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  }
+  if (Number.isNaN(wall)) return undefined;
+  if (timeZone === 'UTC') return new Date(wall).toISOString();
+  // Two passes settle the offset around DST changes.
+  let utc = wall - offsetMinutes(timeZone, wall) * 60_000;
+  utc = wall - offsetMinutes(timeZone, utc) * 60_000;
+  return new Date(utc).toISOString();
+}
+
+/** An ISO instant as the report SearchClause wants it: 'yyyy-MM-dd HH:mm' in `timeZone` (default UTC). */
+export function formatPvxSearchDate(iso: string, timeZone = 'UTC'): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new RangeError(`not an ISO timestamp: ${iso}`);
+  const local = t + (timeZone === 'UTC' ? 0 : offsetMinutes(timeZone, t) * 60_000);
+  return new Date(local).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function col(row: Record<string, string>, name: string): string | undefined {
+  if (name in row) return row[name];
+  const lc = name.toLowerCase();
+  const key = Object.keys(row).find((k) => k.toLowerCase() === lc);
+  return key === undefined ? undefined : row[key];
+}
+
+/**
+ * 'Despatch summary' rows (one per despatched item) grouped into Despatch records by Despatch number.
+ * `No of items` is sometimes missing on real tenants (P6): a row then counts as one item.
+ */
+export function despatchesFromReport(rows: Record<string, string>[], timeZone = 'UTC'): Despatch[] {
+  const byNumber = new Map<string, Despatch>();
+  for (const row of rows) {
+    const despatchNumber = col(row, 'Despatch number')?.trim();
+    const salesOrderNumber = col(row, 'Salesorder number')?.trim() ?? col(row, 'Sales order number')?.trim();
+    if (!despatchNumber || !salesOrderNumber) continue;
+    let d = byNumber.get(despatchNumber);
+    if (!d) {
+      d = {
+        despatchNumber,
+        salesOrderNumber,
+        trackingNumber: col(row, 'Tracking number')?.trim() || undefined,
+        carrier: col(row, 'Carrier')?.trim() || col(row, 'Carrier reference')?.trim() || undefined,
+        despatchedAt: parsePvxDate(col(row, 'Despatch date'), timeZone),
+        items: [],
+      };
+      byNumber.set(despatchNumber, d);
+    }
+    const itemCode = col(row, 'Item code')?.trim();
+    if (!itemCode) continue;
+    const rawQty = col(row, 'No of items')?.trim();
+    const quantity = rawQty && /^\d+$/.test(rawQty) ? Number(rawQty) : 1;
+    const existing = d.items.find((i) => i.itemCode === itemCode);
+    if (existing) existing.quantity += quantity;
+    else d.items.push({ itemCode, quantity });
+  }
+  return [...byNumber.values()];
+}

@@ -1,0 +1,164 @@
+// Order validation: pure, no I/O. Every problem names the record and field and carries a reason code
+// with its owner, so a bad order becomes an exception a person can act on, never a crash.
+import { fromMinor, ROUNDING_TOLERANCE_MINOR } from './money';
+import type { MarketplaceOrder } from './order';
+import { makeException, type OrderException, type ReasonCode } from './reasons';
+
+export interface ValidationContext {
+  channel: string;
+  /** The channel's settlement currency. */
+  currency: string;
+  /** offer SKU → item code; returns undefined when the SKU maps to nothing the warehouse knows. */
+  itemCodeFor(offerSku: string): string | undefined;
+  /** Whether the shipping address must be present (false before acceptance on platforms that hide it). */
+  requireAddress: boolean;
+  limits?: Partial<FieldLimits>;
+  now: number;
+}
+
+/** Peoplevox column sizes (Sales orders template). */
+export interface FieldLimits {
+  addressLine: number;
+  city: number;
+  postcode: number;
+  customer: number;
+  maxLines: number;
+}
+
+export const DEFAULT_LIMITS: FieldLimits = { addressLine: 100, city: 100, postcode: 20, customer: 50, maxLines: 500 };
+
+const UK_POSTCODE = /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
+const UK_CODES = new Set(['GB', 'GBR', 'UK', 'UNITED KINGDOM']);
+
+/** Length in user-perceived characters (an emoji counts once), the way a person reads the limit. */
+export function visibleLength(s: string): number {
+  return [...s].length;
+}
+
+export function isUkCountry(code?: string, name?: string): boolean {
+  return UK_CODES.has((code ?? '').toUpperCase()) || UK_CODES.has((name ?? '').toUpperCase());
+}
+
+export function validatePostcode(postcode: string, countryCode?: string, country?: string): boolean {
+  if (isUkCountry(countryCode, country)) return UK_POSTCODE.test(postcode.trim());
+  return postcode.trim().length > 0;
+}
+
+export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): OrderException[] {
+  const problems: OrderException[] = [];
+  const limits = { ...DEFAULT_LIMITS, ...ctx.limits };
+  const base = { orderId: order.orderId, channel: ctx.channel };
+  const add = (reason: ReasonCode, details: Record<string, string | number | undefined>, field?: string) =>
+    problems.push(makeException(reason, { ...base, ...details }, ctx.now, field));
+
+  if (order.currency !== ctx.currency) {
+    add('CURRENCY_MISMATCH', { currency: order.currency, expected: ctx.currency }, 'currency_iso_code');
+  }
+  if (order.lines.length === 0) add('NO_LINES', {}, 'order_lines');
+  if (order.lines.length > limits.maxLines) {
+    add('TOO_MANY_LINES', { count: order.lines.length, max: limits.maxLines }, 'order_lines');
+  }
+
+  const seenLineIds = new Set<string>();
+  order.lines.forEach((line, i) => {
+    const f = (name: string) => `order_lines[${i}].${name}`;
+    if (seenLineIds.has(line.lineId)) add('DUPLICATE_LINE_ID', { lineId: line.lineId }, f('order_line_id'));
+    seenLineIds.add(line.lineId);
+    if (!Number.isInteger(line.quantity) || line.quantity <= 0) {
+      add('QUANTITY_INVALID', { lineId: line.lineId, quantity: line.quantity }, f('quantity'));
+    }
+    if (!Number.isInteger(line.unitPrice) || line.unitPrice < 0) {
+      add('PRICE_INVALID', { lineId: line.lineId, field: 'price_unit', value: line.unitPrice }, f('price_unit'));
+    }
+    if (ctx.itemCodeFor(line.offerSku) === undefined) {
+      add('SKU_UNMAPPED', { lineId: line.lineId, offerSku: line.offerSku }, f('offer_sku'));
+    }
+    // Tax-inclusive line price must be unit price × quantity within one minor unit.
+    if (Number.isInteger(line.quantity) && line.quantity > 0) {
+      const expected = line.unitPrice * line.quantity;
+      if (Math.abs(expected - line.price) > ROUNDING_TOLERANCE_MINOR) {
+        add(
+          'TOTALS_MISMATCH',
+          {
+            what: `line ${line.lineId} price`,
+            actual: fromMinor(line.price, order.currency),
+            expected: fromMinor(expected, order.currency),
+            difference: fromMinor(Math.abs(expected - line.price), order.currency),
+          },
+          f('price'),
+        );
+      }
+    }
+  });
+
+  const goods = order.lines.reduce((s, l) => s + l.price, 0);
+  const shipping = order.lines.reduce((s, l) => s + l.shippingPrice, 0);
+  const checks: Array<[string, number, number, string]> = [
+    ['the goods total', order.totals.goods, goods, 'price'],
+    ['the shipping total', order.totals.shipping, shipping, 'shipping_price'],
+    ['the order total', order.totals.total, order.totals.goods + order.totals.shipping, 'total_price'],
+  ];
+  for (const [what, actual, expected, field] of checks) {
+    if (Math.abs(actual - expected) > ROUNDING_TOLERANCE_MINOR) {
+      add(
+        'TOTALS_MISMATCH',
+        {
+          what,
+          actual: fromMinor(actual, order.currency),
+          expected: fromMinor(expected, order.currency),
+          difference: fromMinor(Math.abs(actual - expected), order.currency),
+        },
+        field,
+      );
+    }
+  }
+
+  if (ctx.requireAddress) {
+    const a = order.shippingAddress;
+    const required: Array<[keyof NonNullable<typeof a>, string]> = [
+      ['line1', 'street_1'],
+      ['city', 'city'],
+      ['postcode', 'zip_code'],
+    ];
+    if (!a) {
+      add('ADDRESS_MISSING', { field: 'the whole shipping address' }, 'customer.shipping_address');
+    } else {
+      for (const [key, wire] of required) {
+        const v = a[key];
+        if (typeof v !== 'string' || v.trim() === '') {
+          add('ADDRESS_MISSING', { field: wire }, `customer.shipping_address.${wire}`);
+        }
+      }
+      if (!a.countryCode && !a.country) {
+        add('ADDRESS_MISSING', { field: 'country' }, 'customer.shipping_address.country_iso_code');
+      }
+      if (a.postcode && a.postcode.trim() !== '' && !validatePostcode(a.postcode, a.countryCode, a.country)) {
+        add(
+          'POSTCODE_INVALID',
+          { postcode: a.postcode, country: a.countryCode ?? a.country ?? 'unknown country' },
+          'customer.shipping_address.zip_code',
+        );
+      }
+      const lengths: Array<[string | undefined, number, string]> = [
+        [a.line1, limits.addressLine, 'street_1'],
+        [a.line2, limits.addressLine, 'street_2'],
+        [a.city, limits.city, 'city'],
+        [a.postcode, limits.postcode, 'zip_code'],
+      ];
+      for (const [v, max, wire] of lengths) {
+        if (v !== undefined && visibleLength(v) > max) {
+          add(
+            'FIELD_TOO_LONG',
+            { field: `shipping address ${wire}`, length: visibleLength(v), max },
+            `customer.shipping_address.${wire}`,
+          );
+        }
+      }
+      const contact = [a.firstName, a.lastName].filter(Boolean).join(' ');
+      if (visibleLength(contact) > limits.customer) {
+        add('FIELD_TOO_LONG', { field: 'customer name', length: visibleLength(contact), max: limits.customer }, 'customer');
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,53 @@
+// A real Temporal server for workflow tests: the one `npm test` started (LOOPLINE_TEST_TEMPORAL_ADDRESS),
+// or, when a file is run on its own, a dev server started here from the provisioned CLI binary.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { readTemporalTools } from '../../src/devtools/tools';
+import { SA } from '../../src/temporal/search-attributes';
+
+// Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // Already installed by another module in this process.
+}
+
+export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  const address = process.env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
+  if (address) return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: readTemporalTools().cli.path },
+      ip: '127.0.0.1',
+      ui: false,
+      searchAttributes: Object.values(SA),
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Workflows bundled once per test process (bundling takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: undefined });
+  return bundle;
+}
+
+export function uniqueQueue(name: string): string {
+  return `test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}

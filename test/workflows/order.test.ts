@@ -1,0 +1,231 @@
+// The order workflow on a real Temporal server, with activities that record what they were asked to do.
+// (End-to-end runs through the simulators live in test/e2e.)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestEnv, uniqueQueue, workflowBundle, eventually } from '../support/temporal';
+import type { OrderActivities, OrderSettings } from '../../activities/order';
+import type { MarketplaceOrder, Despatch } from '../../src/domain/order';
+import { validateOrder } from '../../src/domain/validation';
+import {
+  orderWorkflow,
+  despatchNotifiedSignal,
+  orderUpdatedSignal,
+  retryUpdate,
+  stateQuery,
+} from '../../workflows/order';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+function order(overrides: Partial<MarketplaceOrder> = {}): MarketplaceOrder {
+  const now = new Date();
+  return {
+    channel: 'asos',
+    orderId: `ORD-${Math.random().toString(36).slice(2, 8).toUpperCase()}-A`,
+    state: 'WAITING_ACCEPTANCE',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    acceptanceDeadline: new Date(now.getTime() + 48 * 3600_000).toISOString(),
+    shippingDeadline: new Date(now.getTime() + 96 * 3600_000).toISOString(),
+    currency: 'GBP',
+    taxMode: 'TAX_INCLUDED',
+    shippingAddress: { firstName: 'Ann', lastName: 'Lee', line1: '1 High St', city: 'Leeds', postcode: 'LS1 1AA', countryCode: 'GBR' },
+    lines: [
+      { lineId: 'L1', index: 1, offerSku: 'TEE-RED-M', quantity: 2, unitPrice: 1800, price: 3600, shippingPrice: 395, taxes: [], shippingTaxes: [], state: 'WAITING_ACCEPTANCE', cancelledQuantity: 0 },
+      { lineId: 'L2', index: 2, offerSku: 'SCARF-NAVY-S', quantity: 1, unitPrice: 2495, price: 2495, shippingPrice: 0, taxes: [], shippingTaxes: [], state: 'WAITING_ACCEPTANCE', cancelledQuantity: 0 },
+    ],
+    totals: { goods: 6095, shipping: 395, total: 6490 },
+    ...overrides,
+  };
+}
+
+interface Recorder {
+  calls: string[];
+  known: Set<string>;
+  shipments: Array<{ despatchNumber: string; lines: Array<{ lineId: string; quantity: number }>; mode: string }>;
+  despatches: Despatch[];
+  alerts: string[];
+}
+
+function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSettings> = {}): OrderActivities {
+  const acts = {
+    async orderSettings(): Promise<OrderSettings> {
+      return {
+        taskQueues: { acknowledge: queue, peoplevox: queue },
+        acceptancePolicy: 'accept-when-mapped',
+        outOfStock: 'accept-and-backorder',
+        alertAtFractions: [0.5, 0.8],
+        returnWindowDays: 0,
+        multiShipment: true,
+        despatchBackstopMs: 60_000,
+        ...settings,
+      };
+    },
+    async resolveItemCodes(input: { offerSkus: string[] }) {
+      return Object.fromEntries(input.offerSkus.map((s) => [s, rec.known.has(s) ? s : null]));
+    },
+    async validateOrder(input: { channel: string; order: MarketplaceOrder }) {
+      rec.calls.push('validate');
+      return validateOrder(input.order, {
+        channel: input.channel,
+        currency: 'GBP',
+        itemCodeFor: (s) => (rec.known.has(s) ? s : undefined),
+        requireAddress: true,
+        now: Date.now(),
+      });
+    },
+    async acknowledgeOrder() {
+      rec.calls.push('acknowledge');
+      return 'accepted' as const;
+    },
+    async createWarehouseOrder(input: { order: MarketplaceOrder }) {
+      rec.calls.push('create-wms');
+      return { salesOrderNumber: `ASOS-${input.order.orderId}`, created: true };
+    },
+    async cancelWarehouseOrder() {
+      rec.calls.push('cancel-wms');
+      return { cancelled: true, status: 'Cancelled' };
+    },
+    async listWarehouseDespatches() {
+      return rec.despatches;
+    },
+    async confirmShipment(input: { despatchNumber: string; lines: Array<{ lineId: string; quantity: number }>; mode: string }) {
+      rec.calls.push(`ship:${input.despatchNumber}`);
+      rec.shipments.push({ despatchNumber: input.despatchNumber, lines: input.lines, mode: input.mode });
+      return 'confirmed' as const;
+    },
+    async cancelMarketplaceOrder() {
+      rec.calls.push('cancel-marketplace');
+    },
+    async raiseAlert(a: { message: string }) {
+      rec.alerts.push(a.message);
+    },
+  };
+  return acts as unknown as OrderActivities;
+}
+
+function recorder(known = ['TEE-RED-M', 'SCARF-NAVY-S']): Recorder {
+  return { calls: [], known: new Set(known), shipments: [], despatches: [], alerts: [] };
+}
+
+async function withWorker<T>(rec: Recorder, settings: Partial<OrderSettings>, fn: (queue: string) => Promise<T>): Promise<T> {
+  const queue = uniqueQueue('order');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: queue,
+    workflowBundle: await workflowBundle(),
+    activities: fakeActivities(queue, rec, settings),
+  });
+  return worker.runUntil(fn(queue));
+}
+
+describe('order workflow (real Temporal server)', () => {
+  test('the order is acknowledged before the warehouse order is created', async () => {
+    const rec = recorder();
+    await withWorker(rec, {}, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'acceptance');
+      // The marketplace moves the order to SHIPPING (debit done, address visible): the intake signals it.
+      await h.signal(orderUpdatedSignal, { ...o, state: 'SHIPPING', updatedAt: new Date(Date.now() + 1000).toISOString() });
+      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      assert.deepEqual(rec.calls.slice(0, 3), ['acknowledge', 'validate', 'create-wms']);
+      await h.terminate('test done');
+    });
+  });
+
+  test('a partial despatch confirms only the despatched line, then the rest ships in a second parcel', async () => {
+    const rec = recorder();
+    await withWorker(rec, {}, async (queue) => {
+      const o = order({ state: 'SHIPPING' });
+      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      const son = `ASOS-${o.orderId}`;
+      await h.signal(despatchNotifiedSignal, {
+        despatchNumber: 'D1',
+        despatch: { despatchNumber: 'D1', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T1', items: [{ itemCode: 'TEE-RED-M', quantity: 1 }] },
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined, 10_000, 'partial shipment');
+      assert.deepEqual(rec.shipments, [{ despatchNumber: 'D1', lines: [{ lineId: 'L1', quantity: 1 }], mode: 'ST01' }]);
+      await h.signal(despatchNotifiedSignal, {
+        despatchNumber: 'D2',
+        despatch: { despatchNumber: 'D2', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T2', items: [{ itemCode: 'TEE-RED-M', quantity: 1 }, { itemCode: 'SCARF-NAVY-S', quantity: 1 }] },
+      });
+      // The same despatch notified twice is confirmed once.
+      await h.signal(despatchNotifiedSignal, { despatchNumber: 'D2' });
+      const final = await h.result();
+      assert.equal(final.status, 'CLOSED');
+      assert.deepEqual(
+        rec.shipments.map((s) => [s.despatchNumber, s.lines]),
+        [
+          ['D1', [{ lineId: 'L1', quantity: 1 }]],
+          ['D2', [{ lineId: 'L1', quantity: 1 }, { lineId: 'L2', quantity: 1 }]],
+        ],
+      );
+    });
+  });
+
+  test('an unmapped offer SKU parks the order with merchandising; retry after the mapping is added completes it', async () => {
+    const rec = recorder(['TEE-RED-M']);
+    await withWorker(rec, {}, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      const parked = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
+      assert.equal(parked.reason, 'SKU_UNMAPPED');
+      assert.equal(parked.owner, 'merchandising');
+      assert.match(parked.message, /SCARF-NAVY-S/);
+      assert.ok(!rec.calls.includes('acknowledge'), 'must not accept an order it cannot fulfil');
+      rec.known.add('SCARF-NAVY-S');
+      const afterRetry = await h.executeUpdate(retryUpdate);
+      assert.equal(afterRetry.exception, undefined);
+      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'accepted after retry');
+      assert.ok(rec.alerts.some((m) => m.includes('SCARF-NAVY-S')));
+      await h.terminate('test done');
+    });
+  });
+
+  test('whole-order platforms (no multi-shipment) wait for every line, then confirm once with OR23 + OR24', async () => {
+    const rec = recorder();
+    await withWorker(rec, { multiShipment: false }, async (queue) => {
+      const o = order({ state: 'SHIPPING' });
+      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      const son = `ASOS-${o.orderId}`;
+      await h.signal(despatchNotifiedSignal, { despatchNumber: 'D1', despatch: { despatchNumber: 'D1', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T1', items: [{ itemCode: 'TEE-RED-M', quantity: 2 }] } });
+      await eventually(async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined, 10_000, 'held');
+      assert.equal(rec.shipments.length, 0);
+      await h.signal(despatchNotifiedSignal, { despatchNumber: 'D2', despatch: { despatchNumber: 'D2', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T2', items: [{ itemCode: 'SCARF-NAVY-S', quantity: 1 }] } });
+      await h.result();
+      assert.equal(rec.shipments.length, 1);
+      assert.equal(rec.shipments[0]!.mode, 'OR23_OR24');
+      assert.deepEqual(rec.shipments[0]!.lines, [{ lineId: 'L1', quantity: 2 }, { lineId: 'L2', quantity: 1 }]);
+    });
+  });
+
+  test('a warehouse rejection parks the order for ops with the warehouse message', async () => {
+    const rec = recorder();
+    const queue = uniqueQueue('order');
+    const acts = fakeActivities(queue, rec);
+    (acts as unknown as Record<string, unknown>).createWarehouseOrder = async () => {
+      throw ApplicationFailure.create({ message: 'Row 1: ShippingAddressPostcode "XX" is not a valid UK postcode', type: 'WMS_REJECTED', nonRetryable: true });
+    };
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities: acts });
+    await worker.runUntil(async () => {
+      const o = order({ state: 'SHIPPING' });
+      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      const exc = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
+      assert.equal(exc.reason, 'WMS_REJECTED');
+      assert.equal(exc.owner, 'ops');
+      assert.match(exc.message, /postcode/);
+      await h.terminate('test done');
+    });
+  });
+});

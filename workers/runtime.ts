@@ -1,0 +1,139 @@
+// Wires one process's dependencies from the config: connectors → activities → workers. Shared by the
+// worker entry point, the sandbox and the tests, so all three run the same code.
+import { Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config/schema';
+import { secretFromEnv } from '../src/config/load';
+import { MiraklClient } from '../src/connectors/mirakl/client';
+import { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import { createOrderActivities } from '../activities/order';
+import { createIntakeActivities } from '../activities/intake';
+import { createItemCodeDirectory } from '../activities/item-codes';
+import { createAlertSink, type AlertSink } from '../src/alerts/alerts';
+
+export interface Runtime {
+  config: Config;
+  mirakl(channel: string): MiraklClient;
+  peoplevox: PeoplevoxClient;
+  alerts: AlertSink;
+  log: Logger;
+}
+
+export function createRuntime(config: Config, log: Logger, opts: { timeScale?: number; alerts?: AlertSink } = {}): Runtime {
+  const timeScale = opts.timeScale ?? 1;
+  const miraklClients = new Map<string, MiraklClient>();
+  const pvx = config.systems.peoplevox;
+  if (!pvx) throw new Error('systems.peoplevox is not configured');
+  const peoplevox = new PeoplevoxClient({
+    baseUrl: pvx.baseUrl,
+    clientId: pvx.clientId,
+    username: pvx.username,
+    password: secretFromEnv(pvx.passwordEnv, 'systems.peoplevox.passwordEnv'),
+    sessionTtlMinutes: pvx.sessionTtlMinutes,
+    timeoutMs: pvx.timeoutMs,
+    requestsPerSecond: pvx.requestsPerSecond * timeScale,
+    log: log.child({ system: 'peoplevox' }),
+  });
+  return {
+    config,
+    log,
+    peoplevox,
+    alerts: opts.alerts ?? createAlertSink(log.child({ component: 'alerts' })),
+    mirakl(channel: string) {
+      let c = miraklClients.get(channel);
+      if (!c) {
+        const ch = config.channels.find((x) => x.code === channel);
+        if (!ch) throw new Error(`channel ${channel} is not configured`);
+        c = new MiraklClient({
+          baseUrl: ch.connection.baseUrl,
+          apiKey: secretFromEnv(ch.connection.apiKeyEnv, `channels[${channel}].connection.apiKeyEnv`),
+          shopId: ch.connection.shopId,
+          timeoutMs: ch.connection.timeoutMs,
+          log: log.child({ system: 'mirakl', channel }),
+        });
+        miraklClients.set(channel, c);
+      }
+      return c;
+    },
+  };
+}
+
+export interface WorkerSetOptions {
+  connection: NativeConnection;
+  client: Client;
+  runtime: Runtime;
+  /** Pre-built workflow bundle (tests share one); otherwise bundled from workflows/index.ts. */
+  workflowBundle?: { code: string };
+  despatchBackstopMs?: number;
+  timeScale?: number;
+}
+
+export async function buildWorkflowBundle() {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: undefined });
+}
+
+/**
+ * One worker per task queue:
+ *  - orders: every workflow, plus settings/validation/intake activities;
+ *  - acknowledge: marketplace writes that the SLA hangs on (OR21, ST01, OR23/OR24, OR29), never queued
+ *    behind warehouse work;
+ *  - peoplevox: warehouse calls, rate-limited for the whole cluster by the task queue itself
+ *    (Peoplevox allows about 15 requests per 15 s; each activity makes up to three calls).
+ */
+export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
+  const { runtime, connection } = opts;
+  const { config } = runtime;
+  const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes());
+  const orderActs = createOrderActivities({
+    config,
+    mirakl: runtime.mirakl,
+    peoplevox: runtime.peoplevox,
+    itemCodes,
+    alerts: runtime.alerts,
+    log: runtime.log.child({ component: 'order-activities' }),
+    despatchBackstopMs: opts.despatchBackstopMs,
+  });
+  const intakeActs = createIntakeActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    alerts: runtime.alerts,
+    log: runtime.log.child({ component: 'intake' }),
+  });
+  const workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle());
+  const q = config.temporal.taskQueues;
+  const pvxRate = (config.systems.peoplevox?.requestsPerSecond ?? 1) * (opts.timeScale ?? 1);
+  const {
+    acknowledgeOrder,
+    confirmShipment,
+    cancelMarketplaceOrder,
+    createWarehouseOrder,
+    cancelWarehouseOrder,
+    listWarehouseDespatches,
+    ...general
+  } = orderActs;
+  return Promise.all([
+    Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: q.orders,
+      workflowBundle,
+      activities: { ...general, ...intakeActs },
+    }),
+    Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: q.acknowledge,
+      activities: { acknowledgeOrder, confirmShipment, cancelMarketplaceOrder },
+    }),
+    Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: q.peoplevox,
+      activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+      // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
+      maxTaskQueueActivitiesPerSecond: pvxRate / 3,
+    }),
+  ]);
+}
