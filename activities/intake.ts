@@ -15,7 +15,9 @@ import { toActivityFailure } from './errors';
 export interface PollResult {
   watermark?: string;
   seen: number;
+  /** Orders handed to their workflow by signal-with-start (new or already running). */
   started: number;
+  /** Finished orders whose running workflow was told. */
   signalled: number;
   unreadable: number;
 }
@@ -31,7 +33,10 @@ export interface IntakeActivityDeps {
 export function createIntakeActivities(deps: IntakeActivityDeps) {
   const { config, log } = deps;
 
-  /** Starts the order's workflow, or signals it when it runs already; returns what happened. */
+  /**
+   * Starts the order's workflow, or signals it when it runs already (signal-with-start: one atomic call,
+   * so two pollers or a poll and a webhook can never start it twice).
+   */
   async function handOver(order: MarketplaceOrder): Promise<'started' | 'signalled' | 'ignored'> {
     const workflowId = orderWorkflowId(order.channel, order.orderId);
     if (TERMINAL_MARKETPLACE_STATES.has(order.state)) {
@@ -45,7 +50,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       }
     }
     try {
-      const handle = await deps.client.workflow.signalWithStart('orderWorkflow', {
+      await deps.client.workflow.signalWithStart('orderWorkflow', {
         workflowId,
         taskQueue: config.temporal.taskQueues.orders,
         args: [{ channel: order.channel, orderId: order.orderId, order }],
@@ -58,7 +63,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
           { key: SA.OrderStatus, value: 'RECEIVED' },
         ] as never,
       });
-      return handle.signaledRunId === handle.firstExecutionRunId ? 'started' : 'signalled';
+      return 'started';
     } catch (err) {
       // The order's workflow finished earlier (closed after its return window): nothing to do.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ignored';
@@ -71,7 +76,9 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const ch = config.channels.find((c) => c.code === input.channel);
       if (!ch) throw new Error(`channel ${input.channel} is not configured`);
       const client = deps.mirakl(input.channel);
-      const since = input.since ? new Date(new Date(input.since).getTime() - ch.intake.overlapSeconds * 1000).toISOString() : undefined;
+      const since = input.since
+        ? new Date(new Date(input.since).getTime() - ch.intake.overlapSeconds * 1000).toISOString()
+        : undefined;
       const result: PollResult = { watermark: input.since, seen: 0, started: 0, signalled: 0, unreadable: 0 };
       try {
         for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize)) {

@@ -89,7 +89,10 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         }
       }
       return {
-        taskQueues: { acknowledge: config.temporal.taskQueues.acknowledge, peoplevox: config.temporal.taskQueues.peoplevox },
+        taskQueues: {
+          acknowledge: config.temporal.taskQueues.acknowledge,
+          peoplevox: config.temporal.taskQueues.peoplevox,
+        },
         acceptancePolicy: ch.acceptance.policy,
         outOfStock: ch.acceptance.outOfStock,
         alertAtFractions: ch.deadlines.alertAtFractions,
@@ -183,7 +186,9 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       try {
         return await deps.peoplevox.cancelSalesOrder(input.salesOrderNumber);
       } catch (err) {
-        throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED', { salesOrderNumber: input.salesOrderNumber });
+        throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED', {
+          salesOrderNumber: input.salesOrderNumber,
+        });
       }
     },
 
@@ -208,7 +213,10 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         });
       }
       const client = deps.mirakl(input.channel);
-      const trackingUrl = carrier.trackingUrl && input.trackingNumber ? carrier.trackingUrl.replace('{tracking}', input.trackingNumber) : undefined;
+      const trackingUrl =
+        carrier.trackingUrl && input.trackingNumber
+          ? carrier.trackingUrl.replace('{tracking}', input.trackingNumber)
+          : undefined;
       try {
         if (input.mode === 'ST01') {
           // Look before create: a shipment for this despatch (package reference) may already exist.

@@ -20,7 +20,11 @@ export interface Runtime {
   log: Logger;
 }
 
-export function createRuntime(config: Config, log: Logger, opts: { timeScale?: number; alerts?: AlertSink } = {}): Runtime {
+export function createRuntime(
+  config: Config,
+  log: Logger,
+  opts: { timeScale?: number; alerts?: AlertSink } = {},
+): Runtime {
   const timeScale = opts.timeScale ?? 1;
   const miraklClients = new Map<string, MiraklClient>();
   const pvx = config.systems.peoplevox;

@@ -2,7 +2,16 @@
 // often than the platform allows (Mirakl OR11: once a minute per shop), keeps the watermark, and hands
 // each order to its own order workflow (started or signalled by the activity, with an id derived from
 // channel and order id so a duplicate start is impossible). Continues-as-new when the server suggests.
-import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { IntakeActivities, PollResult } from '../activities/intake';
 
 export interface IntakeInput {

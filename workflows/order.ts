@@ -46,7 +46,8 @@ export type OrderStatus =
   | 'CANCELLED'
   | 'REFUSED';
 
-export type OperatorAction = { action: 'retry' } | { action: 'resolve'; note?: string } | { action: 'cancel'; note?: string };
+export type OperatorAction =
+  { action: 'retry' } | { action: 'resolve'; note?: string } | { action: 'cancel'; note?: string };
 
 /** The intake saw a newer version of the order on the marketplace (state, addresses, cancellations). */
 export const orderUpdatedSignal = defineSignal<[MarketplaceOrder]>('orderUpdated');
@@ -110,7 +111,9 @@ export interface OrderWorkflowState {
 
 // ---- activities -----------------------------------------------------------------------------------
 const SETTINGS_RETRY = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2, maximumAttempts: 12 };
-const settingsActs = proxyActivities<Pick<OrderActivities, 'orderSettings' | 'resolveItemCodes' | 'validateOrder' | 'raiseAlert'>>({
+const settingsActs = proxyActivities<
+  Pick<OrderActivities, 'orderSettings' | 'resolveItemCodes' | 'validateOrder' | 'raiseAlert'>
+>({
   startToCloseTimeout: '30s',
   retry: SETTINGS_RETRY,
 });
@@ -200,7 +203,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   };
   setHandler(retryUpdate, operatorHandler({ action: 'retry' }), { validator: () => requireException(state) });
   setHandler(resolveUpdate, (n?: string) => operatorHandler({ action: 'resolve', note: n })(), {
-    validator: () => requireException(state),
+    validator: (_n?: string) => requireException(state),
   });
   setHandler(cancelUpdate, (n?: string) => operatorHandler({ action: 'cancel', note: n })());
 
@@ -266,7 +269,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     publish();
   }
 
-  function startDeadlineAlerts(kind: 'acceptance' | 'shipping', deadline: string | undefined, startedAt: number, done: () => boolean) {
+  function startDeadlineAlerts(
+    kind: 'acceptance' | 'shipping',
+    deadline: string | undefined,
+    startedAt: number,
+    done: () => boolean,
+  ) {
     if (!deadline) return;
     const end = new Date(deadline).getTime();
     for (const fraction of settings.alertAtFractions) {
@@ -300,26 +308,40 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       // ---- 1. acknowledge first -------------------------------------------------------------------
       if (order.state === 'WAITING_ACCEPTANCE') {
         setStatus('AWAITING_ACCEPTANCE');
-        startDeadlineAlerts('acceptance', state.acceptanceDeadline, new Date(order.createdAt).getTime(), () => state.acceptedAt !== undefined);
+        startDeadlineAlerts(
+          'acceptance',
+          state.acceptanceDeadline,
+          new Date(order.createdAt).getTime(),
+          () => state.acceptedAt !== undefined,
+        );
         const outcome = await acknowledge();
         if (outcome === 'refused') return state;
       }
       // ---- 2. wait until the marketplace lets us ship (debit done, addresses visible) -------------
       await condition(() => order.state !== 'WAITING_ACCEPTANCE' && !order.state.startsWith('WAITING_DEBIT'));
-      if (order.state === 'CANCELED' || order.state === 'REFUSED') throw new OrderCancelled(`marketplace state ${order.state}`);
-      const itemCodes = await settingsActs.resolveItemCodes({ channel: state.channel, offerSkus: order.lines.map((l) => l.offerSku) });
+      if (order.state === 'CANCELED' || order.state === 'REFUSED')
+        throw new OrderCancelled(`marketplace state ${order.state}`);
+      const itemCodes = await settingsActs.resolveItemCodes({
+        channel: state.channel,
+        offerSkus: order.lines.map((l) => l.offerSku),
+      });
       state.lines = initialProgress(order.lines, (sku) => itemCodes[sku] ?? sku);
       // ---- 3. validate ----------------------------------------------------------------------------
       await step('validate', async () => {
         const problems = await settingsActs.validateOrder({ channel: state.channel, order });
         if (problems.length > 0) throw new ValidationProblems(problems);
         // A retry after a mapping fix must pick up the new item codes.
-        const codes = await settingsActs.resolveItemCodes({ channel: state.channel, offerSkus: order.lines.map((l) => l.offerSku) });
+        const codes = await settingsActs.resolveItemCodes({
+          channel: state.channel,
+          offerSkus: order.lines.map((l) => l.offerSku),
+        });
         state.lines = initialProgress(order.lines, (sku) => codes[sku] ?? sku);
       });
       setStatus('VALIDATED');
       // ---- 4. create the warehouse order exactly once ---------------------------------------------
-      const created = await step('create warehouse order', () => warehouse.createWarehouseOrder({ channel: state.channel, order }));
+      const created = await step('create warehouse order', () =>
+        warehouse.createWarehouseOrder({ channel: state.channel, order }),
+      );
       if (created !== 'resolved') state.salesOrderNumber = created.salesOrderNumber;
       state.warehouseCreatedAt = Date.now();
       setStatus('IN_WAREHOUSE', state.salesOrderNumber);
@@ -327,7 +349,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     // ---- 5. despatch loop ---------------------------------------------------------------------------
     if (state.status === 'IN_WAREHOUSE' || state.status === 'PARTIALLY_SHIPPED') {
       if (!input.resume) {
-        startDeadlineAlerts('shipping', state.shippingDeadline, state.warehouseCreatedAt ?? Date.now(), () => fullyShipped(state.lines));
+        startDeadlineAlerts('shipping', state.shippingDeadline, state.warehouseCreatedAt ?? Date.now(), () =>
+          fullyShipped(state.lines),
+        );
       }
       await despatchLoop();
     }
@@ -335,7 +359,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (state.status === 'SHIPPED') {
       const windowMs = settings.returnWindowDays * 24 * 3600 * 1000;
       const until = (state.shippedAt ?? Date.now()) + windowMs;
-      await condition(() => order.state === 'CLOSED' || workflowInfo().continueAsNewSuggested, Math.max(0, until - Date.now()));
+      await condition(
+        () => order.state === 'CLOSED' || workflowInfo().continueAsNewSuggested,
+        Math.max(0, until - Date.now()),
+      );
       if (workflowInfo().continueAsNewSuggested && order.state !== 'CLOSED' && Date.now() < until) {
         await continueAsNew<typeof orderWorkflow>({ ...input, order, resume: state });
       }
@@ -351,13 +378,21 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   // ---- steps (hoisted) ------------------------------------------------------------------------------
+  function marketplaceState(): MarketplaceOrder['state'] {
+    return order.state;
+  }
+
   async function acknowledge(): Promise<'accepted' | 'refused'> {
     const deadlineMs = state.acceptanceDeadline ? new Date(state.acceptanceDeadline).getTime() : undefined;
     for (;;) {
       const decision = await decideAcceptance();
       if (decision.kind === 'accept') {
         const r = await step('acknowledge', () =>
-          marketplace.acknowledgeOrder({ channel: state.channel, orderId: state.orderId, decisions: decision.decisions }),
+          marketplace.acknowledgeOrder({
+            channel: state.channel,
+            orderId: state.orderId,
+            decisions: decision.decisions,
+          }),
         );
         state.acceptedAt = Date.now();
         setStatus('ACCEPTED', r === 'resolved' ? 'resolved by an operator' : r);
@@ -383,7 +418,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         await condition(() => order.state !== 'WAITING_ACCEPTANCE' || pendingAction !== undefined);
         if (pendingAction === undefined) {
           clearException();
-          if (order.state === 'REFUSED' || order.state === 'CANCELED') return refused();
+          // (read through a function: TypeScript would otherwise keep the narrowing from before the await)
+          const now = marketplaceState();
+          if (now === 'REFUSED' || now === 'CANCELED') return refused();
           continue;
         }
       }
@@ -392,7 +429,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       if (action?.action === 'resolve') {
         // An operator accepting by hand (for example after fixing the mapping): accept every line.
         const decisions = order.lines.map((l) => ({ lineId: l.lineId, accepted: true }));
-        await step('acknowledge', () => marketplace.acknowledgeOrder({ channel: state.channel, orderId: state.orderId, decisions }));
+        await step('acknowledge', () =>
+          marketplace.acknowledgeOrder({ channel: state.channel, orderId: state.orderId, decisions }),
+        );
         state.acceptedAt = Date.now();
         setStatus('ACCEPTED', 'accepted by an operator');
         return 'accepted';
@@ -419,9 +458,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   async function decideAcceptance(): Promise<
-    { kind: 'accept'; decisions: Array<{ lineId: string; accepted: boolean }> } | { kind: 'hold'; exception: OrderException }
+    | { kind: 'accept'; decisions: Array<{ lineId: string; accepted: boolean }> }
+    | { kind: 'hold'; exception: OrderException }
   > {
-    const codes = await settingsActs.resolveItemCodes({ channel: state.channel, offerSkus: order.lines.map((l) => l.offerSku) });
+    const codes = await settingsActs.resolveItemCodes({
+      channel: state.channel,
+      offerSkus: order.lines.map((l) => l.offerSku),
+    });
     const unmapped = order.lines.find((l) => codes[l.offerSku] === undefined || codes[l.offerSku] === null);
     if (unmapped) {
       return {
@@ -456,7 +499,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       );
       if (order.state === 'CANCELED') throw new OrderCancelled('cancelled on the marketplace');
       if (workflowInfo().continueAsNewSuggested && pendingNotices.length === 0) {
-        await continueAsNew<typeof orderWorkflow>({ ...{ channel: state.channel, orderId: state.orderId }, order, resume: state });
+        await continueAsNew<typeof orderWorkflow>({
+          ...{ channel: state.channel, orderId: state.orderId },
+          order,
+          resume: state,
+        });
       }
       // A callback carries only the despatch number; the items come from the warehouse's report. The
       // same read is the workflow's own backstop when no callback arrived.
@@ -531,14 +578,19 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     record.confirmed = true;
     if (!settings.multiShipment) for (const rec of state.despatches) rec.confirmed = true;
     state.lines = progressAfter;
-    setStatus(anyShipped(state.lines) && !fullyShipped(state.lines) ? 'PARTIALLY_SHIPPED' : state.status, d.despatchNumber);
+    setStatus(
+      anyShipped(state.lines) && !fullyShipped(state.lines) ? 'PARTIALLY_SHIPPED' : state.status,
+      d.despatchNumber,
+    );
   }
 
   async function handleCancellation(reason: string): Promise<void> {
     note('cancelling', reason);
     // An operator cancel on an order the marketplace still has open: cancel it there too.
     if (order.state !== 'CANCELED' && order.state !== 'REFUSED' && !anyShipped(state.lines)) {
-      await step('cancel on marketplace', () => marketplace.cancelMarketplaceOrder({ channel: state.channel, orderId: state.orderId }));
+      await step('cancel on marketplace', () =>
+        marketplace.cancelMarketplaceOrder({ channel: state.channel, orderId: state.orderId }),
+      );
     }
     if (state.salesOrderNumber) {
       const r = await step('cancel warehouse order', async () => {
@@ -581,12 +633,22 @@ class ValidationProblems extends Error {
 function toException(err: unknown, stepName: string, orderId: string): OrderException {
   if (err instanceof ValidationProblems) {
     const first = err.problems[0]!;
-    const more = err.problems.length > 1 ? ` (+${err.problems.length - 1} more: ${err.problems.slice(1).map((p) => p.reason).join(', ')})` : '';
+    const more =
+      err.problems.length > 1
+        ? ` (+${err.problems.length - 1} more: ${err.problems
+            .slice(1)
+            .map((p) => p.reason)
+            .join(', ')})`
+        : '';
     return { ...first, message: first.message + more };
   }
   const failure = err instanceof ActivityFailure ? err.cause : err;
   if (failure instanceof TimeoutFailure) {
-    return makeException('SYSTEM_UNAVAILABLE', { orderId, system: 'a connected system', step: stepName, detail: `timed out (${failure.timeoutType})` }, Date.now());
+    return makeException(
+      'SYSTEM_UNAVAILABLE',
+      { orderId, system: 'a connected system', step: stepName, detail: `timed out (${failure.timeoutType})` },
+      Date.now(),
+    );
   }
   if (failure instanceof ApplicationFailure) {
     const type = failure.type ?? '';
@@ -595,7 +657,11 @@ function toException(err: unknown, stepName: string, orderId: string): OrderExce
       return { ...makeException(type as ReasonCode, { orderId, ...details }, Date.now()), message: failure.message };
     }
     // Retries exhausted on a transport error.
-    return makeException('SYSTEM_UNAVAILABLE', { orderId, system: type || 'a connected system', step: stepName, detail: failure.message }, Date.now());
+    return makeException(
+      'SYSTEM_UNAVAILABLE',
+      { orderId, system: type || 'a connected system', step: stepName, detail: failure.message },
+      Date.now(),
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   return makeException('UNEXPECTED_ERROR', { orderId, step: stepName, detail: message }, Date.now());

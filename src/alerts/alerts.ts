@@ -24,7 +24,11 @@ export interface AlertSink {
   recent(): Array<Alert & { at: number }>;
 }
 
-export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], opts: { dedupeMs?: number; now?: () => number } = {}): AlertSink {
+export function createAlertSink(
+  log: Logger,
+  targets: AlertSinkTarget[] = [],
+  opts: { dedupeMs?: number; now?: () => number } = {},
+): AlertSink {
   const dedupeMs = opts.dedupeMs ?? 24 * 3600_000;
   const now = opts.now ?? Date.now;
   const seen = new Map<string, number>();
@@ -38,7 +42,19 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
       recent.push({ ...alert, at: t });
       if (recent.length > 1000) recent.shift();
       // Messages name orders and SKUs, never customers.
-      log.warn({ alert: { key: alert.key, kind: alert.kind, channel: alert.channel, orderId: alert.orderId, reason: alert.reason, owner: alert.owner } }, alert.message);
+      log.warn(
+        {
+          alert: {
+            key: alert.key,
+            kind: alert.kind,
+            channel: alert.channel,
+            orderId: alert.orderId,
+            reason: alert.reason,
+            owner: alert.owner,
+          },
+        },
+        alert.message,
+      );
       for (const target of targets) {
         try {
           await target.send(alert);

@@ -24,7 +24,11 @@ export const MiraklConnectionSchema = z
 export const DeadlineSchema = z
   .object({
     /** Operator auto-refusal window when the order carries no explicit deadline. */
-    acceptanceWindowHours: z.number().positive().max(24 * 14).default(72),
+    acceptanceWindowHours: z
+      .number()
+      .positive()
+      .max(24 * 14)
+      .default(72),
     /** Alert when this fraction of a window has elapsed and the step is still missing. */
     alertAtFractions: z.array(z.number().gt(0).lt(1)).max(5).default([0.5, 0.8]),
   })
@@ -211,5 +215,11 @@ export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {
-  return ch.orderNumberPrefix ?? ch.code.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 6);
+  return (
+    ch.orderNumberPrefix ??
+    ch.code
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')
+      .slice(0, 6)
+  );
 }

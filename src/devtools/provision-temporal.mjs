@@ -128,7 +128,8 @@ function resolveCli() {
 function resolveTestServer() {
   const fromEnv = process.env.TEMPORAL_TEST_SERVER;
   if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_TEST_SERVER is set to ${fromEnv}, which is not an executable file.`);
+    if (!isExecutable(fromEnv))
+      throw new Error(`TEMPORAL_TEST_SERVER is set to ${fromEnv}, which is not an executable file.`);
     return { path: fromEnv, source: '$TEMPORAL_TEST_SERVER' };
   }
   const existing = onPath('temporal-test-server');
@@ -153,7 +154,9 @@ function main() {
   }
   const cliVersion = versionOf(cli.path, ['--version']);
   if (!cliVersion) {
-    process.stderr.write(`The Temporal CLI at ${cli.path} does not run (\`temporal --version\` failed); remove it or set $TEMPORAL_CLI to a working binary.\n`);
+    process.stderr.write(
+      `The Temporal CLI at ${cli.path} does not run (\`temporal --version\` failed); remove it or set $TEMPORAL_CLI to a working binary.\n`,
+    );
     process.exit(1);
   }
   const testServer = resolveTestServer();

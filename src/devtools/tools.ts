@@ -12,7 +12,9 @@ export interface TemporalTools {
 export function readTemporalTools(): TemporalTools {
   const manifest = join(PROJECT_ROOT, '.tools', 'temporal.json');
   if (!existsSync(manifest)) {
-    throw new Error('The Temporal CLI has not been provisioned yet: run `npm run provision` (npm start and npm test do it).');
+    throw new Error(
+      'The Temporal CLI has not been provisioned yet: run `npm run provision` (npm start and npm test do it).',
+    );
   }
   return JSON.parse(readFileSync(manifest, 'utf8')) as TemporalTools;
 }

@@ -108,4 +108,8 @@ export interface ShipmentConfirmation {
   trackingNumber?: string;
 }
 
-export const TERMINAL_MARKETPLACE_STATES: ReadonlySet<MarketplaceOrderState> = new Set(['REFUSED', 'CANCELED', 'CLOSED']);
+export const TERMINAL_MARKETPLACE_STATES: ReadonlySet<MarketplaceOrderState> = new Set([
+  'REFUSED',
+  'CANCELED',
+  'CLOSED',
+]);

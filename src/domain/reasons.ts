@@ -99,17 +99,20 @@ export const REASONS = {
   },
   SHIPMENT_REJECTED: {
     owner: 'ops',
-    template: 'Order {orderId}: the marketplace rejected shipment confirmation for despatch {despatchNumber}: {detail}.',
+    template:
+      'Order {orderId}: the marketplace rejected shipment confirmation for despatch {despatchNumber}: {detail}.',
     fix: 'Check the order lines and tracking in the marketplace back office, then retry.',
   },
   DESPATCH_EXCEEDS_ORDER: {
     owner: 'ops',
-    template: 'Order {orderId}: despatch {despatchNumber} ships {quantity} of item {itemCode}, more than is left to ship.',
+    template:
+      'Order {orderId}: despatch {despatchNumber} ships {quantity} of item {itemCode}, more than is left to ship.',
     fix: 'Check the despatch in Peoplevox; the extra units were not confirmed to the marketplace.',
   },
   DESPATCH_WITHOUT_ORDER: {
     owner: 'ops',
-    template: 'Despatch {despatchNumber} in the warehouse is for sales order {salesOrderNumber}, which Loopline has no workflow for.',
+    template:
+      'Despatch {despatchNumber} in the warehouse is for sales order {salesOrderNumber}, which Loopline has no workflow for.',
     fix: 'Find where the sales order came from; confirm the shipment on the marketplace by hand if it is a marketplace order.',
   },
   SYSTEM_UNAVAILABLE: {

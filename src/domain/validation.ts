@@ -27,7 +27,8 @@ export interface FieldLimits {
 
 export const DEFAULT_LIMITS: FieldLimits = { addressLine: 100, city: 100, postcode: 20, customer: 50, maxLines: 500 };
 
-const UK_POSTCODE = /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
+const UK_POSTCODE =
+  /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
 const UK_CODES = new Set(['GB', 'GBR', 'UK', 'UNITED KINGDOM']);
 
 /** Length in user-perceived characters (an emoji counts once), the way a person reads the limit. */
@@ -156,7 +157,11 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
       }
       const contact = [a.firstName, a.lastName].filter(Boolean).join(' ');
       if (visibleLength(contact) > limits.customer) {
-        add('FIELD_TOO_LONG', { field: 'customer name', length: visibleLength(contact), max: limits.customer }, 'customer');
+        add(
+          'FIELD_TOO_LONG',
+          { field: 'customer name', length: visibleLength(contact), max: limits.customer },
+          'customer',
+        );
       }
     }
   }

@@ -1,7 +1,7 @@
 // Loopline's own HTTP server: webhooks (verified, deduplicated, acknowledged fast), the ops API and
 // dashboard, and the Prometheus metrics endpoint.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/schema';
@@ -22,7 +22,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     try {
-      await opts.client.connection.healthService.check({});
+      await (opts.client.connection as Connection).healthService.check({});
       return { ok: true, temporal: opts.config.temporal.address };
     } catch (err) {
       return reply.code(503).send({ ok: false, temporal: opts.config.temporal.address, error: (err as Error).message });

@@ -16,7 +16,10 @@ const TrackingCallback = z.object({
 });
 
 /** Finds the order workflow for a warehouse sales order number: by prefix, else by search attribute. */
-export async function workflowIdForSalesOrder(opts: HttpServerOptions, salesOrderNumber: string): Promise<string | undefined> {
+export async function workflowIdForSalesOrder(
+  opts: HttpServerOptions,
+  salesOrderNumber: string,
+): Promise<string | undefined> {
   if (!salesOrderNumber.includes('~')) {
     for (const ch of opts.config.channels) {
       const prefix = `${channelOrderPrefix(ch)}-`;

@@ -63,7 +63,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if ((opts.format ?? process.env.LOG_FORMAT) === 'pretty') {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
+      },
     });
   }
   return pino(base);

@@ -16,7 +16,10 @@ export interface SandboxContext {
   enforceRateLimits: boolean;
 }
 
-export function createSandboxContext(log: Logger, opts: { timeScale?: number; seed?: number; enforceRateLimits?: boolean } = {}): SandboxContext {
+export function createSandboxContext(
+  log: Logger,
+  opts: { timeScale?: number; seed?: number; enforceRateLimits?: boolean } = {},
+): SandboxContext {
   const injectors = new Map<string, FaultInjector>();
   const timeScale = opts.timeScale ?? 1;
   return {

@@ -51,9 +51,14 @@ async function main() {
     onLog: (line) => log.debug({ component: 'temporal' }, line),
   });
   stops.push(server.stop);
-  log.info(`Temporal ${server.reused ? 'server reused' : 'dev server started'} at ${server.address} (${tools.cli.version})`);
+  log.info(
+    `Temporal ${server.reused ? 'server reused' : 'dev server started'} at ${server.address} (${tools.cli.version})`,
+  );
 
-  const sandbox = await startSandbox({ host: config.sandbox.host, port: config.sandbox.port, log: log.child({ component: 'sandbox' }) }, sandboxSystems(config));
+  const sandbox = await startSandbox(
+    { host: config.sandbox.host, port: config.sandbox.port, log: log.child({ component: 'sandbox' }) },
+    sandboxSystems(config),
+  );
   stops.push(() => sandbox.close());
 
   const client = await connectClient(config);

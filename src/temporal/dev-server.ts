@@ -92,10 +92,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServerH
   child.once('exit', () => {
     exited = true;
   });
-  await waitUntil(async () => {
-    if (exited) throw new Error(`temporal server start-dev exited early (code ${child.exitCode})`);
-    return isListening(ip, port);
-  }, 60_000, `the Temporal dev server on ${address}`);
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`temporal server start-dev exited early (code ${child.exitCode})`);
+      return isListening(ip, port);
+    },
+    60_000,
+    `the Temporal dev server on ${address}`,
+  );
   return {
     address,
     uiUrl,

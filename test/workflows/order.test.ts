@@ -37,10 +37,41 @@ function order(overrides: Partial<MarketplaceOrder> = {}): MarketplaceOrder {
     shippingDeadline: new Date(now.getTime() + 96 * 3600_000).toISOString(),
     currency: 'GBP',
     taxMode: 'TAX_INCLUDED',
-    shippingAddress: { firstName: 'Ann', lastName: 'Lee', line1: '1 High St', city: 'Leeds', postcode: 'LS1 1AA', countryCode: 'GBR' },
+    shippingAddress: {
+      firstName: 'Ann',
+      lastName: 'Lee',
+      line1: '1 High St',
+      city: 'Leeds',
+      postcode: 'LS1 1AA',
+      countryCode: 'GBR',
+    },
     lines: [
-      { lineId: 'L1', index: 1, offerSku: 'TEE-RED-M', quantity: 2, unitPrice: 1800, price: 3600, shippingPrice: 395, taxes: [], shippingTaxes: [], state: 'WAITING_ACCEPTANCE', cancelledQuantity: 0 },
-      { lineId: 'L2', index: 2, offerSku: 'SCARF-NAVY-S', quantity: 1, unitPrice: 2495, price: 2495, shippingPrice: 0, taxes: [], shippingTaxes: [], state: 'WAITING_ACCEPTANCE', cancelledQuantity: 0 },
+      {
+        lineId: 'L1',
+        index: 1,
+        offerSku: 'TEE-RED-M',
+        quantity: 2,
+        unitPrice: 1800,
+        price: 3600,
+        shippingPrice: 395,
+        taxes: [],
+        shippingTaxes: [],
+        state: 'WAITING_ACCEPTANCE',
+        cancelledQuantity: 0,
+      },
+      {
+        lineId: 'L2',
+        index: 2,
+        offerSku: 'SCARF-NAVY-S',
+        quantity: 1,
+        unitPrice: 2495,
+        price: 2495,
+        shippingPrice: 0,
+        taxes: [],
+        shippingTaxes: [],
+        state: 'WAITING_ACCEPTANCE',
+        cancelledQuantity: 0,
+      },
     ],
     totals: { goods: 6095, shipping: 395, total: 6490 },
     ...overrides,
@@ -97,7 +128,11 @@ function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSet
     async listWarehouseDespatches() {
       return rec.despatches;
     },
-    async confirmShipment(input: { despatchNumber: string; lines: Array<{ lineId: string; quantity: number }>; mode: string }) {
+    async confirmShipment(input: {
+      despatchNumber: string;
+      lines: Array<{ lineId: string; quantity: number }>;
+      mode: string;
+    }) {
       rec.calls.push(`ship:${input.despatchNumber}`);
       rec.shipments.push({ despatchNumber: input.despatchNumber, lines: input.lines, mode: input.mode });
       return 'confirmed' as const;
@@ -116,7 +151,11 @@ function recorder(known = ['TEE-RED-M', 'SCARF-NAVY-S']): Recorder {
   return { calls: [], known: new Set(known), shipments: [], despatches: [], alerts: [] };
 }
 
-async function withWorker<T>(rec: Recorder, settings: Partial<OrderSettings>, fn: (queue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  rec: Recorder,
+  settings: Partial<OrderSettings>,
+  fn: (queue: string) => Promise<T>,
+): Promise<T> {
   const queue = uniqueQueue('order');
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -132,11 +171,27 @@ describe('order workflow (real Temporal server)', () => {
     const rec = recorder();
     await withWorker(rec, {}, async (queue) => {
       const o = order();
-      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
-      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'acceptance');
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined,
+        10_000,
+        'acceptance',
+      );
       // The marketplace moves the order to SHIPPING (debit done, address visible): the intake signals it.
-      await h.signal(orderUpdatedSignal, { ...o, state: 'SHIPPING', updatedAt: new Date(Date.now() + 1000).toISOString() });
-      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      await h.signal(orderUpdatedSignal, {
+        ...o,
+        state: 'SHIPPING',
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'warehouse order',
+      );
       assert.deepEqual(rec.calls.slice(0, 3), ['acknowledge', 'validate', 'create-wms']);
       await h.terminate('test done');
     });
@@ -146,18 +201,45 @@ describe('order workflow (real Temporal server)', () => {
     const rec = recorder();
     await withWorker(rec, {}, async (queue) => {
       const o = order({ state: 'SHIPPING' });
-      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
-      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'warehouse order',
+      );
       const son = `ASOS-${o.orderId}`;
       await h.signal(despatchNotifiedSignal, {
         despatchNumber: 'D1',
-        despatch: { despatchNumber: 'D1', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T1', items: [{ itemCode: 'TEE-RED-M', quantity: 1 }] },
+        despatch: {
+          despatchNumber: 'D1',
+          salesOrderNumber: son,
+          carrier: 'DPD',
+          trackingNumber: 'T1',
+          items: [{ itemCode: 'TEE-RED-M', quantity: 1 }],
+        },
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined, 10_000, 'partial shipment');
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
+        10_000,
+        'partial shipment',
+      );
       assert.deepEqual(rec.shipments, [{ despatchNumber: 'D1', lines: [{ lineId: 'L1', quantity: 1 }], mode: 'ST01' }]);
       await h.signal(despatchNotifiedSignal, {
         despatchNumber: 'D2',
-        despatch: { despatchNumber: 'D2', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T2', items: [{ itemCode: 'TEE-RED-M', quantity: 1 }, { itemCode: 'SCARF-NAVY-S', quantity: 1 }] },
+        despatch: {
+          despatchNumber: 'D2',
+          salesOrderNumber: son,
+          carrier: 'DPD',
+          trackingNumber: 'T2',
+          items: [
+            { itemCode: 'TEE-RED-M', quantity: 1 },
+            { itemCode: 'SCARF-NAVY-S', quantity: 1 },
+          ],
+        },
       });
       // The same despatch notified twice is confirmed once.
       await h.signal(despatchNotifiedSignal, { despatchNumber: 'D2' });
@@ -167,7 +249,13 @@ describe('order workflow (real Temporal server)', () => {
         rec.shipments.map((s) => [s.despatchNumber, s.lines]),
         [
           ['D1', [{ lineId: 'L1', quantity: 1 }]],
-          ['D2', [{ lineId: 'L1', quantity: 1 }, { lineId: 'L2', quantity: 1 }]],
+          [
+            'D2',
+            [
+              { lineId: 'L1', quantity: 1 },
+              { lineId: 'L2', quantity: 1 },
+            ],
+          ],
         ],
       );
     });
@@ -177,7 +265,11 @@ describe('order workflow (real Temporal server)', () => {
     const rec = recorder(['TEE-RED-M']);
     await withWorker(rec, {}, async (queue) => {
       const o = order();
-      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
       const parked = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
       assert.equal(parked.reason, 'SKU_UNMAPPED');
       assert.equal(parked.owner, 'merchandising');
@@ -186,7 +278,11 @@ describe('order workflow (real Temporal server)', () => {
       rec.known.add('SCARF-NAVY-S');
       const afterRetry = await h.executeUpdate(retryUpdate);
       assert.equal(afterRetry.exception, undefined);
-      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'accepted after retry');
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined,
+        10_000,
+        'accepted after retry',
+      );
       assert.ok(rec.alerts.some((m) => m.includes('SCARF-NAVY-S')));
       await h.terminate('test done');
     });
@@ -196,17 +292,50 @@ describe('order workflow (real Temporal server)', () => {
     const rec = recorder();
     await withWorker(rec, { multiShipment: false }, async (queue) => {
       const o = order({ state: 'SHIPPING' });
-      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
-      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'warehouse order');
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'warehouse order',
+      );
       const son = `ASOS-${o.orderId}`;
-      await h.signal(despatchNotifiedSignal, { despatchNumber: 'D1', despatch: { despatchNumber: 'D1', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T1', items: [{ itemCode: 'TEE-RED-M', quantity: 2 }] } });
-      await eventually(async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined, 10_000, 'held');
+      await h.signal(despatchNotifiedSignal, {
+        despatchNumber: 'D1',
+        despatch: {
+          despatchNumber: 'D1',
+          salesOrderNumber: son,
+          carrier: 'DPD',
+          trackingNumber: 'T1',
+          items: [{ itemCode: 'TEE-RED-M', quantity: 2 }],
+        },
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
+        10_000,
+        'held',
+      );
       assert.equal(rec.shipments.length, 0);
-      await h.signal(despatchNotifiedSignal, { despatchNumber: 'D2', despatch: { despatchNumber: 'D2', salesOrderNumber: son, carrier: 'DPD', trackingNumber: 'T2', items: [{ itemCode: 'SCARF-NAVY-S', quantity: 1 }] } });
+      await h.signal(despatchNotifiedSignal, {
+        despatchNumber: 'D2',
+        despatch: {
+          despatchNumber: 'D2',
+          salesOrderNumber: son,
+          carrier: 'DPD',
+          trackingNumber: 'T2',
+          items: [{ itemCode: 'SCARF-NAVY-S', quantity: 1 }],
+        },
+      });
       await h.result();
       assert.equal(rec.shipments.length, 1);
       assert.equal(rec.shipments[0]!.mode, 'OR23_OR24');
-      assert.deepEqual(rec.shipments[0]!.lines, [{ lineId: 'L1', quantity: 2 }, { lineId: 'L2', quantity: 1 }]);
+      assert.deepEqual(rec.shipments[0]!.lines, [
+        { lineId: 'L1', quantity: 2 },
+        { lineId: 'L2', quantity: 1 },
+      ]);
     });
   });
 
@@ -215,12 +344,25 @@ describe('order workflow (real Temporal server)', () => {
     const queue = uniqueQueue('order');
     const acts = fakeActivities(queue, rec);
     (acts as unknown as Record<string, unknown>).createWarehouseOrder = async () => {
-      throw ApplicationFailure.create({ message: 'Row 1: ShippingAddressPostcode "XX" is not a valid UK postcode', type: 'WMS_REJECTED', nonRetryable: true });
+      throw ApplicationFailure.create({
+        message: 'Row 1: ShippingAddressPostcode "XX" is not a valid UK postcode',
+        type: 'WMS_REJECTED',
+        nonRetryable: true,
+      });
     };
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: queue,
+      workflowBundle: await workflowBundle(),
+      activities: acts,
+    });
     await worker.runUntil(async () => {
       const o = order({ state: 'SHIPPING' });
-      const h = await env.client.workflow.start(orderWorkflow, { taskQueue: queue, workflowId: `order:asos:${o.orderId}`, args: [{ channel: 'asos', orderId: o.orderId, order: o }] });
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
       const exc = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
       assert.equal(exc.reason, 'WMS_REJECTED');
       assert.equal(exc.owner, 'ops');

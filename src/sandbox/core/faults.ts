@@ -90,11 +90,16 @@ export async function withFault<T>(
   faults: FaultInjector,
   endpoint: string,
   reply: FastifyReply,
-  perform: () => Promise<{ status: number; body?: T; headers?: Record<string, string> }> | { status: number; body?: T; headers?: Record<string, string> },
+  perform: () =>
+    | Promise<{ status: number; body?: T; headers?: Record<string, string> }>
+    | { status: number; body?: T; headers?: Record<string, string> },
 ): Promise<FaultKind | undefined> {
   const fault = faults.decide(endpoint);
   if (fault?.kind === 'error5xx') {
-    await reply.code(503).header('content-type', 'application/json').send({ message: 'Service Unavailable (injected)' });
+    await reply
+      .code(503)
+      .header('content-type', 'application/json')
+      .send({ message: 'Service Unavailable (injected)' });
     return fault.kind;
   }
   if (fault?.kind === 'rateLimit429') {

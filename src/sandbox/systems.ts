@@ -1,0 +1,74 @@
+// The simulators `npm start` runs, derived from the config so every channel has its Mirakl instance and
+// the warehouse its Peoplevox tenant, on the same product catalogue.
+import type { Config } from '../config/schema';
+import type { SandboxSystem } from './server';
+import { sandboxCatalogue } from './catalogue';
+import { miraklSimulator } from './mirakl';
+import { peoplevoxSimulator } from './peoplevox';
+
+/** Credentials the simulators accept. Real tenants' secrets come from the environment instead. */
+export const SANDBOX_SECRETS: Record<string, string> = {
+  MIRAKL_ASOS_API_KEY: 'sandbox-asos-key',
+  MIRAKL_JOULES_API_KEY: 'sandbox-joules-key',
+  PEOPLEVOX_PASSWORD: 'sandbox-pvx-password',
+  LOOPLINE_OPS_TOKEN: 'sandbox-ops-token',
+};
+
+export interface SandboxSystemsOptions {
+  /** Multi-shipment per channel (default: ASOS has it, others ship whole orders). */
+  multiShipment?: Record<string, boolean>;
+  catalogueSize?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {}): SandboxSystem[] {
+  const env = opts.env ?? process.env;
+  const catalogue = sandboxCatalogue({ size: opts.catalogueSize ?? 250 });
+  const systems: SandboxSystem[] = [];
+  const mirakl = config.channels.filter((c) => c.platform === 'mirakl');
+  if (mirakl.length > 0) {
+    systems.push(
+      miraklSimulator({
+        channels: mirakl.map((c) => ({
+          code: c.code,
+          label: c.label,
+          apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
+          shopId: c.connection.shopId,
+          multiShipment: opts.multiShipment?.[c.code] ?? c.code === 'asos',
+          partialAcceptance: true,
+          hideAddressesUntilAcceptance: true,
+          acceptanceWindowMs: c.deadlines.acceptanceWindowHours * 3600_000,
+          leadtimeToShipDays: 2,
+          currency: c.currency,
+          carriers: [
+            {
+              code: 'ROYALMAIL',
+              label: 'Royal Mail',
+              trackingUrl: 'https://www.royalmail.com/track-your-item#/tracking-results/{trackingId}',
+            },
+            {
+              code: 'RM',
+              label: 'Royal Mail',
+              trackingUrl: 'https://www.royalmail.com/track-your-item#/tracking-results/{trackingId}',
+            },
+            { code: 'DPD', label: 'DPD', trackingUrl: 'https://track.dpd.co.uk/parcels/{trackingId}' },
+            { code: 'EVRI', label: 'Evri', trackingUrl: 'https://www.evri.com/track/parcel/{trackingId}' },
+          ],
+          catalogue,
+        })),
+      }),
+    );
+  }
+  const pvx = config.systems.peoplevox;
+  if (pvx) {
+    systems.push(
+      peoplevoxSimulator({
+        clientId: pvx.clientId,
+        username: pvx.username,
+        password: env[pvx.passwordEnv] ?? SANDBOX_SECRETS[pvx.passwordEnv] ?? 'sandbox',
+        catalogue,
+      }),
+    );
+  }
+  return systems;
+}

@@ -1,0 +1,57 @@
+// Process entry point for deployments (docker-compose, Kubernetes, a VM):
+//   worker – polls every Loopline task queue (scale horizontally: run more of these)
+//   http   – webhooks, ops API and dashboard, metrics
+// Both read the same config file and environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY …).
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { loadConfig } from '../src/config/load';
+import { createLogger } from '../src/logging/logger';
+import { connectClient, connectWorker } from '../src/temporal/connection';
+import { createRuntime, createWorkers } from './runtime';
+import { createHttpServer } from '../src/http/server';
+
+async function runWorker() {
+  const config = loadConfig();
+  const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-worker' });
+  const client = await connectClient(config);
+  const connection = await connectWorker(config);
+  const runtime = createRuntime(config, log);
+  const workers = await createWorkers({ connection, client, runtime });
+  // Intake workflows are singletons per channel: starting one that runs already is a no-op.
+  for (const ch of config.channels.filter((c) => c.enabled)) {
+    await client.workflow.start('intakeWorkflow', {
+      workflowId: `intake:${ch.code}`,
+      taskQueue: config.temporal.taskQueues.orders,
+      args: [{ channel: ch.code, intervalMs: ch.intake.pollIntervalSeconds * 1000 }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+  }
+  const stop = () => workers.forEach((w) => w.shutdown());
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  log.info({ address: config.temporal.address, namespace: config.temporal.namespace }, 'workers running');
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+}
+
+async function runHttp() {
+  const config = loadConfig();
+  const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-http' });
+  const client = await connectClient(config);
+  const app = await createHttpServer({ config, client, log });
+  await app.listen({ host: config.http.host, port: config.http.port });
+  log.info(`HTTP server on ${config.http.host}:${config.http.port}`);
+  const stop = () => void app.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+const role = process.argv[2] ?? 'worker';
+const run = role === 'http' ? runHttp : role === 'worker' ? runWorker : undefined;
+if (!run) {
+  process.stderr.write(`unknown role "${role}": use "worker" or "http"\n`);
+  process.exit(2);
+}
+run().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
