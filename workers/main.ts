@@ -8,10 +8,12 @@ import { createLogger } from '../src/logging/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createRuntime, createWorkers } from './runtime';
 import { createHttpServer } from '../src/http/server';
+import { installTemporalLogging } from '../src/temporal/runtime-logging';
 
 async function runWorker() {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-worker' });
+  installTemporalLogging(log);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   const runtime = createRuntime(config, log);

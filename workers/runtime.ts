@@ -1,6 +1,6 @@
 // Wires one process's dependencies from the config: connectors → activities → workers. Shared by the
 // worker entry point, the sandbox and the tests, so all three run the same code.
-import { Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
@@ -74,7 +74,7 @@ export interface WorkerSetOptions {
 }
 
 export async function buildWorkflowBundle() {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: undefined });
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
 }
 
 /**

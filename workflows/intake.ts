@@ -71,8 +71,10 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
       await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals });
     }
-    // Never two polls inside one interval, however long the poll took.
-    const wait = Math.max(0, input.intervalMs - (Date.now() - started));
+    // Never two polls inside one interval, however long the poll took. The margin absorbs the delay
+    // between this timer and the HTTP call, so the platform's window is respected by construction.
+    const margin = Math.max(250, input.intervalMs * 0.02);
+    const wait = Math.max(0, input.intervalMs + margin - (Date.now() - started));
     if (await condition(() => stopped, wait)) break;
   }
   await sleep(0);

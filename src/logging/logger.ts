@@ -24,7 +24,6 @@ export const REDACTED_KEYS = [
   'lastname',
   'firstName',
   'lastName',
-  'name',
   'ContactName',
   'phone',
   'street_1',

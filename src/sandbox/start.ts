@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load';
 import { createLogger } from '../logging/logger';
 import { readTemporalTools, PROJECT_ROOT } from '../devtools/tools';
 import { startDevServer } from '../temporal/dev-server';
+import { installTemporalLogging } from '../temporal/runtime-logging';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { startSandbox } from './server';
 import { sandboxSystems, SANDBOX_SECRETS } from './systems';
@@ -21,6 +22,7 @@ async function main() {
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline' });
+  installTemporalLogging(log);
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const shutdown = async (signal: string) => {
