@@ -155,7 +155,7 @@ export const ConfigSchema = z
       .default({ host: '127.0.0.1', port: 8080, opsTokenEnv: 'LOOPLINE_OPS_TOKEN' }),
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        level: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
         format: z.enum(['json', 'pretty']).default('json'),
       })
       .strict()

@@ -11,7 +11,12 @@ export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN'): v
         const meta = { ...(entry.meta ?? {}) } as Record<string, unknown>;
         const err = meta.error as Error | undefined;
         if (err) meta.error = err.message;
-        const fn = entry.level === 'ERROR' ? sdk.error.bind(sdk) : entry.level === 'WARN' ? sdk.warn.bind(sdk) : sdk.info.bind(sdk);
+        const fn =
+          entry.level === 'ERROR'
+            ? sdk.error.bind(sdk)
+            : entry.level === 'WARN'
+              ? sdk.warn.bind(sdk)
+              : sdk.info.bind(sdk);
         fn(meta, entry.message);
       }),
     });

@@ -1,0 +1,192 @@
+// Whole routes through the sandbox: Mirakl (ASOS, Joules) → Loopline → Peoplevox → back to Mirakl.
+// Assertions are on what the simulators end up holding, never on Loopline's own word.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestEnv, eventually } from '../support/temporal';
+import { startStack, type Stack } from '../support/stack';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+before(async () => {
+  env = await startTestEnv();
+  stack = await startStack(env, { multiShipment: { asos: true, joules: false } });
+});
+after(async () => {
+  await stack?.stop();
+  await env?.teardown();
+});
+
+interface WireOrder {
+  order_id: string;
+  order_state: string;
+  order_lines: Array<{ order_line_id: string; order_line_state: string; quantity: number }>;
+  _sandbox: {
+    shipments: Array<{
+      shipment_lines: Array<{ order_line_id: string; quantity: number }>;
+      tracking?: { carrier_code?: string; tracking_number?: string };
+    }>;
+    acceptDecisions?: unknown;
+    tracking?: { carrier_code?: string; tracking_number?: string } | null;
+    shipMode?: string | null;
+  };
+}
+interface PvxOrder {
+  salesOrderNumber: string;
+  status: string;
+  items: Array<{ itemCode: string; quantity: number }>;
+  saveCounts?: { created?: number };
+}
+
+async function marketplaceOrder(channel: string, id: string): Promise<WireOrder> {
+  return (await stack.control.get(`/control/mirakl/${channel}/orders/${id}`)).data as WireOrder;
+}
+async function warehouseOrder(son: string): Promise<PvxOrder | undefined> {
+  const { data } = await stack.control.get('/control/peoplevox/test-client/orders');
+  return (data as { orders: PvxOrder[] }).orders.find((o) => o.salesOrderNumber === son);
+}
+
+describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
+  test('an ASOS order is accepted, created once in Peoplevox, and a two-parcel despatch is confirmed per line with tracking', async () => {
+    const orderId = `${stack.idPrefix}-1001-A`;
+    const placedAt = Date.now();
+    await stack.control.post('/control/mirakl/asos/orders', {
+      orderId,
+      lines: [
+        { offerSku: 'TEE-RED-M', quantity: 2 },
+        { offerSku: 'SCARF-NAVY-S', quantity: 1 },
+      ],
+    });
+    const accepted = await eventually(
+      async () => {
+        const o = await marketplaceOrder('asos', orderId);
+        return o.order_state === 'SHIPPING' ? o : undefined;
+      },
+      20_000,
+      'acceptance on Mirakl',
+    );
+    // Acknowledged within one poll interval (60 s scaled by 60 = 1 s) plus processing.
+    assert.ok(Date.now() - placedAt < 10_000, `acceptance took ${Date.now() - placedAt} ms`);
+    assert.ok(accepted);
+
+    const son = `ASOS-${orderId}`;
+    const wms = await eventually(() => warehouseOrder(son), 20_000, 'the Peoplevox sales order');
+    assert.deepEqual(
+      wms.items.map((i) => [i.itemCode, i.quantity]),
+      [
+        ['TEE-RED-M', 2],
+        ['SCARF-NAVY-S', 1],
+      ],
+    );
+
+    await stack.control.post(`/control/peoplevox/test-client/orders/${son}/despatch`, {
+      parcels: [
+        { items: [{ itemCode: 'TEE-RED-M', quantity: 1 }], carrier: 'DPD', trackingNumber: 'DPD-0001' },
+        {
+          items: [
+            { itemCode: 'TEE-RED-M', quantity: 1 },
+            { itemCode: 'SCARF-NAVY-S', quantity: 1 },
+          ],
+          carrier: 'Royal Mail',
+          trackingNumber: 'RM-0002',
+        },
+      ],
+    });
+    const shipped = await eventually(
+      async () => {
+        const o = await marketplaceOrder('asos', orderId);
+        return o.order_state === 'SHIPPED' ? o : undefined;
+      },
+      30_000,
+      'SHIPPED on Mirakl',
+    );
+    const shipments = shipped._sandbox.shipments.map((s) => ({
+      carrier: s.tracking?.carrier_code,
+      tracking: s.tracking?.tracking_number,
+      lines: s.shipment_lines.map((l) => [l.order_line_id, l.quantity]),
+    }));
+    assert.equal(shipments.length, 2);
+    assert.deepEqual(
+      shipments.find((s) => s.tracking === 'DPD-0001'),
+      { carrier: 'DPD', tracking: 'DPD-0001', lines: [[`${orderId}-1`, 1]] },
+    );
+    assert.deepEqual(
+      shipments.find((s) => s.tracking === 'RM-0002'),
+      {
+        carrier: 'ROYALMAIL',
+        tracking: 'RM-0002',
+        lines: [
+          [`${orderId}-1`, 1],
+          [`${orderId}-2`, 1],
+        ],
+      },
+    );
+    const final = await warehouseOrder(son);
+    assert.equal(final?.saveCounts?.created, 1, 'created exactly once in Peoplevox');
+  });
+
+  test('a Joules order (no multi-shipment) ships with OR23 + OR24 once every line is despatched', async () => {
+    const orderId = `${stack.idPrefix}-2001-A`;
+    await stack.control.post('/control/mirakl/joules/orders', {
+      orderId,
+      lines: [
+        { offerSku: 'JUMPER-GREEN-L', quantity: 1 },
+        { offerSku: 'WELLY-CREAM-M', quantity: 1 },
+      ],
+    });
+    const son = `JOULES-${orderId}`;
+    await eventually(() => warehouseOrder(son), 25_000, 'the Peoplevox sales order');
+    await stack.control.post(`/control/peoplevox/test-client/orders/${son}/despatch`, {
+      parcels: [{ items: [{ itemCode: 'JUMPER-GREEN-L', quantity: 1 }], carrier: 'DPD', trackingNumber: 'DPD-J1' }],
+    });
+    // One parcel of two: Joules cannot take a partial shipment, so nothing is confirmed yet.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal((await marketplaceOrder('joules', orderId)).order_state, 'SHIPPING');
+    await stack.control.post(`/control/peoplevox/test-client/orders/${son}/despatch`, {
+      parcels: [{ items: [{ itemCode: 'WELLY-CREAM-M', quantity: 1 }], carrier: 'DPD', trackingNumber: 'DPD-J2' }],
+    });
+    const shipped = await eventually(
+      async () => {
+        const o = await marketplaceOrder('joules', orderId);
+        return o.order_state === 'SHIPPED' ? o : undefined;
+      },
+      30_000,
+      'SHIPPED on Mirakl',
+    );
+    assert.equal(shipped._sandbox.shipments.length, 0, 'no ST01 on a platform without multi-shipment');
+    assert.equal(shipped._sandbox.tracking?.carrier_code, 'DPD');
+  });
+
+  test('lost responses on OR21 and SaveData still give one acceptance and one warehouse order', async () => {
+    await stack.control.put('/control/faults/mirakl', {
+      rules: [{ endpoint: 'OR21', kind: 'lostResponse', count: 1 }],
+    });
+    await stack.control.put('/control/faults/peoplevox', {
+      rules: [{ endpoint: 'SaveData', kind: 'lostResponse', count: 1 }],
+    });
+    try {
+      const orderId = `${stack.idPrefix}-3001-A`;
+      await stack.control.post('/control/mirakl/asos/orders', {
+        orderId,
+        lines: [{ offerSku: 'COAT-BLACK-M', quantity: 1 }],
+      });
+      const son = `ASOS-${orderId}`;
+      const wms = await eventually(
+        async () => {
+          const o = await warehouseOrder(son);
+          return o && o.items.length === 1 ? o : undefined;
+        },
+        40_000,
+        'the Peoplevox sales order',
+      );
+      assert.equal(wms.saveCounts?.created, 1);
+      const fired = (await stack.control.get('/control/faults/mirakl')).data as { fired: Record<string, number> };
+      assert.ok((fired.fired.lostResponse ?? 0) >= 1, 'the OR21 response really was lost');
+      const { data } = await stack.control.get('/control/peoplevox/test-client/orders');
+      assert.equal((data as { orders: PvxOrder[] }).orders.filter((o) => o.salesOrderNumber === son).length, 1);
+    } finally {
+      await stack.control.delete('/control/faults/mirakl');
+      await stack.control.delete('/control/faults/peoplevox');
+    }
+  });
+});

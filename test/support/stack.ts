@@ -1,0 +1,125 @@
+// The whole of Loopline against the simulators, in one test process: simulators on a random port,
+// real connectors, real workers on a real Temporal server, the HTTP server for callbacks, and the intake
+// workflows. Time is scaled (the default 60 turns Mirakl's once-a-minute OR11 into once a second, for the
+// simulators' limits and our intake alike), so a lifecycle takes seconds.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import axios, { type AxiosInstance } from 'axios';
+import pino from 'pino';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
+import { createRuntime, createWorkers } from '../../workers/runtime';
+import { createHttpServer } from '../../src/http/server';
+import { subscribeWarehouseEvents } from '../../workers/subscriptions';
+import { workflowBundle } from './temporal';
+
+export interface Stack {
+  config: Config;
+  sandbox: RunningSandbox;
+  control: AxiosInstance;
+  http: FastifyInstance;
+  workers: Worker[];
+  /** A unique prefix for order ids, so test files sharing one Temporal server never collide. */
+  idPrefix: string;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  timeScale?: number;
+  multiShipment?: Record<string, boolean>;
+  despatchBackstopMs?: number;
+  extraYaml?: string;
+}
+
+function configYaml(sandboxUrl: string, suffix: string, extra = ''): string {
+  return `
+temporal:
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+log: { level: fatal }
+sandbox: { enabled: true, demoOrdersPerMinute: 0 }
+systems:
+  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
+channels:
+  - code: asos
+    label: ASOS Marketplace
+    platform: mirakl
+    connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    returnWindowDays: 0
+    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }
+  - code: joules
+    label: Joules Marketplace
+    platform: mirakl
+    connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    returnWindowDays: 0
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }
+${extra}`;
+}
+
+export async function startStack(env: TestWorkflowEnvironment, opts: StackOptions = {}): Promise<Stack> {
+  const timeScale = opts.timeScale ?? 60;
+  const suffix = randomUUID().slice(0, 8);
+  const envVars = { ...process.env, ...SANDBOX_SECRETS };
+  const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+  // The simulators depend only on channel codes and credentials, not on their own URL.
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.extraYaml), 'test', envVars);
+  const sandbox = await startSandbox(
+    { log, port: 0, timeScale },
+    sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
+  );
+  const config = parseConfig(configYaml(sandbox.url, suffix, opts.extraYaml), 'test', envVars);
+  for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
+
+  const runtime = createRuntime(config, log, { timeScale });
+  const workers = await createWorkers({
+    connection: env.nativeConnection,
+    client: env.client,
+    runtime,
+    workflowBundle: await workflowBundle(),
+    despatchBackstopMs: opts.despatchBackstopMs ?? 3_000,
+    timeScale,
+  });
+  const running = workers.map((w) => w.run());
+  const http = await createHttpServer({ config, client: env.client, log });
+  const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
+  await subscribeWarehouseEvents(runtime, httpUrl);
+
+  const intakeIds: string[] = [];
+  for (const ch of config.channels) {
+    const id = `intake:${ch.code}:${suffix}`;
+    intakeIds.push(id);
+    await env.client.workflow.start('intakeWorkflow', {
+      workflowId: id,
+      taskQueue: config.temporal.taskQueues.orders,
+      args: [{ channel: ch.code, intervalMs: (ch.intake.pollIntervalSeconds * 1000) / timeScale }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+  }
+  return {
+    config,
+    sandbox,
+    control: axios.create({ baseURL: sandbox.url, timeout: 10_000 }),
+    http,
+    workers,
+    idPrefix: `T${suffix.toUpperCase()}`,
+    async stop() {
+      for (const id of intakeIds)
+        await env.client.workflow
+          .getHandle(id)
+          .terminate('test over')
+          .catch(() => undefined);
+      for (const w of workers) w.shutdown();
+      await Promise.allSettled(running);
+      await http.close();
+      await sandbox.close();
+    },
+  };
+}
