@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startTestEnv, eventually } from '../support/temporal';
+import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 
 let env: TestWorkflowEnvironment;
@@ -123,6 +123,10 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     );
     const final = await warehouseOrder(son);
     assert.equal(final?.saveCounts?.created, 1, 'created exactly once in Peoplevox');
+    const handle = env.client.workflow.getHandle(`order:asos:${orderId}`);
+    const result = (await handle.result()) as { status: string };
+    assert.equal(result.status, 'CLOSED');
+    await maybeRecordHistory(handle, 'order-e2e-asos-two-parcels');
   });
 
   test('a Joules order (no multi-shipment) ships with OR23 + OR24 once every line is despatched', async () => {

@@ -58,3 +58,19 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/**
+ * With LOOPLINE_RECORD_HISTORIES=1, saves a finished workflow's history under test/replay/histories so
+ * the replay test guards it against non-determinism in later code. (Run `npm test -- test/workflows test/e2e`
+ * with the variable set after a deliberate, versioned workflow change.)
+ */
+export async function maybeRecordHistory(handle: { fetchHistory(): Promise<unknown> }, name: string): Promise<void> {
+  if (process.env.LOOPLINE_RECORD_HISTORIES !== '1') return;
+  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = join(__dirname, '..', 'replay', 'histories');
+  mkdirSync(dir, { recursive: true });
+  const history = await handle.fetchHistory();
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history as never));
+}

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer, devServerArgs } from '../../src/temporal/dev-server';
 import { readTemporalTools } from '../../src/devtools/tools';
-import { workflowBundle, eventually } from '../support/temporal';
+import { workflowBundle, eventually, maybeRecordHistory } from '../support/temporal';
 import { intakeStateQuery, intakeWorkflow } from '../../workflows/intake';
 
 function freePort(): Promise<number> {
@@ -85,7 +85,9 @@ test('a running workflow resumes after the server and worker restart on the same
       assert.ok(st.totals.polls > before);
       const desc = await h.describe();
       assert.equal(desc.status.name, 'RUNNING');
-      await h.terminate('test done');
+      await client.workflow.getHandle('intake:resume').signal('stop');
+      await h.result();
+      await maybeRecordHistory(h, 'intake-resumed-after-restart');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startTestEnv, uniqueQueue, workflowBundle, eventually } from '../support/temporal';
+import { startTestEnv, uniqueQueue, workflowBundle, eventually, maybeRecordHistory } from '../support/temporal';
 import type { OrderActivities, OrderSettings } from '../../activities/order';
 import type { MarketplaceOrder, Despatch } from '../../src/domain/order';
 import { validateOrder } from '../../src/domain/validation';
@@ -245,6 +245,7 @@ describe('order workflow (real Temporal server)', () => {
       await h.signal(despatchNotifiedSignal, { despatchNumber: 'D2' });
       const final = await h.result();
       assert.equal(final.status, 'CLOSED');
+      await maybeRecordHistory(h, 'order-partial-despatch-two-parcels');
       assert.deepEqual(
         rec.shipments.map((s) => [s.despatchNumber, s.lines]),
         [
@@ -284,7 +285,14 @@ describe('order workflow (real Temporal server)', () => {
         'accepted after retry',
       );
       assert.ok(rec.alerts.some((m) => m.includes('SCARF-NAVY-S')));
-      await h.terminate('test done');
+      await h.signal(orderUpdatedSignal, {
+        ...o,
+        state: 'CANCELED',
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      });
+      const cancelled = await h.result();
+      assert.equal(cancelled.status, 'CANCELLED');
+      await maybeRecordHistory(h, 'order-sku-unmapped-retry-then-cancelled');
     });
   });
 
@@ -330,6 +338,7 @@ describe('order workflow (real Temporal server)', () => {
         },
       });
       await h.result();
+      await maybeRecordHistory(h, 'order-whole-order-or23-or24');
       assert.equal(rec.shipments.length, 1);
       assert.equal(rec.shipments[0]!.mode, 'OR23_OR24');
       assert.deepEqual(rec.shipments[0]!.lines, [
