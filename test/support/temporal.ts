@@ -3,6 +3,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { readTemporalTools } from '../../src/devtools/tools';
 import { SA } from '../../src/temporal/search-attributes';
 
@@ -66,9 +69,6 @@ export async function eventually<T>(
  */
 export async function maybeRecordHistory(handle: { fetchHistory(): Promise<unknown> }, name: string): Promise<void> {
   if (process.env.LOOPLINE_RECORD_HISTORIES !== '1') return;
-  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
-  const { writeFileSync, mkdirSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const dir = join(__dirname, '..', 'replay', 'histories');
   mkdirSync(dir, { recursive: true });
   const history = await handle.fetchHistory();
