@@ -70,7 +70,15 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     assert.ok(accepted);
 
     const son = `ASOS-${orderId}`;
-    const wms = await eventually(() => warehouseOrder(son), 20_000, 'the Peoplevox sales order');
+    // Sales order and items are two SaveData calls: wait for both.
+    const wms = await eventually(
+      async () => {
+        const o = await warehouseOrder(son);
+        return o && o.items.length === 2 ? o : undefined;
+      },
+      20_000,
+      'the Peoplevox sales order and its items',
+    );
     assert.deepEqual(
       wms.items.map((i) => [i.itemCode, i.quantity]),
       [
@@ -139,7 +147,14 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
       ],
     });
     const son = `JOULES-${orderId}`;
-    await eventually(() => warehouseOrder(son), 25_000, 'the Peoplevox sales order');
+    await eventually(
+      async () => {
+        const o = await warehouseOrder(son);
+        return o && o.items.length === 2 ? o : undefined;
+      },
+      25_000,
+      'the Peoplevox sales order and its items',
+    );
     await stack.control.post(`/control/peoplevox/test-client/orders/${son}/despatch`, {
       parcels: [{ items: [{ itemCode: 'JUMPER-GREEN-L', quantity: 1 }], carrier: 'DPD', trackingNumber: 'DPD-J1' }],
     });
