@@ -12,7 +12,7 @@
 // The resolved paths are written to .tools/temporal.json so tests and the sandbox find them without
 // repeating the search. Plain Node (no TypeScript) on purpose: it runs before anything is compiled.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { dirname, join, resolve, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -165,7 +165,10 @@ function main() {
     testServer: testServer ?? null,
   };
   mkdirSync(toolsDir, { recursive: true });
-  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  // Write-then-rename: a reader never sees a half-written manifest.
+  const tmp = `${manifestPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(tmp, manifestPath);
   process.stdout.write(`Temporal CLI: ${cliVersion} (${cli.path}, from ${cli.source})\n`);
   if (testServer) process.stdout.write(`Temporal test server: ${testServer.path} (from ${testServer.source})\n`);
   else
