@@ -208,4 +208,42 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
       await stack.control.delete('/control/faults/peoplevox');
     }
   });
+
+  test('a despatch whose callback never arrives is still confirmed by the polling backstop', async () => {
+    await stack.control.put('/control/faults/peoplevox', {
+      rules: [{ endpoint: 'callback:TrackingNumberReceived', kind: 'error5xx', count: 10 }],
+    });
+    try {
+      const orderId = `${stack.idPrefix}-4001-A`;
+      await stack.control.post('/control/mirakl/asos/orders', {
+        orderId,
+        lines: [{ offerSku: 'SHIRT-NAVY-L', quantity: 1 }],
+      });
+      const son = `ASOS-${orderId}`;
+      await eventually(
+        async () => {
+          const o = await warehouseOrder(son);
+          return o && o.items.length === 1 ? o : undefined;
+        },
+        25_000,
+        'the Peoplevox sales order and its item',
+      );
+      await stack.control.post(`/control/peoplevox/test-client/orders/${son}/despatch`, {
+        parcels: [{ carrier: 'DPD', trackingNumber: 'DPD-LOST-CB' }],
+      });
+      const shipped = await eventually(
+        async () => {
+          const o = await marketplaceOrder('asos', orderId);
+          return o.order_state === 'SHIPPED' ? o : undefined;
+        },
+        30_000,
+        'SHIPPED on Mirakl without a callback',
+      );
+      assert.equal(shipped._sandbox.shipments[0]?.tracking?.tracking_number, 'DPD-LOST-CB');
+      const faults = (await stack.control.get('/control/faults/peoplevox')).data as { fired: Record<string, number> };
+      assert.ok((faults.fired.error5xx ?? 0) >= 1, 'the callback really was dropped');
+    } finally {
+      await stack.control.delete('/control/faults/peoplevox');
+    }
+  });
 });
