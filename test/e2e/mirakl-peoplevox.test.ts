@@ -246,4 +246,49 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
       await stack.control.delete('/control/faults/peoplevox');
     }
   });
+
+  test('a cancellation on the marketplace cancels the warehouse order, or parks it for ops once picked', async () => {
+    const free = `${stack.idPrefix}-5001-A`;
+    const picked = `${stack.idPrefix}-5002-A`;
+    for (const orderId of [free, picked]) {
+      await stack.control.post('/control/mirakl/asos/orders', {
+        orderId,
+        lines: [{ offerSku: 'SKIRT-RED-S', quantity: 1 }],
+      });
+    }
+    for (const orderId of [free, picked]) {
+      await eventually(
+        async () => {
+          const o = await warehouseOrder(`ASOS-${orderId}`);
+          return o && o.items.length === 1 ? o : undefined;
+        },
+        25_000,
+        `the Peoplevox sales order for ${orderId}`,
+      );
+    }
+    await stack.control.post(`/control/peoplevox/test-client/orders/ASOS-${picked}/pick`, {});
+    for (const orderId of [free, picked]) await stack.control.post(`/control/mirakl/asos/orders/${orderId}/cancel`, {});
+
+    const cancelled = await eventually(
+      async () => {
+        const o = await warehouseOrder(`ASOS-${free}`);
+        return o?.status === 'Cancelled' ? o : undefined;
+      },
+      25_000,
+      'the warehouse order cancelled',
+    );
+    assert.equal(cancelled.status, 'Cancelled');
+
+    const handle = env.client.workflow.getHandle(`order:asos:${picked}`);
+    const parked = await eventually(
+      async () =>
+        (await handle.query<{ exception?: { reason: string; owner: string; message: string } }>('state')).exception,
+      25_000,
+      'an exception for the picked order',
+    );
+    assert.equal(parked.reason, 'CANCELLED_AFTER_PICK');
+    assert.equal(parked.owner, 'ops');
+    assert.match(parked.message, /already picking/);
+    assert.equal((await warehouseOrder(`ASOS-${picked}`))?.status, 'Picking');
+  });
 });
