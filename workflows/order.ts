@@ -213,7 +213,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   publish();
 
   /** Runs a step; a business failure parks the order until an operator acts. */
-  async function step<T>(name: string, fn: () => Promise<T>): Promise<T | 'resolved'> {
+  async function step<T>(
+    name: string,
+    fn: () => Promise<T>,
+    opts: { cancelling?: boolean } = {},
+  ): Promise<T | 'resolved'> {
     for (;;) {
       try {
         const r = await fn();
@@ -222,7 +226,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         if (err instanceof OrderCancelled) throw err;
         const exc = toException(err, name, state.orderId);
         await park(exc);
-        const action = await waitForOperator();
+        const action = await waitForOperator(opts.cancelling === true);
+        // While the order is being cancelled, an operator's cancel means "stop trying": nothing to cancel twice.
+        if (opts.cancelling && action.action === 'cancel') {
+          note('resolved', action.note ?? name);
+          return 'resolved';
+        }
         if (action.action === 'retry') {
           note('retry', name);
           continue;
@@ -251,9 +260,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     });
   }
 
-  async function waitForOperator(): Promise<OperatorAction> {
-    // A marketplace cancellation also releases a parked order.
-    await condition(() => pendingAction !== undefined || order.state === 'CANCELED' || order.state === 'REFUSED');
+  async function waitForOperator(operatorOnly = false): Promise<OperatorAction> {
+    // A marketplace cancellation also releases a parked order (unless it is what we are handling).
+    await condition(
+      () => pendingAction !== undefined || (!operatorOnly && (order.state === 'CANCELED' || order.state === 'REFUSED')),
+    );
     const action: OperatorAction = pendingAction ?? { action: 'cancel', note: `marketplace state ${order.state}` };
     clearException();
     return action;
@@ -588,25 +599,31 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     note('cancelling', reason);
     // An operator cancel on an order the marketplace still has open: cancel it there too.
     if (order.state !== 'CANCELED' && order.state !== 'REFUSED' && !anyShipped(state.lines)) {
-      await step('cancel on marketplace', () =>
-        marketplace.cancelMarketplaceOrder({ channel: state.channel, orderId: state.orderId }),
+      await step(
+        'cancel on marketplace',
+        () => marketplace.cancelMarketplaceOrder({ channel: state.channel, orderId: state.orderId }),
+        { cancelling: true },
       );
     }
     if (state.salesOrderNumber) {
-      const r = await step('cancel warehouse order', async () => {
-        const res = await warehouse.cancelWarehouseOrder({ salesOrderNumber: state.salesOrderNumber! });
-        if (!res.cancelled) {
-          throw ApplicationFailure.nonRetryable(
-            makeException(
+      const r = await step(
+        'cancel warehouse order',
+        async () => {
+          const res = await warehouse.cancelWarehouseOrder({ salesOrderNumber: state.salesOrderNumber! });
+          if (!res.cancelled) {
+            throw ApplicationFailure.nonRetryable(
+              makeException(
+                'CANCELLED_AFTER_PICK',
+                { orderId: state.orderId, wmsStatus: res.status.toLowerCase() },
+                Date.now(),
+              ).message,
               'CANCELLED_AFTER_PICK',
-              { orderId: state.orderId, wmsStatus: res.status.toLowerCase() },
-              Date.now(),
-            ).message,
-            'CANCELLED_AFTER_PICK',
-          );
-        }
-        return res;
-      });
+            );
+          }
+          return res;
+        },
+        { cancelling: true },
+      );
       note('warehouse order', r === 'resolved' ? 'handled by an operator' : 'cancelled');
     }
     setStatus('CANCELLED', reason);

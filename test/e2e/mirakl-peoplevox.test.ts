@@ -290,5 +290,14 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     assert.equal(parked.owner, 'ops');
     assert.match(parked.message, /already picking/);
     assert.equal((await warehouseOrder(`ASOS-${picked}`))?.status, 'Picking');
+    // The parked order stays parked (no task failures, no loop) until ops say they have dealt with it.
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(
+      (await handle.query<{ exception?: { reason: string } }>('state')).exception?.reason,
+      'CANCELLED_AFTER_PICK',
+    );
+    await handle.executeUpdate('resolve', { args: ['parcel intercepted at packing'] });
+    const final = await handle.result();
+    assert.equal((final as { status: string }).status, 'CANCELLED');
   });
 });
