@@ -1,9 +1,18 @@
 // The warehouse's item codes, cached per worker: acknowledging an order must not wait on a Peoplevox
 // round trip (15 requests per 15 s). Refreshed every few minutes, and early (at most once a minute)
 // when a code is missing, so a newly added item is picked up by the next retry.
+// Codes match whatever their case and surrounding spaces (an offer SKU `tee-red-m ` is item TEE-RED-M),
+// and resolve to the code exactly as the warehouse spells it: that is what goes on the warehouse order,
+// so its despatches (which use the warehouse's spelling) match the order lines again.
 export interface ItemCodeDirectory {
   has(itemCode: string): Promise<boolean>;
+  /** The warehouse's own spelling of the item code, or undefined when the warehouse has no such item. */
+  resolve(itemCode: string): Promise<string | undefined>;
   refresh(): Promise<void>;
+}
+
+function normalise(code: string): string {
+  return code.trim().toUpperCase();
 }
 
 export function createItemCodeDirectory(
@@ -13,14 +22,14 @@ export function createItemCodeDirectory(
   const maxAge = opts.maxAgeMs ?? 5 * 60_000;
   const missRefresh = opts.missRefreshMs ?? 60_000;
   const now = opts.now ?? Date.now;
-  let codes = new Set<string>();
+  let codes = new Map<string, string>();
   let loadedAt = -Infinity;
   let inflight: Promise<void> | undefined;
 
   const refresh = () => {
     inflight ??= load()
       .then((list) => {
-        codes = new Set(list.map((c) => c.toUpperCase()));
+        codes = new Map(list.map((c) => [normalise(c), c.trim()]));
         loadedAt = now();
       })
       .finally(() => {
@@ -29,16 +38,24 @@ export function createItemCodeDirectory(
     return inflight;
   };
 
+  async function resolve(itemCode: string): Promise<string | undefined> {
+    if (now() - loadedAt > maxAge) await refresh();
+    const key = normalise(itemCode);
+    if (key === '') return undefined;
+    const hit = codes.get(key);
+    if (hit !== undefined) return hit;
+    if (now() - loadedAt > missRefresh) {
+      await refresh();
+      return codes.get(key);
+    }
+    return undefined;
+  }
+
   return {
     refresh,
+    resolve,
     async has(itemCode: string) {
-      if (now() - loadedAt > maxAge) await refresh();
-      if (codes.has(itemCode.toUpperCase())) return true;
-      if (now() - loadedAt > missRefresh) {
-        await refresh();
-        return codes.has(itemCode.toUpperCase());
-      }
-      return false;
+      return (await resolve(itemCode)) !== undefined;
     },
   };
 }

@@ -71,6 +71,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     return ch;
   }
 
+  /** The channel's skuMap first (keyed by the offer SKU as sent), then the warehouse's own spelling. */
+  function itemCodeOf(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
+    return deps.itemCodes.resolve(ch.skuMap[offerSku] ?? offerSku);
+  }
+
   function salesOrderNumberFor(channel: string, orderId: string): string {
     return wmsSalesOrderNumber(channelOrderPrefix(channelConfig(channel)), orderId);
   }
@@ -102,24 +107,18 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       };
     },
 
-    /** offer SKU → item code, or null where the warehouse has no such item. */
+    /** offer SKU → item code as the warehouse spells it, or null where the warehouse has no such item. */
     async resolveItemCodes(input: { channel: string; offerSkus: string[] }): Promise<Record<string, string | null>> {
       const ch = channelConfig(input.channel);
       const out: Record<string, string | null> = {};
-      for (const sku of input.offerSkus) {
-        const code = ch.skuMap[sku] ?? sku;
-        out[sku] = (await deps.itemCodes.has(code)) ? code : null;
-      }
+      for (const sku of input.offerSkus) out[sku] = (await itemCodeOf(ch, sku)) ?? null;
       return out;
     },
 
     async validateOrder(input: { channel: string; order: MarketplaceOrder }): Promise<OrderException[]> {
       const ch = channelConfig(input.channel);
       const codes: Record<string, string | undefined> = {};
-      for (const l of input.order.lines) {
-        const code = ch.skuMap[l.offerSku] ?? l.offerSku;
-        codes[l.offerSku] = (await deps.itemCodes.has(code)) ? code : undefined;
-      }
+      for (const l of input.order.lines) codes[l.offerSku] = await itemCodeOf(ch, l.offerSku);
       return validateDomainOrder(input.order, {
         channel: ch.code,
         currency: ch.currency,
@@ -170,9 +169,14 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           if (existing.itemCount >= input.order.lines.length) return { salesOrderNumber, created: false };
         }
         const orderRow = toSalesOrderRow(input.order, { salesOrderNumber, channelName: ch.code });
+        // The warehouse's spelling of each code (validation has made sure every line has one).
+        const codes = new Map<string, string>();
+        for (const l of input.order.lines) {
+          codes.set(l.offerSku, (await itemCodeOf(ch, l.offerSku)) ?? ch.skuMap[l.offerSku] ?? l.offerSku);
+        }
         const itemRows = toSalesOrderItemRows(input.order, {
           salesOrderNumber,
-          itemCodeFor: (sku: string) => ch.skuMap[sku] ?? sku,
+          itemCodeFor: (sku: string) => codes.get(sku) ?? sku,
         });
         await deps.peoplevox.createSalesOrder(orderRow, itemRows);
         log.info({ key, salesOrderNumber }, 'warehouse order created');

@@ -24,6 +24,7 @@ import type { OrderActivities } from '../activities/order';
 import { SA } from '../src/temporal/search-attributes';
 import type { Despatch, MarketplaceOrder } from '../src/domain/order';
 import { makeException, isReasonCode, type OrderException, type ReasonCode } from '../src/domain/reasons';
+import { acceptanceBlockers } from '../src/domain/validation';
 import {
   allocateDespatch,
   applyShipment,
@@ -472,6 +473,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     | { kind: 'accept'; decisions: Array<{ lineId: string; accepted: boolean }> }
     | { kind: 'hold'; exception: OrderException }
   > {
+    // No lines, or a line id twice: OR21 cannot express a decision for it (pure check, no commands).
+    const blocker = acceptanceBlockers(order, state.channel, Date.now())[0];
+    if (blocker) return { kind: 'hold', exception: blocker };
     const codes = await settingsActs.resolveItemCodes({
       channel: state.channel,
       offerSkus: order.lines.map((l) => l.offerSku),

@@ -16,16 +16,28 @@ export interface ValidationContext {
   now: number;
 }
 
-/** Peoplevox column sizes (Sales orders template). */
+/**
+ * Peoplevox column sizes (Sales orders template), counted as the warehouse counts them: see columnLength.
+ * `customer` is the contact name (ContactName, string(100)); the Customer column (string(50)) is a display
+ * name that the mapping shortens, so a long but real name is never a reason to park an order.
+ */
 export interface FieldLimits {
   addressLine: number;
   city: number;
+  region: number;
   postcode: number;
   customer: number;
   maxLines: number;
 }
 
-export const DEFAULT_LIMITS: FieldLimits = { addressLine: 100, city: 100, postcode: 20, customer: 50, maxLines: 500 };
+export const DEFAULT_LIMITS: FieldLimits = {
+  addressLine: 100,
+  city: 50,
+  region: 50,
+  postcode: 20,
+  customer: 100,
+  maxLines: 500,
+};
 
 const UK_POSTCODE =
   /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
@@ -36,6 +48,20 @@ export function visibleLength(s: string): number {
   return [...s].length;
 }
 
+/**
+ * Length as a warehouse column counts it: UTF-16 code units (SQL Server nvarchar, which Peoplevox uses),
+ * so an emoji or any character outside the Basic Multilingual Plane takes two of the column's places.
+ */
+export function columnLength(s: string): number {
+  return s.length;
+}
+
+/** "101", or "101 (emoji count twice)" when the column count differs from what a person sees. */
+function describeLength(s: string): string {
+  const units = columnLength(s);
+  return units === visibleLength(s) ? String(units) : `${units} (emoji and some symbols count twice)`;
+}
+
 export function isUkCountry(code?: string, name?: string): boolean {
   return UK_CODES.has((code ?? '').toUpperCase()) || UK_CODES.has((name ?? '').toUpperCase());
 }
@@ -43,6 +69,27 @@ export function isUkCountry(code?: string, name?: string): boolean {
 export function validatePostcode(postcode: string, countryCode?: string, country?: string): boolean {
   if (isUkCountry(countryCode, country)) return UK_POSTCODE.test(postcode.trim());
   return postcode.trim().length > 0;
+}
+
+/**
+ * What makes an acceptance decision impossible or ambiguous: OR21 takes one decision per order line id, so
+ * an order without lines (an empty OR21 refuses it) or with a line id twice is held for a person before
+ * anything is sent to the marketplace, rather than accepted or refused by accident.
+ */
+export function acceptanceBlockers(order: MarketplaceOrder, channel: string, now: number): OrderException[] {
+  const base = { orderId: order.orderId, channel };
+  if (order.lines.length === 0) return [makeException('NO_LINES', base, now, 'order_lines')];
+  const out: OrderException[] = [];
+  const seen = new Set<string>();
+  order.lines.forEach((line, i) => {
+    if (seen.has(line.lineId)) {
+      out.push(
+        makeException('DUPLICATE_LINE_ID', { ...base, lineId: line.lineId }, now, `order_lines[${i}].order_line_id`),
+      );
+    }
+    seen.add(line.lineId);
+  });
+  return out;
 }
 
 export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): OrderException[] {
@@ -144,23 +191,33 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
         [a.line1, limits.addressLine, 'street_1'],
         [a.line2, limits.addressLine, 'street_2'],
         [a.city, limits.city, 'city'],
+        [a.region, limits.region, 'state'],
         [a.postcode, limits.postcode, 'zip_code'],
       ];
       for (const [v, max, wire] of lengths) {
-        if (v !== undefined && visibleLength(v) > max) {
+        // The warehouse trims what it stores, so surrounding spaces do not count.
+        const value = v?.trim();
+        if (value !== undefined && columnLength(value) > max) {
           add(
             'FIELD_TOO_LONG',
-            { field: `shipping address ${wire}`, length: visibleLength(v), max },
+            { field: `shipping address ${wire}`, length: describeLength(value), max },
             `customer.shipping_address.${wire}`,
           );
         }
       }
-      const contact = [a.firstName, a.lastName].filter(Boolean).join(' ');
-      if (visibleLength(contact) > limits.customer) {
+      const contact = [a.firstName, a.lastName]
+        .filter((s) => s && s.trim())
+        .join(' ')
+        .trim();
+      if (columnLength(contact) > limits.customer) {
         add(
           'FIELD_TOO_LONG',
-          { field: 'customer name', length: visibleLength(contact), max: limits.customer },
-          'customer',
+          {
+            field: 'the customer name (shipping address firstname + lastname)',
+            length: describeLength(contact),
+            max: limits.customer,
+          },
+          'customer.shipping_address',
         );
       }
     }

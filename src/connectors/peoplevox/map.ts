@@ -2,6 +2,7 @@
 // 'Despatch summary' report, and report dates. Money leaves the domain only through fromMinor.
 import { fromMinor } from '../../domain/money';
 import type { Address, Despatch, MarketplaceOrder } from '../../domain/order';
+import { columnLength, DEFAULT_LIMITS, validatePostcode } from '../../domain/validation';
 
 export type PvxRow = Record<string, string | number | undefined>;
 
@@ -50,6 +51,37 @@ function nameOf(a: Address | null | undefined, order: MarketplaceOrder): string 
   return name ? name.trim() : undefined;
 }
 
+/**
+ * At most `max` UTF-16 code units (how the warehouse's columns count), cut between characters: never half
+ * of an emoji, which would reach the warehouse as a replacement character.
+ */
+export function shortenForColumn(s: string, max: number): string {
+  if (columnLength(s) <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (out.length + ch.length > max) break;
+    out += ch;
+  }
+  return out.trimEnd();
+}
+
+/**
+ * Whether the warehouse would take this address in its invoice columns. The billing address is not needed
+ * to ship, so one the warehouse would reject (a mistyped UK postcode, an over-long line) is left out rather
+ * than block the parcel: validation judges only the shipping address.
+ */
+function acceptableInvoiceAddress(a: Address): boolean {
+  const fits = (v: string | undefined, max: number) => v === undefined || columnLength(v.trim()) <= max;
+  if (a.postcode && a.postcode.trim() !== '' && !validatePostcode(a.postcode, a.countryCode, a.country)) return false;
+  return (
+    fits(a.line1, DEFAULT_LIMITS.addressLine) &&
+    fits(a.line2, DEFAULT_LIMITS.addressLine) &&
+    fits(a.city, DEFAULT_LIMITS.city) &&
+    fits(a.region, DEFAULT_LIMITS.region) &&
+    fits(a.postcode, DEFAULT_LIMITS.postcode)
+  );
+}
+
 /** yyyy-MM-dd of an ISO timestamp (the date columns take a date). */
 function dateOnly(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
@@ -82,7 +114,8 @@ export interface SalesOrderRowOptions {
 /** One 'Sales orders' row. Keys are template column names; undefined values are left out of the CSV. */
 export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOptions): PvxRow {
   const ship = order.shippingAddress ?? undefined;
-  const bill = order.billingAddress ?? ship;
+  const billing = order.billingAddress ?? ship;
+  const bill = billing && acceptableInvoiceAddress(billing) ? billing : undefined;
   const customer = nameOf(ship, order);
   const taxPaid = order.lines.reduce(
     (sum, l) => sum + l.taxes.reduce((s, t) => s + t.amount, 0) + l.shippingTaxes.reduce((s, t) => s + t.amount, 0),
@@ -90,7 +123,7 @@ export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOpti
   );
   const row: PvxRow = {
     SalesOrderNumber: opts.salesOrderNumber,
-    Customer: customer ? customer.slice(0, CUSTOMER_MAX) : undefined,
+    Customer: customer ? shortenForColumn(customer, CUSTOMER_MAX) : undefined,
     CustomerPurchaseOrderReferenceNumber: order.commercialId ?? order.orderId,
     ...addressColumns('Shipping', ship),
     ...addressColumns('Invoice', bill),
