@@ -11,6 +11,7 @@ import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
 import { createAlertSink, type AlertSink } from '../src/alerts/alerts';
+import { createInventoryWorker } from '../src/inventory/worker';
 
 export interface Runtime {
   config: Config;
@@ -139,5 +140,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
       maxTaskQueueActivitiesPerSecond: pvxRate / 3,
     }),
+    // Stock: one inventory workflow per channel and its pushes (docs/inventory.md).
+    createInventoryWorker({ connection, client: opts.client, runtime, workflowBundle, timeScale: opts.timeScale }),
   ]);
 }

@@ -46,6 +46,53 @@ export const CarrierTargetSchema = z
   .strict()
   .refine((c) => c.code !== undefined || c.name !== undefined, 'needs a `code` (registered carrier) or a `name`');
 
+/** A stock buffer: fixed units, a percentage of the master's available, or "show 0 below N". */
+export const StockBufferSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('units'), units: z.number().int().min(0) }).strict(),
+  z.object({ kind: z.literal('percent'), percent: z.number().min(0).max(100) }).strict(),
+  z.object({ kind: z.literal('zeroBelow'), threshold: z.number().int().min(1) }).strict(),
+]);
+
+const INVENTORY_DEFAULTS = {
+  enabled: true,
+  pushIntervalSeconds: 60,
+  maxRowsPerPush: 10_000,
+  buffer: { kind: 'units' as const, units: 0 },
+  skuBuffers: {},
+  velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10 },
+  fullReadMinutes: 15,
+  syncAgeAlertMinutes: 10,
+};
+
+/** Stock sync for one channel (docs/inventory.md). Defaults keep older configs valid. */
+export const ChannelInventorySchema = z
+  .object({
+    enabled: z.boolean().default(INVENTORY_DEFAULTS.enabled),
+    /** Mirakl allows STO01 once a minute per shop; Loopline never pushes more often than this. */
+    pushIntervalSeconds: z.number().int().min(1).max(3600).default(INVENTORY_DEFAULTS.pushIntervalSeconds),
+    /** Rows in one push; when more SKUs wait, sell-outs and restocks go first. */
+    maxRowsPerPush: z.number().int().min(1).max(100_000).default(INVENTORY_DEFAULTS.maxRowsPerPush),
+    /** The channel's buffer; per-SKU overrides in skuBuffers (keyed by offer SKU). */
+    buffer: StockBufferSchema.default(INVENTORY_DEFAULTS.buffer),
+    skuBuffers: z.record(z.string(), StockBufferSchema).default({}),
+    /** Hold back the units likely to sell before the next push, from each SKU's recent sales rate. */
+    velocityBuffer: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How fast old sales stop counting. */
+        halfLifeSeconds: z.number().int().min(10).max(86_400).default(300),
+        /** Never hold back more than this many units for velocity. */
+        maxUnits: z.number().int().min(0).max(10_000).default(10),
+      })
+      .strict()
+      .default(INVENTORY_DEFAULTS.velocityBuffer),
+    /** Full read of the master (Peoplevox Item inventory summary) to correct drift. */
+    fullReadMinutes: z.number().min(1).max(24 * 60).default(INVENTORY_DEFAULTS.fullReadMinutes),
+    /** Alert when changes wait and the last successful push is older than this. */
+    syncAgeAlertMinutes: z.number().min(1).max(24 * 60).default(INVENTORY_DEFAULTS.syncAgeAlertMinutes),
+  })
+  .strict();
+
 export const ChannelSchema = z
   .object({
     /** Short id used in workflow ids and search attributes: asos, joules, … */
@@ -89,6 +136,8 @@ export const ChannelSchema = z
     skuMap: z.record(z.string(), z.string().min(1)).default({}),
     /** Warehouse carrier name → marketplace carrier. */
     carrierMap: z.record(z.string(), CarrierTargetSchema).default({}),
+    /** Stock sync from the master to this channel (docs/inventory.md). */
+    inventory: ChannelInventorySchema.default(INVENTORY_DEFAULTS),
   })
   .strict();
 
@@ -198,6 +247,13 @@ export const ConfigSchema = z
         });
       }
       prefixes.set(prefix, ch.code);
+      if (ch.platform === 'mirakl' && ch.inventory.pushIntervalSeconds < 60) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'inventory', 'pushIntervalSeconds'],
+          message: `got ${ch.inventory.pushIntervalSeconds}; Mirakl allows STO01 at most once a minute`,
+        });
+      }
       if (ch.fulfilment === 'peoplevox' && !cfg.systems.peoplevox) {
         ctx.addIssue({
           code: 'custom',
@@ -212,6 +268,8 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ChannelConfig = z.infer<typeof ChannelSchema>;
 export type PeoplevoxConfig = z.infer<typeof PeoplevoxSchema>;
 export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
+export type ChannelInventoryConfig = z.infer<typeof ChannelInventorySchema>;
+export type StockBuffer = z.infer<typeof StockBufferSchema>;
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {

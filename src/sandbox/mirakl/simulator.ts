@@ -13,6 +13,8 @@ export const MIRAKL_RATE_LIMITS: Record<string, { max: number; windowMs: number 
   OR11: { max: 1, windowMs: 60_000 },
   OF24: { max: 1, windowMs: 60_000 },
   STO01: { max: 1, windowMs: 60_000 },
+  STO02: { max: 1, windowMs: 15_000 },
+  STO03: { max: 1, windowMs: 60_000 },
   ST12: { max: 1, windowMs: 300_000 },
   TL02: { max: 20, windowMs: 60_000 },
   OF52: { max: 1, windowMs: 60_000 },

@@ -1,0 +1,228 @@
+// Stock activities: thin. Read the master, push to a channel's target, follow the import, raise alerts,
+// and the acceptance check the order workflow shares. Built by a factory that receives connectors.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { ChannelConfig, Config, StockBuffer } from '../src/config/schema';
+import type { MiraklClient } from '../src/connectors/mirakl/client';
+import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import type { AlertSink, Alert } from '../src/alerts/alerts';
+import { toActivityFailure } from './errors';
+import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from '../src/inventory/targets';
+import { inventoryWorkflowId } from '../src/inventory/keys';
+import {
+  decideStockAcceptance,
+  type StockCheckLine,
+  type StockLineDecision,
+  type OutOfStockPolicy,
+} from '../src/inventory/acceptance';
+
+export interface InventorySettings {
+  channel: string;
+  enabled: boolean;
+  platform: StockTargetPlatform;
+  limit: StockPushLimit;
+  /** Already divided by the time scale (sandbox, benchmarks): what the workflow's timers use. */
+  pushIntervalMs: number;
+  marginMs: number;
+  timeScale: number;
+  maxRowsPerPush: number;
+  fullReadMs: number;
+  syncAgeAlertMs: number;
+  buffer: StockBuffer;
+  skuBuffers: Record<string, StockBuffer>;
+  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number };
+  offerSkusByItem: Record<string, string[]>;
+  taskQueues: { inventory: string; peoplevox: string };
+  /** Continue-as-new at this history length even if the server has not suggested it yet. */
+  maxHistoryEvents: number;
+}
+
+export interface PushStockInput {
+  channel: string;
+  key: string;
+  rows: Array<[offerSku: string, quantity: number]>;
+}
+
+export interface PushStockResult {
+  /** Present when the target applies asynchronously (Mirakl import id). */
+  importId?: string;
+  acceptedAt: number;
+}
+
+export interface ImportCheckResult {
+  status: 'PENDING' | 'COMPLETE' | 'FAILED';
+  hasErrorReport: boolean;
+  detail?: string;
+}
+
+export interface InventoryActivityDeps {
+  config: Config;
+  client?: Client;
+  mirakl(channel: string): MiraklClient;
+  peoplevox: PeoplevoxClient;
+  alerts: AlertSink;
+  log: Logger;
+  /** Sandbox and benchmarks shrink minutes; the simulators shrink their limits by the same factor. */
+  timeScale?: number;
+}
+
+export function createInventoryActivities(deps: InventoryActivityDeps) {
+  const { config, log } = deps;
+  const timeScale = deps.timeScale ?? 1;
+
+  function channelConfig(code: string): ChannelConfig {
+    const ch = config.channels.find((c) => c.code === code);
+    if (!ch) {
+      throw ApplicationFailure.nonRetryable(`channel "${code}" is not in the Loopline config`, 'UNEXPECTED_ERROR');
+    }
+    return ch;
+  }
+
+  return {
+    async inventorySettings(channel: string): Promise<InventorySettings> {
+      const ch = channelConfig(channel);
+      const inv = ch.inventory;
+      const limit = STOCK_PUSH_LIMITS[ch.platform];
+      const pushIntervalMs = (inv.pushIntervalSeconds * 1000) / timeScale;
+      const offerSkusByItem: Record<string, string[]> = {};
+      for (const [offerSku, itemCode] of Object.entries(ch.skuMap)) (offerSkusByItem[itemCode] ??= []).push(offerSku);
+      return {
+        channel,
+        enabled: inv.enabled,
+        platform: ch.platform,
+        limit,
+        pushIntervalMs,
+        // Never let two pushes reach the target closer than its window: jitter between the end of one
+        // call and the start of the next is absorbed here.
+        marginMs: Math.max(20, pushIntervalMs * 0.02),
+        timeScale,
+        maxRowsPerPush: inv.maxRowsPerPush,
+        fullReadMs: (inv.fullReadMinutes * 60_000) / timeScale,
+        syncAgeAlertMs: (inv.syncAgeAlertMinutes * 60_000) / timeScale,
+        buffer: inv.buffer,
+        skuBuffers: inv.skuBuffers,
+        velocity: {
+          enabled: inv.velocityBuffer.enabled,
+          halfLifeMs: (inv.velocityBuffer.halfLifeSeconds * 1000) / timeScale,
+          maxUnits: inv.velocityBuffer.maxUnits,
+          // Units likely to sell before the next push lands: one push interval.
+          horizonMs: pushIntervalMs,
+        },
+        offerSkusByItem,
+        taskQueues: {
+          inventory: config.temporal.taskQueues.inventory,
+          peoplevox: config.temporal.taskQueues.peoplevox,
+        },
+        maxHistoryEvents: 8_000,
+      };
+    },
+
+    /** Full read of the master's availability (Peoplevox 'Item inventory summary'), summed over sites. */
+    async readMasterAvailability(input: { channel: string }): Promise<Array<[string, number]>> {
+      try {
+        const rows = await deps.peoplevox.listAvailability();
+        const total = new Map<string, number>();
+        for (const r of rows) total.set(r.itemCode, (total.get(r.itemCode) ?? 0) + r.available);
+        log.info({ channel: input.channel, items: total.size }, 'read master availability');
+        return [...total.entries()];
+      } catch (err) {
+        throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
+      }
+    },
+
+    /**
+     * Pushes absolute quantities, so a retry after a lost response sets the same figures again (idempotent
+     * in outcome). Mirakl: STO01 only — OF24 would reset every offer field not sent.
+     */
+    async pushStock(input: PushStockInput): Promise<PushStockResult> {
+      const ch = channelConfig(input.channel);
+      if (ch.platform !== 'mirakl') {
+        throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
+      }
+      try {
+        const importId = await deps
+          .mirakl(input.channel)
+          .importStock(input.rows.map(([offerSku, quantity]) => ({ offerSku, quantity })));
+        log.info({ channel: input.channel, key: input.key, rows: input.rows.length, importId }, 'stock pushed (STO01)');
+        return { importId, acceptedAt: Date.now() };
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+      }
+    },
+
+    /** STO02: where the import is. */
+    async checkStockImport(input: { channel: string; importId: string }): Promise<ImportCheckResult> {
+      try {
+        const s = await deps.mirakl(input.channel).stockImportStatus(input.importId);
+        const status = String(s.status ?? '').toUpperCase();
+        const hasErrorReport = Boolean((s as { has_error_report?: boolean }).has_error_report);
+        if (status === 'COMPLETE') return { status: 'COMPLETE', hasErrorReport };
+        if (status === 'FAILED' || status === 'CANCELLED')
+          return { status: 'FAILED', hasErrorReport, detail: `status ${status}` };
+        return { status: 'PENDING', hasErrorReport: false };
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'STO02', 'SYSTEM_UNAVAILABLE');
+      }
+    },
+
+    /** STO03: the rows the marketplace rejected. */
+    async stockImportRejections(input: {
+      channel: string;
+      importId: string;
+    }): Promise<Array<{ offerSku: string; quantity: number; message: string }>> {
+      try {
+        const rows = await deps.mirakl(input.channel).stockImportErrors(input.importId);
+        return rows.map((r) => ({
+          offerSku: r.offerSku,
+          quantity: Math.max(0, Math.trunc(Number(r.quantity ?? '0')) || 0),
+          message: r.message,
+        }));
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'STO03', 'SYSTEM_UNAVAILABLE');
+      }
+    },
+
+    async raiseInventoryAlert(alert: Alert): Promise<boolean> {
+      return deps.alerts.raise(alert);
+    },
+
+    /**
+     * The acceptance check for an order: per line, accept, accept as a backorder, or refuse, by the
+     * channel's outOfStock policy and the master's available figures as the channel's inventory
+     * workflow knows them (read from Peoplevox when that workflow is not running).
+     */
+    async checkOrderStock(input: {
+      channel: string;
+      lines: StockCheckLine[];
+      policy?: OutOfStockPolicy;
+    }): Promise<StockLineDecision[]> {
+      const ch = channelConfig(input.channel);
+      const policy = input.policy ?? ch.acceptance.outOfStock;
+      const codes = [...new Set(input.lines.map((l) => l.itemCode))];
+      let available: Record<string, number> | undefined;
+      if (deps.client) {
+        try {
+          available = await deps.client.workflow
+            .getHandle(inventoryWorkflowId(input.channel))
+            .query<Record<string, number>, [string[]]>('available', codes);
+        } catch (err) {
+          log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');
+        }
+      }
+      if (!available) {
+        try {
+          const rows = await deps.peoplevox.listAvailability();
+          available = {};
+          for (const r of rows)
+            if (codes.includes(r.itemCode)) available[r.itemCode] = (available[r.itemCode] ?? 0) + r.available;
+        } catch (err) {
+          throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
+        }
+      }
+      return decideStockAcceptance(policy, input.lines, available);
+    },
+  };
+}
+
+export type InventoryActivities = ReturnType<typeof createInventoryActivities>;

@@ -1,0 +1,65 @@
+// Available-to-sell per channel: the master's available minus a buffer, never below 0.
+// Pure and deterministic (used inside the inventory workflow): no I/O, no clocks, time is passed in.
+import type { StockBuffer } from '../config/schema';
+
+/** What a channel shows for one SKU, before the velocity buffer. */
+export function applyBuffer(available: number, buffer: StockBuffer): number {
+  const a = Math.max(0, Math.trunc(available));
+  switch (buffer.kind) {
+    case 'units':
+      return Math.max(0, a - buffer.units);
+    case 'percent':
+      // Hold back at least the percentage, rounded up: 10% of 5 holds back 1, not 0.
+      return Math.max(0, a - Math.ceil((a * buffer.percent) / 100));
+    case 'zeroBelow':
+      // "Show 0 below N": the last few units are kept for other channels (or for the shop floor).
+      return a < buffer.threshold ? 0 : a;
+  }
+}
+
+/**
+ * Sales velocity per SKU: an exponentially decaying rate of units sold (the master's decreases).
+ * rate(t) = Σ units_i · e^(−(t − t_i)/τ) / τ, kept as one number and a timestamp per SKU.
+ */
+export interface Velocity {
+  /** Units per millisecond at `at`. */
+  rate: number;
+  at: number;
+}
+
+export function decayConstantMs(halfLifeSeconds: number): number {
+  return (halfLifeSeconds * 1000) / Math.LN2;
+}
+
+export function velocityAt(v: Velocity | undefined, now: number, tauMs: number): number {
+  if (!v) return 0;
+  const dt = Math.max(0, now - v.at);
+  return v.rate * Math.exp(-dt / tauMs);
+}
+
+export function recordSale(v: Velocity | undefined, units: number, at: number, tauMs: number): Velocity {
+  const rate = velocityAt(v, at, tauMs) + Math.max(0, units) / tauMs;
+  return { rate, at: Math.max(at, v?.at ?? at) };
+}
+
+/**
+ * The adaptive buffer: the units this SKU is likely to sell before the next push can land, i.e.
+ * rate × horizon, rounded to the nearest unit and capped. Mirakl takes one stock push a minute, so a
+ * SKU selling two a minute on another channel is shown two fewer — no competitor does this.
+ */
+export function velocityBufferUnits(rateUnitsPerMs: number, horizonMs: number, maxUnits: number): number {
+  const expected = rateUnitsPerMs * Math.max(0, horizonMs);
+  return Math.min(maxUnits, Math.max(0, Math.round(expected)));
+}
+
+export interface AtsInput {
+  available: number;
+  buffer: StockBuffer;
+  /** Units to hold back for sales velocity (0 when the adaptive buffer is off). */
+  velocityUnits?: number;
+}
+
+/** Available-to-sell: master − buffer − velocity buffer, floored at 0. */
+export function availableToSell(i: AtsInput): number {
+  return Math.max(0, applyBuffer(i.available, i.buffer) - Math.max(0, Math.trunc(i.velocityUnits ?? 0)));
+}

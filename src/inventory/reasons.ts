@@ -1,0 +1,32 @@
+// The ways stock sync needs a person: reason code, owner, sentence and way out (see docs/inventory.md).
+import type { Owner } from '../domain/owners';
+
+export const INVENTORY_REASONS = {
+  STOCK_SKU_REJECTED: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: the marketplace rejected the stock of offer SKU "{offerSku}" (import {importId}): {detail}.',
+    fix: 'Create the offer on the marketplace or fix the skuMap entry, then retry the SKU (update retrySku).',
+  },
+  STOCK_SYNC_STALE: {
+    owner: 'ops',
+    template:
+      'Channel {channel}: stock has not reached the marketplace for {minutes} minutes; {pending} SKU changes wait (oldest {oldestMinutes} min).',
+    fix: 'Check the marketplace status and API key, and the inventory worker; the changes push as soon as calls succeed.',
+  },
+  STOCK_PUSH_FAILED: {
+    owner: 'ops',
+    template:
+      'Channel {channel}: stock import {importId} failed on the marketplace ({detail}); the SKUs are queued again.',
+    fix: 'Nothing to do if the next push succeeds; otherwise check the marketplace back office import report.',
+  },
+} as const satisfies Record<string, { owner: Owner; template: string; fix: string }>;
+
+export type InventoryReason = keyof typeof INVENTORY_REASONS;
+
+export function describeInventory(reason: InventoryReason, details: Record<string, string | number | undefined>) {
+  return INVENTORY_REASONS[reason].template.replace(/\{(\w+)\}/g, (m, k: string) => {
+    const v = details[k];
+    return v === undefined ? m : String(v);
+  });
+}

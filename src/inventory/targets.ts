@@ -1,0 +1,60 @@
+// Where stock is pushed, and how often each target allows it. The inventory workflow is generic over a
+// target: it asks the target's documented limit how many rows it may send now and when it may send
+// again; the pushStock activity hands the rows to the target's connector.
+//   mirakl       STO01, one call a minute per shop, a whole CSV file per call, applied asynchronously
+//                (followed with STO02, rejected rows read from STO03). OF24 is never used for stock: it
+//                resets every offer field that is not sent.
+//   marketplacer variantUpdate countOnHand, 750 requests per 10 s per API key, one variant per request,
+//                applied synchronously (not built yet: only its limits live here).
+//   shopify      inventorySetQuantities, cost-based GraphQL throttle (not built yet).
+export type StockTargetPlatform = 'mirakl' | 'marketplacer' | 'shopify';
+
+export interface StockPushLimit {
+  /** At most `calls` calls in any `windowMs`. */
+  calls: number;
+  windowMs: number;
+  /** SKUs one call can carry. */
+  rowsPerCall: number;
+  /** The platform applies asynchronously and reports rejected rows later (import id to follow). */
+  followImports: boolean;
+  /** Status checks of an import: at most one per this many ms (Mirakl STO02: once every 15 s). */
+  importStatusEveryMs?: number;
+  /** Error reports: at most one per this many ms (Mirakl STO03: once a minute). */
+  importErrorsEveryMs?: number;
+}
+
+export const STOCK_PUSH_LIMITS: Record<StockTargetPlatform, StockPushLimit> = {
+  mirakl: {
+    calls: 1,
+    windowMs: 60_000,
+    rowsPerCall: 10_000,
+    followImports: true,
+    importStatusEveryMs: 15_000,
+    importErrorsEveryMs: 60_000,
+  },
+  marketplacer: { calls: 750, windowMs: 10_000, rowsPerCall: 1, followImports: false },
+  shopify: { calls: 2, windowMs: 1_000, rowsPerCall: 250, followImports: false },
+};
+
+/** Rows one push may carry: the configured cap, and what the target's window allows at once. */
+export function rowsPerPush(limit: StockPushLimit, configuredMax: number): number {
+  return Math.max(1, Math.min(configuredMax, limit.calls * limit.rowsPerCall));
+}
+
+/**
+ * How long after a push ends the next may start: never sooner than the configured interval, and long
+ * enough that the calls this push used have left the target's window (a token bucket refilling at
+ * calls/windowMs). `margin` absorbs clock and network jitter so the target never sees two calls closer
+ * than its window.
+ */
+export function nextPushDelayMs(
+  limit: StockPushLimit,
+  rowsSent: number,
+  configuredIntervalMs: number,
+  timeScale = 1,
+  marginMs = 0,
+): number {
+  const calls = Math.max(1, Math.ceil(rowsSent / limit.rowsPerCall));
+  const byLimit = (calls * limit.windowMs) / limit.calls / timeScale;
+  return Math.max(configuredIntervalMs, byLimit) + marginMs;
+}

@@ -1,0 +1,31 @@
+// The inventory worker: the per-channel inventory workflows and their activities on their own task queue
+// (config temporal.taskQueues.inventory), so stock pushes never wait behind order work and vice versa.
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Runtime } from '../../workers/runtime';
+import { createInventoryActivities } from '../../activities/inventory';
+
+export async function createInventoryWorker(opts: {
+  connection: NativeConnection;
+  client: Client;
+  runtime: Runtime;
+  workflowBundle: { code: string };
+  timeScale?: number;
+}): Promise<Worker> {
+  const { runtime } = opts;
+  return Worker.create({
+    connection: opts.connection,
+    namespace: runtime.config.temporal.namespace,
+    taskQueue: runtime.config.temporal.taskQueues.inventory,
+    workflowBundle: opts.workflowBundle,
+    activities: createInventoryActivities({
+      config: runtime.config,
+      client: opts.client,
+      mirakl: runtime.mirakl,
+      peoplevox: runtime.peoplevox,
+      alerts: runtime.alerts,
+      log: runtime.log.child({ component: 'inventory' }),
+      timeScale: opts.timeScale,
+    }),
+  });
+}

@@ -1,0 +1,311 @@
+// Pure stock rules: buffers and floors, the velocity buffer, coalescing, push priority, drift, and the
+// acceptance check. No I/O; the workflow tests prove the same rules end to end through the simulators.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyBuffer,
+  availableToSell,
+  recordSale,
+  velocityAt,
+  velocityBufferUnits,
+  decayConstantMs,
+} from '../../src/inventory/buffers';
+import {
+  applyEvents,
+  emptyLedger,
+  markRejected,
+  markSent,
+  nextBatch,
+  reconcile,
+  retryRejected,
+  type LedgerSettings,
+} from '../../src/inventory/ledger';
+import { decideStockAcceptance } from '../../src/inventory/acceptance';
+import { nextPushDelayMs, rowsPerPush, STOCK_PUSH_LIMITS } from '../../src/inventory/targets';
+import { ConfigSchema } from '../../src/config/schema';
+
+const settings = (over: Partial<LedgerSettings> = {}): LedgerSettings => ({
+  buffer: { kind: 'units', units: 0 },
+  skuBuffers: {},
+  velocity: { enabled: false, halfLifeMs: 300_000, maxUnits: 10, horizonMs: 60_000 },
+  offerSkusByItem: {},
+  ...over,
+});
+
+describe('buffers and floors', () => {
+  test('a fixed buffer of 2 shows 8 of 10, and never less than 0', () => {
+    assert.equal(applyBuffer(10, { kind: 'units', units: 2 }), 8);
+    assert.equal(applyBuffer(1, { kind: 'units', units: 2 }), 0);
+    assert.equal(applyBuffer(0, { kind: 'units', units: 0 }), 0);
+  });
+  test('a percentage buffer holds back at least the percentage, rounded up', () => {
+    assert.equal(applyBuffer(100, { kind: 'percent', percent: 10 }), 90);
+    assert.equal(applyBuffer(5, { kind: 'percent', percent: 10 }), 4);
+    assert.equal(applyBuffer(0, { kind: 'percent', percent: 50 }), 0);
+    assert.equal(applyBuffer(3, { kind: 'percent', percent: 100 }), 0);
+  });
+  test('"show 0 below 5" shows nothing at 4 and everything at 5', () => {
+    assert.equal(applyBuffer(4, { kind: 'zeroBelow', threshold: 5 }), 0);
+    assert.equal(applyBuffer(5, { kind: 'zeroBelow', threshold: 5 }), 5);
+  });
+  test('a negative or fractional master figure is floored at 0 and truncated', () => {
+    assert.equal(availableToSell({ available: -3, buffer: { kind: 'units', units: 0 } }), 0);
+    assert.equal(availableToSell({ available: 4.7, buffer: { kind: 'units', units: 0 } }), 4);
+    assert.equal(availableToSell({ available: 4, buffer: { kind: 'units', units: 1 }, velocityUnits: 5 }), 0);
+  });
+  test('a per-SKU override replaces the channel buffer for that offer SKU only', () => {
+    const s = settings({
+      buffer: { kind: 'units', units: 1 },
+      skuBuffers: { RARE: { kind: 'zeroBelow', threshold: 3 } },
+    });
+    const l = emptyLedger();
+    applyEvents(
+      l,
+      s,
+      [
+        ['RARE', 2, 1],
+        ['COMMON', 2, 1],
+      ],
+      1,
+    );
+    assert.equal(l.pending.RARE!.quantity, 0);
+    assert.equal(l.pending.COMMON!.quantity, 1);
+  });
+  test('a skuMap sends an item code to its mapped offer SKUs', () => {
+    const s = settings({ offerSkusByItem: { ITEM1: ['OFFER-A', 'OFFER-B'] } });
+    const l = emptyLedger();
+    applyEvents(l, s, [['ITEM1', 3, 1]], 1);
+    assert.deepEqual(Object.keys(l.pending).sort(), ['OFFER-A', 'OFFER-B']);
+  });
+  test('the config accepts each buffer kind, and existing configs without an inventory block stay valid', () => {
+    const base = {
+      systems: { peoplevox: { baseUrl: 'http://x', clientId: 'c', username: 'u', passwordEnv: 'P' } },
+      channels: [
+        {
+          code: 'asos',
+          label: 'A',
+          platform: 'mirakl',
+          connection: { baseUrl: 'http://x', apiKeyEnv: 'K' },
+          fulfilment: 'peoplevox',
+          currency: 'GBP',
+        },
+      ],
+    };
+    const cfg = ConfigSchema.parse(base);
+    assert.equal(cfg.channels[0]!.inventory.pushIntervalSeconds, 60);
+    assert.deepEqual(cfg.channels[0]!.inventory.buffer, { kind: 'units', units: 0 });
+    const bad = ConfigSchema.safeParse({
+      ...base,
+      channels: [{ ...base.channels[0], inventory: { pushIntervalSeconds: 30 } }],
+    });
+    assert.equal(bad.success, false);
+    assert.match(JSON.stringify(bad.error?.issues), /once a minute/);
+    const ok = ConfigSchema.parse({
+      ...base,
+      channels: [
+        {
+          ...base.channels[0],
+          inventory: {
+            buffer: { kind: 'percent', percent: 10 },
+            skuBuffers: { X: { kind: 'zeroBelow', threshold: 3 } },
+          },
+        },
+      ],
+    });
+    assert.equal(ok.channels[0]!.inventory.skuBuffers.X!.kind, 'zeroBelow');
+  });
+});
+
+describe('the adaptive velocity buffer', () => {
+  const tau = decayConstantMs(300);
+  test('a SKU selling 2 a minute holds back 2 units for a one-minute push window', () => {
+    let v = undefined;
+    for (let i = 0; i < 20; i++) v = recordSale(v, 1, i * 30_000, tau); // 2 a minute for 10 minutes
+    const rate = velocityAt(v, 19 * 30_000, tau);
+    assert.equal(velocityBufferUnits(rate, 60_000, 10), 2);
+  });
+  test('it relaxes once sales stop, and never exceeds its cap', () => {
+    let v = undefined;
+    for (let i = 0; i < 100; i++) v = recordSale(v, 5, i * 1000, tau);
+    assert.equal(velocityBufferUnits(velocityAt(v, 100_000, tau), 60_000, 10), 10);
+    assert.equal(velocityBufferUnits(velocityAt(v, 100_000 + 60 * 60_000, tau), 60_000, 10), 0);
+  });
+  test('master decreases feed it: after a burst the channel is shown fewer units', () => {
+    const s = settings({ velocity: { enabled: true, halfLifeMs: 300_000, maxUnits: 10, horizonMs: 60_000 } });
+    const l = emptyLedger();
+    applyEvents(l, s, [['HOT', 20, 0]], 0);
+    for (let i = 1; i <= 10; i++) applyEvents(l, s, [['HOT', 20 - i, i * 6000]], i * 6000);
+    // 10 sold in a minute: about 10 × e^-something likely before the next push, so well below 10 shown.
+    assert.ok(l.pending.HOT!.quantity < 10, `shown ${l.pending.HOT!.quantity}`);
+  });
+});
+
+describe('coalescing and priority', () => {
+  test('many changes to one SKU before the window opens become one row with the latest value', () => {
+    const l = emptyLedger();
+    const s = settings();
+    for (let q = 10; q >= 3; q--) applyEvents(l, s, [['SKU', q, 100 - q]], 100 - q);
+    const batch = nextBatch(l, 100);
+    assert.deepEqual(
+      batch.map((b) => [b.offerSku, b.quantity]),
+      [['SKU', 3]],
+    );
+  });
+  test('a change back to what the channel already shows cancels the pending row', () => {
+    const l = emptyLedger();
+    const s = settings();
+    applyEvents(l, s, [['SKU', 5, 1]], 1);
+    markSent(l, nextBatch(l, 10));
+    applyEvents(l, s, [['SKU', 4, 2]], 2);
+    applyEvents(l, s, [['SKU', 5, 3]], 3);
+    assert.deepEqual(nextBatch(l, 10), []);
+  });
+  test('an older event arriving late does not overwrite a newer one', () => {
+    const l = emptyLedger();
+    applyEvents(l, settings(), [['SKU', 2, 20]], 20);
+    applyEvents(l, settings(), [['SKU', 9, 10]], 21);
+    assert.equal(l.master.SKU, 2);
+  });
+  test('sell-outs go first, then restocks, then the oldest other changes', () => {
+    const l = emptyLedger();
+    const s = settings();
+    applyEvents(
+      l,
+      s,
+      [
+        ['A', 5, 1],
+        ['B', 5, 1],
+        ['C', 0, 1],
+        ['D', 5, 1],
+      ],
+      1,
+    );
+    markSent(l, nextBatch(l, 10));
+    applyEvents(l, s, [['A', 4, 10]], 10); // a change, oldest
+    applyEvents(l, s, [['B', 3, 11]], 11); // a change
+    applyEvents(l, s, [['C', 6, 12]], 12); // a restock from 0
+    applyEvents(l, s, [['D', 0, 13]], 13); // a sell-out, newest
+    assert.deepEqual(
+      nextBatch(l, 3).map((r) => [r.offerSku, r.priority]),
+      [
+        ['D', 'sell-out'],
+        ['C', 'restock'],
+        ['A', 'change'],
+      ],
+    );
+  });
+  test('a rejected SKU is parked until an operator retries it', () => {
+    const l = emptyLedger();
+    const s = settings();
+    applyEvents(l, s, [['GHOST', 3, 1]], 1);
+    markSent(l, nextBatch(l, 10));
+    markRejected(l, [{ offerSku: 'GHOST', quantity: 3, message: 'no such offer' }], '7', 2);
+    applyEvents(l, s, [['GHOST', 2, 3]], 3);
+    assert.deepEqual(nextBatch(l, 10), []);
+    assert.equal(retryRejected(l, s, 'GHOST', 4), true);
+    assert.deepEqual(
+      nextBatch(l, 10).map((r) => [r.offerSku, r.quantity]),
+      [['GHOST', 2]],
+    );
+  });
+});
+
+describe('drift found by a full read', () => {
+  test('items that differ are corrected and counted; an event newer than the read wins', () => {
+    const l = emptyLedger();
+    const s = settings();
+    applyEvents(
+      l,
+      s,
+      [
+        ['A', 5, 1],
+        ['B', 5, 1],
+        ['C', 5, 1],
+      ],
+      1,
+    );
+    markSent(l, nextBatch(l, 10));
+    applyEvents(l, s, [['C', 1, 60]], 60); // arrived while the read ran
+    const report = reconcile(
+      l,
+      s,
+      [
+        ['A', 5],
+        ['B', 2],
+        ['C', 4],
+      ],
+      50,
+      70,
+    );
+    assert.equal(report.checked, 3);
+    assert.equal(report.drifted, 1);
+    assert.equal(report.units, 3);
+    assert.equal(l.master.B, 2);
+    assert.equal(l.master.C, 1);
+    // C waits since its event (60), B since the read found it (70): the older change goes first.
+    assert.deepEqual(
+      nextBatch(l, 10).map((r) => [r.offerSku, r.quantity]),
+      [
+        ['C', 1],
+        ['B', 2],
+      ],
+    );
+  });
+  test('the first read of a channel sends every SKU once', () => {
+    const l = emptyLedger();
+    const report = reconcile(
+      l,
+      settings(),
+      [
+        ['A', 1],
+        ['B', 0],
+      ],
+      0,
+      0,
+    );
+    assert.equal(report.drifted, 0);
+    assert.equal(nextBatch(l, 10).length, 2);
+  });
+});
+
+describe('the acceptance check for a line whose stock is gone', () => {
+  const lines = [
+    { lineId: 'L1', itemCode: 'TEE', quantity: 2 },
+    { lineId: 'L2', itemCode: 'TEE', quantity: 1 },
+    { lineId: 'L3', itemCode: 'SCARF', quantity: 1 },
+  ];
+  test('refuse-line refuses only the line that cannot be covered', () => {
+    const d = decideStockAcceptance('refuse-line', lines, { TEE: 2, SCARF: 4 });
+    assert.deepEqual(
+      d.map((x) => [x.lineId, x.accepted, x.shortBy]),
+      [
+        ['L1', true, 0],
+        ['L2', false, 1],
+        ['L3', true, 0],
+      ],
+    );
+  });
+  test('accept-and-backorder accepts every line and marks the short one as a backorder', () => {
+    const d = decideStockAcceptance('accept-and-backorder', lines, { TEE: 2 });
+    assert.deepEqual(
+      d.map((x) => [x.lineId, x.accepted, x.backorder]),
+      [
+        ['L1', true, false],
+        ['L2', true, true],
+        ['L3', true, true],
+      ],
+    );
+  });
+});
+
+describe('push limits per target', () => {
+  test('Mirakl: one STO01 a minute whatever the batch size; Marketplacer: 750 variants per 10 s', () => {
+    const m = STOCK_PUSH_LIMITS.mirakl;
+    assert.equal(nextPushDelayMs(m, 5000, 60_000), 60_000);
+    assert.equal(nextPushDelayMs(m, 1, 60_000, 60, 20), 60_020);
+    const mp = STOCK_PUSH_LIMITS.marketplacer;
+    assert.equal(rowsPerPush(mp, 10_000), 750);
+    assert.equal(nextPushDelayMs(mp, 750, 1000), 10_000);
+    assert.equal(nextPushDelayMs(mp, 75, 500), 1000);
+  });
+});

@@ -1,0 +1,463 @@
+// One long-lived stock workflow per channel (id inventory:<channel>): the single writer of that channel's
+// stock, so coalescing and the once-a-minute limit hold by construction.
+//   absorb master changes (batched signals from the Peoplevox callbacks) → available-to-sell per offer SKU
+//   → push when the target's window is open (latest value per SKU; sell-outs, then restocks, first)
+//   → follow the import (STO02) and its error report (STO03): a rejected SKU is parked for merchandising
+//   → a full read of the master on a timer corrects drift and reports how much it found
+//   → health (sync age, oldest pending change, pending count, failed pushes) as a query; alert when stale
+//   → continue-as-new when the server suggests it, carrying the ledger as plain data.
+// No I/O here: every effect is an activity.
+import {
+  ActivityFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { InventoryActivities, InventorySettings } from '../activities/inventory';
+import { SA } from '../src/temporal/search-attributes';
+import {
+  applyEvents,
+  emptyLedger,
+  markRejected,
+  markSent,
+  nextBatch,
+  oldestPending,
+  pendingCount,
+  reconcile,
+  refreshVelocity,
+  requeue,
+  retryRejected,
+  type DriftReport,
+  type Ledger,
+  type PushPriority,
+  type RejectedSku,
+  type StockEvent,
+} from '../src/inventory/ledger';
+import { nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
+import { stockPushKey } from '../src/inventory/keys';
+
+// ---- messages -------------------------------------------------------------------------------------
+/** A batch of master changes. Senders batch and coalesce, so 10,000 events a minute are a few signals. */
+export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
+/** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
+export const fullReadSignal = defineSignal('requestFullRead');
+/** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
+export const retrySkuUpdate = defineUpdate<boolean, [string]>('retrySku');
+export const healthQuery = defineQuery<InventoryHealth>('health');
+/** The master's available per item code, as this workflow knows it (the order acceptance check). */
+export const availableQuery = defineQuery<Record<string, number>, [string[]]>('available');
+export const pendingQuery = defineQuery<Array<{ offerSku: string; quantity: number; since: number }>, [number?]>(
+  'pending',
+);
+
+export interface InventoryWorkflowInput {
+  channel: string;
+  /** Carried across continue-as-new. */
+  resume?: InventoryWorkflowState;
+  /** Continue-as-new at this history length (default from settings); tests lower it. */
+  maxHistoryEvents?: number;
+}
+
+export interface ImportInFlight {
+  importId: string;
+  rows: Array<[string, number]>;
+  pushedAt: number;
+  /** Next STO02 check. */
+  checkAt: number;
+  /** COMPLETE with an error report still to read (STO03). */
+  reportDue?: boolean;
+}
+
+export interface InventoryCounters {
+  createdAt: number;
+  runs: number;
+  signals: number;
+  eventsReceived: number;
+  eventsApplied: number;
+  pushes: number;
+  rowsPushed: number;
+  rowsByPriority: Record<PushPriority, number>;
+  failedPushes: number;
+  lastPushError?: string;
+  lastPushAt?: number;
+  lastSuccessfulPushAt?: number;
+  importsCompleted: number;
+  importsFailed: number;
+  rejectedSkus: number;
+  fullReads: number;
+  lastDrift?: DriftReport;
+  driftUnitsTotal: number;
+  /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
+  staleAlertFor?: number;
+}
+
+export interface InventoryWorkflowState {
+  channel: string;
+  ledger: Ledger;
+  imports: ImportInFlight[];
+  counters: InventoryCounters;
+  pushSeq: number;
+  nextPushAt: number;
+  nextStatusAt: number;
+  nextErrorsAt: number;
+  nextFullReadAt: number;
+}
+
+export interface InventoryHealth {
+  channel: string;
+  /** ms since the last successful push (since the workflow started, before the first). */
+  syncAgeMs: number;
+  /** ms since the oldest change that has not reached the channel yet; 0 when nothing waits. */
+  oldestPendingMs: number;
+  pendingCount: number;
+  failedPushes: number;
+  lastPushError?: string;
+  pushes: number;
+  rowsPushed: number;
+  rowsByPriority: Record<PushPriority, number>;
+  importsInFlight: number;
+  rejected: RejectedSku[];
+  lastDrift?: DriftReport;
+  driftUnitsTotal: number;
+  fullReads: number;
+  eventsReceived: number;
+  signals: number;
+  itemsKnown: number;
+  lastPushAt?: number;
+  lastSuccessfulPushAt?: number;
+  nextPushAt: number;
+  historyLength: number;
+  runs: number;
+}
+
+// ---- activities -----------------------------------------------------------------------------------
+const local = proxyActivities<Pick<InventoryActivities, 'inventorySettings' | 'raiseInventoryAlert'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2, maximumAttempts: 10 },
+});
+
+function targetActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections'>>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    // A few attempts only: the rows stay pending and the next window tries again with fresher figures.
+    retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 4 },
+  });
+}
+
+function masterActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'readMasterAvailability'>>({
+    taskQueue,
+    startToCloseTimeout: '5m',
+    retry: { initialInterval: '2s', maximumInterval: '1m', backoffCoefficient: 2, maximumAttempts: 5 },
+  });
+}
+
+// ---- the workflow ---------------------------------------------------------------------------------
+export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<InventoryWorkflowState> {
+  const startedAt = Date.now();
+  const state: InventoryWorkflowState = input.resume ?? {
+    channel: input.channel,
+    ledger: emptyLedger(),
+    imports: [],
+    counters: {
+      createdAt: startedAt,
+      runs: 0,
+      signals: 0,
+      eventsReceived: 0,
+      eventsApplied: 0,
+      pushes: 0,
+      rowsPushed: 0,
+      rowsByPriority: { 'sell-out': 0, restock: 0, change: 0 },
+      failedPushes: 0,
+      importsCompleted: 0,
+      importsFailed: 0,
+      rejectedSkus: 0,
+      fullReads: 0,
+      driftUnitsTotal: 0,
+    },
+    pushSeq: 0,
+    nextPushAt: startedAt,
+    nextStatusAt: startedAt,
+    nextErrorsAt: startedAt,
+    // The first run reads the master at once: it primes the ledger and sends every SKU once.
+    nextFullReadAt: startedAt,
+  };
+  state.counters.runs++;
+  const l = state.ledger;
+  let settings: InventorySettings | undefined;
+  const early: StockEvent[][] = [];
+  let dirty = false;
+  let fullReadRequested = false;
+
+  // Handlers first, before any await.
+  setHandler(stockEventsSignal, (events) => {
+    state.counters.signals++;
+    state.counters.eventsReceived += events.length;
+    if (!settings) {
+      early.push(events);
+      return;
+    }
+    state.counters.eventsApplied += applyEvents(l, settings, events, Date.now());
+    dirty = true;
+  });
+  setHandler(fullReadSignal, () => {
+    fullReadRequested = true;
+  });
+  setHandler(retrySkuUpdate, async (offerSku) => {
+    await condition(() => settings !== undefined);
+    const ok = retryRejected(l, settings!, offerSku, Date.now());
+    if (ok) dirty = true;
+    return ok;
+  });
+  setHandler(healthQuery, () => health());
+  setHandler(availableQuery, (codes) => {
+    const out: Record<string, number> = {};
+    for (const c of codes) if (l.master[c] !== undefined) out[c] = l.master[c];
+    return out;
+  });
+  setHandler(pendingQuery, (max) =>
+    nextBatch(l, max ?? 100).map((r) => ({ offerSku: r.offerSku, quantity: r.quantity, since: r.since })),
+  );
+
+  settings = await local.inventorySettings(state.channel);
+  if (input.maxHistoryEvents) settings = { ...settings, maxHistoryEvents: input.maxHistoryEvents };
+  const s: InventorySettings = settings;
+  for (const events of early.splice(0)) state.counters.eventsApplied += applyEvents(l, s, events, Date.now());
+  upsertSearchAttributes([{ key: SA.Channel, value: state.channel }] as never);
+  if (!s.enabled) {
+    // Stock sync off for this channel: keep absorbing (the acceptance check still reads the master).
+    await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents);
+    return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
+  }
+  const target = targetActs(s.taskQueues.inventory);
+  // The full read runs on the inventory queue too: one or two Peoplevox calls every few minutes, paced by
+  // the shared Peoplevox client like every other call from this worker.
+  const master = masterActs(s.taskQueues.inventory);
+  const maxRows = rowsPerPush(s.limit, s.maxRowsPerPush);
+
+  for (;;) {
+    const now = Date.now();
+    const waiting = pendingCount(l) > 0;
+    const wakeAt = Math.min(
+      waiting ? state.nextPushAt : Infinity,
+      state.imports.length > 0 ? Math.max(state.imports[0]!.checkAt, importGate(state.imports[0]!)) : Infinity,
+      state.nextFullReadAt,
+      staleAlertAt(),
+    );
+    await condition(
+      () =>
+        (dirty && Date.now() >= state.nextPushAt) ||
+        fullReadRequested ||
+        workflowInfo().continueAsNewSuggested ||
+        workflowInfo().historyLength > s.maxHistoryEvents,
+      Math.max(1, wakeAt - now),
+    );
+    dirty = false;
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents) {
+      return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
+    }
+    if (fullReadRequested || Date.now() >= state.nextFullReadAt) await fullRead();
+    if (pendingCount(l) > 0 && Date.now() >= state.nextPushAt) await push();
+    const head = state.imports[0];
+    if (head && Date.now() >= Math.max(head.checkAt, importGate(head))) await followImport(head);
+    await checkStaleness();
+  }
+
+  // ---- steps (hoisted) ------------------------------------------------------------------------------
+  async function fullRead(): Promise<void> {
+    fullReadRequested = false;
+    const readStartedAt = Date.now();
+    try {
+      const rows = await master.readMasterAvailability({ channel: state.channel });
+      const report = reconcile(l, s, rows, readStartedAt, Date.now());
+      state.counters.fullReads++;
+      state.counters.lastDrift = report;
+      state.counters.driftUnitsTotal += report.units;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Try again at the next interval; callbacks keep flowing meanwhile.
+    }
+    state.nextFullReadAt = Date.now() + s.fullReadMs;
+  }
+
+  async function push(): Promise<void> {
+    // The velocity buffer relaxes as sales stop; re-evaluate before choosing what to send.
+    refreshVelocity(l, s, Date.now());
+    const batch = nextBatch(l, maxRows);
+    if (batch.length === 0) return;
+    state.pushSeq++;
+    const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
+    state.counters.lastPushAt = Date.now();
+    try {
+      const r = await target.pushStock({
+        channel: state.channel,
+        key,
+        rows: batch.map((b) => [b.offerSku, b.quantity]),
+      });
+      markSent(l, batch);
+      state.counters.pushes++;
+      state.counters.rowsPushed += batch.length;
+      for (const b of batch) state.counters.rowsByPriority[b.priority]++;
+      state.counters.lastSuccessfulPushAt = r.acceptedAt;
+      state.counters.lastPushError = undefined;
+      if (r.importId && s.limit.followImports) {
+        state.imports.push({
+          importId: r.importId,
+          rows: batch.map((b) => [b.offerSku, b.quantity]),
+          pushedAt: r.acceptedAt,
+          checkAt: Date.now() + (s.limit.importStatusEveryMs ?? 15_000) / s.timeScale,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      state.counters.failedPushes++;
+      state.counters.lastPushError = err.cause?.message ?? err.message;
+    }
+    // The window counts from the end of the call: the target saw it no later than that.
+    state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, batch.length, s.pushIntervalMs, s.timeScale, s.marginMs);
+  }
+
+  /** When the next STO02 (or STO03, when the report is due) may be called, by the target's limits. */
+  function importGate(imp: ImportInFlight): number {
+    return imp.reportDue ? state.nextErrorsAt : state.nextStatusAt;
+  }
+
+  async function followImport(imp: ImportInFlight): Promise<void> {
+    const statusEvery = (s.limit.importStatusEveryMs ?? 15_000) / s.timeScale + s.marginMs;
+    const errorsEvery = (s.limit.importErrorsEveryMs ?? 60_000) / s.timeScale + s.marginMs;
+    try {
+      if (imp.reportDue) {
+        const rejected = await target.stockImportRejections({ channel: state.channel, importId: imp.importId });
+        state.nextErrorsAt = Date.now() + errorsEvery;
+        state.imports.shift();
+        await handleRejections(imp, rejected);
+        return;
+      }
+      const r = await target.checkStockImport({ channel: state.channel, importId: imp.importId });
+      state.nextStatusAt = Date.now() + statusEvery;
+      if (r.status === 'PENDING') {
+        imp.checkAt = Date.now() + statusEvery;
+        return;
+      }
+      if (r.status === 'COMPLETE') {
+        state.counters.importsCompleted++;
+        if (r.hasErrorReport) imp.reportDue = true;
+        else state.imports.shift();
+        return;
+      }
+      state.imports.shift();
+      state.counters.importsFailed++;
+      requeue(
+        l,
+        s,
+        imp.rows.map(([sku]) => sku),
+        Date.now(),
+      );
+      dirty = true;
+      await alert(`stock-import:${state.channel}:${imp.importId}`, 'STOCK_PUSH_FAILED', {
+        importId: imp.importId,
+        detail: r.detail ?? 'failed',
+      });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      imp.checkAt = Date.now() + statusEvery;
+      state.nextStatusAt = Date.now() + statusEvery;
+    }
+  }
+
+  async function handleRejections(
+    imp: ImportInFlight,
+    rejected: Array<{ offerSku: string; quantity: number; message: string }>,
+  ): Promise<void> {
+    const parked = markRejected(l, rejected, imp.importId, Date.now());
+    state.counters.rejectedSkus += parked.length;
+    // One exception per SKU, owned by merchandising; the first few alert one by one, the rest in one line.
+    for (const r of parked.slice(0, 5)) {
+      await alert(`stock-rejected:${state.channel}:${r.offerSku}`, 'STOCK_SKU_REJECTED', {
+        offerSku: r.offerSku,
+        importId: imp.importId,
+        detail: r.message,
+      });
+    }
+    if (parked.length > 5) {
+      await alert(`stock-rejected:${state.channel}:${imp.importId}:more`, 'STOCK_SKU_REJECTED', {
+        offerSku: `${parked.length - 5} more SKUs`,
+        importId: imp.importId,
+        detail: 'see the inventory health query',
+      });
+    }
+  }
+
+  function staleAlertAt(): number {
+    if (pendingCount(l) === 0) return Infinity;
+    const since = state.counters.lastSuccessfulPushAt ?? state.counters.createdAt;
+    if (state.counters.staleAlertFor === since) return Infinity;
+    return since + s.syncAgeAlertMs;
+  }
+
+  async function checkStaleness(): Promise<void> {
+    const at = staleAlertAt();
+    if (Date.now() < at) return;
+    const since = state.counters.lastSuccessfulPushAt ?? state.counters.createdAt;
+    state.counters.staleAlertFor = since;
+    const oldest = oldestPending(l);
+    await alert(`sync:${state.channel}:${since}`, 'STOCK_SYNC_STALE', {
+      minutes: Math.round(((Date.now() - since) * s.timeScale) / 60_000),
+      pending: pendingCount(l),
+      oldestMinutes: oldest === undefined ? 0 : Math.round(((Date.now() - oldest) * s.timeScale) / 60_000),
+    });
+  }
+
+  async function alert(
+    key: string,
+    reason: keyof typeof INVENTORY_REASONS,
+    details: Record<string, string | number>,
+  ): Promise<void> {
+    await local.raiseInventoryAlert({
+      key,
+      kind: reason === 'STOCK_SYNC_STALE' ? 'sync' : 'exception',
+      channel: state.channel,
+      reason,
+      owner: INVENTORY_REASONS[reason].owner,
+      message: describeInventory(reason, { channel: state.channel, ...details }),
+    });
+  }
+
+  function health(): InventoryHealth {
+    const now = Date.now();
+    const c = state.counters;
+    const oldest = oldestPending(l);
+    return {
+      channel: state.channel,
+      syncAgeMs: now - (c.lastSuccessfulPushAt ?? c.createdAt),
+      oldestPendingMs: oldest === undefined ? 0 : now - oldest,
+      pendingCount: pendingCount(l),
+      failedPushes: c.failedPushes,
+      lastPushError: c.lastPushError,
+      pushes: c.pushes,
+      rowsPushed: c.rowsPushed,
+      rowsByPriority: c.rowsByPriority,
+      importsInFlight: state.imports.length,
+      rejected: Object.values(l.rejected).slice(0, 50),
+      lastDrift: c.lastDrift,
+      driftUnitsTotal: c.driftUnitsTotal,
+      fullReads: c.fullReads,
+      eventsReceived: c.eventsReceived,
+      signals: c.signals,
+      itemsKnown: Object.keys(l.master).length,
+      lastPushAt: c.lastPushAt,
+      lastSuccessfulPushAt: c.lastSuccessfulPushAt,
+      nextPushAt: state.nextPushAt,
+      historyLength: workflowInfo().historyLength,
+      runs: c.runs,
+    };
+  }
+}
