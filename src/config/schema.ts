@@ -87,9 +87,17 @@ export const ChannelInventorySchema = z
       .strict()
       .default(INVENTORY_DEFAULTS.velocityBuffer),
     /** Full read of the master (Peoplevox Item inventory summary) to correct drift. */
-    fullReadMinutes: z.number().min(1).max(24 * 60).default(INVENTORY_DEFAULTS.fullReadMinutes),
+    fullReadMinutes: z
+      .number()
+      .min(1)
+      .max(24 * 60)
+      .default(INVENTORY_DEFAULTS.fullReadMinutes),
     /** Alert when changes wait and the last successful push is older than this. */
-    syncAgeAlertMinutes: z.number().min(1).max(24 * 60).default(INVENTORY_DEFAULTS.syncAgeAlertMinutes),
+    syncAgeAlertMinutes: z
+      .number()
+      .min(1)
+      .max(24 * 60)
+      .default(INVENTORY_DEFAULTS.syncAgeAlertMinutes),
   })
   .strict();
 
