@@ -1,10 +1,11 @@
 // Intake: read the marketplace's changed orders and hand each to its order workflow.
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { Config } from '../src/config/schema';
+import type { ChannelConfig, Config } from '../src/config/schema';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
+import type { MiraklOrder } from '../src/connectors/mirakl/schemas';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
 import { orderWorkflowId } from '../src/domain/keys';
 import { TERMINAL_MARKETPLACE_STATES, type MarketplaceOrder } from '../src/domain/order';
@@ -71,50 +72,90 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     }
   }
 
+  function channel(code: string) {
+    const ch = config.channels.find((c) => c.code === code);
+    if (!ch) throw ApplicationFailure.nonRetryable(`channel ${code} is not configured`, 'UNEXPECTED_ERROR');
+    return ch;
+  }
+
+  /** Maps one wire order and hands it over; an unreadable order raises an exception alert, never a crash. */
+  async function handOverWire(ch: ChannelConfig, wire: unknown, result: PollResult): Promise<void> {
+    result.seen += 1;
+    let order: MarketplaceOrder;
+    try {
+      order = toMarketplaceOrder(wire as MiraklOrder, {
+        code: ch.code,
+        currency: ch.currency,
+        acceptanceWindowHours: ch.deadlines.acceptanceWindowHours,
+      });
+    } catch (err) {
+      result.unreadable += 1;
+      const id = (wire as { order_id?: string }).order_id ?? '(no order_id)';
+      await deps.alerts.raise({
+        key: `intake-unreadable:${ch.code}:${id}`,
+        kind: 'exception',
+        channel: ch.code,
+        orderId: id,
+        reason: 'UNEXPECTED_ERROR',
+        owner: 'ops',
+        message: `Order ${id} on ${ch.label} could not be read: ${(err as Error).message}`,
+      });
+      return;
+    }
+    const outcome = await handOver(order);
+    if (outcome === 'started') result.started += 1;
+    if (outcome === 'signalled') result.signalled += 1;
+    if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
+  }
+
   return {
     async pollChannelOrders(input: { channel: string; since?: string }): Promise<PollResult> {
-      const ch = config.channels.find((c) => c.code === input.channel);
-      if (!ch) throw new Error(`channel ${input.channel} is not configured`);
+      const ch = channel(input.channel);
       const client = deps.mirakl(input.channel);
       const since = input.since
         ? new Date(new Date(input.since).getTime() - ch.intake.overlapSeconds * 1000).toISOString()
         : undefined;
       const result: PollResult = { watermark: input.since, seen: 0, started: 0, signalled: 0, unreadable: 0 };
+      // An order updated while we page through the results may sit on a page already read; its new
+      // last_updated_date is after this moment. So the watermark never passes the start of the poll, or a
+      // poll that outlasts the overlap (a backlog, a slow server) loses those updates for good.
+      const pollStartedAt = Date.now();
       try {
         for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize)) {
           Context.current().heartbeat(result.seen);
-          result.seen += 1;
-          let order: MarketplaceOrder;
-          try {
-            order = toMarketplaceOrder(wire, {
-              code: ch.code,
-              currency: ch.currency,
-              acceptanceWindowHours: ch.deadlines.acceptanceWindowHours,
-            });
-          } catch (err) {
-            result.unreadable += 1;
-            const id = (wire as { order_id?: string }).order_id ?? '(no order_id)';
-            await deps.alerts.raise({
-              key: `intake-unreadable:${ch.code}:${id}`,
-              kind: 'exception',
-              channel: ch.code,
-              orderId: id,
-              reason: 'UNEXPECTED_ERROR',
-              owner: 'ops',
-              message: `Order ${id} on ${ch.label} could not be read: ${(err as Error).message}`,
-            });
-            continue;
-          }
-          const outcome = await handOver(order);
-          if (outcome === 'started') result.started += 1;
-          if (outcome === 'signalled') result.signalled += 1;
-          if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
+          await handOverWire(ch, wire, result);
         }
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
       }
+      if (result.watermark && Date.parse(result.watermark) > pollStartedAt) {
+        result.watermark = new Date(pollStartedAt).toISOString();
+      }
       log.debug({ channel: ch.code, ...result }, 'intake poll');
       return result;
+    },
+
+    /**
+     * Push intake: an operator event named these orders. Read them (OR11 by order_ids, which is not the
+     * rate-limited date-window poll) and hand each over exactly as the poll would.
+     */
+    async handOverOrdersById(input: {
+      channel: string;
+      orderIds: string[];
+    }): Promise<PollResult & { missing: string[] }> {
+      const ch = channel(input.channel);
+      const result: PollResult = { seen: 0, started: 0, signalled: 0, unreadable: 0 };
+      let wires: MiraklOrder[];
+      try {
+        wires = await deps.mirakl(ch.code).getOrders(input.orderIds);
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
+      }
+      for (const wire of wires) await handOverWire(ch, wire, result);
+      const found = new Set(wires.map((w) => w.order_id));
+      const missing = input.orderIds.filter((id) => !found.has(id));
+      log.info({ channel: ch.code, ...result, missing: missing.length }, 'push intake');
+      return { ...result, missing };
     },
   };
 }

@@ -2,11 +2,11 @@
 //   worker – polls every Loopline task queue (scale horizontally: run more of these)
 //   http   – webhooks, ops API and dashboard, metrics
 // Both read the same config file and environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY …).
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { loadConfig } from '../src/config/load';
 import { createLogger } from '../src/logging/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createRuntime, createWorkers } from './runtime';
+import { ensureRecurringWork } from './recurring';
 import { createHttpServer } from '../src/http/server';
 import { installTemporalLogging } from '../src/temporal/runtime-logging';
 
@@ -18,15 +18,8 @@ async function runWorker() {
   const connection = await connectWorker(config);
   const runtime = createRuntime(config, log);
   const workers = await createWorkers({ connection, client, runtime });
-  // Intake workflows are singletons per channel: starting one that runs already is a no-op.
-  for (const ch of config.channels.filter((c) => c.enabled)) {
-    await client.workflow.start('intakeWorkflow', {
-      workflowId: `intake:${ch.code}`,
-      taskQueue: config.temporal.taskQueues.orders,
-      args: [{ channel: ch.code, intervalMs: ch.intake.pollIntervalSeconds * 1000 }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
-  }
+  // Intake workflows and Schedules are singletons: ensuring them from every worker is a no-op.
+  await ensureRecurringWork(client, config, { log });
   const stop = () => workers.forEach((w) => w.shutdown());
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

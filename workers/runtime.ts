@@ -10,6 +10,7 @@ import { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
+import { createDespatchSweepActivities } from '../activities/despatch-sweep';
 import { createAlertSink, type AlertSink } from '../src/alerts/alerts';
 import { createInventoryWorker } from '../src/inventory/worker';
 
@@ -106,6 +107,12 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     alerts: runtime.alerts,
     log: runtime.log.child({ component: 'intake' }),
   });
+  const { sweepDespatches, forwardDespatch } = createDespatchSweepActivities({
+    config,
+    client: opts.client,
+    peoplevox: runtime.peoplevox,
+    log: runtime.log.child({ component: 'despatch-sweep' }),
+  });
   const workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle());
   const q = config.temporal.taskQueues;
   const pvxRate = (config.systems.peoplevox?.requestsPerSecond ?? 1) * (opts.timeScale ?? 1);
@@ -124,7 +131,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       namespace: config.temporal.namespace,
       taskQueue: q.orders,
       workflowBundle,
-      activities: { ...general, ...intakeActs },
+      activities: { ...general, ...intakeActs, forwardDespatch },
     }),
     Worker.create({
       connection,
@@ -136,7 +143,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: q.peoplevox,
-      activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+      activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches, sweepDespatches },
       // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
       maxTaskQueueActivitiesPerSecond: pvxRate / 3,
     }),

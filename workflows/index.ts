@@ -1,4 +1,7 @@
 // Every workflow type the workers register (Temporal bundles this file for the workflow sandbox).
 export { orderWorkflow } from './order';
 export { intakeWorkflow } from './intake';
+export { despatchSweepWorkflow } from './despatch-sweep';
+export { despatchExceptionWorkflow } from './despatch-exception';
+export { pushedOrdersWorkflow } from './pushed-orders';
 export { inventoryWorkflow } from './inventory';

@@ -59,7 +59,7 @@ const INVENTORY_DEFAULTS = {
   maxRowsPerPush: 10_000,
   buffer: { kind: 'units' as const, units: 0 },
   skuBuffers: {},
-  velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10 },
+  velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9 },
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
 };
@@ -83,6 +83,8 @@ export const ChannelInventorySchema = z
         halfLifeSeconds: z.number().int().min(10).max(86_400).default(300),
         /** Never hold back more than this many units for velocity. */
         maxUnits: z.number().int().min(0).max(10_000).default(10),
+        /** Hold back enough that sales before the next push exceed it with at most 1 − confidence chance. */
+        confidence: z.number().min(0.5).max(0.999).default(0.9),
       })
       .strict()
       .default(INVENTORY_DEFAULTS.velocityBuffer),
@@ -125,6 +127,11 @@ export const ChannelSchema = z
         /** Re-read this much before the watermark (Mirakl subtracts its own delta too); dedupe absorbs it. */
         overlapSeconds: z.number().int().min(0).max(3600).default(120),
         pageSize: z.number().int().min(1).max(100).default(100),
+        /**
+         * Environment variable holding the shared token for the push intake webhook
+         * (POST /webhooks/intake/<channel>/orders). Unset: the webhook is off and polling alone is used.
+         */
+        pushTokenEnv: envVarName.optional(),
       })
       .strict()
       .default({ pollIntervalSeconds: 60, overlapSeconds: 120, pageSize: 100 }),
@@ -160,6 +167,32 @@ export const PeoplevoxSchema = z
     requestsPerSecond: z.number().positive().max(10).default(1),
     sessionTtlMinutes: z.number().positive().max(60).default(25),
     timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    /**
+     * The scheduled despatch sweep (a Temporal Schedule): reads the Despatch summary for the last
+     * `lookbackMinutes`, hands any despatch a workflow has not seen to it, and raises DESPATCH_WITHOUT_ORDER
+     * for despatches no workflow owns.
+     */
+    despatchSweep: z
+      .object({
+        everyMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(10),
+        lookbackMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(14 * 24 * 60)
+          .default(120),
+      })
+      .strict()
+      .refine((s) => s.lookbackMinutes >= s.everyMinutes, {
+        message: 'lookbackMinutes must cover at least one sweep interval (everyMinutes)',
+        path: ['lookbackMinutes'],
+      })
+      .default({ everyMinutes: 10, lookbackMinutes: 120 }),
   })
   .strict();
 

@@ -5,6 +5,11 @@ export function orderWorkflowId(channel: string, orderId: string): string {
   return `order:${channel}:${orderId}`;
 }
 
+/** One exception workflow per warehouse despatch that no running order workflow could take. */
+export function despatchExceptionWorkflowId(salesOrderNumber: string, despatchNumber: string): string {
+  return `despatch-exception:${salesOrderNumber}:${despatchNumber}`;
+}
+
 export function wmsOrderKey(channel: string, orderId: string): string {
   return `wms-order:${channel}:${orderId}`;
 }

@@ -115,6 +115,12 @@ export const REASONS = {
       'Despatch {despatchNumber} in the warehouse is for sales order {salesOrderNumber}, which Loopline has no workflow for.',
     fix: 'Find where the sales order came from; confirm the shipment on the marketplace by hand if it is a marketplace order.',
   },
+  DESPATCH_FOR_CLOSED_ORDER: {
+    owner: 'ops',
+    template:
+      'Despatch {despatchNumber} (sales order {salesOrderNumber}) arrived after order {orderId} was {status} in Loopline, so it was never confirmed to the marketplace.',
+    fix: 'If goods really left for a cancelled order, contact the customer or intercept the parcel; otherwise confirm the shipment on the marketplace by hand. Resolve when handled.',
+  },
   SYSTEM_UNAVAILABLE: {
     owner: 'ops',
     template: 'Order {orderId}: {system} did not answer after repeated retries during "{step}": {detail}.',

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
+import { registerIntakeWebhook } from './intake-webhook';
 
 export interface HttpServerOptions {
   config: Config;
@@ -33,5 +34,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     return registry.metrics();
   });
   registerWebhooks(app, opts);
+  registerIntakeWebhook(app, opts);
   return app;
 }

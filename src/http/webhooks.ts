@@ -3,9 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpServerOptions } from './server';
-import { channelOrderPrefix } from '../config/schema';
-import { orderWorkflowId } from '../domain/keys';
-import { SA } from '../temporal/search-attributes';
+import { workflowIdForSalesOrder } from '../temporal/order-lookup';
 
 /** Peoplevox TrackingNumberReceived callback (SubscribeEvent GET with substituted placeholders). */
 const TrackingCallback = z.object({
@@ -15,22 +13,6 @@ const TrackingCallback = z.object({
   carrier: z.string().optional(),
 });
 
-/** Finds the order workflow for a warehouse sales order number: by prefix, else by search attribute. */
-export async function workflowIdForSalesOrder(
-  opts: HttpServerOptions,
-  salesOrderNumber: string,
-): Promise<string | undefined> {
-  if (!salesOrderNumber.includes('~')) {
-    for (const ch of opts.config.channels) {
-      const prefix = `${channelOrderPrefix(ch)}-`;
-      if (salesOrderNumber.startsWith(prefix)) return orderWorkflowId(ch.code, salesOrderNumber.slice(prefix.length));
-    }
-  }
-  const query = `${SA.WmsOrderNumber.name} = "${salesOrderNumber.replace(/"/g, '')}"`;
-  for await (const wf of opts.client.workflow.list({ query })) return wf.workflowId;
-  return undefined;
-}
-
 export function registerWebhooks(app: FastifyInstance, opts: HttpServerOptions) {
   const handleTracking = async (params: unknown) => {
     const parsed = TrackingCallback.safeParse(params);
@@ -38,7 +20,7 @@ export function registerWebhooks(app: FastifyInstance, opts: HttpServerOptions) 
       return { status: 400, body: { error: z.prettifyError(parsed.error) } };
     }
     const { despatch, order, tn, carrier } = parsed.data;
-    const workflowId = await workflowIdForSalesOrder(opts, order);
+    const workflowId = await workflowIdForSalesOrder(opts.config, opts.client, order);
     if (!workflowId) {
       opts.log.warn({ despatch, salesOrderNumber: order }, 'despatch for a sales order with no workflow');
       // 2xx anyway: the despatch backstop raises the exception; a 4xx would only make Peoplevox retry.

@@ -3,7 +3,6 @@
 //   → intake workflows per channel → a stream of demo orders and a demo warehouse that despatches them.
 // Ctrl-C stops everything cleanly; running it again resumes in-flight workflows from the same SQLite file.
 import { resolve } from 'node:path';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../logging/logger';
 import { readTemporalTools, PROJECT_ROOT } from '../devtools/tools';
@@ -16,6 +15,7 @@ import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServer } from '../http/server';
 import { startDemoTraffic } from './demo';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
+import { ensureRecurringWork } from '../../workers/recurring';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -81,14 +81,7 @@ async function main() {
 
   await subscribeWarehouseEvents(runtime, httpUrl);
 
-  for (const ch of config.channels.filter((c) => c.enabled)) {
-    await client.workflow.start('intakeWorkflow', {
-      workflowId: `intake:${ch.code}`,
-      taskQueue: config.temporal.taskQueues.orders,
-      args: [{ channel: ch.code, intervalMs: ch.intake.pollIntervalSeconds * 1000 }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
-  }
+  const recurring = await ensureRecurringWork(client, config, { log: log.child({ component: 'recurring' }) });
 
   if (config.sandbox.demoOrdersPerMinute > 0) {
     const demo = startDemoTraffic({ config, sandboxUrl: sandbox.url, log: log.child({ component: 'demo' }) });
@@ -103,6 +96,7 @@ async function main() {
     `  Loopline HTTP         ${httpUrl}  (/healthz, /metrics, /webhooks/...)`,
     `  Simulators            ${sandbox.url}  (control API: ${sandbox.url}/control/..., docs/sandbox/)`,
     ...config.channels.map((c) => `    ${c.label.padEnd(20)}${sandbox.url}/mirakl/${c.code}/api`),
+    `  Schedules             ${recurring.scheduleIds.join(', ') || '(none)'}`,
     `  Workflow history      ${dbFilename}`,
     'Press Ctrl-C to stop; start again to resume in-flight workflows.',
     '',

@@ -4,7 +4,6 @@
 // simulators' limits and our intake alike), so a lifecycle takes seconds.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +15,7 @@ import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
+import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { workflowBundle } from './temporal';
 
 export interface Stack {
@@ -26,6 +26,8 @@ export interface Stack {
   workers: Worker[];
   /** A unique prefix for order ids, so test files sharing one Temporal server never collide. */
   idPrefix: string;
+  /** Intake workflow ids and Schedule ids of this stack. */
+  recurring: RecurringWork;
   stop(): Promise<void>;
 }
 
@@ -34,9 +36,15 @@ export interface StackOptions {
   multiShipment?: Record<string, boolean>;
   despatchBackstopMs?: number;
   extraYaml?: string;
+  /** Create the Temporal Schedules (despatch sweep) as a deployment would; off by default. */
+  schedules?: boolean;
+  /** Overrides of every channel's `intake` block (e.g. pushTokenEnv, overlapSeconds). */
+  intake?: Record<string, unknown>;
 }
 
-function configYaml(sandboxUrl: string, suffix: string, extra = ''): string {
+function configYaml(sandboxUrl: string, suffix: string, extra = '', intake?: Record<string, unknown>): string {
+  // JSON is YAML flow syntax.
+  const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   return `
 temporal:
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
@@ -52,7 +60,7 @@ channels:
     fulfilment: peoplevox
     currency: GBP
     returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }
+    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
@@ -60,7 +68,7 @@ channels:
     fulfilment: peoplevox
     currency: GBP
     returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}
 ${extra}`;
 }
 
@@ -70,12 +78,12 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
-  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.extraYaml), 'test', envVars);
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake), 'test', envVars);
   const sandbox = await startSandbox(
     { log, port: 0, timeScale },
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
-  const config = parseConfig(configYaml(sandbox.url, suffix, opts.extraYaml), 'test', envVars);
+  const config = parseConfig(configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake), 'test', envVars);
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
 
   const runtime = createRuntime(config, log, { timeScale });
@@ -92,17 +100,11 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
   await subscribeWarehouseEvents(runtime, httpUrl);
 
-  const intakeIds: string[] = [];
-  for (const ch of config.channels) {
-    const id = `intake:${ch.code}:${suffix}`;
-    intakeIds.push(id);
-    await env.client.workflow.start('intakeWorkflow', {
-      workflowId: id,
-      taskQueue: config.temporal.taskQueues.orders,
-      args: [{ channel: ch.code, intervalMs: (ch.intake.pollIntervalSeconds * 1000) / timeScale }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
-  }
+  const recurring = await ensureRecurringWork(env.client, config, {
+    idSuffix: suffix,
+    timeScale,
+    schedules: opts.schedules ?? false,
+  });
   return {
     config,
     sandbox,
@@ -110,8 +112,14 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     http,
     workers,
     idPrefix: `T${suffix.toUpperCase()}`,
+    recurring,
     async stop() {
-      for (const id of intakeIds)
+      for (const id of recurring.scheduleIds)
+        await env.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
+      for (const id of recurring.intakeWorkflowIds)
         await env.client.workflow
           .getHandle(id)
           .terminate('test over')

@@ -25,7 +25,7 @@ import {
   type IntegrationResponse,
 } from './soap';
 import { PeoplevoxStore, StoreError, type SimSubscription } from './store';
-import { type PvxStatusRole } from './templates';
+import { SALES_ORDERS, SALES_ORDER_ITEMS, type PvxStatusRole } from './templates';
 
 /** The documented limit (second-hand, A4): about 15 requests per 15 seconds per client. */
 export const PVX_RATE_LIMIT = { max: 15, windowMs: 15_000 } as const;
@@ -104,6 +104,13 @@ function sortRows(rows: Record<string, string>[], orderBy: string, columns: stri
     return 0;
   });
 }
+
+/** An order keyed in Peoplevox by hand or from another channel (D2C, phone): Loopline never saw it. */
+const ManualOrderBody = z.object({
+  salesOrderNumber: z.string().min(1).max(30),
+  customer: z.string().min(1).default('Manual order'),
+  items: z.array(z.object({ itemCode: z.string().min(1), quantity: z.number().int().positive() })).min(1),
+});
 
 const DespatchBody = z.object({
   parcels: z
@@ -429,6 +436,39 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
             }),
           );
         }
+        scope.post(`${base}/orders`, async (req, reply) => {
+          const parsed = ManualOrderBody.safeParse(req.body ?? {});
+          if (!parsed.success) return bad(reply, parsed.error);
+          const b = parsed.data;
+          if (store.orders.has(b.salesOrderNumber))
+            return reply.code(409).send({ message: `sales order ${b.salesOrderNumber} exists` });
+          const statuses = [
+            ...store.saveRows(
+              SALES_ORDERS,
+              [
+                {
+                  SalesOrderNumber: b.salesOrderNumber,
+                  Customer: b.customer,
+                  ShippingAddressLine1: '1 Warehouse Lane',
+                  ShippingAddressCountry: 'GB',
+                },
+              ],
+              0,
+            ),
+            ...store.saveRows(
+              SALES_ORDER_ITEMS,
+              b.items.map((i) => ({
+                SalesOrderNumber: b.salesOrderNumber,
+                ItemCode: i.itemCode,
+                QuantityOrdered: String(i.quantity),
+              })),
+              0,
+            ),
+          ];
+          const failed = statuses.filter((r) => r.Status !== 'Success');
+          if (failed.length > 0) return reply.code(400).send({ message: failed.map((f) => f.Message).join('; ') });
+          return reply.code(201).send(store.orderView(store.orders.get(b.salesOrderNumber)!));
+        });
         scope.post(`${base}/orders/:son/cancel`, async (req, reply) =>
           handle(reply, () => {
             const son = (req.params as { son: string }).son;

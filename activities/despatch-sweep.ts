@@ -1,0 +1,179 @@
+// The despatch sweep: the backstop behind the TrackingNumberReceived callbacks, run by a Temporal Schedule.
+// It reads Peoplevox's Despatch summary for a look-back window and, per sales order:
+//   - a running order workflow that has not seen a despatch gets it as a despatchNotified signal (with
+//     the full despatch, so the workflow needs no second read);
+//   - a despatch for an order Loopline finished (cancelled, closed) or never knew becomes an exception
+//     workflow (DESPATCH_FOR_CLOSED_ORDER / DESPATCH_WITHOUT_ORDER) with an owner, so nothing shipped is
+//     left unconfirmed without someone knowing.
+// Everything is idempotent: signals are deduplicated by despatch number in the order workflow, and the
+// exception workflow id is derived from the despatch number (a second sweep finds it already open, and a
+// resolved one is never reopened).
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config/schema';
+import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import type { Despatch } from '../src/domain/order';
+import { despatchExceptionWorkflowId } from '../src/domain/keys';
+import { SA } from '../src/temporal/search-attributes';
+import { workflowIdForSalesOrder } from '../src/temporal/order-lookup';
+import type { OrderWorkflowState } from '../workflows/order';
+import type { DespatchExceptionInput } from '../workflows/despatch-exception';
+import { toActivityFailure } from './errors';
+
+export interface SweepResult {
+  since: string;
+  despatches: number;
+  salesOrders: number;
+  /** Despatches the owning workflow already had. */
+  known: number;
+  /** Despatches handed to a running workflow that had missed them. */
+  forwarded: number;
+  /** Despatches for an order whose workflow had finished (exception raised or already open). */
+  closedOrders: number;
+  /** Despatches no workflow owns (exception raised or already open). */
+  orphans: number;
+}
+
+export type ForwardOutcome =
+  | { outcome: 'forwarded' | 'known'; workflowId: string }
+  | { outcome: 'closed'; workflowId: string; status: string; channel: string; orderId: string }
+  | { outcome: 'no-workflow' };
+
+export interface DespatchSweepDeps {
+  config: Config;
+  client: Client;
+  peoplevox: PeoplevoxClient;
+  log: Logger;
+}
+
+export function createDespatchSweepActivities(deps: DespatchSweepDeps) {
+  const { client, config, log } = deps;
+
+  /** Hands the despatches of one sales order to its workflow, if a running one exists. */
+  async function forward(salesOrderNumber: string, despatches: Despatch[]): Promise<Map<string, ForwardOutcome>> {
+    const out = new Map<string, ForwardOutcome>();
+    const workflowId = await workflowIdForSalesOrder(config, client, salesOrderNumber);
+    if (!workflowId) {
+      for (const d of despatches) out.set(d.despatchNumber, { outcome: 'no-workflow' });
+      return out;
+    }
+    const handle = client.workflow.getHandle(workflowId);
+    let running: boolean;
+    try {
+      running = (await handle.describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      for (const d of despatches) out.set(d.despatchNumber, { outcome: 'no-workflow' });
+      return out;
+    }
+    const state = await handle.query<OrderWorkflowState>('state');
+    const seen = new Set((state.despatches ?? []).map((d) => d.despatchNumber));
+    for (const d of despatches) {
+      if (seen.has(d.despatchNumber)) out.set(d.despatchNumber, { outcome: 'known', workflowId });
+      else if (running) {
+        await handle.signal('despatchNotified', {
+          despatchNumber: d.despatchNumber,
+          despatch: d,
+          trackingNumber: d.trackingNumber,
+          carrier: d.carrier,
+        });
+        out.set(d.despatchNumber, { outcome: 'forwarded', workflowId });
+      } else {
+        out.set(d.despatchNumber, {
+          outcome: 'closed',
+          workflowId,
+          status: state.status,
+          channel: state.channel,
+          orderId: state.orderId,
+        });
+      }
+    }
+    return out;
+  }
+
+  async function openException(input: DespatchExceptionInput): Promise<void> {
+    try {
+      await client.workflow.start('despatchExceptionWorkflow', {
+        workflowId: despatchExceptionWorkflowId(input.despatch.salesOrderNumber, input.despatch.despatchNumber),
+        taskQueue: config.temporal.taskQueues.orders,
+        args: [input],
+        // Open once per despatch: a second sweep finds it open; a resolved one stays resolved.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: SA.OrderStatus, value: 'EXCEPTION' },
+          { key: SA.ExceptionReason, value: input.reason },
+          { key: SA.Owner, value: 'ops' },
+          { key: SA.WmsOrderNumber, value: input.despatch.salesOrderNumber },
+          ...(input.channel ? [{ key: SA.Channel, value: input.channel }] : []),
+          ...(input.orderId ? [{ key: SA.MarketplaceOrderId, value: input.orderId }] : []),
+        ] as never,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  return {
+    async sweepDespatches(input: { lookbackMinutes: number; now?: string }): Promise<SweepResult> {
+      const now = input.now ? new Date(input.now).getTime() : Date.now();
+      const since = new Date(now - input.lookbackMinutes * 60_000).toISOString();
+      let despatches: Despatch[];
+      try {
+        despatches = await deps.peoplevox.listDespatches({ sinceIso: since });
+      } catch (err) {
+        throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'UNEXPECTED_ERROR');
+      }
+      const bySalesOrder = new Map<string, Despatch[]>();
+      for (const d of despatches) {
+        const list = bySalesOrder.get(d.salesOrderNumber) ?? [];
+        list.push(d);
+        bySalesOrder.set(d.salesOrderNumber, list);
+      }
+      const result: SweepResult = {
+        since,
+        despatches: despatches.length,
+        salesOrders: bySalesOrder.size,
+        known: 0,
+        forwarded: 0,
+        closedOrders: 0,
+        orphans: 0,
+      };
+      let done = 0;
+      for (const [salesOrderNumber, list] of bySalesOrder) {
+        Context.current().heartbeat(done++);
+        const outcomes = await forward(salesOrderNumber, list);
+        for (const d of list) {
+          const o = outcomes.get(d.despatchNumber)!;
+          if (o.outcome === 'known') result.known += 1;
+          else if (o.outcome === 'forwarded') result.forwarded += 1;
+          else if (o.outcome === 'closed') {
+            result.closedOrders += 1;
+            await openException({
+              reason: 'DESPATCH_FOR_CLOSED_ORDER',
+              despatch: d,
+              channel: o.channel,
+              orderId: o.orderId,
+              orderStatus: o.status,
+            });
+          } else {
+            result.orphans += 1;
+            await openException({ reason: 'DESPATCH_WITHOUT_ORDER', despatch: d });
+          }
+        }
+      }
+      log.info(result, 'despatch sweep');
+      return result;
+    },
+
+    /** An operator's retry on a despatch exception: is there a running workflow for it now? */
+    async forwardDespatch(despatch: Despatch): Promise<ForwardOutcome> {
+      const outcomes = await forward(despatch.salesOrderNumber, [despatch]);
+      return outcomes.get(despatch.despatchNumber)!;
+    },
+  };
+}
+
+export type DespatchSweepActivities = ReturnType<typeof createDespatchSweepActivities>;

@@ -1,0 +1,85 @@
+// The recurring work a Loopline deployment keeps alive, created idempotently at every start (worker,
+// `npm start`, tests): the intake workflow per channel (long-lived, continues-as-new) and the Temporal
+// Schedules (the despatch sweep today; reconciliation and audits join here). Starting twice is a no-op;
+// a Schedule whose config changed is updated in place.
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config/schema';
+import type { DespatchSweepInput } from '../workflows/despatch-sweep';
+
+export interface RecurringOptions {
+  /** Appended to ids so several stacks can share one Temporal namespace (tests). */
+  idSuffix?: string;
+  /** Sandbox time scale: intervals are divided by it. */
+  timeScale?: number;
+  /** Create the Schedules too (default true). */
+  schedules?: boolean;
+  log?: Logger;
+}
+
+export interface RecurringWork {
+  intakeWorkflowIds: string[];
+  scheduleIds: string[];
+}
+
+export function intakeWorkflowId(channel: string, suffix?: string): string {
+  return suffix ? `intake:${channel}:${suffix}` : `intake:${channel}`;
+}
+
+export function despatchSweepScheduleId(suffix?: string): string {
+  return suffix ? `despatch-sweep:${suffix}` : 'despatch-sweep';
+}
+
+export async function ensureRecurringWork(
+  client: Client,
+  config: Config,
+  opts: RecurringOptions = {},
+): Promise<RecurringWork> {
+  const scale = opts.timeScale ?? 1;
+  const out: RecurringWork = { intakeWorkflowIds: [], scheduleIds: [] };
+  for (const ch of config.channels.filter((c) => c.enabled)) {
+    const workflowId = intakeWorkflowId(ch.code, opts.idSuffix);
+    await client.workflow.start('intakeWorkflow', {
+      workflowId,
+      taskQueue: config.temporal.taskQueues.orders,
+      args: [{ channel: ch.code, intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    out.intakeWorkflowIds.push(workflowId);
+  }
+  if (opts.schedules === false) return out;
+
+  const pvx = config.systems.peoplevox;
+  if (pvx) {
+    const scheduleId = despatchSweepScheduleId(opts.idSuffix);
+    const input: DespatchSweepInput = {
+      lookbackMinutes: pvx.despatchSweep.lookbackMinutes / scale,
+      taskQueue: config.temporal.taskQueues.peoplevox,
+    };
+    const spec = { intervals: [{ every: Math.max(1000, (pvx.despatchSweep.everyMinutes * 60_000) / scale) }] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: 'despatchSweepWorkflow',
+      workflowId: `despatch-sweep-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
+      taskQueue: config.temporal.taskQueues.orders,
+      args: [input],
+    };
+    try {
+      await client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+        memo: { purpose: 'Peoplevox despatch backstop: despatches no workflow saw, and despatches with no workflow' },
+      });
+      opts.log?.info({ scheduleId, every: spec.intervals[0]!.every }, 'schedule created');
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
+      opts.log?.debug({ scheduleId }, 'schedule updated');
+    }
+    out.scheduleIds.push(scheduleId);
+  }
+  return out;
+}
