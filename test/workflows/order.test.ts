@@ -380,3 +380,80 @@ describe('order workflow (real Temporal server)', () => {
     });
   });
 });
+
+// Deadlines: windows of a few seconds on the real server, so the fractions fire inside the test. The
+// workflow computes alert times from the order's own timestamps, so a 72-hour window behaves the same.
+describe('deadline alerts', () => {
+  test('acceptance: alerts at 50% and 80% name the order and what is missing, then the marketplace refuses', async () => {
+    const rec = recorder();
+    await withWorker(rec, { acceptancePolicy: 'manual' }, async (queue) => {
+      const now = Date.now();
+      const o = order({
+        createdAt: new Date(now).toISOString(),
+        acceptanceDeadline: new Date(now + 4_000).toISOString(),
+      });
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(async () => (rec.alerts.length >= 3 ? true : undefined), 10_000, 'two deadline alerts');
+      const deadline = rec.alerts.filter((a) => a.includes('of the acceptance window'));
+      assert.equal(deadline.length, 2, rec.alerts.join('\n'));
+      assert.match(
+        deadline[0]!,
+        new RegExp(`Order ${o.orderId} \\(asos\\): 50% of the acceptance window .* not accepted yet`),
+      );
+      assert.match(deadline[1]!, /80% of the acceptance window/);
+      // The window closes; Mirakl auto-refuses and the intake reports it.
+      await h.signal(orderUpdatedSignal, { ...o, state: 'REFUSED', updatedAt: new Date(Date.now()).toISOString() });
+      const final = await h.result();
+      assert.equal(final.status, 'REFUSED');
+      assert.equal(final.pastExceptions.at(-1)?.reason, 'ACCEPTANCE_DEADLINE_PASSED');
+      assert.ok(!rec.calls.includes('create-wms'));
+    });
+  });
+
+  test('no acceptance alert once accepted; shipping alerts name only the lines still unshipped', async () => {
+    const rec = recorder();
+    await withWorker(rec, {}, async (queue) => {
+      const now = Date.now();
+      const o = order({
+        state: 'SHIPPING',
+        createdAt: new Date(now).toISOString(),
+        acceptanceDeadline: new Date(now + 3_000).toISOString(),
+        shippingDeadline: new Date(now + 5_000).toISOString(),
+      });
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(
+        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'warehouse order',
+      );
+      await h.signal(despatchNotifiedSignal, {
+        despatchNumber: 'D1',
+        despatch: {
+          despatchNumber: 'D1',
+          salesOrderNumber: `ASOS-${o.orderId}`,
+          carrier: 'DPD',
+          trackingNumber: 'T1',
+          items: [{ itemCode: 'TEE-RED-M', quantity: 2 }],
+        },
+      });
+      await eventually(async () => (rec.alerts.length >= 2 ? true : undefined), 10_000, 'two shipping alerts');
+      assert.ok(!rec.alerts.some((a) => a.includes('acceptance window')), rec.alerts.join('\n'));
+      assert.match(rec.alerts[0]!, new RegExp(`Order ${o.orderId} \\(asos\\): 50% of the shipping window`));
+      for (const a of rec.alerts) {
+        assert.match(a, /lines L2 \(1 left\) have not shipped/);
+        assert.doesNotMatch(a, /L1/);
+      }
+      const st = await h.query(stateQuery);
+      assert.deepEqual(st.alertsSent, ['shipping:50', 'shipping:80']);
+      await h.terminate('test done');
+    });
+  });
+});
