@@ -31,7 +31,7 @@ export interface InventorySettings {
   syncAgeAlertMs: number;
   buffer: StockBuffer;
   skuBuffers: Record<string, StockBuffer>;
-  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number };
+  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence: number };
   offerSkusByItem: Record<string, string[]>;
   taskQueues: { inventory: string; peoplevox: string };
   /** Continue-as-new at this history length even if the server has not suggested it yet. */
@@ -106,8 +106,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           enabled: inv.velocityBuffer.enabled,
           halfLifeMs: (inv.velocityBuffer.halfLifeSeconds * 1000) / timeScale,
           maxUnits: inv.velocityBuffer.maxUnits,
-          // Units likely to sell before the next push lands: one push interval.
-          horizonMs: pushIntervalMs,
+          confidence: inv.velocityBuffer.confidence,
+          // Sales the channel cannot reflect yet: those before the next push lands (one push interval) and
+          // those made but not yet in the warehouse (one intake poll: Mirakl OR11 once a minute).
+          horizonMs: pushIntervalMs + (ch.intake.pollIntervalSeconds * 1000) / timeScale,
         },
         offerSkusByItem,
         taskQueues: {

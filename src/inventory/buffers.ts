@@ -43,13 +43,29 @@ export function recordSale(v: Velocity | undefined, units: number, at: number, t
 }
 
 /**
- * The adaptive buffer: the units this SKU is likely to sell before the next push can land, i.e.
- * rate × horizon, rounded to the nearest unit and capped. Mirakl takes one stock push a minute, so a
- * SKU selling two a minute on another channel is shown two fewer — no competitor does this.
+ * The adaptive buffer: the units this SKU is likely to sell before a push can reflect them. Sales in a
+ * window of `horizonMs` are taken as Poisson with mean rate × horizon, and the buffer is the smallest k
+ * with P(sales ≤ k) ≥ confidence (so a SKU expected to sell 0.5 units is held back 1 at 80 %, one
+ * expected to sell 0.1 is not), capped at maxUnits. Mirakl takes one stock push a minute and orders reach
+ * the warehouse a poll later, so the horizon is about two minutes — no competitor does this.
  */
-export function velocityBufferUnits(rateUnitsPerMs: number, horizonMs: number, maxUnits: number): number {
-  const expected = rateUnitsPerMs * Math.max(0, horizonMs);
-  return Math.min(maxUnits, Math.max(0, Math.round(expected)));
+export function velocityBufferUnits(
+  rateUnitsPerMs: number,
+  horizonMs: number,
+  maxUnits: number,
+  confidence = 0.8,
+): number {
+  const mean = rateUnitsPerMs * Math.max(0, horizonMs);
+  if (!(mean > 0) || maxUnits <= 0) return 0;
+  let term = Math.exp(-mean);
+  let cdf = term;
+  let k = 0;
+  while (cdf < confidence && k < maxUnits) {
+    k++;
+    term *= mean / k;
+    cdf += term;
+  }
+  return k;
 }
 
 export interface AtsInput {

@@ -31,7 +31,7 @@ export interface RejectedSku {
 export interface LedgerSettings {
   buffer: StockBuffer;
   skuBuffers: Record<string, StockBuffer>;
-  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number };
+  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence?: number };
   /** item code → offer SKUs, where a skuMap says so; other item codes are their own offer SKU. */
   offerSkusByItem: Record<string, string[]>;
 }
@@ -68,16 +68,25 @@ export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, i
         velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),
         s.velocity.horizonMs,
         s.velocity.maxUnits,
+        s.velocity.confidence,
       )
     : 0;
   return availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits });
 }
 
 /** Re-evaluates the offer SKUs of one item: pending when the target differs from what was sent. */
-export function refreshItem(l: Ledger, s: LedgerSettings, itemCode: string, now: number): void {
+export function refreshItem(
+  l: Ledger,
+  s: LedgerSettings,
+  itemCode: string,
+  now: number,
+  opts: { reassertZero?: boolean } = {},
+): void {
   for (const sku of offerSkusFor(s, itemCode)) {
     const q = targetQuantity(l, s, sku, itemCode, now);
-    if (l.sent[sku] === q) {
+    // A sell-out at the master is confirmed to the channel even when we last sent 0: setting 0 again is
+    // always safe, and it corrects a marketplace that restocked on its own (a refused or cancelled order).
+    if (l.sent[sku] === q && !(q === 0 && (opts.reassertZero || l.pending[sku]?.quantity === 0))) {
       // Coalesced back to what the marketplace already has: nothing to push.
       delete l.pending[sku];
     } else {
@@ -106,7 +115,7 @@ export function applyEvents(l: Ledger, s: LedgerSettings, events: readonly Stock
     touched.add(code);
     applied++;
   }
-  for (const code of touched) refreshItem(l, s, code, now);
+  for (const code of touched) refreshItem(l, s, code, now, { reassertZero: l.master[code] === 0 });
   return applied;
 }
 

@@ -16,6 +16,14 @@ import { createHttpServer } from '../http/server';
 import { startDemoTraffic } from './demo';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { ensureRecurringWork } from '../../workers/recurring';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  createStockEventBatcher,
+  ensureInventoryWorkflows,
+  registerInventoryWebhooks,
+  subscribeStockEvents,
+} from '../inventory/intake';
+import { registerInventoryMetrics } from '../inventory/metrics';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -74,12 +82,22 @@ async function main() {
     await connection.close();
   });
 
-  const http = await createHttpServer({ config, client, log: log.child({ component: 'http' }) });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'loopline_' });
+  registerInventoryMetrics(registry, client, config);
+  const http = await createHttpServer({ config, client, log: log.child({ component: 'http' }), registry });
+  // Stock: Peoplevox AvailabilityChanges callbacks, batched into one signal per channel workflow.
+  const stockBatcher = createStockEventBatcher({ client, config, log: log.child({ component: 'stock-events' }) });
+  registerInventoryWebhooks(http, { batcher: stockBatcher, client, config, log: log.child({ component: 'http' }) });
+  stops.push(() => stockBatcher.close());
   await http.listen({ host: config.http.host, port: config.http.port });
   stops.push(() => http.close());
   const httpUrl = `http://${config.http.host}:${config.http.port}`;
 
   await subscribeWarehouseEvents(runtime, httpUrl);
+  await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }));
+  // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
+  await ensureInventoryWorkflows(client, config);
 
   const recurring = await ensureRecurringWork(client, config, { log: log.child({ component: 'recurring' }) });
 

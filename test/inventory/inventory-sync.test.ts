@@ -29,6 +29,7 @@ before(async () => {
       fullReadMinutes: 5
       syncAgeAlertMinutes: 2`,
       joules: `    skuMap: { GHOST-OFFER: ${SKUS[39]} }
+    acceptance: { outOfStock: refuse-line }
     inventory:
       maxRowsPerPush: 10
       velocityBuffer: { enabled: false }

@@ -118,11 +118,19 @@ describe('buffers and floors', () => {
 
 describe('the adaptive velocity buffer', () => {
   const tau = decayConstantMs(300);
-  test('a SKU selling 2 a minute holds back 2 units for a one-minute push window', () => {
+  test('a SKU selling about 2 a minute is held back 3 units for a one-minute window at 80 % confidence', () => {
     let v = undefined;
     for (let i = 0; i < 20; i++) v = recordSale(v, 1, i * 30_000, tau); // 2 a minute for 10 minutes
     const rate = velocityAt(v, 19 * 30_000, tau);
-    assert.equal(velocityBufferUnits(rate, 60_000, 10), 2);
+    assert.ok(Math.abs(rate * 60_000 - 1.55) < 0.01, 'the decayed rate is about 1.55 a minute');
+    // Poisson(1.55): P(≤2) = 0.795, P(≤3) = 0.93.
+    assert.equal(velocityBufferUnits(rate, 60_000, 10, 0.8), 3);
+    assert.equal(velocityBufferUnits(rate, 60_000, 10, 0.5), 1);
+  });
+  test('a SKU expected to sell 0.1 units before the next push is not held back; 0.5 units holds back 1', () => {
+    assert.equal(velocityBufferUnits(0.1 / 60_000, 60_000, 10, 0.8), 0);
+    assert.equal(velocityBufferUnits(0.5 / 60_000, 60_000, 10, 0.8), 1);
+    assert.equal(velocityBufferUnits(0, 60_000, 10, 0.8), 0);
   });
   test('it relaxes once sales stop, and never exceeds its cap', () => {
     let v = undefined;

@@ -1,0 +1,389 @@
+// One simulated flash sale, run against the simulators with a given stock sync: hundreds of SKUs with
+// little stock, orders arriving faster than once a minute on two Mirakl channels (ASOS, Joules) that
+// share one Peoplevox stock. Customers only buy what the marketplace shows them; the marketplace
+// decrements what it shows on each order; orders reach the warehouse when the channel's intake polls
+// (OR11, once a simulated minute per channel), where the shared acceptance check decides each line.
+// Everything is measured from outside: the simulators' stock history and call log.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import axios from 'axios';
+import pino from 'pino';
+import { randomUUID } from 'node:crypto';
+import { parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
+import type { MiraklSimulator } from '../../src/sandbox/mirakl/simulator';
+import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
+import { PVX_RATE_LIMIT } from '../../src/sandbox/peoplevox/simulator';
+import { CallLog } from '../../src/sandbox/core/call-log';
+import { seededRandom } from '../../src/sandbox/core/faults';
+import { createRuntime } from '../../workers/runtime';
+import { createHttpServer } from '../../src/http/server';
+import { createInventoryWorker } from '../../src/inventory/worker';
+import {
+  createStockEventBatcher,
+  ensureInventoryWorkflows,
+  registerInventoryWebhooks,
+  subscribeStockEvents,
+} from '../../src/inventory/intake';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { decideStockAcceptance, type OutOfStockPolicy } from '../../src/inventory/acceptance';
+import type { InventoryHealth } from '../../workflows/inventory';
+import { inventoryBundle } from './inventory-bundle';
+
+export const CHANNELS = ['asos', 'joules'] as const;
+type Channel = (typeof CHANNELS)[number];
+const POLICY: Record<Channel, OutOfStockPolicy> = { asos: 'accept-and-backorder', joules: 'refuse-line' };
+
+export interface SaleParams {
+  timeScale: number;
+  simulatedMinutes: number;
+  skus: number;
+  /** Starting stock per SKU is drawn from [minStock, maxStock]. */
+  minStock: number;
+  maxStock: number;
+  /** Customer visits per simulated minute, per channel. */
+  ordersPerMinutePerChannel: number;
+  /** Goods-in every N simulated minutes: `restockSkus` SKUs get `restockUnits` each. */
+  restockEveryMinutes: number;
+  restockSkus: number;
+  restockUnits: number;
+  seed: number;
+}
+
+export interface RunResult {
+  mode: 'loopline' | 'full-sync-15min';
+  oversold_units: number;
+  /** Oversold units found at each simulated minute's intake (when the warehouse saw the orders). */
+  oversold_by_minute: number[];
+  refused_lines: number;
+  backordered_lines: number;
+  orders_placed: number;
+  units_ordered: number;
+  units_supplied: number;
+  customers_turned_away: number;
+  propagation_ms: {
+    wall: { p50: number; p95: number; p99: number; max: number };
+    simulated: { p50: number; p95: number; p99: number; max: number };
+    samples: number;
+    never_applied: number;
+  };
+  api_calls: Record<string, number>;
+  max_calls_per_minute: Record<string, { max: number; documented_per_minute: number | null; within: boolean }>;
+  rate_limited_calls: number;
+  health?: Record<string, Partial<InventoryHealth>>;
+}
+
+function configYaml(url: string, suffix: string): string {
+  const ch = (code: string, label: string, outOfStock: string) => `
+  - code: ${code}
+    label: ${label}
+    platform: mirakl
+    connection: { baseUrl: ${url}/mirakl/${code}, apiKeyEnv: MIRAKL_${code.toUpperCase()}_API_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    acceptance: { outOfStock: ${outOfStock} }`;
+  return `
+temporal:
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+log: { level: fatal }
+sandbox: { enabled: true, demoOrdersPerMinute: 0 }
+systems:
+  peoplevox: { baseUrl: ${url}/peoplevox, clientId: bench-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
+channels:${ch('asos', 'ASOS Marketplace', POLICY.asos)}${ch('joules', 'Joules Marketplace', POLICY.joules)}
+`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runFlashSale(
+  env: TestWorkflowEnvironment,
+  mode: RunResult['mode'],
+  p: SaleParams,
+  log: (line: string) => void,
+  opts: { absorb?: (ctx: { httpUrl: string; config: Config; env: TestWorkflowEnvironment }) => Promise<unknown> } = {},
+): Promise<RunResult & { absorption?: unknown }> {
+  const suffix = randomUUID().slice(0, 8);
+  const envVars = { ...process.env, ...SANDBOX_SECRETS };
+  for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
+  const quiet = pino({ level: 'silent' });
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix), 'bench', envVars);
+  const systems = sandboxSystems(draft, { env: envVars, catalogueSize: p.skus });
+  const mirakl = systems.find((s) => s.name === 'mirakl') as MiraklSimulator;
+  const sandbox: RunningSandbox = await startSandbox({ log: quiet, port: 0, timeScale: p.timeScale }, systems);
+  const config = parseConfig(configYaml(sandbox.url, suffix), 'bench', envVars);
+  const control = axios.create({ baseURL: sandbox.url, timeout: 30_000 });
+  const runtime = createRuntime(config, quiet, { timeScale: p.timeScale });
+  const simMs = (wall: number) => wall * p.timeScale;
+  const wallMs = (sim: number) => sim / p.timeScale;
+  const stops: Array<() => Promise<void>> = [() => sandbox.close()];
+
+  // ---- the same starting stock everywhere (the channels were in sync before the sale) --------------
+  const rnd = seededRandom(p.seed);
+  const skus = [...mirakl.shops.get('asos')!.offers.keys()];
+  const warehouse = new Map<string, number>();
+  for (const sku of skus) warehouse.set(sku, p.minStock + Math.floor(rnd() * (p.maxStock - p.minStock + 1)));
+  const items = [...warehouse.entries()].map(([itemCode, available]) => ({ itemCode, available }));
+  await control.put('/control/peoplevox/bench-client/stock', { items });
+  for (const ch of CHANNELS) {
+    await control.put(`/control/mirakl/${ch}/offers`, {
+      offers: items.map((i) => ({ offerSku: i.itemCode, quantity: i.available })),
+    });
+  }
+  let supplied = [...warehouse.values()].reduce((a, b) => a + b, 0);
+
+  // ---- the stock sync under test ------------------------------------------------------------------
+  let httpUrl = '';
+  if (mode === 'loopline') {
+    const worker = await createInventoryWorker({
+      connection: env.nativeConnection,
+      client: env.client,
+      runtime,
+      workflowBundle: await inventoryBundle(),
+      timeScale: p.timeScale,
+    });
+    const running = worker.run();
+    const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
+    const http = await createHttpServer({ config, client: env.client, log: quiet });
+    registerInventoryWebhooks(http, { batcher, client: env.client, config, log: quiet });
+    httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
+    await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet);
+    await ensureInventoryWorkflows(env.client, config);
+    stops.unshift(async () => {
+      for (const ch of CHANNELS)
+        await env.client.workflow
+          .getHandle(inventoryWorkflowId(ch))
+          .terminate('bench over')
+          .catch(() => undefined);
+      await batcher.close();
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await http.close();
+    });
+    // Wait for the first full read and push of every SKU, so both runs start from the same place.
+    for (const ch of CHANNELS) {
+      for (;;) {
+        const h = await env.client.workflow
+          .getHandle(inventoryWorkflowId(ch))
+          .query<InventoryHealth>('health')
+          .catch(() => undefined);
+        if (h && h.pushes > 0 && h.pendingCount === 0) break;
+        await sleep(100);
+      }
+    }
+  }
+
+  // ---- the sale -----------------------------------------------------------------------------------
+  const t0 = Date.now();
+  const masterChanges: Array<{ sku: string; at: number }> = [];
+  const orders: Record<Channel, Array<{ sku: string; qty: number }>> = { asos: [], joules: [] };
+  const result = { oversold: 0, refused: 0, backordered: 0, placed: 0, unitsOrdered: 0, turnedAway: 0 };
+  const oversoldByMinute: number[] = [];
+
+  const setWarehouse = async (changed: string[]) => {
+    if (changed.length === 0) return;
+    const at = Date.now();
+    await control.put('/control/peoplevox/bench-client/stock', {
+      items: changed.map((itemCode) => ({ itemCode, available: warehouse.get(itemCode)! })),
+    });
+    for (const sku of changed) masterChanges.push({ sku, at });
+  };
+
+  /** The channel's intake: orders placed since the last poll reach the warehouse. */
+  const poll = async (ch: Channel) => {
+    const batch = orders[ch].splice(0);
+    const changed = new Set<string>();
+    for (const o of batch) {
+      const [d] = decideStockAcceptance(POLICY[ch], [{ lineId: '1', itemCode: o.sku, quantity: o.qty }], {
+        [o.sku]: warehouse.get(o.sku) ?? 0,
+      });
+      result.oversold += d!.shortBy;
+      const minute = Math.floor(simMs(Date.now() - t0) / 60_000);
+      oversoldByMinute[minute] = (oversoldByMinute[minute] ?? 0) + d!.shortBy;
+      if (!d!.accepted) result.refused++;
+      if (d!.backorder) result.backordered++;
+      const take = Math.min(o.qty, warehouse.get(o.sku) ?? 0);
+      if (take > 0) {
+        warehouse.set(o.sku, warehouse.get(o.sku)! - take);
+        changed.add(o.sku);
+      }
+    }
+    await setWarehouse([...changed]);
+  };
+
+  const fullSync = async () => {
+    const avail = await runtime.peoplevox.listAvailability();
+    for (const ch of CHANNELS) {
+      await runtime.mirakl(ch).importStock(avail.map((a) => ({ offerSku: a.itemCode, quantity: a.available })));
+    }
+  };
+
+  // Timelines in simulated ms.
+  const visits: Array<{ at: number; ch: Channel; pick: number[]; qty: number }> = [];
+  for (const ch of CHANNELS) {
+    let t = 0;
+    const rate = p.ordersPerMinutePerChannel / 60_000;
+    for (;;) {
+      t += -Math.log(1 - rnd()) / rate;
+      if (t >= p.simulatedMinutes * 60_000) break;
+      visits.push({
+        at: t,
+        ch,
+        pick: [0, 1, 2].map(() => Math.floor(rnd() * skus.length)),
+        qty: rnd() < 0.85 ? 1 : 2,
+      });
+    }
+  }
+  visits.sort((a, b) => a.at - b.at);
+  const events: Array<{ at: number; run: () => Promise<void> }> = [];
+  for (const v of visits) {
+    events.push({
+      at: v.at,
+      run: async () => {
+        const shop = mirakl.shops.get(v.ch)!;
+        for (const i of v.pick) {
+          const sku = skus[i]!;
+          const shown = shop.offers.get(sku)!.quantity;
+          if (shown <= 0) continue;
+          const qty = Math.min(v.qty, shown);
+          shop.createOrder({ lines: [{ offerSku: sku, quantity: qty }] });
+          orders[v.ch].push({ sku, qty });
+          result.placed++;
+          result.unitsOrdered += qty;
+          return;
+        }
+        result.turnedAway++;
+      },
+    });
+  }
+  for (let m = 1; m <= p.simulatedMinutes + 1; m++) {
+    events.push({ at: m * 60_000, run: () => poll('asos') });
+    events.push({ at: m * 60_000 - 30_000, run: () => poll('joules') });
+  }
+  for (let m = p.restockEveryMinutes; m < p.simulatedMinutes; m += p.restockEveryMinutes) {
+    events.push({
+      at: m * 60_000 + 7_000,
+      run: async () => {
+        const chosen = new Set<string>();
+        while (chosen.size < p.restockSkus) chosen.add(skus[Math.floor(rnd() * skus.length)]!);
+        for (const sku of chosen) warehouse.set(sku, warehouse.get(sku)! + p.restockUnits);
+        supplied += chosen.size * p.restockUnits;
+        await setWarehouse([...chosen]);
+      },
+    });
+  }
+  if (mode === 'full-sync-15min') {
+    for (let m = 15; m <= p.simulatedMinutes; m += 15) events.push({ at: m * 60_000 + 1_000, run: fullSync });
+  }
+  events.sort((a, b) => a.at - b.at);
+  log(`  ${mode}: ${visits.length} customer visits over ${p.simulatedMinutes} simulated minutes`);
+  for (const e of events) {
+    const due = t0 + wallMs(e.at);
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    await e.run();
+  }
+  // Let the last pushes land before reading what the marketplaces applied.
+  await sleep(wallMs(2 * 60_000));
+  const endAt = Date.now();
+  log(`  ${mode}: sale over in ${((endAt - t0) / 1000).toFixed(1)} s (wall)`);
+
+  // ---- measure from outside -----------------------------------------------------------------------
+  const lat: number[] = [];
+  let never = 0;
+  for (const ch of CHANNELS) {
+    const { data } = await control.get(`/control/mirakl/${ch}/stock-history`);
+    const bySku = new Map<string, number[]>();
+    for (const h of (data as { history: Array<{ at: string; offerSku: string; source: string }> }).history) {
+      if (h.source !== 'STO01') continue;
+      const list = bySku.get(h.offerSku) ?? [];
+      list.push(Date.parse(h.at));
+      bySku.set(h.offerSku, list);
+    }
+    for (const c of masterChanges) {
+      const applied = (bySku.get(c.sku) ?? []).find((t) => t >= c.at);
+      if (applied === undefined) never++;
+      else lat.push(applied - c.at);
+    }
+  }
+  lat.sort((a, b) => a - b);
+  const calls = sandbox.ctx.calls.list({}).filter((c) => c.system === 'mirakl' || c.system === 'peoplevox');
+  const apiCalls: Record<string, number> = {};
+  const byKey = new Map<string, typeof calls>();
+  for (const c of calls) {
+    const key = `${c.system}:${c.tenant ?? ''}:${c.endpoint}`;
+    apiCalls[key] = (apiCalls[key] ?? 0) + 1;
+    byKey.set(key, [...(byKey.get(key) ?? []), c]);
+  }
+  const maxPerMinute: RunResult['max_calls_per_minute'] = {};
+  for (const [key, list] of byKey) {
+    const [system, , endpoint] = key.split(':');
+    const limit =
+      system === 'mirakl' ? MIRAKL_RATE_LIMITS[endpoint!] : system === 'peoplevox' ? PVX_RATE_LIMIT : undefined;
+    const perMinute = limit ? Math.floor((limit.max * 60_000) / limit.windowMs) : null;
+    const max = CallLog.maxInWindow(list, wallMs(60_000));
+    const inDocWindow = limit ? CallLog.maxInWindow(list, wallMs(limit.windowMs)) : 0;
+    maxPerMinute[key] = {
+      max,
+      documented_per_minute: perMinute,
+      within: limit ? max <= perMinute! && inDocWindow <= limit.max : true,
+    };
+  }
+  const health: RunResult['health'] = {};
+  if (mode === 'loopline') {
+    for (const ch of CHANNELS) {
+      const h = await env.client.workflow.getHandle(inventoryWorkflowId(ch)).query<InventoryHealth>('health');
+      health[ch] = {
+        pushes: h.pushes,
+        rowsPushed: h.rowsPushed,
+        rowsByPriority: h.rowsByPriority,
+        failedPushes: h.failedPushes,
+        signals: h.signals,
+        eventsReceived: h.eventsReceived,
+        fullReads: h.fullReads,
+        driftUnitsTotal: h.driftUnitsTotal,
+        historyLength: h.historyLength,
+        runs: h.runs,
+      };
+    }
+  }
+  const absorption = mode === 'loopline' && opts.absorb ? await opts.absorb({ httpUrl, config, env }) : undefined;
+  for (const stop of stops) await stop().catch(() => undefined);
+  return {
+    mode,
+    oversold_units: result.oversold,
+    oversold_by_minute: Array.from(oversoldByMinute, (x) => x ?? 0),
+    refused_lines: result.refused,
+    backordered_lines: result.backordered,
+    orders_placed: result.placed,
+    units_ordered: result.unitsOrdered,
+    units_supplied: supplied,
+    customers_turned_away: result.turnedAway,
+    propagation_ms: {
+      wall: {
+        p50: percentile(lat, 50),
+        p95: percentile(lat, 95),
+        p99: percentile(lat, 99),
+        max: lat.at(-1) ?? 0,
+      },
+      simulated: {
+        p50: simMs(percentile(lat, 50)),
+        p95: simMs(percentile(lat, 95)),
+        p99: simMs(percentile(lat, 99)),
+        max: simMs(lat.at(-1) ?? 0),
+      },
+      samples: lat.length,
+      never_applied: never,
+    },
+    api_calls: apiCalls,
+    max_calls_per_minute: maxPerMinute,
+    rate_limited_calls: calls.filter((c) => c.rateLimited).length,
+    ...(mode === 'loopline' ? { health } : {}),
+    ...(absorption ? { absorption } : {}),
+  };
+}
