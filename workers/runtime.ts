@@ -11,7 +11,8 @@ import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
 import { createDespatchSweepActivities } from '../activities/despatch-sweep';
-import { createAlertSink, type AlertSink } from '../src/alerts/alerts';
+import type { AlertSink } from '../src/alerts/alerts';
+import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createInventoryWorker } from '../src/inventory/worker';
 
 export interface Runtime {
@@ -45,7 +46,7 @@ export function createRuntime(
     config,
     log,
     peoplevox,
-    alerts: opts.alerts ?? createAlertSink(log.child({ component: 'alerts' })),
+    alerts: opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' })),
     mirakl(channel: string) {
       let c = miraklClients.get(channel);
       if (!c) {

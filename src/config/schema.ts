@@ -2,6 +2,7 @@
 // fulfilment system that ships its orders, the returns system, mapping tables, buffers and SLAs.
 // Secrets never live here: each connection names the environment variable that holds its key.
 import { z } from 'zod';
+import { AlertsSchema, ALERTS_DEFAULTS } from './alerts';
 
 const envVarName = z
   .string()
@@ -269,6 +270,8 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     channels: z.array(ChannelSchema).default([]),
+    /** Alert sinks, dedupe and bursts (docs/alerts.md). */
+    alerts: AlertsSchema.default(ALERTS_DEFAULTS),
   })
   .strict()
   .superRefine((cfg, ctx) => {
