@@ -57,4 +57,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The ops dashboard's script runs in the browser, as a plain script (no build step).
+    files: ['src/http/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        Node: 'readonly',
+        URLSearchParams: 'readonly',
+        confirm: 'readonly',
+        fetch: 'readonly',
+        setInterval: 'readonly',
+      },
+    },
+  },
+  {
+    // The CLI launcher is CommonJS.
+    files: ['src/cli/bin.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -7,6 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
+import { registerOps } from './ops';
 
 export interface HttpServerOptions {
   config: Config;
@@ -35,5 +36,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
   registerWebhooks(app, opts);
   registerIntakeWebhook(app, opts);
+  registerOps(app, opts);
   return app;
 }

@@ -1,0 +1,80 @@
+// What every CLI command needs: the config (same file and env as the workers), a Temporal client, and
+// output helpers that honour --json (machine-readable, one JSON document on stdout) or print for people.
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import { connectClient } from '../temporal/connection';
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+export interface CliContext {
+  config: Config;
+  json: boolean;
+  client(): Promise<Client>;
+  /** Prints `data` as JSON with --json, otherwise calls `human` to print for people. */
+  output<T>(data: T, human: (data: T) => void): void;
+  /** Progress goes to stderr, so --json output stays clean. */
+  progressStream: NodeJS.WriteStream;
+  close(): Promise<void>;
+}
+
+export function createContext(cmd: Command): CliContext {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  if (opts.config) process.env.LOOPLINE_CONFIG = opts.config;
+  const config = loadConfig();
+  let client: Client | undefined;
+  return {
+    config,
+    json: opts.json === true,
+    progressStream: process.stderr,
+    async client() {
+      client ??= await connectClient(config);
+      return client;
+    },
+    output(data, human) {
+      if (opts.json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      else human(data);
+    },
+    async close() {
+      await client?.connection.close();
+    },
+  };
+}
+
+/** Runs a command body with a context, closing connections and turning errors into one line + exit 1. */
+export function action<A extends unknown[]>(
+  fn: (ctx: CliContext, ...args: A) => Promise<void>,
+): (...args: [...A, Command]) => Promise<void> {
+  return async (...args) => {
+    const cmd = args[args.length - 1] as Command;
+    const ctx = createContext(cmd);
+    try {
+      await fn(ctx, ...(args.slice(0, -1) as A));
+    } catch (err) {
+      process.stderr.write(`loopline: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    } finally {
+      await ctx.close();
+    }
+  };
+}
+
+/** A fixed-width table for people. */
+export function table(rows: Array<Record<string, unknown>>, columns?: string[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const cols = columns ?? Object.keys(rows[0]!);
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))]
+    .join('\n')
+    .concat('\n');
+}

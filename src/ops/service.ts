@@ -1,0 +1,277 @@
+// The ops service: what the dashboard, the ops API and the CLI show and do, read from Temporal itself.
+// No second database: the exception queue is a visibility query over the search attributes every
+// workflow keeps current (OrderStatus, ExceptionReason, Owner, Channel, deadlines), details come from
+// the workflows' `state` queries, and actions are the workflows' own updates (retry / resolve / cancel).
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { OWNERS, type Owner } from '../domain/owners';
+import { REASONS, isReasonCode } from '../domain/reasons';
+import { SA } from '../temporal/search-attributes';
+
+export interface QueueRow {
+  workflowId: string;
+  type: string;
+  channel?: string;
+  orderId?: string;
+  status?: string;
+  reason?: string;
+  owner?: string;
+  wmsOrderNumber?: string;
+  startedAt?: string;
+  closedAt?: string;
+  running: boolean;
+  acceptanceDeadline?: string;
+  shippingDeadline?: string;
+}
+
+export interface ExceptionRow extends QueueRow {
+  message?: string;
+  fix?: string;
+  /** When the exception was raised (from the workflow's state), else when the workflow started. */
+  since?: string;
+  ageMs?: number;
+}
+
+export interface ListFilter {
+  channel?: string;
+  status?: string;
+  owner?: string;
+  reason?: string;
+  running?: boolean;
+  orderId?: string;
+  limit?: number;
+}
+
+export interface ActionResult {
+  workflowId: string;
+  ok: boolean;
+  status?: string;
+  exception?: string;
+  error?: string;
+}
+
+const KEYWORD = /^[A-Za-z0-9_.:~ -]{1,200}$/;
+
+/** Builds a visibility query from a filter; values are checked, never spliced in raw. */
+export function visibilityQuery(f: ListFilter & { exceptionsOnly?: boolean }): string {
+  const parts: string[] = [];
+  const eq = (key: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    if (!KEYWORD.test(value)) throw new Error(`${key}: "${value}" is not a valid filter value`);
+    parts.push(`${key} = "${value}"`);
+  };
+  eq(SA.Channel.name, f.channel);
+  eq(SA.OrderStatus.name, f.exceptionsOnly ? 'EXCEPTION' : f.status);
+  eq(SA.Owner.name, f.owner);
+  eq(SA.ExceptionReason.name, f.reason);
+  eq(SA.MarketplaceOrderId.name, f.orderId);
+  if (f.running === true || f.exceptionsOnly) parts.push('ExecutionStatus = "Running"');
+  if (f.running === false) parts.push('ExecutionStatus != "Running"');
+  if (parts.length === 0) parts.push(`${SA.OrderStatus.name} IS NOT NULL`);
+  return parts.join(' AND ');
+}
+
+function sa<T>(wf: WorkflowExecutionInfo, key: { name: string }): T | undefined {
+  const v = (wf.typedSearchAttributes as unknown as { get(k: unknown): unknown }).get(key);
+  return v as T | undefined;
+}
+
+export function toRow(wf: WorkflowExecutionInfo): QueueRow {
+  const date = (d: unknown) => (d instanceof Date ? d.toISOString() : undefined);
+  return {
+    workflowId: wf.workflowId,
+    type: wf.type,
+    channel: sa<string>(wf, SA.Channel),
+    orderId: sa<string>(wf, SA.MarketplaceOrderId),
+    status: sa<string>(wf, SA.OrderStatus),
+    reason: sa<string>(wf, SA.ExceptionReason),
+    owner: sa<string>(wf, SA.Owner),
+    wmsOrderNumber: sa<string>(wf, SA.WmsOrderNumber),
+    startedAt: wf.startTime.toISOString(),
+    closedAt: wf.closeTime?.toISOString(),
+    running: wf.status.name === 'RUNNING',
+    acceptanceDeadline: date(sa(wf, SA.AcceptanceDeadline)),
+    shippingDeadline: date(sa(wf, SA.ShippingDeadline)),
+  };
+}
+
+interface StateWithException {
+  status?: string;
+  exception?: { reason: string; owner: string; message: string; at?: number; field?: string };
+  timeline?: Array<{ at: number; step: string; detail?: string }>;
+}
+
+export function createOpsService(client: Client, opts: { now?: () => number } = {}) {
+  const now = opts.now ?? Date.now;
+
+  async function list(filter: ListFilter & { exceptionsOnly?: boolean } = {}): Promise<QueueRow[]> {
+    const limit = Math.min(filter.limit ?? 200, 5000);
+    const rows: QueueRow[] = [];
+    for await (const wf of client.workflow.list({ query: visibilityQuery(filter), pageSize: Math.min(limit, 1000) })) {
+      rows.push(toRow(wf));
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  async function state<T = StateWithException>(workflowId: string): Promise<T> {
+    return client.workflow.getHandle(workflowId).query<T>('state');
+  }
+
+  /** Open exceptions with their sentence and age (one query per row; bounded by `limit`). */
+  async function exceptions(filter: ListFilter = {}): Promise<ExceptionRow[]> {
+    const rows = await list({ ...filter, exceptionsOnly: true, limit: filter.limit ?? 200 });
+    const out: ExceptionRow[] = [];
+    const t = now();
+    await Promise.all(
+      rows.map(async (r) => {
+        let st: StateWithException | undefined;
+        try {
+          st = await state(r.workflowId);
+        } catch {
+          st = undefined;
+        }
+        const reason = st?.exception?.reason ?? r.reason;
+        const raisedAt = st?.exception?.at ?? (r.startedAt ? Date.parse(r.startedAt) : undefined);
+        out.push({
+          ...r,
+          reason,
+          owner: st?.exception?.owner ?? r.owner,
+          message: st?.exception?.message,
+          fix: reason && isReasonCode(reason) ? REASONS[reason].fix : undefined,
+          since: raisedAt !== undefined ? new Date(raisedAt).toISOString() : undefined,
+          ageMs: raisedAt !== undefined ? Math.max(0, t - raisedAt) : undefined,
+        });
+      }),
+    );
+    return out.sort((a, b) => (b.ageMs ?? 0) - (a.ageMs ?? 0));
+  }
+
+  /** Exceptions grouped by owner, then reason: counts and the oldest age. */
+  function group(rows: ExceptionRow[]) {
+    const byOwner: Record<string, Record<string, { count: number; oldestMs: number; fix?: string }>> = {};
+    for (const o of OWNERS) byOwner[o] = {};
+    for (const r of rows) {
+      const owner = r.owner ?? 'ops';
+      const reason = r.reason ?? 'UNKNOWN';
+      byOwner[owner] ??= {};
+      const g = (byOwner[owner][reason] ??= { count: 0, oldestMs: 0, fix: r.fix });
+      g.count += 1;
+      g.oldestMs = Math.max(g.oldestMs, r.ageMs ?? 0);
+    }
+    return byOwner;
+  }
+
+  /** Running orders whose acceptance or shipping deadline falls within `withinMs` (or has passed). */
+  async function atRisk(
+    withinMs = 12 * 3600_000,
+    limit = 200,
+  ): Promise<Array<QueueRow & { risk: string; marginMs: number }>> {
+    const horizon = new Date(now() + withinMs).toISOString();
+    const out: Array<QueueRow & { risk: string; marginMs: number }> = [];
+    const queries: Array<[string, string]> = [
+      [
+        `ExecutionStatus = "Running" AND ${SA.AcceptanceDeadline.name} < "${horizon}" AND ${SA.OrderStatus.name} IN ("RECEIVED", "AWAITING_ACCEPTANCE", "EXCEPTION")`,
+        'acceptance',
+      ],
+      [
+        `ExecutionStatus = "Running" AND ${SA.ShippingDeadline.name} < "${horizon}" AND ${SA.OrderStatus.name} IN ("ACCEPTED", "VALIDATED", "IN_WAREHOUSE", "PARTIALLY_SHIPPED", "EXCEPTION")`,
+        'shipping',
+      ],
+    ];
+    for (const [query, risk] of queries) {
+      for await (const wf of client.workflow.list({ query, pageSize: limit })) {
+        const row = toRow(wf);
+        // An exception after acceptance is not at risk of the acceptance deadline, and vice versa; the
+        // workflow's state says which step it is in.
+        const deadline = risk === 'acceptance' ? row.acceptanceDeadline : row.shippingDeadline;
+        if (!deadline) continue;
+        if (risk === 'acceptance' && row.status === 'EXCEPTION') {
+          try {
+            const st = await state<{ acceptedAt?: number }>(row.workflowId);
+            if (st.acceptedAt !== undefined) continue;
+          } catch {
+            continue;
+          }
+        }
+        out.push({ ...row, risk, marginMs: Date.parse(deadline) - now() });
+        if (out.length >= limit) break;
+      }
+    }
+    return out.sort((a, b) => a.marginMs - b.marginMs);
+  }
+
+  async function act(workflowId: string, action: 'retry' | 'resolve' | 'cancel', note?: string): Promise<ActionResult> {
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      const st =
+        action === 'retry'
+          ? await handle.executeUpdate<StateWithException, []>('retry')
+          : await handle.executeUpdate<StateWithException, [string | undefined]>(action, { args: [note] });
+      return { workflowId, ok: true, status: st.status, exception: st.exception?.reason };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
+      const e = err as Error & { cause?: Error };
+      return { workflowId, ok: false, error: e.cause?.message ?? e.message };
+    }
+  }
+
+  /** Retry every open exception with this reason (after fixing its cause), a few at a time. */
+  async function bulkRetry(
+    reason: string,
+    filter: { channel?: string } = {},
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ reason: string; total: number; cleared: number; results: ActionResult[] }> {
+    const rows = await list({ ...filter, reason, exceptionsOnly: true, limit: 5000 });
+    const results: ActionResult[] = [];
+    const queue = [...rows];
+    const worker = async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) {
+        results.push(await act(r.workflowId, 'retry'));
+        onProgress?.(results.length, rows.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, rows.length) }, worker));
+    return {
+      reason,
+      total: rows.length,
+      cleared: results.filter((r) => r.ok && r.exception !== reason).length,
+      results,
+    };
+  }
+
+  /** Per-channel stock sync health from each running inventory workflow's `health` query. */
+  async function syncHealth(): Promise<Array<Record<string, unknown> & { channel: string; workflowId: string }>> {
+    const out: Array<Record<string, unknown> & { channel: string; workflowId: string }> = [];
+    for await (const wf of client.workflow.list({
+      query: 'WorkflowType = "inventoryWorkflow" AND ExecutionStatus = "Running"',
+    })) {
+      try {
+        const h = await client.workflow.getHandle(wf.workflowId).query<Record<string, unknown>>('health');
+        out.push({ ...h, channel: String(h.channel ?? wf.workflowId), workflowId: wf.workflowId });
+      } catch (err) {
+        out.push({ channel: wf.workflowId, workflowId: wf.workflowId, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  /** Counts by OrderStatus (running workflows) and by open exception reason, for metrics and the header. */
+  async function counts(): Promise<{ byStatus: Record<string, number>; byReason: Record<string, number> }> {
+    const byStatus: Record<string, number> = {};
+    const byReason: Record<string, number> = {};
+    for await (const wf of client.workflow.list({
+      query: `ExecutionStatus = "Running" AND ${SA.OrderStatus.name} IS NOT NULL`,
+      pageSize: 1000,
+    })) {
+      const r = toRow(wf);
+      if (r.status) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+      if (r.status === 'EXCEPTION' && r.reason) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
+    }
+    return { byStatus, byReason };
+  }
+
+  return { list, state, exceptions, group, atRisk, act, bulkRetry, syncHealth, counts };
+}
+
+export type OpsService = ReturnType<typeof createOpsService>;
+export const OWNER_LIST: readonly Owner[] = OWNERS;
