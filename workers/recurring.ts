@@ -7,6 +7,7 @@ import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
 import type { DespatchSweepInput } from '../workflows/despatch-sweep';
+import type { CatalogueAuditInput } from '../workflows/catalogue-audit';
 
 export interface RecurringOptions {
   /** Appended to ids so several stacks can share one Temporal namespace (tests). */
@@ -29,6 +30,35 @@ export function intakeWorkflowId(channel: string, suffix?: string): string {
 
 export function despatchSweepScheduleId(suffix?: string): string {
   return suffix ? `despatch-sweep:${suffix}` : 'despatch-sweep';
+}
+
+export function catalogueAuditScheduleId(suffix?: string): string {
+  return suffix ? `catalogue-audit:${suffix}` : 'catalogue-audit';
+}
+
+/** Creates a Schedule, or updates its spec and action when it exists already. */
+async function ensureSchedule(
+  client: Client,
+  scheduleId: string,
+  spec: { intervals: Array<{ every: number }> },
+  action: { type: 'startWorkflow'; workflowType: string; workflowId: string; taskQueue: string; args: unknown[] },
+  purpose: string,
+  log?: Logger,
+): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: { purpose },
+    });
+    log?.info({ scheduleId, every: spec.intervals[0]!.every }, 'schedule created');
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
+    log?.debug({ scheduleId }, 'schedule updated');
+  }
 }
 
 export async function ensureRecurringWork(
@@ -79,6 +109,29 @@ export async function ensureRecurringWork(
       await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
       opts.log?.debug({ scheduleId }, 'schedule updated');
     }
+    out.scheduleIds.push(scheduleId);
+  }
+
+  // Catalogue audit (docs/catalogue-audit.md): every enabled Mirakl channel, once a day by default.
+  const audit = config.audit.catalogue;
+  const auditChannels = config.channels.filter((c) => c.enabled && c.platform === 'mirakl').map((c) => c.code);
+  if (pvx && audit.enabled && auditChannels.length > 0) {
+    const scheduleId = catalogueAuditScheduleId(opts.idSuffix);
+    const input: CatalogueAuditInput = { channels: auditChannels, taskQueue: config.temporal.taskQueues.peoplevox };
+    await ensureSchedule(
+      client,
+      scheduleId,
+      { intervals: [{ every: Math.max(1000, (audit.everyHours * 3_600_000) / scale) }] },
+      {
+        type: 'startWorkflow',
+        workflowType: 'catalogueAuditWorkflow',
+        workflowId: `catalogue-audit-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
+        taskQueue: config.temporal.taskQueues.orders,
+        args: [input],
+      },
+      'Catalogue audit: offers vs warehouse item codes and stock, findings as merchandising exceptions',
+      opts.log,
+    );
     out.scheduleIds.push(scheduleId);
   }
   return out;

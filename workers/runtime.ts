@@ -11,9 +11,11 @@ import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
 import { createDespatchSweepActivities } from '../activities/despatch-sweep';
+import { createCatalogueAuditActivities } from '../activities/catalogue-audit';
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createInventoryWorker } from '../src/inventory/worker';
+import { createDataConverter } from '../src/temporal/data-converter';
 
 export interface Runtime {
   config: Config;
@@ -91,7 +93,10 @@ export async function buildWorkflowBundle() {
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const { runtime, connection } = opts;
   const { config } = runtime;
-  const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes());
+  // A missing code triggers a re-read at most once a (scaled) minute, so a retry after adding the item works.
+  const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes(), {
+    missRefreshMs: 60_000 / (opts.timeScale ?? 1),
+  });
   const orderActs = createOrderActivities({
     config,
     mirakl: runtime.mirakl,
@@ -114,7 +119,17 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     peoplevox: runtime.peoplevox,
     log: runtime.log.child({ component: 'despatch-sweep' }),
   });
+  const { auditChannelCatalogue, raiseCatalogueFindings } = createCatalogueAuditActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    peoplevox: runtime.peoplevox,
+    log: runtime.log.child({ component: 'catalogue-audit' }),
+    timeScale: opts.timeScale,
+  });
   const workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle());
+  // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
+  const dataConverter = createDataConverter(config);
   const q = config.temporal.taskQueues;
   const pvxRate = (config.systems.peoplevox?.requestsPerSecond ?? 1) * (opts.timeScale ?? 1);
   const {
@@ -130,21 +145,33 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     Worker.create({
       connection,
       namespace: config.temporal.namespace,
+      dataConverter,
       taskQueue: q.orders,
       workflowBundle,
-      activities: { ...general, ...intakeActs, forwardDespatch },
+      activities: { ...general, ...intakeActs, forwardDespatch, raiseCatalogueFindings },
     }),
     Worker.create({
       connection,
       namespace: config.temporal.namespace,
+      dataConverter,
       taskQueue: q.acknowledge,
       activities: { acknowledgeOrder, confirmShipment, cancelMarketplaceOrder },
     }),
     Worker.create({
       connection,
       namespace: config.temporal.namespace,
+      dataConverter,
       taskQueue: q.peoplevox,
-      activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches, sweepDespatches },
+      activities: {
+        createWarehouseOrder,
+        cancelWarehouseOrder,
+        listWarehouseDespatches,
+        sweepDespatches,
+        // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
+        auditChannelCatalogue,
+      },
+      // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
+      maxHeartbeatThrottleInterval: '2s',
       // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
       maxTaskQueueActivitiesPerSecond: pvxRate / 3,
     }),

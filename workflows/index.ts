@@ -5,3 +5,4 @@ export { despatchSweepWorkflow } from './despatch-sweep';
 export { despatchExceptionWorkflow } from './despatch-exception';
 export { pushedOrdersWorkflow } from './pushed-orders';
 export { inventoryWorkflow } from './inventory';
+export { catalogueAuditWorkflow, catalogueExceptionWorkflow } from './catalogue-audit';

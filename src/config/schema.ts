@@ -197,6 +197,105 @@ export const PeoplevoxSchema = z
   })
   .strict();
 
+/** A payload encryption key: an id stored in each encrypted payload, and the variable holding the key. */
+const PayloadKeySchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id is 1–64 letters, digits or ._-'),
+    /** Environment variable holding the key: base64 of exactly 32 random bytes (openssl rand -base64 32). */
+    keyEnv: envVarName,
+  })
+  .strict();
+
+/** docs/security.md: AES-256-GCM payload codec, key rotation, the Web UI codec endpoint. */
+export const SecuritySchema = z
+  .object({
+    payloadEncryption: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Encrypts every new payload; any key listed in `keys` still decrypts. */
+        currentKeyId: z.string().optional(),
+        keys: z.array(PayloadKeySchema).default([]),
+      })
+      .strict()
+      .superRefine((pe, ctx) => {
+        const ids = new Set<string>();
+        pe.keys.forEach((k, i) => {
+          if (ids.has(k.id)) {
+            ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `duplicate key id "${k.id}"` });
+          }
+          ids.add(k.id);
+        });
+        if (!pe.enabled) return;
+        if (pe.keys.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keys'],
+            message: 'encryption is enabled, so at least one key is needed',
+          });
+        }
+        if (!pe.currentKeyId) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['currentKeyId'],
+            message: 'encryption is enabled, so name the key that encrypts new payloads',
+          });
+        } else if (!ids.has(pe.currentKeyId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['currentKeyId'],
+            message: `no key with id "${pe.currentKeyId}" in keys (${[...ids].join(', ') || 'none'})`,
+          });
+        }
+      })
+      .default({ enabled: false, keys: [] }),
+    /** POST /codec/decode and /codec/encode for the Temporal Web UI (ops token as Bearer). */
+    codecEndpoint: z
+      .object({
+        /** Browser origins allowed to call the endpoint (the Web UI's address). */
+        corsOrigins: z
+          .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) origin' }))
+          .default(['http://localhost:8233']),
+      })
+      .strict()
+      .default({ corsOrigins: ['http://localhost:8233'] }),
+  })
+  .strict();
+
+/** The scheduled catalogue audit (docs/catalogue-audit.md). */
+export const CatalogueAuditSchema = z
+  .object({
+    /** Run it from the `catalogue-audit` Schedule; `loopline audit catalogue` works either way. */
+    enabled: z.boolean().default(true),
+    /** Mirakl allows a full OF52 export once a day; more often, the audit pages OF21 instead. */
+    everyHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7)
+      .default(24),
+    /** Where the CSV and JSON reports go (a shared volume when workers run on several hosts). */
+    reportsDir: z.string().min(1).default('.loopline/reports'),
+    /** SKUs listed per finding kind in an exception (the report has them all). */
+    sampleSize: z.number().int().min(1).max(500).default(50),
+    /** OF21 pages (100 offers) per second when the export is unavailable. */
+    offerPagesPerSecond: z.number().positive().max(10).default(2),
+    /** OF53 status polls: Mirakl allows one every 10 seconds at most. */
+    exportPollSeconds: z.number().int().min(10).max(600).default(10),
+    /** Give up on the export and page OF21 after this long. */
+    exportTimeoutMinutes: z.number().int().min(1).max(240).default(30),
+  })
+  .strict();
+
+const CATALOGUE_AUDIT_DEFAULTS = {
+  enabled: true,
+  everyHours: 24,
+  reportsDir: '.loopline/reports',
+  sampleSize: 50,
+  offerPagesPerSecond: 2,
+  exportPollSeconds: 10,
+  exportTimeoutMinutes: 30,
+};
+
 export const ConfigSchema = z
   .object({
     temporal: z
@@ -270,8 +369,16 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     channels: z.array(ChannelSchema).default([]),
+    audit: z
+      .object({ catalogue: CatalogueAuditSchema.default(CATALOGUE_AUDIT_DEFAULTS) })
+      .strict()
+      .default({ catalogue: CATALOGUE_AUDIT_DEFAULTS }),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
+    security: SecuritySchema.default({
+      payloadEncryption: { enabled: false, keys: [] },
+      codecEndpoint: { corsOrigins: ['http://localhost:8233'] },
+    }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -314,6 +421,8 @@ export type PeoplevoxConfig = z.infer<typeof PeoplevoxSchema>;
 export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
 export type ChannelInventoryConfig = z.infer<typeof ChannelInventorySchema>;
 export type StockBuffer = z.infer<typeof StockBufferSchema>;
+export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
+export type SecurityConfig = z.infer<typeof SecuritySchema>;
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {

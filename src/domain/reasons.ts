@@ -136,6 +136,31 @@ export const REASONS = {
     template: 'Order {orderId} missed its shipping deadline {deadline}; {missing}.',
     fix: 'Despatch the order or cancel it with the customer; the marketplace counts it as late.',
   },
+  // Catalogue audit findings (docs/catalogue-audit.md): one exception per channel and kind, listing SKUs.
+  OFFER_WITHOUT_ITEM: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: {count} offer SKU(s) have no item code in the warehouse, so their orders cannot be fulfilled: {sample}. Full list: {report}.',
+    fix: 'Create the items in Peoplevox or add skuMap entries for the channel (or delete the offers on the marketplace), then retry to re-run the audit.',
+  },
+  ITEM_WITHOUT_OFFER: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: {count} warehouse item code(s) have no offer on the marketplace: {sample}. Full list: {report}.',
+    fix: 'Create the offers for products meant to sell on this channel, then retry; resolve if the rest are deliberately not listed here.',
+  },
+  INACTIVE_OFFER_WITH_STOCK: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: {count} offer(s) are inactive or show 0 on the marketplace while the warehouse has stock to sell: {sample}. Full list: {report}.',
+    fix: 'Check each offer in the marketplace back office (inactivity reason, dates, product status) and the stock sync; reactivate or push stock, then retry.',
+  },
+  SKU_CASE_MISMATCH: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: {count} SKU(s) match another only when case or spaces are ignored: {sample}. Full list: {report}.',
+    fix: 'Spell the offer SKU and the Peoplevox item code exactly the same (or add a skuMap entry), then retry.',
+  },
 } as const satisfies Record<string, ReasonDefinition>;
 
 export type ReasonCode = keyof typeof REASONS;

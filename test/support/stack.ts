@@ -16,7 +16,7 @@ import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
-import { workflowBundle } from './temporal';
+import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 
 export interface Stack {
   config: Config;
@@ -40,11 +40,20 @@ export interface StackOptions {
   schedules?: boolean;
   /** Overrides of every channel's `intake` block (e.g. pushTokenEnv, overlapSeconds). */
   intake?: Record<string, unknown>;
+  /** A channel's skuMap, by channel code. */
+  skuMap?: Record<string, Record<string, string>>;
 }
 
-function configYaml(sandboxUrl: string, suffix: string, extra = '', intake?: Record<string, unknown>): string {
+function configYaml(
+  sandboxUrl: string,
+  suffix: string,
+  extra = '',
+  intake?: Record<string, unknown>,
+  skuMap: Record<string, Record<string, string>> = {},
+): string {
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
+  const map = (ch: string) => (skuMap[ch] ? `\n    skuMap: ${JSON.stringify(skuMap[ch])}` : '');
   return `
 temporal:
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
@@ -60,7 +69,7 @@ channels:
     fulfilment: peoplevox
     currency: GBP
     returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}
+    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
@@ -68,7 +77,8 @@ channels:
     fulfilment: peoplevox
     currency: GBP
     returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}
+${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
 }
 
@@ -78,12 +88,20 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
-  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake), 'test', envVars);
+  const draft = parseConfig(
+    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap),
+    'test',
+    envVars,
+  );
   const sandbox = await startSandbox(
     { log, port: 0, timeScale },
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
-  const config = parseConfig(configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake), 'test', envVars);
+  const config = parseConfig(
+    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap),
+    'test',
+    envVars,
+  );
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
 
   const runtime = createRuntime(config, log, { timeScale });

@@ -1,4 +1,105 @@
-// `loopline audit …` — catalogue audit commands register here.
+// `loopline audit catalogue [--channel <code>] [--json]` — runs the catalogue audit now, as the same
+// Temporal workflow the `catalogue-audit` Schedule starts (so the workers do the work, with their rate
+// limits and retries), and waits for it. A progress bar on stderr follows the workflow's `progress` query
+// and the audit activity's heartbeats; with --json, stdout carries only the result document.
 import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { action, table, type CliContext } from '../context';
+import { FINDING_KINDS } from '../../audit/catalogue';
+import { describeProgress, readAuditProgress } from '../../audit/progress';
+import type { CatalogueAuditInput, CatalogueAuditResult } from '../../../workflows/catalogue-audit';
 
-export function registerAuditCommands(_program: Command): void {}
+const POLL_MS = 250;
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('audits of marketplace data against the warehouse');
+  audit
+    .command('catalogue')
+    .description('compare each channel’s offers with the warehouse item codes and stock (reports + exceptions)')
+    .option('--channel <code>', 'one channel (default: every enabled Mirakl channel)')
+    .action(
+      action(async (ctx: CliContext, opts: { channel?: string }) => {
+        const result = await runCatalogueAudit(ctx, opts.channel);
+        const rows = result.channels.map((c) => ({
+          channel: c.channel,
+          source: c.offerSource.api,
+          offers: c.offers,
+          items: c.items,
+          matched: c.matched,
+          ...c.counts,
+          reportCsv: c.reportCsv,
+          reportJson: c.reportJson,
+        }));
+        ctx.output({ auditId: result.auditId, channels: rows, failed: result.failed }, (d) => {
+          process.stdout.write(
+            table(d.channels, ['channel', 'source', 'offers', 'items', 'matched', ...FINDING_KINDS]),
+          );
+          for (const r of d.channels) process.stdout.write(`${r.channel}: ${r.reportCsv}\n`);
+          for (const f of d.failed) process.stdout.write(`${f.channel}: FAILED ${f.error}\n`);
+        });
+        if (result.failed.length > 0) process.exitCode = 1;
+      }),
+    );
+}
+
+export async function runCatalogueAudit(ctx: CliContext, channel?: string): Promise<CatalogueAuditResult> {
+  const { config } = ctx;
+  const channels = config.channels.filter((c) => c.enabled && c.platform === 'mirakl').map((c) => c.code);
+  if (channel && !config.channels.some((c) => c.code === channel))
+    throw new Error(`unknown channel "${channel}" (configured: ${config.channels.map((c) => c.code).join(', ')})`);
+  const input: CatalogueAuditInput = {
+    channels: channel ? [channel] : channels,
+    taskQueue: config.temporal.taskQueues.peoplevox,
+  };
+  const client = await ctx.client();
+  const workflowId = `catalogue-audit-cli:${input.channels.join('+')}:${new Date().toISOString()}`;
+  const handle = await client.workflow.start('catalogueAuditWorkflow', {
+    workflowId,
+    taskQueue: config.temporal.taskQueues.orders,
+    args: [input],
+  });
+  ctx.progressStream.write(`catalogue audit ${workflowId} (${input.channels.join(', ')})\n`);
+
+  const bar = new SingleBar({
+    stream: ctx.progressStream,
+    format: 'catalogue audit [{bar}] {value}/{total} {label}',
+    noTTYOutput: true,
+    notTTYSchedule: 1000,
+    hideCursor: false,
+    clearOnComplete: false,
+  });
+  bar.start(1, 0, { label: 'starting' });
+  let finished = false;
+  const done = handle.result().finally(() => {
+    finished = true;
+  }) as Promise<CatalogueAuditResult>;
+  let lastLine = '';
+  try {
+    while (!finished) {
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
+      if (finished) break;
+      try {
+        const view = await readAuditProgress(client, workflowId);
+        const a = view.activity;
+        const label = describeProgress(view);
+        if (a) {
+          bar.setTotal(Math.max(a.total ?? a.done, a.done, 1));
+          bar.update(a.done, { label });
+        } else bar.update({ label });
+        // Without a terminal, cli-progress redraws on a timer only: also log every change of phase.
+        if (!ctx.progressStream.isTTY && label.replace(/\d+\/?\d*$/, '') !== lastLine.replace(/\d+\/?\d*$/, ''))
+          ctx.progressStream.write(`${label}\n`);
+        lastLine = label;
+      } catch {
+        // The workflow may not have run its first task yet; the next poll will see it.
+      }
+    }
+    const result = await done;
+    const offers = result.channels.reduce((n, c) => n + c.offers, 0);
+    bar.setTotal(Math.max(offers, 1));
+    bar.update(Math.max(offers, 1), { label: `done: ${result.channels.map((c) => c.channel).join(', ')}` });
+    return result;
+  } finally {
+    bar.stop();
+  }
+}

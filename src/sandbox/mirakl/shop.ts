@@ -240,7 +240,8 @@ export class MiraklShop {
         stateCode: '11',
         leadtimeToShip: cfg.leadtimeToShipDays,
         description: item.name,
-        active: item.stock > 0,
+        // Not deactivated; with 0 quantity it still reads inactive (ZERO_QUANTITY) until stock arrives.
+        active: true,
         deleted: false,
         createdAt: at,
         updatedAt: at,
@@ -1516,6 +1517,58 @@ export class MiraklShop {
     return { status: 200, body: csv, headers: { 'content-type': 'text/csv; charset=utf-8' } };
   }
 
+  /**
+   * Control: replace the shop's whole offer catalogue (the catalogue audit's 5,000-SKU scenarios). Offers not
+   * listed are deleted (kept as deleted, like Mirakl: a differential OF52 export reports them); `active:false`
+   * is an offer deactivated on the platform (it stays inactive whatever its quantity).
+   */
+  replaceOffers(
+    list: Array<{ offerSku: string; quantity: number; active?: boolean; priceMinor?: number; title?: string }>,
+  ) {
+    const at = this.iso();
+    const keep = new Set(list.map((o) => o.offerSku));
+    for (const o of this.offers.values()) {
+      if (!keep.has(o.shopSku) && !o.deleted) {
+        o.deleted = true;
+        o.updatedAt = at;
+      }
+    }
+    for (const it of list) {
+      const existing = this.offers.get(it.offerSku);
+      const quantity = Math.max(0, Math.trunc(it.quantity));
+      if (existing) {
+        Object.assign(existing, {
+          quantity,
+          active: it.active ?? true,
+          deleted: false,
+          priceMinor: it.priceMinor ?? existing.priceMinor,
+          title: it.title ?? existing.title,
+          updatedAt: at,
+        });
+      } else {
+        const n = ++this.offerSeq;
+        this.offers.set(it.offerSku, {
+          offerId: n,
+          shopSku: it.offerSku,
+          productSku: `MKP-${n}`,
+          productId: String(5_100_000_000_000 + n),
+          productIdType: 'EAN',
+          title: it.title ?? it.offerSku,
+          priceMinor: it.priceMinor ?? 1000,
+          quantity,
+          warehouses: {},
+          stateCode: '11',
+          description: '',
+          active: it.active ?? true,
+          deleted: false,
+          createdAt: at,
+          updatedAt: at,
+        });
+      }
+    }
+    return { offers: [...this.offers.values()].filter((o) => !o.deleted).length };
+  }
+
   // ---- OF52/53/54 -------------------------------------------------------------------------------------
   startOfferExport(body: unknown): OpResult {
     const b = isObj(body) ? body : {};
@@ -1530,7 +1583,7 @@ export class MiraklShop {
       .filter(
         (o) =>
           (since === undefined || Date.parse(o.updatedAt) >= since) &&
-          (includeInactive || (!o.deleted && o.quantity > 0)),
+          (includeInactive || (!o.deleted && o.active && o.quantity > 0)),
       )
       .map((o) => ({
         offer_id: o.offerId,
@@ -1538,7 +1591,8 @@ export class MiraklShop {
         product_sku: o.productSku,
         shop_id: this.shopId,
         quantity: o.quantity,
-        active: !o.deleted && o.quantity > 0,
+        // Like OF21: an offer is active when it is not deleted, not deactivated, and has stock.
+        active: !o.deleted && o.active && o.quantity > 0,
         deleted: o.deleted,
         state_code: o.stateCode,
         currency_iso_code: this.currency,

@@ -18,7 +18,12 @@ export const MIRAKL_RATE_LIMITS: Record<string, { max: number; windowMs: number 
   ST12: { max: 1, windowMs: 300_000 },
   TL02: { max: 20, windowMs: 60_000 },
   OF52: { max: 1, windowMs: 60_000 },
+  // "Maximum usage: every 10 seconds".
+  OF53: { max: 1, windowMs: 10_000 },
 };
+
+/** OF52 without last_request_date is a full export: "Maximum usage: … Full: once per day". */
+export const MIRAKL_FULL_EXPORT_LIMIT = { max: 1, windowMs: 86_400_000 };
 
 export interface MiraklSimulator extends SandboxSystem {
   /** The simulated shops by channel code, for in-process tests. */
@@ -100,9 +105,10 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
               log(403);
               return reply.code(403).send({ status: 403, message: `Access to shop ${String(shopIdParam)} is denied` });
             }
-            const limit = MIRAKL_RATE_LIMITS[op];
+            const limit = isFullExport(op, req) ? MIRAKL_FULL_EXPORT_LIMIT : MIRAKL_RATE_LIMITS[op];
             if (limit && ctx.enforceRateLimits && countsTowardsLimit(op, req)) {
-              const taken = ctx.rateLimits.take(`${channel}:${op}`, limit.max, limit.windowMs);
+              const key = limit === MIRAKL_FULL_EXPORT_LIMIT ? `${channel}:${op}:full` : `${channel}:${op}`;
+              const taken = ctx.rateLimits.take(key, limit.max, limit.windowMs);
               if (!taken.ok) {
                 log(429, undefined, true);
                 return reply
@@ -197,6 +203,12 @@ function countsTowardsLimit(op: string, req: FastifyRequest): boolean {
   return !(Number(q.offset ?? 0) > 0);
 }
 
+function isFullExport(op: string, req: FastifyRequest): boolean {
+  if (op !== 'OF52') return false;
+  const body = req.body as Record<string, unknown> | undefined;
+  return !body || body.last_request_date === undefined || body.last_request_date === null;
+}
+
 function registerControl(app: FastifyInstance, shops: Map<string, MiraklShop>) {
   const base = '/control/mirakl/:channel';
   const withShop =
@@ -284,6 +296,26 @@ function registerControl(app: FastifyInstance, shops: Map<string, MiraklShop>) {
       if (!body || !Array.isArray(body.offers))
         return reply.code(400).send({ message: 'body needs offers[{offerSku, quantity}]' });
       return shop.setQuantities(body.offers);
+    }),
+  );
+  // The whole offer catalogue at once (docs/sandbox/mirakl.md, "Catalogue scenarios").
+  app.put(
+    `${base}/catalogue`,
+    withShop((shop, req, reply) => {
+      const body = req.body as { offers?: unknown } | undefined;
+      const offers = body?.offers;
+      if (
+        !Array.isArray(offers) ||
+        !offers.every(
+          (o: { offerSku?: unknown; quantity?: unknown; active?: unknown }) =>
+            typeof o?.offerSku === 'string' &&
+            o.offerSku.length > 0 &&
+            typeof o.quantity === 'number' &&
+            (o.active === undefined || typeof o.active === 'boolean'),
+        )
+      )
+        return reply.code(400).send({ message: 'body needs offers[{offerSku, quantity, active?}]' });
+      return shop.replaceOffers(offers as Array<{ offerSku: string; quantity: number; active?: boolean }>);
     }),
   );
   app.get(

@@ -1,0 +1,86 @@
+// The catalogue audit's files: one CSV (for people, opens in a spreadsheet) and one JSON (for tools) per
+// channel and run, under the configured reports directory:
+//   <reportsDir>/catalogue-audit-<channel>-<YYYY-MM-DD>.csv / .json
+// A second run on the same day replaces that day's files (the latest audit is the one that counts).
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { FINDING_KINDS, type AuditFinding, type FindingKind } from './catalogue';
+
+export const REPORT_COLUMNS = [
+  'kind',
+  'offer_sku',
+  'item_code',
+  'offer_quantity',
+  'offer_active',
+  'warehouse_available',
+  'sellable',
+  'detail',
+] as const;
+
+/** Where the offers came from, and why the export was not used when it was not. */
+export interface OfferSource {
+  api: 'OF52' | 'OF21';
+  fallbackReason?: string;
+}
+
+/** What a run returns and keeps in its JSON report header: counts and paths, never the catalogue. */
+export interface ChannelAuditSummary {
+  auditId: string;
+  channel: string;
+  startedAt: string;
+  finishedAt: string;
+  offerSource: OfferSource;
+  offers: number;
+  items: number;
+  matched: number;
+  counts: Record<FindingKind, number>;
+  /** Up to `sampleSize` SKUs per finding kind, for the exception sentence. */
+  samples: Record<FindingKind, string[]>;
+  reportCsv: string;
+  reportJson: string;
+}
+
+export function reportPaths(reportsDir: string, channel: string, date: Date): { csv: string; json: string } {
+  const day = date.toISOString().slice(0, 10);
+  const base = join(resolve(reportsDir), `catalogue-audit-${channel}-${day}`);
+  return { csv: `${base}.csv`, json: `${base}.json` };
+}
+
+function writeAtomic(path: string, content: string) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+export function findingsCsv(findings: AuditFinding[]): string {
+  return stringifyCsv(
+    findings.map((f) => [
+      f.kind,
+      f.offerSku,
+      f.itemCode,
+      f.offerQuantity ?? '',
+      f.offerActive === undefined ? '' : String(f.offerActive),
+      f.warehouseAvailable ?? '',
+      f.sellable ?? '',
+      f.detail,
+    ]),
+    { header: true, columns: [...REPORT_COLUMNS] },
+  );
+}
+
+export function writeReports(
+  summary: Omit<ChannelAuditSummary, 'reportCsv' | 'reportJson'>,
+  findings: AuditFinding[],
+  reportsDir: string,
+): { csv: string; json: string } {
+  const paths = reportPaths(reportsDir, summary.channel, new Date(summary.startedAt));
+  mkdirSync(resolve(reportsDir), { recursive: true });
+  writeAtomic(paths.csv, findingsCsv(findings));
+  const byKind = Object.fromEntries(FINDING_KINDS.map((k) => [k, findings.filter((f) => f.kind === k)]));
+  writeAtomic(
+    paths.json,
+    `${JSON.stringify({ ...summary, reportCsv: paths.csv, reportJson: paths.json, findings: byKind }, null, 2)}\n`,
+  );
+  return paths;
+}

@@ -1,0 +1,182 @@
+// The catalogue audit through the whole stack (simulators, real connectors, workers, a real Temporal server):
+// a 5,000-SKU catalogue with known mismatches; the audit must report exactly those (no more, no fewer), in
+// the CSV and JSON reports and as merchandising exceptions; the CLI, run as a child process against the
+// same stack, shows progress on stderr and returns the same figures on stdout.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
+import { startStack, type Stack } from '../support/stack';
+import { catalogueAuditScenario, seedCatalogueAudit, type ExpectedFinding } from '../../src/audit/sandbox-seed';
+import { FINDING_KINDS, type FindingKind } from '../../src/audit/catalogue';
+import type { CatalogueAuditResult, CatalogueExceptionState } from '../../workflows/catalogue-audit';
+import { catalogueExceptionWorkflowId } from '../../activities/catalogue-audit';
+import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
+
+const scenario = catalogueAuditScenario({ channel: 'asos', size: 5000 });
+const reportsDir = mkdtempSync(join(tmpdir(), 'loopline-audit-'));
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+const key = (f: ExpectedFinding) => `${f.kind}\u0000${f.offerSku}\u0000${f.itemCode}`;
+const expectedKeys = scenario.expected.map(key).sort();
+
+async function terminateExceptions() {
+  for (const kind of FINDING_KINDS)
+    await env.client.workflow
+      .getHandle(catalogueExceptionWorkflowId('asos', kind))
+      .terminate('test cleanup')
+      .catch(() => undefined);
+}
+
+before(async () => {
+  env = await startTestEnv();
+  stack = await startStack(env, {
+    schedules: true,
+    skuMap: { asos: scenario.skuMap },
+    extraYaml: `audit: { catalogue: { reportsDir: ${JSON.stringify(reportsDir)}, sampleSize: 20 } }\n`,
+  });
+  await terminateExceptions();
+  await seedCatalogueAudit(stack.sandbox.url, stack.config.systems.peoplevox!.clientId, scenario);
+});
+after(async () => {
+  await terminateExceptions().catch(() => undefined);
+  await stack?.stop();
+  await env?.teardown();
+});
+
+function reportedKeys(json: { findings: Record<FindingKind, ExpectedFinding[]> }): string[] {
+  return FINDING_KINDS.flatMap((k) => json.findings[k].map((f) => key({ ...f, kind: k }))).sort();
+}
+
+describe('catalogue audit of a 5,000-SKU catalogue', () => {
+  let first: CatalogueAuditResult;
+
+  test('the scenario plants every kind of mismatch among 5,000 SKUs', () => {
+    assert.ok(scenario.offers.length >= 4980 && scenario.items.length >= 4980);
+    for (const k of FINDING_KINDS) assert.ok(scenario.counts[k] > 0, k);
+  });
+
+  test('is scheduled, and a run finds exactly the seeded mismatches (OF52 export), in CSV and JSON', async () => {
+    const scheduleId = stack.recurring.scheduleIds.find((id) => id.startsWith('catalogue-audit'));
+    assert.ok(scheduleId, `a catalogue-audit schedule among ${stack.recurring.scheduleIds.join(', ')}`);
+    const described = await env.client.schedule.getHandle(scheduleId).describe();
+    assert.equal(described.spec.intervals?.[0]?.every, (24 * 3_600_000) / 60);
+    assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, 'catalogueAuditWorkflow');
+
+    // The same workflow and input the Schedule starts, for one channel.
+    const handle = await env.client.workflow.start('catalogueAuditWorkflow', {
+      workflowId: `catalogue-audit-test-${stack.idPrefix}`,
+      taskQueue: stack.config.temporal.taskQueues.orders,
+      args: [{ channels: ['asos'], taskQueue: stack.config.temporal.taskQueues.peoplevox }],
+    });
+    first = (await handle.result()) as CatalogueAuditResult;
+    await maybeRecordHistory(handle, 'catalogue-audit-5000-skus');
+    assert.deepEqual(first.failed, []);
+    const s = first.channels[0]!;
+    assert.equal(s.offerSource.api, 'OF52');
+    assert.equal(s.offers, scenario.offers.length);
+    assert.equal(s.items, scenario.items.length);
+    assert.deepEqual(s.counts, scenario.counts);
+
+    const json = JSON.parse(readFileSync(s.reportJson, 'utf8')) as {
+      counts: Record<FindingKind, number>;
+      findings: Record<FindingKind, ExpectedFinding[]>;
+    };
+    assert.deepEqual(reportedKeys(json), expectedKeys, 'JSON report: exactly the seeded mismatches');
+    assert.match(s.reportCsv, /catalogue-audit-asos-\d{4}-\d{2}-\d{2}\.csv$/);
+    const rows = parseCsv(readFileSync(s.reportCsv, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(
+      rows.map((r) => key({ kind: r.kind as FindingKind, offerSku: r.offer_sku!, itemCode: r.item_code! })).sort(),
+      expectedKeys,
+      'CSV report: exactly the seeded mismatches',
+    );
+    // Whitespace in SKUs survives the CSV round trip.
+    assert.ok(rows.some((r) => r.offer_sku!.endsWith(' ')));
+  });
+
+  test('findings are merchandising exceptions in the exception queue, one per kind, with bounded samples', async () => {
+    for (const kind of FINDING_KINDS) {
+      const query = `OrderStatus = "EXCEPTION" AND Owner = "merchandising" AND ExceptionReason = "${kind}" AND Channel = "asos"`;
+      const ids = await eventually(
+        async () => {
+          const out: string[] = [];
+          for await (const wf of env.client.workflow.list({ query })) out.push(wf.workflowId);
+          return out.length > 0 ? out : undefined;
+        },
+        15_000,
+        `${kind} in visibility`,
+      );
+      assert.deepEqual(ids, [catalogueExceptionWorkflowId('asos', kind)]);
+      const state = await env.client.workflow.getHandle(ids[0]!).query<CatalogueExceptionState>('state');
+      assert.equal(state.count, scenario.counts[kind]);
+      assert.equal(state.exception?.owner, 'merchandising');
+      assert.equal(state.exception?.reason, kind);
+      assert.ok(state.sample.length <= 20);
+      assert.match(state.exception!.message, new RegExp(`^Channel asos: ${scenario.counts[kind]} `));
+    }
+  });
+
+  test('the CLI runs the audit with progress on stderr and the same figures on stdout (OF21 fallback)', async () => {
+    const configFile = join(reportsDir, 'loopline.json');
+    writeFileSync(configFile, JSON.stringify(stack.config)); // JSON is YAML
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'catalogue', '--channel', 'asos', '--json'],
+      {
+        cwd: join(__dirname, '..', '..'),
+        env: { ...process.env, ...SANDBOX_SECRETS, LOOPLINE_CONFIG: configFile, TEMPORAL_ADDRESS: env.address },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout) as {
+      channels: Array<Record<string, unknown> & { channel: string; source: string; offers: number }>;
+    };
+    const row = out.channels[0]!;
+    assert.equal(row.channel, 'asos');
+    // A full OF52 export is allowed once a day and the first run used it: the CLI's run paged OF21.
+    assert.equal(row.source, 'OF21');
+    assert.equal(row.offers, scenario.offers.length);
+    for (const k of FINDING_KINDS) assert.equal(row[k], scenario.counts[k], k);
+    for (const k of FINDING_KINDS)
+      assert.equal(row[k], first.channels[0]!.counts[k], `same figure as the scheduled run: ${k}`);
+    // Progress: the bar and the phases, on stderr only.
+    assert.match(stderr, /catalogue audit \[/);
+    // The activity's heartbeat (page-level counts) reached the CLI through the server.
+    assert.match(stderr, /asos · offers \(OF21\) [1-9]\d*\/\d+/);
+    assert.match(stderr, new RegExp(`\\] ${scenario.offers.length}/${scenario.offers.length} done: asos`));
+    assert.doesNotMatch(stdout, /catalogue audit \[/);
+  });
+
+  test('retry after merchandising fixes the data clears the exception', async () => {
+    // Create the missing items (the warehouse side of OFFER_WITHOUT_ITEM, except the mistyped mappings).
+    const missing = scenario.expected.filter((e) => e.kind === 'OFFER_WITHOUT_ITEM');
+    const items = missing.map((e) => ({ itemCode: e.itemCode, available: 3 }));
+    await stack.control.put(`/control/peoplevox/${stack.config.systems.peoplevox!.clientId}/items`, { items });
+    const handle = env.client.workflow.getHandle(catalogueExceptionWorkflowId('asos', 'OFFER_WITHOUT_ITEM'));
+    const after = await handle.executeUpdate<CatalogueExceptionState, []>('retry');
+    assert.equal(after.status, 'CLEARED', JSON.stringify(after.timeline));
+    await handle.result();
+    await maybeRecordHistory(handle, 'catalogue-exception-retry-cleared');
+    // The other kinds stay open with their counts, and can be resolved by hand.
+    const still = await env.client.workflow
+      .getHandle(catalogueExceptionWorkflowId('asos', 'SKU_CASE_MISMATCH'))
+      .query<CatalogueExceptionState>('state');
+    assert.equal(still.status, 'EXCEPTION');
+    assert.equal(still.count, scenario.counts.SKU_CASE_MISMATCH);
+    const resolved = await env.client.workflow
+      .getHandle(catalogueExceptionWorkflowId('asos', 'SKU_CASE_MISMATCH'))
+      .executeUpdate<CatalogueExceptionState, [string]>('resolve', { args: ['fixed in the PIM'] });
+    assert.equal(resolved.status, 'RESOLVED');
+  });
+});
