@@ -13,7 +13,7 @@ import { installTemporalLogging } from '../src/temporal/runtime-logging';
 async function runWorker() {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-worker' });
-  installTemporalLogging(log);
+  installTemporalLogging(log, 'WARN', { metricsBindAddress: config.metrics.temporalPrometheus });
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   const runtime = createRuntime(config, log);

@@ -343,6 +343,20 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080, opsTokenEnv: 'LOOPLINE_OPS_TOKEN' }),
+    metrics: z
+      .object({
+        /**
+         * host:port where the Temporal SDK runtime serves its own Prometheus metrics (worker task slots,
+         * poll latencies, workflow/activity completions). Set on workers; the HTTP server's /metrics
+         * appends them when it runs in the same process group (npm start) and this is set.
+         */
+        temporalPrometheus: z
+          .string()
+          .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464')
+          .optional(),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({
         level: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

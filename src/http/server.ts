@@ -3,7 +3,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics, register as defaultRegistry } from 'prom-client';
+import axios from 'axios';
+import { registerOrderMetrics } from '../metrics/orders';
 import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
@@ -30,9 +32,23 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
       return reply.code(503).send({ ok: false, temporal: opts.config.temporal.address, error: (err as Error).message });
     }
   });
+  registerOrderMetrics(registry, opts.client);
+  const temporalMetrics = opts.config.metrics.temporalPrometheus;
   app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
+    // Ours (this registry), the connectors' API-call counters (prom-client's default registry) and,
+    // when configured, the Temporal SDK runtime's own worker metrics.
+    const merged = Registry.merge([registry, defaultRegistry]);
+    let text = await merged.metrics();
+    if (temporalMetrics) {
+      try {
+        const r = await axios.get<string>(`http://${temporalMetrics}/metrics`, { timeout: 2000, responseType: 'text' });
+        text += `\n# Temporal SDK runtime metrics (${temporalMetrics})\n${r.data}`;
+      } catch (err) {
+        text += `\n# Temporal SDK runtime metrics unavailable at ${temporalMetrics}: ${(err as Error).message}\n`;
+      }
+    }
+    reply.header('content-type', merged.contentType);
+    return text;
   });
   registerWebhooks(app, opts);
   registerIntakeWebhook(app, opts);

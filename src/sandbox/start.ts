@@ -30,7 +30,7 @@ async function main() {
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline' });
-  installTemporalLogging(log);
+  installTemporalLogging(log, 'WARN', { metricsBindAddress: config.metrics.temporalPrometheus });
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const shutdown = async (signal: string) => {

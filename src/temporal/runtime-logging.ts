@@ -1,12 +1,20 @@
-// Routes the Temporal SDK's own logs (worker lifecycle, activity failures) into our pino logger at
+// Installs the Temporal SDK runtime: routes its own logs (worker lifecycle, activity failures) into our pino logger at
 // warning level and above, so sandbox output stays readable and production logs stay JSON.
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
-export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN'): void {
+export function installTemporalLogging(
+  log: Logger,
+  level: LogLevel = 'WARN',
+  opts: { metricsBindAddress?: string } = {},
+): void {
   const sdk = log.child({ component: 'temporal-sdk' });
   try {
     Runtime.install({
+      // Worker metrics (task slots, poll latencies, completions) in Prometheus format, when asked.
+      ...(opts.metricsBindAddress
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metricsBindAddress } } } }
+        : {}),
       logger: new DefaultLogger(level, (entry) => {
         const meta = { ...(entry.meta ?? {}) } as Record<string, unknown>;
         const err = meta.error as Error | undefined;

@@ -10,8 +10,13 @@ import { readTemporalTools } from '../../src/devtools/tools';
 import { SA } from '../../src/temporal/search-attributes';
 
 // Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show.
+// A test file that checks worker metrics sets LOOPLINE_TEST_TEMPORAL_METRICS (host:port) before importing this.
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const metrics = process.env.LOOPLINE_TEST_TEMPORAL_METRICS;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+  });
 } catch {
   // Already installed by another module in this process.
 }

@@ -35,6 +35,7 @@ import {
   type ST01Shipment,
   type StockImportStatus,
 } from './schemas';
+import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
 
 export interface MiraklClientOptions {
   /** Instance root, e.g. https://asos-marketplace.mirakl.net (the client appends /api/...). */
@@ -130,9 +131,11 @@ export class MiraklClient {
     try {
       const res = await this.http.request({ ...config, params });
       data = res.data;
+      recordApiCall('mirakl', op, 'ok', Date.now() - started);
       this.log?.debug({ op, status: res.status, ms: Date.now() - started }, 'mirakl call');
     } catch (err) {
       const e = this.classify(op, err);
+      recordApiCall('mirakl', op, outcomeOf(e), Date.now() - started);
       this.log?.warn(
         { op, status: e.status, retryable: e.retryable, code: e.code, ms: Date.now() - started },
         e.message,

@@ -24,6 +24,7 @@ import {
   type PvxRow,
 } from './map';
 import { RequestPacer } from './pacer';
+import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
 
 export const PVX_NS = 'http://www.peoplevox.net/';
 const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -212,17 +213,20 @@ export class PeoplevoxClient {
     await this.pacer.take();
     const xml = this.envelope(op, body, sessionId);
     let data: string;
+    const started = Date.now();
     try {
       const res = await this.http.post<string>(this.endpoint, xml, {
         headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${PVX_NS}${op}"` },
       });
       data = typeof res.data === 'string' ? res.data : String(res.data);
+      recordApiCall(SYSTEM, op, 'ok', Date.now() - started);
     } catch (err) {
+      let e: unknown = classifyHttpError(SYSTEM, op, err);
       if (axios.isAxiosError(err) && err.response) {
-        const fault = this.soapFaultError(op, err.response.status, err.response.data, err.response.headers);
-        if (fault) throw fault;
+        e = this.soapFaultError(op, err.response.status, err.response.data, err.response.headers) ?? e;
       }
-      throw classifyHttpError(SYSTEM, op, err);
+      recordApiCall(SYSTEM, op, outcomeOf(e), Date.now() - started);
+      throw e;
     }
     let doc: Record<string, unknown>;
     try {
