@@ -10,6 +10,7 @@ import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerOps } from './ops';
+import { registerCodecEndpoint } from './codec';
 
 export interface HttpServerOptions {
   config: Config;
@@ -53,5 +54,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   registerWebhooks(app, opts);
   registerIntakeWebhook(app, opts);
   registerOps(app, opts);
+  // POST /codec/decode|encode for the Temporal Web UI (docs/security.md).
+  registerCodecEndpoint(app, opts);
   return app;
 }

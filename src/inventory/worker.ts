@@ -4,6 +4,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Runtime } from '../../workers/runtime';
 import { createInventoryActivities } from '../../activities/inventory';
+import { createDataConverter } from '../temporal/data-converter';
 
 export async function createInventoryWorker(opts: {
   connection: NativeConnection;
@@ -16,6 +17,7 @@ export async function createInventoryWorker(opts: {
   return Worker.create({
     connection: opts.connection,
     namespace: runtime.config.temporal.namespace,
+    dataConverter: createDataConverter(runtime.config),
     taskQueue: runtime.config.temporal.taskQueues.inventory,
     workflowBundle: opts.workflowBundle,
     activities: createInventoryActivities({

@@ -58,6 +58,8 @@ async function main() {
     port: Number(portStr ?? 7233),
     uiPort: 8233,
     dbFilename,
+    // The Web UI decodes encrypted payloads through our HTTP server (ops token; docs/security.md).
+    codecEndpoint: config.security.payloadEncryption.enabled ? `http://localhost:${config.http.port}/codec` : undefined,
     onLog: (line) => log.debug({ component: 'temporal' }, line),
   });
   stops.push(server.stop);

@@ -12,6 +12,9 @@ export const SANDBOX_SECRETS: Record<string, string> = {
   MIRAKL_JOULES_API_KEY: 'sandbox-joules-key',
   PEOPLEVOX_PASSWORD: 'sandbox-pvx-password',
   LOOPLINE_OPS_TOKEN: 'sandbox-ops-token',
+  // Payload encryption key of the sandbox (security.payloadEncryption): published here, so never use it
+  // for a real tenant; generate your own with `openssl rand -base64 32` (docs/security.md).
+  LOOPLINE_PAYLOAD_KEY_1: 'myZcWaLm8+OPGLAsaPLxk4Zk2D5aaanfglGi22Ug/Ow=',
 };
 
 export interface SandboxSystemsOptions {

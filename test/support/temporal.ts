@@ -1,13 +1,24 @@
 // A real Temporal server for workflow tests: the one `npm test` started (LOOPLINE_TEST_TEMPORAL_ADDRESS),
 // or, when a file is run on its own, a dev server started here from the provisioned CLI binary.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  bundleWorkflowCode,
+  type NativeConnectionPlugin,
+  type WorkerPlugin,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { readTemporalTools } from '../../src/devtools/tools';
 import { SA } from '../../src/temporal/search-attributes';
+import { parseConfig } from '../../src/config/load';
+import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
+import { createDataConverter } from '../../src/temporal/data-converter';
 
 // Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show.
 // A test file that checks worker metrics sets LOOPLINE_TEST_TEMPORAL_METRICS (host:port) before importing this.
@@ -21,10 +32,45 @@ try {
   // Already installed by another module in this process.
 }
 
+/** Payload encryption as `npm start` has it (the sandbox key): on for every test, as in production. */
+export const TEST_SECURITY_YAML = `
+security:
+  payloadEncryption:
+    enabled: true
+    currentKeyId: key-1
+    keys: [{ id: key-1, keyEnv: LOOPLINE_PAYLOAD_KEY_1 }]
+`;
+
+/** The encrypting data converter every test client and worker uses. */
+export function testDataConverter(): DataConverter {
+  for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
+  return createDataConverter(parseConfig(TEST_SECURITY_YAML, 'test security'));
+}
+
+/**
+ * Gives every Worker created on `env.nativeConnection` the encrypting converter unless it brings one
+ * (workers built from a config without a security block, or created directly in a test), so nothing in
+ * the suite can read or write plain payloads by accident. (Worker plugins are experimental in the SDK;
+ * production code passes `dataConverter` to Worker.create instead.)
+ */
+function encryptionPlugin(dataConverter: DataConverter): WorkerPlugin & NativeConnectionPlugin {
+  return {
+    name: 'loopline-test-payload-encryption',
+    configureWorker(options) {
+      if (options.dataConverter?.payloadCodecs?.length) return options;
+      return { ...options, dataConverter };
+    },
+  };
+}
+
 export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  const dataConverter = testDataConverter();
+  const encryption = { client: { dataConverter }, plugins: [encryptionPlugin(dataConverter)] };
   const address = process.env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
-  if (address) return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
+  if (address)
+    return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default', ...encryption });
   return TestWorkflowEnvironment.createLocal({
+    ...encryption,
     server: {
       executable: { type: 'existing-path', path: readTemporalTools().cli.path },
       ip: '127.0.0.1',
