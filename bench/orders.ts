@@ -1,0 +1,215 @@
+// `npm run bench:orders [-- --orders N]`: the order lifecycle benchmark. Starts its own Temporal dev server
+// from the provisioned CLI (as `npm test` does), runs the whole stack in this process against the
+// simulators (test/support/stack.ts), places N orders across ASOS and Joules with every fault type on,
+// despatches them in Peoplevox and judges the run on the simulators' state (bench/lib/traffic.ts, the
+// harness the 1,000-order test uses). Then the same orders go through a workflow of the same shape whose
+// activities do nothing (the engine ceiling). Writes bench/results/orders.json (see bench/README.md).
+import './lib/sdk-logging';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
+import { SA } from '../src/temporal/search-attributes';
+import { startStack } from '../test/support/stack';
+import { runCeiling } from './lib/ceiling';
+import { activityFailureCount } from './lib/sdk-logging';
+import {
+  DEFAULT_FAULTS,
+  faultRules,
+  planOrders,
+  runOrderTraffic,
+  scaleIntakeOverlap,
+  type FaultProfile,
+} from './lib/traffic';
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '1000' },
+    'time-scale': { type: 'string', default: '60' },
+    'fault-probability': { type: 'string', default: String(DEFAULT_FAULTS.probability) },
+    'arrival-rate': { type: 'string', default: '0' },
+    'no-ceiling': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'orders.json') },
+  },
+});
+
+const say = (line: string) => process.stderr.write(`[bench:orders] ${line}\n`);
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<number> {
+  const orders = Number(args.orders);
+  const timeScale = Number(args['time-scale']);
+  const arrivalPerSecond = Number(args['arrival-rate']);
+  const faults: FaultProfile = { ...DEFAULT_FAULTS, probability: Number(args['fault-probability']) };
+  if (!(orders > 0) || !(timeScale >= 1) || !(faults.probability >= 0 && faults.probability < 1)) {
+    say('usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R]');
+    return 2;
+  }
+  const tools = readTemporalTools();
+  say(`starting a Temporal dev server (${tools.cli.version})`);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: tools.cli.path },
+      ip: '127.0.0.1',
+      ui: false,
+      searchAttributes: Object.values(SA),
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  const loadBefore = loadavg();
+  let rssPeak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 250);
+  try {
+    const despatchBackstopMs = (15 * 60_000) / timeScale;
+    const stack = await startStack(env, {
+      timeScale,
+      multiShipment: { asos: true, joules: false },
+      despatchBackstopMs,
+    });
+    const overlapSeconds = scaleIntakeOverlap(stack.config, timeScale);
+    const intakeIntervalMs = (stack.config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale;
+    const failuresBefore = activityFailureCount();
+    say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
+    let report;
+    try {
+      report = await runOrderTraffic({
+        control: stack.control,
+        client: env.client,
+        config: stack.config,
+        idPrefix: stack.idPrefix,
+        orders,
+        arrivalPerSecond,
+        faults: faults.probability > 0 ? faults : null,
+        deadlineMs: Math.max(10 * 60_000, orders * 1_000),
+        log: say,
+      });
+    } finally {
+      await stack.stop();
+    }
+    const activityRetries = activityFailureCount() - failuresBefore;
+    say(`run: ${report.ordersPerSec.toFixed(2)} orders/s over ${report.seconds.toFixed(1)} s`);
+
+    let ceiling;
+    if (!args['no-ceiling']) {
+      say('engine ceiling: the same orders through a no-op workflow of the same shape');
+      ceiling = await runCeiling({
+        client: env.client,
+        connection: env.nativeConnection,
+        namespace: 'default',
+        plans: planOrders(stack.config, orders, `C${stack.idPrefix.slice(1)}`),
+        log: say,
+      });
+      say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s over ${ceiling.seconds.toFixed(1)} s`);
+    }
+    clearInterval(sampler);
+
+    const pvx = stack.config.systems.peoplevox!;
+    const result = {
+      orders: report.orders,
+      seconds: round(report.seconds, 1),
+      orders_per_sec: round(report.ordersPerSec),
+      ack_latency_ms: report.ackLatencyMs,
+      wms_latency_ms: report.wmsLatencyMs,
+      confirm_latency_ms: report.confirmLatencyMs,
+      worker_rss_mb_peak: round(rssPeak / 2 ** 20, 0),
+      lost: report.lost.length,
+      duplicate_wms_orders: report.duplicateWms.length,
+      duplicate_confirmations: report.duplicateConfirmations.length,
+      wrong_confirmations: report.wrongConfirmations.length,
+      workflows_not_completed: report.workflowsNotCompleted.length,
+      engine_ceiling_orders_per_sec: ceiling ? round(ceiling.ordersPerSec) : null,
+      overhead_ratio: ceiling && report.ordersPerSec > 0 ? round(ceiling.ordersPerSec / report.ordersPerSec) : null,
+      measured_at: new Date().toISOString(),
+      traffic: {
+        by_channel: report.byChannel,
+        despatch_kinds: report.byKind,
+        parcels: report.parcels,
+        arrival: arrivalPerSecond > 0 ? `${arrivalPerSecond} orders/s` : 'all at once',
+        partial_despatch_gap_ms: 1_500,
+      },
+      settings: {
+        time_scale: timeScale,
+        intake_poll_interval_ms: intakeIntervalMs,
+        intake_overlap_seconds: overlapSeconds,
+        mirakl_or11_update_delta_ms: 5_000,
+        despatch_backstop_ms: despatchBackstopMs,
+        peoplevox_requests_per_sec: pvx.requestsPerSecond * timeScale,
+        peoplevox_task_queue_activities_per_sec: (pvx.requestsPerSecond * timeScale) / 3,
+        simulator_rate_limits_enforced: true,
+      },
+      faults: {
+        profile: faults.probability > 0 ? faults : null,
+        rules: faults.probability > 0 ? faultRules(faults) : [],
+        fired: report.faultsFired,
+        by_endpoint: report.faultsByEndpoint,
+        activity_attempts_failed_and_retried: activityRetries,
+      },
+      simulator_calls: report.calls,
+      simulator_rate_limited: report.rateLimited,
+      engine_ceiling: ceiling
+        ? {
+            ...ceiling,
+            seconds: round(ceiling.seconds, 1),
+            ordersPerSec: round(ceiling.ordersPerSec),
+            note: 'same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities, no rate limit on the peoplevox queue',
+          }
+        : null,
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memory_gb: round(totalmem() / 2 ** 30, 1),
+        load_average_before: loadBefore.map((x) => round(x)),
+        load_average_after: loadavg().map((x) => round(x)),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        temporal_cli: tools.cli.version,
+        temporal_server: 'dev server (temporal server start-dev, in-memory SQLite), same machine',
+      },
+      findings: {
+        lost: report.lost.slice(0, 50),
+        duplicate_wms_orders: report.duplicateWms.slice(0, 50),
+        duplicate_confirmations: report.duplicateConfirmations.slice(0, 50),
+        wrong_confirmations: report.wrongConfirmations.slice(0, 50),
+        workflows_not_completed: report.workflowsNotCompleted.slice(0, 50),
+        strays: report.strays.slice(0, 50),
+        harness_errors: report.harnessErrors.slice(0, 50),
+        timed_out: report.timedOut,
+      },
+    };
+    mkdirSync(dirname(args.out), { recursive: true });
+    const tmp = `${args.out}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(tmp, args.out);
+    say(`wrote ${relative(process.cwd(), args.out)}`);
+    process.stdout.write(
+      `${JSON.stringify({
+        orders: result.orders,
+        seconds: result.seconds,
+        orders_per_sec: result.orders_per_sec,
+        ack_latency_ms: result.ack_latency_ms,
+        wms_latency_ms: result.wms_latency_ms,
+        worker_rss_mb_peak: result.worker_rss_mb_peak,
+        lost: result.lost,
+        duplicate_wms_orders: result.duplicate_wms_orders,
+        duplicate_confirmations: result.duplicate_confirmations,
+        engine_ceiling_orders_per_sec: result.engine_ceiling_orders_per_sec,
+      })}\n`,
+    );
+    return result.lost + result.duplicate_wms_orders + result.duplicate_confirmations > 0 ? 1 : 0;
+  } finally {
+    clearInterval(sampler);
+    await env.teardown();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

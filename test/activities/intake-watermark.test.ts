@@ -1,0 +1,106 @@
+// Regression: an order updated while a poll pages through OR11 can sit on a page already read. Its new
+// last_updated_date is later than the poll's start, so the next poll must read from no later than that start.
+// The watermark used to be the newest last_updated_date the poll saw: when another order was updated later
+// still during the same poll, the next poll started past the first update, which was lost for good (found by
+// the 1,000-order fault run: accepted orders that never learned they could ship).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Client } from '@temporalio/client';
+import { parseConfig } from '../../src/config/load';
+import { MiraklClient } from '../../src/connectors/mirakl/client';
+import { startSandbox } from '../../src/sandbox/server';
+import { miraklSimulator } from '../../src/sandbox/mirakl';
+import { sandboxCatalogue } from '../../src/sandbox/catalogue';
+import { createIntakeActivities, type PollResult } from '../../activities/intake';
+import type { MarketplaceOrder } from '../../src/domain/order';
+
+test('an update made during a poll to an order on a page already read is picked up by the next poll', async () => {
+  const log = pino({ level: 'silent' });
+  const sim = miraklSimulator({
+    channels: [
+      {
+        code: 'asos',
+        apiKey: 'k',
+        multiShipment: true,
+        partialAcceptance: true,
+        hideAddressesUntilAcceptance: false,
+        acceptanceWindowMs: 3_600_000,
+        leadtimeToShipDays: 2,
+        carriers: [],
+        catalogue: sandboxCatalogue({ size: 5 }),
+        // No server-side delta and no overlap of ours: the watermark alone decides what is read again.
+        updateDateDeltaMs: 0,
+      },
+    ],
+  });
+  const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
+  try {
+    const config = parseConfig(
+      `
+channels:
+  - code: asos
+    label: ASOS
+    platform: mirakl
+    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
+    fulfilment: shopify
+    currency: GBP
+    intake: { overlapSeconds: 0, pageSize: 1 }
+`,
+      'test',
+      { MIRAKL_KEY: 'k' },
+    );
+    const shop = sim.shops.get('asos')!;
+    const sku = sandboxCatalogue({ size: 5 })[0]!.sku;
+    const ids = ['WM-1-A', 'WM-2-A', 'WM-3-A'];
+    for (const orderId of ids) {
+      shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const accept = (id: string) => shop.accept(id, { order_lines: [{ id: `${id}-1`, accepted: true }] });
+    const seen: MarketplaceOrder[] = [];
+    let duringPoll: (() => Promise<void>) | undefined;
+    const client = {
+      workflow: {
+        async signalWithStart(_type: string, opts: { signalArgs: [MarketplaceOrder] }) {
+          seen.push(opts.signalArgs[0]);
+          const hook = duringPoll;
+          duringPoll = undefined;
+          await hook?.();
+        },
+      },
+    } as unknown as Client;
+    const acts = createIntakeActivities({
+      config,
+      client,
+      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
+      alerts: { raise: async () => undefined } as never,
+      log,
+    });
+    const env = new MockActivityEnvironment();
+    // A poll reads WM-1 (page 1), WM-2, WM-3. While it hands over WM-1, WM-1 is accepted, then WM-3 too.
+    duringPoll = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      accept('WM-1-A');
+      await new Promise((r) => setTimeout(r, 5));
+      accept('WM-3-A');
+    };
+    const first: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.equal(first.seen, 3);
+    assert.ok(
+      seen.some((o) => o.orderId === 'WM-3-A' && o.state === 'SHIPPING'),
+      'the later update was read',
+    );
+    assert.ok(!seen.some((o) => o.orderId === 'WM-1-A' && o.state === 'SHIPPING'), 'page 1 was read before');
+
+    seen.length = 0;
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.ok(
+      seen.some((o) => o.orderId === 'WM-1-A' && o.state === 'SHIPPING'),
+      `the next poll reads WM-1's acceptance (watermark ${first.watermark})`,
+    );
+  } finally {
+    await sandbox.close();
+  }
+});
