@@ -12,6 +12,8 @@ import { TERMINAL_MARKETPLACE_STATES, type MarketplaceOrder } from '../src/domai
 import { SA } from '../src/temporal/search-attributes';
 import type { AlertSink } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
+import { reservationChangesFor, signalReservations } from '../src/inventory/reservations';
+import type { ReservationChange } from '../src/inventory/ledger';
 
 export interface PollResult {
   watermark?: string;
@@ -21,6 +23,8 @@ export interface PollResult {
   /** Finished orders whose running workflow was told. */
   signalled: number;
   unreadable: number;
+  /** Reservation changes (reserve / release per order line) sent to the inventory workflows. */
+  reservations?: number;
 }
 
 export interface IntakeActivityDeps {
@@ -79,7 +83,12 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
   }
 
   /** Maps one wire order and hands it over; an unreadable order raises an exception alert, never a crash. */
-  async function handOverWire(ch: ChannelConfig, wire: unknown, result: PollResult): Promise<void> {
+  async function handOverWire(
+    ch: ChannelConfig,
+    wire: unknown,
+    result: PollResult,
+    stock: ReservationChange[],
+  ): Promise<void> {
     result.seen += 1;
     let order: MarketplaceOrder;
     try {
@@ -103,9 +112,19 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       return;
     }
     const outcome = await handOver(order);
+    // Stock: the marketplace has already taken these units off what it shows; reserve them in every
+    // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).
+    stock.push(...reservationChangesFor(config, order, Date.now()));
     if (outcome === 'started') result.started += 1;
     if (outcome === 'signalled') result.signalled += 1;
     if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
+  }
+
+  async function sendStock(stock: ReservationChange[], result: PollResult): Promise<void> {
+    const changes = stock.splice(0);
+    if (changes.length === 0) return;
+    await signalReservations(deps.client, config, changes, log);
+    result.reservations = (result.reservations ?? 0) + changes.length;
   }
 
   return {
@@ -120,13 +139,18 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       // last_updated_date is after this moment. So the watermark never passes the start of the poll, or a
       // poll that outlasts the overlap (a backlog, a slow server) loses those updates for good.
       const pollStartedAt = Date.now();
+      const stock: ReservationChange[] = [];
       try {
         for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize)) {
           Context.current().heartbeat(result.seen);
-          await handOverWire(ch, wire, result);
+          await handOverWire(ch, wire, result, stock);
+          // A page at a time, so a long poll does not hold reservations back.
+          if (stock.length >= ch.intake.pageSize) await sendStock(stock, result);
         }
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
+      } finally {
+        await sendStock(stock, result);
       }
       if (result.watermark && Date.parse(result.watermark) > pollStartedAt) {
         result.watermark = new Date(pollStartedAt).toISOString();
@@ -151,7 +175,9 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
       }
-      for (const wire of wires) await handOverWire(ch, wire, result);
+      const stock: ReservationChange[] = [];
+      for (const wire of wires) await handOverWire(ch, wire, result, stock);
+      await sendStock(stock, result);
       const found = new Set(wires.map((w) => w.order_id));
       const missing = input.orderIds.filter((id) => !found.has(id));
       log.info({ channel: ch.code, ...result, missing: missing.length }, 'push intake');

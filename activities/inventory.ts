@@ -10,6 +10,7 @@ import type { AlertSink, Alert } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
 import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from '../src/inventory/targets';
 import { inventoryWorkflowId } from '../src/inventory/keys';
+import { RESERVATION_DEFAULTS } from '../src/inventory/ledger';
 import {
   decideStockAcceptance,
   type StockCheckLine,
@@ -33,6 +34,8 @@ export interface InventorySettings {
   skuBuffers: Record<string, StockBuffer>;
   velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence: number };
   offerSkusByItem: Record<string, string[]>;
+  /** Reservations from order intake: how long one may wait for its release, and how many are kept. */
+  reservations: { ttlMs: number; max: number };
   taskQueues: { inventory: string; peoplevox: string };
   /** Continue-as-new at this history length even if the server has not suggested it yet. */
   maxHistoryEvents: number;
@@ -112,6 +115,12 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           horizonMs: pushIntervalMs + (ch.intake.pollIntervalSeconds * 1000) / timeScale,
         },
         offerSkusByItem,
+        reservations: {
+          // Longest an order can sit before the warehouse allocates it: the acceptance window, then a day
+          // for the debit. Only a lost release waits this long (docs/inventory.md, Reservations).
+          ttlMs: ((ch.deadlines.acceptanceWindowHours + 24) * 3600_000) / timeScale,
+          max: RESERVATION_DEFAULTS.max,
+        },
         taskQueues: {
           inventory: config.temporal.taskQueues.inventory,
           peoplevox: config.temporal.taskQueues.peoplevox,

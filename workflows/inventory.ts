@@ -23,7 +23,11 @@ import type { InventoryActivities, InventorySettings } from '../activities/inven
 import { SA } from '../src/temporal/search-attributes';
 import {
   applyEvents,
+  applyReservations,
   emptyLedger,
+  expireReservations,
+  refreshItem,
+  reservationCount,
   markRejected,
   markSent,
   nextBatch,
@@ -37,6 +41,7 @@ import {
   type Ledger,
   type PushPriority,
   type RejectedSku,
+  type ReservationChange,
   type StockEvent,
 } from '../src/inventory/ledger';
 import { nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
@@ -46,6 +51,11 @@ import { stockPushKey } from '../src/inventory/keys';
 // ---- messages -------------------------------------------------------------------------------------
 /** A batch of master changes. Senders batch and coalesce, so 10,000 events a minute are a few signals. */
 export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
+/**
+ * Order lines seen by the intake of any channel sharing this master (reserve), their warehouse order
+ * sent (allocated), or cancelled/refused before allocation (release). Deduplicated by key in the ledger.
+ */
+export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock');
 /** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
 export const fullReadSignal = defineSignal('requestFullRead');
 /** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
@@ -94,6 +104,8 @@ export interface InventoryCounters {
   fullReads: number;
   lastDrift?: DriftReport;
   driftUnitsTotal: number;
+  /** Reservation changes received (orderStock signals' entries). */
+  reservationChanges?: number;
   /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
   staleAlertFor?: number;
 }
@@ -129,6 +141,10 @@ export interface InventoryHealth {
   fullReads: number;
   eventsReceived: number;
   signals: number;
+  /** Order lines reserved and not yet reflected by the master (rows, units), and dedupe keys held. */
+  reservations: { rows: number; units: number; keys: number; received: number };
+  /** Units released, by rule (allocation, allocated-figure, cancelled, refused, operator, expired). */
+  reservationsReleased: Record<string, number>;
   itemsKnown: number;
   lastPushAt?: number;
   lastSuccessfulPushAt?: number;
@@ -193,7 +209,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   state.counters.runs++;
   const l = state.ledger;
   let settings: InventorySettings | undefined;
-  const early: StockEvent[][] = [];
+  // Messages that arrive before the settings, in arrival order.
+  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] }> = [];
   let dirty = false;
   let fullReadRequested = false;
 
@@ -202,11 +219,20 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     state.counters.signals++;
     state.counters.eventsReceived += events.length;
     if (!settings) {
-      early.push(events);
+      early.push({ events });
       return;
     }
     state.counters.eventsApplied += applyEvents(l, settings, events, Date.now());
     dirty = true;
+  });
+  setHandler(orderStockSignal, (changes) => {
+    state.counters.signals++;
+    state.counters.reservationChanges = (state.counters.reservationChanges ?? 0) + changes.length;
+    if (!settings) {
+      early.push({ changes });
+      return;
+    }
+    if (applyReservations(l, settings, changes, Date.now()).length > 0) dirty = true;
   });
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
@@ -230,7 +256,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   settings = await local.inventorySettings(state.channel);
   if (input.maxHistoryEvents) settings = { ...settings, maxHistoryEvents: input.maxHistoryEvents };
   const s: InventorySettings = settings;
-  for (const events of early.splice(0)) state.counters.eventsApplied += applyEvents(l, s, events, Date.now());
+  for (const m of early.splice(0)) {
+    if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, m.events, Date.now());
+    else applyReservations(l, s, m.changes, Date.now());
+  }
   upsertSearchAttributes([{ key: SA.Channel, value: state.channel }] as never);
   if (!s.enabled) {
     // Stock sync off for this channel: keep absorbing (the acceptance check still reads the master).
@@ -264,6 +293,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents) {
       return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
     }
+    // Reservations past their TTL (a lost release) stop holding stock back.
+    for (const code of expireReservations(l, s, Date.now())) refreshItem(l, s, code, Date.now());
     if (fullReadRequested || Date.now() >= state.nextFullReadAt) await fullRead();
     if (pendingCount(l) > 0 && Date.now() >= state.nextPushAt) await push();
     const head = state.imports[0];
@@ -452,6 +483,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       fullReads: c.fullReads,
       eventsReceived: c.eventsReceived,
       signals: c.signals,
+      reservations: { ...reservationCount(l), received: c.reservationChanges ?? 0 },
+      reservationsReleased: { ...(l.released ?? {}) },
       itemsKnown: Object.keys(l.master).length,
       lastPushAt: c.lastPushAt,
       lastSuccessfulPushAt: c.lastSuccessfulPushAt,

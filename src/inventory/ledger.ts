@@ -34,7 +34,32 @@ export interface LedgerSettings {
   velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence?: number };
   /** item code → offer SKUs, where a skuMap says so; other item codes are their own offer SKU. */
   offerSkusByItem: Record<string, string[]>;
+  /** Reservations from order intake (see reservation rules below); defaults when absent. */
+  reservations?: { ttlMs: number; max: number };
 }
+
+/**
+ * An order line the intake saw on a marketplace (any channel sharing this master) that the master's
+ * available does not reflect yet: the marketplace has already taken those units off what it shows, but
+ * the warehouse has not allocated them. [key, units still outstanding, seenAt, warehouse order sent at].
+ */
+export interface ReservationRow {
+  /** `<channel>:<orderId>:<lineId>`: the dedupe key (a re-polled order is not reserved twice). */
+  key: string;
+  units: number;
+  /** When the intake saw the order (epoch ms). Its allocation cannot be observed before this. */
+  seenAt: number;
+  /** When the warehouse order was sent: any master figure observed at or after it includes the allocation. */
+  allocatedAt?: number;
+}
+
+/** What the intake (or the order path) tells the inventory workflows about an order line. */
+export type ReservationChange =
+  | { op: 'reserve'; key: string; itemCode: string; quantity: number; at: number }
+  | { op: 'allocated'; key: string; at: number }
+  | { op: 'release'; key: string; at: number; reason: 'cancelled' | 'refused' | 'operator' };
+
+export const RESERVATION_DEFAULTS = { ttlMs: 96 * 3600_000, max: 5_000 };
 
 export interface Ledger {
   master: Record<string, number>;
@@ -45,10 +70,30 @@ export interface Ledger {
   sent: Record<string, number>;
   pending: Record<string, PendingChange>;
   rejected: Record<string, RejectedSku>;
+  /** item code → outstanding reservations, oldest first. (Optional: ledgers from before reservations.) */
+  reservations?: Record<string, ReservationRow[]>;
+  /** Dedupe: reservation key → [item code, seenAt], kept for the reservation TTL (bounded). */
+  reservedKeys?: Record<string, [string, number]>;
+  /** Units released, by rule (for the health query and the tests). */
+  released?: Record<'allocation' | 'allocated-figure' | 'cancelled' | 'refused' | 'operator' | 'expired', number>;
 }
 
 export function emptyLedger(): Ledger {
-  return { master: {}, masterAt: {}, velocity: {}, sent: {}, pending: {}, rejected: {} };
+  return {
+    master: {},
+    masterAt: {},
+    velocity: {},
+    sent: {},
+    pending: {},
+    rejected: {},
+    reservations: {},
+    reservedKeys: {},
+    released: emptyReleased(),
+  };
+}
+
+function emptyReleased(): NonNullable<Ledger['released']> {
+  return { allocation: 0, 'allocated-figure': 0, cancelled: 0, refused: 0, operator: 0, expired: 0 };
 }
 
 export function offerSkusFor(s: LedgerSettings, itemCode: string): string[] {
@@ -62,7 +107,8 @@ function itemCodeOf(s: LedgerSettings, offerSku: string): string {
 
 /** What the channel should show for an offer SKU now. */
 export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string, now: number): number {
-  const available = l.master[itemCode] ?? 0;
+  // Units sold on a marketplace but not yet allocated by the warehouse are not available to any channel.
+  const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode));
   const velocityUnits = s.velocity.enabled
     ? velocityBufferUnits(
         velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),
@@ -108,10 +154,16 @@ export function applyEvents(l: Ledger, s: LedgerSettings, events: readonly Stock
     if (!Number.isFinite(available) || (l.masterAt[code] ?? -Infinity) > at) continue;
     const before = l.master[code];
     const after = Math.max(0, Math.trunc(available));
-    if (before !== undefined && after < before)
-      l.velocity[code] = recordSale(l.velocity[code], before - after, at, tau);
+    if (before !== undefined && after < before) {
+      // The decrease is (first) the warehouse allocating orders the intake already reserved: those units
+      // were counted as sales when reserved, so only the rest feeds the velocity.
+      const consumed = consumeReservations(l, code, before - after, at);
+      if (before - after - consumed > 0)
+        l.velocity[code] = recordSale(l.velocity[code], before - after - consumed, at, tau);
+    }
     l.master[code] = after;
     l.masterAt[code] = at;
+    releaseAllocatedFigures(l, code);
     touched.add(code);
     applied++;
   }
@@ -160,6 +212,8 @@ export function reconcile(
     const known = l.master[code];
     const value = Math.max(0, Math.trunc(available));
     if (known !== value) {
+      // A lost allocation callback: the read's decrease consumes reservations like the callback would have.
+      if (known !== undefined && value < known) consumeReservations(l, code, known - value, readStartedAt);
       if (known !== undefined) {
         report.drifted++;
         report.units += Math.abs(value - known);
@@ -168,6 +222,7 @@ export function reconcile(
       l.master[code] = value;
     }
     l.masterAt[code] = readStartedAt;
+    releaseAllocatedFigures(l, code);
     // Also catches SKUs never pushed yet (the first read of a new channel sends everything once).
     refreshItem(l, s, code, now);
   }
@@ -259,4 +314,159 @@ export function pendingCount(l: Ledger): number {
   let n = 0;
   for (const sku of Object.keys(l.pending)) if (!l.rejected[sku]) n++;
   return n;
+}
+
+// ---- reservations from order intake ---------------------------------------------------------------
+// The marketplace takes units off what it shows the moment a customer orders; the master (Peoplevox)
+// only takes them off when Loopline creates the sales order (SaveData allocates), which is after
+// acceptance and the debit, one or more intake polls later. Until then every channel sharing the stock
+// would be shown, and pushed, units that are already sold. A reservation closes that gap:
+//   reserve   the intake saw an order line in WAITING_ACCEPTANCE / WAITING_DEBIT*: its units come off the
+//             available-to-sell of every channel at once (deduplicated by <channel>:<orderId>:<lineId>,
+//             so a re-polled order is not reserved twice, even after its reservation was released).
+//   release   — allocation: a decrease of the master's available for the item, observed at or after the
+//               reservation was seen, consumes outstanding units of that item's reservations, oldest first
+//               (Peoplevox allocates at SaveData, and that is the decrease; the units are not counted twice);
+//             — allocated-figure: once the warehouse order was sent (op 'allocated', at = when SaveData was
+//               sent), the first master figure for the item observed at or after that time includes the
+//               allocation whatever it was (also a short allocation of a backorder): what is still
+//               outstanding is released;
+//             — cancelled / refused: the order or the line was cancelled or refused before allocation;
+//             — expired: older than the TTL (a lost release), or beyond the cap (oldest first).
+// Reservations and dedupe keys live in the ledger, so they cross continue-as-new; both are bounded.
+
+export function reservedUnits(l: Ledger, itemCode: string): number {
+  let n = 0;
+  for (const r of l.reservations?.[itemCode] ?? []) n += r.units;
+  return n;
+}
+
+export function reservationCount(l: Ledger): { rows: number; units: number; keys: number } {
+  let rows = 0;
+  let units = 0;
+  for (const list of Object.values(l.reservations ?? {})) {
+    rows += list.length;
+    for (const r of list) units += r.units;
+  }
+  return { rows, units, keys: Object.keys(l.reservedKeys ?? {}).length };
+}
+
+function released(l: Ledger): NonNullable<Ledger['released']> {
+  return (l.released ??= emptyReleased());
+}
+
+function dropEmpty(l: Ledger, itemCode: string): void {
+  const list = l.reservations?.[itemCode];
+  if (!list) return;
+  const kept = list.filter((r) => r.units > 0);
+  if (kept.length === 0) delete l.reservations![itemCode];
+  else l.reservations![itemCode] = kept;
+}
+
+/** A decrease of `units` observed at `at`: consumed by that item's reservations seen no later, oldest first. */
+function consumeReservations(l: Ledger, itemCode: string, units: number, at: number): number {
+  const list = l.reservations?.[itemCode];
+  if (!list || units <= 0) return 0;
+  let left = units;
+  for (const r of list) {
+    if (left <= 0) break;
+    if (r.seenAt > at) continue;
+    const take = Math.min(left, r.units);
+    r.units -= take;
+    left -= take;
+  }
+  dropEmpty(l, itemCode);
+  const consumed = units - left;
+  released(l).allocation += consumed;
+  return consumed;
+}
+
+/** Reservations whose warehouse order was sent before the item's newest master figure: that figure has them. */
+function releaseAllocatedFigures(l: Ledger, itemCode: string): void {
+  const list = l.reservations?.[itemCode];
+  const figureAt = l.masterAt[itemCode];
+  if (!list || figureAt === undefined) return;
+  for (const r of list) {
+    if (r.allocatedAt !== undefined && r.allocatedAt <= figureAt && r.units > 0) {
+      released(l)['allocated-figure'] += r.units;
+      r.units = 0;
+    }
+  }
+  dropEmpty(l, itemCode);
+}
+
+function findReservation(l: Ledger, key: string): ReservationRow | undefined {
+  const seen = l.reservedKeys?.[key];
+  if (!seen) return undefined;
+  return l.reservations?.[seen[0]]?.find((r) => r.key === key);
+}
+
+/**
+ * Applies reservation changes (see the rules above) and re-evaluates the items they touch. Returns the
+ * item codes touched. Re-sent reserves of a known key, and releases of unknown keys, change nothing.
+ */
+export function applyReservations(
+  l: Ledger,
+  s: LedgerSettings,
+  changes: readonly ReservationChange[],
+  now: number,
+): string[] {
+  l.reservations ??= {};
+  l.reservedKeys ??= {};
+  const touched = new Set<string>();
+  const tau = decayConstantMs(s.velocity.halfLifeMs / 1000);
+  for (const c of changes) {
+    if (c.op === 'reserve') {
+      const units = Math.trunc(c.quantity);
+      if (l.reservedKeys[c.key] || !(units > 0) || !c.itemCode) continue;
+      l.reservedKeys[c.key] = [c.itemCode, c.at];
+      (l.reservations[c.itemCode] ??= []).push({ key: c.key, units, seenAt: c.at });
+      // A sale, as the velocity buffer counts them; the allocation that consumes it later is not counted again.
+      l.velocity[c.itemCode] = recordSale(l.velocity[c.itemCode], units, c.at, tau);
+      touched.add(c.itemCode);
+      continue;
+    }
+    const r = findReservation(l, c.key);
+    if (!r) continue;
+    const itemCode = l.reservedKeys[c.key]![0];
+    if (c.op === 'allocated') {
+      r.allocatedAt = c.at;
+      releaseAllocatedFigures(l, itemCode);
+    } else {
+      released(l)[c.reason] += r.units;
+      r.units = 0;
+      dropEmpty(l, itemCode);
+    }
+    touched.add(itemCode);
+  }
+  for (const code of expireReservations(l, s, now)) touched.add(code);
+  for (const code of touched) refreshItem(l, s, code, now);
+  return [...touched];
+}
+
+/** Drops reservations past the TTL or beyond the cap (oldest first), and dedupe keys past the TTL or cap. */
+export function expireReservations(l: Ledger, s: LedgerSettings, now: number): string[] {
+  const { ttlMs, max } = s.reservations ?? RESERVATION_DEFAULTS;
+  const touched: string[] = [];
+  const rows: Array<[number, string, ReservationRow]> = [];
+  for (const [code, list] of Object.entries(l.reservations ?? {})) for (const r of list) rows.push([r.seenAt, code, r]);
+  rows.sort((a, b) => a[0] - b[0]);
+  const overCap = Math.max(0, rows.length - max);
+  rows.forEach(([seenAt, code, r], i) => {
+    if (i < overCap || now - seenAt > ttlMs) {
+      released(l).expired += r.units;
+      r.units = 0;
+      touched.push(code);
+    }
+  });
+  for (const code of new Set(touched)) dropEmpty(l, code);
+  const keys = Object.entries(l.reservedKeys ?? {});
+  const keyOverCap = Math.max(0, keys.length - max * 2);
+  if (keyOverCap > 0) keys.sort((a, b) => a[1][1] - b[1][1]);
+  keys.forEach(([key, [, seenAt]], i) => {
+    if (i < keyOverCap || now - seenAt > ttlMs) {
+      if (!findReservation(l, key)) delete l.reservedKeys![key];
+    }
+  });
+  return [...new Set(touched)];
 }

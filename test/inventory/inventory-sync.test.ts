@@ -12,6 +12,8 @@ import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import type { InventoryHealth } from '../../workflows/inventory';
 import { createInventoryActivities } from '../../activities/inventory';
+import { reservationChangesFor, signalReservations } from '../../src/inventory/reservations';
+import type { MarketplaceOrder } from '../../src/domain/order';
 
 let env: TestWorkflowEnvironment;
 let stack: InventoryStack;
@@ -102,6 +104,60 @@ describe('available-to-sell per channel', () => {
     await shows('joules', SKUS[5]!, 4);
     await setWarehouseStock(stack, [{ itemCode: SKUS[5]!, available: 9 }]);
     await shows('asos', SKUS[5]!, 9);
+  });
+});
+
+describe('reservations from order intake', () => {
+  test('an ASOS order seen by the intake comes off Joules at once; the allocation releases it once', async () => {
+    const sku = SKUS[7]!;
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 6 }]);
+    await shows('asos', sku, 5);
+    await shows('joules', sku, 6);
+    const order = {
+      channel: 'asos',
+      orderId: `RES-${Date.now()}`,
+      state: 'WAITING_ACCEPTANCE',
+      lines: [{ lineId: '1', offerSku: sku, quantity: 2, state: 'WAITING_ACCEPTANCE' }],
+    } as unknown as MarketplaceOrder;
+    const seen = reservationChangesFor(stack.config, order, Date.now());
+    await signalReservations(env.client, stack.config, seen);
+    // Re-polled: the same order again changes nothing.
+    await signalReservations(env.client, stack.config, reservationChangesFor(stack.config, order, Date.now()));
+    await shows('joules', sku, 4, 'Joules stops showing the 2 units ASOS sold');
+    await shows('asos', sku, 3);
+    for (const ch of ['asos', 'joules']) assert.equal((await health(ch)).reservations.units, 2, ch);
+    // The warehouse allocates the order (Peoplevox SaveData): available 6 → 4. Not counted twice.
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 4 }]);
+    for (const ch of ['asos', 'joules']) {
+      await eventually(async () => (await health(ch)).reservations.units === 0, 15_000, `${ch} released`);
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(await shownQuantity(stack, 'joules', sku), 4);
+    assert.equal(await shownQuantity(stack, 'asos', sku), 3);
+  });
+
+  test('a cancelled order releases its reservation and the units show again', async () => {
+    const sku = SKUS[8]!;
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 3 }]);
+    await shows('joules', sku, 3);
+    const order = {
+      channel: 'joules',
+      orderId: `RES-C-${Date.now()}`,
+      state: 'WAITING_DEBIT',
+      lines: [{ lineId: '1', offerSku: sku, quantity: 1, state: 'WAITING_DEBIT' }],
+    } as unknown as MarketplaceOrder;
+    await signalReservations(env.client, stack.config, reservationChangesFor(stack.config, order, Date.now()));
+    await shows('joules', sku, 2);
+    await shows('asos', sku, 1);
+    const cancelled = {
+      ...order,
+      state: 'CANCELED',
+      lines: [{ ...order.lines[0]!, state: 'CANCELED' }],
+    } as unknown as MarketplaceOrder;
+    await signalReservations(env.client, stack.config, reservationChangesFor(stack.config, cancelled, Date.now()));
+    await shows('joules', sku, 3, 'the cancelled unit shows again');
+    await shows('asos', sku, 2);
+    assert.ok((await health('joules')).reservationsReleased.cancelled! >= 1);
   });
 });
 

@@ -1,0 +1,263 @@
+// Reservations from order intake (src/inventory/ledger.ts): an order line seen by the intake comes off
+// every channel's available-to-sell at once, and is released exactly once — by the warehouse's allocation
+// showing in the master's figures, by the warehouse-order-sent rule, by a cancellation/refusal, or by the
+// TTL — so it is never counted twice. Pure; the inventory-sync test sends the same signal end to end.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyEvents,
+  applyReservations,
+  emptyLedger,
+  expireReservations,
+  markSent,
+  nextBatch,
+  reconcile,
+  reservationCount,
+  reservedUnits,
+  targetQuantity,
+  type Ledger,
+  type LedgerSettings,
+} from '../../src/inventory/ledger';
+import { reservationChangesFor, reservationKey } from '../../src/inventory/reservations';
+import { ConfigSchema } from '../../src/config/schema';
+import type { MarketplaceOrder } from '../../src/domain/order';
+
+const settings = (over: Partial<LedgerSettings> = {}): LedgerSettings => ({
+  buffer: { kind: 'units', units: 0 },
+  skuBuffers: {},
+  velocity: { enabled: false, halfLifeMs: 300_000, maxUnits: 10, horizonMs: 60_000 },
+  offerSkusByItem: {},
+  reservations: { ttlMs: 3_600_000, max: 100 },
+  ...over,
+});
+const reserve = (key: string, itemCode: string, quantity: number, at: number) =>
+  ({ op: 'reserve', key, itemCode, quantity, at }) as const;
+const shown = (l: Ledger, s: LedgerSettings, sku: string, now = 0) => targetQuantity(l, s, sku, sku, now);
+
+function primed(s: LedgerSettings, stock: Record<string, number>): Ledger {
+  const l = emptyLedger();
+  applyEvents(
+    l,
+    s,
+    Object.entries(stock).map(([k, v]) => [k, v, 0]),
+    0,
+  );
+  markSent(l, nextBatch(l, 1000));
+  return l;
+}
+
+describe('reservations from order intake', () => {
+  test('a reserved line comes off the available-to-sell at once and makes the SKU pending', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100)], 100);
+    assert.equal(shown(l, s, 'A'), 3);
+    assert.deepEqual(
+      nextBatch(l, 10).map((r) => [r.offerSku, r.quantity]),
+      [['A', 3]],
+    );
+  });
+
+  test('a re-polled order is not reserved twice, even after its reservation was released', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100)], 100);
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 150)], 150);
+    assert.equal(reservedUnits(l, 'A'), 2);
+    applyEvents(l, s, [['A', 3, 200]], 200); // allocated
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 250)], 250);
+    assert.equal(reservedUnits(l, 'A'), 0);
+    assert.equal(shown(l, s, 'A'), 3);
+  });
+
+  test("the warehouse's allocation (the master's decrease) releases it, so the units are not counted twice", () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100), reserve('joules:O2:1', 'A', 1, 110)], 110);
+    assert.equal(shown(l, s, 'A'), 2);
+    // Peoplevox allocates O1 at SaveData: available 5 → 3. O1's 2 units are consumed; O2's unit stays.
+    applyEvents(l, s, [['A', 3, 200]], 200);
+    assert.equal(reservedUnits(l, 'A'), 1);
+    assert.equal(shown(l, s, 'A'), 2);
+    applyEvents(l, s, [['A', 2, 300]], 300);
+    assert.equal(reservedUnits(l, 'A'), 0);
+    assert.equal(shown(l, s, 'A'), 2);
+    assert.equal(l.released?.allocation, 3);
+  });
+
+  test('a decrease observed before the order was seen is not its allocation', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 500)], 500);
+    // An older callback (observed at 400, before the intake saw O1) arrives late: another sale.
+    applyEvents(l, s, [['A', 4, 400]], 510);
+    assert.equal(reservedUnits(l, 'A'), 2);
+    assert.equal(shown(l, s, 'A'), 2);
+  });
+
+  test('a restock does not release a reservation; the reservation still holds its units', () => {
+    const s = settings();
+    const l = primed(s, { A: 1 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 1, 100)], 100);
+    assert.equal(shown(l, s, 'A'), 0);
+    applyEvents(l, s, [['A', 4, 200]], 200);
+    assert.equal(reservedUnits(l, 'A'), 1);
+    assert.equal(shown(l, s, 'A'), 3);
+  });
+
+  test('a short allocation (backorder): the first figure after the warehouse order was sent releases the rest', () => {
+    const s = settings();
+    const l = primed(s, { A: 1 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 3, 100)], 100);
+    applyReservations(l, s, [{ op: 'allocated', key: 'asos:O1:1', at: 150 }], 150);
+    assert.equal(reservedUnits(l, 'A'), 3, 'the figure the ledger holds (at 0) is older than the warehouse order');
+    // Peoplevox allocated 3 of 1: available floors at 0, the shortfall is inside Peoplevox's figure.
+    applyEvents(l, s, [['A', 0, 160]], 160);
+    assert.equal(reservedUnits(l, 'A'), 0);
+    // Goods-in of 5: Peoplevox shows what is left after the backorder (3); nothing is held back twice.
+    applyEvents(l, s, [['A', 3, 300]], 300);
+    assert.equal(shown(l, s, 'A'), 3);
+    assert.equal(l.released?.allocation, 1);
+    assert.equal(l.released?.['allocated-figure'], 2);
+  });
+
+  test('a full read after the warehouse order releases it too; a lost allocation callback is consumed by the read', () => {
+    const s = settings();
+    const l = primed(s, { A: 5, B: 5 });
+    applyReservations(
+      l,
+      s,
+      [
+        reserve('asos:O1:1', 'A', 2, 100),
+        reserve('asos:O1:2', 'B', 2, 100),
+        { op: 'allocated', key: 'asos:O1:1', at: 120 },
+      ],
+      120,
+    );
+    // The read started at 130 sees both allocations (A 5→3, B 5→3); their callbacks were lost.
+    reconcile(
+      l,
+      s,
+      [
+        ['A', 3],
+        ['B', 3],
+      ],
+      130,
+      140,
+    );
+    assert.equal(reservedUnits(l, 'A'), 0);
+    assert.equal(reservedUnits(l, 'B'), 0);
+    assert.equal(shown(l, s, 'B'), 3);
+  });
+
+  test('cancelled or refused before allocation: released, and the units show again', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100), reserve('joules:O2:1', 'A', 1, 100)], 100);
+    applyReservations(l, s, [{ op: 'release', key: 'asos:O1:1', at: 200, reason: 'cancelled' }], 200);
+    applyReservations(l, s, [{ op: 'release', key: 'joules:O2:1', at: 200, reason: 'refused' }], 200);
+    applyReservations(l, s, [{ op: 'release', key: 'joules:UNKNOWN:1', at: 200, reason: 'refused' }], 200);
+    assert.equal(shown(l, s, 'A'), 5);
+    assert.deepEqual([l.released?.cancelled, l.released?.refused], [2, 1]);
+  });
+
+  test('bounded: past the TTL a reservation expires, and beyond the cap the oldest go first', () => {
+    const s = settings({ reservations: { ttlMs: 1000, max: 3 } });
+    const l = primed(s, { A: 50 });
+    applyReservations(
+      l,
+      s,
+      Array.from({ length: 5 }, (_, i) => reserve(`asos:O${i}:1`, 'A', 1, 100 + i)),
+      105,
+    );
+    assert.equal(reservationCount(l).rows, 3);
+    assert.equal(reservedUnits(l, 'A'), 3);
+    expireReservations(l, s, 2000);
+    assert.equal(reservationCount(l).rows, 0);
+    assert.equal(reservationCount(l).keys, 0);
+    assert.equal(l.released?.expired, 5);
+  });
+
+  test('the ledger with reservations is plain data (continue-as-new carries it)', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100)], 100);
+    const copy = JSON.parse(JSON.stringify(l)) as Ledger;
+    applyReservations(copy, s, [reserve('asos:O1:1', 'A', 2, 150)], 150);
+    assert.equal(reservedUnits(copy, 'A'), 2);
+    applyEvents(copy, s, [['A', 3, 200]], 200);
+    assert.equal(reservedUnits(copy, 'A'), 0);
+  });
+
+  test('a ledger from before reservations (no reservation fields) still works', () => {
+    const s = settings();
+    const l = primed(s, { A: 5 });
+    delete l.reservations;
+    delete l.reservedKeys;
+    delete l.released;
+    applyEvents(l, s, [['A', 4, 100]], 100);
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 1, 200)], 200);
+    assert.equal(shown(l, s, 'A'), 3);
+  });
+});
+
+describe('what the intake sends', () => {
+  const config = ConfigSchema.parse({
+    systems: { peoplevox: { baseUrl: 'http://pvx', clientId: 'c', username: 'u', passwordEnv: 'P' } },
+    channels: [
+      {
+        code: 'asos',
+        label: 'ASOS',
+        platform: 'mirakl',
+        connection: { baseUrl: 'http://m', apiKeyEnv: 'K' },
+        fulfilment: 'peoplevox',
+        currency: 'GBP',
+        skuMap: { 'ASOS-A': 'A' },
+      },
+    ],
+  });
+  const order = (state: string, lines: Array<{ lineId: string; offerSku: string; quantity: number; state?: string }>) =>
+    ({
+      channel: 'asos',
+      orderId: 'O1',
+      state,
+      lines: lines.map((x) => ({ ...x, state: x.state ?? state })),
+    }) as unknown as MarketplaceOrder;
+
+  test('lines waiting for acceptance or the debit are reserved under their item code; later states are not', () => {
+    const o = order('WAITING_ACCEPTANCE', [
+      { lineId: '1', offerSku: 'ASOS-A', quantity: 2 },
+      { lineId: '2', offerSku: 'B', quantity: 1 },
+    ]);
+    assert.deepEqual(reservationChangesFor(config, o, 7), [
+      { op: 'reserve', key: reservationKey('asos', 'O1', '1'), itemCode: 'A', quantity: 2, at: 7 },
+      { op: 'reserve', key: 'asos:O1:2', itemCode: 'B', quantity: 1, at: 7 },
+    ]);
+    assert.equal(
+      reservationChangesFor(config, order('WAITING_DEBIT', [{ lineId: '1', offerSku: 'B', quantity: 1 }]), 7).length,
+      1,
+    );
+    assert.deepEqual(
+      reservationChangesFor(config, order('SHIPPING', [{ lineId: '1', offerSku: 'B', quantity: 1 }]), 7),
+      [],
+    );
+  });
+
+  test('a refused or cancelled order, or line, releases', () => {
+    assert.deepEqual(
+      reservationChangesFor(config, order('CANCELED', [{ lineId: '1', offerSku: 'B', quantity: 1 }]), 9),
+      [{ op: 'release', key: 'asos:O1:1', at: 9, reason: 'cancelled' }],
+    );
+    const partly = order('WAITING_DEBIT', [
+      { lineId: '1', offerSku: 'B', quantity: 1, state: 'REFUSED' },
+      { lineId: '2', offerSku: 'C', quantity: 1 },
+    ]);
+    assert.deepEqual(
+      reservationChangesFor(config, partly, 9).map((c) => [c.op, c.key]),
+      [
+        ['release', 'asos:O1:1'],
+        ['reserve', 'asos:O1:2'],
+      ],
+    );
+  });
+});
