@@ -218,10 +218,12 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
   /** Retry every open exception with this reason (after fixing its cause), a few at a time. */
   async function bulkRetry(
     reason: string,
-    filter: { channel?: string } = {},
+    filter: { channel?: string; orderIdPrefix?: string } = {},
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ reason: string; total: number; cleared: number; results: ActionResult[] }> {
-    const rows = await list({ ...filter, reason, exceptionsOnly: true, limit: 5000 });
+    const rows = (await list({ channel: filter.channel, reason, exceptionsOnly: true, limit: 5000 })).filter(
+      (r) => !filter.orderIdPrefix || (r.orderId ?? '').startsWith(filter.orderIdPrefix),
+    );
     const results: ActionResult[] = [];
     const queue = [...rows];
     const worker = async () => {

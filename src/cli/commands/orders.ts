@@ -124,8 +124,9 @@ export function registerOrderCommands(program: Command): void {
     .description('retry every open exception with one reason, e.g. after adding a SKU mapping')
     .requiredOption('--reason <code>')
     .option('--channel <code>')
+    .option('--order-prefix <prefix>', 'only orders whose marketplace id starts with this')
     .action(
-      action(async (ctx: CliContext, o: { reason: string; channel?: string }) => {
+      action(async (ctx: CliContext, o: { reason: string; channel?: string; orderPrefix?: string }) => {
         const ops = createOpsService(await ctx.client());
         const bar = new SingleBar(
           {
@@ -137,7 +138,7 @@ export function registerOrderCommands(program: Command): void {
           Presets.shades_classic,
         );
         let started = false;
-        const r = await ops.bulkRetry(o.reason, { channel: o.channel }, (done, total) => {
+        const r = await ops.bulkRetry(o.reason, { channel: o.channel, orderIdPrefix: o.orderPrefix }, (done, total) => {
           if (!started) {
             bar.start(total, 0);
             started = true;
