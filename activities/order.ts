@@ -17,7 +17,8 @@ import type { ItemCodeDirectory } from './item-codes';
 import type { AlertSink } from '../src/alerts/alerts';
 
 export interface OrderSettings {
-  taskQueues: { acknowledge: string; peoplevox: string };
+  /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
+  taskQueues: { acknowledge: string; peoplevox: string; inventory?: string };
   acceptancePolicy: ChannelConfig['acceptance']['policy'];
   outOfStock: ChannelConfig['acceptance']['outOfStock'];
   alertAtFractions: number[];
@@ -97,6 +98,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         taskQueues: {
           acknowledge: config.temporal.taskQueues.acknowledge,
           peoplevox: config.temporal.taskQueues.peoplevox,
+          inventory: config.temporal.taskQueues.inventory,
         },
         acceptancePolicy: ch.acceptance.policy,
         outOfStock: ch.acceptance.outOfStock,

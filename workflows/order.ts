@@ -13,6 +13,7 @@ import {
   defineSignal,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
@@ -21,6 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order';
+import type { InventoryActivities } from '../activities/inventory';
 import { SA } from '../src/temporal/search-attributes';
 import type { Despatch, MarketplaceOrder } from '../src/domain/order';
 import { makeException, isReasonCode, type OrderException, type ReasonCode } from '../src/domain/reasons';
@@ -106,6 +108,8 @@ export interface OrderWorkflowState {
   alertsSent: string[];
   timeline: TimelineEntry[];
   acceptedAt?: number;
+  /** Lines refused at acceptance because the stock was gone (refuse-line policy): not sent to the warehouse. */
+  refusedLines?: string[];
   warehouseCreatedAt?: number;
   shippedAt?: number;
 }
@@ -125,6 +129,15 @@ function marketplaceActs(taskQueue: string) {
     taskQueue,
     startToCloseTimeout: '30s',
     retry: { initialInterval: '2s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 15 },
+  });
+}
+
+// The stock check runs where the stock lives: the inventory worker reads the channel's inventory workflow.
+function stockActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'checkOrderStock'>>({
+    taskQueue,
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 5 },
   });
 }
 
@@ -337,7 +350,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         channel: state.channel,
         offerSkus: order.lines.map((l) => l.offerSku),
       });
-      state.lines = initialProgress(order.lines, (sku) => itemCodes[sku] ?? sku);
+      state.lines = initialProgress(liveLines(), (sku) => itemCodes[sku] ?? sku);
       // ---- 3. validate ----------------------------------------------------------------------------
       await step('validate', async () => {
         const problems = await settingsActs.validateOrder({ channel: state.channel, order });
@@ -347,12 +360,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
           channel: state.channel,
           offerSkus: order.lines.map((l) => l.offerSku),
         });
-        state.lines = initialProgress(order.lines, (sku) => codes[sku] ?? sku);
+        state.lines = initialProgress(liveLines(), (sku) => codes[sku] ?? sku);
       });
       setStatus('VALIDATED');
       // ---- 4. create the warehouse order exactly once ---------------------------------------------
       const created = await step('create warehouse order', () =>
-        warehouse.createWarehouseOrder({ channel: state.channel, order }),
+        warehouse.createWarehouseOrder({
+          channel: state.channel,
+          order: state.refusedLines?.length ? { ...order, lines: liveLines() } : order,
+        }),
       );
       if (created !== 'resolved') state.salesOrderNumber = created.salesOrderNumber;
       state.warehouseCreatedAt = Date.now();
@@ -390,6 +406,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   // ---- steps (hoisted) ------------------------------------------------------------------------------
+  /** The order's lines less those refused at acceptance for stock (they never reach the warehouse). */
+  function liveLines() {
+    return order.lines.filter((l) => !state.refusedLines?.includes(l.lineId));
+  }
+
   function marketplaceState(): MarketplaceOrder['state'] {
     return order.state;
   }
@@ -406,6 +427,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
             decisions: decision.decisions,
           }),
         );
+        if (decision.decisions.length > 0 && decision.decisions.every((d) => !d.accepted)) {
+          // Every line refused for stock (refuse-line): the marketplace refuses the order; nothing to ship.
+          setStatus('REFUSED', 'every line out of stock (refuse-line)');
+          return 'refused';
+        }
         state.acceptedAt = Date.now();
         setStatus('ACCEPTED', r === 'resolved' ? 'resolved by an operator' : r);
         return 'accepted';
@@ -501,6 +527,26 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
           Date.now(),
         ),
       };
+    }
+    // Stock: the channel's out-of-stock policy for lines the master cannot cover any more (docs/inventory.md).
+    // Patched: histories from before the check have no such activity at this point.
+    if (patched('order-stock-check')) {
+      const stock = await stockActs(settings.taskQueues.inventory ?? workflowInfo().taskQueue).checkOrderStock({
+        channel: state.channel,
+        lines: order.lines.map((l) => ({ lineId: l.lineId, itemCode: codes[l.offerSku]!, quantity: l.quantity })),
+        policy: settings.outOfStock,
+      });
+      const short = stock.filter((d) => d.shortBy > 0);
+      for (const d of short) {
+        note(
+          'stock',
+          d.accepted
+            ? `line ${d.lineId} accepted as a backorder: short by ${d.shortBy} (accept-and-backorder)`
+            : `line ${d.lineId} refused: out of stock, short by ${d.shortBy} (refuse-line)`,
+        );
+      }
+      state.refusedLines = stock.filter((d) => !d.accepted).map((d) => d.lineId);
+      return { kind: 'accept', decisions: stock.map((d) => ({ lineId: d.lineId, accepted: d.accepted })) };
     }
     return { kind: 'accept', decisions: order.lines.map((l) => ({ lineId: l.lineId, accepted: true })) };
   }

@@ -11,12 +11,20 @@ import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
+import { createStockEventBatcher, registerInventoryWebhooks, type StockEventBatcher } from '../inventory/intake';
+import { registerInventoryMetrics } from '../inventory/metrics';
 
 export interface HttpServerOptions {
   config: Config;
   client: Client;
   log: Logger;
   registry?: Registry;
+  /**
+   * Stock sync (docs/inventory.md): the Peoplevox AvailabilityChanges / GoodsReceived callbacks and the
+   * loopline_stock_* metrics. On by default (a batcher is made here and flushed on close); pass a batcher
+   * to share one, or false when the caller wires them itself.
+   */
+  inventory?: { batcher?: StockEventBatcher } | false;
 }
 
 export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
@@ -34,6 +42,15 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     }
   });
   registerOrderMetrics(registry, opts.client);
+  if (opts.inventory !== false) {
+    registerInventoryMetrics(registry, opts.client, opts.config);
+    const log = opts.log.child({ component: 'stock-events' });
+    const batcher =
+      opts.inventory?.batcher ?? createStockEventBatcher({ client: opts.client, config: opts.config, log });
+    registerInventoryWebhooks(app, { batcher, client: opts.client, config: opts.config, log });
+    // Whatever is still batched reaches the inventory workflows before the server goes.
+    if (!opts.inventory?.batcher) app.addHook('onClose', async () => batcher.close());
+  }
   const temporalMetrics = opts.config.metrics.temporalPrometheus;
   app.get('/metrics', async (_req, reply) => {
     // Ours (this registry), the connectors' API-call counters (prom-client's default registry) and,

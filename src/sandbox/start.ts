@@ -17,13 +17,7 @@ import { startDemoTraffic } from './demo';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { ensureRecurringWork } from '../../workers/recurring';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import {
-  createStockEventBatcher,
-  ensureInventoryWorkflows,
-  registerInventoryWebhooks,
-  subscribeStockEvents,
-} from '../inventory/intake';
-import { registerInventoryMetrics } from '../inventory/metrics';
+import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../inventory/intake';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -86,11 +80,16 @@ async function main() {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'loopline_' });
-  registerInventoryMetrics(registry, client, config);
-  const http = await createHttpServer({ config, client, log: log.child({ component: 'http' }), registry });
-  // Stock: Peoplevox AvailabilityChanges callbacks, batched into one signal per channel workflow.
+  // Stock: Peoplevox AvailabilityChanges callbacks, batched into one signal per channel workflow, and the
+  // stock metrics — registered by createHttpServer (as for `npm run http`).
   const stockBatcher = createStockEventBatcher({ client, config, log: log.child({ component: 'stock-events' }) });
-  registerInventoryWebhooks(http, { batcher: stockBatcher, client, config, log: log.child({ component: 'http' }) });
+  const http = await createHttpServer({
+    config,
+    client,
+    log: log.child({ component: 'http' }),
+    registry,
+    inventory: { batcher: stockBatcher },
+  });
   stops.push(() => stockBatcher.close());
   await http.listen({ host: config.http.host, port: config.http.port });
   stops.push(() => http.close());

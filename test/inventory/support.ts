@@ -16,12 +16,7 @@ import { createRuntime, type Runtime } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { createAlertSink, type AlertSink } from '../../src/alerts/alerts';
 import { createInventoryWorker } from '../../src/inventory/worker';
-import {
-  createStockEventBatcher,
-  registerInventoryWebhooks,
-  subscribeStockEvents,
-  type StockEventBatcher,
-} from '../../src/inventory/intake';
+import { createStockEventBatcher, subscribeStockEvents, type StockEventBatcher } from '../../src/inventory/intake';
 import { workflowBundle } from '../support/temporal';
 
 export interface InventoryStack {
@@ -97,8 +92,7 @@ export async function startInventoryStack(
   });
   const running = worker.run();
   const batcher = createStockEventBatcher({ client: env.client, config, log, flushMs: 50 });
-  const http = await createHttpServer({ config, client: env.client, log });
-  registerInventoryWebhooks(http, { batcher, client: env.client, config, log });
+  const http = await createHttpServer({ config, client: env.client, log, inventory: { batcher } });
   const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
   await subscribeStockEvents(runtime.peoplevox, httpUrl, log);
   return {

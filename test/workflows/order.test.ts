@@ -9,6 +9,7 @@ import { startTestEnv, uniqueQueue, workflowBundle, eventually, maybeRecordHisto
 import type { OrderActivities, OrderSettings } from '../../activities/order';
 import type { MarketplaceOrder, Despatch } from '../../src/domain/order';
 import { validateOrder } from '../../src/domain/validation';
+import { decideStockAcceptance, type OutOfStockPolicy, type StockCheckLine } from '../../src/inventory/acceptance';
 import {
   orderWorkflow,
   despatchNotifiedSignal,
@@ -84,6 +85,12 @@ interface Recorder {
   shipments: Array<{ despatchNumber: string; lines: Array<{ lineId: string; quantity: number }>; mode: string }>;
   despatches: Despatch[];
   alerts: string[];
+  /** The master's available per item code for checkOrderStock (absent: everything in stock). */
+  stock?: Record<string, number>;
+  /** OR21 decisions as sent. */
+  decisions?: Array<Array<{ lineId: string; accepted: boolean }>>;
+  /** Orders sent to the warehouse (their line ids). */
+  warehouseLines?: string[][];
 }
 
 function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSettings> = {}): OrderActivities {
@@ -113,11 +120,18 @@ function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSet
         now: Date.now(),
       });
     },
-    async acknowledgeOrder() {
+    async checkOrderStock(input: { lines: StockCheckLine[]; policy?: OutOfStockPolicy }) {
+      rec.calls.push(`stock-check:${input.policy}`);
+      const everything = Object.fromEntries(input.lines.map((l) => [l.itemCode, 1_000]));
+      return decideStockAcceptance(input.policy ?? 'accept-and-backorder', input.lines, rec.stock ?? everything);
+    },
+    async acknowledgeOrder(input: { decisions: Array<{ lineId: string; accepted: boolean }> }) {
+      (rec.decisions ??= []).push(input.decisions);
       rec.calls.push('acknowledge');
       return 'accepted' as const;
     },
     async createWarehouseOrder(input: { order: MarketplaceOrder }) {
+      (rec.warehouseLines ??= []).push(input.order.lines.map((l) => l.lineId));
       rec.calls.push('create-wms');
       return { salesOrderNumber: `ASOS-${input.order.orderId}`, created: true };
     },
@@ -192,7 +206,12 @@ describe('order workflow (real Temporal server)', () => {
         10_000,
         'warehouse order',
       );
-      assert.deepEqual(rec.calls.slice(0, 3), ['acknowledge', 'validate', 'create-wms']);
+      assert.deepEqual(rec.calls.slice(0, 4), [
+        'stock-check:accept-and-backorder',
+        'acknowledge',
+        'validate',
+        'create-wms',
+      ]);
       await h.terminate('test done');
     });
   });
@@ -453,6 +472,104 @@ describe('deadline alerts', () => {
       }
       const st = await h.query(stateQuery);
       assert.deepEqual(st.alertsSent, ['shipping:50', 'shipping:80']);
+      await h.terminate('test done');
+    });
+  });
+});
+
+describe('the stock check at acceptance (checkOrderStock)', () => {
+  test('refuse-line: OR21 refuses the line the stock cannot cover, accepts the rest; the warehouse never sees it', async () => {
+    const rec = recorder();
+    // Two tees wanted, one left; the scarf is in stock.
+    rec.stock = { 'TEE-RED-M': 1, 'SCARF-NAVY-S': 4 };
+    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      assert.deepEqual(rec.decisions, [
+        [
+          { lineId: 'L1', accepted: false },
+          { lineId: 'L2', accepted: true },
+        ],
+      ]);
+      const st = await h.query(stateQuery);
+      assert.ok(
+        st.timeline.some((t) => t.step === 'stock' && /line L1 refused: out of stock, short by 1/.test(t.detail ?? '')),
+        JSON.stringify(st.timeline),
+      );
+      await h.signal(orderUpdatedSignal, {
+        ...o,
+        state: 'SHIPPING',
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'WMS');
+      assert.deepEqual(rec.warehouseLines, [['L2']]);
+      assert.deepEqual(
+        (await h.query(stateQuery)).lines.map((l) => l.lineId),
+        ['L2'],
+      );
+      await maybeRecordHistory(h, 'orderWorkflow-stock-refuse-line');
+      await h.terminate('test done');
+    });
+  });
+
+  test('refuse-line with nothing in stock refuses every line: the order ends REFUSED, nothing reaches the warehouse', async () => {
+    const rec = recorder();
+    rec.stock = {};
+    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      const st = await h.result();
+      assert.equal(st.status, 'REFUSED');
+      assert.deepEqual(rec.decisions, [
+        [
+          { lineId: 'L1', accepted: false },
+          { lineId: 'L2', accepted: false },
+        ],
+      ]);
+      assert.ok(!rec.calls.includes('create-wms'));
+    });
+  });
+
+  test('accept-and-backorder: every line accepted; the short line is noted on the timeline as a backorder', async () => {
+    const rec = recorder();
+    rec.stock = { 'TEE-RED-M': 1, 'SCARF-NAVY-S': 4 };
+    await withWorker(rec, { outOfStock: 'accept-and-backorder' }, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      assert.deepEqual(rec.decisions, [
+        [
+          { lineId: 'L1', accepted: true },
+          { lineId: 'L2', accepted: true },
+        ],
+      ]);
+      const st = await h.query(stateQuery);
+      assert.ok(
+        st.timeline.some(
+          (t) => t.step === 'stock' && /line L1 accepted as a backorder: short by 1/.test(t.detail ?? ''),
+        ),
+        JSON.stringify(st.timeline),
+      );
+      await h.signal(orderUpdatedSignal, {
+        ...o,
+        state: 'SHIPPING',
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'WMS');
+      assert.deepEqual(rec.warehouseLines, [['L1', 'L2']]);
       await h.terminate('test done');
     });
   });
