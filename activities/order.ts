@@ -15,6 +15,7 @@ import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { toSalesOrderRow, toSalesOrderItemRows } from '../src/connectors/peoplevox/map';
 import type { ItemCodeDirectory } from './item-codes';
 import type { AlertSink } from '../src/alerts/alerts';
+import type { ShopifyActivities } from './shopify';
 
 export interface OrderSettings {
   /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
@@ -56,6 +57,8 @@ export interface OrderActivityDeps {
   log: Logger;
   /** Sandbox and benchmarks shorten the despatch backstop; production polls every 15 minutes. */
   despatchBackstopMs?: number;
+  /** Channels with `fulfilment: shopify`: their fulfilment calls and item codes (docs/shopify.md). */
+  shopify?: { activities: ShopifyActivities; itemCodes: ItemCodeDirectory };
 }
 
 export function createOrderActivities(deps: OrderActivityDeps) {
@@ -74,7 +77,15 @@ export function createOrderActivities(deps: OrderActivityDeps) {
 
   /** The channel's skuMap first (keyed by the offer SKU as sent), then the warehouse's own spelling. */
   function itemCodeOf(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
-    return deps.itemCodes.resolve(ch.skuMap[offerSku] ?? offerSku);
+    const directory = ch.fulfilment === 'shopify' && deps.shopify ? deps.shopify.itemCodes : deps.itemCodes;
+    return directory.resolve(ch.skuMap[offerSku] ?? offerSku);
+  }
+
+  /** The fulfilment system of a channel, when it is not Peoplevox (the activity names stay for replay). */
+  function shopifyFor(channel: string | undefined): ShopifyActivities | undefined {
+    if (!channel || channelConfig(channel).fulfilment !== 'shopify') return undefined;
+    if (!deps.shopify) throw ApplicationFailure.nonRetryable('systems.shopify is not wired', 'UNEXPECTED_ERROR');
+    return deps.shopify.activities;
   }
 
   function salesOrderNumberFor(channel: string, orderId: string): string {
@@ -159,6 +170,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       salesOrderNumber: string;
       created: boolean;
     }> {
+      const shopify = shopifyFor(input.channel);
+      if (shopify) return shopify.createShopifyOrder(input);
       const ch = channelConfig(input.channel);
       const salesOrderNumber = salesOrderNumberFor(input.channel, input.order.orderId);
       const key = wmsOrderKey(input.channel, input.order.orderId);
@@ -188,7 +201,12 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       }
     },
 
-    async cancelWarehouseOrder(input: { salesOrderNumber: string }): Promise<{ cancelled: boolean; status: string }> {
+    async cancelWarehouseOrder(input: {
+      salesOrderNumber: string;
+      channel?: string;
+    }): Promise<{ cancelled: boolean; status: string }> {
+      // Shopify orders are cancelled in Shopify by the people who run it (CANCELLED_AFTER_PICK names it).
+      if (shopifyFor(input.channel)) return { cancelled: false, status: 'open in Shopify' };
       try {
         return await deps.peoplevox.cancelSalesOrder(input.salesOrderNumber);
       } catch (err) {
@@ -198,7 +216,9 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       }
     },
 
-    async listWarehouseDespatches(input: { salesOrderNumber: string }): Promise<Despatch[]> {
+    async listWarehouseDespatches(input: { salesOrderNumber: string; channel?: string }): Promise<Despatch[]> {
+      const shopify = shopifyFor(input.channel);
+      if (shopify) return shopify.listShopifyDespatches(input);
       try {
         return await deps.peoplevox.listDespatches({ salesOrderNumber: input.salesOrderNumber });
       } catch (err) {

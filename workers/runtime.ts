@@ -7,6 +7,8 @@ import type { Config } from '../src/config/schema';
 import { secretFromEnv } from '../src/config/load';
 import { MiraklClient } from '../src/connectors/mirakl/client';
 import { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import { ShopifyClient } from '../src/connectors/shopify/client';
+import { createShopifyActivities } from '../activities/shopify';
 import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
@@ -21,6 +23,8 @@ export interface Runtime {
   config: Config;
   mirakl(channel: string): MiraklClient;
   peoplevox: PeoplevoxClient;
+  /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
+  shopify?: ShopifyClient;
   alerts: AlertSink;
   log: Logger;
 }
@@ -44,10 +48,21 @@ export function createRuntime(
     requestsPerSecond: pvx.requestsPerSecond * timeScale,
     log: log.child({ system: 'peoplevox' }),
   });
+  const shop = config.systems.shopify;
+  const shopify = shop
+    ? new ShopifyClient({
+        baseUrl: shop.baseUrl,
+        apiVersion: shop.apiVersion,
+        accessToken: secretFromEnv(shop.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
+        timeoutMs: shop.timeoutMs,
+        log: log.child({ system: 'shopify' }),
+      })
+    : undefined;
   return {
     config,
     log,
     peoplevox,
+    shopify,
     alerts: opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' })),
     mirakl(channel: string) {
       let c = miraklClients.get(channel);
@@ -97,6 +112,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes(), {
     missRefreshMs: 60_000 / (opts.timeScale ?? 1),
   });
+  const shopifyActs = runtime.shopify
+    ? createShopifyActivities({
+        config,
+        shopify: runtime.shopify,
+        mirakl: runtime.mirakl,
+        log: runtime.log.child({ component: 'shopify-activities' }),
+      })
+    : undefined;
   const orderActs = createOrderActivities({
     config,
     mirakl: runtime.mirakl,
@@ -105,6 +128,12 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     alerts: runtime.alerts,
     log: runtime.log.child({ component: 'order-activities' }),
     despatchBackstopMs: opts.despatchBackstopMs,
+    shopify: shopifyActs && {
+      activities: shopifyActs,
+      itemCodes: createItemCodeDirectory(() => shopifyActs.listShopifySkus(), {
+        missRefreshMs: 60_000 / (opts.timeScale ?? 1),
+      }),
+    },
   });
   const intakeActs = createIntakeActivities({
     config,
@@ -155,7 +184,12 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       namespace: config.temporal.namespace,
       dataConverter,
       taskQueue: q.acknowledge,
-      activities: { acknowledgeOrder, confirmShipment, cancelMarketplaceOrder },
+      activities: {
+        acknowledgeOrder,
+        confirmShipment,
+        cancelMarketplaceOrder,
+        ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
+      },
     }),
     Worker.create({
       connection,

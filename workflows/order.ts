@@ -23,6 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order';
 import type { InventoryActivities } from '../activities/inventory';
+import type { RefundCalculation, RefundNotice, ShopifyActivities } from '../activities/shopify';
 import { SA } from '../src/temporal/search-attributes';
 import type { Despatch, MarketplaceOrder } from '../src/domain/order';
 import { makeException, isReasonCode, type OrderException, type ReasonCode } from '../src/domain/reasons';
@@ -56,6 +57,8 @@ export type OperatorAction =
 export const orderUpdatedSignal = defineSignal<[MarketplaceOrder]>('orderUpdated');
 /** The warehouse reported a despatch (TrackingNumberReceived callback or the despatch backstop). */
 export const despatchNotifiedSignal = defineSignal<[DespatchNotice]>('despatchNotified');
+/** The fulfilment system refunded lines (Shopify refunds/create): refunded on the marketplace per line. */
+export const refundNotifiedSignal = defineSignal<[RefundNotice]>('refundNotified');
 export const retryUpdate = defineUpdate<OrderWorkflowState, []>('retry');
 export const resolveUpdate = defineUpdate<OrderWorkflowState, [string?]>('resolve');
 export const cancelUpdate = defineUpdate<OrderWorkflowState, [string?]>('cancel');
@@ -112,6 +115,8 @@ export interface OrderWorkflowState {
   refusedLines?: string[];
   warehouseCreatedAt?: number;
   shippedAt?: number;
+  /** Refunds from the fulfilment system and what was sent to the marketplace for each (audit). */
+  refunds?: Array<RefundCalculation & { at: number; error?: string }>;
 }
 
 // ---- activities -----------------------------------------------------------------------------------
@@ -133,6 +138,14 @@ function marketplaceActs(taskQueue: string) {
 }
 
 // The stock check runs where the stock lives: the inventory worker reads the channel's inventory workflow.
+function refundActs(taskQueue: string) {
+  return proxyActivities<Pick<ShopifyActivities, 'refundFromShopify'>>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '2s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 15 },
+  });
+}
+
 function stockActs(taskQueue: string) {
   return proxyActivities<Pick<InventoryActivities, 'checkOrderStock'>>({
     taskQueue,
@@ -209,6 +222,69 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(despatchNotifiedSignal, (n) => {
     if (!state.despatches.some((d) => d.despatchNumber === n.despatchNumber)) pendingNotices.push(n);
   });
+  // Refunds run one at a time beside the main flow (a refund can come while lines are still shipping).
+  const refundQueue: { acknowledge?: string } = {};
+  let refundsInFlight = 0;
+  let refundChain: Promise<void> = Promise.resolve();
+  const refundsSeen = new Set<string>();
+  setHandler(refundNotifiedSignal, async (n) => {
+    if (refundsSeen.has(n.refundId) || state.refunds?.some((r) => r.refundId === n.refundId)) return;
+    refundsSeen.add(n.refundId);
+    refundsInFlight++;
+    refundChain = refundChain.then(() => refundLines(n));
+    try {
+      await refundChain;
+    } finally {
+      refundsInFlight--;
+    }
+  });
+  async function refundLines(n: RefundNotice): Promise<void> {
+    await condition(() => refundQueue.acknowledge !== undefined);
+    const prior: Record<string, { count: number; quantity: number }> = {};
+    for (const r of state.refunds ?? []) {
+      if (r.error || r.outcome === 'nothing-to-refund') continue;
+      for (const l of r.lines) {
+        const p = (prior[l.lineId] ??= { count: 0, quantity: 0 });
+        p.count += 1;
+        p.quantity += l.quantity;
+      }
+    }
+    state.refunds ??= [];
+    try {
+      const calc = await refundActs(refundQueue.acknowledge!).refundFromShopify({
+        channel: state.channel,
+        orderId: state.orderId,
+        notice: n,
+        priorRefunds: prior,
+      });
+      state.refunds.push({ ...calc, at: Date.now() });
+      note(
+        'refund',
+        `${n.refundId}: ${calc.outcome} ${calc.lines.map((l) => `${l.lineId}×${l.quantity}=${l.amount}+${l.shippingAmount}`).join(', ')}`,
+      );
+    } catch (err) {
+      const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      state.refunds.push({
+        refundId: n.refundId,
+        reasonCode: '',
+        lines: [],
+        unmatched: n.lines,
+        outcome: 'nothing-to-refund',
+        at: Date.now(),
+        error: message,
+      });
+      note('refund failed', `${n.refundId}: ${message}`);
+      await settingsActs.raiseAlert({
+        key: `refund:${state.channel}:${state.orderId}:${n.refundId}`,
+        kind: 'exception',
+        channel: state.channel,
+        orderId: state.orderId,
+        owner: 'ops',
+        message: `Order ${state.orderId} (${state.channel}): refund ${n.refundId} from the fulfilment system could not be made on the marketplace: ${message}. Refund it in the marketplace back office.`,
+      });
+    }
+  }
+
   const operatorHandler = (action: OperatorAction) => async () => {
     pendingAction = action;
     // Return once the workflow has taken the action (the step re-ran or the order moved on).
@@ -224,6 +300,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   const settings = await settingsActs.orderSettings(state.channel);
   const marketplace = marketplaceActs(settings.taskQueues.acknowledge);
   const warehouse = warehouseActs(settings.taskQueues.peoplevox);
+  refundQueue.acknowledge = settings.taskQueues.acknowledge;
   publish();
 
   /** Runs a step; a business failure parks the order until an operator acts. */
@@ -396,6 +473,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       }
       setStatus('CLOSED');
     }
+    // A refund being sent to the marketplace finishes before the workflow does.
+    await condition(() => refundsInFlight === 0);
     return state;
   } catch (err) {
     if (err instanceof OrderCancelled) {
@@ -572,7 +651,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       let known: Despatch[] = pendingNotices.flatMap((n) => (n.despatch ? [n.despatch] : []));
       pendingNotices.length = 0;
       if (needReport && state.salesOrderNumber) {
-        const fromReport = await warehouse.listWarehouseDespatches({ salesOrderNumber: state.salesOrderNumber });
+        const fromReport = await warehouse.listWarehouseDespatches({
+          salesOrderNumber: state.salesOrderNumber,
+          channel: state.channel,
+        });
         known = [...known, ...fromReport];
       }
       for (const d of known) {
@@ -659,7 +741,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       const r = await step(
         'cancel warehouse order',
         async () => {
-          const res = await warehouse.cancelWarehouseOrder({ salesOrderNumber: state.salesOrderNumber! });
+          const res = await warehouse.cancelWarehouseOrder({
+            salesOrderNumber: state.salesOrderNumber!,
+            channel: state.channel,
+          });
           if (!res.cancelled) {
             throw ApplicationFailure.nonRetryable(
               makeException(

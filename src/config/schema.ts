@@ -197,6 +197,31 @@ export const PeoplevoxSchema = z
   })
   .strict();
 
+/** Shopify as a fulfilment system (docs/shopify.md): the shop, its Admin API version and secrets by env var name. */
+export const ShopifySchema = z
+  .object({
+    /** The shop's base URL, e.g. https://brand.myshopify.com (the client appends /admin/api/<version>/graphql.json). */
+    baseUrl: httpUrl,
+    apiVersion: z
+      .string()
+      .regex(/^\d{4}-\d{2}$/, 'must be a Shopify API version such as 2026-04')
+      .default('2026-04'),
+    /** Environment variable holding the Admin API access token (offline token with write_orders). */
+    accessTokenEnv: envVarName,
+    /** Environment variable holding the app's client secret: webhooks are verified with it. */
+    webhookSecretEnv: envVarName,
+    /** orderCreate options.inventoryBehaviour for imported marketplace orders. */
+    inventoryBehaviour: z
+      .enum(['BYPASS', 'DECREMENT_IGNORING_POLICY', 'DECREMENT_OBEYING_POLICY'])
+      .default('DECREMENT_OBEYING_POLICY'),
+    /** Tag put on every imported order, {channel} replaced by the channel code. */
+    orderTag: z.string().min(1).default('loopline-{channel}'),
+    /** Shopify refund note (or return reason) → marketplace refund reason code; `*` is the default. */
+    refundReasons: z.record(z.string(), z.string().min(1)).default({ '*': '16' }),
+    timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+  })
+  .strict();
+
 /** A payload encryption key: an id stored in each encrypted payload, and the variable holding the key. */
 const PayloadKeySchema = z
   .object({
@@ -379,6 +404,7 @@ export const ConfigSchema = z
     systems: z
       .object({
         peoplevox: PeoplevoxSchema.optional(),
+        shopify: ShopifySchema.optional(),
       })
       .strict()
       .default({}),
@@ -426,12 +452,20 @@ export const ConfigSchema = z
           message: 'routes to peoplevox, but systems.peoplevox is not configured',
         });
       }
+      if (ch.fulfilment === 'shopify' && !cfg.systems.shopify) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'fulfilment'],
+          message: 'routes to shopify, but systems.shopify is not configured',
+        });
+      }
     });
   });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ChannelConfig = z.infer<typeof ChannelSchema>;
 export type PeoplevoxConfig = z.infer<typeof PeoplevoxSchema>;
+export type ShopifyConfig = z.infer<typeof ShopifySchema>;
 export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
 export type ChannelInventoryConfig = z.infer<typeof ChannelInventorySchema>;
 export type StockBuffer = z.infer<typeof StockBufferSchema>;

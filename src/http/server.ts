@@ -9,6 +9,7 @@ import { registerOrderMetrics } from '../metrics/orders';
 import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
+import { registerShopifyWebhooks } from './shopify-webhooks';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
 import { createStockEventBatcher, registerInventoryWebhooks, type StockEventBatcher } from '../inventory/intake';
@@ -70,6 +71,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
   registerWebhooks(app, opts);
   registerIntakeWebhook(app, opts);
+  registerShopifyWebhooks(app, opts);
   registerOps(app, opts);
   // POST /codec/decode|encode for the Temporal Web UI (docs/security.md).
   registerCodecEndpoint(app, opts);

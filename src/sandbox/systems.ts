@@ -5,12 +5,15 @@ import type { SandboxSystem } from './server';
 import { sandboxCatalogue } from './catalogue';
 import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
+import { shopifySimulator } from './shopify';
 
 /** Credentials the simulators accept. Real tenants' secrets come from the environment instead. */
 export const SANDBOX_SECRETS: Record<string, string> = {
   MIRAKL_ASOS_API_KEY: 'sandbox-asos-key',
   MIRAKL_JOULES_API_KEY: 'sandbox-joules-key',
   PEOPLEVOX_PASSWORD: 'sandbox-pvx-password',
+  SHOPIFY_ACCESS_TOKEN: 'shpat_sandbox-access-token',
+  SHOPIFY_WEBHOOK_SECRET: 'sandbox-shopify-client-secret',
   LOOPLINE_OPS_TOKEN: 'sandbox-ops-token',
   // Payload encryption key of the sandbox (security.payloadEncryption): published here, so never use it
   // for a real tenant; generate your own with `openssl rand -base64 32` (docs/security.md).
@@ -69,6 +72,21 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         clientId: pvx.clientId,
         username: pvx.username,
         password: env[pvx.passwordEnv] ?? SANDBOX_SECRETS[pvx.passwordEnv] ?? 'sandbox',
+        catalogue,
+      }),
+    );
+  }
+  const shop = config.systems.shopify;
+  if (shop) {
+    // The shop is the last path segment under /shopify/ (sandbox), else the first label of the host.
+    const url = new URL(shop.baseUrl);
+    const name = /\/shopify\/([^/]+)\/?$/.exec(url.pathname)?.[1] ?? url.hostname.split('.')[0]!;
+    systems.push(
+      shopifySimulator({
+        shop: name,
+        accessToken: env[shop.accessTokenEnv] ?? SANDBOX_SECRETS[shop.accessTokenEnv] ?? 'sandbox',
+        webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
+        currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
         catalogue,
       }),
     );

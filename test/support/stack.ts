@@ -15,6 +15,7 @@ import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
+import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 
@@ -42,6 +43,8 @@ export interface StackOptions {
   intake?: Record<string, unknown>;
   /** A channel's skuMap, by channel code. */
   skuMap?: Record<string, Record<string, string>>;
+  /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
+  shopify?: boolean;
 }
 
 function configYaml(
@@ -50,6 +53,7 @@ function configYaml(
   extra = '',
   intake?: Record<string, unknown>,
   skuMap: Record<string, Record<string, string>> = {},
+  shopify = false,
 ): string {
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
@@ -60,15 +64,19 @@ temporal:
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
-  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
+  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }${
+    shopify
+      ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }`
+      : ''
+  }
 channels:
   - code: asos
     label: ASOS Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
-    fulfilment: peoplevox
+    fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
     currency: GBP
-    returnWindowDays: 0
+    returnWindowDays: ${shopify ? 1 : 0}
     carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}
   - code: joules
     label: Joules Marketplace
@@ -89,7 +97,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
   const draft = parseConfig(
-    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap),
+    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
     'test',
     envVars,
   );
@@ -98,7 +106,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
   const config = parseConfig(
-    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap),
+    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
     'test',
     envVars,
   );
@@ -117,6 +125,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const http = await createHttpServer({ config, client: env.client, log });
   const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
   await subscribeWarehouseEvents(runtime, httpUrl);
+  if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,

@@ -1,0 +1,323 @@
+// Shopify Admin GraphQL client: axios, every response checked with zod, and the calculated-cost leaky
+// bucket respected by design: each response's extensions.cost.throttleStatus updates a local model of
+// the bucket, and a request waits until the model says its cost fits (it never relies on THROTTLED).
+import axios, { type AxiosInstance } from 'axios';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ConnectorError, classifyHttpError } from '../errors';
+import { costOf } from './cost';
+import {
+  FulfillmentsSchema,
+  GraphQLEnvelope,
+  InventoryItemsSchema,
+  OrderCreateSchema,
+  OrdersSchema,
+  RefundsSchema,
+  VariantsSchema,
+  WebhookSubscriptionCreateSchema,
+  type ShopifyOrderSummary,
+  type ThrottleStatus,
+} from './schemas';
+
+export interface ShopifyClientOptions {
+  baseUrl: string;
+  apiVersion: string;
+  accessToken: string;
+  timeoutMs?: number;
+  log: Logger;
+  /** Longest a request waits for the bucket before failing as retryable. */
+  maxWaitMs?: number;
+}
+
+export interface OrderCreateInput {
+  [k: string]: unknown;
+}
+
+export interface ShopifyDespatchLine {
+  sku: string;
+  quantity: number;
+}
+
+export interface ShopifyFulfillment {
+  id: string;
+  createdAt: string;
+  company?: string;
+  number?: string;
+  url?: string;
+  lines: ShopifyDespatchLine[];
+}
+
+export interface ShopifyRefund {
+  id: string;
+  note?: string;
+  createdAt: string;
+  lines: Array<{ sku: string; quantity: number; lineItemId: string }>;
+}
+
+export interface ShopifyInventoryRow {
+  sku: string;
+  inventoryItemId: string;
+  available: number;
+}
+
+const ORDER_FIELDS = `id name sourceIdentifier tags cancelledAt metafield(namespace: "loopline", key: "mirakl_order_id") { value }
+  lineItems(first: 50) { nodes { id sku quantity } }`;
+
+export class ShopifyClient {
+  private readonly http: AxiosInstance;
+  private readonly log: Logger;
+  private readonly maxWaitMs: number;
+  /** Local model of the bucket: what was available at `at`, and how fast it refills. */
+  private bucket: { available: number; max: number; restoreRate: number; at: number } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly opts: ShopifyClientOptions) {
+    this.http = axios.create({
+      baseURL: `${opts.baseUrl.replace(/\/$/, '')}/admin/api/${opts.apiVersion}`,
+      timeout: opts.timeoutMs ?? 15_000,
+      headers: { 'X-Shopify-Access-Token': opts.accessToken, 'content-type': 'application/json' },
+    });
+    this.log = opts.log;
+    this.maxWaitMs = opts.maxWaitMs ?? 60_000;
+  }
+
+  /** The cost bucket as the client last saw it (for tests and metrics). */
+  throttleStatus() {
+    return this.bucket ? { ...this.bucket, available: this.estimate() } : undefined;
+  }
+
+  private estimate(now = Date.now()): number {
+    if (!this.bucket) return Infinity;
+    const b = this.bucket;
+    return Math.min(b.max, b.available + ((now - b.at) / 1000) * b.restoreRate);
+  }
+
+  private learn(t: ThrottleStatus | undefined) {
+    if (!t) return;
+    this.bucket = {
+      available: t.currentlyAvailable,
+      max: t.maximumAvailable,
+      restoreRate: t.restoreRate,
+      at: Date.now(),
+    };
+  }
+
+  /** Waits until the bucket model has room for `cost`, then books it. Requests go one at a time. */
+  private async pace(cost: number): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const available = this.estimate();
+      // A query dearer than the whole bucket cannot wait its way in: send it and let the API say so.
+      if (available >= cost || !this.bucket || cost > this.bucket.max) break;
+      const waitMs = Math.ceil(((cost - available) / this.bucket.restoreRate) * 1000);
+      if (Date.now() - started + waitMs > this.maxWaitMs) {
+        throw new ConnectorError('shopify', 'graphql', `cost ${cost} would wait ${waitMs} ms for the bucket`, true, {
+          retryAfterMs: waitMs,
+        });
+      }
+      await new Promise((r) => setTimeout(r, Math.max(5, waitMs)));
+    }
+    if (this.bucket) {
+      this.bucket.available = this.estimate() - cost;
+      this.bucket.at = Date.now();
+    }
+  }
+
+  /**
+   * One GraphQL request. `cost` is the caller's estimate of the requested cost (the same rules the API
+   * uses); the bucket model holds the request until it fits.
+   */
+  async request<T>(
+    operation: string,
+    query: string,
+    variables: Record<string, unknown>,
+    data: z.ZodType<T>,
+  ): Promise<T> {
+    const cost = costOf(query, variables);
+    const run = async (): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        await this.pace(cost);
+        let body: unknown;
+        try {
+          body = (await this.http.post('/graphql.json', { query, variables })).data;
+        } catch (err) {
+          throw classifyHttpError('shopify', operation, err);
+        }
+        const env = GraphQLEnvelope.safeParse(body);
+        if (!env.success) {
+          throw new ConnectorError('shopify', operation, `unexpected response: ${z.prettifyError(env.error)}`, true);
+        }
+        this.learn(env.data.extensions?.cost?.throttleStatus);
+        const errors = env.data.errors ?? [];
+        if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
+          // Should not happen (we pace), but another app can share the bucket: wait for it and try again.
+          if (attempt >= 3) throw new ConnectorError('shopify', operation, 'THROTTLED', true, { code: 'THROTTLED' });
+          this.log.warn({ operation }, 'shopify throttled despite pacing (shared bucket?)');
+          continue;
+        }
+        if (errors.length > 0) {
+          const detail = errors.map((e) => e.message).join('; ');
+          throw new ConnectorError('shopify', operation, detail, false, {
+            code: errors[0]?.extensions?.code,
+            detail,
+          });
+        }
+        const parsed = data.safeParse(env.data.data);
+        if (!parsed.success) {
+          throw new ConnectorError('shopify', operation, `unexpected data: ${z.prettifyError(parsed.error)}`, false);
+        }
+        return parsed.data;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Look before create: the order imported for this source id (Mirakl order id), if any. */
+  async findOrderBySource(sourceIdentifier: string, tag: string): Promise<ShopifyOrderSummary | undefined> {
+    const q = `query FindOrder($q: String!) { orders(first: 5, query: $q) { nodes { ${ORDER_FIELDS} } } }`;
+    const bySource = await this.request('orders', q, { q: `source_identifier:'${sourceIdentifier}'` }, OrdersSchema);
+    const hit = bySource.orders.nodes.find((o) => o.sourceIdentifier === sourceIdentifier);
+    if (hit) return hit;
+    // An order created by hand or by an older import carries the tag and the metafield only.
+    const byTag = await this.request('orders', q, { q: `tag:'${tag}'` }, OrdersSchema);
+    return byTag.orders.nodes.find((o) => o.metafield?.value === sourceIdentifier);
+  }
+
+  async orderCreate(
+    order: OrderCreateInput,
+    inventoryBehaviour: string,
+    idempotencyKey: string,
+  ): Promise<ShopifyOrderSummary> {
+    const q = `mutation Create($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput, $key: String!) {
+      orderCreate(order: $order, options: $options) @idempotent(key: $key) {
+        order { ${ORDER_FIELDS} }
+        userErrors { field message code }
+      }
+    }`;
+    const res = await this.request(
+      'orderCreate',
+      q,
+      {
+        order,
+        options: { inventoryBehaviour, sendReceipt: false, sendFulfillmentReceipt: false },
+        key: idempotencyKey,
+      },
+      OrderCreateSchema,
+    );
+    const { order: created, userErrors } = res.orderCreate ?? { order: null, userErrors: [] };
+    if (userErrors.length > 0 || !created) {
+      const detail =
+        userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ') || 'no order returned';
+      throw new ConnectorError('shopify', 'orderCreate', detail, false, { code: 'USER_ERROR', detail });
+    }
+    return created;
+  }
+
+  async order(id: string): Promise<ShopifyOrderSummary | undefined> {
+    const q = `query One($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`;
+    const res = await this.request(
+      'order',
+      q,
+      { id },
+      z.object({ order: OrdersSchema.shape.orders.shape.nodes.element.nullable() }),
+    );
+    return res.order ?? undefined;
+  }
+
+  async variantsBySku(skus: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const sku of skus) {
+      const q = `query V($q: String!) { productVariants(first: 5, query: $q) { nodes { id sku } } }`;
+      const res = await this.request('productVariants', q, { q: `sku:'${sku}'` }, VariantsSchema);
+      const v = res.productVariants.nodes.find((n) => n.sku === sku);
+      if (v) out.set(sku, v.id);
+    }
+    return out;
+  }
+
+  /** Every variant SKU in the shop (paged, 250 a page). */
+  async listSkus(): Promise<string[]> {
+    const out: string[] = [];
+    let after: string | null | undefined;
+    do {
+      const q = `query All($after: String) { productVariants(first: 250, after: $after) { nodes { id sku } pageInfo { hasNextPage endCursor } } }`;
+      const res = await this.request('productVariants', q, { after }, VariantsSchema);
+      for (const n of res.productVariants.nodes) if (n.sku) out.push(n.sku);
+      after = res.productVariants.pageInfo?.hasNextPage ? res.productVariants.pageInfo.endCursor : undefined;
+    } while (after);
+    return out;
+  }
+
+  async fulfillments(orderId: string): Promise<ShopifyFulfillment[]> {
+    const q = `query F($id: ID!) { order(id: $id) { id fulfillments(first: 10) { id createdAt status
+      trackingInfo(first: 5) { company number url }
+      fulfillmentLineItems(first: 20) { nodes { quantity lineItem { sku } } } } } }`;
+    const res = await this.request('order', q, { id: orderId }, FulfillmentsSchema);
+    return (res.order?.fulfillments ?? [])
+      .filter((f) => f.status === 'SUCCESS')
+      .map((f) => ({
+        id: f.id,
+        createdAt: f.createdAt,
+        company: f.trackingInfo[0]?.company ?? undefined,
+        number: f.trackingInfo[0]?.number ?? undefined,
+        url: f.trackingInfo[0]?.url ?? undefined,
+        lines: f.fulfillmentLineItems.nodes.map((n) => ({ sku: n.lineItem.sku ?? '', quantity: n.quantity })),
+      }));
+  }
+
+  async refunds(orderId: string): Promise<ShopifyRefund[]> {
+    const q = `query R($id: ID!) { order(id: $id) { id refunds(first: 10) { id note createdAt
+      refundLineItems(first: 20) { nodes { quantity lineItem { id sku } } } } } }`;
+    const res = await this.request('order', q, { id: orderId }, RefundsSchema);
+    return (res.order?.refunds ?? []).map((r) => ({
+      id: r.id,
+      note: r.note ?? undefined,
+      createdAt: r.createdAt,
+      lines: r.refundLineItems.nodes.map((n) => ({
+        sku: n.lineItem.sku ?? '',
+        quantity: n.quantity,
+        lineItemId: n.lineItem.id,
+      })),
+    }));
+  }
+
+  /** The full stock read: available per SKU at the shop's location(s), summed (paged, 50 a page). */
+  async inventory(): Promise<ShopifyInventoryRow[]> {
+    const out: ShopifyInventoryRow[] = [];
+    let after: string | null | undefined;
+    do {
+      const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes { id sku
+        inventoryLevels(first: 5) { nodes { quantities(names: ["available"]) { name quantity } } } }
+        pageInfo { hasNextPage endCursor } } }`;
+      const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema);
+      for (const n of res.inventoryItems.nodes) {
+        if (!n.sku) continue;
+        const available = n.inventoryLevels.nodes.reduce(
+          (s, l) => s + (l.quantities.find((x) => x.name === 'available')?.quantity ?? 0),
+          0,
+        );
+        out.push({ sku: n.sku, inventoryItemId: n.id, available });
+      }
+      after = res.inventoryItems.pageInfo.hasNextPage ? res.inventoryItems.pageInfo.endCursor : undefined;
+    } while (after);
+    return out;
+  }
+
+  /** Subscribes `callbackUrl` to a topic (ORDERS_CREATE, …); an existing subscription is fine. */
+  async subscribe(topic: string, callbackUrl: string): Promise<void> {
+    const q = `mutation S($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id } userErrors { field message } } }`;
+    const res = await this.request(
+      'webhookSubscriptionCreate',
+      q,
+      { topic, sub: { callbackUrl, format: 'JSON' } },
+      WebhookSubscriptionCreateSchema,
+    );
+    const errs = res.webhookSubscriptionCreate?.userErrors ?? [];
+    if (errs.length > 0 && !errs.some((e) => /already been taken/.test(e.message))) {
+      throw new ConnectorError('shopify', 'webhookSubscriptionCreate', errs.map((e) => e.message).join('; '), false);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// Shopify webhooks (docs/shopify.md): POST /webhooks/shopify, one address for every topic.
+//   - verified first: base64 HMAC-SHA256 of the raw body with the app's client secret, compared in
+//     constant time; a bad or missing signature is answered 401 and never processed;
+//   - deduplicated on X-Shopify-Event-Id (falling back to X-Shopify-Webhook-Id): a second delivery of
+//     an event is answered 200 and dropped (the workflows dedupe again, by fulfillment and refund id);
+//   - fulfillments/create → despatchNotified on the order workflow, with the fulfilled lines and tracking;
+//   - refunds/create → refundNotified on the order workflow;
+//   - inventory_levels/update → handed to `onStock` when the stock route is wired; orders/create is logged.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config } from '../config/schema';
+import { secretFromEnv } from '../config/load';
+import { ShopifyClient } from '../connectors/shopify/client';
+import {
+  FulfillmentWebhookSchema,
+  InventoryLevelWebhookSchema,
+  RefundWebhookSchema,
+} from '../connectors/shopify/schemas';
+import { orderWorkflowId } from '../domain/keys';
+import type { DespatchNotice } from '../../workflows/order';
+import type { RefundNotice } from '../../activities/shopify';
+
+export const SHOPIFY_WEBHOOK_PATH = '/webhooks/shopify';
+export const SHOPIFY_TOPICS = ['ORDERS_CREATE', 'FULFILLMENTS_CREATE', 'REFUNDS_CREATE', 'INVENTORY_LEVELS_UPDATE'];
+
+export function verifyShopifyHmac(raw: Buffer, header: unknown, secret: string): boolean {
+  if (typeof header !== 'string' || header.length === 0) return false;
+  const expected = createHmac('sha256', secret).update(raw).digest();
+  let given: Buffer;
+  try {
+    given = Buffer.from(header, 'base64');
+  } catch {
+    return false;
+  }
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface ShopifyWebhookOptions {
+  config: Config;
+  client: Client;
+  log: Logger;
+  /** Defaults to a client built from systems.shopify. */
+  shopify?: ShopifyClient;
+  /** inventory_levels/update, once the stock route is wired (SKU lookup is the receiver's job). */
+  onStock?: (e: z.infer<typeof InventoryLevelWebhookSchema>) => Promise<void>;
+}
+
+/** Subscribes Loopline's webhook address to every topic it handles (existing subscriptions are kept). */
+export async function subscribeShopifyWebhooks(shopify: ShopifyClient, httpUrl: string): Promise<void> {
+  for (const topic of SHOPIFY_TOPICS) await shopify.subscribe(topic, `${httpUrl}${SHOPIFY_WEBHOOK_PATH}`);
+}
+
+export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebhookOptions): void {
+  const cfg = opts.config.systems.shopify;
+  if (!cfg) return;
+  const secret = secretFromEnv(cfg.webhookSecretEnv, 'systems.shopify.webhookSecretEnv');
+  const shopify =
+    opts.shopify ??
+    new ShopifyClient({
+      baseUrl: cfg.baseUrl,
+      apiVersion: cfg.apiVersion,
+      accessToken: secretFromEnv(cfg.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
+      timeoutMs: cfg.timeoutMs,
+      log: opts.log.child({ system: 'shopify' }),
+    });
+  const log = opts.log.child({ component: 'shopify-webhooks' });
+  const shopifyChannels = opts.config.channels.filter((c) => c.fulfilment === 'shopify');
+  // Event ids seen by this process (bounded); the workflows dedupe again across processes.
+  const seen = new Map<string, number>();
+  const remember = (id: string) => {
+    seen.set(id, Date.now());
+    if (seen.size > 50_000) seen.delete(seen.keys().next().value!);
+  };
+  // Shopify order id → the marketplace order it carries (read once per order).
+  const owners = new Map<number, { channel: string; orderId: string } | null>();
+  const ownerOf = async (shopifyOrderId: number) => {
+    if (owners.has(shopifyOrderId)) return owners.get(shopifyOrderId) ?? undefined;
+    const o = await shopify.order(`gid://shopify/Order/${shopifyOrderId}`);
+    const ch = o && shopifyChannels.find((c) => o.tags.includes(cfg.orderTag.replace('{channel}', c.code)));
+    const orderId = o?.sourceIdentifier ?? o?.metafield?.value;
+    const owner = ch && orderId ? { channel: ch.code, orderId } : null;
+    owners.set(shopifyOrderId, owner);
+    return owner ?? undefined;
+  };
+
+  const handle = async (topic: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+    if (topic === 'fulfillments/create') {
+      const f = FulfillmentWebhookSchema.parse(body);
+      const owner = await ownerOf(f.order_id);
+      if (!owner) return { status: 200, body: { ok: true, ignored: 'not a marketplace order' } };
+      const despatchNumber = `gid://shopify/Fulfillment/${f.id}`;
+      const notice: DespatchNotice = {
+        despatchNumber,
+        trackingNumber: f.tracking_number ?? undefined,
+        carrier: f.tracking_company ?? undefined,
+        despatch: {
+          despatchNumber,
+          salesOrderNumber: `gid://shopify/Order/${f.order_id}`,
+          trackingNumber: f.tracking_number ?? undefined,
+          carrier: f.tracking_company ?? undefined,
+          items: f.line_items.filter((l) => l.sku).map((l) => ({ itemCode: l.sku!, quantity: l.quantity })),
+        },
+      };
+      await opts.client.workflow
+        .getHandle(orderWorkflowId(owner.channel, owner.orderId))
+        .signal('despatchNotified', notice);
+      return { status: 200, body: { ok: true } };
+    }
+    if (topic === 'refunds/create') {
+      const r = RefundWebhookSchema.parse(body);
+      const owner = await ownerOf(r.order_id);
+      if (!owner) return { status: 200, body: { ok: true, ignored: 'not a marketplace order' } };
+      const notice: RefundNotice = {
+        refundId: `gid://shopify/Refund/${r.id}`,
+        note: r.note ?? undefined,
+        lines: r.refund_line_items
+          .filter((l) => l.line_item.sku)
+          .map((l) => ({ sku: l.line_item.sku!, quantity: l.quantity })),
+      };
+      await opts.client.workflow
+        .getHandle(orderWorkflowId(owner.channel, owner.orderId))
+        .signal('refundNotified', notice);
+      return { status: 200, body: { ok: true } };
+    }
+    if (topic === 'inventory_levels/update') {
+      const e = InventoryLevelWebhookSchema.parse(body);
+      if (opts.onStock) await opts.onStock(e);
+      return { status: 200, body: { ok: true } };
+    }
+    log.debug({ topic }, 'shopify webhook acknowledged');
+    return { status: 200, body: { ok: true } };
+  };
+
+  void app.register(async (scope) => {
+    // The signature is over the raw bytes: keep them, parse after verifying.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    scope.post(SHOPIFY_WEBHOOK_PATH, async (req, reply) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!verifyShopifyHmac(raw, req.headers['x-shopify-hmac-sha256'], secret)) {
+        log.warn({ topic: req.headers['x-shopify-topic'] }, 'shopify webhook with a bad signature refused');
+        return reply.code(401).send({ error: 'invalid signature' });
+      }
+      const topic = String(req.headers['x-shopify-topic'] ?? '');
+      const eventId = String(req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'] ?? '');
+      if (eventId && seen.has(eventId)) return reply.code(200).send({ ok: true, duplicate: true });
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return reply.code(400).send({ error: 'body is not JSON' });
+      }
+      try {
+        const r = await handle(topic, body);
+        if (eventId) remember(eventId);
+        return reply.code(r.status).send(r.body);
+      } catch (err) {
+        if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
+        // Not remembered: Shopify retries the delivery, and the next try may find the workflow.
+        log.warn({ topic, err: (err as Error).message }, 'shopify webhook not handled; Shopify will retry');
+        return reply.code(503).send({ error: 'not handled, retry' });
+      }
+    });
+  });
+}

@@ -1,0 +1,305 @@
+// ASOS (Mirakl) ↔ Shopify through the sandbox (docs/shopify.md): the order workflow with Shopify as the
+// fulfilment system. Assertions are on what the simulators hold, never on Loopline's own word.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
+import { startStack, type Stack } from '../support/stack';
+import { orderWorkflowId } from '../../src/domain/keys';
+import type { OrderWorkflowState } from '../../workflows/order';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+let httpUrl: string;
+const SHOP = '/control/shopify/loopline-test';
+
+before(async () => {
+  env = await startTestEnv();
+  stack = await startStack(env, { shopify: true, multiShipment: { asos: true, joules: false } });
+  const addr = stack.http.server.address() as { port: number };
+  httpUrl = `http://127.0.0.1:${addr.port}`;
+});
+after(async () => {
+  await stack?.stop();
+  await env?.teardown();
+});
+
+interface WireTax {
+  code: string;
+  amount: number;
+}
+interface WireOrder {
+  order_id: string;
+  order_state: string;
+  order_lines: Array<{
+    order_line_id: string;
+    offer_sku: string;
+    quantity: number;
+    price: number;
+    shipping_price: number;
+    taxes: WireTax[];
+    shipping_taxes: WireTax[];
+    refunds: Array<{
+      amount: number;
+      shipping_amount: number;
+      quantity: number;
+      reason_code: string;
+      taxes: WireTax[];
+    }>;
+  }>;
+  _sandbox: {
+    shipments: Array<{
+      shipment_lines: Array<{ order_line_id: string; quantity: number }>;
+      tracking?: { carrier_code?: string; tracking_number?: string };
+    }>;
+  };
+}
+interface ShopOrder {
+  id: string;
+  sourceIdentifier: string;
+  tags: string[];
+  metafields: Array<{ key: string; value: string }>;
+  lineItems: Array<{ sku: string; quantity: number; unitPriceMinor: number; taxLines: Array<{ amountMinor: number }> }>;
+  shippingLines: Array<{ priceMinor: number; taxLines: Array<{ amountMinor: number }> }>;
+  totals: { total: number; tax: number };
+}
+
+const minor = (x: number) => Math.round(x * 100);
+const mirakl = async (id: string) => (await stack.control.get(`/control/mirakl/asos/orders/${id}`)).data as WireOrder;
+const shopOrders = async (sourceIdentifier: string) =>
+  ((await stack.control.get(`${SHOP}/orders`, { params: { sourceIdentifier } })).data as { orders: ShopOrder[] })
+    .orders;
+const workflowState = (orderId: string) =>
+  env.client.workflow.getHandle(orderWorkflowId('asos', orderId)).query<OrderWorkflowState>('state');
+
+async function placeAndImport(
+  orderId: string,
+  lines: Array<{ offerSku: string; quantity: number }>,
+  shippingPrice = 4.99,
+) {
+  await stack.control.post('/control/mirakl/asos/orders', { orderId, lines, shippingPrice });
+  return eventually(
+    async () => {
+      const o = await shopOrders(orderId);
+      return o.length > 0 && (await mirakl(orderId)).order_state === 'SHIPPING' ? o : undefined;
+    },
+    30_000,
+    'the order in Shopify',
+  );
+}
+
+describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
+  test('an ASOS order appears exactly once in Shopify although the orderCreate response is lost and webhooks arrive twice; money exact', async () => {
+    const orderId = `${stack.idPrefix}-S1-A`;
+    await stack.control.put('/control/faults/shopify', {
+      rules: [{ endpoint: 'orderCreate', kind: 'lostResponse', count: 1 }],
+    });
+    await stack.control.put(`${SHOP}/webhook-delivery`, { duplicateNext: 3 });
+    await placeAndImport(orderId, [
+      { offerSku: 'TEE-RED-M', quantity: 2 },
+      { offerSku: 'SCARF-NAVY-S', quantity: 1 },
+    ]);
+    const faults = (await stack.control.get('/control/faults/shopify')).data as { fired: Record<string, number> };
+    assert.equal(faults.fired.lostResponse, 1, 'the first orderCreate response was lost');
+    // Give the retry (and any duplicate) time to happen, then count.
+    const wf = await eventually(
+      async () => {
+        const s = await workflowState(orderId);
+        return s.status === 'IN_WAREHOUSE' ? s : undefined;
+      },
+      20_000,
+      'IN_WAREHOUSE',
+    );
+    const orders = await shopOrders(orderId);
+    assert.equal(orders.length, 1, 'exactly one Shopify order');
+    const o = orders[0]!;
+    assert.equal(wf.salesOrderNumber, o.id);
+    assert.ok(o.tags.includes('loopline-asos'));
+    assert.equal(o.metafields.find((m) => m.key === 'mirakl_order_id')?.value, orderId);
+    // Money exact to the minor unit, from the Mirakl order.
+    const m = await mirakl(orderId);
+    for (const l of m.order_lines) {
+      const li = o.lineItems.find((x) => x.sku === l.offer_sku)!;
+      assert.equal(li.unitPriceMinor * li.quantity, minor(l.price), `goods of ${l.offer_sku}`);
+      assert.equal(
+        li.taxLines.reduce((s, t) => s + t.amountMinor, 0),
+        l.taxes.reduce((s, t) => s + minor(t.amount), 0),
+      );
+    }
+    const ship = m.order_lines.reduce((s, l) => s + minor(l.shipping_price), 0);
+    assert.equal(o.shippingLines[0]!.priceMinor, ship);
+    assert.equal(
+      o.shippingLines[0]!.taxLines.reduce((s, t) => s + t.amountMinor, 0),
+      m.order_lines.reduce((s, l) => s + l.shipping_taxes.reduce((x, t) => x + minor(t.amount), 0), 0),
+    );
+    // The orders/create webhook reached Loopline twice with one event id.
+    const hooks = (await stack.control.get(`${SHOP}/webhooks`)).data as {
+      deliveries: Array<{ eventId: string; topic: string; status: number }>;
+    };
+    const created = hooks.deliveries.filter((d) => d.topic === 'orders/create' && d.status === 200);
+    assert.ok(
+      created.length >= 2 && new Set(created.map((d) => d.eventId)).size < created.length,
+      'a duplicate delivery',
+    );
+
+    // Fulfil everything; the fulfillments/create webhook arrives twice: one shipment on ASOS.
+    await stack.control.post(`${SHOP}/orders/${o.id.split('/').pop()}/fulfil`, { company: 'DPD', number: 'DPD-S1' });
+    const shipped = await eventually(
+      async () => {
+        const x = await mirakl(orderId);
+        return x.order_state === 'SHIPPED' ? x : undefined;
+      },
+      30_000,
+      'SHIPPED on Mirakl',
+    );
+    assert.equal(shipped._sandbox.shipments.length, 1);
+    assert.equal(shipped._sandbox.shipments[0]!.tracking?.tracking_number, 'DPD-S1');
+    await stack.control.delete('/control/faults/shopify');
+    await maybeRecordHistory(
+      env.client.workflow.getHandle(orderWorkflowId('asos', orderId)),
+      'order-shopify-exactly-once',
+    );
+  });
+
+  test('a bad webhook signature is refused with 401 and never processed', async () => {
+    const body = JSON.stringify({ id: 1, order_id: 1, line_items: [] });
+    const bad = await fetch(`${httpUrl}/webhooks/shopify`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'X-Shopify-Topic': 'fulfillments/create',
+        'X-Shopify-Hmac-Sha256': 'AAAA',
+      },
+    });
+    assert.equal(bad.status, 401);
+    const unsigned = await fetch(`${httpUrl}/webhooks/shopify`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'X-Shopify-Topic': 'fulfillments/create' },
+    });
+    assert.equal(unsigned.status, 401);
+    // The same body signed with the right secret is accepted (and ignored: no such order).
+    const hmac = createHmac('sha256', process.env.SHOPIFY_WEBHOOK_SECRET!).update(body).digest('base64');
+    const good = await fetch(`${httpUrl}/webhooks/shopify`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'X-Shopify-Topic': 'orders/create',
+        'X-Shopify-Hmac-Sha256': hmac,
+      },
+    });
+    assert.equal(good.status, 200);
+  });
+
+  test('a partial fulfilment in Shopify ships only those lines on ASOS; a missed webhook is caught by the poll', async () => {
+    const orderId = `${stack.idPrefix}-S2-A`;
+    const [o] = await placeAndImport(orderId, [
+      { offerSku: 'TEE-RED-M', quantity: 2 },
+      { offerSku: 'SCARF-NAVY-S', quantity: 1 },
+    ]);
+    const ref = o!.id.split('/').pop();
+    await stack.control.post(`${SHOP}/orders/${ref}/fulfil`, {
+      lines: [{ sku: 'TEE-RED-M', quantity: 1 }],
+      company: 'DPD',
+      number: 'DPD-P1',
+    });
+    const partial = await eventually(
+      async () => {
+        const x = await mirakl(orderId);
+        return x._sandbox.shipments.length === 1 ? x : undefined;
+      },
+      30_000,
+      'the first shipment on Mirakl',
+    );
+    assert.deepEqual(
+      partial._sandbox.shipments[0]!.shipment_lines.map((l) => [l.order_line_id, l.quantity]),
+      [[`${orderId}-1`, 1]],
+    );
+    assert.equal(partial._sandbox.shipments[0]!.tracking?.tracking_number, 'DPD-P1');
+    assert.equal(partial._sandbox.shipments[0]!.tracking?.carrier_code, 'DPD');
+    assert.notEqual(partial.order_state, 'SHIPPED');
+
+    // The next fulfillments/create webhook never arrives: the workflow's poll of Shopify finds it.
+    await stack.control.put(`${SHOP}/webhook-delivery`, { dropNext: { 'fulfillments/create': 1 } });
+    await stack.control.post(`${SHOP}/orders/${ref}/fulfil`, { company: 'Royal Mail', number: 'RM-P2' });
+    const done = await eventually(
+      async () => {
+        const x = await mirakl(orderId);
+        return x.order_state === 'SHIPPED' ? x : undefined;
+      },
+      30_000,
+      'SHIPPED after the poll',
+    );
+    const second = done._sandbox.shipments.find((s) => s.tracking?.tracking_number === 'RM-P2')!;
+    assert.deepEqual(second.shipment_lines.map((l) => [l.order_line_id, l.quantity]).sort(), [
+      [`${orderId}-1`, 1],
+      [`${orderId}-2`, 1],
+    ]);
+    assert.equal(done._sandbox.shipments.length, 2);
+    await maybeRecordHistory(env.client.workflow.getHandle(orderWorkflowId('asos', orderId)), 'order-shopify-partial');
+  });
+
+  test('a Shopify refund refunds the right line amounts on ASOS, once, computed from the Mirakl order', async () => {
+    const orderId = `${stack.idPrefix}-S3-A`;
+    const [o] = await placeAndImport(orderId, [
+      { offerSku: 'JUMPER-NAVY-L', quantity: 3 },
+      { offerSku: 'SCARF-RED-M', quantity: 1 },
+    ]);
+    const ref = o!.id.split('/').pop();
+    await stack.control.post(`${SHOP}/orders/${ref}/fulfil`, { company: 'DPD', number: 'DPD-R1' });
+    await eventually(
+      async () => ((await mirakl(orderId)).order_state === 'SHIPPED' ? true : undefined),
+      30_000,
+      'SHIPPED',
+    );
+
+    // One of three jumpers back, damaged; the webhook is delivered twice.
+    await stack.control.put(`${SHOP}/webhook-delivery`, { duplicateNext: 1 });
+    await stack.control.post(`${SHOP}/orders/${ref}/refund`, {
+      lines: [{ sku: 'JUMPER-NAVY-L', quantity: 1 }],
+      note: 'damaged',
+    });
+    const refunded = await eventually(
+      async () => {
+        const x = await mirakl(orderId);
+        return x.order_lines[0]!.refunds.length > 0 ? x : undefined;
+      },
+      30_000,
+      'the refund on Mirakl',
+    );
+    const line = refunded.order_lines[0]!;
+    const r = line.refunds[0]!;
+    // price / 3 for one unit (floor-cumulative), its VAT the same share; shipping likewise.
+    assert.equal(minor(r.amount), Math.floor(minor(line.price) / 3));
+    assert.equal(minor(r.shipping_amount), Math.floor(minor(line.shipping_price) / 3));
+    assert.equal(minor(r.taxes[0]!.amount), Math.floor(minor(line.taxes[0]!.amount) / 3));
+    assert.equal(r.reason_code, '17', 'damaged → 17 through the reason table');
+    assert.equal(r.quantity, 1);
+    assert.equal(refunded.order_lines[1]!.refunds.length, 0, 'the scarf is not refunded');
+
+    // The remaining two jumpers: the parts add up to the line exactly.
+    await stack.control.post(`${SHOP}/orders/${ref}/refund`, { lines: [{ sku: 'JUMPER-NAVY-L', quantity: 2 }] });
+    const all = await eventually(
+      async () => {
+        const x = await mirakl(orderId);
+        return x.order_lines[0]!.refunds.length >= 2 ? x : undefined;
+      },
+      30_000,
+      'the second refund',
+    );
+    const l0 = all.order_lines[0]!;
+    assert.equal(l0.refunds.length, 2, 'the duplicate webhook did not refund twice');
+    assert.equal(
+      l0.refunds.reduce((s, x) => s + minor(x.amount), 0),
+      minor(l0.price),
+    );
+    assert.equal(l0.refunds[1]!.reason_code, '16');
+    const state = await workflowState(orderId);
+    assert.equal(state.refunds?.length, 2);
+    assert.equal(state.refunds?.[0]?.lines[0]?.amount, Math.floor(minor(line.price) / 3));
+    await maybeRecordHistory(env.client.workflow.getHandle(orderWorkflowId('asos', orderId)), 'order-shopify-refund');
+  });
+});
