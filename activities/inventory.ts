@@ -34,6 +34,12 @@ export interface InventorySettings {
   skuBuffers: Record<string, StockBuffer>;
   velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence: number };
   offerSkusByItem: Record<string, string[]>;
+  /**
+   * Align pushes with the intake: when the window opens at most maxMs before a channel's next poll is due
+   * (by the rhythm of its reservations), wait for that poll's reservations (up to graceMs after it is due).
+   * Absent in histories from before reservations (no hold).
+   */
+  intakeHold?: { intervalMs: Record<string, number>; maxMs: number; graceMs: number };
   /** Reservations from order intake: how long one may wait for its release, and how many are kept. */
   reservations: { ttlMs: number; max: number };
   taskQueues: { inventory: string; peoplevox: string };
@@ -115,6 +121,16 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           horizonMs: pushIntervalMs + (ch.intake.pollIntervalSeconds * 1000) / timeScale,
         },
         offerSkusByItem,
+        intakeHold: {
+          intervalMs: Object.fromEntries(
+            config.channels
+              .filter((c) => c.enabled && c.fulfilment === 'peoplevox')
+              .map((c) => [c.code, (c.intake.pollIntervalSeconds * 1000) / timeScale]),
+          ),
+          // A quarter of the window at most: the push it delays still lands well inside window + processing.
+          maxMs: pushIntervalMs * 0.25,
+          graceMs: pushIntervalMs * 0.05,
+        },
         reservations: {
           // Longest an order can sit before the warehouse allocates it: the acceptance window, then a day
           // for the debit. Only a lost release waits this long (docs/inventory.md, Reservations).

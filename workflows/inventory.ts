@@ -44,7 +44,7 @@ import {
   type ReservationChange,
   type StockEvent,
 } from '../src/inventory/ledger';
-import { nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import { intakeHoldUntil, nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
 
@@ -106,6 +106,8 @@ export interface InventoryCounters {
   driftUnitsTotal: number;
   /** Reservation changes received (orderStock signals' entries). */
   reservationChanges?: number;
+  /** Pushes held back for an intake poll due within the hold (see intakeHoldUntil). */
+  heldForIntake?: number;
   /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
   staleAlertFor?: number;
 }
@@ -117,6 +119,8 @@ export interface InventoryWorkflowState {
   counters: InventoryCounters;
   pushSeq: number;
   nextPushAt: number;
+  /** Channel → when its intake last sent reservations (epoch ms, the intake's clock): its poll rhythm. */
+  intakeSeenAt?: Record<string, number>;
   nextStatusAt: number;
   nextErrorsAt: number;
   nextFullReadAt: number;
@@ -145,6 +149,8 @@ export interface InventoryHealth {
   reservations: { rows: number; units: number; keys: number; received: number };
   /** Units released, by rule (allocation, allocated-figure, cancelled, refused, operator, expired). */
   reservationsReleased: Record<string, number>;
+  /** Pushes that waited for an intake poll due shortly (aligning pushes with the intake). */
+  heldForIntake: number;
   itemsKnown: number;
   lastPushAt?: number;
   lastSuccessfulPushAt?: number;
@@ -232,8 +238,21 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       early.push({ changes });
       return;
     }
+    noteIntake(changes);
     if (applyReservations(l, settings, changes, Date.now()).length > 0) dirty = true;
   });
+  let intakeBatches = 0;
+  function noteIntake(changes: ReservationChange[]) {
+    let any = false;
+    for (const c of changes) {
+      if (c.op !== 'reserve') continue;
+      const ch = c.key.slice(0, c.key.indexOf(':'));
+      const seen = (state.intakeSeenAt ??= {});
+      if (ch && (seen[ch] ?? 0) < c.at) seen[ch] = c.at;
+      any = true;
+    }
+    if (any) intakeBatches++;
+  }
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
   });
@@ -258,7 +277,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const s: InventorySettings = settings;
   for (const m of early.splice(0)) {
     if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, m.events, Date.now());
-    else applyReservations(l, s, m.changes, Date.now());
+    else {
+      noteIntake(m.changes);
+      applyReservations(l, s, m.changes, Date.now());
+    }
   }
   upsertSearchAttributes([{ key: SA.Channel, value: state.channel }] as never);
   if (!s.enabled) {
@@ -296,7 +318,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     // Reservations past their TTL (a lost release) stop holding stock back.
     for (const code of expireReservations(l, s, Date.now())) refreshItem(l, s, code, Date.now());
     if (fullReadRequested || Date.now() >= state.nextFullReadAt) await fullRead();
-    if (pendingCount(l) > 0 && Date.now() >= state.nextPushAt) await push();
+    if (pendingCount(l) > 0 && Date.now() >= state.nextPushAt) {
+      await holdForIntake();
+      await push();
+    }
     const head = state.imports[0];
     if (head && Date.now() >= Math.max(head.checkAt, importGate(head))) await followImport(head);
     await checkStaleness();
@@ -317,6 +342,25 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       // Try again at the next interval; callbacks keep flowing meanwhile.
     }
     state.nextFullReadAt = Date.now() + s.fullReadMs;
+  }
+
+  /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
+  async function holdForIntake(): Promise<void> {
+    if (!s.intakeHold || !state.intakeSeenAt) return;
+    const until = intakeHoldUntil(
+      Date.now(),
+      state.intakeSeenAt,
+      s.intakeHold.intervalMs,
+      s.intakeHold.maxMs,
+      s.intakeHold.graceMs,
+    );
+    if (until === undefined) return;
+    const batches = intakeBatches;
+    state.counters.heldForIntake = (state.counters.heldForIntake ?? 0) + 1;
+    await condition(
+      () => intakeBatches > batches || fullReadRequested || workflowInfo().continueAsNewSuggested,
+      Math.max(1, until - Date.now()),
+    );
   }
 
   async function push(): Promise<void> {
@@ -485,6 +529,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       signals: c.signals,
       reservations: { ...reservationCount(l), received: c.reservationChanges ?? 0 },
       reservationsReleased: { ...(l.released ?? {}) },
+      heldForIntake: c.heldForIntake ?? 0,
       itemsKnown: Object.keys(l.master).length,
       lastPushAt: c.lastPushAt,
       lastSuccessfulPushAt: c.lastSuccessfulPushAt,

@@ -20,13 +20,10 @@ import { seededRandom } from '../../src/sandbox/core/faults';
 import { createRuntime } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { createInventoryWorker } from '../../src/inventory/worker';
-import {
-  createStockEventBatcher,
-  ensureInventoryWorkflows,
-  registerInventoryWebhooks,
-  subscribeStockEvents,
-} from '../../src/inventory/intake';
+import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../../src/inventory/intake';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { reservationKey, signalReservations } from '../../src/inventory/reservations';
+import type { ReservationChange } from '../../src/inventory/ledger';
 import { decideStockAcceptance, type OutOfStockPolicy } from '../../src/inventory/acceptance';
 import type { InventoryHealth } from '../../workflows/inventory';
 import { inventoryBundle } from './inventory-bundle';
@@ -51,6 +48,23 @@ export interface SaleParams {
   seed: number;
 }
 
+interface Propagation {
+  wall: { p50: number; p95: number; p99: number; max: number };
+  simulated: { p50: number; p95: number; p99: number; max: number };
+  samples: number;
+}
+
+export const PROPAGATION_DEFINITION =
+  'propagation_ms (the target measure): per channel, for each master change that alters what the channel should show — ' +
+  'a decrease that leaves the marketplace showing more than the master now has (exposure: shown > new available), or an ' +
+  'increase while the marketplace shows less than the new available — the time from the change at the master to the first ' +
+  'STO01 applied for that SKU that reflects it: for a decrease, a quantity no higher than the highest master figure since ' +
+  'the change; for an increase, a quantity above what the marketplace showed at the change. not_reflected counts relevant ' +
+  'changes never reflected by the end of the run (e.g. a restock held back entirely by the velocity buffer); not_needed ' +
+  'counts changes that did not alter what the channel should show (e.g. the marketplace had already decremented for its ' +
+  "own order, or the velocity buffer absorbed it). propagation_until_next_push_ms: every master change to the SKU's next " +
+  'STO01, the pessimistic figure, for reference.';
+
 export interface RunResult {
   mode: 'loopline' | 'full-sync-15min';
   oversold_units: number;
@@ -62,27 +76,36 @@ export interface RunResult {
   units_ordered: number;
   units_supplied: number;
   customers_turned_away: number;
-  propagation_ms: {
-    wall: { p50: number; p95: number; p99: number; max: number };
-    simulated: { p50: number; p95: number; p99: number; max: number };
-    samples: number;
-    never_applied: number;
-  };
+  /**
+   * The target measure: from a master change that alters what the channel should show, to the
+   * marketplace applying (STO01) a quantity that reflects it. See PROPAGATION_DEFINITION.
+   */
+  propagation_ms: Propagation & { changes_measured: number; not_reflected: number; not_needed: number };
+  /**
+   * Pessimistic, for reference (not the target measure): every master change, to that SKU's next STO01
+   * on the channel, whether or not the change altered what the channel should show.
+   */
+  propagation_until_next_push_ms: Propagation & { never_applied: number };
   api_calls: Record<string, number>;
   max_calls_per_minute: Record<string, { max: number; documented_per_minute: number | null; within: boolean }>;
   rate_limited_calls: number;
+  /** Second of the simulated minute at which each STO01 arrived, per shop (intake polls: ASOS :00, Joules :30). */
+  push_phase_simulated_s?: Record<string, number[]>;
   health?: Record<string, Partial<InventoryHealth>>;
 }
 
-function configYaml(url: string, suffix: string): string {
-  const ch = (code: string, label: string, outOfStock: string) => `
+/** Per-channel `inventory:` blocks (flow YAML) for a variant run; the default run uses none (defaults). */
+export type InventoryVariant = Partial<Record<Channel, string>>;
+
+function configYaml(url: string, suffix: string, inventory: InventoryVariant = {}): string {
+  const ch = (code: Channel, label: string, outOfStock: string) => `
   - code: ${code}
     label: ${label}
     platform: mirakl
     connection: { baseUrl: ${url}/mirakl/${code}, apiKeyEnv: MIRAKL_${code.toUpperCase()}_API_KEY }
     fulfilment: peoplevox
     currency: GBP
-    acceptance: { outOfStock: ${outOfStock} }`;
+    acceptance: { outOfStock: ${outOfStock} }${inventory[code] ? `\n    inventory: ${inventory[code]}` : ''}`;
   return `
 temporal:
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
@@ -99,6 +122,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+function distribution(sorted: number[], simMs: (wall: number) => number): Propagation {
+  const at = (p: number) => percentile(sorted, p);
+  return {
+    wall: { p50: at(50), p95: at(95), p99: at(99), max: sorted.at(-1) ?? 0 },
+    simulated: { p50: simMs(at(50)), p95: simMs(at(95)), p99: simMs(at(99)), max: simMs(sorted.at(-1) ?? 0) },
+    samples: sorted.length,
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runFlashSale(
@@ -106,17 +138,21 @@ export async function runFlashSale(
   mode: RunResult['mode'],
   p: SaleParams,
   log: (line: string) => void,
-  opts: { absorb?: (ctx: { httpUrl: string; config: Config; env: TestWorkflowEnvironment }) => Promise<unknown> } = {},
+  opts: {
+    absorb?: (ctx: { httpUrl: string; config: Config; env: TestWorkflowEnvironment }) => Promise<unknown>;
+    /** Loopline with non-default stock settings per channel (a variant run). */
+    inventory?: InventoryVariant;
+  } = {},
 ): Promise<RunResult & { absorption?: unknown }> {
   const suffix = randomUUID().slice(0, 8);
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
   const quiet = pino({ level: 'silent' });
-  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix), 'bench', envVars);
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.inventory), 'bench', envVars);
   const systems = sandboxSystems(draft, { env: envVars, catalogueSize: p.skus });
   const mirakl = systems.find((s) => s.name === 'mirakl') as MiraklSimulator;
   const sandbox: RunningSandbox = await startSandbox({ log: quiet, port: 0, timeScale: p.timeScale }, systems);
-  const config = parseConfig(configYaml(sandbox.url, suffix), 'bench', envVars);
+  const config = parseConfig(configYaml(sandbox.url, suffix, opts.inventory), 'bench', envVars);
   const control = axios.create({ baseURL: sandbox.url, timeout: 30_000 });
   const runtime = createRuntime(config, quiet, { timeScale: p.timeScale });
   const simMs = (wall: number) => wall * p.timeScale;
@@ -149,8 +185,7 @@ export async function runFlashSale(
     });
     const running = worker.run();
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
-    const http = await createHttpServer({ config, client: env.client, log: quiet });
-    registerInventoryWebhooks(http, { batcher, client: env.client, config, log: quiet });
+    const http = await createHttpServer({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
     await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet);
     await ensureInventoryWorkflows(env.client, config);
@@ -180,8 +215,16 @@ export async function runFlashSale(
 
   // ---- the sale -----------------------------------------------------------------------------------
   const t0 = Date.now();
-  const masterChanges: Array<{ sku: string; at: number }> = [];
-  const orders: Record<Channel, Array<{ sku: string; qty: number }>> = { asos: [], joules: [] };
+  const masterChanges: Array<{
+    sku: string;
+    at: number;
+    before: number;
+    after: number;
+    shown: Record<Channel, number>;
+  }> = [];
+  const lastMaster = new Map(warehouse);
+  const orders: Record<Channel, Array<{ id: string; sku: string; qty: number }>> = { asos: [], joules: [] };
+  let orderSeq = 0;
   const result = { oversold: 0, refused: 0, backordered: 0, placed: 0, unitsOrdered: 0, turnedAway: 0 };
   const oversoldByMinute: number[] = [];
 
@@ -191,13 +234,39 @@ export async function runFlashSale(
     await control.put('/control/peoplevox/bench-client/stock', {
       items: changed.map((itemCode) => ({ itemCode, available: warehouse.get(itemCode)! })),
     });
-    for (const sku of changed) masterChanges.push({ sku, at });
+    for (const sku of changed) {
+      // What each marketplace shows at the moment of the change (read in-process, before Loopline can react).
+      const shown = Object.fromEntries(
+        CHANNELS.map((ch) => [ch, mirakl.shops.get(ch)!.offers.get(sku)!.quantity]),
+      ) as Record<Channel, number>;
+      masterChanges.push({ sku, at, before: lastMaster.get(sku) ?? 0, after: warehouse.get(sku)!, shown });
+      lastMaster.set(sku, warehouse.get(sku)!);
+    }
   };
 
   /** The channel's intake: orders placed since the last poll reach the warehouse. */
   const poll = async (ch: Channel) => {
     const batch = orders[ch].splice(0);
     const changed = new Set<string>();
+    const loopline = mode === 'loopline';
+    // Loopline's intake (activities/intake.ts): the orders it just read are reserved in every channel
+    // sharing the stock before the warehouse gets them. (The bench hands them to the warehouse at once;
+    // in production the sales order is created after acceptance and the debit, a poll or more later.)
+    if (loopline && batch.length > 0) {
+      await signalReservations(
+        env.client,
+        config,
+        batch.map((o) => ({
+          op: 'reserve' as const,
+          key: reservationKey(ch, o.id, '1'),
+          itemCode: o.sku,
+          quantity: o.qty,
+          at: Date.now(),
+        })),
+      );
+    }
+    const followUp: ReservationChange[] = [];
+    const sentAt = Date.now();
     for (const o of batch) {
       const [d] = decideStockAcceptance(POLICY[ch], [{ lineId: '1', itemCode: o.sku, quantity: o.qty }], {
         [o.sku]: warehouse.get(o.sku) ?? 0,
@@ -205,6 +274,13 @@ export async function runFlashSale(
       result.oversold += d!.shortBy;
       const minute = Math.floor(simMs(Date.now() - t0) / 60_000);
       oversoldByMinute[minute] = (oversoldByMinute[minute] ?? 0) + d!.shortBy;
+      // As the order path would: a refused line releases its reservation; an accepted one's warehouse
+      // order is sent now (its allocation, even a short one, is in every master figure from here on).
+      followUp.push(
+        d!.accepted
+          ? { op: 'allocated', key: reservationKey(ch, o.id, '1'), at: sentAt }
+          : { op: 'release', key: reservationKey(ch, o.id, '1'), at: sentAt, reason: 'refused' },
+      );
       if (!d!.accepted) result.refused++;
       if (d!.backorder) result.backordered++;
       const take = Math.min(o.qty, warehouse.get(o.sku) ?? 0);
@@ -214,6 +290,7 @@ export async function runFlashSale(
       }
     }
     await setWarehouse([...changed]);
+    if (loopline) await signalReservations(env.client, config, followUp);
   };
 
   const fullSync = async () => {
@@ -252,7 +329,7 @@ export async function runFlashSale(
           if (shown <= 0) continue;
           const qty = Math.min(v.qty, shown);
           shop.createOrder({ lines: [{ offerSku: sku, quantity: qty }] });
-          orders[v.ch].push({ sku, qty });
+          orders[v.ch].push({ id: `${v.ch}-${++orderSeq}`, sku, qty });
           result.placed++;
           result.unitsOrdered += qty;
           return;
@@ -295,23 +372,59 @@ export async function runFlashSale(
 
   // ---- measure from outside -----------------------------------------------------------------------
   const lat: number[] = [];
+  const honest: number[] = [];
   let never = 0;
+  let notReflected = 0;
+  let notNeeded = 0;
+  // Master figures per SKU over time, for "the highest master figure since the change".
+  const masterSeries = new Map<string, Array<{ at: number; value: number }>>();
+  for (const c of masterChanges) {
+    const list = masterSeries.get(c.sku) ?? [];
+    list.push({ at: c.at, value: c.after });
+    masterSeries.set(c.sku, list);
+  }
+  const highestSince = (sku: string, from: number, to: number) => {
+    let most = -Infinity;
+    for (const m of masterSeries.get(sku) ?? []) if (m.at >= from && m.at <= to) most = Math.max(most, m.value);
+    return most;
+  };
   for (const ch of CHANNELS) {
     const { data } = await control.get(`/control/mirakl/${ch}/stock-history`);
-    const bySku = new Map<string, number[]>();
-    for (const h of (data as { history: Array<{ at: string; offerSku: string; source: string }> }).history) {
+    const bySku = new Map<string, Array<{ at: number; quantity: number }>>();
+    for (const h of (data as { history: Array<{ at: string; offerSku: string; source: string; quantity: number }> })
+      .history) {
       if (h.source !== 'STO01') continue;
       const list = bySku.get(h.offerSku) ?? [];
-      list.push(Date.parse(h.at));
+      list.push({ at: Date.parse(h.at), quantity: h.quantity });
       bySku.set(h.offerSku, list);
     }
     for (const c of masterChanges) {
-      const applied = (bySku.get(c.sku) ?? []).find((t) => t >= c.at);
-      if (applied === undefined) never++;
-      else lat.push(applied - c.at);
+      const applied = (bySku.get(c.sku) ?? []).filter((a) => a.at >= c.at);
+      if (applied.length === 0) never++;
+      else lat.push(applied[0]!.at - c.at);
+      const shown = c.shown[ch];
+      const exposure = c.after < c.before && shown > c.after;
+      const unlock = c.after > c.before && shown < c.after;
+      if (!exposure && !unlock) {
+        notNeeded++;
+        continue;
+      }
+      const reflecting = applied.find((a) =>
+        exposure ? a.quantity <= highestSince(c.sku, c.at, a.at) : a.quantity > shown,
+      );
+      if (reflecting) honest.push(reflecting.at - c.at);
+      else notReflected++;
     }
   }
   lat.sort((a, b) => a - b);
+  honest.sort((a, b) => a - b);
+  // When in the simulated minute each STO01 landed (ASOS polls at :00, Joules at :30), for diagnosis.
+  const pushPhases: Record<string, number[]> = {};
+  for (const c of sandbox.ctx.calls.list({ system: 'mirakl', endpoint: 'STO01' })) {
+    const at = c.at;
+    if (!Number.isFinite(at) || at < t0) continue;
+    (pushPhases[c.tenant ?? ''] ??= []).push(Math.round((simMs(at - t0) % 60_000) / 1000));
+  }
   const calls = sandbox.ctx.calls.list({}).filter((c) => c.system === 'mirakl' || c.system === 'peoplevox');
   const apiCalls: Record<string, number> = {};
   const byKey = new Map<string, typeof calls>();
@@ -349,6 +462,9 @@ export async function runFlashSale(
         driftUnitsTotal: h.driftUnitsTotal,
         historyLength: h.historyLength,
         runs: h.runs,
+        reservations: h.reservations,
+        reservationsReleased: h.reservationsReleased,
+        heldForIntake: h.heldForIntake,
       };
     }
   }
@@ -365,24 +481,16 @@ export async function runFlashSale(
     units_supplied: supplied,
     customers_turned_away: result.turnedAway,
     propagation_ms: {
-      wall: {
-        p50: percentile(lat, 50),
-        p95: percentile(lat, 95),
-        p99: percentile(lat, 99),
-        max: lat.at(-1) ?? 0,
-      },
-      simulated: {
-        p50: simMs(percentile(lat, 50)),
-        p95: simMs(percentile(lat, 95)),
-        p99: simMs(percentile(lat, 99)),
-        max: simMs(lat.at(-1) ?? 0),
-      },
-      samples: lat.length,
-      never_applied: never,
+      ...distribution(honest, simMs),
+      changes_measured: honest.length + notReflected,
+      not_reflected: notReflected,
+      not_needed: notNeeded,
     },
+    propagation_until_next_push_ms: { ...distribution(lat, simMs), never_applied: never },
     api_calls: apiCalls,
     max_calls_per_minute: maxPerMinute,
     rate_limited_calls: calls.filter((c) => c.rateLimited).length,
+    push_phase_simulated_s: pushPhases,
     ...(mode === 'loopline' ? { health } : {}),
     ...(absorption ? { absorption } : {}),
   };

@@ -58,3 +58,29 @@ export function nextPushDelayMs(
   const byLimit = (calls * limit.windowMs) / limit.calls / timeScale;
   return Math.max(configuredIntervalMs, byLimit) + marginMs;
 }
+
+/**
+ * Aligning a push with the intake. Orders reach Loopline when a channel's intake polls (reservations,
+ * then allocations), so the stock shown everywhere is most current just after a poll. When the window
+ * opens shortly before a poll is due (within `holdMaxMs`), waiting for that poll costs little latency and
+ * carries its orders to every channel a whole window sooner. Returns when to push at the latest (the
+ * poll's expected time plus `graceMs`), or undefined to push now. A channel whose intake has not been seen
+ * for three intervals is not waited for.
+ */
+export function intakeHoldUntil(
+  now: number,
+  lastIntakeAt: Readonly<Record<string, number>>,
+  intervalMs: Readonly<Record<string, number>>,
+  holdMaxMs: number,
+  graceMs: number,
+): number | undefined {
+  let next = Infinity;
+  for (const [channel, last] of Object.entries(lastIntakeAt)) {
+    const every = intervalMs[channel];
+    if (!every || every <= 0 || now - last > 3 * every) continue;
+    const expected = last + Math.max(1, Math.ceil((now - last) / every)) * every;
+    next = Math.min(next, expected);
+  }
+  if (!Number.isFinite(next) || next - now > holdMaxMs) return undefined;
+  return next + graceMs;
+}

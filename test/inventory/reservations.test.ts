@@ -20,6 +20,7 @@ import {
 } from '../../src/inventory/ledger';
 import { reservationChangesFor, reservationKey } from '../../src/inventory/reservations';
 import { ConfigSchema } from '../../src/config/schema';
+import { intakeHoldUntil } from '../../src/inventory/targets';
 import type { MarketplaceOrder } from '../../src/domain/order';
 
 const settings = (over: Partial<LedgerSettings> = {}): LedgerSettings => ({
@@ -259,5 +260,22 @@ describe('what the intake sends', () => {
         ['reserve', 'asos:O1:2'],
       ],
     );
+  });
+});
+
+describe('aligning a push with the intake', () => {
+  const every = { asos: 60_000, joules: 60_000 };
+  test('a poll due within the hold: wait for it (plus grace); otherwise push now', () => {
+    // ASOS polled at 0, Joules at 30 s. At 50 s the next poll (ASOS at 60 s) is 10 s away.
+    assert.equal(intakeHoldUntil(50_000, { asos: 0, joules: 30_000 }, every, 15_000, 3_000), 63_000);
+    // At 40 s the next (ASOS, 60 s) is 20 s away: more than the hold, push now.
+    assert.equal(intakeHoldUntil(40_000, { asos: 0, joules: 30_000 }, every, 15_000, 3_000), undefined);
+    // A missed poll: the rhythm continues (next expected at 120 s).
+    assert.equal(intakeHoldUntil(110_000, { asos: 0 }, every, 15_000, 0), 120_000);
+  });
+  test('no rhythm known, or an intake silent for three intervals: no hold', () => {
+    assert.equal(intakeHoldUntil(50_000, {}, every, 15_000, 0), undefined);
+    assert.equal(intakeHoldUntil(250_000, { asos: 0 }, every, 15_000, 0), undefined);
+    assert.equal(intakeHoldUntil(50_000, { marketplacer: 0 }, every, 15_000, 0), undefined);
   });
 });
