@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
 import type { DespatchSweepInput } from '../workflows/despatch-sweep';
 import type { CatalogueAuditInput } from '../workflows/catalogue-audit';
+import type { PayoutReconciliationInput } from '../workflows/payout-reconciliation';
+import { reconciliationChannels } from '../src/reconciliation/channels';
 
 export interface RecurringOptions {
   /** Appended to ids so several stacks can share one Temporal namespace (tests). */
@@ -30,6 +32,10 @@ export function intakeWorkflowId(channel: string, suffix?: string): string {
 
 export function despatchSweepScheduleId(suffix?: string): string {
   return suffix ? `despatch-sweep:${suffix}` : 'despatch-sweep';
+}
+
+export function payoutReconciliationScheduleId(suffix?: string): string {
+  return suffix ? `payout-reconciliation:${suffix}` : 'payout-reconciliation';
 }
 
 export function catalogueAuditScheduleId(suffix?: string): string {
@@ -130,6 +136,29 @@ export async function ensureRecurringWork(
         args: [input],
       },
       'Catalogue audit: offers vs warehouse item codes and stock, findings as merchandising exceptions',
+      opts.log,
+    );
+    out.scheduleIds.push(scheduleId);
+  }
+
+  // Payout reconciliation (docs/reconciliation.md): billing cycles not reconciled yet, every N hours.
+  const recon = config.finance.reconciliation;
+  const reconChannels = reconciliationChannels(config);
+  if (recon.enabled && reconChannels.length > 0) {
+    const scheduleId = payoutReconciliationScheduleId(opts.idSuffix);
+    const input: PayoutReconciliationInput = { channels: reconChannels };
+    await ensureSchedule(
+      client,
+      scheduleId,
+      { intervals: [{ every: Math.max(1000, (recon.everyHours * 3_600_000) / scale) }] },
+      {
+        type: 'startWorkflow',
+        workflowType: 'payoutReconciliationWorkflow',
+        workflowId: `payout-reconciliation-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
+        taskQueue: config.temporal.taskQueues.orders,
+        args: [input],
+      },
+      'Payout reconciliation: Mirakl billing cycles (SBC11/TL02) against Shopify orders, differences as finance exceptions',
       opts.log,
     );
     out.scheduleIds.push(scheduleId);

@@ -14,6 +14,9 @@ import { createIntakeActivities } from '../activities/intake';
 import { createItemCodeDirectory } from '../activities/item-codes';
 import { createDespatchSweepActivities } from '../activities/despatch-sweep';
 import { createCatalogueAuditActivities } from '../activities/catalogue-audit';
+import { createReconciliationActivities } from '../activities/reconciliation';
+import type { ShopifyOrderSource } from '../src/reconciliation/types';
+import { unavailableShopifyOrderSource } from '../src/reconciliation/shopify-source';
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createInventoryWorker } from '../src/inventory/worker';
@@ -27,12 +30,14 @@ export interface Runtime {
   shopify?: ShopifyClient;
   alerts: AlertSink;
   log: Logger;
+  /** Shopify orders for the payout reconciliation (docs/reconciliation.md); unset: reconciliation fails clearly. */
+  shopifyOrders?(channel: string): ShopifyOrderSource;
 }
 
 export function createRuntime(
   config: Config,
   log: Logger,
-  opts: { timeScale?: number; alerts?: AlertSink } = {},
+  opts: { timeScale?: number; alerts?: AlertSink; shopifyOrders?: (channel: string) => ShopifyOrderSource } = {},
 ): Runtime {
   const timeScale = opts.timeScale ?? 1;
   const miraklClients = new Map<string, MiraklClient>();
@@ -64,6 +69,7 @@ export function createRuntime(
     peoplevox,
     shopify,
     alerts: opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' })),
+    shopifyOrders: opts.shopifyOrders,
     mirakl(channel: string) {
       let c = miraklClients.get(channel);
       if (!c) {
@@ -156,6 +162,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'catalogue-audit' }),
     timeScale: opts.timeScale,
   });
+  const reconciliationActs = createReconciliationActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    shopifyOrders: (channel) => runtime.shopifyOrders?.(channel) ?? unavailableShopifyOrderSource(channel),
+    log: runtime.log.child({ component: 'payout-reconciliation' }),
+    timeScale: opts.timeScale,
+  });
   const workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle());
   // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
   const dataConverter = createDataConverter(config);
@@ -177,7 +191,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       dataConverter,
       taskQueue: q.orders,
       workflowBundle,
-      activities: { ...general, ...intakeActs, forwardDespatch, raiseCatalogueFindings },
+      activities: { ...general, ...intakeActs, forwardDespatch, raiseCatalogueFindings, ...reconciliationActs },
     }),
     Worker.create({
       connection,

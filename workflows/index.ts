@@ -6,3 +6,4 @@ export { despatchExceptionWorkflow } from './despatch-exception';
 export { pushedOrdersWorkflow } from './pushed-orders';
 export { inventoryWorkflow } from './inventory';
 export { catalogueAuditWorkflow, catalogueExceptionWorkflow } from './catalogue-audit';
+export { payoutReconciliationWorkflow, reconciliationExceptionWorkflow } from './payout-reconciliation';

@@ -6,6 +6,7 @@ import { registerOrderCommands } from './commands/orders';
 import { registerExceptionCommands } from './commands/exceptions';
 import { registerStockCommands } from './commands/stock';
 import { registerAuditCommands } from './commands/audit';
+import { registerReconciliationCommands } from './commands/reconciliation';
 
 export function buildProgram(): Command {
   const program = new Command('loopline')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerExceptionCommands(program);
   registerStockCommands(program);
   registerAuditCommands(program);
+  registerReconciliationCommands(program);
   return program;
 }
 

@@ -321,6 +321,64 @@ const CATALOGUE_AUDIT_DEFAULTS = {
   exportTimeoutMinutes: 30,
 };
 
+/** Payout reconciliation (docs/reconciliation.md): Mirakl billing cycles against Shopify orders. */
+export const PayoutReconciliationSchema = z
+  .object({
+    /** Run it from the `payout-reconciliation` Schedule; `loopline reconciliation report` works either way. */
+    enabled: z.boolean().default(true),
+    everyHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7)
+      .default(24),
+    /** Channels to reconcile (default: every enabled Mirakl channel whose orders go to Shopify). */
+    channels: z.array(z.string().min(1)).optional(),
+    reportsDir: z.string().min(1).default('.loopline/reports'),
+    /** Findings listed per kind in an exception (the report has them all). */
+    sampleSize: z.number().int().min(1).max(500).default(50),
+    /** Billing cycles created this long ago at most are read (SBC11 start_date). */
+    lookbackDays: z.number().int().min(1).max(400).default(62),
+    /** Cycles reconciled per channel and run; the rest wait for the next run. */
+    maxCyclesPerRun: z.number().int().min(1).max(100).default(10),
+    /** The contract: commission as a % of goods (tax incl.), VAT on commission as a % of it; per channel. */
+    commission: z
+      .object({ ratePercent: z.number().min(0).max(100), vatPercent: z.number().min(0).max(100) })
+      .strict()
+      .default({ ratePercent: 15, vatPercent: 20 }),
+    channelCommission: z
+      .record(
+        z.string(),
+        z.object({ ratePercent: z.number().min(0).max(100), vatPercent: z.number().min(0).max(100) }).strict(),
+      )
+      .default({}),
+    /** TL02 paging and pacing: Mirakl allows at most 20 calls a minute and 60 an hour per shop. */
+    tl02: z
+      .object({
+        pageSize: z.number().int().min(1).max(2000).default(1000),
+        callsPerMinute: z.number().int().min(1).max(20, 'Mirakl allows TL02 at most 20 times a minute').default(20),
+        callsPerHour: z.number().int().min(1).max(60, 'Mirakl allows TL02 at most 60 times an hour').default(60),
+      })
+      .strict()
+      .default({ pageSize: 1000, callsPerMinute: 20, callsPerHour: 60 }),
+    /** Mirakl order ids per Shopify look-up. */
+    shopifyBatchSize: z.number().int().min(1).max(250).default(50),
+  })
+  .strict();
+
+const PAYOUT_RECONCILIATION_DEFAULTS = {
+  enabled: true,
+  everyHours: 24,
+  reportsDir: '.loopline/reports',
+  sampleSize: 50,
+  lookbackDays: 62,
+  maxCyclesPerRun: 10,
+  commission: { ratePercent: 15, vatPercent: 20 },
+  channelCommission: {},
+  tl02: { pageSize: 1000, callsPerMinute: 20, callsPerHour: 60 },
+  shopifyBatchSize: 50,
+};
+
 export const ConfigSchema = z
   .object({
     temporal: z
@@ -413,6 +471,10 @@ export const ConfigSchema = z
       .object({ catalogue: CatalogueAuditSchema.default(CATALOGUE_AUDIT_DEFAULTS) })
       .strict()
       .default({ catalogue: CATALOGUE_AUDIT_DEFAULTS }),
+    finance: z
+      .object({ reconciliation: PayoutReconciliationSchema.default(PAYOUT_RECONCILIATION_DEFAULTS) })
+      .strict()
+      .default({ reconciliation: PAYOUT_RECONCILIATION_DEFAULTS }),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
     security: SecuritySchema.default({
@@ -470,6 +532,7 @@ export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
 export type ChannelInventoryConfig = z.infer<typeof ChannelInventorySchema>;
 export type StockBuffer = z.infer<typeof StockBufferSchema>;
 export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
+export type PayoutReconciliationConfig = z.infer<typeof PayoutReconciliationSchema>;
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */

@@ -161,6 +161,43 @@ export const REASONS = {
       'Channel {channel}: {count} SKU(s) match another only when case or spaces are ignored: {sample}. Full list: {report}.',
     fix: 'Spell the offer SKU and the Peoplevox item code exactly the same (or add a skuMap entry), then retry.',
   },
+  // Payout reconciliation findings (docs/reconciliation.md): one exception per channel, billing cycle and kind.
+  PAYOUT_ORDER_NOT_IN_SHOPIFY: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} billed order line(s) have no matching Shopify order line: {sample}. Full list: {report}.',
+    fix: 'Find each order in Shopify by its marketplace order id; if it was never imported, import it (or book the sale by hand), then retry to reconcile the cycle again; resolve if it is explained.',
+  },
+  PAYOUT_LINE_NOT_BILLED: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} Shopify order line(s) of billed orders are not in the cycle: {sample}. Full list: {report}.',
+    fix: 'Check whether the line was cancelled or refused on the marketplace (cancel it in Shopify) or will be billed in the next cycle; resolve when explained.',
+  },
+  PAYOUT_AMOUNT_DIFFERENCE: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} order amount(s) billed differ from Shopify by more than one penny: {sample}. Full list: {report}.',
+    fix: 'Compare the order in the marketplace back office with Shopify; correct the Shopify order or raise it with the marketplace, then retry or resolve.',
+  },
+  PAYOUT_COMMISSION_DIFFERENCE: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} commission charge(s) differ from the contract rate: {sample}. Full list: {report}.',
+    fix: 'Check the commission rate for the category with the marketplace; claim the overcharge from the operator, or correct the finance.reconciliation commission settings, then resolve.',
+  },
+  PAYOUT_REFUND_DIFFERENCE: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) billed differ from the refunds in Shopify: {sample}. Full list: {report}.',
+    fix: 'Compare the refund on the marketplace with Shopify: refund the missing amount where it is due, or record it in Shopify; retry or resolve.',
+  },
+  PAYOUT_TOTAL_MISMATCH: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: the payout does not equal the sum of the cycle transactions: {sample}. Full list: {report}.',
+    fix: 'Raise the payout statement with the marketplace operator; resolve when the difference is explained or paid.',
+  },
 } as const satisfies Record<string, ReasonDefinition>;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -21,19 +21,23 @@ import {
   OR28ResponseSchema,
   PC01ResponseSchema,
   RE01ResponseSchema,
+  SBC11ResponseSchema,
   SeekPageSchema,
   SH21ResponseSchema,
   ST01ResponseSchema,
   STO01ResponseSchema,
   STO02ResponseSchema,
+  TL02ResponseSchema,
   type MiraklOffer,
   type MiraklOrder,
   type OF24Offer,
   type OR21Request,
   type OR23Request,
   type OR28Refund,
+  type SBC11Cycle,
   type ST01Shipment,
   type StockImportStatus,
+  type TL02Row,
 } from './schemas';
 import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
 
@@ -516,5 +520,68 @@ export class MiraklClient {
     } catch (err) {
       throw this.classify('OF54', err);
     }
+  }
+
+  // ---- accounting -----------------------------------------------------------------------------------
+  /**
+   * SBC11, one page (seek). Mirakl's guidance is once a day. With `pageToken` the other filters are
+   * ignored (the token carries them).
+   */
+  async listBillingCycles(
+    p: {
+      ids?: string[];
+      payOutStates?: string[];
+      startDate?: string | Date;
+      endDate?: string | Date;
+      limit?: number;
+      pageToken?: string;
+    } = {},
+  ): Promise<{ cycles: SBC11Cycle[]; nextPageToken?: string }> {
+    if (p.ids && p.ids.length > 100) throw new RangeError('SBC11 takes at most 100 ids');
+    const params = p.pageToken
+      ? { page_token: p.pageToken }
+      : {
+          id: p.ids,
+          pay_out_state: p.payOutStates,
+          start_date: dateParam(p.startDate),
+          end_date: dateParam(p.endDate),
+          limit: Math.min(1000, Math.max(1, p.limit ?? 100)),
+        };
+    const res = await this.call(
+      'SBC11',
+      // Repeated keys (id=a&id=b), as the OpenAPI's explode: true form style says.
+      { method: 'GET', url: '/api/seller-billing-cycles', params, paramsSerializer: { indexes: null } },
+      SBC11ResponseSchema,
+    );
+    return { cycles: res.data, nextPageToken: res.next_page_token ?? undefined };
+  }
+
+  /**
+   * TL02, one page (seek, `limit` ≤ 2000). Mirakl allows at most 20 calls a minute and 60 an hour per
+   * shop, every page counting: callers pace themselves (src/reconciliation/pacer.ts).
+   */
+  async listTransactionLogs(
+    p: { billingCycleId?: string; orderIds?: string[]; types?: string[]; limit?: number; pageToken?: string } = {},
+  ): Promise<{ rows: TL02Row[]; nextPageToken?: string }> {
+    const params = p.pageToken
+      ? { page_token: p.pageToken }
+      : {
+          seller_billing_cycle_id: p.billingCycleId,
+          order_id: p.orderIds,
+          transaction_type: p.types,
+          limit: Math.min(2000, Math.max(1, p.limit ?? 1000)),
+          sort: 'dateCreated,ASC',
+        };
+    const res = await this.call(
+      'TL02',
+      {
+        method: 'GET',
+        url: '/api/sellerpayment/transactions_logs',
+        params,
+        paramsSerializer: { indexes: null },
+      },
+      TL02ResponseSchema,
+    );
+    return { rows: res.data, nextPageToken: res.next_page_token ?? undefined };
   }
 }

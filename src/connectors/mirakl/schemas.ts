@@ -291,3 +291,61 @@ export const OF53ResponseSchema = z.looseObject({
 export const OR28ResponseSchema = z.looseObject({
   refunds: z.array(z.looseObject({ order_line_id: str, refund_id: str, order_refund_id: str.optional() })),
 });
+
+// ---- accounting: SBC11 billing cycles and TL02 transaction logs (seek paging) ---------------------------
+// mirakl-seller-openapi.json: GET /api/seller-billing-cycles (SBC11) and
+// GET /api/sellerpayment/transactions_logs (TL02). Amounts are decimals in the cycle's currency.
+export const SBC11CycleSchema = z.looseObject({
+  id: str,
+  currency_iso_code: str,
+  date_created: str.optional().nullable(),
+  amount_transferred_to_seller: num,
+  amount_transferred_to_operator: num.optional().nullable(),
+  payment_voucher_number: str.optional().nullable(),
+  pay_out_psp_code: str.optional().nullable(),
+  pay_out: z
+    .looseObject({
+      state: str.optional().nullable(),
+      reference: str.optional().nullable(),
+      transaction_date: str.optional().nullable(),
+      failure_reason: str.optional().nullable(),
+    })
+    .optional()
+    .nullable(),
+  summary: z.record(z.string(), num.nullable()).optional().nullable(),
+});
+export type SBC11Cycle = z.infer<typeof SBC11CycleSchema>;
+export const SBC11ResponseSchema = SeekPageSchema(SBC11CycleSchema);
+
+const idRef = z.looseObject({ id: str.optional().nullable() }).optional().nullable();
+export const TL02RowSchema = z.looseObject({
+  id: str,
+  type: str,
+  amount: num,
+  amount_credited: num.optional().nullable(),
+  amount_debited: num.optional().nullable(),
+  balance: num.optional().nullable(),
+  currency_iso_code: str,
+  date_created: str.optional().nullable(),
+  last_updated: str.optional().nullable(),
+  payment_state: str.optional().nullable(),
+  seller_billing_cycle_id: str.optional().nullable(),
+  accounting_document_number: str.optional().nullable(),
+  accounting_document_id: str.optional().nullable(),
+  entities: z
+    .looseObject({
+      order: z
+        .looseObject({ id: str.optional().nullable(), commercial_id: str.optional().nullable() })
+        .optional()
+        .nullable(),
+      order_line: idRef,
+      refund: idRef,
+      shipment: idRef,
+      fee: z.looseObject({ code: str.optional().nullable() }).optional().nullable(),
+      order_fee: z.looseObject({ code: str.optional().nullable() }).optional().nullable(),
+    })
+    .optional()
+    .nullable(),
+});
+export type TL02Row = z.infer<typeof TL02RowSchema>;
+export const TL02ResponseSchema = SeekPageSchema(TL02RowSchema);

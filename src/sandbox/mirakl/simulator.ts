@@ -6,6 +6,7 @@ import type { SandboxContext } from '../context';
 import { withFault, type FaultKind } from '../core/faults';
 import type { SandboxSystem } from '../server';
 import { MiraklError, MiraklShop, type OpResult } from './shop';
+import { billingOf, parseCycleSeed } from './billing';
 import type { MiraklSimChannel, OrderSpec } from './types';
 
 /** Documented maximum call frequencies (MS "Call Frequency"), per shop. */
@@ -20,6 +21,11 @@ export const MIRAKL_RATE_LIMITS: Record<string, { max: number; windowMs: number 
   OF52: { max: 1, windowMs: 60_000 },
   // "Maximum usage: every 10 seconds".
   OF53: { max: 1, windowMs: 10_000 },
+};
+
+/** Second windows on top of MIRAKL_RATE_LIMITS: TL02 is also limited to 60 calls an hour. */
+export const MIRAKL_EXTRA_RATE_LIMITS: Record<string, { max: number; windowMs: number }> = {
+  TL02: { max: 60, windowMs: 3_600_000 },
 };
 
 /** OF52 without last_request_date is a full export: "Maximum usage: … Full: once per day". */
@@ -119,6 +125,18 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
                     message: `Too many requests: ${op} is limited to ${limit.max} call(s) per ${limit.windowMs / 1000} s`,
                   });
               }
+              const extra = MIRAKL_EXTRA_RATE_LIMITS[op];
+              const takenExtra = extra && ctx.rateLimits.take(`${channel}:${op}:long`, extra.max, extra.windowMs);
+              if (takenExtra && !takenExtra.ok) {
+                log(429, undefined, true);
+                return reply
+                  .code(429)
+                  .header('Retry-After', String(takenExtra.retryAfterSeconds))
+                  .send({
+                    status: 429,
+                    message: `Too many requests: ${op} is limited to ${extra.max} call(s) per ${extra.windowMs / 1000} s`,
+                  });
+              }
             }
             let status = 500;
             const fault = await withFault(faults(), op, reply, async () => {
@@ -184,6 +202,9 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
           auth: false,
         },
       );
+
+      api('GET', '/seller-billing-cycles', 'SBC11', (s, req) => billingOf(s).listCycles(q(req)));
+      api('GET', '/sellerpayment/transactions_logs', 'TL02', (s, req) => billingOf(s).listTransactions(q(req)));
 
       registerControl(scope, shops);
     });
@@ -327,6 +348,15 @@ function registerControl(app: FastifyInstance, shops: Map<string, MiraklShop>) {
         oversells: shop.oversells,
       };
     }),
+  );
+  // Billing cycles (SBC11) and their transaction logs (TL02), generated from the shop's orders.
+  app.post(
+    `${base}/billing-cycles`,
+    withShop((shop, req, reply) => reply.code(201).send(billingOf(shop).seedCycle(parseCycleSeed(req.body)))),
+  );
+  app.get(
+    `${base}/billing-cycles`,
+    withShop((shop) => ({ cycles: billingOf(shop).controlCycles() })),
   );
   app.get(
     `${base}/state`,

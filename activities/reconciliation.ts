@@ -1,0 +1,336 @@
+// Payout reconciliation activities (docs/reconciliation.md).
+//
+// listCyclesToReconcile: SBC11 billing cycles of a channel (inside the look-back, oldest first) that have no
+//   report yet, or the cycles asked for by id.
+// reconcileBillingCycle: every TL02 row of one cycle (seek paging, paced inside 20 calls a minute and 60 an
+//   hour per shop), the Shopify orders of the billed Mirakl orders, the pure matching (src/reconciliation/
+//   match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals and journal lines: rows and
+//   orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
+// raiseReconciliationFindings: one finance exception workflow per cycle and finding kind, opened or updated
+//   with the run's count and sample, cleared when a later run of the cycle finds none.
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config/schema';
+import { ConnectorError } from '../src/connectors/errors';
+import type { MiraklClient } from '../src/connectors/mirakl/client';
+import { fromMinor } from '../src/domain/money';
+import { billedOrderIds, findingLabels, reconcileCycle } from '../src/reconciliation/match';
+import { toBillingCycle, toTransactionRow } from '../src/reconciliation/mirakl';
+import { CallBudget } from '../src/reconciliation/pacer';
+import {
+  emptySamples,
+  isReconciled,
+  writeReconciliationReports,
+  type ReconciliationSummary,
+} from '../src/reconciliation/report';
+import { ShopifySourceUnavailableError } from '../src/reconciliation/shopify-source';
+import {
+  RECONCILIATION_KINDS,
+  type BillingCycle,
+  type ReconciliationKind,
+  type ShopifyOrderRecord,
+  type ShopifyOrderSource,
+  type TransactionRow,
+} from '../src/reconciliation/types';
+import { SA } from '../src/temporal/search-attributes';
+import type { ReconciliationExceptionInput, ReconciliationFindingsUpdate } from '../workflows/payout-reconciliation';
+import { toActivityFailure } from './errors';
+
+/** Heartbeat details of reconcileBillingCycle: what `loopline reconciliation report` shows. */
+export interface ReconciliationProgress {
+  channel: string;
+  cycleId: string;
+  phase: 'tl02' | 'shopify' | 'report';
+  done: number;
+  total?: number;
+  /** TL02 calls made so far by this run. */
+  calls?: number;
+  /** Set while the run waits for TL02 budget. */
+  waitingMs?: number;
+}
+
+export interface ReconciliationDeps {
+  config: Config;
+  client: Client;
+  mirakl(channel: string): MiraklClient;
+  shopifyOrders(channel: string): ShopifyOrderSource;
+  log: Logger;
+  /** Sandbox time scale: Mirakl's windows (a minute, an hour) are divided by it. */
+  timeScale?: number;
+}
+
+export interface CycleRef {
+  id: string;
+  dateCreated?: string;
+  payOutState?: string;
+}
+
+export function reconciliationExceptionWorkflowId(channel: string, cycleId: string, kind: ReconciliationKind) {
+  return `payout-exception:${channel}:${cycleId}:${kind}`;
+}
+
+const TL02_RETRIES_ON_429 = 3;
+const MAX_SLEEP_SLICE_MS = 20_000;
+
+export function createReconciliationActivities(deps: ReconciliationDeps) {
+  const { config, log } = deps;
+  const settings = config.finance.reconciliation;
+  const scale = deps.timeScale ?? 1;
+  // One TL02 budget per shop for this worker process (docs/reconciliation.md, "Limits").
+  const budgets = new Map<string, CallBudget>();
+  const budgetOf = (channel: string) => {
+    let b = budgets.get(channel);
+    if (!b) {
+      b = new CallBudget([
+        { max: settings.tl02.callsPerMinute, windowMs: 60_000 / scale },
+        { max: settings.tl02.callsPerHour, windowMs: 3_600_000 / scale },
+      ]);
+      budgets.set(channel, b);
+    }
+    return b;
+  };
+
+  const beat = (p: ReconciliationProgress) => Context.current().heartbeat(p);
+  const sleep = async (ms: number, p: ReconciliationProgress) => {
+    for (let left = ms; left > 0; left -= MAX_SLEEP_SLICE_MS) {
+      beat({ ...p, waitingMs: left });
+      await Context.current().sleep(Math.min(left, MAX_SLEEP_SLICE_MS));
+    }
+  };
+
+  const channelConfig = (channel: string) => {
+    const ch = config.channels.find((c) => c.code === channel);
+    if (!ch)
+      throw ApplicationFailure.create({
+        message: `channel ${channel} is not configured`,
+        type: 'UNEXPECTED_ERROR',
+        nonRetryable: true,
+      });
+    return ch;
+  };
+
+  /** Every TL02 row of a cycle, one paced call per page. */
+  async function readTransactions(
+    channel: string,
+    cycleId: string,
+  ): Promise<{ rows: TransactionRow[]; calls: number }> {
+    const mirakl = deps.mirakl(channel);
+    const budget = budgetOf(channel);
+    const rows: TransactionRow[] = [];
+    let calls = 0;
+    let token: string | undefined;
+    do {
+      const progress: ReconciliationProgress = { channel, cycleId, phase: 'tl02', done: rows.length, calls };
+      let page: Awaited<ReturnType<MiraklClient['listTransactionLogs']>> | undefined;
+      for (let attempt = 0; page === undefined; attempt++) {
+        const wait = budget.waitMs();
+        if (wait > 0) await sleep(wait, progress);
+        budget.record();
+        calls += 1;
+        try {
+          page = await mirakl.listTransactionLogs(
+            token ? { pageToken: token } : { billingCycleId: cycleId, limit: settings.tl02.pageSize },
+          );
+        } catch (err) {
+          // Our pacing should make this impossible; if another client of the shop used the budget, wait it out.
+          if (err instanceof ConnectorError && err.status === 429 && attempt < TL02_RETRIES_ON_429) {
+            log.warn({ channel, cycleId, retryAfterMs: err.retryAfterMs }, 'TL02 rate limited; waiting');
+            await sleep(err.retryAfterMs ?? 60_000 / scale, progress);
+            continue;
+          }
+          throw toActivityFailure(err, 'mirakl', 'TL02', 'SYSTEM_UNAVAILABLE', { channel });
+        }
+      }
+      for (const r of page.rows) rows.push(toTransactionRow(r));
+      token = page.nextPageToken;
+      beat({ channel, cycleId, phase: 'tl02', done: rows.length, calls });
+    } while (token);
+    return { rows, calls };
+  }
+
+  async function readShopify(channel: string, cycleId: string, orderIds: string[]) {
+    const source = deps.shopifyOrders(channel);
+    const out = new Map<string, ShopifyOrderRecord>();
+    for (let i = 0; i < orderIds.length; i += settings.shopifyBatchSize) {
+      const batch = orderIds.slice(i, i + settings.shopifyBatchSize);
+      let found: Map<string, ShopifyOrderRecord>;
+      try {
+        found = await source.findOrdersByMiraklIds(batch);
+      } catch (err) {
+        if (err instanceof ShopifySourceUnavailableError)
+          throw ApplicationFailure.create({
+            message: err.message,
+            type: 'SHOPIFY_SOURCE_UNAVAILABLE',
+            nonRetryable: true,
+          });
+        throw toActivityFailure(err, 'shopify', 'orders', 'SYSTEM_UNAVAILABLE', { channel });
+      }
+      for (const [k, v] of found) out.set(k, v);
+      beat({
+        channel,
+        cycleId,
+        phase: 'shopify',
+        done: Math.min(orderIds.length, i + batch.length),
+        total: orderIds.length,
+      });
+    }
+    return out;
+  }
+
+  async function cycleById(channel: string, cycleId: string): Promise<BillingCycle> {
+    try {
+      const page = await deps.mirakl(channel).listBillingCycles({ ids: [cycleId], limit: 1 });
+      const c = page.cycles.find((x) => x.id === cycleId);
+      if (!c)
+        throw ApplicationFailure.create({
+          message: `billing cycle ${cycleId} not found on ${channel}`,
+          type: 'UNEXPECTED_ERROR',
+          nonRetryable: true,
+        });
+      return toBillingCycle(c);
+    } catch (err) {
+      throw toActivityFailure(err, 'mirakl', 'SBC11', 'SYSTEM_UNAVAILABLE', { channel });
+    }
+  }
+
+  return {
+    async listCyclesToReconcile(input: {
+      channel: string;
+      cycleIds?: string[];
+      force?: boolean;
+    }): Promise<{ cycles: CycleRef[]; alreadyReconciled: number; deferred: number }> {
+      channelConfig(input.channel);
+      const mirakl = deps.mirakl(input.channel);
+      const all: CycleRef[] = [];
+      try {
+        let token: string | undefined;
+        do {
+          const page = await mirakl.listBillingCycles(
+            token
+              ? { pageToken: token }
+              : input.cycleIds?.length
+                ? { ids: input.cycleIds, limit: 100 }
+                : { startDate: new Date(Date.now() - settings.lookbackDays * 86_400_000), limit: 100 },
+          );
+          for (const c of page.cycles)
+            all.push({
+              id: c.id,
+              dateCreated: c.date_created ?? undefined,
+              payOutState: c.pay_out?.state ?? undefined,
+            });
+          token = page.nextPageToken;
+        } while (token);
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'SBC11', 'SYSTEM_UNAVAILABLE', { channel: input.channel });
+      }
+      const explicit = (input.cycleIds?.length ?? 0) > 0;
+      const todo = all
+        .filter((c) => input.force || explicit || !isReconciled(settings.reportsDir, input.channel, c.id))
+        .sort((a, b) => (a.dateCreated ?? '').localeCompare(b.dateCreated ?? '') || a.id.localeCompare(b.id));
+      const cycles = explicit ? todo : todo.slice(0, settings.maxCyclesPerRun);
+      return { cycles, alreadyReconciled: all.length - todo.length, deferred: todo.length - cycles.length };
+    },
+
+    async reconcileBillingCycle(input: {
+      channel: string;
+      cycleId: string;
+      runId: string;
+    }): Promise<ReconciliationSummary> {
+      const { channel, cycleId } = input;
+      channelConfig(channel);
+      const startedAt = new Date().toISOString();
+      const cycle = await cycleById(channel, cycleId);
+      const { rows, calls } = await readTransactions(channel, cycleId);
+      const orderIds = billedOrderIds(rows);
+      const shopify = await readShopify(channel, cycleId, orderIds);
+      beat({ channel, cycleId, phase: 'report', done: 0, total: 1, calls });
+      const terms = settings.channelCommission[channel] ?? settings.commission;
+      const result = reconcileCycle({ channel, cycle, rows, shopify, terms });
+      const fmt = (minor: number) => fromMinor(minor, cycle.currency);
+      const samples = emptySamples();
+      for (const kind of RECONCILIATION_KINDS)
+        samples[kind] = findingLabels(result, kind, fmt).slice(0, settings.sampleSize);
+      const base = {
+        runId: input.runId,
+        channel,
+        cycleId,
+        currency: cycle.currency,
+        payOutState: cycle.payOutState,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        rows: result.rows,
+        orders: result.orders,
+        lines: result.lines,
+        matchedLines: result.matched.length,
+        matchedOrders: new Set(result.matched.map((m) => m.orderId)).size,
+        counts: result.counts,
+        samples,
+        totals: result.totals,
+        journal: result.journal,
+        tl02Calls: calls,
+      };
+      const paths = writeReconciliationReports(base, result, settings.reportsDir);
+      beat({ channel, cycleId, phase: 'report', done: 1, total: 1, calls });
+      log.info(
+        { channel, cycleId, counts: result.counts, rows: result.rows, tl02Calls: calls },
+        'payout reconciliation',
+      );
+      return { ...base, reportCsv: paths.csv, reportJson: paths.json };
+    },
+
+    async raiseReconciliationFindings(input: {
+      summary: ReconciliationSummary;
+    }): Promise<{ opened: ReconciliationKind[]; cleared: ReconciliationKind[] }> {
+      const { summary } = input;
+      const out = { opened: [] as ReconciliationKind[], cleared: [] as ReconciliationKind[] };
+      for (const kind of RECONCILIATION_KINDS) {
+        const workflowId = reconciliationExceptionWorkflowId(summary.channel, summary.cycleId, kind);
+        const update: ReconciliationFindingsUpdate = {
+          runId: summary.runId,
+          at: summary.finishedAt,
+          count: summary.counts[kind],
+          sample: summary.samples[kind],
+          reportCsv: summary.reportCsv,
+          reportJson: summary.reportJson,
+        };
+        if (update.count > 0) {
+          const args: ReconciliationExceptionInput = {
+            channel: summary.channel,
+            cycleId: summary.cycleId,
+            reason: kind,
+            findings: update,
+          };
+          await deps.client.workflow.signalWithStart('reconciliationExceptionWorkflow', {
+            workflowId,
+            taskQueue: config.temporal.taskQueues.orders,
+            args: [args],
+            signal: 'findingsUpdated',
+            signalArgs: [update],
+            typedSearchAttributes: [
+              { key: SA.OrderStatus, value: 'EXCEPTION' },
+              { key: SA.ExceptionReason, value: kind },
+              { key: SA.Owner, value: 'finance' },
+              { key: SA.Channel, value: summary.channel },
+            ] as never,
+          });
+          out.opened.push(kind);
+        } else {
+          try {
+            const handle = deps.client.workflow.getHandle(workflowId);
+            if ((await handle.describe()).status.name === 'RUNNING') {
+              await handle.signal('findingsUpdated', update);
+              out.cleared.push(kind);
+            }
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export type ReconciliationActivities = ReturnType<typeof createReconciliationActivities>;

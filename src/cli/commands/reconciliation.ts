@@ -1,0 +1,136 @@
+// `loopline reconciliation report [--channel <code>] [--cycle <id>] [--json]` — runs the payout
+// reconciliation now, as the same Temporal workflow the `payout-reconciliation` Schedule starts (the workers
+// do the work, inside Mirakl's TL02 limits), and waits for it. Without --cycle it reconciles the billing
+// cycles that have no report yet; with --cycle it reconciles that cycle again. Progress (TL02 rows, Shopify
+// look-ups) goes to stderr; with --json, stdout carries only the result document.
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { action, table, type CliContext } from '../context';
+import { fromMinor } from '../../domain/money';
+import { reconciliationChannels } from '../../reconciliation/channels';
+import { describeReconciliationProgress, readReconciliationProgress } from '../../reconciliation/progress';
+import { RECONCILIATION_KINDS } from '../../reconciliation/types';
+import type { PayoutReconciliationInput, PayoutReconciliationResult } from '../../../workflows/payout-reconciliation';
+
+const POLL_MS = 250;
+const SHORT: Record<(typeof RECONCILIATION_KINDS)[number], string> = {
+  PAYOUT_ORDER_NOT_IN_SHOPIFY: 'notInShopify',
+  PAYOUT_LINE_NOT_BILLED: 'notBilled',
+  PAYOUT_AMOUNT_DIFFERENCE: 'amount',
+  PAYOUT_COMMISSION_DIFFERENCE: 'commission',
+  PAYOUT_REFUND_DIFFERENCE: 'refund',
+  PAYOUT_TOTAL_MISMATCH: 'payout',
+};
+
+export function registerReconciliationCommands(program: Command): void {
+  const recon = program.command('reconciliation').description('marketplace payouts against Shopify orders');
+  recon
+    .command('report')
+    .description('reconcile billing cycles (SBC11/TL02) with Shopify orders: reports, journal lines, exceptions')
+    .option('--channel <code>', 'one channel (default: the channels finance.reconciliation covers)')
+    .option('--cycle <id>', 'this billing cycle, even if it was reconciled before')
+    .action(
+      action(async (ctx: CliContext, opts: { channel?: string; cycle?: string }) => {
+        const result = await runReconciliation(ctx, opts);
+        ctx.output(result, (d) => {
+          const rows = d.cycles.map((c) => ({
+            channel: c.channel,
+            cycle: c.cycleId,
+            payout: `${fromMinor(c.totals.transferredToSellerMinor, c.currency)} ${c.currency}`,
+            rows: c.rows,
+            orders: c.orders,
+            matched: c.matchedLines,
+            ...Object.fromEntries(RECONCILIATION_KINDS.map((k) => [SHORT[k], c.counts[k]])),
+          }));
+          process.stdout.write(
+            table(rows, ['channel', 'cycle', 'payout', 'rows', 'orders', 'matched', ...Object.values(SHORT)]),
+          );
+          for (const c of d.cycles) {
+            process.stdout.write(`\n${c.channel} ${c.cycleId}: ${c.reportCsv}\n`);
+            process.stdout.write(
+              table(
+                c.journal.map((j) => ({
+                  account: j.account,
+                  debit: j.debitMinor ? fromMinor(j.debitMinor, c.currency) : '',
+                  credit: j.creditMinor ? fromMinor(j.creditMinor, c.currency) : '',
+                })),
+              ),
+            );
+          }
+          for (const s of d.skipped)
+            if (s.alreadyReconciled || s.deferred)
+              process.stdout.write(`${s.channel}: ${s.alreadyReconciled} already reconciled, ${s.deferred} deferred\n`);
+          for (const f of d.failed)
+            process.stdout.write(`${f.channel}${f.cycleId ? ` ${f.cycleId}` : ''}: FAILED ${f.error}\n`);
+        });
+        if (result.failed.length > 0) process.exitCode = 1;
+      }),
+    );
+}
+
+export async function runReconciliation(
+  ctx: CliContext,
+  opts: { channel?: string; cycle?: string },
+): Promise<PayoutReconciliationResult> {
+  const { config } = ctx;
+  if (opts.channel && !config.channels.some((c) => c.code === opts.channel))
+    throw new Error(`unknown channel "${opts.channel}" (configured: ${config.channels.map((c) => c.code).join(', ')})`);
+  const channels = opts.channel ? [opts.channel] : reconciliationChannels(config);
+  if (channels.length === 0)
+    throw new Error('no channel to reconcile: set finance.reconciliation.channels or pass --channel');
+  if (opts.cycle !== undefined && !/^[A-Za-z0-9-]{36}$/.test(opts.cycle))
+    throw new Error(`"${opts.cycle}" is not a billing cycle id (36 characters)`);
+  const input: PayoutReconciliationInput = opts.cycle
+    ? { channels, cycleIds: [opts.cycle], force: true }
+    : { channels };
+  const client = await ctx.client();
+  const workflowId = `payout-reconciliation-cli:${channels.join('+')}:${new Date().toISOString()}`;
+  const handle = await client.workflow.start('payoutReconciliationWorkflow', {
+    workflowId,
+    taskQueue: config.temporal.taskQueues.orders,
+    args: [input],
+  });
+  ctx.progressStream.write(`reconciliation ${workflowId} (${channels.join(', ')})\n`);
+  const bar = new SingleBar({
+    stream: ctx.progressStream,
+    format: 'reconciliation [{bar}] {value}/{total} {label}',
+    noTTYOutput: true,
+    notTTYSchedule: 1000,
+    hideCursor: false,
+    clearOnComplete: false,
+  });
+  bar.start(1, 0, { label: 'starting' });
+  let finished = false;
+  const done = handle.result().finally(() => {
+    finished = true;
+  }) as Promise<PayoutReconciliationResult>;
+  let lastLine = '';
+  try {
+    while (!finished) {
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
+      if (finished) break;
+      try {
+        const view = await readReconciliationProgress(client, workflowId);
+        const label = describeReconciliationProgress(view);
+        const a = view.activity;
+        if (a) {
+          bar.setTotal(Math.max(a.total ?? a.done, a.done, 1));
+          bar.update(a.done, { label });
+        } else bar.update({ label });
+        // Without a terminal, cli-progress redraws on a timer only: also log every change of phase.
+        const shape = (s: string) => s.replace(/\d+/g, '#');
+        if (!ctx.progressStream.isTTY && shape(label) !== shape(lastLine)) ctx.progressStream.write(`${label}\n`);
+        lastLine = label;
+      } catch {
+        // The workflow may not have run its first task yet; the next poll will see it.
+      }
+    }
+    const result = await done;
+    const cycles = Math.max(result.cycles.length, 1);
+    bar.setTotal(cycles);
+    bar.update(cycles, { label: `done: ${result.cycles.length} cycle(s)` });
+    return result;
+  } finally {
+    bar.stop();
+  }
+}

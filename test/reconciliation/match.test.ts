@@ -1,0 +1,265 @@
+// The pure matching of a billing cycle (src/reconciliation/match.ts) and the TL02 call budget.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { journalLines, percentOf, reconcileCycle } from '../../src/reconciliation/match';
+import { CallBudget } from '../../src/reconciliation/pacer';
+import { toTransactionRow } from '../../src/reconciliation/mirakl';
+import type { ShopifyOrderRecord, TransactionRow } from '../../src/reconciliation/types';
+
+const terms = { ratePercent: 15, vatPercent: 20 };
+const cycle = { id: 'c'.repeat(36), currency: 'GBP', transferredToSellerMinor: 0 };
+let seq = 0;
+const row = (type: string, amountMinor: number, orderId?: string, lineId?: string): TransactionRow => ({
+  id: `r${++seq}`,
+  type,
+  amountMinor,
+  currency: 'GBP',
+  orderId,
+  lineId,
+});
+
+/** The rows Mirakl bills for one line of `gross` pence with the contract commission. */
+function billed(orderId: string, lineId: string, gross: number, shipping = 0, commissionDelta = 0): TransactionRow[] {
+  const fee = percentOf(gross, 15);
+  return [
+    row('ORDER_AMOUNT', gross, orderId, lineId),
+    ...(shipping ? [row('ORDER_SHIPPING_AMOUNT', shipping, orderId, lineId)] : []),
+    row('COMMISSION_FEE', -(fee + commissionDelta), orderId, lineId),
+    row('COMMISSION_VAT', -percentOf(fee, 20), orderId, lineId),
+  ];
+}
+
+function shop(orderId: string, lines: Array<[string, number, number?]>, shipping = 0): ShopifyOrderRecord {
+  return {
+    miraklOrderId: orderId,
+    shopifyOrderId: `gid://shopify/Order/${orderId}`,
+    currency: 'GBP',
+    shippingMinor: shipping,
+    shippingRefundedMinor: 0,
+    lines: lines.map(([lineId, amount, refunded]) => ({
+      miraklLineId: lineId,
+      quantity: 1,
+      amountMinor: amount,
+      taxMinor: Math.round(amount / 6),
+      refundedMinor: refunded ?? 0,
+    })),
+  };
+}
+
+const run = (rows: TransactionRow[], orders: ShopifyOrderRecord[], transferred?: number) =>
+  reconcileCycle({
+    channel: 'asos',
+    cycle: { ...cycle, transferredToSellerMinor: transferred ?? rows.reduce((n, r) => n + r.amountMinor, 0) },
+    rows,
+    shopify: new Map(orders.map((o) => [o.miraklOrderId, o])),
+    terms,
+  });
+
+describe('matching a billing cycle', () => {
+  test('a clean cycle matches every line, with no findings', () => {
+    const rows = [...billed('O1', 'O1-1', 4000, 395), ...billed('O1', 'O1-2', 1999), ...billed('O2', 'O2-1', 2500)];
+    const r = run(rows, [
+      shop(
+        'O1',
+        [
+          ['O1-1', 4000],
+          ['O1-2', 1999],
+        ],
+        395,
+      ),
+      shop('O2', [['O2-1', 2500]]),
+    ]);
+    assert.equal(r.matched.length, 3);
+    assert.deepEqual(r.differences, []);
+    assert.deepEqual(r.unmatchedMirakl, []);
+    assert.deepEqual(r.unmatchedShopify, []);
+    assert.ok(Object.values(r.counts).every((n) => n === 0));
+  });
+
+  test('a difference of one minor unit is rounding, two is a difference', () => {
+    const rows = [...billed('O1', 'O1-1', 4000, 0, 1), ...billed('O2', 'O2-1', 4000, 0, -2)];
+    const r = run(rows, [shop('O1', [['O1-1', 4001]]), shop('O2', [['O2-1', 3999]])]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.orderId, d.field, d.differenceMinor]),
+      [['O2', 'commission', -2]],
+    );
+    assert.equal(r.counts.PAYOUT_COMMISSION_DIFFERENCE, 1);
+    assert.equal(r.counts.PAYOUT_AMOUNT_DIFFERENCE, 0);
+  });
+
+  test('a commission anomaly is one finding (VAT is checked against the contract commission)', () => {
+    const r = run(billed('O1', 'O1-1', 10000, 0, 150), [shop('O1', [['O1-1', 10000]])]);
+    assert.equal(r.differences.length, 1);
+    assert.deepEqual(
+      {
+        field: r.differences[0]!.field,
+        mirakl: r.differences[0]!.miraklMinor,
+        expected: r.differences[0]!.expectedMinor,
+      },
+      { field: 'commission', mirakl: 1650, expected: 1500 },
+    );
+  });
+
+  test('an order Shopify does not have is unmatched on the Mirakl side; a line not billed on the Shopify side', () => {
+    const rows = [...billed('O1', 'O1-1', 1000), ...billed('O9', 'O9-1', 500), ...billed('O9', 'O9-2', 700)];
+    const r = run(rows, [
+      shop('O1', [
+        ['O1-1', 1000],
+        ['O1-2', 1200],
+      ]),
+    ]);
+    assert.deepEqual(
+      r.unmatchedMirakl.map((u) => [u.orderId, u.lineId, u.why]),
+      [
+        ['O9', 'O9-1', 'ORDER_NOT_IN_SHOPIFY'],
+        ['O9', 'O9-2', 'ORDER_NOT_IN_SHOPIFY'],
+      ],
+    );
+    assert.deepEqual(
+      r.unmatchedShopify.map((u) => [u.orderId, u.lineId, u.amountMinor]),
+      [['O1', 'O1-2', 1200]],
+    );
+    assert.equal(r.counts.PAYOUT_ORDER_NOT_IN_SHOPIFY, 2);
+    assert.equal(r.counts.PAYOUT_LINE_NOT_BILLED, 1);
+    assert.deepEqual(r.differences, []);
+  });
+
+  test('refunds are compared with Shopify, and the commission given back with the contract', () => {
+    const refund = (orderId: string, lineId: string, amount: number, feeBack = percentOf(amount, 15)) => [
+      row('REFUND_ORDER_AMOUNT', -amount, orderId, lineId),
+      row('REFUND_COMMISSION_FEE', feeBack, orderId, lineId),
+      row('REFUND_COMMISSION_VAT', percentOf(percentOf(amount, 15), 20), orderId, lineId),
+    ];
+    const rows = [
+      ...billed('O1', 'O1-1', 3000),
+      ...refund('O1', 'O1-1', 3000),
+      ...billed('O2', 'O2-1', 3000),
+      ...refund('O2', 'O2-1', 1500),
+      ...billed('O3', 'O3-1', 3000),
+      ...refund('O3', 'O3-1', 1000, 100),
+    ];
+    const r = run(rows, [
+      shop('O1', [['O1-1', 3000, 3000]]),
+      shop('O2', [['O2-1', 3000, 1000]]),
+      shop('O3', [['O3-1', 3000, 1000]]),
+    ]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.orderId, d.field, d.miraklMinor, d.expectedMinor]),
+      [
+        ['O2', 'refund', 1500, 1000],
+        ['O3', 'refundCommission', 100, 150],
+      ],
+    );
+    assert.equal(r.refunds.length, 3);
+    assert.equal(r.totals.refundsMinor, 5500);
+  });
+
+  test('shipping is compared per order; fees are reported, not matched; the payout total is checked', () => {
+    const rows = [
+      ...billed('O1', 'O1-1', 1000, 200),
+      ...billed('O1', 'O1-2', 1000, 195),
+      row('SUBSCRIPTION_FEE', -2500),
+      row('SUBSCRIPTION_VAT', -500),
+    ];
+    const r = run(
+      rows,
+      [
+        shop(
+          'O1',
+          [
+            ['O1-1', 1000],
+            ['O1-2', 1000],
+          ],
+          395,
+        ),
+      ],
+      1,
+    );
+    assert.equal(r.fees.length, 2);
+    assert.deepEqual(
+      r.differences.map((d) => [d.field, d.kind]),
+      [['payout', 'PAYOUT_TOTAL_MISMATCH']],
+    );
+    const r2 = run(rows, [
+      shop(
+        'O1',
+        [
+          ['O1-1', 1000],
+          ['O1-2', 1000],
+        ],
+        600,
+      ),
+    ]);
+    assert.deepEqual(
+      r2.differences.map((d) => [d.orderId, d.field, d.miraklMinor, d.expectedMinor]),
+      [['O1', 'shipping', 395, 600]],
+    );
+  });
+
+  test('journal lines balance and name gross sales, commission, commission VAT, refunds, fees, net payout', () => {
+    const rows = [
+      ...billed('O1', 'O1-1', 10000, 500),
+      row('REFUND_ORDER_AMOUNT', -2000, 'O1', 'O1-1'),
+      row('REFUND_COMMISSION_FEE', 300, 'O1', 'O1-1'),
+      row('REFUND_COMMISSION_VAT', 60, 'O1', 'O1-1'),
+      row('SUBSCRIPTION_FEE', -1000),
+    ];
+    const r = run(rows, [shop('O1', [['O1-1', 10000, 2000]], 500)]);
+    const j = Object.fromEntries(r.journal.map((l) => [l.account, l]));
+    assert.equal(j.GROSS_SALES!.creditMinor, 10500);
+    assert.equal(j.COMMISSION!.debitMinor, 1500 - 300);
+    assert.equal(j.COMMISSION_VAT!.debitMinor, 300 - 60);
+    assert.equal(j.REFUNDS!.debitMinor, 2000);
+    assert.equal(j.FEES!.debitMinor, 1000);
+    assert.equal(j.NET_PAYOUT!.debitMinor, r.totals.rowsSumMinor);
+    const debit = r.journal.reduce((n, l) => n + l.debitMinor, 0);
+    const credit = r.journal.reduce((n, l) => n + l.creditMinor, 0);
+    assert.equal(debit, credit);
+    assert.deepEqual(
+      journalLines({ id: 'x' }, { GROSS_SALES: 0, COMMISSION: 0, COMMISSION_VAT: 0, REFUNDS: 0, FEES: 0 }).length,
+      6,
+    );
+  });
+
+  test('TL02 rows: decimals become minor units, credited/debited wins over a mis-signed amount', () => {
+    const base = {
+      id: 'a',
+      type: 'COMMISSION_FEE',
+      currency_iso_code: 'GBP',
+      entities: { order: { id: 'O1' }, order_line: { id: 'O1-1' } },
+    };
+    assert.equal(
+      toTransactionRow({ ...base, amount: -6.01, amount_credited: 0, amount_debited: 6.01 }).amountMinor,
+      -601,
+    );
+    // The MS example shows REFUND_ORDER_AMOUNT as +1 credited; trust the pair.
+    assert.equal(toTransactionRow({ ...base, amount: 1, amount_credited: 0, amount_debited: 1 }).amountMinor, -100);
+    const r = toTransactionRow({ ...base, amount: '19.99' });
+    assert.deepEqual([r.amountMinor, r.orderId, r.lineId], [1999, 'O1', 'O1-1']);
+  });
+});
+
+describe('TL02 call budget', () => {
+  test('never lets more than 20 calls into a minute nor 60 into an hour', () => {
+    const budget = new CallBudget(
+      [
+        { max: 20, windowMs: 60_000 },
+        { max: 60, windowMs: 3_600_000 },
+      ],
+      0,
+    );
+    let now = 0;
+    const calls: number[] = [];
+    while (calls.length < 130) {
+      now += budget.waitMs(now);
+      budget.record(now);
+      calls.push(now);
+      now += 10; // each call takes 10 ms
+    }
+    const maxIn = (w: number) => Math.max(...calls.map((t) => calls.filter((u) => u >= t && u < t + w).length));
+    assert.equal(maxIn(60_000), 20);
+    assert.equal(maxIn(3_600_000), 60);
+    // 130 calls take a little over two hours, and no more.
+    assert.ok(calls.at(-1)! >= 2 * 3_600_000 && calls.at(-1)! < 2 * 3_600_000 + 120_000, String(calls.at(-1)));
+  });
+});
