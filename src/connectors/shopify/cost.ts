@@ -1,6 +1,6 @@
 // Shopify's calculated query cost, shared by the client (to pace by design) and the simulator (to
 // charge the bucket). The documented rules, simplified (docs/sandbox/shopify.md): scalars and enums 0,
-// an object 1, a connection or list with `first` 2 + first × the cost of one node, a mutation 10 plus its
+// an object 1, a connection or list with `first` 2 + first × (1 + the fields of one node), a mutation 10 plus its
 // selection. Shopify may charge less after the fact (actualQueryCost); we charge what was requested.
 import {
   Kind,
@@ -35,10 +35,18 @@ function selectionCost(
       continue;
     }
     if (!sel.selectionSet) continue; // scalars and enums cost nothing
-    const first = argValue(sel.arguments?.find((a) => a.name.value === 'first')?.value, vars);
+    const name = sel.name.value;
+    // A connection's wrappers are not priced: its nodes are (pageInfo is free).
+    if (name === 'pageInfo') continue;
     const inner = selectionCost(sel.selectionSet, vars, fragments);
-    // A connection costs 2 plus `first` times what one of its nodes costs; an object costs 1.
-    cost += typeof first === 'number' ? 2 + first * inner : 1 + inner;
+    if (name === 'nodes' || name === 'edges' || name === 'node') {
+      cost += inner;
+      continue;
+    }
+    const first = argValue(sel.arguments?.find((a) => a.name.value === 'first')?.value, vars);
+    // A connection (or list) with `first` costs 2 plus `first` nodes of 1 each and their own fields;
+    // an object costs 1 and its fields.
+    cost += typeof first === 'number' ? 2 + first * (1 + inner) : 1 + inner;
   }
   return cost;
 }
