@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ChannelConfig, Config, StockBuffer } from '../src/config/schema';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import type { ShopifyClient } from '../src/connectors/shopify/client';
 import type { AlertSink, Alert } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
 import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from '../src/inventory/targets';
@@ -70,6 +71,8 @@ export interface InventoryActivityDeps {
   client?: Client;
   mirakl(channel: string): MiraklClient;
   peoplevox: PeoplevoxClient;
+  /** The stock master of channels with `fulfilment: shopify` (docs/shopify.md). */
+  shopify?: ShopifyClient;
   alerts: AlertSink;
   log: Logger;
   /** Sandbox and benchmarks shrink minutes; the simulators shrink their limits by the same factor. */
@@ -86,6 +89,19 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       throw ApplicationFailure.nonRetryable(`channel "${code}" is not in the Loopline config`, 'UNEXPECTED_ERROR');
     }
     return ch;
+  }
+
+  /** Shopify as the master: available per variant SKU (= item code), summed over locations. */
+  async function readShopify(channel: string): Promise<Array<[string, number]>> {
+    if (!deps.shopify) throw ApplicationFailure.nonRetryable('systems.shopify is not wired', 'UNEXPECTED_ERROR');
+    try {
+      const total = new Map<string, number>();
+      for (const r of await deps.shopify.inventory()) total.set(r.sku, (total.get(r.sku) ?? 0) + r.available);
+      log.info({ channel, items: total.size }, 'read master availability (shopify)');
+      return [...total.entries()];
+    } catch (err) {
+      throw toActivityFailure(err, 'shopify', 'inventoryItems', 'SYSTEM_UNAVAILABLE');
+    }
   }
 
   return {
@@ -147,6 +163,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
 
     /** Full read of the master's availability (Peoplevox 'Item inventory summary'), summed over sites. */
     async readMasterAvailability(input: { channel: string }): Promise<Array<[string, number]>> {
+      if (channelConfig(input.channel).fulfilment === 'shopify') return readShopify(input.channel);
       try {
         const rows = await deps.peoplevox.listAvailability();
         const total = new Map<string, number>();
@@ -236,6 +253,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         } catch (err) {
           log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');
         }
+      }
+      if (!available && ch.fulfilment === 'shopify') {
+        const rows = await readShopify(input.channel);
+        available = Object.fromEntries(rows.filter(([code]) => codes.includes(code)));
       }
       if (!available) {
         try {

@@ -5,7 +5,8 @@
 //     an event is answered 200 and dropped (the workflows dedupe again, by fulfillment and refund id);
 //   - fulfillments/create → despatchNotified on the order workflow, with the fulfilled lines and tracking;
 //   - refunds/create → refundNotified on the order workflow;
-//   - inventory_levels/update → handed to `onStock` when the stock route is wired; orders/create is logged.
+//   - inventory_levels/update → a stock event (variant SKU, available) for the inventory workflow of every
+//     channel whose master is Shopify; orders/create is logged.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -20,6 +21,7 @@ import {
   RefundWebhookSchema,
 } from '../connectors/shopify/schemas';
 import { orderWorkflowId } from '../domain/keys';
+import { signalStock, stockChannels } from '../inventory/intake';
 import type { DespatchNotice } from '../../workflows/order';
 import type { RefundNotice } from '../../activities/shopify';
 
@@ -44,7 +46,7 @@ export interface ShopifyWebhookOptions {
   log: Logger;
   /** Defaults to a client built from systems.shopify. */
   shopify?: ShopifyClient;
-  /** inventory_levels/update, once the stock route is wired (SKU lookup is the receiver's job). */
+  /** inventory_levels/update (default: a stockEvents signal to each Shopify-mastered channel). */
   onStock?: (e: z.infer<typeof InventoryLevelWebhookSchema>) => Promise<void>;
 }
 
@@ -85,6 +87,28 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
     owners.set(shopifyOrderId, owner);
     return owner ?? undefined;
   };
+
+  // inventory_levels/update carries the inventory item id only: its SKU comes from the full stock read
+  // (re-read when an unknown item shows up, at most once a minute).
+  const itemSkus = new Map<number, string>();
+  let itemsReadAt = 0;
+  const skuOfItem = async (inventoryItemId: number) => {
+    if (!itemSkus.has(inventoryItemId) && Date.now() - itemsReadAt > 60_000) {
+      itemsReadAt = Date.now();
+      for (const r of await shopify.inventory()) itemSkus.set(Number(r.inventoryItemId.split('/').pop()), r.sku);
+    }
+    return itemSkus.get(inventoryItemId);
+  };
+  const onStock =
+    opts.onStock ??
+    (async (e: z.infer<typeof InventoryLevelWebhookSchema>) => {
+      const sku = await skuOfItem(e.inventory_item_id);
+      if (!sku || e.available === null) return;
+      // Shopify is the stock master of its channels: the figure goes to their inventory workflows.
+      for (const ch of stockChannels(opts.config, 'shopify')) {
+        await signalStock(opts.client, opts.config, ch, [[sku, e.available, Date.now()]]);
+      }
+    });
 
   const handle = async (topic: string, body: unknown): Promise<{ status: number; body: unknown }> => {
     if (topic === 'fulfillments/create') {
@@ -127,7 +151,7 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
     }
     if (topic === 'inventory_levels/update') {
       const e = InventoryLevelWebhookSchema.parse(body);
-      if (opts.onStock) await opts.onStock(e);
+      await onStock(e);
       return { status: 200, body: { ok: true } };
     }
     log.debug({ topic }, 'shopify webhook acknowledged');

@@ -7,15 +7,18 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Config } from '../config/schema';
+import type { ChannelConfig, Config } from '../config/schema';
 import type { PeoplevoxClient } from '../connectors/peoplevox/client';
 import { inventoryWorkflowId } from './keys';
 import type { StockEvent } from './ledger';
 
-/** Channels whose stock master is Peoplevox and whose stock sync is on. */
-export function stockChannels(config: Config): string[] {
+/**
+ * Channels whose stock sync is on, optionally only those whose stock master is `master` (the channel's
+ * fulfilment system: Peoplevox, or Shopify on the Shopify route, docs/shopify.md).
+ */
+export function stockChannels(config: Config, master?: ChannelConfig['fulfilment']): string[] {
   return config.channels
-    .filter((c) => c.enabled && c.inventory.enabled && c.fulfilment === 'peoplevox')
+    .filter((c) => c.enabled && c.inventory.enabled && (master === undefined || c.fulfilment === master))
     .map((c) => c.code);
 }
 
@@ -67,7 +70,7 @@ export function createStockEventBatcher(opts: {
   const stats = { received: 0, signals: 0, flushes: 0, errors: 0 };
 
   const send = async (events: StockEvent[]) => {
-    const channels = stockChannels(opts.config);
+    const channels = stockChannels(opts.config, 'peoplevox');
     for (let i = 0; i < events.length; i += maxPerSignal) {
       const chunk = events.slice(i, i + maxPerSignal);
       await Promise.all(
@@ -148,7 +151,7 @@ export function registerInventoryWebhooks(
   const hint = async () => {
     if (Date.now() - lastHint < 60_000) return { status: 200, body: { ok: true, deduped: true } };
     lastHint = Date.now();
-    for (const ch of stockChannels(opts.config)) {
+    for (const ch of stockChannels(opts.config, 'peoplevox')) {
       await opts.client.workflow
         .getHandle(inventoryWorkflowId(ch))
         .signal('requestFullRead')

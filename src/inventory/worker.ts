@@ -25,6 +25,7 @@ export async function createInventoryWorker(opts: {
       client: opts.client,
       mirakl: runtime.mirakl,
       peoplevox: runtime.peoplevox,
+      shopify: runtime.shopify,
       alerts: runtime.alerts,
       log: runtime.log.child({ component: 'inventory' }),
       timeScale: opts.timeScale,

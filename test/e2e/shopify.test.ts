@@ -8,6 +8,8 @@ import { startTestEnv, eventually, maybeRecordHistory } from '../support/tempora
 import { startStack, type Stack } from '../support/stack';
 import { orderWorkflowId } from '../../src/domain/keys';
 import type { OrderWorkflowState } from '../../workflows/order';
+import { ensureInventoryWorkflows } from '../../src/inventory/intake';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -301,5 +303,39 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     assert.equal(state.refunds?.length, 2);
     assert.equal(state.refunds?.[0]?.lines[0]?.amount, Math.floor(minor(line.price) / 3));
     await maybeRecordHistory(env.client.workflow.getHandle(orderWorkflowId('asos', orderId)), 'order-shopify-refund');
+  });
+  test('a Shopify stock change reaches ASOS within the STO01 window (Shopify as the stock master)', async () => {
+    const sku = 'COAT-GREEN-M';
+    const shown = async () => {
+      const { data } = await stack.control.get('/control/mirakl/asos/offers');
+      return (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers.find((o) => o.offerSku === sku)
+        ?.quantity;
+    };
+    await ensureInventoryWorkflows(env.client, stack.config);
+    // Shopify's figure (no sale of this SKU so far, so no velocity buffer): ASOS shows it after the first push.
+    const start = ((await stack.control.post(`${SHOP}/inventory`, { sku, delta: 0 })).data as { available: number })
+      .available;
+    await eventually(async () => ((await shown()) === start ? true : undefined), 30_000, `ASOS showing ${start}`);
+    // STO01 once a minute per shop, scaled by 60: one window is 1 s.
+    const windowMs = (60 * 1000) / 60;
+    // A restock, then a sell-out (shown as 0 whatever the buffers).
+    for (const available of [start + 7, 0]) {
+      const at = Date.now();
+      await stack.control.post(`${SHOP}/inventory`, { sku, available });
+      await eventually(
+        async () => ((await shown()) === available ? true : undefined),
+        30_000,
+        `ASOS showing ${available}`,
+      );
+      const took = Date.now() - at;
+      // One window to wait for the push slot, one for STO01 to land, plus processing.
+      assert.ok(took < 2 * windowMs + 2_000, `${available}: reached ASOS after ${took} ms`);
+    }
+    const hooks = (await stack.control.get(`${SHOP}/webhooks`)).data as { deliveries: Array<{ topic: string }> };
+    assert.ok(hooks.deliveries.some((d) => d.topic === 'inventory_levels/update'));
+    await maybeRecordHistory(
+      env.client.workflow.getHandle(inventoryWorkflowId('asos')),
+      'inventoryWorkflow-asos-shopify',
+    );
   });
 });
