@@ -17,6 +17,7 @@ import { createCatalogueAuditActivities } from '../activities/catalogue-audit';
 import { createReconciliationActivities } from '../activities/reconciliation';
 import type { ShopifyOrderSource } from '../src/reconciliation/types';
 import { unavailableShopifyOrderSource } from '../src/reconciliation/shopify-source';
+import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-connector-source';
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createInventoryWorker } from '../src/inventory/worker';
@@ -166,7 +167,16 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    shopifyOrders: (channel) => runtime.shopifyOrders?.(channel) ?? unavailableShopifyOrderSource(channel),
+    // A test's source first; else the Shopify connector when systems.shopify is configured.
+    shopifyOrders: (channel) =>
+      runtime.shopifyOrders?.(channel) ??
+      (runtime.shopify
+        ? shopifyConnectorOrderSource({
+            shopify: runtime.shopify,
+            mirakl: runtime.mirakl(channel),
+            skuMap: config.channels.find((c) => c.code === channel)?.skuMap,
+          })
+        : unavailableShopifyOrderSource(channel)),
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });

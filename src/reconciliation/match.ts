@@ -76,6 +76,9 @@ export function billedOrderIds(rows: readonly TransactionRow[]): string[] {
   return [...new Set(rows.filter(isOrderLineRow).map((r) => r.orderId!))].sort();
 }
 
+/** −n without −0 (reports and deepEqual stay clean). */
+const neg = (n: number) => (n === 0 ? 0 : -n);
+
 /** Rounded half away from zero, in integer arithmetic where it matters. */
 export function percentOf(amountMinor: number, percent: number): number {
   const v = (amountMinor * percent) / 100;
@@ -166,8 +169,8 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     let shippingRefunded = 0;
     for (const agg of aggs) {
       const s = agg.sums;
-      const refundGoods = -s.refundGoods;
-      const refundShipping = -s.refundShipping;
+      const refundGoods = neg(s.refundGoods);
+      const refundShipping = neg(s.refundShipping);
       shippingBilled += s.shipping;
       shippingRefunded += refundShipping;
       const shopLine = order?.lines.find((l) => l.miraklLineId === agg.lineId);
@@ -190,8 +193,8 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
         continue;
       }
       const where = { orderId, lineId: agg.lineId, shopifyOrderId: order.shopifyOrderId };
-      const commission = -s.commission;
-      const commissionVat = -s.commissionVat;
+      const commission = neg(s.commission);
+      const commissionVat = neg(s.commissionVat);
       const expectedCommission = percentOf(s.gross, terms.ratePercent);
       const expectedRefundCommission = percentOf(refundGoods, terms.ratePercent);
       matched.push({
@@ -272,10 +275,10 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     totals: {
       grossMinor: gross,
       shippingMinor: shipping,
-      commissionMinor: -commissionNet,
-      commissionVatMinor: -commissionVatNet,
-      refundsMinor: -refundsNet,
-      feesMinor: -feesNet,
+      commissionMinor: neg(commissionNet),
+      commissionVatMinor: neg(commissionVatNet),
+      refundsMinor: neg(refundsNet),
+      feesMinor: neg(feesNet),
       rowsSumMinor: rowsSum,
       transferredToSellerMinor: cycle.transferredToSellerMinor,
     },
