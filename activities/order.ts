@@ -19,7 +19,7 @@ import type { ShopifyActivities } from './shopify';
 
 export interface OrderSettings {
   /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
-  taskQueues: { acknowledge: string; peoplevox: string; inventory?: string };
+  taskQueues: { acknowledge: string; peoplevox: string; inventory?: string; fulfilment?: string };
   acceptancePolicy: ChannelConfig['acceptance']['policy'];
   outOfStock: ChannelConfig['acceptance']['outOfStock'];
   alertAtFractions: number[];
@@ -110,6 +110,9 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           acknowledge: config.temporal.taskQueues.acknowledge,
           peoplevox: config.temporal.taskQueues.peoplevox,
           inventory: config.temporal.taskQueues.inventory,
+          // The channel's fulfilment calls (absent in histories recorded before: they used `peoplevox`).
+          fulfilment:
+            ch.fulfilment === 'shopify' ? config.temporal.taskQueues.shopify : config.temporal.taskQueues.peoplevox,
         },
         acceptancePolicy: ch.acceptance.policy,
         outOfStock: ch.acceptance.outOfStock,

@@ -233,6 +233,18 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
       maxTaskQueueActivitiesPerSecond: pvxRate / 3,
     }),
+    // Shopify fulfilment calls (docs/shopify.md): the same activities, paced by Shopify's cost bucket.
+    ...(shopifyActs
+      ? [
+          Worker.create({
+            connection,
+            namespace: config.temporal.namespace,
+            dataConverter,
+            taskQueue: q.shopify,
+            activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+          }),
+        ]
+      : []),
     // Stock: one inventory workflow per channel and its pushes (docs/inventory.md).
     createInventoryWorker({ connection, client: opts.client, runtime, workflowBundle, timeScale: opts.timeScale }),
   ]);

@@ -299,7 +299,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   const settings = await settingsActs.orderSettings(state.channel);
   const marketplace = marketplaceActs(settings.taskQueues.acknowledge);
-  const warehouse = warehouseActs(settings.taskQueues.peoplevox);
+  const warehouse = warehouseActs(settings.taskQueues.fulfilment ?? settings.taskQueues.peoplevox);
   refundQueue.acknowledge = settings.taskQueues.acknowledge;
   publish();
 

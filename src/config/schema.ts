@@ -395,6 +395,8 @@ export const ConfigSchema = z
             acknowledge: z.string().default('loopline-acknowledge'),
             peoplevox: z.string().default('loopline-peoplevox'),
             inventory: z.string().default('loopline-inventory'),
+            /** Shopify fulfilment calls (docs/shopify.md): paced by Shopify's cost bucket, not Peoplevox's budget. */
+            shopify: z.string().default('loopline-shopify'),
           })
           .strict()
           .default({
@@ -402,6 +404,7 @@ export const ConfigSchema = z
             acknowledge: 'loopline-acknowledge',
             peoplevox: 'loopline-peoplevox',
             inventory: 'loopline-inventory',
+            shopify: 'loopline-shopify',
           }),
       })
       .strict()
@@ -415,6 +418,7 @@ export const ConfigSchema = z
           acknowledge: 'loopline-acknowledge',
           peoplevox: 'loopline-peoplevox',
           inventory: 'loopline-inventory',
+          shopify: 'loopline-shopify',
         },
       }),
     http: z

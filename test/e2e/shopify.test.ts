@@ -158,6 +158,15 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     assert.equal(shipped._sandbox.shipments.length, 1);
     assert.equal(shipped._sandbox.shipments[0]!.tracking?.tracking_number, 'DPD-S1');
     await stack.control.delete('/control/faults/shopify');
+    // Shopify work runs on its own queue, not behind the Peoplevox budget.
+    const history = await env.client.workflow.getHandle(orderWorkflowId('asos', orderId)).fetchHistory();
+    const scheduled = history.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createWarehouseOrder',
+    );
+    assert.equal(
+      scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name,
+      stack.config.temporal.taskQueues.shopify,
+    );
     await maybeRecordHistory(
       env.client.workflow.getHandle(orderWorkflowId('asos', orderId)),
       'order-shopify-exactly-once',
