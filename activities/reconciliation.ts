@@ -61,11 +61,8 @@ export interface ReconciliationDeps {
   timeScale?: number;
 }
 
-export interface CycleRef {
-  id: string;
-  dateCreated?: string;
-  payOutState?: string;
-}
+/** A cycle to reconcile: the SBC11 record in minor units (small; passed on so SBC11 is read once a run). */
+export type CycleRef = BillingCycle;
 
 export function reconciliationExceptionWorkflowId(channel: string, cycleId: string, kind: ReconciliationKind) {
   return `payout-exception:${channel}:${cycleId}:${kind}`;
@@ -214,12 +211,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
                 ? { ids: input.cycleIds, limit: 100 }
                 : { startDate: new Date(Date.now() - settings.lookbackDays * 86_400_000), limit: 100 },
           );
-          for (const c of page.cycles)
-            all.push({
-              id: c.id,
-              dateCreated: c.date_created ?? undefined,
-              payOutState: c.pay_out?.state ?? undefined,
-            });
+          for (const c of page.cycles) all.push(toBillingCycle(c));
           token = page.nextPageToken;
         } while (token);
       } catch (err) {
@@ -237,11 +229,13 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       channel: string;
       cycleId: string;
       runId: string;
+      /** The SBC11 record from listCyclesToReconcile; read again by id when absent. */
+      cycle?: BillingCycle;
     }): Promise<ReconciliationSummary> {
       const { channel, cycleId } = input;
       channelConfig(channel);
       const startedAt = new Date().toISOString();
-      const cycle = await cycleById(channel, cycleId);
+      const cycle = input.cycle?.id === cycleId ? input.cycle : await cycleById(channel, cycleId);
       const { rows, calls } = await readTransactions(channel, cycleId);
       const orderIds = billedOrderIds(rows);
       const shopify = await readShopify(channel, cycleId, orderIds);

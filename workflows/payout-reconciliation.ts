@@ -116,7 +116,7 @@ export async function payoutReconciliationWorkflow(
       progress.step = 'reconcile';
       let summary: ReconciliationSummary;
       try {
-        summary = await acts.reconcileBillingCycle({ channel, cycleId: cycle.id, runId });
+        summary = await acts.reconcileBillingCycle({ channel, cycleId: cycle.id, runId, cycle });
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         fail({ channel, cycleId: cycle.id, error: failureText(err) });

@@ -457,6 +457,8 @@ describe('payout reconciliation of a 500-order billing cycle', () => {
     );
     assert.ok(CallLog.maxInWindow(calls, 60_000 / TIME_SCALE) <= 20, 'per minute');
     assert.ok(CallLog.maxInWindow(calls, 3_600_000 / TIME_SCALE) <= 60, 'per hour');
+    // SBC11 (daily guidance): once per run — the scheduled run, the run that skipped, the retry, the CLI.
+    assert.equal(sandbox.ctx.calls.list({ system: 'mirakl', endpoint: 'SBC11', tenant: 'asos' }).length, 4);
     // The pacing had to work: more than 20 calls in the run means it waited for the minute window.
     assert.ok(CallLog.maxInWindow(calls, 60_000 / TIME_SCALE) >= 15);
   });
