@@ -15,6 +15,7 @@ import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServer } from '../http/server';
 import { startDemoTraffic } from './demo';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
+import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
 import { ensureRecurringWork } from '../../workers/recurring';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../inventory/intake';
@@ -97,6 +98,8 @@ async function main() {
 
   await subscribeWarehouseEvents(runtime, httpUrl);
   await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }));
+  // Shopify-fulfilled channels: orders, fulfillments, refunds and stock come back as signed webhooks.
+  if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
   await ensureInventoryWorkflows(client, config);
 
