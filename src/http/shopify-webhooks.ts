@@ -9,7 +9,7 @@
 //     channel whose master is Shopify; orders/create is logged.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema';
@@ -183,6 +183,12 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
         return reply.code(r.status).send(r.body);
       } catch (err) {
         if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
+        if (err instanceof WorkflowNotFoundError) {
+          // The order's workflow has closed (after its return window): a retry cannot help. Ops see it here.
+          log.warn({ topic, workflowId: err.workflowId }, 'shopify event for a closed order workflow; not handled');
+          if (eventId) remember(eventId);
+          return reply.code(202).send({ ok: false, reason: 'order workflow closed' });
+        }
         // Not remembered: Shopify retries the delivery, and the next try may find the workflow.
         log.warn({ topic, err: (err as Error).message }, 'shopify webhook not handled; Shopify will retry');
         return reply.code(503).send({ error: 'not handled, retry' });
