@@ -267,8 +267,11 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
       'SHIPPED',
     );
 
-    // One of three jumpers back, damaged; the webhook is delivered twice.
+    // One of three jumpers back, damaged; the webhook is delivered twice and the OR28 response is lost.
     await stack.control.put(`${SHOP}/webhook-delivery`, { duplicateNext: 1 });
+    await stack.control.put('/control/faults/mirakl', {
+      rules: [{ endpoint: 'OR28', kind: 'lostResponse', count: 1 }],
+    });
     await stack.control.post(`${SHOP}/orders/${ref}/refund`, {
       lines: [{ sku: 'JUMPER-NAVY-L', quantity: 1 }],
       note: 'damaged',
@@ -281,6 +284,9 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
       30_000,
       'the refund on Mirakl',
     );
+    const fired = (await stack.control.get('/control/faults/mirakl')).data as { fired: Record<string, number> };
+    assert.equal(fired.fired.lostResponse, 1, 'the first OR28 response was lost');
+    await stack.control.delete('/control/faults/mirakl');
     const line = refunded.order_lines[0]!;
     const r = line.refunds[0]!;
     // price / 3 for one unit (floor-cumulative), its VAT the same share; shipping likewise.
@@ -290,6 +296,17 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     assert.equal(r.reason_code, '17', 'damaged → 17 through the reason table');
     assert.equal(r.quantity, 1);
     assert.equal(refunded.order_lines[1]!.refunds.length, 0, 'the scarf is not refunded');
+    // The retry after the lost response looked first and did not refund again.
+    const afterRetry = await eventually(
+      async () => {
+        const st = await workflowState(orderId);
+        return st.refunds?.length ? st : undefined;
+      },
+      20_000,
+      'the refund recorded on the workflow',
+    );
+    assert.equal(afterRetry.refunds?.[0]?.outcome, 'already-refunded');
+    assert.equal((await mirakl(orderId)).order_lines[0]!.refunds.length, 1);
 
     // The remaining two jumpers: the parts add up to the line exactly.
     await stack.control.post(`${SHOP}/orders/${ref}/refund`, { lines: [{ sku: 'JUMPER-NAVY-L', quantity: 2 }] });
@@ -343,7 +360,7 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     const hooks = (await stack.control.get(`${SHOP}/webhooks`)).data as { deliveries: Array<{ topic: string }> };
     assert.ok(hooks.deliveries.some((d) => d.topic === 'inventory_levels/update'));
     await maybeRecordHistory(
-      env.client.workflow.getHandle(inventoryWorkflowId('asos')),
+      env.client.workflow.getHandle(inventoryWorkflowId('asos', stack.config.temporal.idScope)),
       'inventoryWorkflow-asos-shopify',
     );
   });
