@@ -248,7 +248,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       if (deps.client) {
         try {
           available = await deps.client.workflow
-            .getHandle(inventoryWorkflowId(input.channel))
+            .getHandle(inventoryWorkflowId(input.channel, deps.config.temporal.idScope))
             .query<Record<string, number>, [string[]]>('available', codes);
         } catch (err) {
           log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');

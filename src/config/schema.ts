@@ -387,6 +387,14 @@ export const ConfigSchema = z
         namespace: z.string().min(1).default('default'),
         /** Environment variable holding a Temporal Cloud API key, if any. */
         apiKeyEnv: envVarName.default('TEMPORAL_API_KEY'),
+        /**
+         * Appended to per-channel singleton workflow ids (inventory:<channel>:<scope>) so several
+         * deployments, or test stacks, can share one namespace with the same channel codes.
+         */
+        idScope: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,40}$/, 'letters, digits and dashes')
+          .optional(),
         tls: z.boolean().default(false),
         taskQueues: z
           .object({

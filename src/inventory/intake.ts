@@ -25,7 +25,7 @@ export function stockChannels(config: Config, master?: ChannelConfig['fulfilment
 /** Starts the inventory workflow of a channel, or signals the running one (one atomic call). */
 export async function signalStock(client: Client, config: Config, channel: string, events: StockEvent[]) {
   await client.workflow.signalWithStart('inventoryWorkflow', {
-    workflowId: inventoryWorkflowId(channel),
+    workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
     taskQueue: config.temporal.taskQueues.inventory,
     args: [{ channel }],
     signal: 'stockEvents',
@@ -38,7 +38,7 @@ export async function ensureInventoryWorkflows(client: Client, config: Config): 
   const ids: string[] = [];
   for (const ch of stockChannels(config)) {
     await signalStock(client, config, ch, []);
-    ids.push(inventoryWorkflowId(ch));
+    ids.push(inventoryWorkflowId(ch, config.temporal.idScope));
   }
   return ids;
 }
@@ -153,7 +153,7 @@ export function registerInventoryWebhooks(
     lastHint = Date.now();
     for (const ch of stockChannels(opts.config, 'peoplevox')) {
       await opts.client.workflow
-        .getHandle(inventoryWorkflowId(ch))
+        .getHandle(inventoryWorkflowId(ch, opts.config.temporal.idScope))
         .signal('requestFullRead')
         .catch((err: unknown) =>
           opts.log.warn({ err: (err as Error).message, channel: ch }, 'full read not requested'),

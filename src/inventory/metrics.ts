@@ -13,7 +13,11 @@ export function registerInventoryMetrics(registry: Registry, client: Client, con
     const out: InventoryHealth[] = [];
     for (const ch of stockChannels(config)) {
       try {
-        out.push(await client.workflow.getHandle(inventoryWorkflowId(ch)).query<InventoryHealth>('health'));
+        out.push(
+          await client.workflow
+            .getHandle(inventoryWorkflowId(ch, config.temporal.idScope))
+            .query<InventoryHealth>('health'),
+        );
       } catch {
         // Not running yet: no sample for this channel.
       }

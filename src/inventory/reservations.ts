@@ -72,7 +72,7 @@ export async function signalReservations(
       stockChannels(config).map(async (channel) => {
         try {
           await client.workflow.signalWithStart('inventoryWorkflow', {
-            workflowId: inventoryWorkflowId(channel),
+            workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
             taskQueue: config.temporal.taskQueues.inventory,
             args: [{ channel }],
             signal: 'orderStock',

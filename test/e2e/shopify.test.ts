@@ -360,7 +360,7 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     const hooks = (await stack.control.get(`${SHOP}/webhooks`)).data as { deliveries: Array<{ topic: string }> };
     assert.ok(hooks.deliveries.some((d) => d.topic === 'inventory_levels/update'));
     await maybeRecordHistory(
-      env.client.workflow.getHandle(inventoryWorkflowId('asos')),
+      env.client.workflow.getHandle(inventoryWorkflowId('asos', stack.config.temporal.idScope)),
       'inventoryWorkflow-asos-shopify',
     );
   });

@@ -42,12 +42,12 @@ before(async () => {
   // ASOS's workflow continues-as-new every few hundred history events, so every test below also runs
   // across continue-as-new.
   await env.client.workflow.start('inventoryWorkflow', {
-    workflowId: inventoryWorkflowId('asos'),
+    workflowId: inventoryWorkflowId('asos', stack.config.temporal.idScope),
     taskQueue: stack.config.temporal.taskQueues.inventory,
     args: [{ channel: 'asos', maxHistoryEvents: 300 }],
   });
   await env.client.workflow.start('inventoryWorkflow', {
-    workflowId: inventoryWorkflowId('joules'),
+    workflowId: inventoryWorkflowId('joules', stack.config.temporal.idScope),
     taskQueue: stack.config.temporal.taskQueues.inventory,
     args: [{ channel: 'joules' }],
   });
@@ -62,7 +62,7 @@ before(async () => {
 });
 after(async () => {
   for (const ch of ['asos', 'joules']) {
-    const h = env.client.workflow.getHandle(inventoryWorkflowId(ch));
+    const h = env.client.workflow.getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope));
     await maybeRecordHistory(h, `inventoryWorkflow-${ch}`).catch(() => undefined);
     await h.terminate('test over').catch(() => undefined);
   }
@@ -71,7 +71,9 @@ after(async () => {
 });
 
 function health(channel: string): Promise<InventoryHealth> {
-  return env.client.workflow.getHandle(inventoryWorkflowId(channel)).query<InventoryHealth>('health');
+  return env.client.workflow
+    .getHandle(inventoryWorkflowId(channel, stack.config.temporal.idScope))
+    .query<InventoryHealth>('health');
 }
 
 async function warehouseAvailable(itemCode: string): Promise<number> {
@@ -268,7 +270,7 @@ describe('drift, rejections and health', () => {
     const sto03 = miraklCalls('joules', 'STO03').length;
     assert.ok(sto03 >= 1);
     const retried = await env.client.workflow
-      .getHandle(inventoryWorkflowId('joules'))
+      .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
       .executeUpdate<boolean, [string]>('retrySku', { args: ['GHOST-OFFER'] });
     assert.equal(retried, true);
   });
@@ -331,7 +333,7 @@ describe('volume and durability', () => {
     );
     assert.ok(h.signals - before.signals < 100, `${h.signals - before.signals} signals for 10,000 events`);
     const known = await env.client.workflow
-      .getHandle(inventoryWorkflowId('asos'))
+      .getHandle(inventoryWorkflowId('asos', stack.config.temporal.idScope))
       .query<Record<string, number>, [string[]]>('available', items);
     for (const [code, q] of final) assert.equal(known[code], q, code);
     for (const code of items.slice(0, 5)) await shows('asos', code, final.get(code)! - 1);
@@ -344,7 +346,7 @@ describe('volume and durability', () => {
     for (const ch of ['asos', 'joules']) {
       await eventually(async () => {
         const known = await env.client.workflow
-          .getHandle(inventoryWorkflowId(ch))
+          .getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope))
           .query<Record<string, number>, [string[]]>('available', [sku]);
         return known[sku] === 1;
       });
