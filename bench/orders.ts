@@ -3,7 +3,10 @@
 // simulators (test/support/stack.ts), places N orders across ASOS and Joules with every fault type on,
 // despatches them in Peoplevox and judges the run on the simulators' state (bench/lib/traffic.ts, the
 // harness the 1,000-order test uses). Then the same orders go through a workflow of the same shape whose
-// activities do nothing (the engine ceiling). Writes bench/results/orders.json (see bench/README.md).
+// activities do nothing (the engine ceiling). Then, on a second stack on the same Temporal server whose ASOS
+// channel is fulfilled by the Shopify simulator, N ASOS orders go through the Shopify route with faults on
+// Mirakl, Shopify and its webhook deliveries (bench/lib/shopify-traffic.ts): `shopify_route` in the JSON.
+// Writes bench/results/orders.json (see bench/README.md).
 import './lib/sdk-logging';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { SA } from '../src/temporal/search-attributes';
 import { startStack } from '../test/support/stack';
 import { runCeiling } from './lib/ceiling';
 import { activityFailureCount } from './lib/sdk-logging';
+import { runShopifyTraffic, shopControlPath, type ShopifyTrafficReport } from './lib/shopify-traffic';
 import {
   DEFAULT_FAULTS,
   faultRules,
@@ -31,6 +35,7 @@ const { values: args } = parseArgs({
     'fault-probability': { type: 'string', default: String(DEFAULT_FAULTS.probability) },
     'arrival-rate': { type: 'string', default: '0' },
     'no-ceiling': { type: 'boolean', default: false },
+    'shopify-orders': { type: 'string', default: '200' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'orders.json') },
   },
 });
@@ -42,9 +47,17 @@ async function main(): Promise<number> {
   const orders = Number(args.orders);
   const timeScale = Number(args['time-scale']);
   const arrivalPerSecond = Number(args['arrival-rate']);
+  const shopifyOrders = Number(args['shopify-orders']);
   const faults: FaultProfile = { ...DEFAULT_FAULTS, probability: Number(args['fault-probability']) };
-  if (!(orders > 0) || !(timeScale >= 1) || !(faults.probability >= 0 && faults.probability < 1)) {
-    say('usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R]');
+  if (
+    !(orders > 0) ||
+    !(timeScale >= 1) ||
+    !(faults.probability >= 0 && faults.probability < 1) ||
+    !(Number.isInteger(shopifyOrders) && shopifyOrders >= 0)
+  ) {
+    say(
+      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N]',
+    );
     return 2;
   }
   const tools = readTemporalTools();
@@ -105,6 +118,31 @@ async function main(): Promise<number> {
       });
       say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s over ${ceiling.seconds.toFixed(1)} s`);
     }
+    // The Peoplevox run's figures are taken before the Shopify route runs.
+    const rssPeakPvx = rssPeak;
+    const loadAfterPvx = loadavg();
+
+    let shopify: Record<string, unknown> | null = null;
+    let shopifyFailures = 0;
+    if (shopifyOrders > 0) {
+      rssPeak = process.memoryUsage().rss;
+      try {
+        ({ route: shopify, failures: shopifyFailures } = await shopifyRoute({
+          env,
+          orders: shopifyOrders,
+          timeScale,
+          despatchBackstopMs,
+          arrivalPerSecond,
+          faults,
+          rssPeak: () => rssPeak,
+        }));
+      } catch (err) {
+        // The Peoplevox figures are still written; the route's failure is in the JSON and the exit code.
+        say(`shopify route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        shopify = { error: err instanceof Error ? err.message : String(err) };
+        shopifyFailures = 1;
+      }
+    }
     clearInterval(sampler);
 
     const pvx = stack.config.systems.peoplevox!;
@@ -115,7 +153,7 @@ async function main(): Promise<number> {
       ack_latency_ms: report.ackLatencyMs,
       wms_latency_ms: report.wmsLatencyMs,
       confirm_latency_ms: report.confirmLatencyMs,
-      worker_rss_mb_peak: round(rssPeak / 2 ** 20, 0),
+      worker_rss_mb_peak: round(rssPeakPvx / 2 ** 20, 0),
       lost: report.lost.length,
       duplicate_wms_orders: report.duplicateWms.length,
       duplicate_confirmations: report.duplicateConfirmations.length,
@@ -163,7 +201,7 @@ async function main(): Promise<number> {
         cpu: cpus()[0]?.model ?? 'unknown',
         memory_gb: round(totalmem() / 2 ** 30, 1),
         load_average_before: loadBefore.map((x) => round(x)),
-        load_average_after: loadavg().map((x) => round(x)),
+        load_average_after: loadAfterPvx.map((x) => round(x)),
         node: process.version,
         platform: `${process.platform}-${process.arch}`,
         temporal_cli: tools.cli.version,
@@ -179,6 +217,7 @@ async function main(): Promise<number> {
         harness_errors: report.harnessErrors.slice(0, 50),
         timed_out: report.timedOut,
       },
+      shopify_route: shopify,
     };
     mkdirSync(dirname(args.out), { recursive: true });
     const tmp = `${args.out}.tmp`;
@@ -197,13 +236,149 @@ async function main(): Promise<number> {
         duplicate_wms_orders: result.duplicate_wms_orders,
         duplicate_confirmations: result.duplicate_confirmations,
         engine_ceiling_orders_per_sec: result.engine_ceiling_orders_per_sec,
+        shopify_route: shopify
+          ? {
+              orders: shopify.orders,
+              seconds: shopify.seconds,
+              orders_per_sec: shopify.orders_per_sec,
+              ack_latency_ms: shopify.ack_latency_ms,
+              store_latency_ms: shopify.store_latency_ms,
+              lost: shopify.lost,
+              duplicate_shopify_orders: shopify.duplicate_shopify_orders,
+              duplicate_confirmations: shopify.duplicate_confirmations,
+            }
+          : null,
       })}\n`,
     );
-    return result.lost + result.duplicate_wms_orders + result.duplicate_confirmations > 0 ? 1 : 0;
+    return result.lost + result.duplicate_wms_orders + result.duplicate_confirmations + shopifyFailures > 0 ? 1 : 0;
   } finally {
     clearInterval(sampler);
     await env.teardown();
   }
+}
+
+interface ShopifyRouteOptions {
+  env: TestWorkflowEnvironment;
+  orders: number;
+  timeScale: number;
+  despatchBackstopMs: number;
+  arrivalPerSecond: number;
+  faults: FaultProfile;
+  /** Peak RSS since the route started. */
+  rssPeak: () => number;
+}
+
+/** The Shopify route on its own stack (ASOS fulfilled by the Shopify simulator): `shopify_route` in the JSON. */
+async function shopifyRoute(o: ShopifyRouteOptions): Promise<{ route: Record<string, unknown>; failures: number }> {
+  const { env, timeScale, despatchBackstopMs, arrivalPerSecond, faults } = o;
+  const shopifyOrders = o.orders;
+  const shopifyStack = await startStack(env, {
+    timeScale,
+    shopify: true,
+    multiShipment: { asos: true, joules: false },
+    despatchBackstopMs,
+  });
+  const shopOverlap = scaleIntakeOverlap(shopifyStack.config, timeScale);
+  const settleMs = despatchBackstopMs + 2_000;
+  say(`shopify route: ${shopifyOrders} ASOS orders, fault probability ${faults.probability}`);
+  let sr: ShopifyTrafficReport;
+  let bucket: { maximumAvailable: number; restoreRate: number } | undefined;
+  const shopLoadBefore = loadavg();
+  const shopFailuresBefore = activityFailureCount();
+  try {
+    sr = await runShopifyTraffic({
+      control: shopifyStack.control,
+      client: env.client,
+      config: shopifyStack.config,
+      idPrefix: shopifyStack.idPrefix,
+      httpServer: shopifyStack.http.server,
+      webhookInjector: shopifyStack.sandbox.ctx.faults('shopify-webhook'),
+      orders: shopifyOrders,
+      arrivalPerSecond,
+      faults: faults.probability > 0 ? faults : null,
+      settleMs,
+      deadlineMs: Math.max(10 * 60_000, shopifyOrders * 1_000),
+      log: say,
+    });
+    bucket = (await shopifyStack.control.get(`${shopControlPath(shopifyStack.config)}/bucket`)).data as {
+      maximumAvailable: number;
+      restoreRate: number;
+    };
+  } finally {
+    await shopifyStack.stop();
+  }
+  const shopCfg = shopifyStack.config.systems.shopify!;
+  say(`shopify route: ${sr.ordersPerSec.toFixed(2)} orders/s over ${sr.seconds.toFixed(1)} s`);
+  const failures = sr.lost.length + sr.duplicateShopifyOrders.length + sr.duplicateConfirmations.length;
+  const route = {
+    orders: sr.orders,
+    seconds: round(sr.seconds, 1),
+    orders_per_sec: round(sr.ordersPerSec),
+    ack_latency_ms: sr.ackLatencyMs,
+    store_latency_ms: sr.storeLatencyMs,
+    confirm_latency_ms: sr.confirmLatencyMs,
+    worker_rss_mb_peak: round(o.rssPeak() / 2 ** 20, 0),
+    lost: sr.lost.length,
+    duplicate_shopify_orders: sr.duplicateShopifyOrders.length,
+    duplicate_confirmations: sr.duplicateConfirmations.length,
+    wrong_confirmations: sr.wrongConfirmations.length,
+    workflows_not_shipped: sr.workflowsNotShipped.length,
+    traffic: {
+      channel: 'asos (Mirakl, multi-shipment ST01) → Shopify',
+      fulfilment_kinds: sr.byKind,
+      fulfilments: sr.fulfilments,
+      arrival: arrivalPerSecond > 0 ? `${arrivalPerSecond} orders/s` : 'all at once',
+      partial_rest_after: 'the part shown on ASOS and at least 1500 ms',
+      judged_after_settle_ms: settleMs,
+    },
+    settings: {
+      time_scale: timeScale,
+      intake_poll_interval_ms: (shopifyStack.config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale,
+      intake_overlap_seconds: shopOverlap,
+      despatch_backstop_ms: despatchBackstopMs,
+      shopify_api_version: shopCfg.apiVersion,
+      shopify_inventory_behaviour: shopCfg.inventoryBehaviour,
+      shopify_cost_bucket: { maximum_available: bucket.maximumAvailable, restore_rate_per_sec: bucket.restoreRate },
+      return_window_days: shopifyStack.config.channels.find((c) => c.code === 'asos')?.returnWindowDays,
+      simulator_rate_limits_enforced: true,
+      load_average_before: shopLoadBefore.map((x) => round(x)),
+      load_average_after: loadavg().map((x) => round(x)),
+    },
+    faults: {
+      profile: faults.probability > 0 ? faults : null,
+      rules: faults.probability > 0 ? faultRules(faults) : [],
+      applied_to: [
+        'mirakl: the ASOS seller API (every endpoint)',
+        'shopify: every Admin GraphQL operation',
+        'shopify-webhook: every delivery to /webhooks/shopify (5xx/429/timeout = failed and retried by Shopify, lostResponse = handled, then redelivered)',
+      ],
+      webhook_delivery:
+        faults.probability > 0
+          ? {
+              duplicate_probability: faults.probability / 4,
+              fulfillments_create_dropped_probability: faults.probability / 4,
+            }
+          : null,
+      why: 'the Peoplevox route’s profile (--fault-probability), so both routes are judged under the same per-call fault rate: each of the four kinds on 1 call in 50 at the default 0.08; duplicated and missed webhooks each at one kind’s share',
+      fired: sr.faultsFired,
+      by_endpoint: sr.faultsByEndpoint,
+      webhooks: sr.webhooks,
+      activity_attempts_failed_and_retried: activityFailureCount() - shopFailuresBefore,
+    },
+    simulator_calls: sr.calls,
+    simulator_rate_limited: sr.rateLimited,
+    findings: {
+      lost: sr.lost.slice(0, 50),
+      duplicate_shopify_orders: sr.duplicateShopifyOrders.slice(0, 50),
+      duplicate_confirmations: sr.duplicateConfirmations.slice(0, 50),
+      wrong_confirmations: sr.wrongConfirmations.slice(0, 50),
+      workflows_not_shipped: sr.workflowsNotShipped.slice(0, 50),
+      strays: sr.strays.slice(0, 50),
+      harness_errors: sr.harnessErrors.slice(0, 50),
+      timed_out: sr.timedOut,
+    },
+  };
+  return { route, failures };
 }
 
 main().then(
