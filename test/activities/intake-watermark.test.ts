@@ -39,6 +39,8 @@ test('an update made during a poll to an order on a page already read is picked 
   try {
     const config = parseConfig(
       `
+systems:
+  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
 channels:
   - code: asos
     label: ASOS
@@ -49,7 +51,7 @@ channels:
     intake: { overlapSeconds: 0, pageSize: 1 }
 `,
       'test',
-      { MIRAKL_KEY: 'k' },
+      { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
     );
     const shop = sim.shops.get('asos')!;
     const sku = sandboxCatalogue({ size: 5 })[0]!.sku;

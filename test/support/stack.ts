@@ -60,7 +60,7 @@ function configYaml(
   const map = (ch: string) => (skuMap[ch] ? `\n    skuMap: ${JSON.stringify(skuMap[ch])}` : '');
   return `
 temporal:
-  idScope: ${suffix}
+  idScope: "${suffix}"
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
