@@ -1,4 +1,4 @@
-// Order traffic through the sandbox, shared by the 1,000-order fault test (test/e2e/faults-1000.test.ts) and
+// Order traffic through the sandbox, shared by the 1,000-order fault test (test/e2e/faults-1000.solo.test.ts) and
 // the benchmark (bench/orders.ts): place orders on Mirakl (ASOS with multi-shipment, Joules without),
 // despatch them in Peoplevox through its control API (whole, several parcels, partial then the rest), with
 // every fault type switched on, and then judge the run on what the simulators hold, never on Loopline's word:

@@ -28,6 +28,21 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // Files named *.solo.test.ts (the 1,000-order fault run) load the server far more than the rest: they run
+  // after the others, alone, on a fresh server, so they neither slow other files into timeouts nor inherit
+  // the workflows other files leave behind.
+  const solo = files.filter((f) => f.endsWith('.solo.test.ts'));
+  const shared = files.filter((f) => !f.endsWith('.solo.test.ts'));
+  let code = 0;
+  if (shared.length > 0) code = await runPhase(shared, process.env.LOOPLINE_TEST_CONCURRENCY ?? '2');
+  if (solo.length > 0) {
+    const soloCode = await runPhase(solo, '1');
+    code = code || soloCode;
+  }
+  return code;
+}
+
+async function runPhase(files: string[], concurrency: string): Promise<number> {
   let env: TestWorkflowEnvironment | undefined;
   let address = process.env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
   if (!address) {
@@ -50,8 +65,8 @@ async function main(): Promise<number> {
     process.stdout.write(`Using the already-running Temporal server at ${address}\n`);
   }
 
-  const concurrency = process.env.LOOPLINE_TEST_CONCURRENCY ?? '2';
   const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+  const started = Date.now();
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
@@ -60,6 +75,9 @@ async function main(): Promise<number> {
     });
     child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
+  process.stdout.write(
+    `${files.length} test file(s), concurrency ${concurrency}: ${code === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s\n`,
+  );
   await env?.teardown();
   return code;
 }

@@ -113,8 +113,11 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
     return rows;
   }
 
-  async function state<T = StateWithException>(workflowId: string): Promise<T> {
-    return client.workflow.getHandle(workflowId).query<T>('state');
+  async function state<T = StateWithException>(workflowId: string, timeoutMs = 10_000): Promise<T> {
+    // A query needs a worker: when none is polling (workers down), fail fast instead of hanging the page.
+    return client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(workflowId).query<T>('state'),
+    );
   }
 
   /** Open exceptions with their sentence and age (one query per row; bounded by `limit`). */
@@ -126,8 +129,9 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
       rows.map(async (r) => {
         let st: StateWithException | undefined;
         try {
-          st = await state(r.workflowId);
+          st = await state(r.workflowId, 3_000);
         } catch {
+          // No worker answered: the row still shows what visibility knows (reason, owner, age).
           st = undefined;
         }
         const reason = st?.exception?.reason ?? r.reason;

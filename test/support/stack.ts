@@ -152,6 +152,21 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
           .getHandle(id)
           .terminate('test over')
           .catch(() => undefined);
+      // Leave nothing running on this stack's queues (parked orders, inventory workflows): once its workers
+      // stop, those would only slow other test files' queries and visibility reads on the shared server.
+      const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
+      const terminations: Promise<unknown>[] = [];
+      for await (const wf of env.client.workflow.list({
+        query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
+      })) {
+        terminations.push(
+          env.client.workflow
+            .getHandle(wf.workflowId, wf.runId)
+            .terminate('test stack stopped')
+            .catch(() => undefined),
+        );
+      }
+      await Promise.all(terminations);
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
       await http.close();
