@@ -60,6 +60,9 @@ function payloadsIn(json: unknown, out: WirePayload[] = []): WirePayload[] {
   if (Array.isArray(json)) json.forEach((v) => payloadsIn(v, out));
   else if (json && typeof json === 'object') {
     const o = json as Record<string, unknown>;
+    // patched() markers are written by the SDK core itself (the patch id, in json/plain), never through the
+    // data converter; they carry no data of ours. The raw-text search above still covers them.
+    if (o.markerName === 'core_patch') return out;
     const meta = o.metadata as Record<string, unknown> | undefined;
     if (meta && typeof meta.encoding === 'string') out.push(o as WirePayload);
     else for (const [k, v] of Object.entries(o)) if (k !== 'searchAttributes') payloadsIn(v, out);

@@ -96,8 +96,18 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
           handler: async (req: FastifyRequest, reply: FastifyReply) => {
             const { channel } = req.params as Params;
             const shop = shops.get(channel!);
+            // Logged at arrival, the moment the rate limits count, not when the (possibly slow) reply left.
+            const arrivedAt = Date.now();
             const log = (status: number, fault?: FaultKind, rateLimited?: boolean) =>
-              ctx.calls.add({ system: 'mirakl', tenant: channel, endpoint: op, status, fault, rateLimited });
+              ctx.calls.add({
+                system: 'mirakl',
+                tenant: channel,
+                endpoint: op,
+                status,
+                fault,
+                rateLimited,
+                at: arrivedAt,
+              });
             if (!shop) {
               log(404);
               return reply.code(404).send({ status: 404, message: `Unknown Mirakl channel '${channel}'` });
