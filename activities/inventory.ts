@@ -91,6 +91,21 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     return ch;
   }
 
+  // The acceptance check's fallback reads of the whole master (when the channel's inventory workflow cannot
+  // answer) are shared: one read in flight per master, reused for a few (scaled) seconds. Without this, a
+  // burst of orders each read the whole catalogue, every read queued behind the others in the master's
+  // rate budget, and acceptance stalled (seen with 200 ASOS orders on the Shopify route in bench:orders).
+  const fallbackReads = new Map<string, { at: number; value: Promise<Record<string, number>> }>();
+  function sharedRead(key: string, read: () => Promise<Record<string, number>>): Promise<Record<string, number>> {
+    const ttlMs = 30_000 / timeScale;
+    const hit = fallbackReads.get(key);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    const value = read();
+    fallbackReads.set(key, { at: Date.now(), value });
+    value.catch(() => fallbackReads.delete(key));
+    return value;
+  }
+
   /** Shopify as the master: available per variant SKU (= item code), summed over locations. */
   async function readShopify(channel: string): Promise<Array<[string, number]>> {
     if (!deps.shopify) throw ApplicationFailure.nonRetryable('systems.shopify is not wired', 'UNEXPECTED_ERROR');
@@ -255,18 +270,21 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         }
       }
       if (!available && ch.fulfilment === 'shopify') {
-        const rows = await readShopify(input.channel);
-        available = Object.fromEntries(rows.filter(([code]) => codes.includes(code)));
+        available = await sharedRead(`shopify:${input.channel}`, async () =>
+          Object.fromEntries(await readShopify(input.channel)),
+        );
       }
       if (!available) {
-        try {
-          const rows = await deps.peoplevox.listAvailability();
-          available = {};
-          for (const r of rows)
-            if (codes.includes(r.itemCode)) available[r.itemCode] = (available[r.itemCode] ?? 0) + r.available;
-        } catch (err) {
-          throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
-        }
+        available = await sharedRead('peoplevox', async () => {
+          try {
+            const all: Record<string, number> = {};
+            for (const r of await deps.peoplevox.listAvailability())
+              all[r.itemCode] = (all[r.itemCode] ?? 0) + r.available;
+            return all;
+          } catch (err) {
+            throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
+          }
+        });
       }
       return decideStockAcceptance(policy, input.lines, available);
     },
