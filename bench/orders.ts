@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
 import { SA } from '../src/temporal/search-attributes';
 import { startStack } from '../test/support/stack';
+import { encryptionPlugin, testDataConverter } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
 import { activityFailureCount } from './lib/sdk-logging';
 import { runShopifyTraffic, shopControlPath, type ShopifyTrafficReport } from './lib/shopify-traffic';
@@ -62,7 +63,12 @@ async function main(): Promise<number> {
   }
   const tools = readTemporalTools();
   say(`starting a Temporal dev server (${tools.cli.version})`);
+  // Payloads are encrypted as in production (the sandbox key): the bench's client and the ceiling's
+  // workers must encode and decode them too, or workflow results read as "Unknown encoding".
+  const dataConverter = testDataConverter();
   const env = await TestWorkflowEnvironment.createLocal({
+    client: { dataConverter },
+    plugins: [encryptionPlugin(dataConverter)],
     server: {
       executable: { type: 'existing-path', path: tools.cli.path },
       ip: '127.0.0.1',

@@ -53,7 +53,7 @@ export function testDataConverter(): DataConverter {
  * the suite can read or write plain payloads by accident. (Worker plugins are experimental in the SDK;
  * production code passes `dataConverter` to Worker.create instead.)
  */
-function encryptionPlugin(dataConverter: DataConverter): WorkerPlugin & NativeConnectionPlugin {
+export function encryptionPlugin(dataConverter: DataConverter): WorkerPlugin & NativeConnectionPlugin {
   return {
     name: 'loopline-test-payload-encryption',
     configureWorker(options) {
