@@ -109,14 +109,24 @@ export const DEFAULT_FAULTS: FaultProfile = {
  * ST01, ST11, OR23, OR24, PC01); on Peoplevox every SOAP operation and the TrackingNumberReceived callbacks
  * (5xx/429 = dropped, timeout = delivered late, lostResponse = delivered).
  */
-export function faultRules(p: FaultProfile): FaultRule[] {
-  return FAULT_KINDS.map((kind) => ({
-    endpoint: '*',
-    kind,
-    probability: p.probability / FAULT_KINDS.length,
-    ...(kind === 'rateLimit429' ? { retryAfterSeconds: p.retryAfterSeconds } : {}),
-    ...(kind === 'timeout' ? { delayMs: p.timeoutDelayMs } : {}),
-  }));
+export function faultRules(p: FaultProfile, miraklChannels: readonly string[] = []): FaultRule[] {
+  // OR11 is polled about once a (scaled) minute, so a run sees only a few dozen OR11 calls per channel and a
+  // random fault may miss them all. The first poll of each channel therefore times out and the next gets a
+  // 503, for certain; the random faults apply to everything after that.
+  const intake: FaultRule[] = miraklChannels.flatMap((tenant) => [
+    { endpoint: 'OR11', tenant, kind: 'timeout', count: 1, delayMs: p.timeoutDelayMs },
+    { endpoint: 'OR11', tenant, kind: 'error5xx', count: 1 },
+  ]);
+  return [
+    ...intake,
+    ...FAULT_KINDS.map((kind) => ({
+      endpoint: '*',
+      kind,
+      probability: p.probability / FAULT_KINDS.length,
+      ...(kind === 'rateLimit429' ? { retryAfterSeconds: p.retryAfterSeconds } : {}),
+      ...(kind === 'timeout' ? { delayMs: p.timeoutDelayMs } : {}),
+    })),
+  ];
 }
 
 // ---- sim views ------------------------------------------------------------------------------------------
@@ -291,7 +301,7 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
     sandboxCatalogue().map((c) => c.sku),
   );
   if (opts.faults) {
-    const rules = faultRules(opts.faults);
+    const rules = faultRules(opts.faults, [...new Set(plans.map((p) => p.channel))]);
     await control.put('/control/faults/mirakl', { seed: opts.faults.seed, rules });
     await control.put('/control/faults/peoplevox', { seed: opts.faults.seed + 1, rules });
   }

@@ -35,6 +35,7 @@ const FaultRulesBody = z.object({
   rules: z.array(
     z.object({
       endpoint: z.string().min(1),
+      tenant: z.string().min(1).optional(),
       kind: z.enum(FAULT_KINDS as unknown as [string, ...string[]]),
       probability: z.number().min(0).max(1).optional(),
       count: z.number().int().min(0).optional(),

@@ -398,6 +398,20 @@ describe('mirakl simulator', () => {
     sb.ctx.faults('mirakl').clear();
   });
 
+  test('a fault rule scoped to one channel fires only on that channel', async () => {
+    sb.ctx.faults('mirakl').set([{ endpoint: 'ST11', tenant: 'joules', kind: 'error5xx', count: 1 }]);
+    try {
+      await asos.listShipments('whatever'); // asos is untouched and the counted rule is not used up
+      assert.equal(sb.ctx.faults('mirakl').list()[0]?.count, 1);
+      const e = await rejects(joules.listShipments('whatever'));
+      assert.equal(e.status, 503);
+      assert.equal(sb.ctx.calls.list({ endpoint: 'ST11', tenant: 'joules' }).at(-1)?.fault, 'error5xx');
+      assert.equal(sb.ctx.calls.list({ endpoint: 'ST11', tenant: 'asos' }).at(-1)?.fault, undefined);
+    } finally {
+      sb.ctx.faults('mirakl').clear();
+    }
+  });
+
   test('STO01 CSV import updates quantities, records history; unknown SKU lands in STO03', async () => {
     const id = await asos.importStock([
       { offerSku: sku(13), quantity: 42 },

@@ -12,6 +12,8 @@ export const FAULT_KINDS: readonly FaultKind[] = ['error5xx', 'rateLimit429', 't
 
 export interface FaultRule {
   endpoint: string;
+  /** Only calls for this tenant (a Mirakl channel, a Peoplevox client id); every tenant when absent. */
+  tenant?: string;
   kind: FaultKind;
   /** Fire on each matching call with this probability (0–1). */
   probability?: number;
@@ -60,9 +62,10 @@ export class FaultInjector {
   }
 
   /** Decides whether this call gets a fault, consuming a counted rule if so. */
-  decide(endpoint: string): FaultRule | undefined {
+  decide(endpoint: string, tenant?: string): FaultRule | undefined {
     for (const rule of this.rules) {
       if (rule.endpoint !== '*' && rule.endpoint !== endpoint) continue;
+      if (rule.tenant !== undefined && rule.tenant !== tenant) continue;
       if (rule.count !== undefined) {
         if (rule.count <= 0) continue;
         rule.count -= 1;
@@ -93,8 +96,9 @@ export async function withFault<T>(
   perform: () =>
     | Promise<{ status: number; body?: T; headers?: Record<string, string> }>
     | { status: number; body?: T; headers?: Record<string, string> },
+  tenant?: string,
 ): Promise<FaultKind | undefined> {
-  const fault = faults.decide(endpoint);
+  const fault = faults.decide(endpoint, tenant);
   if (fault?.kind === 'error5xx') {
     await reply
       .code(503)

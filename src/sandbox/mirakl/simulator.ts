@@ -149,21 +149,27 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
               }
             }
             let status = 500;
-            const fault = await withFault(faults(), op, reply, async () => {
-              let r: OpResult;
-              try {
-                shop.tick();
-                r = await handler(shop, req);
-              } catch (e) {
-                if (e instanceof MiraklError) r = e.toResult();
-                else {
-                  ctx.log.error({ err: e, op }, 'mirakl simulator error');
-                  r = { status: 500, body: { status: 500, message: (e as Error).message } };
+            const fault = await withFault(
+              faults(),
+              op,
+              reply,
+              async () => {
+                let r: OpResult;
+                try {
+                  shop.tick();
+                  r = await handler(shop, req);
+                } catch (e) {
+                  if (e instanceof MiraklError) r = e.toResult();
+                  else {
+                    ctx.log.error({ err: e, op }, 'mirakl simulator error');
+                    r = { status: 500, body: { status: 500, message: (e as Error).message } };
+                  }
                 }
-              }
-              status = r.status;
-              return r;
-            });
+                status = r.status;
+                return r;
+              },
+              channel,
+            );
             log(
               fault === 'error5xx' ? 503 : fault === 'rateLimit429' ? 429 : fault === 'timeout' ? 504 : status,
               fault,

@@ -152,7 +152,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
 
       const deliver = async (sub: SimSubscription, values: Record<string, string>) => {
         const endpoint = `callback:${sub.eventType}`;
-        const fault = faults().decide(endpoint);
+        const fault = faults().decide(endpoint, clientId);
         if (fault?.kind === 'error5xx' || fault?.kind === 'rateLimit429') {
           // Dropped: Peoplevox never delivers this one (no retries are documented).
           ctx.calls.add({ system: 'peoplevox-callback', endpoint, tenant: clientId, status: 0, fault: fault.kind });
@@ -371,25 +371,31 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
                 });
               }
             }
-            const fault = await withFault(faults(), op, reply, () => {
-              let result: IntegrationResponse;
-              if (op !== 'Authenticate' && !checkSession(parsed.header)) {
-                result = err(PVX_INVALID_SESSION_DETAIL);
-              } else {
-                try {
-                  result = perform(op, parsed.body);
-                } catch (e) {
-                  if (e instanceof StoreError) result = err(e.message);
-                  else if (e instanceof SearchClauseError) result = err(`Invalid search clause: ${e.message}`);
-                  else throw e;
+            const fault = await withFault(
+              faults(),
+              op,
+              reply,
+              () => {
+                let result: IntegrationResponse;
+                if (op !== 'Authenticate' && !checkSession(parsed.header)) {
+                  result = err(PVX_INVALID_SESSION_DETAIL);
+                } else {
+                  try {
+                    result = perform(op, parsed.body);
+                  } catch (e) {
+                    if (e instanceof StoreError) result = err(e.message);
+                    else if (e instanceof SearchClauseError) result = err(`Invalid search clause: ${e.message}`);
+                    else throw e;
+                  }
                 }
-              }
-              return {
-                status: 200,
-                body: soapResponse(op, result),
-                headers: { 'content-type': 'text/xml; charset=utf-8' },
-              };
-            });
+                return {
+                  status: 200,
+                  body: soapResponse(op, result),
+                  headers: { 'content-type': 'text/xml; charset=utf-8' },
+                };
+              },
+              clientId,
+            );
             ctx.calls.add({
               system: 'peoplevox',
               endpoint: op,
