@@ -91,10 +91,11 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     return ch;
   }
 
-  // The acceptance check's fallback reads of the whole master (when the channel's inventory workflow cannot
-  // answer) are shared: one read in flight per master, reused for a few (scaled) seconds. Without this, a
-  // burst of orders each read the whole catalogue, every read queued behind the others in the master's
-  // rate budget, and acceptance stalled (seen with 200 ASOS orders on the Shopify route in bench:orders).
+  // The acceptance check's fallback read of Peoplevox's whole availability report (when the channel's
+  // inventory workflow cannot answer) is shared: one read in flight, reused for a few (scaled) seconds.
+  // Without this, a burst of orders each read the whole catalogue, every read queued behind the others in
+  // the master's rate budget, and acceptance stalled (seen on the Shopify route in bench:orders, which now
+  // searches Shopify by the order's SKUs instead).
   const fallbackReads = new Map<string, { at: number; value: Promise<Record<string, number>> }>();
   function sharedRead(key: string, read: () => Promise<Record<string, number>>): Promise<Record<string, number>> {
     const ttlMs = 30_000 / timeScale;
@@ -270,9 +271,15 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         }
       }
       if (!available && ch.fulfilment === 'shopify') {
-        available = await sharedRead(`shopify:${input.channel}`, async () =>
-          Object.fromEntries(await readShopify(input.channel)),
-        );
+        // Shopify is searched by SKU: the order's few items, not the whole catalogue.
+        if (!deps.shopify) throw ApplicationFailure.nonRetryable('systems.shopify is not wired', 'UNEXPECTED_ERROR');
+        try {
+          available = {};
+          for (const r of await deps.shopify.inventoryForSkus(codes))
+            available[r.sku] = (available[r.sku] ?? 0) + r.available;
+        } catch (err) {
+          throw toActivityFailure(err, 'shopify', 'inventoryItems', 'SYSTEM_UNAVAILABLE');
+        }
       }
       if (!available) {
         available = await sharedRead('peoplevox', async () => {

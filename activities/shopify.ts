@@ -176,10 +176,9 @@ export function createShopifyActivities(deps: ShopifyActivityDeps) {
     }> {
       const ch = channelConfig(input.channel);
       const c = cfg();
-      const tag = shopifyOrderTag(c, ch.code);
       try {
         // Look before create: after a lost response (or a retry) the order may already be there.
-        const existing = await deps.shopify.findOrderBySource(input.order.orderId, tag);
+        const existing = await deps.shopify.findOrderBySource(input.order.orderId);
         if (existing) {
           log.info({ orderId: input.order.orderId, shopifyOrder: existing.id }, 'shopify order already exists');
           return { salesOrderNumber: existing.id, created: false };

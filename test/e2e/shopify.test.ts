@@ -10,6 +10,7 @@ import { orderWorkflowId } from '../../src/domain/keys';
 import type { OrderWorkflowState } from '../../workflows/order';
 import { ensureInventoryWorkflows } from '../../src/inventory/intake';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { createInventoryActivities } from '../../activities/inventory';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -330,6 +331,35 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
     assert.equal(state.refunds?.[0]?.lines[0]?.amount, Math.floor(minor(line.price) / 3));
     await maybeRecordHistory(env.client.workflow.getHandle(orderWorkflowId('asos', orderId)), 'order-shopify-refund');
   });
+  test('the acceptance stock check, without an inventory workflow to ask, searches Shopify for the order’s SKUs only', async () => {
+    const acts = createInventoryActivities({ ...stack.runtime, client: undefined, timeScale: 60 });
+    const [a, b] = ['HOODIE-CREAM-XL', 'SKIRT-BLACK-XS'];
+    await stack.control.post(`${SHOP}/inventory`, { sku: a, available: 1 });
+    await stack.control.post(`${SHOP}/inventory`, { sku: b, available: 5 });
+    const { data: before } = await stack.control.get('/control/calls', { params: { system: 'shopify' } });
+    const since = (before as { calls: Array<{ seq: number }> }).calls.at(-1)?.seq ?? 0;
+    const decisions = await acts.checkOrderStock({
+      channel: 'asos',
+      policy: 'refuse-line',
+      lines: [
+        { lineId: 'L1', itemCode: a, quantity: 2 },
+        { lineId: 'L2', itemCode: b, quantity: 2 },
+        { lineId: 'L3', itemCode: b, quantity: 1 },
+      ],
+    });
+    assert.deepEqual(
+      decisions.map((d) => [d.lineId, d.accepted, d.shortBy]),
+      [
+        ['L1', false, 1],
+        ['L2', true, 0],
+        ['L3', true, 0],
+      ],
+    );
+    const { data } = await stack.control.get('/control/calls', { params: { system: 'shopify', sinceSeq: since } });
+    const calls = (data as { calls: Array<{ endpoint: string }> }).calls.map((c) => c.endpoint);
+    assert.deepEqual(calls, ['inventoryItems', 'inventoryItems'], 'one search per distinct SKU, no catalogue read');
+  });
+
   test('a Shopify stock change reaches ASOS within the STO01 window (Shopify as the stock master)', async () => {
     const sku = 'COAT-GREEN-M';
     const shown = async () => {

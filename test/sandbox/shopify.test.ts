@@ -70,7 +70,7 @@ describe('Shopify simulator + connector', () => {
     assert.equal(a.data.data.orderCreate.order.id, b.data.data.orderCreate.order.id);
     const c = await gql(sandbox.url, CREATE, { order: order('TEE-NAVY-S'), key: 'k1' });
     assert.equal(c.data.errors[0].extensions.code, 'IDEMPOTENCY_CONCURRENT_REQUEST');
-    const found = await client.findOrderBySource('SRC-TEE-NAVY-XS', 'none');
+    const found = await client.findOrderBySource('SRC-TEE-NAVY-XS');
     assert.equal(found?.id, a.data.data.orderCreate.order.id);
     const orders = (await axios.get(`${sandbox.url}/control/shopify/shop1/orders`)).data.orders as unknown[];
     assert.equal(orders.length, 1);

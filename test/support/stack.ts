@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
-import { createRuntime, createWorkers } from '../../workers/runtime';
+import { createRuntime, createWorkers, type Runtime } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
@@ -25,6 +25,8 @@ export interface Stack {
   control: AxiosInstance;
   http: FastifyInstance;
   workers: Worker[];
+  /** The connectors and alert sink the workers use (for calling activities directly). */
+  runtime: Runtime;
   /** A unique prefix for order ids, so test files sharing one Temporal server never collide. */
   idPrefix: string;
   /** Intake workflow ids and Schedule ids of this stack. */
@@ -139,6 +141,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     control: axios.create({ baseURL: sandbox.url, timeout: 10_000 }),
     http,
     workers,
+    runtime,
     idPrefix: `T${suffix.toUpperCase()}`,
     recurring,
     async stop() {

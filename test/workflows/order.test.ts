@@ -87,6 +87,8 @@ interface Recorder {
   alerts: string[];
   /** The master's available per item code for checkOrderStock (absent: everything in stock). */
   stock?: Record<string, number>;
+  /** checkOrderStock fails like a master that cannot be read (its retries used up). */
+  stockUnreadable?: boolean;
   /** OR21 decisions as sent. */
   decisions?: Array<Array<{ lineId: string; accepted: boolean }>>;
   /** Orders sent to the warehouse (their line ids). */
@@ -122,6 +124,11 @@ function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSet
     },
     async checkOrderStock(input: { lines: StockCheckLine[]; policy?: OutOfStockPolicy }) {
       rec.calls.push(`stock-check:${input.policy}`);
+      if (rec.stockUnreadable)
+        throw ApplicationFailure.nonRetryable(
+          'shopify inventoryItems: HTTP 503: Service Unavailable',
+          'SYSTEM_UNAVAILABLE',
+        );
       const everything = Object.fromEntries(input.lines.map((l) => [l.itemCode, 1_000]));
       return decideStockAcceptance(input.policy ?? 'accept-and-backorder', input.lines, rec.stock ?? everything);
     },
@@ -513,6 +520,37 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         ['L2'],
       );
       await maybeRecordHistory(h, 'orderWorkflow-stock-refuse-line');
+      await h.terminate('test done');
+    });
+  });
+
+  test('a stock master that cannot be read does not fail the order: every line accepted, ops alerted', async () => {
+    const rec = recorder();
+    rec.stockUnreadable = true;
+    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+      const o = order();
+      const h = await env.client.workflow.start(orderWorkflow, {
+        taskQueue: queue,
+        workflowId: `order:asos:${o.orderId}`,
+        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+      });
+      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      assert.deepEqual(rec.decisions, [
+        [
+          { lineId: 'L1', accepted: true },
+          { lineId: 'L2', accepted: true },
+        ],
+      ]);
+      const st = await h.query(stateQuery);
+      assert.equal(st.exception, undefined);
+      assert.ok(
+        st.timeline.some((t) => t.step === 'stock' && /stock check unavailable/.test(t.detail ?? '')),
+        JSON.stringify(st.timeline),
+      );
+      assert.ok(
+        rec.alerts.some((a) => a.includes(`Order ${o.orderId} (asos) was accepted without a stock check`)),
+        JSON.stringify(rec.alerts),
+      );
       await h.terminate('test done');
     });
   });

@@ -54,6 +54,32 @@ export interface ShopifyRefund {
   lines: Array<{ sku: string; quantity: number; lineItemId: string }>;
 }
 
+const INVENTORY_ITEM_FIELDS = `{ id sku inventoryLevels(first: 5) { nodes { quantities(names: ["available"]) { name quantity } } } }`;
+
+/** Inventory items to rows: available summed over the item's locations; items without a SKU are skipped. */
+function inventoryRows(
+  nodes: ReadonlyArray<{
+    id: string;
+    sku?: string | null;
+    inventoryLevels: { nodes: ReadonlyArray<{ quantities: ReadonlyArray<{ name: string; quantity: number }> }> };
+  }>,
+): ShopifyInventoryRow[] {
+  return nodes.flatMap((n) =>
+    n.sku
+      ? [
+          {
+            sku: n.sku,
+            inventoryItemId: n.id,
+            available: n.inventoryLevels.nodes.reduce(
+              (s, l) => s + (l.quantities.find((x) => x.name === 'available')?.quantity ?? 0),
+              0,
+            ),
+          },
+        ]
+      : [],
+  );
+}
+
 export interface ShopifyInventoryRow {
   sku: string;
   inventoryItemId: string;
@@ -174,15 +200,16 @@ export class ShopifyClient {
     return p;
   }
 
-  /** Look before create: the order imported for this source id (Mirakl order id), if any. */
-  async findOrderBySource(sourceIdentifier: string, tag: string): Promise<ShopifyOrderSummary | undefined> {
+  /**
+   * Look before create: the order imported for this source id (Mirakl order id), if any. Every import sets
+   * sourceIdentifier, so one search finds it, whatever has happened to the order's tags since. (A second
+   * search by the channel tag used to follow a miss: it returned the channel's first five orders only, so
+   * it could not find an order once there were more, and it cost a call on every create.)
+   */
+  async findOrderBySource(sourceIdentifier: string): Promise<ShopifyOrderSummary | undefined> {
     const q = `query FindOrder($q: String!) { orders(first: 5, query: $q) { nodes { ${ORDER_FIELDS} } } }`;
-    const bySource = await this.request('orders', q, { q: `source_identifier:'${sourceIdentifier}'` }, OrdersSchema);
-    const hit = bySource.orders.nodes.find((o) => o.sourceIdentifier === sourceIdentifier);
-    if (hit) return hit;
-    // An order created by hand or by an older import carries the tag and the metafield only.
-    const byTag = await this.request('orders', q, { q: `tag:'${tag}'` }, OrdersSchema);
-    return byTag.orders.nodes.find((o) => o.metafield?.value === sourceIdentifier);
+    const res = await this.request('orders', q, { q: `source_identifier:'${sourceIdentifier}'` }, OrdersSchema);
+    return res.orders.nodes.find((o) => o.sourceIdentifier === sourceIdentifier);
   }
 
   async orderCreate(
@@ -288,20 +315,27 @@ export class ShopifyClient {
     const out: ShopifyInventoryRow[] = [];
     let after: string | null | undefined;
     do {
-      const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes { id sku
-        inventoryLevels(first: 5) { nodes { quantities(names: ["available"]) { name quantity } } } }
+      const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes ${INVENTORY_ITEM_FIELDS}
         pageInfo { hasNextPage endCursor } } }`;
       const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema);
-      for (const n of res.inventoryItems.nodes) {
-        if (!n.sku) continue;
-        const available = n.inventoryLevels.nodes.reduce(
-          (s, l) => s + (l.quantities.find((x) => x.name === 'available')?.quantity ?? 0),
-          0,
-        );
-        out.push({ sku: n.sku, inventoryItemId: n.id, available });
-      }
+      out.push(...inventoryRows(res.inventoryItems.nodes));
       after = res.inventoryItems.pageInfo.hasNextPage ? res.inventoryItems.pageInfo.endCursor : undefined;
     } while (after);
+    return out;
+  }
+
+  /**
+   * Available for a few SKUs (one `inventoryItems(query: "sku:…")` each): what an order's stock check needs,
+   * a handful of cheap calls instead of the whole catalogue. A SKU Shopify does not know is absent.
+   */
+  async inventoryForSkus(skus: readonly string[]): Promise<ShopifyInventoryRow[]> {
+    const out: ShopifyInventoryRow[] = [];
+    for (const sku of new Set(skus)) {
+      const q = `query InvSku($q: String!) { inventoryItems(first: 5, query: $q) { nodes ${INVENTORY_ITEM_FIELDS}
+        pageInfo { hasNextPage endCursor } } }`;
+      const res = await this.request('inventoryItems', q, { q: `sku:'${sku}'` }, InventoryItemsSchema);
+      out.push(...inventoryRows(res.inventoryItems.nodes).filter((r) => r.sku === sku));
+    }
     return out;
   }
 
