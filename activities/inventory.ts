@@ -11,6 +11,8 @@ import type { AlertSink, Alert } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
 import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from '../src/inventory/targets';
 import { inventoryWorkflowId } from '../src/inventory/keys';
+import { stockChannels } from '../src/inventory/intake';
+import type { LastUnitsRule } from '../src/inventory/buffers';
 import { RESERVATION_DEFAULTS } from '../src/inventory/ledger';
 import {
   decideStockAcceptance,
@@ -35,6 +37,8 @@ export interface InventorySettings {
   skuBuffers: Record<string, StockBuffer>;
   velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence: number };
   offerSkusByItem: Record<string, string[]>;
+  /** The last units of a shared SKU on one channel only (absent in older histories: off). */
+  lastUnits?: LastUnitsRule;
   /**
    * Align pushes with the intake: when the window opens at most maxMs before a channel's next poll is due
    * (by the rhythm of its reservations), wait for that poll's reservations (up to graceMs after it is due).
@@ -153,6 +157,11 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           horizonMs: pushIntervalMs + (ch.intake.pollIntervalSeconds * 1000) / timeScale,
         },
         offerSkusByItem,
+        lastUnits: {
+          below: inv.lastUnits.oneChannelBelow,
+          channel,
+          channels: stockChannels(config, ch.fulfilment),
+        },
         intakeHold: {
           intervalMs: Object.fromEntries(
             config.channels

@@ -31,6 +31,13 @@ const params: SaleParams = {
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
+/** The variant run's stock settings: the last-unit rule (docs/inventory.md) off, everything else default. */
+const LAST_UNITS_OFF = '{ lastUnits: { oneChannelBelow: 0 } }';
+
+/** Units the warehouse had (start + goods-in) that no customer bought by the end of the sale. */
+const unsold = (r: { units_supplied: number; units_ordered: number; oversold_units: number }) =>
+  r.units_supplied - (r.units_ordered - r.oversold_units);
+
 async function absorb(ctx: { httpUrl: string; env: TestWorkflowEnvironment }) {
   const events = 10_000;
   const items = Array.from({ length: 500 }, (_, i) => `ABSORB-${i}`);
@@ -99,13 +106,13 @@ async function main() {
       `flash sale: ${params.skus} SKUs, ${params.simulatedMinutes} simulated minutes, time scale ${params.timeScale}`,
     );
     const loopline = await runFlashSale(env, 'loopline', params, log, { absorb });
-    // A variant with an existing, documented buffer (FLASH_SALE_VARIANT=0 skips it): Joules shows 0 below 3,
-    // so the last two units of a SKU sell on ASOS only and the two channels cannot race for them.
+    // A variant with the last-unit rule off on both channels (FLASH_SALE_VARIANT=0 skips it): what the rule
+    // buys, and what it costs (customers turned away, units left unsold at the end of the sale).
     const variant =
       process.env.FLASH_SALE_VARIANT === '0'
         ? undefined
         : await runFlashSale(env, 'loopline', params, log, {
-            inventory: { joules: '{ buffer: { kind: zeroBelow, threshold: 3 } }' },
+            inventory: { asos: LAST_UNITS_OFF, joules: LAST_UNITS_OFF },
           });
     const baseline = await runFlashSale(env, 'full-sync-15min', params, log);
     const windowWallMs = 60_000 / params.timeScale;
@@ -141,14 +148,15 @@ async function main() {
           'warehouse allocations and goods-in, through the Peoplevox simulator (AvailabilityChanges callbacks)',
         baseline: 'every 15 simulated minutes: read Item inventory summary, STO01 every SKU to both channels',
         loopline:
-          'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on); at each intake poll the ' +
+          'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on, the last unit of a SKU ' +
+          'shown on one channel only); at each intake poll the ' +
           'orders read are reserved in both channels (orderStock signal, as activities/intake.ts does) before the warehouse ' +
           'allocates them; refused lines release, accepted lines are marked allocated. In this model the warehouse allocates at the ' +
           'same poll (production: after acceptance and the debit, a poll or more later), so reservations have little gap to close here.',
       },
       runs: {
         loopline,
-        ...(variant ? { loopline_joules_zero_below_3: variant } : {}),
+        ...(variant ? { loopline_last_units_rule_off: variant } : {}),
         full_sync_15min: baseline,
       },
       targets: {
@@ -157,6 +165,8 @@ async function main() {
           baseline: baseline.oversold_units,
           ratio: Number(ratio.toFixed(4)),
           met: loopline.oversold_units * 10 <= baseline.oversold_units,
+          // The cost side: stock still unsold when the sale ends (buffers and the last-unit rule hold some back).
+          units_unsold_at_end: { loopline: unsold(loopline), baseline: unsold(baseline) },
         },
         p99_propagation_within_window_plus_2s: {
           measure: 'runs.loopline.propagation_ms (see propagation_definition)',
@@ -175,12 +185,12 @@ async function main() {
         },
         absorbs_10000_events_a_minute: loopline.absorption,
       },
-      // Not the targets above (those are Loopline's default config): the same sale with one documented
-      // buffer changed, for the trade-off it shows (customers_turned_away, units_ordered in its run).
+      // Not the targets above (those are Loopline's default config): the same sale with the last-unit rule
+      // off, for the trade-off it shows (oversold against customers_turned_away and units left unsold).
       ...(variant
         ? {
-            variant_joules_zero_below_3: {
-              config: 'joules inventory.buffer { kind: zeroBelow, threshold: 3 }; everything else default',
+            variant_last_units_rule_off: {
+              config: `both channels inventory: ${LAST_UNITS_OFF}; everything else default`,
               oversold_units: variant.oversold_units,
               ratio_to_baseline: Number(
                 (baseline.oversold_units === 0 ? 0 : variant.oversold_units / baseline.oversold_units).toFixed(4),
@@ -190,6 +200,7 @@ async function main() {
               calls_within_documented_limits: within(variant) && variant.rate_limited_calls === 0,
               units_ordered: variant.units_ordered,
               customers_turned_away: variant.customers_turned_away,
+              units_unsold_at_end: unsold(variant),
             },
           }
         : {}),

@@ -63,6 +63,7 @@ const INVENTORY_DEFAULTS = {
   velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9 },
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
+  lastUnits: { oneChannelBelow: 2 },
 };
 
 /** Stock sync for one channel (docs/inventory.md). Defaults keep older configs valid. */
@@ -89,6 +90,15 @@ export const ChannelInventorySchema = z
       })
       .strict()
       .default(INVENTORY_DEFAULTS.velocityBuffer),
+    /**
+     * When channels share this master and a SKU is down to its last units (fewer than oneChannelBelow
+     * available), only one of them shows it, chosen by SKU, so two marketplaces cannot both sell the last
+     * unit between pushes. 0 turns it off for this channel (it then shows its last units like any others).
+     */
+    lastUnits: z
+      .object({ oneChannelBelow: z.number().int().min(0).max(1000).default(2) })
+      .strict()
+      .default(INVENTORY_DEFAULTS.lastUnits),
     /** Full read of the master (Peoplevox Item inventory summary) to correct drift. */
     fullReadMinutes: z
       .number()

@@ -79,3 +79,36 @@ export interface AtsInput {
 export function availableToSell(i: AtsInput): number {
   return Math.max(0, applyBuffer(i.available, i.buffer) - Math.max(0, Math.trunc(i.velocityUnits ?? 0)));
 }
+
+/**
+ * The last units of a SKU whose stock several channels share go to one channel: below the threshold, only
+ * this channel shows them and the others show 0, so two marketplaces never sell the same last unit between
+ * two pushes (each takes one STO01 a minute; orders reach the master a poll later). The channel is chosen by
+ * the item code, so each channel gets the last units of about 1/n of the catalogue, and every channel's
+ * inventory workflow picks the same one without talking to the others.
+ */
+export function lastUnitsChannel(itemCode: string, channels: readonly string[]): string | undefined {
+  if (channels.length === 0) return undefined;
+  // FNV-1a (32-bit): stable across processes and releases, unlike any runtime hash.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < itemCode.length; i++) {
+    h ^= itemCode.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return channels[h % channels.length];
+}
+
+export interface LastUnitsRule {
+  /** Below this many units available (after reservations), only one channel shows the SKU. 0: off. */
+  below: number;
+  /** This channel. */
+  channel: string;
+  /** Every channel that shares this master and syncs stock, in config order (this one included). */
+  channels: string[];
+}
+
+/** Whether this channel must show 0 because the SKU's last units belong to another channel. */
+export function lastUnitsElsewhere(rule: LastUnitsRule | undefined, itemCode: string, available: number): boolean {
+  if (!rule || rule.below <= 0 || rule.channels.length < 2 || available >= rule.below) return false;
+  return lastUnitsChannel(itemCode, rule.channels) !== rule.channel;
+}

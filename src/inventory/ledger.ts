@@ -5,9 +5,11 @@ import type { StockBuffer } from '../config/schema';
 import {
   availableToSell,
   decayConstantMs,
+  lastUnitsElsewhere,
   recordSale,
   velocityAt,
   velocityBufferUnits,
+  type LastUnitsRule,
   type Velocity,
 } from './buffers';
 
@@ -36,6 +38,8 @@ export interface LedgerSettings {
   offerSkusByItem: Record<string, string[]>;
   /** Reservations from order intake (see reservation rules below); defaults when absent. */
   reservations?: { ttlMs: number; max: number };
+  /** The last units of a shared SKU on one channel only (absent in histories from before the rule: off). */
+  lastUnits?: LastUnitsRule;
 }
 
 /**
@@ -109,6 +113,7 @@ function itemCodeOf(s: LedgerSettings, offerSku: string): string {
 export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string, now: number): number {
   // Units sold on a marketplace but not yet allocated by the warehouse are not available to any channel.
   const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode));
+  if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
   const velocityUnits = s.velocity.enabled
     ? velocityBufferUnits(
         velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),

@@ -10,6 +10,7 @@ import { CallLog, type CallRecord } from '../../src/sandbox/core/call-log';
 import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { lastUnitsChannel } from '../../src/inventory/buffers';
 import type { InventoryHealth } from '../../workflows/inventory';
 import { createInventoryActivities } from '../../activities/inventory';
 import { reservationChangesFor, signalReservations } from '../../src/inventory/reservations';
@@ -106,6 +107,27 @@ describe('available-to-sell per channel', () => {
     await shows('joules', SKUS[5]!, 4);
     await setWarehouseStock(stack, [{ itemCode: SKUS[5]!, available: 9 }]);
     await shows('asos', SKUS[5]!, 9);
+  });
+});
+
+describe('the last unit of a shared SKU on one channel', () => {
+  test('at 1 unit only the channel chosen for the SKU shows it; at 2 both do again', async () => {
+    // SKUS[34]'s last unit belongs to ASOS, SKUS[35]'s to Joules (FNV-1a of the item code, pinned in ledger.test.ts).
+    const [toAsos, toJoules] = [SKUS[34]!, SKUS[35]!];
+    assert.equal(lastUnitsChannel(toAsos, ['asos', 'joules']), 'asos');
+    assert.equal(lastUnitsChannel(toJoules, ['asos', 'joules']), 'joules');
+    await setWarehouseStock(stack, [
+      { itemCode: toAsos, available: 1 },
+      { itemCode: toJoules, available: 1 },
+    ]);
+    await shows('joules', toJoules, 1);
+    await shows('joules', toAsos, 0, 'Joules hides the last unit that ASOS holds');
+    // ASOS holds it, and its fixed buffer of 1 then hides it too: the rule never shows a unit twice.
+    await shows('asos', toAsos, 0);
+    await shows('asos', toJoules, 0);
+    await setWarehouseStock(stack, [{ itemCode: toAsos, available: 2 }]);
+    await shows('joules', toAsos, 2);
+    await shows('asos', toAsos, 1);
   });
 });
 

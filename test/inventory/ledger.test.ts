@@ -9,6 +9,7 @@ import {
   velocityAt,
   velocityBufferUnits,
   decayConstantMs,
+  lastUnitsChannel,
 } from '../../src/inventory/buffers';
 import {
   applyEvents,
@@ -145,6 +146,89 @@ describe('the adaptive velocity buffer', () => {
     for (let i = 1; i <= 10; i++) applyEvents(l, s, [['HOT', 20 - i, i * 6000]], i * 6000);
     // 10 sold in a minute: about 10 × e^-something likely before the next push, so well below 10 shown.
     assert.ok(l.pending.HOT!.quantity < 10, `shown ${l.pending.HOT!.quantity}`);
+  });
+});
+
+describe('the last units of a shared SKU on one channel', () => {
+  const channels = ['asos', 'joules'];
+  const items = Array.from({ length: 200 }, (_, i) => `ITEM-${i}`);
+  const ledgerFor = (channel: string, below = 2) => {
+    const s = settings({ lastUnits: { below, channel, channels } });
+    const l = emptyLedger();
+    applyEvents(
+      l,
+      s,
+      items.map((code) => [code, 1, 1]),
+      1,
+    );
+    return l;
+  };
+
+  test('at 1 unit each SKU is shown on exactly one channel, and the catalogue is split about evenly', () => {
+    const asos = ledgerFor('asos');
+    const joules = ledgerFor('joules');
+    let onAsos = 0;
+    for (const code of items) {
+      const shown = [asos.pending[code]!.quantity, joules.pending[code]!.quantity];
+      assert.deepEqual([...shown].sort(), [0, 1], `${code}: ${shown.join('/')}`);
+      if (shown[0] === 1) onAsos++;
+      assert.equal(lastUnitsChannel(code, channels), shown[0] === 1 ? 'asos' : 'joules');
+    }
+    assert.ok(onAsos > 70 && onAsos < 130, `${onAsos} of 200 on asos`);
+  });
+
+  test('at or above the threshold every channel shows the SKU; 0 turns the rule off; one channel alone is never hidden', () => {
+    const s = (channel: string, below: number, chs = channels) =>
+      settings({ lastUnits: { below, channel, channels: chs } });
+    for (const channel of channels) {
+      const l = emptyLedger();
+      applyEvents(l, s(channel, 2), [['X', 2, 1]], 1);
+      assert.equal(l.pending.X!.quantity, 2);
+      const off = emptyLedger();
+      applyEvents(off, s(channel, 0), [['X', 1, 1]], 1);
+      assert.equal(off.pending.X!.quantity, 1);
+      const alone = emptyLedger();
+      applyEvents(alone, s(channel, 2, [channel]), [['X', 1, 1]], 1);
+      assert.equal(alone.pending.X!.quantity, 1);
+    }
+  });
+
+  test('the choice is stable: the same SKU goes to the same channel in every process and release', () => {
+    // FNV-1a of the item code, pinned: a change here would move the last units of live SKUs between channels.
+    assert.deepEqual(
+      ['TEE-RED-M', 'SCARF-NAVY-S', 'COAT-GREEN-M', 'JEANS-BLACK-XL', 'DRESS-CREAM-S', 'WELLY-NAVY-L'].map((c) =>
+        lastUnitsChannel(c, channels),
+      ),
+      ['joules', 'joules', 'asos', 'joules', 'joules', 'asos'],
+    );
+    assert.deepEqual(
+      ['TEE-RED-M', 'SCARF-NAVY-S', 'COAT-GREEN-M'].map((c) => lastUnitsChannel(c, [...channels, 'marketplacer'])),
+      ['joules', 'asos', 'marketplacer'],
+    );
+    assert.equal(lastUnitsChannel('X', []), undefined);
+  });
+
+  test('the config default is the last unit on one channel; 0 is accepted; a negative threshold is refused', () => {
+    const channel = {
+      code: 'asos',
+      label: 'A',
+      platform: 'mirakl',
+      connection: { baseUrl: 'http://x', apiKeyEnv: 'K' },
+      fulfilment: 'peoplevox',
+      currency: 'GBP',
+    };
+    const parse = (inventory?: unknown) =>
+      ConfigSchema.safeParse({
+        systems: { peoplevox: { baseUrl: 'http://x', clientId: 'c', username: 'u', passwordEnv: 'P' } },
+        channels: [{ ...channel, ...(inventory ? { inventory } : {}) }],
+      });
+    const ok = parse();
+    assert.ok(ok.success, JSON.stringify(ok.error?.issues));
+    assert.equal(ok.data.channels[0]!.inventory.lastUnits.oneChannelBelow, 2);
+    assert.ok(parse({ lastUnits: { oneChannelBelow: 0 } }).success);
+    const bad = parse({ lastUnits: { oneChannelBelow: -1 } });
+    assert.ok(!bad.success);
+    assert.match(JSON.stringify(bad.error.issues[0]!.path), /lastUnits/);
   });
 });
 
