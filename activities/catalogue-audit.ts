@@ -10,7 +10,7 @@
 // (catalogue-exception:<channel>:<kind>), opened or updated with the run's count and sample, and cleared
 // when a later run finds none.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
@@ -26,9 +26,9 @@ import {
   type FindingKind,
 } from '../src/audit/catalogue';
 import { writeReports, type ChannelAuditSummary, type OfferSource } from '../src/audit/report';
-import { SA } from '../src/temporal/search-attributes';
 import type { CatalogueExceptionInput, FindingsUpdate } from '../workflows/catalogue-audit';
 import { toActivityFailure } from './errors';
+import { syncFindingsException } from './exception-findings';
 
 /** Heartbeat details of auditChannelCatalogue: what the CLI's progress bar shows. */
 export interface AuditProgress {
@@ -282,38 +282,24 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
           reportCsv: summary.reportCsv,
           reportJson: summary.reportJson,
         };
-        if (update.count > 0) {
-          const args: CatalogueExceptionInput = {
-            channel: summary.channel,
-            reason: kind,
-            findings: update,
-            auditTaskQueue: input.auditTaskQueue,
-          };
-          await deps.client.workflow.signalWithStart('catalogueExceptionWorkflow', {
-            workflowId,
-            taskQueue: config.temporal.taskQueues.orders,
-            args: [args],
-            signal: 'findingsUpdated',
-            signalArgs: [update],
-            typedSearchAttributes: [
-              { key: SA.OrderStatus, value: 'EXCEPTION' },
-              { key: SA.ExceptionReason, value: kind },
-              { key: SA.Owner, value: 'merchandising' },
-              { key: SA.Channel, value: summary.channel },
-            ] as never,
-          });
-          out.opened.push(kind);
-        } else {
-          try {
-            const handle = deps.client.workflow.getHandle(workflowId);
-            if ((await handle.describe()).status.name === 'RUNNING') {
-              await handle.signal('findingsUpdated', update);
-              out.cleared.push(kind);
-            }
-          } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-          }
-        }
+        const args: CatalogueExceptionInput = {
+          channel: summary.channel,
+          reason: kind,
+          findings: update,
+          auditTaskQueue: input.auditTaskQueue,
+        };
+        const done = await syncFindingsException(deps.client, {
+          workflowType: 'catalogueExceptionWorkflow',
+          workflowId,
+          taskQueue: config.temporal.taskQueues.orders,
+          args,
+          update,
+          reason: kind,
+          owner: 'merchandising',
+          channel: summary.channel,
+        });
+        if (done === 'opened') out.opened.push(kind);
+        if (done === 'cleared') out.cleared.push(kind);
       }
       return out;
     },

@@ -9,7 +9,7 @@
 // raiseReconciliationFindings: one finance exception workflow per cycle and finding kind, opened or updated
 //   with the run's count and sample, cleared when a later run of the cycle finds none.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
@@ -34,9 +34,9 @@ import {
   type ShopifyOrderSource,
   type TransactionRow,
 } from '../src/reconciliation/types';
-import { SA } from '../src/temporal/search-attributes';
 import type { ReconciliationExceptionInput, ReconciliationFindingsUpdate } from '../workflows/payout-reconciliation';
 import { toActivityFailure } from './errors';
+import { syncFindingsException } from './exception-findings';
 
 /** Heartbeat details of reconcileBillingCycle: what `loopline reconciliation report` shows. */
 export interface ReconciliationProgress {
@@ -289,38 +289,24 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
           reportCsv: summary.reportCsv,
           reportJson: summary.reportJson,
         };
-        if (update.count > 0) {
-          const args: ReconciliationExceptionInput = {
-            channel: summary.channel,
-            cycleId: summary.cycleId,
-            reason: kind,
-            findings: update,
-          };
-          await deps.client.workflow.signalWithStart('reconciliationExceptionWorkflow', {
-            workflowId,
-            taskQueue: config.temporal.taskQueues.orders,
-            args: [args],
-            signal: 'findingsUpdated',
-            signalArgs: [update],
-            typedSearchAttributes: [
-              { key: SA.OrderStatus, value: 'EXCEPTION' },
-              { key: SA.ExceptionReason, value: kind },
-              { key: SA.Owner, value: 'finance' },
-              { key: SA.Channel, value: summary.channel },
-            ] as never,
-          });
-          out.opened.push(kind);
-        } else {
-          try {
-            const handle = deps.client.workflow.getHandle(workflowId);
-            if ((await handle.describe()).status.name === 'RUNNING') {
-              await handle.signal('findingsUpdated', update);
-              out.cleared.push(kind);
-            }
-          } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-          }
-        }
+        const args: ReconciliationExceptionInput = {
+          channel: summary.channel,
+          cycleId: summary.cycleId,
+          reason: kind,
+          findings: update,
+        };
+        const done = await syncFindingsException(deps.client, {
+          workflowType: 'reconciliationExceptionWorkflow',
+          workflowId,
+          taskQueue: config.temporal.taskQueues.orders,
+          args,
+          update,
+          reason: kind,
+          owner: 'finance',
+          channel: summary.channel,
+        });
+        if (done === 'opened') out.opened.push(kind);
+        if (done === 'cleared') out.cleared.push(kind);
       }
       return out;
     },

@@ -13,14 +13,12 @@
 //   (findingsUpdated signal); an audit that finds none of its kind clears it. Retry re-runs the audit for
 //   its channel (a child workflow) after merchandising has fixed the data.
 import {
-  condition,
   defineQuery,
   defineSignal,
   defineUpdate,
   executeChild,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
   ActivityFailure,
   ApplicationFailure,
@@ -29,7 +27,7 @@ import type { CatalogueAuditActivities } from '../activities/catalogue-audit';
 import type { FindingKind } from '../src/audit/catalogue';
 import type { ChannelAuditSummary } from '../src/audit/report';
 import { makeException, type OrderException } from '../src/domain/reasons';
-import { SA } from '../src/temporal/search-attributes';
+import { exceptionMailbox } from './exception-mailbox';
 
 // ---- the audit ----------------------------------------------------------------------------------------
 
@@ -176,39 +174,18 @@ export async function catalogueExceptionWorkflow(input: CatalogueExceptionInput)
     pastExceptions: [],
     timeline: [],
   };
-  const log = (step: string, detail?: string) => {
-    state.timeline.push({ at: Date.now(), step, detail });
-    if (state.timeline.length > TIMELINE_MAX) state.timeline.splice(0, state.timeline.length - TIMELINE_MAX);
-  };
+  const mailbox = exceptionMailbox(
+    state,
+    { retry: retryCatalogueUpdate, resolve: resolveCatalogueUpdate, cancel: cancelCatalogueUpdate },
+    {
+      describe: `catalogue exception ${input.channel}/${input.reason}`,
+      timelineMax: TIMELINE_MAX,
+    },
+  );
+  const { log, close } = mailbox;
   log('exception', state.exception!.message);
 
-  const close = (status: CatalogueExceptionState['status'], step: string, detail?: string) => {
-    if (state.exception) state.pastExceptions.push(state.exception);
-    state.exception = undefined;
-    state.status = status;
-    log(step, detail);
-    upsertSearchAttributes([
-      { key: SA.OrderStatus, value: status },
-      { key: SA.ExceptionReason, value: null },
-      { key: SA.Owner, value: null },
-    ] as never);
-  };
-
-  let action: { kind: 'retry' | 'resolve' | 'cancel'; note?: string } | undefined;
-  let busy = false;
-  const requireOpen = () => {
-    if (state.status !== 'EXCEPTION')
-      throw new Error(`catalogue exception ${input.channel}/${input.reason} is already ${state.status}`);
-  };
-  const act = (kind: 'retry' | 'resolve' | 'cancel') => async (note?: string) => {
-    action = { kind, note };
-    await condition(() => action === undefined && !busy);
-    return state;
-  };
   setHandler(catalogueExceptionStateQuery, () => state);
-  setHandler(retryCatalogueUpdate, () => act('retry')(), { validator: requireOpen });
-  setHandler(resolveCatalogueUpdate, (n?: string) => act('resolve')(n), { validator: (_n?: string) => requireOpen() });
-  setHandler(cancelCatalogueUpdate, (n?: string) => act('cancel')(n), { validator: (_n?: string) => requireOpen() });
   setHandler(findingsUpdatedSignal, (f: FindingsUpdate) => {
     if (state.status !== 'EXCEPTION' || f.auditId === state.lastAuditId) return;
     state.lastAuditId = f.auditId;
@@ -224,16 +201,7 @@ export async function catalogueExceptionWorkflow(input: CatalogueExceptionInput)
     log('audit', `${f.count} found`);
   });
 
-  while (state.status === 'EXCEPTION') {
-    await condition(() => action !== undefined || state.status !== 'EXCEPTION');
-    if (action === undefined || state.status !== 'EXCEPTION') {
-      // Cleared by an audit while an update waited: the update sees the cleared state.
-      action = undefined;
-      break;
-    }
-    busy = true;
-    const a = action;
-    action = undefined;
+  for (let a = await mailbox.next(); a; a = await mailbox.next()) {
     if (a.kind === 'retry') {
       log('retry', 're-running the audit for the channel');
       const r = await executeChild(catalogueAuditWorkflow, {
@@ -246,9 +214,9 @@ export async function catalogueExceptionWorkflow(input: CatalogueExceptionInput)
       else if (state.status === 'EXCEPTION') log('still found', `${mine.counts[input.reason]} ${input.reason}`);
     } else if (a.kind === 'resolve') close('RESOLVED', 'resolved', a.note);
     else close('DISMISSED', 'dismissed', a.note);
-    busy = false;
+    mailbox.done();
   }
   // Let an update that raced the close see the final state.
-  await condition(() => action === undefined && !busy);
+  await mailbox.settle();
   return state;
 }

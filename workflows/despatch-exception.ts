@@ -3,19 +3,12 @@
 // the same exception queue as parked orders (same search attributes, same retry / resolve / cancel
 // updates), so ops see it beside everything else. Retry looks again for a running order workflow and
 // hands the despatch over (for example after the order was imported late); resolve and cancel close it.
-import {
-  condition,
-  defineQuery,
-  defineUpdate,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DespatchSweepActivities } from '../activities/despatch-sweep';
 import type { OrderActivities } from '../activities/order';
 import type { Despatch } from '../src/domain/order';
 import { makeException, type OrderException } from '../src/domain/reasons';
-import { SA } from '../src/temporal/search-attributes';
+import { exceptionMailbox } from './exception-mailbox';
 
 export interface DespatchExceptionInput {
   reason: 'DESPATCH_WITHOUT_ORDER' | 'DESPATCH_FOR_CLOSED_ORDER';
@@ -42,6 +35,8 @@ export const despatchExceptionStateQuery = defineQuery<DespatchExceptionState>('
 export const retryDespatchUpdate = defineUpdate<DespatchExceptionState, []>('retry');
 export const resolveDespatchUpdate = defineUpdate<DespatchExceptionState, [string?]>('resolve');
 export const cancelDespatchUpdate = defineUpdate<DespatchExceptionState, [string?]>('cancel');
+
+const TIMELINE_MAX = 60;
 
 const sweep = proxyActivities<Pick<DespatchSweepActivities, 'forwardDespatch'>>({
   startToCloseTimeout: '1m',
@@ -75,33 +70,12 @@ export async function despatchExceptionWorkflow(input: DespatchExceptionInput): 
     pastExceptions: [],
     timeline: [{ at: Date.now(), step: 'exception', detail: `${exception.reason}: ${exception.message}` }],
   };
-  let action: { kind: 'retry' | 'resolve' | 'cancel'; note?: string } | undefined;
-  let busy = false;
-
-  const requireOpen = () => {
-    if (state.status !== 'EXCEPTION') throw new Error(`despatch ${d.despatchNumber} is already ${state.status}`);
-  };
-  const act = (kind: 'retry' | 'resolve' | 'cancel') => async (note?: string) => {
-    action = { kind, note };
-    await condition(() => action === undefined && !busy);
-    return state;
-  };
+  const mailbox = exceptionMailbox(
+    state,
+    { retry: retryDespatchUpdate, resolve: resolveDespatchUpdate, cancel: cancelDespatchUpdate },
+    { describe: `despatch ${d.despatchNumber}`, timelineMax: TIMELINE_MAX },
+  );
   setHandler(despatchExceptionStateQuery, () => state);
-  setHandler(retryDespatchUpdate, () => act('retry')(), { validator: requireOpen });
-  setHandler(resolveDespatchUpdate, (n?: string) => act('resolve')(n), { validator: (_n?: string) => requireOpen() });
-  setHandler(cancelDespatchUpdate, (n?: string) => act('cancel')(n), { validator: (_n?: string) => requireOpen() });
-
-  const close = (status: DespatchExceptionState['status'], step: string, detail?: string) => {
-    state.pastExceptions.push(exception);
-    state.exception = undefined;
-    state.status = status;
-    state.timeline.push({ at: Date.now(), step, detail });
-    upsertSearchAttributes([
-      { key: SA.OrderStatus, value: status },
-      { key: SA.ExceptionReason, value: null },
-      { key: SA.Owner, value: null },
-    ] as never);
-  };
 
   await alerts.raiseAlert({
     key: `despatch:${d.salesOrderNumber}:${d.despatchNumber}`,
@@ -113,19 +87,17 @@ export async function despatchExceptionWorkflow(input: DespatchExceptionInput): 
     message: exception.message,
   });
 
-  while (state.status === 'EXCEPTION') {
-    await condition(() => action !== undefined);
-    busy = true;
-    const a = action!;
-    action = undefined;
+  for (let a = await mailbox.next(); a; a = await mailbox.next()) {
     if (a.kind === 'retry') {
-      state.timeline.push({ at: Date.now(), step: 'retry' });
+      mailbox.log('retry');
       const r = await sweep.forwardDespatch(d);
-      if (r.outcome === 'forwarded' || r.outcome === 'known') close('FORWARDED', 'handed to order', r.workflowId);
-      else state.timeline.push({ at: Date.now(), step: 'still no running order workflow', detail: r.outcome });
-    } else if (a.kind === 'resolve') close('RESOLVED', 'resolved', a.note);
-    else close('DISMISSED', 'dismissed', a.note);
-    busy = false;
+      if (r.outcome === 'forwarded' || r.outcome === 'known')
+        mailbox.close('FORWARDED', 'handed to order', r.workflowId);
+      else mailbox.log('still no running order workflow', r.outcome);
+    } else if (a.kind === 'resolve') mailbox.close('RESOLVED', 'resolved', a.note);
+    else mailbox.close('DISMISSED', 'dismissed', a.note);
+    mailbox.done();
   }
+  await mailbox.settle();
   return state;
 }

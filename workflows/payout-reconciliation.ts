@@ -15,21 +15,19 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  condition,
   defineQuery,
   defineSignal,
   defineUpdate,
   executeChild,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import type { ReconciliationSummary } from '../src/reconciliation/report';
 import type { ReconciliationKind } from '../src/reconciliation/types';
 import { makeException, type OrderException } from '../src/domain/reasons';
-import { SA } from '../src/temporal/search-attributes';
+import { exceptionMailbox } from './exception-mailbox';
 
 // ---- the reconciliation -------------------------------------------------------------------------------
 
@@ -215,43 +213,18 @@ export async function reconciliationExceptionWorkflow(
     pastExceptions: [],
     timeline: [],
   };
-  const log = (step: string, detail?: string) => {
-    state.timeline.push({ at: Date.now(), step, detail });
-    if (state.timeline.length > TIMELINE_MAX) state.timeline.splice(0, state.timeline.length - TIMELINE_MAX);
-  };
+  const mailbox = exceptionMailbox(
+    state,
+    { retry: retryReconciliationUpdate, resolve: resolveReconciliationUpdate, cancel: cancelReconciliationUpdate },
+    {
+      describe: `reconciliation exception ${input.cycleId}/${input.reason}`,
+      timelineMax: TIMELINE_MAX,
+    },
+  );
+  const { log, close } = mailbox;
   log('exception', state.exception!.message);
 
-  const close = (status: ReconciliationExceptionState['status'], step: string, detail?: string) => {
-    if (state.exception) state.pastExceptions.push(state.exception);
-    state.exception = undefined;
-    state.status = status;
-    log(step, detail);
-    upsertSearchAttributes([
-      { key: SA.OrderStatus, value: status },
-      { key: SA.ExceptionReason, value: null },
-      { key: SA.Owner, value: null },
-    ] as never);
-  };
-
-  let action: { kind: 'retry' | 'resolve' | 'cancel'; note?: string } | undefined;
-  let busy = false;
-  const requireOpen = () => {
-    if (state.status !== 'EXCEPTION')
-      throw new Error(`reconciliation exception ${input.cycleId}/${input.reason} is already ${state.status}`);
-  };
-  const act = (kind: 'retry' | 'resolve' | 'cancel') => async (note?: string) => {
-    action = { kind, note };
-    await condition(() => action === undefined && !busy);
-    return state;
-  };
   setHandler(reconciliationExceptionStateQuery, () => state);
-  setHandler(retryReconciliationUpdate, () => act('retry')(), { validator: requireOpen });
-  setHandler(resolveReconciliationUpdate, (n?: string) => act('resolve')(n), {
-    validator: (_n?: string) => requireOpen(),
-  });
-  setHandler(cancelReconciliationUpdate, (n?: string) => act('cancel')(n), {
-    validator: (_n?: string) => requireOpen(),
-  });
   setHandler(reconciliationFindingsSignal, (f: ReconciliationFindingsUpdate) => {
     if (state.status !== 'EXCEPTION' || f.runId === state.lastRunId) return;
     state.lastRunId = f.runId;
@@ -267,15 +240,7 @@ export async function reconciliationExceptionWorkflow(
     log('reconciled again', `${f.count} found`);
   });
 
-  while (state.status === 'EXCEPTION') {
-    await condition(() => action !== undefined || state.status !== 'EXCEPTION');
-    if (action === undefined || state.status !== 'EXCEPTION') {
-      action = undefined;
-      break;
-    }
-    busy = true;
-    const a = action;
-    action = undefined;
+  for (let a = await mailbox.next(); a; a = await mailbox.next()) {
     if (a.kind === 'retry') {
       log('retry', `reconciling cycle ${input.cycleId} again`);
       const r = await executeChild(payoutReconciliationWorkflow, {
@@ -288,8 +253,9 @@ export async function reconciliationExceptionWorkflow(
       else if (state.status === 'EXCEPTION') log('still found', `${mine.counts[input.reason]} ${input.reason}`);
     } else if (a.kind === 'resolve') close('RESOLVED', 'resolved', a.note);
     else close('DISMISSED', 'dismissed', a.note);
-    busy = false;
+    mailbox.done();
   }
-  await condition(() => action === undefined && !busy);
+  // Let an update that raced the close see the final state.
+  await mailbox.settle();
   return state;
 }

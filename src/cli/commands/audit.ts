@@ -3,8 +3,8 @@
 // limits and retries), and waits for it. A progress bar on stderr follows the workflow's `progress` query
 // and the audit activity's heartbeats; with --json, stdout carries only the result document.
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { action, table, type CliContext } from '../context';
+import { followWithProgress } from '../progress';
 import { FINDING_KINDS } from '../../audit/catalogue';
 import { describeProgress, readAuditProgress } from '../../audit/progress';
 import type { CatalogueAuditInput, CatalogueAuditResult } from '../../../workflows/catalogue-audit';
@@ -60,46 +60,20 @@ export async function runCatalogueAudit(ctx: CliContext, channel?: string): Prom
   });
   ctx.progressStream.write(`catalogue audit ${workflowId} (${input.channels.join(', ')})\n`);
 
-  const bar = new SingleBar({
+  return followWithProgress({
     stream: ctx.progressStream,
-    format: 'catalogue audit [{bar}] {value}/{total} {label}',
-    noTTYOutput: true,
-    notTTYSchedule: 1000,
-    hideCursor: false,
-    clearOnComplete: false,
+    title: 'catalogue audit',
+    result: handle.result() as Promise<CatalogueAuditResult>,
+    read: async () => {
+      const view = await readAuditProgress(client, workflowId);
+      return { label: describeProgress(view), activity: view.activity };
+    },
+    // Page counts end the label: a new phase is a new label without them.
+    phaseOf: (label) => label.replace(/\d+\/?\d*$/, ''),
+    final: (result) => ({
+      total: result.channels.reduce((n, c) => n + c.offers, 0),
+      label: `done: ${result.channels.map((c) => c.channel).join(', ')}`,
+    }),
+    pollMs: POLL_MS,
   });
-  bar.start(1, 0, { label: 'starting' });
-  let finished = false;
-  const done = handle.result().finally(() => {
-    finished = true;
-  }) as Promise<CatalogueAuditResult>;
-  let lastLine = '';
-  try {
-    while (!finished) {
-      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
-      if (finished) break;
-      try {
-        const view = await readAuditProgress(client, workflowId);
-        const a = view.activity;
-        const label = describeProgress(view);
-        if (a) {
-          bar.setTotal(Math.max(a.total ?? a.done, a.done, 1));
-          bar.update(a.done, { label });
-        } else bar.update({ label });
-        // Without a terminal, cli-progress redraws on a timer only: also log every change of phase.
-        if (!ctx.progressStream.isTTY && label.replace(/\d+\/?\d*$/, '') !== lastLine.replace(/\d+\/?\d*$/, ''))
-          ctx.progressStream.write(`${label}\n`);
-        lastLine = label;
-      } catch {
-        // The workflow may not have run its first task yet; the next poll will see it.
-      }
-    }
-    const result = await done;
-    const offers = result.channels.reduce((n, c) => n + c.offers, 0);
-    bar.setTotal(Math.max(offers, 1));
-    bar.update(Math.max(offers, 1), { label: `done: ${result.channels.map((c) => c.channel).join(', ')}` });
-    return result;
-  } finally {
-    bar.stop();
-  }
 }

@@ -4,8 +4,8 @@
 // cycles that have no report yet; with --cycle it reconciles that cycle again. Progress (TL02 rows, Shopify
 // look-ups) goes to stderr; with --json, stdout carries only the result document.
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { action, table, type CliContext } from '../context';
+import { followWithProgress } from '../progress';
 import { fromMinor } from '../../domain/money';
 import { reconciliationChannels } from '../../reconciliation/channels';
 import { describeReconciliationProgress, readReconciliationProgress } from '../../reconciliation/progress';
@@ -91,46 +91,16 @@ export async function runReconciliation(
     args: [input],
   });
   ctx.progressStream.write(`reconciliation ${workflowId} (${channels.join(', ')})\n`);
-  const bar = new SingleBar({
+  return followWithProgress({
     stream: ctx.progressStream,
-    format: 'reconciliation [{bar}] {value}/{total} {label}',
-    noTTYOutput: true,
-    notTTYSchedule: 1000,
-    hideCursor: false,
-    clearOnComplete: false,
+    title: 'reconciliation',
+    result: handle.result() as Promise<PayoutReconciliationResult>,
+    read: async () => {
+      const view = await readReconciliationProgress(client, workflowId);
+      return { label: describeReconciliationProgress(view), activity: view.activity };
+    },
+    phaseOf: (label) => label.replace(/\d+/g, '#'),
+    final: (result) => ({ total: result.cycles.length, label: `done: ${result.cycles.length} cycle(s)` }),
+    pollMs: POLL_MS,
   });
-  bar.start(1, 0, { label: 'starting' });
-  let finished = false;
-  const done = handle.result().finally(() => {
-    finished = true;
-  }) as Promise<PayoutReconciliationResult>;
-  let lastLine = '';
-  try {
-    while (!finished) {
-      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
-      if (finished) break;
-      try {
-        const view = await readReconciliationProgress(client, workflowId);
-        const label = describeReconciliationProgress(view);
-        const a = view.activity;
-        if (a) {
-          bar.setTotal(Math.max(a.total ?? a.done, a.done, 1));
-          bar.update(a.done, { label });
-        } else bar.update({ label });
-        // Without a terminal, cli-progress redraws on a timer only: also log every change of phase.
-        const shape = (s: string) => s.replace(/\d+/g, '#');
-        if (!ctx.progressStream.isTTY && shape(label) !== shape(lastLine)) ctx.progressStream.write(`${label}\n`);
-        lastLine = label;
-      } catch {
-        // The workflow may not have run its first task yet; the next poll will see it.
-      }
-    }
-    const result = await done;
-    const cycles = Math.max(result.cycles.length, 1);
-    bar.setTotal(cycles);
-    bar.update(cycles, { label: `done: ${result.cycles.length} cycle(s)` });
-    return result;
-  } finally {
-    bar.stop();
-  }
 }
