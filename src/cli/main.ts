@@ -7,10 +7,11 @@ import { registerExceptionCommands } from './commands/exceptions';
 import { registerStockCommands } from './commands/stock';
 import { registerAuditCommands } from './commands/audit';
 import { registerReconciliationCommands } from './commands/reconciliation';
+import { registerWebhookCommands } from './commands/webhooks';
 
 export function buildProgram(): Command {
   const program = new Command('loopline')
-    .description('Loopline operations: orders, exceptions, stock, catalogue audit')
+    .description('Loopline operations: orders, exceptions, stock, catalogue audit, reconciliation, webhooks')
     .option('-c, --config <file>', 'config file (default src/config/loopline.yaml or $LOOPLINE_CONFIG)')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .showHelpAfterError();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerStockCommands(program);
   registerAuditCommands(program);
   registerReconciliationCommands(program);
+  registerWebhookCommands(program);
   return program;
 }
 
