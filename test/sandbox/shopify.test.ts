@@ -127,6 +127,42 @@ describe('Shopify simulator + connector', () => {
     assert.ok(Date.now() - started >= 1500, `paced: took ${Date.now() - started} ms`);
   });
 
+  test('requests run a few at a time inside the bucket: one slow answer does not hold the others up', async () => {
+    await axios.put(`${sandbox.url}/control/shopify/shop1/bucket`, { currentlyAvailable: 2000 });
+    await client.variantsBySku(['TEE-NAVY-XS']); // learns the refilled bucket
+    sandbox.ctx.faults('shopify').set([{ endpoint: 'productVariants', kind: 'timeout', count: 1, delayMs: 2_000 }]);
+    try {
+      const started = Date.now();
+      const took: number[] = [];
+      const calls = ['TEE-NAVY-XS', 'TEE-NAVY-S', 'TEE-NAVY-M', 'TEE-NAVY-L'].map((sku) =>
+        client.variantsBySku([sku]).then(
+          () => took.push(Date.now() - started),
+          () => took.push(-(Date.now() - started)),
+        ),
+      );
+      await Promise.all(calls);
+      took.sort((a, b) => Math.abs(a) - Math.abs(b));
+      // The first call hangs 2 s and fails (504); the other three are answered meanwhile.
+      assert.ok(
+        took.slice(0, 3).every((t) => t >= 0 && t < 1_500),
+        JSON.stringify(took),
+      );
+      assert.ok(took[3]! < 0 && -took[3]! >= 1_900, JSON.stringify(took));
+    } finally {
+      sandbox.ctx.faults('shopify').clear();
+    }
+    // Concurrent, from an empty bucket: paced by the model (30 × cost 7 at 100 points a second), not throttled.
+    await axios.put(`${sandbox.url}/control/shopify/shop1/bucket`, { currentlyAvailable: 0 });
+    await client.variantsBySku(['TEE-NAVY-XS']).catch(() => undefined); // may meet THROTTLED once, and learns
+    const since = sandbox.ctx.calls.list({ system: 'shopify' }).at(-1)?.seq ?? 0;
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 30 }, () => client.variantsBySku(['TEE-NAVY-XS'])));
+    const calls = sandbox.ctx.calls.list({ system: 'shopify', sinceSeq: since });
+    assert.equal(calls.filter((c) => c.rateLimited).length, 0, 'none throttled');
+    assert.equal(calls.length, 30);
+    assert.ok(Date.now() - started >= 1_500, `paced: took ${Date.now() - started} ms`);
+  });
+
   test('webhooks are signed with HMAC-SHA256 of the raw body and delivered twice on demand', async () => {
     const got: Array<{ body: Buffer; headers: Record<string, unknown> }> = [];
     const server: Server = createServer((req, res) => {

@@ -27,6 +27,11 @@ export interface ShopifyClientOptions {
   log: Logger;
   /** Longest a request waits for the bucket before failing as retryable. */
   maxWaitMs?: number;
+  /**
+   * Requests in flight at once (default 4). The cost bucket is the limit and every request books its cost
+   * before it is sent; a few in flight keep one slow answer (a timeout) from holding up every other call.
+   */
+  maxConcurrent?: number;
 }
 
 export interface OrderCreateInput {
@@ -95,7 +100,11 @@ export class ShopifyClient {
   private readonly maxWaitMs: number;
   /** Local model of the bucket: what was available at `at`, and how fast it refills. */
   private bucket: { available: number; max: number; restoreRate: number; at: number } | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly maxConcurrent: number;
+  private inFlight = 0;
+  /** Cost booked by requests sent and not answered yet. */
+  private inFlightCost = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(readonly opts: ShopifyClientOptions) {
     this.http = axios.create({
@@ -105,6 +114,7 @@ export class ShopifyClient {
     });
     this.log = opts.log;
     this.maxWaitMs = opts.maxWaitMs ?? 60_000;
+    this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
   }
 
   /** The cost bucket as the client last saw it (for tests and metrics). */
@@ -118,17 +128,22 @@ export class ShopifyClient {
     return Math.min(b.max, b.available + ((now - b.at) / 1000) * b.restoreRate);
   }
 
-  private learn(t: ThrottleStatus | undefined) {
+  /**
+   * Takes the bucket from an answer. The answer may not count the other requests still in flight (sent
+   * after it, or not yet arrived), which the model had booked: they are taken off again. If some had in
+   * fact been counted, the model is a little cautious until it refills.
+   */
+  private learn(t: ThrottleStatus | undefined, othersInFlightCost: number) {
     if (!t) return;
     this.bucket = {
-      available: t.currentlyAvailable,
+      available: t.currentlyAvailable - othersInFlightCost,
       max: t.maximumAvailable,
       restoreRate: t.restoreRate,
       at: Date.now(),
     };
   }
 
-  /** Waits until the bucket model has room for `cost`, then books it. Requests go one at a time. */
+  /** Waits until the bucket model has room for `cost`, then books it (no await between check and booking). */
   private async pace(cost: number): Promise<void> {
     const started = Date.now();
     for (;;) {
@@ -164,16 +179,19 @@ export class ShopifyClient {
       for (let attempt = 1; ; attempt++) {
         await this.pace(cost);
         let body: unknown;
+        this.inFlightCost += cost;
         try {
           body = (await this.http.post('/graphql.json', { query, variables })).data;
         } catch (err) {
           throw classifyHttpError('shopify', operation, err);
+        } finally {
+          this.inFlightCost -= cost;
         }
         const env = GraphQLEnvelope.safeParse(body);
         if (!env.success) {
           throw new ConnectorError('shopify', operation, `unexpected response: ${z.prettifyError(env.error)}`, true);
         }
-        this.learn(env.data.extensions?.cost?.throttleStatus);
+        this.learn(env.data.extensions?.cost?.throttleStatus, this.inFlightCost);
         const errors = env.data.errors ?? [];
         if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
           // Should not happen (we pace), but another app can share the bucket: wait for it and try again.
@@ -195,9 +213,14 @@ export class ShopifyClient {
         return parsed.data;
       }
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    while (this.inFlight >= this.maxConcurrent) await new Promise<void>((r) => this.waiting.push(r));
+    this.inFlight++;
+    try {
+      return await run();
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
   }
 
   /**
