@@ -4,19 +4,18 @@
 // same stack, shows progress on stderr and returns the same figures on stdout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
+import { runCli, writeCliConfig } from '../support/cli';
 import { catalogueAuditScenario, seedCatalogueAudit, type ExpectedFinding } from '../../src/audit/sandbox-seed';
 import { FINDING_KINDS, type FindingKind } from '../../src/audit/catalogue';
 import type { CatalogueAuditResult, CatalogueExceptionState } from '../../workflows/catalogue-audit';
 import { catalogueExceptionWorkflowId } from '../../activities/catalogue-audit';
-import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
 
 const scenario = catalogueAuditScenario({ channel: 'asos', size: 5000 });
 const reportsDir = mkdtempSync(join(tmpdir(), 'loopline-audit-'));
@@ -123,21 +122,15 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
   });
 
   test('the CLI runs the audit with progress on stderr and the same figures on stdout (OF21 fallback)', async () => {
-    const configFile = join(reportsDir, 'loopline.json');
-    writeFileSync(configFile, JSON.stringify(stack.config)); // JSON is YAML
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'catalogue', '--channel', 'asos', '--json'],
-      {
-        cwd: join(__dirname, '..', '..'),
-        env: { ...process.env, ...SANDBOX_SECRETS, LOOPLINE_CONFIG: configFile, TEMPORAL_ADDRESS: env.address },
-      },
+    const configFile = writeCliConfig(stack.config, reportsDir);
+    const { code, stdout, stderr } = await runCli(
+      { configFile, temporalAddress: env.address },
+      'audit',
+      'catalogue',
+      '--channel',
+      'asos',
+      '--json',
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, stderr);
     const out = JSON.parse(stdout) as {
       channels: Array<Record<string, unknown> & { channel: string; source: string; offers: number }>;

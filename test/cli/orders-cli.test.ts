@@ -3,14 +3,10 @@
 // the cause is fixed, with its progress bar on stderr and --json on stdout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
-import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
+import { runCli, writeCliConfig } from '../support/cli';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -18,26 +14,14 @@ let configFile: string;
 before(async () => {
   env = await startTestEnv();
   stack = await startStack(env);
-  configFile = join(mkdtempSync(join(tmpdir(), 'loopline-cli-')), 'loopline.json');
-  writeFileSync(configFile, JSON.stringify(stack.config)); // JSON is YAML
+  configFile = writeCliConfig(stack.config);
 });
 after(async () => {
   await stack?.stop();
   await env?.teardown();
 });
 
-async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: join(__dirname, '..', '..'),
-    env: { ...process.env, ...SANDBOX_SECRETS, LOOPLINE_CONFIG: configFile, TEMPORAL_ADDRESS: env.address },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCli({ configFile, temporalAddress: env.address }, ...args);
 
 describe('loopline CLI', () => {
   test('exceptions by owner, order detail, a refused action, and retry-all after the fix', async () => {

@@ -7,8 +7,7 @@
 // TL02 more than Mirakl allows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +17,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { startTestEnv, eventually, maybeRecordHistory, TEST_SECURITY_YAML, workflowBundle } from '../support/temporal';
+import { runCli, writeCliConfig } from '../support/cli';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
@@ -409,32 +409,17 @@ describe('payout reconciliation of a 500-order billing cycle', () => {
   });
 
   test('the CLI reports the cycle with progress on stderr and the same figures on stdout', async () => {
-    const configFile = join(reportsDir, 'loopline.json');
-    writeFileSync(configFile, JSON.stringify(config)); // JSON is YAML
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'reconciliation',
-        'report',
-        '--channel',
-        'asos',
-        '--cycle',
-        cycleId,
-        '--json',
-      ],
-      {
-        cwd: join(__dirname, '..', '..'),
-        env: { ...process.env, ...SANDBOX_SECRETS, LOOPLINE_CONFIG: configFile, TEMPORAL_ADDRESS: env.address },
-      },
+    const configFile = writeCliConfig(config, reportsDir);
+    const { code, stdout, stderr } = await runCli(
+      { configFile, temporalAddress: env.address },
+      'reconciliation',
+      'report',
+      '--channel',
+      'asos',
+      '--cycle',
+      cycleId,
+      '--json',
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, stderr);
     const out = JSON.parse(stdout) as {
       cycles: Array<{ cycleId: string; counts: Record<ReconciliationKind, number> }>;
