@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { ChannelConfig, Config } from '../src/config/schema';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { MiraklOrder } from '../src/connectors/mirakl/schemas';
@@ -14,6 +15,16 @@ import type { AlertSink } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
 import { reservationChangesFor, signalReservations } from '../src/inventory/reservations';
 import type { ReservationChange } from '../src/inventory/ledger';
+
+/** A poll's progress, heartbeated after each order so that a retry resumes from it. */
+const PollProgress = z.object({
+  since: z.string().optional(),
+  /** OR11 offset of the next order to read. */
+  offset: z.number().int().min(0),
+  /** When the first attempt started (the watermark's ceiling). */
+  startedAt: z.number(),
+  watermark: z.string().optional(),
+});
 
 export interface PollResult {
   watermark?: string;
@@ -134,16 +145,33 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const since = input.since
         ? new Date(new Date(input.since).getTime() - ch.intake.overlapSeconds * 1000).toISOString()
         : undefined;
-      const result: PollResult = { watermark: input.since, seen: 0, started: 0, signalled: 0, unreadable: 0 };
+      // A retry after a failed page resumes where the last attempt got to (its heartbeat), so a long read
+      // (a backlog after an outage) is not restarted from page one by every transient error.
+      const resume = PollProgress.safeParse(Context.current().info.heartbeatDetails);
+      const from = resume.success && resume.data.since === since ? resume.data : undefined;
+      const result: PollResult = {
+        watermark: from?.watermark ?? input.since,
+        seen: 0,
+        started: 0,
+        signalled: 0,
+        unreadable: 0,
+      };
       // An order updated while we page through the results may sit on a page already read; its new
       // last_updated_date is after this moment. So the watermark never passes the start of the poll, or a
       // poll that outlasts the overlap (a backlog, a slow server) loses those updates for good.
-      const pollStartedAt = Date.now();
+      const pollStartedAt = from?.startedAt ?? Date.now();
+      const offset = from?.offset ?? 0;
       const stock: ReservationChange[] = [];
       try {
-        for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize)) {
-          Context.current().heartbeat(result.seen);
+        for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize, offset)) {
           await handOverWire(ch, wire, result, stock);
+          const progress: z.infer<typeof PollProgress> = {
+            since,
+            offset: offset + result.seen,
+            startedAt: pollStartedAt,
+            watermark: result.watermark,
+          };
+          Context.current().heartbeat(progress);
           // A page at a time, so a long poll does not hold reservations back.
           if (stock.length >= ch.intake.pageSize) await sendStock(stock, result);
         }

@@ -106,3 +106,92 @@ channels:
     await sandbox.close();
   }
 });
+
+test('a poll that fails part-way is resumed by the retry from the last order it handed over, not from page one', async () => {
+  const log = pino({ level: 'silent' });
+  const sim = miraklSimulator({
+    channels: [
+      {
+        code: 'asos',
+        apiKey: 'k',
+        multiShipment: true,
+        partialAcceptance: true,
+        hideAddressesUntilAcceptance: false,
+        acceptanceWindowMs: 3_600_000,
+        leadtimeToShipDays: 2,
+        carriers: [],
+        catalogue: sandboxCatalogue({ size: 5 }),
+      },
+    ],
+  });
+  const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
+  try {
+    const config = parseConfig(
+      `
+systems:
+  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
+channels:
+  - code: asos
+    label: ASOS
+    platform: mirakl
+    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
+    fulfilment: shopify
+    currency: GBP
+    intake: { pageSize: 2 }
+`,
+      'test',
+      { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
+    );
+    const shop = sim.shops.get('asos')!;
+    const sku = sandboxCatalogue({ size: 5 })[0]!.sku;
+    const ids = ['RS-1-A', 'RS-2-A', 'RS-3-A', 'RS-4-A', 'RS-5-A'];
+    for (const orderId of ids) {
+      shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const handed: string[] = [];
+    let armed = true;
+    const client = {
+      workflow: {
+        async signalWithStart(_type: string, opts: { signalArgs: [MarketplaceOrder] }) {
+          handed.push(opts.signalArgs[0].orderId);
+          // After the fourth order, the next page (offset 4) gets a 503.
+          if (armed && handed.length === 4) {
+            armed = false;
+            sandbox.ctx.faults('mirakl').set([{ endpoint: 'OR11', kind: 'error5xx', count: 1 }]);
+          }
+        },
+      },
+    } as unknown as Client;
+    const acts = createIntakeActivities({
+      config,
+      client,
+      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
+      alerts: { raise: async () => undefined } as never,
+      log,
+    });
+    const first = new MockActivityEnvironment();
+    let beat: unknown;
+    first.on('heartbeat', (d: unknown) => (beat = d));
+    await assert.rejects(first.run(acts.pollChannelOrders, { channel: 'asos' }), /OR11|503/);
+    assert.deepEqual(handed, ids.slice(0, 4));
+    assert.equal((beat as { offset: number }).offset, 4);
+
+    // The retry (same input) gets the last heartbeat back and reads from offset 4 only.
+    const calls = sandbox.ctx.calls.list({ endpoint: 'OR11' }).length;
+    const retry = new MockActivityEnvironment({ heartbeatDetails: beat });
+    const r: PollResult = await retry.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.deepEqual(handed.slice(4), ['RS-5-A'], 'only the order after the failed page');
+    assert.equal(r.seen, 1);
+    assert.equal(sandbox.ctx.calls.list({ endpoint: 'OR11' }).length - calls, 1, 'one OR11 page');
+    // A heartbeat from another window (a different `since`) is not resumed.
+    handed.length = 0;
+    const other = new MockActivityEnvironment({
+      heartbeatDetails: { ...(beat as object), since: '2020-01-01T00:00:00Z' },
+    });
+    await other.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.deepEqual(handed, ids);
+  } finally {
+    await sandbox.close();
+  }
+});

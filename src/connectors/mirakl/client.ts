@@ -207,9 +207,17 @@ export class MiraklClient {
    * Every order updated since `since` (all orders when undefined), one OR11 call per page, yielded one by
    * one. Only the first page counts towards Mirakl's once-a-minute polling limit.
    */
-  async *listOrdersUpdatedSince(since: string | Date | undefined, pageSize = 100): AsyncGenerator<MiraklOrder> {
+  /**
+   * Every order updated since `since`, oldest first, page by page. `startOffset` resumes a read that failed
+   * part-way (orders only ever join the result set, so resuming can re-read an order, never skip one).
+   */
+  async *listOrdersUpdatedSince(
+    since: string | Date | undefined,
+    pageSize = 100,
+    startOffset = 0,
+  ): AsyncGenerator<MiraklOrder> {
     const max = Math.max(1, Math.min(100, pageSize));
-    let offset = 0;
+    let offset = Math.max(0, Math.trunc(startOffset));
     for (;;) {
       const page = await this.listOrders({ updatedSince: since, offset, max });
       for (const o of page.orders) yield o;
