@@ -246,19 +246,41 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
   }
 
   /** Per-channel stock sync health from each running inventory workflow's `health` query. */
-  async function syncHealth(): Promise<Array<Record<string, unknown> & { channel: string; workflowId: string }>> {
-    const out: Array<Record<string, unknown> & { channel: string; workflowId: string }> = [];
+  /**
+   * Stock sync health of every channel's inventory workflow, asked all at once, each within `timeoutMs`: a
+   * channel whose workflow does not answer (no inventory worker polling) is shown with the reason instead of
+   * holding up the page or the CLI.
+   */
+  async function syncHealth(
+    timeoutMs = 3_000,
+  ): Promise<Array<Record<string, unknown> & { channel: string; workflowId: string }>> {
+    const ids: string[] = [];
     for await (const wf of client.workflow.list({
       query: 'WorkflowType = "inventoryWorkflow" AND ExecutionStatus = "Running"',
-    })) {
-      try {
-        const h = await client.workflow.getHandle(wf.workflowId).query<Record<string, unknown>>('health');
-        out.push({ ...h, channel: String(h.channel ?? wf.workflowId), workflowId: wf.workflowId });
-      } catch (err) {
-        out.push({ channel: wf.workflowId, workflowId: wf.workflowId, error: (err as Error).message });
-      }
-    }
-    return out;
+    }))
+      ids.push(wf.workflowId);
+    return Promise.all(
+      ids.map(async (workflowId) => {
+        const asked = Date.now();
+        try {
+          const h = await client.connection.withDeadline(asked + timeoutMs, () =>
+            client.workflow.getHandle(workflowId).query<Record<string, unknown>>('health'),
+          );
+          return { ...h, channel: String(h.channel ?? workflowId), workflowId };
+        } catch (err) {
+          const e = err as Error & { cause?: { code?: number; message?: string } };
+          // gRPC DEADLINE_EXCEEDED (4), wrapped by the client as "Failed to query Workflow".
+          const timedOut =
+            e.cause?.code === 4 ||
+            /deadline/i.test(`${e.message} ${e.cause?.message ?? ''}`) ||
+            Date.now() - asked >= timeoutMs;
+          const error = timedOut
+            ? `no answer within ${timeoutMs / 1000} s: is an inventory worker running?`
+            : `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`;
+          return { channel: workflowId, workflowId, error };
+        }
+      }),
+    );
   }
 
   /** Counts by OrderStatus (running workflows) and by open exception reason, for metrics and the header. */

@@ -13,6 +13,7 @@ import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers, type Runtime } from '../../workers/runtime';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
@@ -155,24 +156,27 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
           .getHandle(id)
           .terminate('test over')
           .catch(() => undefined);
-      // Leave nothing running on this stack's queues (parked orders, inventory workflows): once its workers
-      // stop, those would only slow other test files' queries and visibility reads on the shared server.
-      const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
-      const terminations: Promise<unknown>[] = [];
-      for await (const wf of env.client.workflow.list({
-        query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
-      })) {
-        terminations.push(
-          env.client.workflow
-            .getHandle(wf.workflowId, wf.runId)
-            .terminate('test stack stopped')
-            .catch(() => undefined),
-        );
-      }
-      await Promise.all(terminations);
+      // Stop what could start more work first (webhooks, then workers and their in-flight activities, which
+      // may signal-with-start an inventory workflow), then leave nothing running on this stack's queues:
+      // without workers, a query to those workflows would hang other test files' dashboards and metrics.
+      await http.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
-      await http.close();
+      const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
+      const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
+      for await (const wf of env.client.workflow.list({
+        query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
+      }))
+        ids.add(wf.workflowId);
+      // By id, not run: visibility may not list a workflow started a moment ago, and the inventory ids are known.
+      await Promise.all(
+        [...ids].map((id) =>
+          env.client.workflow
+            .getHandle(id)
+            .terminate('test stack stopped')
+            .catch(() => undefined),
+        ),
+      );
       await sandbox.close();
     },
   };
