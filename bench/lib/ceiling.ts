@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { ceilingActivities, type CeilingInput } from './ceiling-workflow';
 import { CHANNELS, type OrderPlan } from './traffic';
+import { inParallel } from './in-parallel';
 
 export interface CeilingResult {
   orders: number;
@@ -15,18 +16,6 @@ export interface CeilingResult {
   /** Activity calls and signals per order, as the ceiling workflow made them (for the record). */
   activitiesPerOrder: number;
   signalsPerOrder: number;
-}
-
-async function inParallel<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
 }
 
 export async function runCeiling(opts: {

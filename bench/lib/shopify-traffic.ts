@@ -30,6 +30,7 @@ import type { Config } from '../../src/config/schema';
 import { orderWorkflowId } from '../../src/domain/keys';
 import { SHOPIFY_WEBHOOK_PATH } from '../../src/http/shopify-webhooks';
 import { faultRules, percentiles, type AuditFinding, type FaultProfile, type Percentiles } from './traffic';
+import { inParallel } from './in-parallel';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 /** whole: one fulfilment of everything; partial: some units, then (once ASOS shows them) the rest; split: two fulfilments back to back. */
@@ -199,15 +200,6 @@ export interface ShopifyTrafficReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 const errText = (err: unknown) => {
   const e = err as { response?: { data?: { message?: string } }; message?: string };

@@ -15,6 +15,7 @@ import { FAULT_KINDS, seededRandom, type FaultKind, type FaultRule } from '../..
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { channelOrderPrefix, type Config } from '../../src/config/schema';
 import { orderWorkflowId, wmsSalesOrderNumber } from '../../src/domain/keys';
+import { inParallel } from './in-parallel';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 export type DespatchKind = 'whole' | 'parcels' | 'partial';
@@ -247,15 +248,6 @@ export function percentiles(values: number[]): Percentiles {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 /**
  * Shortens each channel's intake overlap in proportion to the time scale. The overlap (default 120 s) is
