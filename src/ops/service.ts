@@ -205,17 +205,25 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
   }
 
   async function act(workflowId: string, action: 'retry' | 'resolve' | 'cancel', note?: string): Promise<ActionResult> {
-    try {
-      const handle = client.workflow.getHandle(workflowId);
-      const st =
-        action === 'retry'
-          ? await handle.executeUpdate<StateWithException, []>('retry')
-          : await handle.executeUpdate<StateWithException, [string | undefined]>(action, { args: [note] });
-      return { workflowId, ok: true, status: st.status, exception: st.exception?.reason };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
-      const e = err as Error & { cause?: Error };
-      return { workflowId, ok: false, error: e.cause?.message ?? e.message };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const handle = client.workflow.getHandle(workflowId);
+        const st =
+          action === 'retry'
+            ? await handle.executeUpdate<StateWithException, []>('retry')
+            : await handle.executeUpdate<StateWithException, [string | undefined]>(action, { args: [note] });
+        return { workflowId, ok: true, status: st.status, exception: st.exception?.reason };
+      } catch (err) {
+        // The server refuses an update whose workflow task was lost (FAILED_PRECONDITION "unexpected
+        // workflow task failure", seen under load): nothing was done, so send it again, as the operator would.
+        if (attempt < UPDATE_ATTEMPTS && lostWorkflowTask(err)) {
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+          continue;
+        }
+        if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
+        const e = err as Error & { cause?: Error };
+        return { workflowId, ok: false, error: e.cause?.message ?? e.message };
+      }
     }
   }
 
@@ -302,4 +310,12 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;
+
+/** An operator action is sent at most this many times when the server lost the workflow task carrying it. */
+const UPDATE_ATTEMPTS = 3;
+
+function lostWorkflowTask(err: unknown): boolean {
+  const e = err as { message?: string; cause?: { message?: string } };
+  return /unexpected workflow task failure/i.test(`${e?.message ?? ''} ${e?.cause?.message ?? ''}`);
+}
 export const OWNER_LIST: readonly Owner[] = OWNERS;
