@@ -31,6 +31,7 @@ import { orderWorkflowId } from '../../src/domain/keys';
 import { SHOPIFY_WEBHOOK_PATH } from '../../src/http/shopify-webhooks';
 import { faultRules, percentiles, type AuditFinding, type FaultProfile, type Percentiles } from './traffic';
 import { inParallel } from './in-parallel';
+import type { CallRecord } from '../../src/sandbox/core/call-log';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 /** whole: one fulfilment of everything; partial: some units, then (once ASOS shows them) the rest; split: two fulfilments back to back. */
@@ -123,14 +124,8 @@ interface ShopView {
   }>;
 }
 
-interface CallView {
-  system: string;
-  endpoint: string;
-  tenant?: string;
-  status: number;
-  fault?: string;
-  rateLimited?: boolean;
-}
+/** A call as the control API lists it (`/control/calls`). */
+type CallView = CallRecord;
 
 interface DeliveryView {
   eventId: string;

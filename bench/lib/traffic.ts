@@ -16,6 +16,7 @@ import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { channelOrderPrefix, type Config } from '../../src/config/schema';
 import { orderWorkflowId, wmsSalesOrderNumber } from '../../src/domain/keys';
 import { inParallel } from './in-parallel';
+import type { CallRecord } from '../../src/sandbox/core/call-log';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 export type DespatchKind = 'whole' | 'parcels' | 'partial';
@@ -156,15 +157,8 @@ interface PvxView {
   saveCounts?: { created: number; updated: number };
 }
 
-interface CallView {
-  at: number;
-  system: string;
-  endpoint: string;
-  tenant?: string;
-  status: number;
-  fault?: string;
-  rateLimited?: boolean;
-}
+/** A call as the control API lists it (`/control/calls`). */
+type CallView = CallRecord;
 
 async function miraklOrders(control: AxiosInstance, channel: string, state?: string): Promise<MiraklView[]> {
   const { data } = await control.get(`/control/mirakl/${channel}/orders`, { params: state ? { state } : {} });

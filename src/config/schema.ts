@@ -145,7 +145,7 @@ export const ChannelSchema = z
         pushTokenEnv: envVarName.optional(),
       })
       .strict()
-      .default({ pollIntervalSeconds: 60, overlapSeconds: 120, pageSize: 100 }),
+      .prefault({}),
     acceptance: z
       .object({
         /** accept-when-mapped: accept every order whose lines all map to a known item code. manual: never auto-accept. */
@@ -155,7 +155,7 @@ export const ChannelSchema = z
       })
       .strict()
       .default({ policy: 'accept-when-mapped', outOfStock: 'accept-and-backorder' }),
-    deadlines: DeadlineSchema.default({ acceptanceWindowHours: 72, alertAtFractions: [0.5, 0.8] }),
+    deadlines: DeadlineSchema.prefault({}),
     /** How long an order stays open after shipment to follow returns. */
     returnWindowDays: z.number().int().min(0).max(365).default(30),
     /** Offer SKU → item code, where they differ. Unlisted SKUs are used as item codes unchanged. */
@@ -203,7 +203,7 @@ export const PeoplevoxSchema = z
         message: 'lookbackMinutes must cover at least one sweep interval (everyMinutes)',
         path: ['lookbackMinutes'],
       })
-      .default({ everyMinutes: 10, lookbackMinutes: 120 }),
+      .prefault({}),
   })
   .strict();
 
@@ -321,16 +321,6 @@ export const CatalogueAuditSchema = z
   })
   .strict();
 
-const CATALOGUE_AUDIT_DEFAULTS = {
-  enabled: true,
-  everyHours: 24,
-  reportsDir: '.loopline/reports',
-  sampleSize: 50,
-  offerPagesPerSecond: 2,
-  exportPollSeconds: 10,
-  exportTimeoutMinutes: 30,
-};
-
 /** Payout reconciliation (docs/reconciliation.md): Mirakl billing cycles against Shopify orders. */
 export const PayoutReconciliationSchema = z
   .object({
@@ -370,24 +360,11 @@ export const PayoutReconciliationSchema = z
         callsPerHour: z.number().int().min(1).max(60, 'Mirakl allows TL02 at most 60 times an hour').default(60),
       })
       .strict()
-      .default({ pageSize: 1000, callsPerMinute: 20, callsPerHour: 60 }),
+      .prefault({}),
     /** Mirakl order ids per Shopify look-up. */
     shopifyBatchSize: z.number().int().min(1).max(250).default(50),
   })
   .strict();
-
-const PAYOUT_RECONCILIATION_DEFAULTS = {
-  enabled: true,
-  everyHours: 24,
-  reportsDir: '.loopline/reports',
-  sampleSize: 50,
-  lookbackDays: 62,
-  maxCyclesPerRun: 10,
-  commission: { ratePercent: 15, vatPercent: 20 },
-  channelCommission: {},
-  tl02: { pageSize: 1000, callsPerMinute: 20, callsPerHour: 60 },
-  shopifyBatchSize: 50,
-};
 
 export const ConfigSchema = z
   .object({
@@ -489,14 +466,15 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     channels: z.array(ChannelSchema).default([]),
+    // prefault: an absent block is parsed as {}, so the schemas' own field defaults are the only ones.
     audit: z
-      .object({ catalogue: CatalogueAuditSchema.default(CATALOGUE_AUDIT_DEFAULTS) })
+      .object({ catalogue: CatalogueAuditSchema.prefault({}) })
       .strict()
-      .default({ catalogue: CATALOGUE_AUDIT_DEFAULTS }),
+      .prefault({}),
     finance: z
-      .object({ reconciliation: PayoutReconciliationSchema.default(PAYOUT_RECONCILIATION_DEFAULTS) })
+      .object({ reconciliation: PayoutReconciliationSchema.prefault({}) })
       .strict()
-      .default({ reconciliation: PAYOUT_RECONCILIATION_DEFAULTS }),
+      .prefault({}),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
     security: SecuritySchema.default({

@@ -16,7 +16,8 @@ import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createIntakeActivities, type PollResult } from '../../activities/intake';
 import type { MarketplaceOrder } from '../../src/domain/order';
 
-test('an update made during a poll to an order on a page already read is picked up by the next poll', async () => {
+/** One Mirakl channel in the simulator, an intake config for it, and the intake activities on a fake client. */
+async function intakeSandbox(opts: { intake: string; updateDateDeltaMs?: number }) {
   const log = pino({ level: 'silent' });
   const sim = miraklSimulator({
     channels: [
@@ -30,15 +31,13 @@ test('an update made during a poll to an order on a page already read is picked 
         leadtimeToShipDays: 2,
         carriers: [],
         catalogue: sandboxCatalogue({ size: 5 }),
-        // No server-side delta and no overlap of ours: the watermark alone decides what is read again.
-        updateDateDeltaMs: 0,
+        ...(opts.updateDateDeltaMs === undefined ? {} : { updateDateDeltaMs: opts.updateDateDeltaMs }),
       },
     ],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
-  try {
-    const config = parseConfig(
-      `
+  const config = parseConfig(
+    `
 systems:
   shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
 channels:
@@ -48,13 +47,29 @@ channels:
     connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
     fulfilment: shopify
     currency: GBP
-    intake: { overlapSeconds: 0, pageSize: 1 }
+    intake: ${opts.intake}
 `,
-      'test',
-      { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
-    );
-    const shop = sim.shops.get('asos')!;
-    const sku = sandboxCatalogue({ size: 5 })[0]!.sku;
+    'test',
+    { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
+  );
+  const activities = (client: Client) =>
+    createIntakeActivities({
+      config,
+      client,
+      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
+      alerts: { raise: async () => undefined } as never,
+      log,
+    });
+  return { sandbox, shop: sim.shops.get('asos')!, sku: sandboxCatalogue({ size: 5 })[0]!.sku, activities };
+}
+
+test('an update made during a poll to an order on a page already read is picked up by the next poll', async () => {
+  // No server-side delta and no overlap of ours: the watermark alone decides what is read again.
+  const { sandbox, shop, sku, activities } = await intakeSandbox({
+    intake: '{ overlapSeconds: 0, pageSize: 1 }',
+    updateDateDeltaMs: 0,
+  });
+  try {
     const ids = ['WM-1-A', 'WM-2-A', 'WM-3-A'];
     for (const orderId of ids) {
       shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
@@ -73,13 +88,7 @@ channels:
         },
       },
     } as unknown as Client;
-    const acts = createIntakeActivities({
-      config,
-      client,
-      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
-      alerts: { raise: async () => undefined } as never,
-      log,
-    });
+    const acts = activities(client);
     const env = new MockActivityEnvironment();
     // A poll reads WM-1 (page 1), WM-2, WM-3. While it hands over WM-1, WM-1 is accepted, then WM-3 too.
     duringPoll = async () => {
@@ -108,42 +117,8 @@ channels:
 });
 
 test('a poll that fails part-way is resumed by the retry from the last order it handed over, not from page one', async () => {
-  const log = pino({ level: 'silent' });
-  const sim = miraklSimulator({
-    channels: [
-      {
-        code: 'asos',
-        apiKey: 'k',
-        multiShipment: true,
-        partialAcceptance: true,
-        hideAddressesUntilAcceptance: false,
-        acceptanceWindowMs: 3_600_000,
-        leadtimeToShipDays: 2,
-        carriers: [],
-        catalogue: sandboxCatalogue({ size: 5 }),
-      },
-    ],
-  });
-  const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
+  const { sandbox, shop, sku, activities } = await intakeSandbox({ intake: '{ pageSize: 2 }' });
   try {
-    const config = parseConfig(
-      `
-systems:
-  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
-channels:
-  - code: asos
-    label: ASOS
-    platform: mirakl
-    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
-    fulfilment: shopify
-    currency: GBP
-    intake: { pageSize: 2 }
-`,
-      'test',
-      { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
-    );
-    const shop = sim.shops.get('asos')!;
-    const sku = sandboxCatalogue({ size: 5 })[0]!.sku;
     const ids = ['RS-1-A', 'RS-2-A', 'RS-3-A', 'RS-4-A', 'RS-5-A'];
     for (const orderId of ids) {
       shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
@@ -163,13 +138,7 @@ channels:
         },
       },
     } as unknown as Client;
-    const acts = createIntakeActivities({
-      config,
-      client,
-      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
-      alerts: { raise: async () => undefined } as never,
-      log,
-    });
+    const acts = activities(client);
     const first = new MockActivityEnvironment();
     let beat: unknown;
     first.on('heartbeat', (d: unknown) => (beat = d));
