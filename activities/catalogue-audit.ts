@@ -26,7 +26,6 @@ import {
   type FindingKind,
 } from '../src/audit/catalogue';
 import { writeReports, type ChannelAuditSummary, type OfferSource } from '../src/audit/report';
-import type { CatalogueExceptionInput, FindingsUpdate } from '../workflows/catalogue-audit';
 import { toActivityFailure } from './errors';
 import { syncFindingsException } from './exception-findings';
 
@@ -274,29 +273,23 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
       const out = { opened: [] as FindingKind[], cleared: [] as FindingKind[] };
       for (const kind of FINDING_KINDS) {
         const workflowId = catalogueExceptionWorkflowId(summary.channel, kind);
-        const update: FindingsUpdate = {
-          auditId: summary.auditId,
-          at: summary.finishedAt,
-          count: summary.counts[kind] ?? emptyCounts()[kind],
-          sample: summary.samples[kind] ?? [],
-          reportCsv: summary.reportCsv,
-          reportJson: summary.reportJson,
-        };
-        const args: CatalogueExceptionInput = {
-          channel: summary.channel,
-          reason: kind,
-          findings: update,
-          auditTaskQueue: input.auditTaskQueue,
-        };
         const done = await syncFindingsException(deps.client, {
-          workflowType: 'catalogueExceptionWorkflow',
           workflowId,
           taskQueue: config.temporal.taskQueues.orders,
-          args,
-          update,
-          reason: kind,
+          input: {
+            source: { check: 'catalogue-audit', auditTaskQueue: input.auditTaskQueue },
+            channel: summary.channel,
+            reason: kind,
+            findings: {
+              runId: summary.auditId,
+              at: summary.finishedAt,
+              count: summary.counts[kind] ?? emptyCounts()[kind],
+              sample: summary.samples[kind] ?? [],
+              reportCsv: summary.reportCsv,
+              reportJson: summary.reportJson,
+            },
+          },
           owner: 'merchandising',
-          channel: summary.channel,
         });
         if (done === 'opened') out.opened.push(kind);
         if (done === 'cleared') out.cleared.push(kind);

@@ -16,10 +16,10 @@ import type { Config } from '../src/config/schema';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import type { Despatch } from '../src/domain/order';
 import { despatchExceptionWorkflowId } from '../src/domain/keys';
-import { SA } from '../src/temporal/search-attributes';
+import { initialSearchAttributes } from '../src/temporal/search-attributes';
 import { workflowIdForSalesOrder } from '../src/temporal/order-lookup';
-import type { OrderWorkflowState } from '../workflows/order';
-import type { DespatchExceptionInput } from '../workflows/despatch-exception';
+import { despatchNotifiedSignal, orderStateQuery } from '../workflows/order/messages';
+import { despatchExceptionWorkflow, type DespatchExceptionInput } from '../workflows/despatch-exception';
 import { toActivityFailure } from './errors';
 
 export interface SweepResult {
@@ -68,12 +68,12 @@ export function createDespatchSweepActivities(deps: DespatchSweepDeps) {
       for (const d of despatches) out.set(d.despatchNumber, { outcome: 'no-workflow' });
       return out;
     }
-    const state = await handle.query<OrderWorkflowState>('state');
+    const state = await handle.query(orderStateQuery);
     const seen = new Set((state.despatches ?? []).map((d) => d.despatchNumber));
     for (const d of despatches) {
       if (seen.has(d.despatchNumber)) out.set(d.despatchNumber, { outcome: 'known', workflowId });
       else if (running) {
-        await handle.signal('despatchNotified', {
+        await handle.signal(despatchNotifiedSignal, {
           despatchNumber: d.despatchNumber,
           despatch: d,
           trackingNumber: d.trackingNumber,
@@ -95,21 +95,21 @@ export function createDespatchSweepActivities(deps: DespatchSweepDeps) {
 
   async function openException(input: DespatchExceptionInput): Promise<void> {
     try {
-      await client.workflow.start('despatchExceptionWorkflow', {
+      await client.workflow.start(despatchExceptionWorkflow, {
         workflowId: despatchExceptionWorkflowId(input.despatch.salesOrderNumber, input.despatch.despatchNumber),
         taskQueue: config.temporal.taskQueues.orders,
         args: [input],
         // Open once per despatch: a second sweep finds it open; a resolved one stays resolved.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: SA.OrderStatus, value: 'EXCEPTION' },
-          { key: SA.ExceptionReason, value: input.reason },
-          { key: SA.Owner, value: 'ops' },
-          { key: SA.WmsOrderNumber, value: input.despatch.salesOrderNumber },
-          ...(input.channel ? [{ key: SA.Channel, value: input.channel }] : []),
-          ...(input.orderId ? [{ key: SA.MarketplaceOrderId, value: input.orderId }] : []),
-        ] as never,
+        typedSearchAttributes: initialSearchAttributes({
+          OrderStatus: 'EXCEPTION',
+          ExceptionReason: input.reason,
+          Owner: 'ops',
+          WmsOrderNumber: input.despatch.salesOrderNumber,
+          Channel: input.channel,
+          MarketplaceOrderId: input.orderId,
+        }),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -10,7 +10,8 @@ import type { MiraklOrder } from '../src/connectors/mirakl/schemas';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
 import { orderWorkflowId } from '../src/domain/keys';
 import { TERMINAL_MARKETPLACE_STATES, type MarketplaceOrder } from '../src/domain/order';
-import { SA } from '../src/temporal/search-attributes';
+import { initialSearchAttributes } from '../src/temporal/search-attributes';
+import { orderWorkflow, orderUpdatedSignal } from '../workflows/order';
 import type { AlertSink } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
 import { reservationChangesFor, signalReservations } from '../src/inventory/reservations';
@@ -58,7 +59,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     if (TERMINAL_MARKETPLACE_STATES.has(order.state)) {
       // Never start a workflow for an order that is already over; tell a running one.
       try {
-        await deps.client.workflow.getHandle(workflowId).signal('orderUpdated', order);
+        await deps.client.workflow.getHandle(workflowId).signal(orderUpdatedSignal, order);
         return 'signalled';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 'ignored';
@@ -66,18 +67,18 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       }
     }
     try {
-      await deps.client.workflow.signalWithStart('orderWorkflow', {
+      await deps.client.workflow.signalWithStart(orderWorkflow, {
         workflowId,
         taskQueue: config.temporal.taskQueues.orders,
         args: [{ channel: order.channel, orderId: order.orderId, order }],
-        signal: 'orderUpdated',
+        signal: orderUpdatedSignal,
         signalArgs: [order],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: SA.Channel, value: order.channel },
-          { key: SA.MarketplaceOrderId, value: order.orderId },
-          { key: SA.OrderStatus, value: 'RECEIVED' },
-        ] as never,
+        typedSearchAttributes: initialSearchAttributes({
+          Channel: order.channel,
+          MarketplaceOrderId: order.orderId,
+          OrderStatus: 'RECEIVED',
+        }),
       });
       return 'started';
     } catch (err) {

@@ -20,6 +20,7 @@ import {
   type StockLineDecision,
   type OutOfStockPolicy,
 } from '../src/inventory/acceptance';
+import { availableQuery } from '../workflows/inventory';
 
 export interface InventorySettings {
   channel: string;
@@ -274,7 +275,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         try {
           available = await deps.client.workflow
             .getHandle(inventoryWorkflowId(input.channel, deps.config.temporal.idScope))
-            .query<Record<string, number>, [string[]]>('available', codes);
+            .query(availableQuery, codes);
         } catch (err) {
           log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');
         }

@@ -34,7 +34,6 @@ import {
   type ShopifyOrderSource,
   type TransactionRow,
 } from '../src/reconciliation/types';
-import type { ReconciliationExceptionInput, ReconciliationFindingsUpdate } from '../workflows/payout-reconciliation';
 import { toActivityFailure } from './errors';
 import { syncFindingsException } from './exception-findings';
 
@@ -281,29 +280,23 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       const out = { opened: [] as ReconciliationKind[], cleared: [] as ReconciliationKind[] };
       for (const kind of RECONCILIATION_KINDS) {
         const workflowId = reconciliationExceptionWorkflowId(summary.channel, summary.cycleId, kind);
-        const update: ReconciliationFindingsUpdate = {
-          runId: summary.runId,
-          at: summary.finishedAt,
-          count: summary.counts[kind],
-          sample: summary.samples[kind],
-          reportCsv: summary.reportCsv,
-          reportJson: summary.reportJson,
-        };
-        const args: ReconciliationExceptionInput = {
-          channel: summary.channel,
-          cycleId: summary.cycleId,
-          reason: kind,
-          findings: update,
-        };
         const done = await syncFindingsException(deps.client, {
-          workflowType: 'reconciliationExceptionWorkflow',
           workflowId,
           taskQueue: config.temporal.taskQueues.orders,
-          args,
-          update,
-          reason: kind,
+          input: {
+            source: { check: 'payout-reconciliation', cycleId: summary.cycleId },
+            channel: summary.channel,
+            reason: kind,
+            findings: {
+              runId: summary.runId,
+              at: summary.finishedAt,
+              count: summary.counts[kind],
+              sample: summary.samples[kind],
+              reportCsv: summary.reportCsv,
+              reportJson: summary.reportJson,
+            },
+          },
           owner: 'finance',
-          channel: summary.channel,
         });
         if (done === 'opened') out.opened.push(kind);
         if (done === 'cleared') out.cleared.push(kind);

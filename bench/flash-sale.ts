@@ -13,8 +13,8 @@ import axios from 'axios';
 import { readTemporalTools } from '../src/devtools/tools';
 import { SA } from '../src/temporal/search-attributes';
 import { inventoryWorkflowId } from '../src/inventory/keys';
-import type { InventoryHealth } from '../workflows/inventory';
 import { CHANNELS, PROPAGATION_DEFINITION, runFlashSale, type SaleParams } from './lib/inventory-flash-sale';
+import { availableQuery, healthQuery } from '../workflows/inventory';
 
 const params: SaleParams = {
   timeScale: Number(process.env.FLASH_SALE_TIME_SCALE ?? 30),
@@ -41,8 +41,7 @@ const unsold = (r: { units_supplied: number; units_ordered: number; oversold_uni
 async function absorb(ctx: { httpUrl: string; env: TestWorkflowEnvironment }) {
   const events = 10_000;
   const items = Array.from({ length: 500 }, (_, i) => `ABSORB-${i}`);
-  const health = (ch: string) =>
-    ctx.env.client.workflow.getHandle(inventoryWorkflowId(ch)).query<InventoryHealth>('health');
+  const health = (ch: string) => ctx.env.client.workflow.getHandle(inventoryWorkflowId(ch)).query(healthQuery);
   const before = await health('asos');
   const http = axios.create({ baseURL: ctx.httpUrl, timeout: 30_000 });
   const last = new Map<string, number>();
@@ -62,9 +61,7 @@ async function absorb(ctx: { httpUrl: string; env: TestWorkflowEnvironment }) {
   const sentMs = Date.now() - started;
   const want = [...last.entries()];
   for (;;) {
-    const known = await ctx.env.client.workflow
-      .getHandle(inventoryWorkflowId('asos'))
-      .query<Record<string, number>, [string[]]>('available', items);
+    const known = await ctx.env.client.workflow.getHandle(inventoryWorkflowId('asos')).query(availableQuery, items);
     if (want.every(([k, v]) => known[k] === v)) break;
     if (Date.now() - started > 120_000) throw new Error('events not absorbed within 2 minutes');
     await new Promise((r) => setTimeout(r, 50));

@@ -2,13 +2,19 @@
 // `npm start`, tests): the intake workflow per channel (long-lived, continues-as-new) and the Temporal
 // Schedules (the despatch sweep today; reconciliation and audits join here). Starting twice is a no-op;
 // a Schedule whose config changed is updated in place.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Workflow } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
-import type { DespatchSweepInput } from '../workflows/despatch-sweep';
-import type { CatalogueAuditInput } from '../workflows/catalogue-audit';
-import type { PayoutReconciliationInput } from '../workflows/payout-reconciliation';
+import { despatchSweepWorkflow, type DespatchSweepInput } from '../workflows/despatch-sweep';
+import { catalogueAuditWorkflow, type CatalogueAuditInput } from '../workflows/catalogue-audit';
+import { payoutReconciliationWorkflow, type PayoutReconciliationInput } from '../workflows/payout-reconciliation';
+import { intakeWorkflow } from '../workflows/intake';
 import { reconciliationChannels } from '../src/reconciliation/channels';
 
 export interface RecurringOptions {
@@ -43,11 +49,11 @@ export function catalogueAuditScheduleId(suffix?: string): string {
 }
 
 /** Creates a Schedule, or updates its spec and action when it exists already. */
-async function ensureSchedule(
+async function ensureSchedule<W extends Workflow>(
   client: Client,
   scheduleId: string,
   spec: { intervals: Array<{ every: number }> },
-  action: { type: 'startWorkflow'; workflowType: string; workflowId: string; taskQueue: string; args: unknown[] },
+  action: ScheduleOptionsStartWorkflowAction<W>,
   purpose: string,
   log?: Logger,
 ): Promise<void> {
@@ -76,7 +82,7 @@ export async function ensureRecurringWork(
   const out: RecurringWork = { intakeWorkflowIds: [], scheduleIds: [] };
   for (const ch of config.channels.filter((c) => c.enabled)) {
     const workflowId = intakeWorkflowId(ch.code, opts.idSuffix);
-    await client.workflow.start('intakeWorkflow', {
+    await client.workflow.start(intakeWorkflow, {
       workflowId,
       taskQueue: config.temporal.taskQueues.orders,
       args: [{ channel: ch.code, intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale }],
@@ -96,10 +102,10 @@ export async function ensureRecurringWork(
     const spec = { intervals: [{ every: Math.max(1000, (pvx.despatchSweep.everyMinutes * 60_000) / scale) }] };
     const action = {
       type: 'startWorkflow' as const,
-      workflowType: 'despatchSweepWorkflow',
+      workflowType: despatchSweepWorkflow,
       workflowId: `despatch-sweep-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
       taskQueue: config.temporal.taskQueues.orders,
-      args: [input],
+      args: [input] as [DespatchSweepInput],
     };
     try {
       await client.schedule.create({
@@ -130,10 +136,10 @@ export async function ensureRecurringWork(
       { intervals: [{ every: Math.max(1000, (audit.everyHours * 3_600_000) / scale) }] },
       {
         type: 'startWorkflow',
-        workflowType: 'catalogueAuditWorkflow',
+        workflowType: catalogueAuditWorkflow,
         workflowId: `catalogue-audit-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
         taskQueue: config.temporal.taskQueues.orders,
-        args: [input],
+        args: [input] as [CatalogueAuditInput],
       },
       'Catalogue audit: offers vs warehouse item codes and stock, findings as merchandising exceptions',
       opts.log,
@@ -153,10 +159,10 @@ export async function ensureRecurringWork(
       { intervals: [{ every: Math.max(1000, (recon.everyHours * 3_600_000) / scale) }] },
       {
         type: 'startWorkflow',
-        workflowType: 'payoutReconciliationWorkflow',
+        workflowType: payoutReconciliationWorkflow,
         workflowId: `payout-reconciliation-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
         taskQueue: config.temporal.taskQueues.orders,
-        args: [input],
+        args: [input] as [PayoutReconciliationInput],
       },
       'Payout reconciliation: Mirakl billing cycles (SBC11/TL02) against Shopify orders, differences as finance exceptions',
       opts.log,

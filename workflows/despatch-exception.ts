@@ -3,12 +3,18 @@
 // the same exception queue as parked orders (same search attributes, same retry / resolve / cancel
 // updates), so ops see it beside everything else. Retry looks again for a running order workflow and
 // hands the despatch over (for example after the order was imported late); resolve and cancel close it.
-import { defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DespatchSweepActivities } from '../activities/despatch-sweep';
 import type { OrderActivities } from '../activities/order';
 import type { Despatch } from '../src/domain/order';
 import { makeException, type OrderException } from '../src/domain/reasons';
-import { exceptionMailbox } from './exception-mailbox';
+import {
+  exceptionMailbox,
+  operatorMessages,
+  publishStandaloneException,
+  stateQuery,
+  type TimelineEntry,
+} from './exception-mailbox';
 
 export interface DespatchExceptionInput {
   reason: 'DESPATCH_WITHOUT_ORDER' | 'DESPATCH_FOR_CLOSED_ORDER';
@@ -28,13 +34,11 @@ export interface DespatchExceptionState {
   orderId?: string;
   exception?: OrderException;
   pastExceptions: OrderException[];
-  timeline: Array<{ at: number; step: string; detail?: string }>;
+  timeline: TimelineEntry[];
 }
 
-export const despatchExceptionStateQuery = defineQuery<DespatchExceptionState>('state');
-export const retryDespatchUpdate = defineUpdate<DespatchExceptionState, []>('retry');
-export const resolveDespatchUpdate = defineUpdate<DespatchExceptionState, [string?]>('resolve');
-export const cancelDespatchUpdate = defineUpdate<DespatchExceptionState, [string?]>('cancel');
+/** retry / resolve / cancel and `state`, typed with this workflow's state. */
+export const despatchExceptionOperator = operatorMessages<DespatchExceptionState>();
 
 const TIMELINE_MAX = 60;
 
@@ -70,12 +74,12 @@ export async function despatchExceptionWorkflow(input: DespatchExceptionInput): 
     pastExceptions: [],
     timeline: [{ at: Date.now(), step: 'exception', detail: `${exception.reason}: ${exception.message}` }],
   };
-  const mailbox = exceptionMailbox(
-    state,
-    { retry: retryDespatchUpdate, resolve: resolveDespatchUpdate, cancel: cancelDespatchUpdate },
-    { describe: `despatch ${d.despatchNumber}`, timelineMax: TIMELINE_MAX },
-  );
-  setHandler(despatchExceptionStateQuery, () => state);
+  const mailbox = exceptionMailbox(state, {
+    describe: `despatch ${d.despatchNumber}`,
+    timelineMax: TIMELINE_MAX,
+    publish: () => publishStandaloneException(state),
+  });
+  setHandler(stateQuery, () => state);
 
   await alerts.raiseAlert({
     key: `despatch:${d.salesOrderNumber}:${d.despatchNumber}`,

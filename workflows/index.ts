@@ -5,5 +5,10 @@ export { despatchSweepWorkflow } from './despatch-sweep';
 export { despatchExceptionWorkflow } from './despatch-exception';
 export { pushedOrdersWorkflow } from './pushed-orders';
 export { inventoryWorkflow } from './inventory';
-export { catalogueAuditWorkflow, catalogueExceptionWorkflow } from './catalogue-audit';
-export { payoutReconciliationWorkflow, reconciliationExceptionWorkflow } from './payout-reconciliation';
+export { catalogueAuditWorkflow } from './catalogue-audit';
+export { payoutReconciliationWorkflow } from './payout-reconciliation';
+export {
+  findingsExceptionWorkflow,
+  catalogueExceptionWorkflow,
+  reconciliationExceptionWorkflow,
+} from './findings-exception';

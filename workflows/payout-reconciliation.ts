@@ -1,24 +1,14 @@
-// Payout reconciliation (docs/reconciliation.md), two workflow types kept together:
-//
-// payoutReconciliationWorkflow — started by the `payout-reconciliation` Temporal Schedule (workers/
-//   recurring.ts) and by `loopline reconciliation report`. Per channel: the billing cycles not reconciled yet
-//   (SBC11), then per cycle one activity that reads its TL02 rows (paced), matches them to Shopify orders and
-//   writes the CSV/JSON reports, and one that opens, updates or clears the cycle's finance exceptions. Only
-//   counts, bounded samples, totals, journal lines and report paths pass through history. The `progress`
-//   query says which channel/cycle and step; the running activity's heartbeats carry page-level progress.
-//
-// reconciliationExceptionWorkflow — one per channel, billing cycle and finding kind
-//   (payout-exception:<channel>:<cycle>:<kind>), in the same exception queue as parked orders
-//   (OrderStatus=EXCEPTION, ExceptionReason, Owner=finance, Channel) with the same `state` query and
-//   retry / resolve / cancel updates. Retry reconciles the cycle again (a child workflow) after finance or
-//   ops fixed the cause; a run that finds none of its kind clears it.
+// Payout reconciliation (docs/reconciliation.md): started by the `payout-reconciliation` Temporal Schedule
+// (workers/recurring.ts) and by `loopline reconciliation report`. Per channel: the billing cycles not reconciled yet
+// (SBC11), then per cycle one activity that reads its TL02 rows (paced), matches them to Shopify orders and writes
+// the CSV/JSON reports, and one that opens, updates or clears the cycle's finance exceptions
+// (findingsExceptionWorkflow, one per channel, cycle and kind of finding). Only counts, bounded samples, totals,
+// journal lines and report paths pass through history. The `progress` query says which channel/cycle and step;
+// the running activity's heartbeats carry page-level progress.
 import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
-  defineSignal,
-  defineUpdate,
-  executeChild,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -26,10 +16,6 @@ import {
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import type { ReconciliationSummary } from '../src/reconciliation/report';
 import type { ReconciliationKind } from '../src/reconciliation/types';
-import { makeException, type OrderException } from '../src/domain/reasons';
-import { exceptionMailbox } from './exception-mailbox';
-
-// ---- the reconciliation -------------------------------------------------------------------------------
 
 export interface PayoutReconciliationInput {
   channels: string[];
@@ -133,129 +119,4 @@ export async function payoutReconciliationWorkflow(
   progress.step = undefined;
   progress.status = 'DONE';
   return result;
-}
-
-// ---- the exception ------------------------------------------------------------------------------------
-
-/** One run's view of one finding kind on one billing cycle. */
-export interface ReconciliationFindingsUpdate {
-  runId: string;
-  at: string;
-  count: number;
-  /** Bounded (finance.reconciliation.sampleSize); the full list is in the report. */
-  sample: string[];
-  reportCsv: string;
-  reportJson: string;
-}
-
-export interface ReconciliationExceptionInput {
-  channel: string;
-  cycleId: string;
-  reason: ReconciliationKind;
-  findings: ReconciliationFindingsUpdate;
-}
-
-export interface ReconciliationExceptionState {
-  kind: 'reconciliation-exception';
-  status: 'EXCEPTION' | 'CLEARED' | 'RESOLVED' | 'DISMISSED';
-  channel: string;
-  cycleId: string;
-  reason: ReconciliationKind;
-  count: number;
-  sample: string[];
-  reportCsv: string;
-  reportJson: string;
-  lastRunId: string;
-  exception?: OrderException;
-  pastExceptions: OrderException[];
-  timeline: Array<{ at: number; step: string; detail?: string }>;
-}
-
-export const reconciliationExceptionStateQuery = defineQuery<ReconciliationExceptionState>('state');
-export const reconciliationFindingsSignal = defineSignal<[ReconciliationFindingsUpdate]>('findingsUpdated');
-export const retryReconciliationUpdate = defineUpdate<ReconciliationExceptionState, []>('retry');
-export const resolveReconciliationUpdate = defineUpdate<ReconciliationExceptionState, [string?]>('resolve');
-export const cancelReconciliationUpdate = defineUpdate<ReconciliationExceptionState, [string?]>('cancel');
-
-const TIMELINE_MAX = 60;
-const SAMPLE_IN_SENTENCE = 5;
-
-function describeFindings(input: ReconciliationExceptionInput, f: ReconciliationFindingsUpdate): OrderException {
-  const shown = f.sample.slice(0, SAMPLE_IN_SENTENCE).join('; ');
-  return makeException(
-    input.reason,
-    {
-      channel: input.channel,
-      cycleId: input.cycleId,
-      count: f.count,
-      sample: f.count > SAMPLE_IN_SENTENCE ? `${shown}; …` : shown,
-      report: f.reportCsv,
-    },
-    Date.parse(f.at),
-  );
-}
-
-export async function reconciliationExceptionWorkflow(
-  input: ReconciliationExceptionInput,
-): Promise<ReconciliationExceptionState> {
-  const state: ReconciliationExceptionState = {
-    kind: 'reconciliation-exception',
-    status: 'EXCEPTION',
-    channel: input.channel,
-    cycleId: input.cycleId,
-    reason: input.reason,
-    count: input.findings.count,
-    sample: input.findings.sample,
-    reportCsv: input.findings.reportCsv,
-    reportJson: input.findings.reportJson,
-    lastRunId: input.findings.runId,
-    exception: describeFindings(input, input.findings),
-    pastExceptions: [],
-    timeline: [],
-  };
-  const mailbox = exceptionMailbox(
-    state,
-    { retry: retryReconciliationUpdate, resolve: resolveReconciliationUpdate, cancel: cancelReconciliationUpdate },
-    {
-      describe: `reconciliation exception ${input.cycleId}/${input.reason}`,
-      timelineMax: TIMELINE_MAX,
-    },
-  );
-  const { log, close } = mailbox;
-  log('exception', state.exception!.message);
-
-  setHandler(reconciliationExceptionStateQuery, () => state);
-  setHandler(reconciliationFindingsSignal, (f: ReconciliationFindingsUpdate) => {
-    if (state.status !== 'EXCEPTION' || f.runId === state.lastRunId) return;
-    state.lastRunId = f.runId;
-    state.count = f.count;
-    state.sample = f.sample;
-    state.reportCsv = f.reportCsv;
-    state.reportJson = f.reportJson;
-    if (f.count === 0) {
-      close('CLEARED', 'cleared by reconciliation', f.runId);
-      return;
-    }
-    state.exception = describeFindings(input, f);
-    log('reconciled again', `${f.count} found`);
-  });
-
-  for (let a = await mailbox.next(); a; a = await mailbox.next()) {
-    if (a.kind === 'retry') {
-      log('retry', `reconciling cycle ${input.cycleId} again`);
-      const r = await executeChild(payoutReconciliationWorkflow, {
-        workflowId: `payout-reconciliation-retry:${input.channel}:${input.cycleId}:${input.reason}:${workflowInfo().runId}:${Date.now()}`,
-        args: [{ channels: [input.channel], cycleIds: [input.cycleId], force: true }],
-      });
-      // The child's raiseReconciliationFindings signalled this workflow before the child completed.
-      const mine = r.cycles.find((c) => c.cycleId === input.cycleId);
-      if (!mine) log('retry failed', r.failed.map((f) => f.error).join('; ') || 'no result');
-      else if (state.status === 'EXCEPTION') log('still found', `${mine.counts[input.reason]} ${input.reason}`);
-    } else if (a.kind === 'resolve') close('RESOLVED', 'resolved', a.note);
-    else close('DISMISSED', 'dismissed', a.note);
-    mailbox.done();
-  }
-  // Let an update that raced the close see the final state.
-  await mailbox.settle();
-  return state;
 }

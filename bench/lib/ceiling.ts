@@ -5,7 +5,13 @@
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { ceilingActivities, type CeilingInput } from './ceiling-workflow';
+import {
+  ceilingActivities,
+  ceilingDespatchSignal,
+  ceilingOrderWorkflow,
+  ceilingUpdatedSignal,
+  type CeilingInput,
+} from './ceiling-workflow';
 import { CHANNELS, type OrderPlan } from './traffic';
 import { inParallel } from './in-parallel';
 
@@ -65,15 +71,15 @@ export async function runCeiling(opts: {
       ids.push(workflowId);
       // As the intake does: signal-with-start carrying the order, then the update that lets it ship; then
       // the warehouse's notices, one per parcel.
-      const handle = await client.workflow.signalWithStart('ceilingOrderWorkflow', {
+      const handle = await client.workflow.signalWithStart(ceilingOrderWorkflow, {
         workflowId,
         taskQueue: q.orders,
         args: [input],
-        signal: 'orderUpdated',
+        signal: ceilingUpdatedSignal,
         signalArgs: [{ state: 'WAITING_ACCEPTANCE' }],
       });
-      await handle.signal('orderUpdated', { state: 'SHIPPING' });
-      for (let p = 0; p < parcels; p++) await handle.signal('despatchNotified', { despatchNumber: `D${p}` });
+      await handle.signal(ceilingUpdatedSignal, { state: 'SHIPPING' });
+      for (let p = 0; p < parcels; p++) await handle.signal(ceilingDespatchSignal, { despatchNumber: `D${p}` });
     });
     opts.log?.(`ceiling: started ${plans.length} workflows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     let first = Infinity;

@@ -27,6 +27,7 @@ import type { ReservationChange } from '../../src/inventory/ledger';
 import { decideStockAcceptance, type OutOfStockPolicy } from '../../src/inventory/acceptance';
 import type { InventoryHealth } from '../../workflows/inventory';
 import { inventoryBundle } from './inventory-bundle';
+import { healthQuery } from '../../workflows/inventory';
 
 export const CHANNELS = ['asos', 'joules'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -205,7 +206,7 @@ export async function runFlashSale(
       for (;;) {
         const h = await env.client.workflow
           .getHandle(inventoryWorkflowId(ch))
-          .query<InventoryHealth>('health')
+          .query(healthQuery)
           .catch(() => undefined);
         if (h && h.pushes > 0 && h.pendingCount === 0) break;
         await sleep(100);
@@ -450,7 +451,7 @@ export async function runFlashSale(
   const health: RunResult['health'] = {};
   if (mode === 'loopline') {
     for (const ch of CHANNELS) {
-      const h = await env.client.workflow.getHandle(inventoryWorkflowId(ch)).query<InventoryHealth>('health');
+      const h = await env.client.workflow.getHandle(inventoryWorkflowId(ch)).query(healthQuery);
       health[ch] = {
         pushes: h.pushes,
         rowsPushed: h.rowsPushed,

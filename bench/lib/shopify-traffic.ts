@@ -32,6 +32,7 @@ import { SHOPIFY_WEBHOOK_PATH } from '../../src/http/shopify-webhooks';
 import { faultRules, percentiles, type AuditFinding, type FaultProfile, type Percentiles } from './traffic';
 import { inParallel } from './in-parallel';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 /** whole: one fulfilment of everything; partial: some units, then (once ASOS shows them) the rest; split: two fulfilments back to back. */
@@ -433,9 +434,7 @@ async function workflowStates(client: Client, plans: ShopifyOrderPlan[]) {
   await inParallel(plans, 16, async (p) => {
     const workflowId = orderWorkflowId('asos', p.orderId);
     try {
-      const s = await client.workflow
-        .getHandle(workflowId)
-        .query<{ status: string; exception?: { reason: string; message: string } }>('state');
+      const s = await client.workflow.getHandle(workflowId).query(orderStateQuery);
       if (s.status !== 'SHIPPED' && s.status !== 'CLOSED') {
         out.push({
           workflowId,

@@ -17,6 +17,7 @@ import { channelOrderPrefix, type Config } from '../../src/config/schema';
 import { orderWorkflowId, wmsSalesOrderNumber } from '../../src/domain/keys';
 import { inParallel } from './in-parallel';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 // ---- plans ----------------------------------------------------------------------------------------------
 export type DespatchKind = 'whole' | 'parcels' | 'partial';
@@ -442,9 +443,7 @@ async function awaitWorkflows(
   for (const id of open) {
     let detail: string | undefined;
     try {
-      const s = await client.workflow
-        .getHandle(id)
-        .query<{ status: string; exception?: { reason: string; message: string } }>('state');
+      const s = await client.workflow.getHandle(id).query(orderStateQuery);
       detail = s.exception ? `${s.status}, exception ${s.exception.reason}: ${s.exception.message}` : s.status;
     } catch (err) {
       detail = (err as Error).message;

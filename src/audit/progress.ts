@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { AuditProgress } from '../../activities/catalogue-audit';
 import type { CatalogueAuditProgress } from '../../workflows/catalogue-audit';
+import { catalogueAuditProgressQuery } from '../../workflows/catalogue-audit';
 
 export interface AuditProgressView {
   workflow: CatalogueAuditProgress;
@@ -15,7 +16,7 @@ export interface AuditProgressView {
 
 export async function readAuditProgress(client: Client, workflowId: string): Promise<AuditProgressView> {
   const handle = client.workflow.getHandle(workflowId);
-  const workflow = await handle.query<CatalogueAuditProgress>('progress');
+  const workflow = await handle.query(catalogueAuditProgressQuery);
   const described = await handle.describe();
   const pending = (described.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'auditChannelCatalogue');
   let activity: AuditProgress | undefined;

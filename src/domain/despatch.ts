@@ -66,3 +66,10 @@ export function fullyShipped(progress: readonly LineProgress[]): boolean {
 export function anyShipped(progress: readonly LineProgress[]): boolean {
   return progress.some((p) => p.shipped > 0);
 }
+
+/** "lines L1 (1 left), L2 (2 left) have not shipped", for deadline alerts. */
+export function describeUnshipped(lines: readonly LineProgress[]): string {
+  const open = lines.filter((l) => l.ordered - l.cancelled - l.shipped > 0);
+  if (open.length === 0) return 'everything has shipped';
+  return `lines ${open.map((l) => `${l.lineId} (${l.ordered - l.cancelled - l.shipped} left)`).join(', ')} have not shipped`;
+}

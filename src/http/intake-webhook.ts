@@ -8,6 +8,7 @@ import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import type { HttpServerOptions } from './server';
 import { fnv1a32 } from '../domain/keys';
+import { pushedOrdersWorkflow } from '../../workflows/pushed-orders';
 
 const PushBody = z.object({
   event_id: z
@@ -49,7 +50,7 @@ export function registerIntakeWebhook(app: FastifyInstance, opts: HttpServerOpti
     const workflowId = pushWorkflowId(ch.code, parsed.data);
     // USE_EXISTING: a duplicate delivery while the first is being handled joins it. A later delivery
     // re-reads the orders, which is harmless: handing an order over is idempotent.
-    await opts.client.workflow.start('pushedOrdersWorkflow', {
+    await opts.client.workflow.start(pushedOrdersWorkflow, {
       workflowId,
       taskQueue: opts.config.temporal.taskQueues.orders,
       args: [{ channel: ch.code, orderIds: parsed.data.order_ids }],

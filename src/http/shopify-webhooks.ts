@@ -22,7 +22,7 @@ import {
 } from '../connectors/shopify/schemas';
 import { orderWorkflowId } from '../domain/keys';
 import { signalStock, stockChannels } from '../inventory/intake';
-import type { DespatchNotice } from '../../workflows/order';
+import { despatchNotifiedSignal, refundNotifiedSignal, type DespatchNotice } from '../../workflows/order/messages';
 import type { RefundNotice } from '../../activities/shopify';
 
 export const SHOPIFY_WEBHOOK_PATH = '/webhooks/shopify';
@@ -130,7 +130,7 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
       };
       await opts.client.workflow
         .getHandle(orderWorkflowId(owner.channel, owner.orderId))
-        .signal('despatchNotified', notice);
+        .signal(despatchNotifiedSignal, notice);
       return { status: 200, body: { ok: true } };
     }
     if (topic === 'refunds/create') {
@@ -146,7 +146,7 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
       };
       await opts.client.workflow
         .getHandle(orderWorkflowId(owner.channel, owner.orderId))
-        .signal('refundNotified', notice);
+        .signal(refundNotifiedSignal, notice);
       return { status: 200, body: { ok: true } };
     }
     if (topic === 'inventory_levels/update') {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpServerOptions } from './server';
 import { workflowIdForSalesOrder } from '../temporal/order-lookup';
+import { despatchNotifiedSignal } from '../../workflows/order/messages';
 
 /** Peoplevox TrackingNumberReceived callback (SubscribeEvent GET with substituted placeholders). */
 const TrackingCallback = z.object({
@@ -29,7 +30,7 @@ export function registerWebhooks(app: FastifyInstance, opts: HttpServerOptions) 
     try {
       await opts.client.workflow
         .getHandle(workflowId)
-        .signal('despatchNotified', { despatchNumber: despatch, trackingNumber: tn, carrier });
+        .signal(despatchNotifiedSignal, { despatchNumber: despatch, trackingNumber: tn, carrier });
     } catch (err) {
       opts.log.warn({ err: (err as Error).message, workflowId }, 'could not signal the order workflow');
       return { status: 202, body: { ok: false, reason: 'workflow not running' } };

@@ -11,6 +11,7 @@ import type { ChannelConfig, Config } from '../config/schema';
 import type { PeoplevoxClient } from '../connectors/peoplevox/client';
 import { inventoryWorkflowId } from './keys';
 import type { StockEvent } from './ledger';
+import { fullReadSignal, inventoryWorkflow, stockEventsSignal } from '../../workflows/inventory';
 
 /**
  * Channels whose stock sync is on, optionally only those whose stock master is `master` (the channel's
@@ -24,11 +25,11 @@ export function stockChannels(config: Config, master?: ChannelConfig['fulfilment
 
 /** Starts the inventory workflow of a channel, or signals the running one (one atomic call). */
 export async function signalStock(client: Client, config: Config, channel: string, events: StockEvent[]) {
-  await client.workflow.signalWithStart('inventoryWorkflow', {
+  await client.workflow.signalWithStart(inventoryWorkflow, {
     workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
     taskQueue: config.temporal.taskQueues.inventory,
     args: [{ channel }],
-    signal: 'stockEvents',
+    signal: stockEventsSignal,
     signalArgs: [events],
   });
 }
@@ -154,7 +155,7 @@ export function registerInventoryWebhooks(
     for (const ch of stockChannels(opts.config, 'peoplevox')) {
       await opts.client.workflow
         .getHandle(inventoryWorkflowId(ch, opts.config.temporal.idScope))
-        .signal('requestFullRead')
+        .signal(fullReadSignal)
         .catch((err: unknown) =>
           opts.log.warn({ err: (err as Error).message, channel: ch }, 'full read not requested'),
         );

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import { inventoryWorkflowId } from './keys';
 import { stockChannels } from './intake';
 import type { InventoryHealth } from '../../workflows/inventory';
+import { healthQuery } from '../../workflows/inventory';
 
 export function registerInventoryMetrics(registry: Registry, client: Client, config: Config): void {
   const labelNames = ['channel'] as const;
@@ -13,11 +14,7 @@ export function registerInventoryMetrics(registry: Registry, client: Client, con
     const out: InventoryHealth[] = [];
     for (const ch of stockChannels(config)) {
       try {
-        out.push(
-          await client.workflow
-            .getHandle(inventoryWorkflowId(ch, config.temporal.idScope))
-            .query<InventoryHealth>('health'),
-        );
+        out.push(await client.workflow.getHandle(inventoryWorkflowId(ch, config.temporal.idScope)).query(healthQuery));
       } catch {
         // Not running yet: no sample for this channel.
       }

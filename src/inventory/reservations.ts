@@ -9,6 +9,7 @@ import type { MarketplaceOrder } from '../domain/order';
 import { inventoryWorkflowId } from './keys';
 import { stockChannels } from './intake';
 import type { ReservationChange } from './ledger';
+import { inventoryWorkflow, orderStockSignal } from '../../workflows/inventory';
 
 /** Order states before the warehouse order exists: Loopline creates it once the marketplace says SHIPPING. */
 const BEFORE_ALLOCATION: ReadonlySet<string> = new Set([
@@ -71,11 +72,11 @@ export async function signalReservations(
     await Promise.all(
       stockChannels(config).map(async (channel) => {
         try {
-          await client.workflow.signalWithStart('inventoryWorkflow', {
+          await client.workflow.signalWithStart(inventoryWorkflow, {
             workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
             taskQueue: config.temporal.taskQueues.inventory,
             args: [{ channel }],
-            signal: 'orderStock',
+            signal: orderStockSignal,
             signalArgs: [chunk],
           });
           result.signals++;

@@ -6,6 +6,8 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '
 import { OWNERS, type Owner } from '../domain/owners';
 import { REASONS, isReasonCode } from '../domain/reasons';
 import { SA } from '../temporal/search-attributes';
+import { cancelUpdate, resolveUpdate, retryUpdate, stateQuery } from '../../workflows/exception-mailbox';
+import { healthQuery } from '../../workflows/inventory';
 
 export interface QueueRow {
   workflowId: string;
@@ -115,9 +117,10 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
 
   async function state<T = StateWithException>(workflowId: string, timeoutMs = 10_000): Promise<T> {
     // A query needs a worker: when none is polling (workers down), fail fast instead of hanging the page.
-    return client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.getHandle(workflowId).query<T>('state'),
+    const s: unknown = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(workflowId).query(stateQuery),
     );
+    return s as T;
   }
 
   /** Open exceptions with their sentence and age (one query per row; bounded by `limit`). */
@@ -210,8 +213,8 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
         const handle = client.workflow.getHandle(workflowId);
         const st =
           action === 'retry'
-            ? await handle.executeUpdate<StateWithException, []>('retry')
-            : await handle.executeUpdate<StateWithException, [string | undefined]>(action, { args: [note] });
+            ? await handle.executeUpdate(retryUpdate)
+            : await handle.executeUpdate(action === 'resolve' ? resolveUpdate : cancelUpdate, { args: [note] });
         return { workflowId, ok: true, status: st.status, exception: st.exception?.reason };
       } catch (err) {
         // The server refuses an update whose workflow task was lost (FAILED_PRECONDITION "unexpected
@@ -272,9 +275,12 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
         const asked = Date.now();
         try {
           const h = await client.connection.withDeadline(asked + timeoutMs, () =>
-            client.workflow.getHandle(workflowId).query<Record<string, unknown>>('health'),
+            client.workflow.getHandle(workflowId).query(healthQuery),
           );
-          return { ...h, channel: String(h.channel ?? workflowId), workflowId };
+          return { ...h, channel: h.channel ?? workflowId, workflowId } as Record<string, unknown> & {
+            channel: string;
+            workflowId: string;
+          };
         } catch (err) {
           const e = err as Error & { cause?: { code?: number; message?: string } };
           // gRPC DEADLINE_EXCEEDED (4), wrapped by the client as "Failed to query Workflow".

@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { ReconciliationProgress } from '../../activities/reconciliation';
 import type { PayoutReconciliationProgress } from '../../workflows/payout-reconciliation';
+import { payoutReconciliationProgressQuery } from '../../workflows/payout-reconciliation';
 
 export interface ReconciliationProgressView {
   workflow: PayoutReconciliationProgress;
@@ -16,7 +17,7 @@ export async function readReconciliationProgress(
   workflowId: string,
 ): Promise<ReconciliationProgressView> {
   const handle = client.workflow.getHandle(workflowId);
-  const workflow = await handle.query<PayoutReconciliationProgress>('progress');
+  const workflow = await handle.query(payoutReconciliationProgressQuery);
   const described = await handle.describe();
   const pending = (described.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'reconcileBillingCycle');
   let activity: ReconciliationProgress | undefined;

@@ -13,7 +13,7 @@ import { ConfigSchema } from '../../src/config/schema';
 import { createConfiguredAlertSink } from '../../src/alerts/sinks';
 import type { MarketplaceOrder } from '../../src/domain/order';
 import { validateOrder } from '../../src/domain/validation';
-import { orderWorkflow, retryUpdate, stateQuery } from '../../workflows/order';
+import { orderWorkflow, orderRetryUpdate, orderStateQuery } from '../../workflows/order';
 import { memoryLogger, startHttpReceiver, type HttpReceiver } from './receivers';
 
 let env: TestWorkflowEnvironment;
@@ -133,7 +133,7 @@ test('a raiseAlert activity retried by Temporal after a sink failure sends one a
       args: [{ channel: 'asos', orderId: o.orderId, order: o }],
     });
     try {
-      const parked = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
+      const parked = await eventually(async () => (await h.query(orderStateQuery)).exception, 10_000, 'exception');
       assert.equal(parked.reason, 'SKU_UNMAPPED');
 
       // Temporal retries the activity (initial interval 1 s); the retry reaches the webhook.
@@ -176,13 +176,13 @@ test('a raiseAlert activity retried by Temporal after a sink failure sends one a
       );
 
       // The operator retries before the mapping exists: the order parks again with the same reason.
-      await h.executeUpdate(retryUpdate);
+      await h.executeUpdate(orderRetryUpdate);
       const again = await eventually(async () => {
         const r = await raiseAttempts();
         return r.completed === 2 ? r : undefined;
       });
       assert.deepEqual(again, { started: [2, 1], completed: 2 });
-      assert.equal((await h.query(stateQuery)).exception?.reason, 'SKU_UNMAPPED');
+      assert.equal((await h.query(orderStateQuery)).exception?.reason, 'SKU_UNMAPPED');
       assert.equal(hook.delivered().length, 1, 'the same incident is not sent again');
       assert.equal(slack.requests.length, 1);
     } finally {

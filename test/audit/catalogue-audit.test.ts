@@ -14,7 +14,8 @@ import { startStack, type Stack } from '../support/stack';
 import { runCli, writeCliConfig } from '../support/cli';
 import { catalogueAuditScenario, seedCatalogueAudit, type ExpectedFinding } from '../../src/audit/sandbox-seed';
 import { FINDING_KINDS, type FindingKind } from '../../src/audit/catalogue';
-import type { CatalogueAuditResult, CatalogueExceptionState } from '../../workflows/catalogue-audit';
+import type { CatalogueAuditResult } from '../../workflows/catalogue-audit';
+import { findingsOperator } from '../../workflows/findings-exception';
 import { catalogueExceptionWorkflowId } from '../../activities/catalogue-audit';
 
 const scenario = catalogueAuditScenario({ channel: 'asos', size: 5000 });
@@ -112,7 +113,7 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
         `${kind} in visibility`,
       );
       assert.deepEqual(ids, [catalogueExceptionWorkflowId('asos', kind)]);
-      const state = await env.client.workflow.getHandle(ids[0]!).query<CatalogueExceptionState>('state');
+      const state = await env.client.workflow.getHandle(ids[0]!).query(findingsOperator.state);
       assert.equal(state.count, scenario.counts[kind]);
       assert.equal(state.exception?.owner, 'merchandising');
       assert.equal(state.exception?.reason, kind);
@@ -157,19 +158,19 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
     const items = missing.map((e) => ({ itemCode: e.itemCode, available: 3 }));
     await stack.control.put(`/control/peoplevox/${stack.config.systems.peoplevox!.clientId}/items`, { items });
     const handle = env.client.workflow.getHandle(catalogueExceptionWorkflowId('asos', 'OFFER_WITHOUT_ITEM'));
-    const after = await handle.executeUpdate<CatalogueExceptionState, []>('retry');
+    const after = await handle.executeUpdate(findingsOperator.retry);
     assert.equal(after.status, 'CLEARED', JSON.stringify(after.timeline));
     await handle.result();
-    await maybeRecordHistory(handle, 'catalogue-exception-retry-cleared');
+    await maybeRecordHistory(handle, 'findings-exception-catalogue-retry-cleared');
     // The other kinds stay open with their counts, and can be resolved by hand.
     const still = await env.client.workflow
       .getHandle(catalogueExceptionWorkflowId('asos', 'SKU_CASE_MISMATCH'))
-      .query<CatalogueExceptionState>('state');
+      .query(findingsOperator.state);
     assert.equal(still.status, 'EXCEPTION');
     assert.equal(still.count, scenario.counts.SKU_CASE_MISMATCH);
     const resolved = await env.client.workflow
       .getHandle(catalogueExceptionWorkflowId('asos', 'SKU_CASE_MISMATCH'))
-      .executeUpdate<CatalogueExceptionState, [string]>('resolve', { args: ['fixed in the PIM'] });
+      .executeUpdate(findingsOperator.resolve, { args: ['fixed in the PIM'] });
     assert.equal(resolved.status, 'RESOLVED');
   });
 });

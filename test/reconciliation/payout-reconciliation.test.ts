@@ -32,7 +32,8 @@ import { InMemoryShopifyOrderSource } from '../../src/reconciliation/shopify-sou
 import { RECONCILIATION_KINDS, type ReconciliationKind, type ShopifyOrderRecord } from '../../src/reconciliation/types';
 import { percentOf } from '../../src/reconciliation/match';
 import { reconciliationExceptionWorkflowId } from '../../activities/reconciliation';
-import type { PayoutReconciliationResult, ReconciliationExceptionState } from '../../workflows/payout-reconciliation';
+import type { PayoutReconciliationResult } from '../../workflows/payout-reconciliation';
+import { findingsOperator } from '../../workflows/findings-exception';
 
 const TIME_SCALE = 120;
 const ORDERS = 500;
@@ -367,7 +368,7 @@ describe('payout reconciliation of a 500-order billing cycle', () => {
         `${kind} visible`,
       );
       assert.deepEqual(ids, [reconciliationExceptionWorkflowId('asos', cycleId, kind)]);
-      const state = await env.client.workflow.getHandle(ids[0]!).query<ReconciliationExceptionState>('state');
+      const state = await env.client.workflow.getHandle(ids[0]!).query(findingsOperator.state);
       assert.equal(state.count, counts[kind]);
       assert.equal(state.exception?.owner, 'finance');
       assert.equal(state.exception?.reason, kind);
@@ -392,17 +393,17 @@ describe('payout reconciliation of a 500-order billing cycle', () => {
     const handle = env.client.workflow.getHandle(
       reconciliationExceptionWorkflowId('asos', cycleId, 'PAYOUT_ORDER_NOT_IN_SHOPIFY'),
     );
-    const after = await handle.executeUpdate<ReconciliationExceptionState, []>('retry');
+    const after = await handle.executeUpdate(findingsOperator.retry);
     assert.equal(after.status, 'CLEARED', JSON.stringify(after.timeline));
     await handle.result();
-    await maybeRecordHistory(handle, 'payout-exception-retry-cleared');
+    await maybeRecordHistory(handle, 'findings-exception-payout-retry-cleared');
     const other = env.client.workflow.getHandle(
       reconciliationExceptionWorkflowId('asos', cycleId, 'PAYOUT_COMMISSION_DIFFERENCE'),
     );
-    const still = await other.query<ReconciliationExceptionState>('state');
+    const still = await other.query(findingsOperator.state);
     assert.equal(still.status, 'EXCEPTION');
     assert.equal(still.count, plantedCounts().PAYOUT_COMMISSION_DIFFERENCE);
-    const resolved = await other.executeUpdate<ReconciliationExceptionState, [string]>('resolve', {
+    const resolved = await other.executeUpdate(findingsOperator.resolve, {
       args: ['claimed from ASOS'],
     });
     assert.equal(resolved.status, 'RESOLVED');

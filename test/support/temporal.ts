@@ -11,7 +11,7 @@ import {
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { readTemporalTools } from '../../src/devtools/tools';
@@ -122,6 +122,9 @@ export async function maybeRecordHistory(handle: { fetchHistory(): Promise<unkno
   if (process.env.LOOPLINE_RECORD_HISTORIES !== '1') return;
   const dir = join(__dirname, '..', 'replay', 'histories');
   mkdirSync(dir, { recursive: true });
+  // A recorded history guards the code that made it: never replaced, so old command orders stay covered.
+  const file = join(dir, `${name}.json`);
+  if (existsSync(file)) return;
   const history = await handle.fetchHistory();
-  writeFileSync(join(dir, `${name}.json`), historyToJSON(history as never));
+  writeFileSync(file, historyToJSON(history as never));
 }

@@ -14,8 +14,8 @@ import {
   orderWorkflow,
   despatchNotifiedSignal,
   orderUpdatedSignal,
-  retryUpdate,
-  stateQuery,
+  orderRetryUpdate,
+  orderStateQuery,
 } from '../../workflows/order';
 
 let env: TestWorkflowEnvironment;
@@ -198,7 +198,7 @@ describe('order workflow (real Temporal server)', () => {
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'ACCEPTED' || undefined,
         10_000,
         'acceptance',
       );
@@ -209,7 +209,7 @@ describe('order workflow (real Temporal server)', () => {
         updatedAt: new Date(Date.now() + 1000).toISOString(),
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
         10_000,
         'warehouse order',
       );
@@ -233,7 +233,7 @@ describe('order workflow (real Temporal server)', () => {
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
         10_000,
         'warehouse order',
       );
@@ -249,7 +249,7 @@ describe('order workflow (real Temporal server)', () => {
         },
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
         10_000,
         'partial shipment',
       );
@@ -297,16 +297,16 @@ describe('order workflow (real Temporal server)', () => {
         workflowId: `order:asos:${o.orderId}`,
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
-      const parked = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
+      const parked = await eventually(async () => (await h.query(orderStateQuery)).exception, 10_000, 'exception');
       assert.equal(parked.reason, 'SKU_UNMAPPED');
       assert.equal(parked.owner, 'merchandising');
       assert.match(parked.message, /SCARF-NAVY-S/);
       assert.ok(!rec.calls.includes('acknowledge'), 'must not accept an order it cannot fulfil');
       rec.known.add('SCARF-NAVY-S');
-      const afterRetry = await h.executeUpdate(retryUpdate);
+      const afterRetry = await h.executeUpdate(orderRetryUpdate);
       assert.equal(afterRetry.exception, undefined);
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'ACCEPTED' || undefined,
         10_000,
         'accepted after retry',
       );
@@ -332,7 +332,7 @@ describe('order workflow (real Temporal server)', () => {
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
         10_000,
         'warehouse order',
       );
@@ -348,7 +348,7 @@ describe('order workflow (real Temporal server)', () => {
         },
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'PARTIALLY_SHIPPED' || undefined,
         10_000,
         'held',
       );
@@ -398,7 +398,7 @@ describe('order workflow (real Temporal server)', () => {
         workflowId: `order:asos:${o.orderId}`,
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
-      const exc = await eventually(async () => (await h.query(stateQuery)).exception, 10_000, 'exception');
+      const exc = await eventually(async () => (await h.query(orderStateQuery)).exception, 10_000, 'exception');
       assert.equal(exc.reason, 'WMS_REJECTED');
       assert.equal(exc.owner, 'ops');
       assert.match(exc.message, /postcode/);
@@ -456,7 +456,7 @@ describe('deadline alerts', () => {
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
       await eventually(
-        async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
         10_000,
         'warehouse order',
       );
@@ -477,7 +477,7 @@ describe('deadline alerts', () => {
         assert.match(a, /lines L2 \(1 left\) have not shipped/);
         assert.doesNotMatch(a, /L1/);
       }
-      const st = await h.query(stateQuery);
+      const st = await h.query(orderStateQuery);
       assert.deepEqual(st.alertsSent, ['shipping:50', 'shipping:80']);
       await h.terminate('test done');
     });
@@ -496,14 +496,14 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         workflowId: `order:asos:${o.orderId}`,
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      await eventually(async () => (await h.query(orderStateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
       assert.deepEqual(rec.decisions, [
         [
           { lineId: 'L1', accepted: false },
           { lineId: 'L2', accepted: true },
         ],
       ]);
-      const st = await h.query(stateQuery);
+      const st = await h.query(orderStateQuery);
       assert.ok(
         st.timeline.some((t) => t.step === 'stock' && /line L1 refused: out of stock, short by 1/.test(t.detail ?? '')),
         JSON.stringify(st.timeline),
@@ -513,10 +513,14 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         state: 'SHIPPING',
         updatedAt: new Date(Date.now() + 1000).toISOString(),
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'WMS');
+      await eventually(
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'WMS',
+      );
       assert.deepEqual(rec.warehouseLines, [['L2']]);
       assert.deepEqual(
-        (await h.query(stateQuery)).lines.map((l) => l.lineId),
+        (await h.query(orderStateQuery)).lines.map((l) => l.lineId),
         ['L2'],
       );
       await maybeRecordHistory(h, 'orderWorkflow-stock-refuse-line');
@@ -534,14 +538,14 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         workflowId: `order:asos:${o.orderId}`,
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      await eventually(async () => (await h.query(orderStateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
       assert.deepEqual(rec.decisions, [
         [
           { lineId: 'L1', accepted: true },
           { lineId: 'L2', accepted: true },
         ],
       ]);
-      const st = await h.query(stateQuery);
+      const st = await h.query(orderStateQuery);
       assert.equal(st.exception, undefined);
       assert.ok(
         st.timeline.some((t) => t.step === 'stock' && /stock check unavailable/.test(t.detail ?? '')),
@@ -587,14 +591,14 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         workflowId: `order:asos:${o.orderId}`,
         args: [{ channel: 'asos', orderId: o.orderId, order: o }],
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
+      await eventually(async () => (await h.query(orderStateQuery)).status === 'ACCEPTED' || undefined, 10_000, 'OR21');
       assert.deepEqual(rec.decisions, [
         [
           { lineId: 'L1', accepted: true },
           { lineId: 'L2', accepted: true },
         ],
       ]);
-      const st = await h.query(stateQuery);
+      const st = await h.query(orderStateQuery);
       assert.ok(
         st.timeline.some(
           (t) => t.step === 'stock' && /line L1 accepted as a backorder: short by 1/.test(t.detail ?? ''),
@@ -606,7 +610,11 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
         state: 'SHIPPING',
         updatedAt: new Date(Date.now() + 1000).toISOString(),
       });
-      await eventually(async () => (await h.query(stateQuery)).status === 'IN_WAREHOUSE' || undefined, 10_000, 'WMS');
+      await eventually(
+        async () => (await h.query(orderStateQuery)).status === 'IN_WAREHOUSE' || undefined,
+        10_000,
+        'WMS',
+      );
       assert.deepEqual(rec.warehouseLines, [['L1', 'L2']]);
       await h.terminate('test done');
     });

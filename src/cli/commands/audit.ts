@@ -7,7 +7,11 @@ import { action, table, type CliContext } from '../context';
 import { followWithProgress } from '../progress';
 import { FINDING_KINDS } from '../../audit/catalogue';
 import { describeProgress, readAuditProgress } from '../../audit/progress';
-import type { CatalogueAuditInput, CatalogueAuditResult } from '../../../workflows/catalogue-audit';
+import {
+  catalogueAuditWorkflow,
+  type CatalogueAuditInput,
+  type CatalogueAuditResult,
+} from '../../../workflows/catalogue-audit';
 
 const POLL_MS = 250;
 
@@ -53,7 +57,7 @@ export async function runCatalogueAudit(ctx: CliContext, channel?: string): Prom
   };
   const client = await ctx.client();
   const workflowId = `catalogue-audit-cli:${input.channels.join('+')}:${new Date().toISOString()}`;
-  const handle = await client.workflow.start('catalogueAuditWorkflow', {
+  const handle = await client.workflow.start(catalogueAuditWorkflow, {
     workflowId,
     taskQueue: config.temporal.taskQueues.orders,
     args: [input],

@@ -10,7 +10,11 @@ import { fromMinor } from '../../domain/money';
 import { reconciliationChannels } from '../../reconciliation/channels';
 import { describeReconciliationProgress, readReconciliationProgress } from '../../reconciliation/progress';
 import { RECONCILIATION_KINDS } from '../../reconciliation/types';
-import type { PayoutReconciliationInput, PayoutReconciliationResult } from '../../../workflows/payout-reconciliation';
+import {
+  payoutReconciliationWorkflow,
+  type PayoutReconciliationInput,
+  type PayoutReconciliationResult,
+} from '../../../workflows/payout-reconciliation';
 
 const POLL_MS = 250;
 const SHORT: Record<(typeof RECONCILIATION_KINDS)[number], string> = {
@@ -85,7 +89,7 @@ export async function runReconciliation(
     : { channels };
   const client = await ctx.client();
   const workflowId = `payout-reconciliation-cli:${channels.join('+')}:${new Date().toISOString()}`;
-  const handle = await client.workflow.start('payoutReconciliationWorkflow', {
+  const handle = await client.workflow.start(payoutReconciliationWorkflow, {
     workflowId,
     taskQueue: config.temporal.taskQueues.orders,
     args: [input],

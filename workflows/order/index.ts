@@ -1,0 +1,96 @@
+// One durable workflow per marketplace order, for its whole life:
+//   acknowledge (OR21, before any warehouse work) → validate → create the warehouse order exactly once →
+//   await despatches and confirm each despatched line → return window → close.
+// Anything a person must decide parks the order in the exception mailbox (reason, owner, sentence) until an
+// operator retries, resolves or cancels it. No I/O here: every effect is an activity; each phase is a file.
+import { condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { fullyShipped } from '../../src/domain/despatch';
+import { acknowledge } from './acceptance';
+import { cancelOrder } from './cancellation';
+import { startDeadlineAlerts } from './deadlines';
+import { awaitDespatches } from './despatch';
+import { OrderCancelled } from './failures';
+import {
+  despatchNotifiedSignal,
+  orderStateQuery,
+  orderUpdatedSignal,
+  type OrderWorkflowInput,
+  type OrderWorkflowState,
+} from './messages';
+import { Refunds } from './refunds';
+import { OrderRun } from './run';
+import { validate } from './validation';
+import { createWarehouseOrder } from './warehouse';
+
+export * from './messages';
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowState> {
+  const run = new OrderRun(input);
+  const { state } = run;
+  // Handlers first, before any await.
+  setHandler(orderStateQuery, () => state);
+  setHandler(orderUpdatedSignal, (o) => {
+    if (o.updatedAt < run.order.updatedAt) return;
+    run.order = o;
+    state.marketplaceState = o.state;
+    if (o.shippingDeadline) state.shippingDeadline = o.shippingDeadline;
+  });
+  setHandler(despatchNotifiedSignal, (n) => {
+    if (!state.despatches.some((d) => d.despatchNumber === n.despatchNumber)) run.notices.push(n);
+  });
+  const refunds = new Refunds(run);
+
+  await run.loadSettings();
+  refunds.queue = run.settings.taskQueues.acknowledge;
+  run.publish();
+
+  try {
+    if (!run.resumed) {
+      run.note('received', `marketplace state ${run.order.state}`);
+      if (run.order.state === 'WAITING_ACCEPTANCE') {
+        run.setStatus('AWAITING_ACCEPTANCE');
+        startDeadlineAlerts(
+          run,
+          'acceptance',
+          state.acceptanceDeadline,
+          new Date(run.order.createdAt).getTime(),
+          () => state.acceptedAt !== undefined,
+        );
+        if ((await acknowledge(run)) === 'refused') return state;
+      }
+      // Wait until the marketplace lets us ship (debit done, addresses visible).
+      await condition(() => run.order.state !== 'WAITING_ACCEPTANCE' && !run.order.state.startsWith('WAITING_DEBIT'));
+      if (run.order.state === 'CANCELED' || run.order.state === 'REFUSED')
+        throw new OrderCancelled(`marketplace state ${run.order.state}`);
+      await validate(run);
+      await createWarehouseOrder(run);
+    }
+    if (state.status === 'IN_WAREHOUSE' || state.status === 'PARTIALLY_SHIPPED') {
+      if (!run.resumed) {
+        startDeadlineAlerts(run, 'shipping', state.shippingDeadline, state.warehouseCreatedAt ?? Date.now(), () =>
+          fullyShipped(state.lines),
+        );
+      }
+      await awaitDespatches(run);
+    }
+    if (state.status === 'SHIPPED') {
+      // The return window, then close.
+      const until = (state.shippedAt ?? Date.now()) + run.settings.returnWindowDays * 24 * 3600 * 1000;
+      await condition(
+        () => run.order.state === 'CLOSED' || workflowInfo().continueAsNewSuggested,
+        Math.max(0, until - Date.now()),
+      );
+      if (workflowInfo().continueAsNewSuggested && run.order.state !== 'CLOSED' && Date.now() < until) {
+        await continueAsNew<typeof orderWorkflow>({ ...input, order: run.order, resume: state });
+      }
+      run.setStatus('CLOSED');
+    }
+    // A refund being sent to the marketplace finishes before the workflow does.
+    await refunds.settled();
+    return state;
+  } catch (err) {
+    if (!(err instanceof OrderCancelled)) throw err;
+    await cancelOrder(run, err.message);
+    return state;
+  }
+}
