@@ -5,10 +5,15 @@ import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ChannelConfig, Config } from '../src/config/schema';
-import type { MiraklClient } from '../src/connectors/mirakl/client';
+import type { MiraklClient, OrderRecord, UnreadableOrder } from '../src/connectors/mirakl/client';
+import {
+  orderUnreadableWorkflow,
+  stillUnreadableSignal,
+  type OrderUnreadableInput,
+} from '../workflows/order-unreadable';
 import type { MiraklOrder } from '../src/connectors/mirakl/schemas';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
-import { orderWorkflowId } from '../src/domain/keys';
+import { orderUnreadableWorkflowId, orderWorkflowId } from '../src/domain/keys';
 import { TERMINAL_MARKETPLACE_STATES, type MarketplaceOrder } from '../src/domain/order';
 import { initialSearchAttributes } from '../src/temporal/search-attributes';
 import { orderWorkflow, orderUpdatedSignal } from '../workflows/order';
@@ -45,6 +50,8 @@ export interface IntakeActivityDeps {
   mirakl(channel: string): MiraklClient;
   alerts: AlertSink;
   log: Logger;
+  /** Sandbox and benchmarks run time faster (an unreadable order's recheck interval divides by it). */
+  timeScale?: number;
 }
 
 export function createIntakeActivities(deps: IntakeActivityDeps) {
@@ -73,7 +80,9 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
         args: [{ channel: order.channel, orderId: order.orderId, order }],
         signal: orderUpdatedSignal,
         signalArgs: [order],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // An order whose earlier run failed, was terminated or timed out starts again (from the marketplace's
+        // current state, its exactly-once guards intact); one that completed never does.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         typedSearchAttributes: initialSearchAttributes({
           Channel: order.channel,
           MarketplaceOrderId: order.orderId,
@@ -82,7 +91,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       });
       return 'started';
     } catch (err) {
-      // The order's workflow finished earlier (closed after its return window): nothing to do.
+      // The order's workflow completed earlier (closed after its return window): nothing to do.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ignored';
       throw err;
     }
@@ -94,34 +103,67 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     return ch;
   }
 
-  /** Maps one wire order and hands it over; an unreadable order raises an exception alert, never a crash. */
-  async function handOverWire(
+  /**
+   * An order the marketplace returned that cannot be read: its own ORDER_UNREADABLE exception (one per order,
+   * told again while it stays unreadable), never a failed poll.
+   */
+  async function reportUnreadable(ch: ChannelConfig, u: UnreadableOrder, result: PollResult): Promise<void> {
+    result.unreadable += 1;
+    const input: OrderUnreadableInput = {
+      channel: ch.code,
+      orderId: u.orderId,
+      fingerprint: u.fingerprint,
+      field: u.field,
+      problem: u.problem,
+      // Looks again by itself every 60 poll windows (an hour by default).
+      recheckMs: (ch.intake.pollIntervalSeconds * 1000 * 60) / (deps.timeScale ?? 1),
+    };
+    log.warn({ channel: ch.code, orderId: u.orderId, field: u.field }, 'unreadable order');
+    try {
+      await deps.client.workflow.signalWithStart(orderUnreadableWorkflow, {
+        workflowId: orderUnreadableWorkflowId(ch.code, u.orderId ?? u.fingerprint),
+        taskQueue: config.temporal.taskQueues.orders,
+        args: [input],
+        signal: stillUnreadableSignal,
+        signalArgs: [{ field: u.field, problem: u.problem }],
+        // Once handled (handed over, resolved, dismissed) it is not opened again by the overlapping polls.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: initialSearchAttributes({
+          Channel: ch.code,
+          OrderStatus: 'EXCEPTION',
+          ExceptionReason: 'ORDER_UNREADABLE',
+          Owner: 'ops',
+          ...(u.orderId ? { MarketplaceOrderId: u.orderId } : {}),
+        }),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /** Maps one order and hands it over; an order that cannot be mapped is an ORDER_UNREADABLE exception too. */
+  async function handOverRecord(
     ch: ChannelConfig,
-    wire: unknown,
+    record: OrderRecord,
     result: PollResult,
     stock: ReservationChange[],
   ): Promise<void> {
     result.seen += 1;
+    if ('unreadable' in record) return reportUnreadable(ch, record.unreadable, result);
+    const wire = record.order;
     let order: MarketplaceOrder;
     try {
-      order = toMarketplaceOrder(wire as MiraklOrder, {
+      order = toMarketplaceOrder(wire, {
         code: ch.code,
         currency: ch.currency,
         acceptanceWindowHours: ch.deadlines.acceptanceWindowHours,
       });
     } catch (err) {
-      result.unreadable += 1;
-      const id = (wire as { order_id?: string }).order_id ?? '(no order_id)';
-      await deps.alerts.raise({
-        key: `intake-unreadable:${ch.code}:${id}`,
-        kind: 'exception',
-        channel: ch.code,
-        orderId: id,
-        reason: 'UNEXPECTED_ERROR',
-        owner: 'ops',
-        message: `Order ${id} on ${ch.label} could not be read: ${(err as Error).message}`,
-      });
-      return;
+      return reportUnreadable(
+        ch,
+        { orderId: wire.order_id, field: '(mapping)', problem: (err as Error).message, fingerprint: wire.order_id },
+        result,
+      );
     }
     const outcome = await handOver(order);
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
@@ -164,8 +206,8 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const offset = from?.offset ?? 0;
       const stock: ReservationChange[] = [];
       try {
-        for await (const wire of client.listOrdersUpdatedSince(since, ch.intake.pageSize, offset)) {
-          await handOverWire(ch, wire, result, stock);
+        for await (const record of client.listOrderRecordsUpdatedSince(since, ch.intake.pageSize, offset)) {
+          await handOverRecord(ch, record, result, stock);
           const progress: z.infer<typeof PollProgress> = {
             since,
             offset: offset + result.seen,
@@ -188,6 +230,18 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       return result;
     },
 
+    /** The channel's intake is stale (no poll completed for a while), or has recovered: one alert each. */
+    async raiseIntakeAlert(input: { channel: string; key: string; message: string; stale: boolean }): Promise<void> {
+      await deps.alerts.raise({
+        key: input.key,
+        kind: 'sync',
+        channel: input.channel,
+        reason: input.stale ? 'INTAKE_STALE' : 'INTAKE_RECOVERED',
+        owner: 'ops',
+        message: input.message,
+      });
+    },
+
     /**
      * Push intake: an operator event named these orders. Read them (OR11 by order_ids, which is not the
      * rate-limited date-window poll) and hand each over exactly as the poll would.
@@ -198,16 +252,17 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     }): Promise<PollResult & { missing: string[] }> {
       const ch = channel(input.channel);
       const result: PollResult = { seen: 0, started: 0, signalled: 0, unreadable: 0 };
-      let wires: MiraklOrder[];
+      let read: { orders: MiraklOrder[]; unreadable: UnreadableOrder[] };
       try {
-        wires = await deps.mirakl(ch.code).getOrders(input.orderIds);
+        read = await deps.mirakl(ch.code).getOrderRecords(input.orderIds);
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
       }
       const stock: ReservationChange[] = [];
-      for (const wire of wires) await handOverWire(ch, wire, result, stock);
+      for (const order of read.orders) await handOverRecord(ch, { order }, result, stock);
+      for (const unreadable of read.unreadable) await handOverRecord(ch, { unreadable }, result, stock);
       await sendStock(stock, result);
-      const found = new Set(wires.map((w) => w.order_id));
+      const found = new Set([...read.orders.map((w) => w.order_id), ...read.unreadable.map((u) => u.orderId)]);
       const missing = input.orderIds.filter((id) => !found.has(id));
       log.info({ channel: ch.code, ...result, missing: missing.length }, 'push intake');
       return { ...result, missing };

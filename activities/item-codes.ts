@@ -4,6 +4,9 @@
 // Codes match whatever their case and surrounding spaces (an offer SKU `tee-red-m ` is item TEE-RED-M),
 // and resolve to the code exactly as the warehouse spells it: that is what goes on the warehouse order,
 // so its despatches (which use the warehouse's spelling) match the order lines again.
+// While the warehouse cannot be read, codes already known keep resolving from the last good read (an outage
+// must not hold up orders whose items are known); only a code the cache lacks needs the warehouse, and that
+// read's failure goes to the caller to retry.
 export interface ItemCodeDirectory {
   has(itemCode: string): Promise<boolean>;
   /** The warehouse's own spelling of the item code, or undefined when the warehouse has no such item. */
@@ -39,7 +42,14 @@ export function createItemCodeDirectory(
   };
 
   async function resolve(itemCode: string): Promise<string | undefined> {
-    if (now() - loadedAt > maxAge) await refresh();
+    if (now() - loadedAt > maxAge) {
+      try {
+        await refresh();
+      } catch (err) {
+        if (loadedAt === -Infinity) throw err;
+        // Stale but known: keep serving hits; a miss below asks the warehouse again (and fails if it is down).
+      }
+    }
     const key = normalise(itemCode);
     if (key === '') return undefined;
     const hit = codes.get(key);

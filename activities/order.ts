@@ -10,6 +10,8 @@ import type { OrderException } from '../src/domain/reasons';
 import type { Owner } from '../src/domain/owners';
 import { acceptKey, shipmentKey, wmsOrderKey, wmsSalesOrderNumber } from '../src/domain/keys';
 import { toActivityFailure } from './errors';
+import { ConnectorError } from '../src/connectors/errors';
+import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { toSalesOrderRow, toSalesOrderItemRows } from '../src/connectors/peoplevox/map';
@@ -26,6 +28,15 @@ export interface OrderSettings {
   returnWindowDays: number;
   multiShipment: boolean;
   despatchBackstopMs: number;
+  /** Automatic retries of a step parked by an outage (absent in histories from before). */
+  outageRetry?: { initialMs: number; maxMs: number };
+  /** Retry policy of marketplace and warehouse calls before their step parks (absent in histories from before). */
+  transportRetry?: { initialIntervalMs: number; maximumIntervalMs: number; maximumAttempts: number };
+  /**
+   * The channel's prefix for warehouse order numbers (Peoplevox routes): the workflow decides the number once,
+   * before the first create, and keeps it (absent in histories from before, and on Shopify routes).
+   */
+  warehouseOrderPrefix?: string;
 }
 
 export interface AlertInput {
@@ -57,6 +68,8 @@ export interface OrderActivityDeps {
   log: Logger;
   /** Sandbox and benchmarks shorten the despatch backstop; production polls every 15 minutes. */
   despatchBackstopMs?: number;
+  /** Sandbox and benchmarks run time faster (the outage retry backoff divides by it). */
+  timeScale?: number;
   /** Channels with `fulfilment: shopify`: their fulfilment calls and item codes (docs/shopify.md). */
   shopify?: { activities: ShopifyActivities; itemCodes: ItemCodeDirectory };
 }
@@ -79,6 +92,16 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   function itemCodeOf(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
     const directory = ch.fulfilment === 'shopify' && deps.shopify ? deps.shopify.itemCodes : deps.itemCodes;
     return directory.resolve(ch.skuMap[offerSku] ?? offerSku);
+  }
+
+  /** itemCodeOf, with a failure to read the catalogue classified like any call to the fulfilment system. */
+  async function catalogueLookup(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
+    try {
+      return await itemCodeOf(ch, offerSku);
+    } catch (err) {
+      const system = ch.fulfilment === 'shopify' ? 'shopify' : 'peoplevox';
+      throw toActivityFailure(err, system, 'item codes', 'UNEXPECTED_ERROR');
+    }
   }
 
   /** The fulfilment system of a channel, when it is not Peoplevox (the activity names stay for replay). */
@@ -120,6 +143,16 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         returnWindowDays: ch.returnWindowDays,
         multiShipment: multi,
         despatchBackstopMs: deps.despatchBackstopMs ?? 15 * 60_000,
+        outageRetry: {
+          initialMs: (config.orders.outageRetry.initialSeconds * 1000) / (deps.timeScale ?? 1),
+          maxMs: (config.orders.outageRetry.maxSeconds * 1000) / (deps.timeScale ?? 1),
+        },
+        transportRetry: {
+          initialIntervalMs: Math.max(100, 2000 / (deps.timeScale ?? 1)),
+          maximumIntervalMs: (config.orders.transportRetry.maximumIntervalSeconds * 1000) / (deps.timeScale ?? 1),
+          maximumAttempts: config.orders.transportRetry.maximumAttempts,
+        },
+        ...(ch.fulfilment === 'peoplevox' ? { warehouseOrderPrefix: channelOrderPrefix(ch) } : {}),
       };
     },
 
@@ -127,14 +160,14 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     async resolveItemCodes(input: { channel: string; offerSkus: string[] }): Promise<Record<string, string | null>> {
       const ch = channelConfig(input.channel);
       const out: Record<string, string | null> = {};
-      for (const sku of input.offerSkus) out[sku] = (await itemCodeOf(ch, sku)) ?? null;
+      for (const sku of input.offerSkus) out[sku] = (await catalogueLookup(ch, sku)) ?? null;
       return out;
     },
 
     async validateOrder(input: { channel: string; order: MarketplaceOrder }): Promise<OrderException[]> {
       const ch = channelConfig(input.channel);
       const codes: Record<string, string | undefined> = {};
-      for (const l of input.order.lines) codes[l.offerSku] = await itemCodeOf(ch, l.offerSku);
+      for (const l of input.order.lines) codes[l.offerSku] = await catalogueLookup(ch, l.offerSku);
       return validateDomainOrder(input.order, {
         channel: ch.code,
         currency: ch.currency,
@@ -148,40 +181,70 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       channel: string;
       orderId: string;
       decisions: Array<{ lineId: string; accepted: boolean }>;
-    }): Promise<'accepted' | 'already-decided'> {
+    }): Promise<'accepted' | 'already-decided' | 'refused' | 'cancelled'> {
       const key = acceptKey(input.channel, input.orderId);
+      const client = deps.mirakl(input.channel);
       try {
-        await deps.mirakl(input.channel).acceptOrder(
+        await client.acceptOrder(
           input.orderId,
           input.decisions.map((d) => ({ id: d.lineId, accepted: d.accepted })),
         );
         log.info({ key }, 'order accepted on the marketplace');
         return 'accepted';
       } catch (err) {
-        // After a lost response the retry meets an order that is no longer WAITING_ACCEPTANCE: the
-        // acceptance went through the first time.
-        const detail = String((err as { opts?: { detail?: string } }).opts?.detail ?? (err as Error).message ?? '');
-        if (/ORDER_INVALID_STATE|not in WAITING_ACCEPTANCE|invalid state/i.test(detail)) {
-          log.info({ key }, 'order already decided on the marketplace (earlier attempt went through)');
-          return 'already-decided';
+        if (!isStateError(err)) {
+          throw toActivityFailure(err, 'mirakl', 'OR21', 'ACCEPTANCE_REJECTED', { orderId: input.orderId });
         }
-        throw toActivityFailure(err, 'mirakl', 'OR21', 'ACCEPTANCE_REJECTED', { orderId: input.orderId });
+        // The order is no longer WAITING_ACCEPTANCE. After a lost response that is our own earlier acceptance;
+        // but the marketplace may also have refused or cancelled it meanwhile: read it to know which.
+        const state = await orderState(client, input.orderId, 'OR21');
+        if (state === 'REFUSED' || state === 'CANCELED') {
+          log.info({ key, state }, 'order refused or cancelled on the marketplace before our acceptance');
+          return state === 'REFUSED' ? 'refused' : 'cancelled';
+        }
+        if (state === 'WAITING_ACCEPTANCE') {
+          // Not decided after all: a transient refusal; Temporal retries.
+          throw toActivityFailure(
+            new ConnectorError('mirakl', 'OR21', 'order still WAITING_ACCEPTANCE after a state error', true),
+            'mirakl',
+            'OR21',
+            'ACCEPTANCE_REJECTED',
+          );
+        }
+        log.info({ key, state }, 'order already decided on the marketplace (earlier attempt went through)');
+        return 'already-decided';
       }
     },
 
-    async createWarehouseOrder(input: { channel: string; order: MarketplaceOrder }): Promise<{
+    async createWarehouseOrder(input: {
+      channel: string;
+      order: MarketplaceOrder;
+      /** Decided by the workflow before the first attempt (absent in histories from before: computed here). */
+      salesOrderNumber?: string;
+    }): Promise<{
       salesOrderNumber: string;
       created: boolean;
     }> {
       const shopify = shopifyFor(input.channel);
       if (shopify) return shopify.createShopifyOrder(input);
       const ch = channelConfig(input.channel);
-      const salesOrderNumber = salesOrderNumberFor(input.channel, input.order.orderId);
+      const salesOrderNumber = input.salesOrderNumber ?? salesOrderNumberFor(input.channel, input.order.orderId);
       const key = wmsOrderKey(input.channel, input.order.orderId);
+      const reference = warehouseReference(input.order);
       try {
         // Look before create: after a lost response the order may already be there.
         const existing = await deps.peoplevox.findSalesOrder(salesOrderNumber);
         if (existing) {
+          // Only ours counts: a hashed long id can collide, and a person can key a number by hand.
+          const found = String(existing.row.CustomerPurchaseOrderReferenceNumber ?? '').trim();
+          if (found !== reference) {
+            throw ApplicationFailure.create({
+              message: `Order ${input.order.orderId}: warehouse order ${salesOrderNumber} already exists for another order (reference "${found || '(none)'}"), so it was not created.`,
+              type: 'WMS_ORDER_NUMBER_TAKEN',
+              nonRetryable: true,
+              details: [{ salesOrderNumber, reference: found || '(none)' }],
+            });
+          }
           log.info({ key, salesOrderNumber }, 'warehouse order already exists; not creating again');
           // Items are saved by a second call: make sure they landed too (SaveData upserts by line).
           if (existing.itemCount >= input.order.lines.length) return { salesOrderNumber, created: false };
@@ -207,10 +270,15 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     async cancelWarehouseOrder(input: {
       salesOrderNumber: string;
       channel?: string;
+      /** The create never answered: cancel only if the order is there (saving a status would create it). */
+      onlyIfExists?: boolean;
     }): Promise<{ cancelled: boolean; status: string }> {
       // Shopify orders are cancelled in Shopify by the people who run it (CANCELLED_AFTER_PICK names it).
       if (shopifyFor(input.channel)) return { cancelled: false, status: 'open in Shopify' };
       try {
+        if (input.onlyIfExists && !(await deps.peoplevox.findSalesOrder(input.salesOrderNumber))) {
+          return { cancelled: true, status: 'never created' };
+        }
         return await deps.peoplevox.cancelSalesOrder(input.salesOrderNumber);
       } catch (err) {
         throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED', {
@@ -271,28 +339,46 @@ export function createOrderActivities(deps: OrderActivityDeps) {
             },
           ]);
           if (res.errors.length > 0) {
-            throw ApplicationFailure.create({
-              message: `Order ${input.orderId}: the marketplace rejected shipment confirmation for despatch ${input.despatchNumber}: ${res.errors.map((e) => e.message).join('; ')}.`,
-              type: 'SHIPMENT_REJECTED',
-              nonRetryable: true,
-              details: [{ despatchNumber: input.despatchNumber, detail: res.errors.map((e) => e.message).join('; ') }],
-            });
+            const detail = res.errors.map((e) => e.message).join('; ');
+            // A state error: only lines already in a shipment count as confirmed (read back); otherwise the
+            // order moved on without us (cancelled, refunded) and a person must look.
+            if (res.errors.some((e) => STATE_ERROR.test(e.message))) {
+              const shipped = await client.listShipments(input.orderId);
+              const inShipments = new Map<string, number>();
+              for (const sh of shipped)
+                for (const l of sh.lines)
+                  if (l.lineId) inShipments.set(l.lineId, (inShipments.get(l.lineId) ?? 0) + l.quantity);
+              if (input.lines.every((l) => (inShipments.get(l.lineId) ?? 0) >= l.quantity)) {
+                log.info({ key }, 'lines already in a shipment on the marketplace; not sending again');
+                return 'already-confirmed';
+              }
+              const state = await orderState(client, input.orderId, 'ST01');
+              throw shipmentRefused(input, `${detail} (the marketplace has the order as ${state})`);
+            }
+            throw shipmentRefused(input, detail);
           }
           log.info({ key }, 'shipment confirmed (ST01)');
           return 'confirmed';
         }
-        // Whole order at once: OR23 then OR24. Both are safe to repeat until the order is SHIPPED; OR24 on
-        // an order that already shipped answers with a state error, which means an earlier try went through.
-        await client.setTracking(input.orderId, {
-          ...(carrier.code ? { carrier_code: carrier.code } : { carrier_name: carrier.name, carrier_url: trackingUrl }),
-          ...(input.trackingNumber ? { tracking_number: input.trackingNumber } : {}),
-        });
+        // Whole order at once: OR23 then OR24. Both are safe to repeat until the order is SHIPPED. A state error
+        // means the order is not SHIPPING any more: an earlier try went through (SHIPPED) — or the order was
+        // cancelled meanwhile, which must not read as confirmed. So read the order and decide.
         try {
+          await client.setTracking(input.orderId, {
+            ...(carrier.code
+              ? { carrier_code: carrier.code }
+              : { carrier_name: carrier.name, carrier_url: trackingUrl }),
+            ...(input.trackingNumber ? { tracking_number: input.trackingNumber } : {}),
+          });
           await client.shipOrder(input.orderId);
         } catch (err) {
-          const detail = String((err as { opts?: { detail?: string } }).opts?.detail ?? '');
-          if (/ORDER_INVALID_STATE|SHIPPED|invalid state/i.test(detail)) return 'already-confirmed';
-          throw err;
+          if (!isStateError(err)) throw err;
+          const state = await orderState(client, input.orderId, 'OR24');
+          if (SHIPPED_STATES.has(state)) {
+            log.info({ key, state }, 'order already shipped on the marketplace; not sending again');
+            return 'already-confirmed';
+          }
+          throw shipmentRefused(input, `the marketplace has the order as ${state}`);
         }
         log.info({ key }, 'order shipped (OR23 + OR24)');
         return 'confirmed';
@@ -304,19 +390,75 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     async cancelMarketplaceOrder(input: { channel: string; orderId: string }): Promise<void> {
+      const client = deps.mirakl(input.channel);
       try {
-        await deps.mirakl(input.channel).cancelOrder(input.orderId);
+        await client.cancelOrder(input.orderId);
       } catch (err) {
-        const detail = String((err as { opts?: { detail?: string } }).opts?.detail ?? '');
-        if (/CANCELED|invalid state/i.test(detail)) return;
-        throw toActivityFailure(err, 'mirakl', 'OR29', 'ACCEPTANCE_REJECTED', { orderId: input.orderId });
+        if (!isStateError(err) && !/CANCELED/.test(errorDetail(err))) {
+          throw toActivityFailure(err, 'mirakl', 'OR29', 'ACCEPTANCE_REJECTED', { orderId: input.orderId });
+        }
+        // Already cancelled (an earlier try went through) is done; any other state is not a cancellation.
+        const state = await orderState(client, input.orderId, 'OR29');
+        if (state === 'CANCELED' || state === 'REFUSED') return;
+        throw ApplicationFailure.create({
+          message: `Order ${input.orderId}: the marketplace would not cancel the order: it has it as ${state}.`,
+          type: 'ACCEPTANCE_REJECTED',
+          nonRetryable: true,
+          details: [{ detail: `the marketplace has the order as ${state}` }],
+        });
       }
     },
 
+    /**
+     * Best-effort: delivery is retried inside the sink and deduplicated; a sink that still refuses is a log line
+     * and a metric, never a failed activity (an alert must not hold up or fail an order).
+     */
     async raiseAlert(input: AlertInput): Promise<void> {
-      await deps.alerts.raise(input);
+      try {
+        await deps.alerts.raise(input);
+      } catch (err) {
+        alertFailures.inc({ kind: input.kind });
+        log.error({ alertKey: input.key, error: (err as Error).message }, 'alert not delivered; carrying on');
+      }
     },
   };
 }
 
 export type OrderActivities = ReturnType<typeof createOrderActivities>;
+
+/** Mirakl answers a call the order's state does not allow with a state error (code or wording). */
+const STATE_ERROR = /ORDER_INVALID_STATE|not in (WAITING_ACCEPTANCE|SHIPPING)|invalid state|state.*not allow/i;
+const SHIPPED_STATES = new Set(['SHIPPED', 'TO_COLLECT', 'RECEIVED', 'CLOSED']);
+
+function errorDetail(err: unknown): string {
+  const e = err as { opts?: { detail?: string; code?: string }; message?: string };
+  return `${e?.opts?.code ?? ''} ${e?.opts?.detail ?? e?.message ?? ''}`;
+}
+
+function isStateError(err: unknown): boolean {
+  return err instanceof ConnectorError && !err.retryable && STATE_ERROR.test(errorDetail(err));
+}
+
+/** The order's state on Mirakl now (OR11 by id); reading it is how a state error is judged. */
+async function orderState(client: MiraklClient, orderId: string, operation: string): Promise<string> {
+  try {
+    const [order] = await client.getOrders([orderId]);
+    return order?.order_state ?? 'NOT FOUND';
+  } catch (err) {
+    throw toActivityFailure(err, 'mirakl', `OR11 after ${operation}`, 'UNEXPECTED_ERROR', { orderId });
+  }
+}
+
+function shipmentRefused(input: ConfirmShipmentInput, detail: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `Order ${input.orderId}: the marketplace rejected shipment confirmation for despatch ${input.despatchNumber}: ${detail}.`,
+    type: 'SHIPMENT_REJECTED',
+    nonRetryable: true,
+    details: [{ despatchNumber: input.despatchNumber, detail }],
+  });
+}
+
+/** The marketplace order's reference on the warehouse order (CustomerPurchaseOrderReferenceNumber). */
+function warehouseReference(order: MarketplaceOrder): string {
+  return (order.commercialId ?? order.orderId).trim();
+}

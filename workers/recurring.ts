@@ -85,7 +85,13 @@ export async function ensureRecurringWork(
     await client.workflow.start(intakeWorkflow, {
       workflowId,
       taskQueue: config.temporal.taskQueues.orders,
-      args: [{ channel: ch.code, intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale }],
+      args: [
+        {
+          channel: ch.code,
+          intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale,
+          staleAfterPolls: ch.intake.staleAfterPolls,
+        },
+      ],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
     out.intakeWorkflowIds.push(workflowId);

@@ -20,6 +20,7 @@ import { unavailableShopifyOrderSource } from '../src/reconciliation/shopify-sou
 import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-connector-source';
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
+import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { createDataConverter } from '../src/temporal/data-converter';
 
@@ -29,6 +30,7 @@ export interface Runtime {
   peoplevox: PeoplevoxClient;
   /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
   shopify?: ShopifyClient;
+  /** The process's alert sinks (delivery); activities raise through the alert router (activities/alerts.ts). */
   alerts: AlertSink;
   log: Logger;
   /** Shopify orders for the payout reconciliation (docs/reconciliation.md); unset: reconciliation fails clearly. */
@@ -69,7 +71,8 @@ export function createRuntime(
     log,
     peoplevox,
     shopify,
-    alerts: opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' })),
+    alerts:
+      opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
     mirakl(channel: string) {
       let c = miraklClients.get(channel);
@@ -127,12 +130,15 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         log: runtime.log.child({ component: 'shopify-activities' }),
       })
     : undefined;
+  // Activities raise alerts through the deployment's alert router: one alert per incident across processes.
+  const alerts = createRoutedAlertSink(opts.client, config);
   const orderActs = createOrderActivities({
     config,
     mirakl: runtime.mirakl,
     peoplevox: runtime.peoplevox,
     itemCodes,
-    alerts: runtime.alerts,
+    alerts,
+    timeScale: opts.timeScale,
     log: runtime.log.child({ component: 'order-activities' }),
     despatchBackstopMs: opts.despatchBackstopMs,
     shopify: shopifyActs && {
@@ -146,8 +152,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    alerts: runtime.alerts,
+    alerts,
     log: runtime.log.child({ component: 'intake' }),
+    timeScale: opts.timeScale,
   });
   const { sweepDespatches, forwardDespatch } = createDespatchSweepActivities({
     config,
@@ -201,7 +208,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       dataConverter,
       taskQueue: q.orders,
       workflowBundle,
-      activities: { ...general, ...intakeActs, forwardDespatch, raiseCatalogueFindings, ...reconciliationActs },
+      activities: {
+        ...general,
+        ...intakeActs,
+        forwardDespatch,
+        raiseCatalogueFindings,
+        ...reconciliationActs,
+        ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
+      },
     }),
     Worker.create({
       connection,

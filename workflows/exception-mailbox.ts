@@ -56,6 +56,8 @@ export interface MailboxOptions {
   publish(): void;
   /** Validator of cancel (throws to refuse); default: refused unless an exception is open. */
   canCancel?(): void;
+  /** Further check for resolve, after "an exception is open" (throws to refuse). */
+  canResolve?(): void;
   /** Past exceptions kept (oldest dropped); default 20. */
   pastMax?: number;
 }
@@ -111,7 +113,12 @@ export function exceptionMailbox<S extends MailboxState>(state: S, opts: Mailbox
     return state;
   };
   setHandler(retryUpdate, () => act('retry')(), { validator: requireOpen });
-  setHandler(resolveUpdate, (n?: string) => act('resolve')(n), { validator: (_n?: string) => requireOpen() });
+  setHandler(resolveUpdate, (n?: string) => act('resolve')(n), {
+    validator: (_n?: string) => {
+      requireOpen();
+      opts.canResolve?.();
+    },
+  });
   setHandler(cancelUpdate, (n?: string) => act('cancel')(n), { validator: (_n?: string) => canCancel() });
 
   const log = (step: string, detail?: string) => {

@@ -12,3 +12,5 @@ export {
   catalogueExceptionWorkflow,
   reconciliationExceptionWorkflow,
 } from './findings-exception';
+export { alertRouterWorkflow } from './alerts';
+export { orderUnreadableWorkflow } from './order-unreadable';

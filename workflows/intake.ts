@@ -3,7 +3,9 @@
 // each order to its own order workflow (started or signalled by the activity, with an id derived from
 // channel and order id so a duplicate start is impossible). Continues-as-new when the server suggests.
 import {
+  ActivityFailure,
   condition,
+  patched,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -18,6 +20,8 @@ export interface IntakeInput {
   channel: string;
   /** Time between the starts of two polls. */
   intervalMs: number;
+  /** Polls in a row that may fail before the intake is stale (an alert, and red on the dashboard). Default 5. */
+  staleAfterPolls?: number;
   watermark?: string;
   totals?: IntakeTotals;
 }
@@ -30,15 +34,35 @@ export interface IntakeTotals {
   unreadable: number;
   lastPollAt?: number;
   lastError?: string;
+  /** Polls in a row that failed (0 after a completed poll). */
+  failedInARow?: number;
+  /** Since when no poll has completed, once that passed `staleAfterPolls` windows. */
+  staleSince?: number;
 }
 
 export const intakeStateQuery = defineQuery<IntakeInput & { totals: IntakeTotals }>('intakeState');
 export const stopIntakeSignal = defineSignal('stop');
 
-const acts = proxyActivities<IntakeActivities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '1m',
-  retry: { initialInterval: '5s', maximumInterval: '2m', backoffCoefficient: 2 },
+/**
+ * A poll tries three times within its window (resuming from its heartbeat: a long read is not started over);
+ * then the window counts as failed and the next one tries again, so a channel that cannot be read shows up as
+ * polls failing in a row (stale) instead of one poll retrying forever out of sight.
+ */
+function pollActs(intervalMs: number) {
+  return proxyActivities<Pick<IntakeActivities, 'pollChannelOrders'>>({
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: '1m',
+    retry: {
+      initialInterval: Math.min(5_000, Math.max(200, intervalMs / 12)),
+      maximumInterval: Math.min(120_000, Math.max(1_000, intervalMs / 2)),
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+    },
+  });
+}
+const alerts = proxyActivities<Pick<IntakeActivities, 'raiseIntakeAlert'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3 },
 });
 
 export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> {
@@ -50,15 +74,28 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     stopped = true;
   });
 
+  const acts = pollActs(input.intervalMs);
+  const firstPollAt = Date.now();
   while (!stopped) {
     const started = Date.now();
     let result: PollResult | undefined;
     try {
       result = await acts.pollChannelOrders({ channel: input.channel, since: watermark });
     } catch (err) {
-      totals.lastError = err instanceof Error ? err.message : String(err);
+      totals.lastError = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
     }
+    if (!result && patched('intake-staleness')) await watchStaleness(input, totals, started, firstPollAt);
     if (result) {
+      if (totals.staleSince !== undefined) {
+        await tell(
+          input.channel,
+          `Orders from ${input.channel} arrive again: a poll completed after ${totals.failedInARow} failed ones.`,
+          'intake-recovered',
+          totals.staleSince,
+        );
+        totals.staleSince = undefined;
+      }
+      totals.failedInARow = 0;
       watermark = result.watermark ?? watermark;
       totals.polls += 1;
       totals.ordersSeen += result.seen;
@@ -79,4 +116,37 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
   }
   await sleep(0);
   return totals;
+}
+
+/**
+ * No completed poll for `staleAfterPolls` windows: orders are not arriving from this channel (an outage, expired
+ * credentials, a page the connector cannot read). Alerted once per stale spell, shown on the dashboard.
+ */
+async function watchStaleness(input: IntakeInput, totals: IntakeTotals, now: number, firstPollAt: number) {
+  totals.failedInARow = (totals.failedInARow ?? 0) + 1;
+  if (totals.staleSince !== undefined) return;
+  const lastGood = totals.lastPollAt ?? firstPollAt;
+  const windows = (now - lastGood) / input.intervalMs;
+  if (totals.failedInARow < (input.staleAfterPolls ?? 5) || windows < (input.staleAfterPolls ?? 5) - 1) return;
+  totals.staleSince = lastGood;
+  await tell(
+    input.channel,
+    `No order poll of ${input.channel} has completed for ${totals.failedInARow} polls (since ${new Date(lastGood).toISOString()}): orders from this channel are not arriving. Last error: ${totals.lastError ?? 'unknown'}.`,
+    'intake-stale',
+    lastGood,
+  );
+}
+
+/** Best-effort: the intake never stops over an alert. */
+async function tell(channel: string, message: string, what: string, since: number) {
+  try {
+    await alerts.raiseIntakeAlert({
+      channel,
+      message,
+      key: `${what}:${channel}:${since}`,
+      stale: what === 'intake-stale',
+    });
+  } catch {
+    // The alert router logs and counts undelivered alerts; polling goes on.
+  }
 }

@@ -11,6 +11,8 @@
 // logged and the raise succeeds: an unreachable alert sink must not hold an order workflow forever.
 import type { Logger } from 'pino';
 import type { Owner } from '../domain/owners';
+import { alertFailures } from '../metrics/alerts';
+import { AlertRouting } from './routing';
 
 export interface Alert {
   key: string;
@@ -67,17 +69,12 @@ export class AlertDeliveryError extends Error {
   }
 }
 
+/** An alert whose delivery is still owed to some sinks (a retry of the raise sends it to those only). */
 interface Incident {
-  firstAt: number;
   /** What the sinks get: the alert itself, or the burst alert it triggered. */
-  outgoing?: OutgoingAlert;
+  outgoing: OutgoingAlert;
   pending: Set<string>;
   failedRounds: number;
-}
-
-interface Burst {
-  times: number[];
-  active?: { key: string; lastAt: number; count: number };
 }
 
 class TokenBucket {
@@ -114,19 +111,7 @@ export function scrubMessage(message: string): string {
     .replace(/postcode "[^"]*"/gi, 'postcode "[redacted]"');
 }
 
-const BURST_HINTS: Record<string, string> = {
-  SKU_UNMAPPED: 'likely a catalogue change',
-  CARRIER_UNMAPPED: 'likely a new carrier in the warehouse',
-  SYSTEM_UNAVAILABLE: 'likely an outage',
-  WMS_REJECTED: 'likely a warehouse configuration change',
-  CURRENCY_MISMATCH: 'likely a channel configuration change',
-};
-
-export function burstMessage(channel: string, reason: string, count: number, windowMs: number): string {
-  const minutes = Math.round(windowMs / 60_000);
-  const hint = BURST_HINTS[reason] ?? 'likely one cause: fix it once, then retry them together';
-  return `${count} orders parked with ${reason} on ${channel} in the last ${minutes} minutes — ${hint}. Further ${reason} exceptions on ${channel} are held back while the burst lasts; see the exception queue.`;
-}
+export { burstMessage } from './routing';
 
 export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], opts: AlertSinkOptions = {}): AlertSink {
   const dedupeMs = opts.dedupeMs ?? 24 * 3600_000;
@@ -134,9 +119,8 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
   const attempts = opts.attempts ?? 3;
   const backoffMs = opts.backoffMs ?? 200;
   const activityRetries = opts.activityRetries ?? 5;
-  const burstCfg = opts.burst;
+  const routing = new AlertRouting({ dedupeMs, burst: opts.burst });
   const incidents = new Map<string, Incident>();
-  const bursts = new Map<string, Burst>();
   const inflight = new Map<string, Promise<unknown>>();
   const recent: Array<Alert & { at: number }> = [];
   const states: TargetState[] = targets.map((target) => ({
@@ -144,51 +128,6 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
     bucket: target.rateLimit ? new TokenBucket(target.rateLimit.perMinute, target.rateLimit.burst, now()) : undefined,
     suppressed: 0,
   }));
-  let lastPrune = now();
-
-  function prune(t: number) {
-    if (t - lastPrune < 60_000) return;
-    lastPrune = t;
-    for (const [k, inc] of incidents) if (t - inc.firstAt >= dedupeMs && inc.pending.size === 0) incidents.delete(k);
-    if (burstCfg) {
-      for (const [k, b] of bursts) {
-        b.times = b.times.filter((x) => t - x < burstCfg.windowMs);
-        if (b.active && t - b.active.lastAt >= burstCfg.windowMs) b.active = undefined;
-        if (b.times.length === 0 && !b.active) bursts.delete(k);
-      }
-    }
-  }
-
-  /** The alert the sinks should get for a new incident, or undefined when a running burst absorbs it. */
-  function route(alert: Alert, t: number): Alert | undefined {
-    if (!burstCfg || alert.kind !== 'exception' || !alert.reason) return alert;
-    const bk = `${alert.channel}:${alert.reason}`;
-    const b = bursts.get(bk) ?? { times: [] };
-    bursts.set(bk, b);
-    b.times = b.times.filter((x) => t - x < burstCfg.windowMs);
-    b.times.push(t);
-    if (b.active && t - b.active.lastAt < burstCfg.windowMs) {
-      b.active.lastAt = t;
-      b.active.count += 1;
-      log.info(
-        { alert: { key: alert.key, burst: b.active.key, count: b.active.count } },
-        'alert held back: part of a burst',
-      );
-      return undefined;
-    }
-    b.active = undefined;
-    if (b.times.length < burstCfg.threshold) return alert;
-    const key = `burst:${alert.channel}:${alert.reason}:${t}`;
-    b.active = { key, lastAt: t, count: b.times.length };
-    return {
-      key,
-      kind: 'burst',
-      channel: alert.channel,
-      reason: alert.reason,
-      owner: alert.owner,
-      message: burstMessage(alert.channel, alert.reason, b.times.length, burstCfg.windowMs),
-    };
-  }
 
   function wants(s: TargetState, a: Alert): boolean {
     return (
@@ -209,7 +148,7 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
   }
 
   async function deliver(key: string, inc: Incident): Promise<void> {
-    const base = inc.outgoing!;
+    const base = inc.outgoing;
     const pending = states.filter((s) => inc.pending.has(s.target.name));
     const results = await Promise.allSettled(
       pending.map(async (s) => {
@@ -233,26 +172,28 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
         );
       }
     });
-    if (inc.pending.size === 0) return;
+    if (inc.pending.size === 0) {
+      incidents.delete(key);
+      return;
+    }
     inc.failedRounds += 1;
     if (inc.failedRounds <= activityRetries) throw new AlertDeliveryError(key, [...inc.pending]);
+    alertFailures.inc({ kind: base.kind });
     log.error({ alertKey: key, sinks: [...inc.pending] }, 'alert delivery abandoned after repeated failures');
-    inc.pending.clear();
+    incidents.delete(key);
   }
 
   async function raiseOnce(input: Alert): Promise<boolean> {
     const alert: Alert = { ...input, message: scrubMessage(input.message) };
     const t = now();
-    prune(t);
-    const known = incidents.get(alert.key);
-    if (known && t - known.firstAt < dedupeMs) {
-      if (known.pending.size === 0) return false;
-      // A retry of a raise whose delivery failed: only the sinks that have not taken it yet.
-      await deliver(alert.key, known);
+    const owed = incidents.get(alert.key);
+    // A retry of a raise whose delivery failed: only the sinks that have not taken it yet.
+    if (owed) {
+      await deliver(alert.key, owed);
       return true;
     }
-    const inc: Incident = { firstAt: t, pending: new Set(), failedRounds: 0 };
-    incidents.set(alert.key, inc);
+    const routed = routing.route(alert, t);
+    if (routed.outcome === 'duplicate') return false;
     recent.push({ ...alert, at: t });
     if (recent.length > 1000) recent.shift();
     log.warn(
@@ -268,22 +209,33 @@ export function createAlertSink(log: Logger, targets: AlertSinkTarget[] = [], op
       },
       alert.message,
     );
-    const routed = route(alert, t);
-    if (!routed) return true;
-    if (routed !== alert)
-      log.warn({ alert: { key: routed.key, kind: 'burst', reason: routed.reason } }, routed.message);
-    inc.outgoing = { ...routed, raisedAt: new Date(t).toISOString() };
+    if (routed.outcome === 'absorbed') {
+      log.info(
+        { alert: { key: alert.key, burst: routed.burstKey, count: routed.count } },
+        'alert held back: part of a burst',
+      );
+      return true;
+    }
+    const out = routed.alert;
+    if (routed.startedBurst) log.warn({ alert: { key: out.key, kind: 'burst', reason: out.reason } }, out.message);
+    const inc: Incident = {
+      outgoing: { ...out, raisedAt: new Date(t).toISOString() },
+      pending: new Set(),
+      failedRounds: 0,
+    };
     for (const s of states) {
-      if (!wants(s, routed)) continue;
+      if (!wants(s, out)) continue;
       if (s.bucket && !s.bucket.take(t)) {
         s.suppressed += 1;
         s.suppressedSince ??= t;
-        log.info({ alertKey: routed.key, sink: s.target.name, suppressed: s.suppressed }, 'alert rate-limited');
+        log.info({ alertKey: out.key, sink: s.target.name, suppressed: s.suppressed }, 'alert rate-limited');
         continue;
       }
       inc.pending.add(s.target.name);
     }
-    if (inc.pending.size > 0) await deliver(alert.key, inc);
+    if (inc.pending.size === 0) return true;
+    incidents.set(alert.key, inc);
+    await deliver(alert.key, inc);
     return true;
   }
 

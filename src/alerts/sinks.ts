@@ -171,14 +171,23 @@ export function createSinkTarget(
 export function createConfiguredAlertSink(
   cfg: AlertsConfig,
   log: Logger,
-  opts: { env?: NodeJS.ProcessEnv; now?: () => number; backoffMs?: number } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    now?: () => number;
+    backoffMs?: number;
+    /**
+     * Delivery for the alert router (workers: workflows/alerts.ts), which already turned bursts into one alert and
+     * gives up through its activity's retry policy: no bursts here, and a failed round always throws.
+     */
+    forRouter?: boolean;
+  } = {},
 ): AlertSink {
   const targets = cfg.sinks.map((s) => createSinkTarget(s, cfg.delivery, opts.env));
   return createAlertSink(log, targets, {
     dedupeMs: cfg.dedupeWindowMinutes * 60_000,
-    burst: { threshold: cfg.burst.threshold, windowMs: cfg.burst.windowMinutes * 60_000 },
+    burst: opts.forRouter ? undefined : { threshold: cfg.burst.threshold, windowMs: cfg.burst.windowMinutes * 60_000 },
     attempts: cfg.delivery.attempts,
-    activityRetries: cfg.delivery.activityRetries,
+    activityRetries: opts.forRouter ? Infinity : cfg.delivery.activityRetries,
     now: opts.now,
     backoffMs: opts.backoffMs,
   });

@@ -143,6 +143,11 @@ export const ChannelSchema = z
          * (POST /webhooks/intake/<channel>/orders). Unset: the webhook is off and polling alone is used.
          */
         pushTokenEnv: envVarName.optional(),
+        /**
+         * Polls in a row that may fail before the channel's intake is called stale: an alert goes out and the
+         * dashboard's sync health shows it (orders are not arriving while it lasts).
+         */
+        staleAfterPolls: z.number().int().min(1).max(1000).default(5),
       })
       .strict()
       .prefault({}),
@@ -473,6 +478,35 @@ export const ConfigSchema = z
       .prefault({}),
     finance: z
       .object({ reconciliation: PayoutReconciliationSchema.prefault({}) })
+      .strict()
+      .prefault({}),
+    /** How order workflows behave when a connected system is down (docs/playbook.md, SYSTEM_UNAVAILABLE). */
+    orders: z
+      .object({
+        /**
+         * A step whose retries ran out on a transport failure parks as SYSTEM_UNAVAILABLE and tries again by
+         * itself: after `initialSeconds`, doubling, at most every `maxSeconds`, until the system answers.
+         */
+        outageRetry: z
+          .object({
+            initialSeconds: z.number().int().min(1).max(86_400).default(60),
+            maxSeconds: z.number().int().min(1).max(86_400).default(1800),
+          })
+          .strict()
+          .prefault({}),
+        /**
+         * Retries of a marketplace or warehouse call (OR21, ST01/OR24, SaveData, …) before its step parks as
+         * SYSTEM_UNAVAILABLE: doubling from 2 s up to `maximumIntervalSeconds`, `maximumAttempts` in all (about 20
+         * minutes with the defaults).
+         */
+        transportRetry: z
+          .object({
+            maximumAttempts: z.number().int().min(1).max(100).default(15),
+            maximumIntervalSeconds: z.number().int().min(1).max(3600).default(120),
+          })
+          .strict()
+          .prefault({}),
+      })
       .strict()
       .prefault({}),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */

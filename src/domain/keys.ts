@@ -47,3 +47,13 @@ export function fnv1a32(s: string): number {
   }
   return h >>> 0;
 }
+
+/** The one alert router of a deployment (workflows/alerts.ts); `scope` is config `temporal.idScope`. */
+export function alertRouterWorkflowId(scope?: string): string {
+  return scope ? `alerts:${scope}` : 'alerts';
+}
+
+/** One standalone ORDER_UNREADABLE exception per channel and order (or record, when it has no order id). */
+export function orderUnreadableWorkflowId(channel: string, orderIdOrFingerprint: string): string {
+  return `order-unreadable:${channel}:${orderIdOrFingerprint}`;
+}

@@ -84,7 +84,7 @@ export const REASONS = {
   },
   ACCEPTANCE_DEADLINE_PASSED: {
     owner: 'ops',
-    template: 'Order {orderId} was not accepted before its deadline {deadline} and the marketplace refused it.',
+    template: 'Order {orderId} was not accepted before its deadline {deadline}; the marketplace refuses it.',
     fix: 'No action on the order; find why acceptance was held (manual policy, unmapped SKU) and fix that.',
   },
   AWAITING_MANUAL_ACCEPTANCE: {
@@ -125,6 +125,18 @@ export const REASONS = {
     owner: 'ops',
     template: 'Order {orderId}: {system} did not answer after repeated retries during "{step}": {detail}.',
     fix: 'Check the system status page or credentials; retry the order when it is back.',
+  },
+  ORDER_UNREADABLE: {
+    owner: 'ops',
+    template:
+      'Order {orderId} on {channel} could not be read: field {field}: {problem}. The other orders of the page went ahead.',
+    fix: 'Look at the order in the marketplace back office and raise the bad field with the marketplace operator; retry once it is corrected (Loopline reads it again), or handle the order by hand there and resolve.',
+  },
+  WMS_ORDER_NUMBER_TAKEN: {
+    owner: 'ops',
+    template:
+      'Order {orderId}: warehouse order {salesOrderNumber} already exists for another order (reference "{reference}"), so this order was not created.',
+    fix: 'Find the other warehouse order in Peoplevox: if it really is this order under another reference, resolve; otherwise change the channel orderNumberPrefix or the other order, then retry.',
   },
   UNEXPECTED_ERROR: {
     owner: 'ops',

@@ -64,7 +64,16 @@ export function registerOps(app: FastifyInstance, opts: HttpServerOptions): void
       return { orders: await ops.atRisk(Math.max(0, Math.min(hours, 24 * 14)) * 3600_000) };
     });
 
-    scope.get('/ops/api/sync-health', async () => ({ channels: await ops.syncHealth() }));
+    scope.get('/ops/api/sync-health', async () => {
+      const [channels, intakes] = await Promise.all([ops.syncHealth(), ops.intakeHealth()]);
+      return { channels, intakes };
+    });
+
+    scope.get('/ops/api/failed', async (req, reply) => {
+      const f = Filter.safeParse(req.query);
+      if (!f.success) return reply.code(400).send({ error: z.prettifyError(f.error) });
+      return { runs: await ops.failedRuns({ channel: f.data.channel, limit: f.data.limit }) };
+    });
 
     scope.get<{ Params: { id: string } }>('/ops/api/workflows/:id', async (req, reply) => {
       try {
@@ -76,6 +85,11 @@ export function registerOps(app: FastifyInstance, opts: HttpServerOptions): void
 
     scope.post<{ Params: { id: string; verb: string } }>('/ops/api/workflows/:id/:verb', async (req, reply) => {
       const verb = req.params.verb;
+      if (verb === 'restart') {
+        const r = await ops.restart(req.params.id);
+        opts.log.info({ workflowId: req.params.id, action: verb, ok: r.ok }, 'ops action');
+        return reply.code(r.ok ? 200 : 409).send(r);
+      }
       if (verb !== 'retry' && verb !== 'resolve' && verb !== 'cancel')
         return reply.code(404).send({ error: `unknown action ${verb}` });
       const body = Note.safeParse(req.body ?? undefined);

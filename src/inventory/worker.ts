@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Runtime } from '../../workers/runtime';
 import { createInventoryActivities } from '../../activities/inventory';
 import { createDataConverter } from '../temporal/data-converter';
+import { createRoutedAlertSink } from '../../activities/alerts';
 
 export async function createInventoryWorker(opts: {
   connection: NativeConnection;
@@ -26,7 +27,7 @@ export async function createInventoryWorker(opts: {
       mirakl: runtime.mirakl,
       peoplevox: runtime.peoplevox,
       shopify: runtime.shopify,
-      alerts: runtime.alerts,
+      alerts: createRoutedAlertSink(opts.client, runtime.config),
       log: runtime.log.child({ component: 'inventory' }),
       timeScale: opts.timeScale,
     }),

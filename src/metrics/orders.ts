@@ -11,12 +11,13 @@ export function registerOrderMetrics(registry: Registry, client: Client, opts: {
   type Snapshot = Awaited<ReturnType<typeof read>>;
   let cache: { at: number; value: Promise<Snapshot> } | undefined;
   async function read() {
-    const [counts, exceptions, risk] = await Promise.all([
+    const [counts, exceptions, risk, failed] = await Promise.all([
       ops.counts(),
       ops.list({ exceptionsOnly: true, limit: 5000 }),
       ops.atRisk(14 * 24 * 3600_000, 500),
+      ops.failedRuns({ limit: 500 }),
     ]);
-    return { counts, exceptions, risk };
+    return { counts, exceptions, risk, failed };
   }
   const snapshot = () => {
     if (!cache || Date.now() - cache.at > cacheMs) {
@@ -37,6 +38,25 @@ export function registerOrderMetrics(registry: Registry, client: Client, opts: {
       this.reset();
       const s = await snapshot().catch(() => undefined);
       for (const [status, n] of Object.entries(s?.counts.byStatus ?? {})) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'loopline_failed_runs',
+    help: 'Workflows whose latest run ended FAILED, TERMINATED or TIMED_OUT (not restarted), by type and how it ended',
+    labelNames: ['type', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const s = await snapshot().catch(() => undefined);
+      const counts = new Map<string, number>();
+      for (const r of s?.failed ?? []) {
+        const key = `${r.type}\u0000${r.closeStatus}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of counts) {
+        const [type, status] = key.split('\u0000') as [string, string];
+        this.set({ type, status }, n);
+      }
     },
   });
   new Gauge({

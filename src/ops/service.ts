@@ -3,6 +3,10 @@
 // workflow keeps current (OrderStatus, ExceptionReason, Owner, Channel, deadlines), details come from
 // the workflows' `state` queries, and actions are the workflows' own updates (retry / resolve / cancel).
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { pushedOrdersWorkflow } from '../../workflows/pushed-orders';
+import { intakeStateQuery } from '../../workflows/intake';
 import { OWNERS, type Owner } from '../domain/owners';
 import { REASONS, isReasonCode } from '../domain/reasons';
 import { SA } from '../temporal/search-attributes';
@@ -48,6 +52,24 @@ export interface ActionResult {
   ok: boolean;
   status?: string;
   exception?: string;
+  error?: string;
+  /** The workflow did not answer within the action's deadline. */
+  timedOut?: boolean;
+}
+
+/** A run that ended without completing: failed, terminated or timed out (and not restarted since). */
+export interface FailedRun extends QueueRow {
+  runId: string;
+  closeStatus: string;
+  /** Its last failure: the error, the termination reason, or the timeout. */
+  failure?: string;
+}
+
+export interface RestartResult {
+  workflowId: string;
+  ok: boolean;
+  runId?: string;
+  how?: string;
   error?: string;
 }
 
@@ -207,16 +229,36 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
     return out.sort((a, b) => a.marginMs - b.marginMs);
   }
 
-  async function act(workflowId: string, action: 'retry' | 'resolve' | 'cancel', note?: string): Promise<ActionResult> {
+  /**
+   * An operator action, answered once the workflow has carried it out (a retry: the step ran again, with its
+   * outcome). Within `timeoutMs`: past it the answer says the workflow did not answer (no worker, or a step
+   * still running) rather than hanging the page or the CLI.
+   */
+  async function act(
+    workflowId: string,
+    action: 'retry' | 'resolve' | 'cancel',
+    note?: string,
+    timeoutMs = ACTION_TIMEOUT_MS,
+  ): Promise<ActionResult> {
+    const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
         const handle = client.workflow.getHandle(workflowId);
-        const st =
+        const st = await client.connection.withDeadline(deadline, () =>
           action === 'retry'
-            ? await handle.executeUpdate(retryUpdate)
-            : await handle.executeUpdate(action === 'resolve' ? resolveUpdate : cancelUpdate, { args: [note] });
+            ? handle.executeUpdate(retryUpdate)
+            : handle.executeUpdate(action === 'resolve' ? resolveUpdate : cancelUpdate, { args: [note] }),
+        );
         return { workflowId, ok: true, status: st.status, exception: st.exception?.reason };
       } catch (err) {
+        if (deadlineExceeded(err) || Date.now() >= deadline) {
+          return {
+            workflowId,
+            ok: false,
+            timedOut: true,
+            error: `${workflowId} did not answer the ${action} within ${Math.round(timeoutMs / 1000)} s (is a worker running? a step may still be running): the ${action} may still be carried out; look at the order again shortly`,
+          };
+        }
         // The server refuses an update whose workflow task was lost (FAILED_PRECONDITION "unexpected
         // workflow task failure", seen under load): nothing was done, so send it again, as the operator would.
         if (attempt < UPDATE_ATTEMPTS && lostWorkflowTask(err)) {
@@ -251,7 +293,8 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
     return {
       reason,
       total: rows.length,
-      cleared: results.filter((r) => r.ok && r.exception !== reason).length,
+      // Cleared: the step ran again and the order is no longer parked (each retry answers with its outcome).
+      cleared: results.filter((r) => r.ok && r.exception === undefined).length,
       results,
     };
   }
@@ -312,13 +355,162 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
     return { byStatus, byReason };
   }
 
-  return { list, state, exceptions, group, atRisk, act, bulkRetry, syncHealth, counts };
+  /**
+   * Loopline workflows whose latest run ended FAILED, TERMINATED or TIMED_OUT: nothing ends where no screen shows
+   * it. Each with its last failure; a workflow restarted since (a newer run) is not listed.
+   */
+  async function failedRuns(filter: { channel?: string; limit?: number } = {}): Promise<FailedRun[]> {
+    const limit = Math.min(filter.limit ?? 200, 1000);
+    const parts = [
+      'ExecutionStatus IN ("Failed", "Terminated", "TimedOut")',
+      `WorkflowType IN (${FAILED_RUN_TYPES.map((t) => `"${t}"`).join(', ')})`,
+    ];
+    if (filter.channel) parts.push(visibilityQuery({ channel: filter.channel }));
+    const out: FailedRun[] = [];
+    const seen = new Set<string>();
+    for await (const wf of client.workflow.list({ query: parts.join(' AND '), pageSize: Math.min(limit, 200) })) {
+      if (seen.has(wf.workflowId)) continue;
+      seen.add(wf.workflowId);
+      try {
+        const latest = await client.workflow.getHandle(wf.workflowId).describe();
+        if (latest.runId !== wf.runId) continue;
+      } catch {
+        continue;
+      }
+      let failure: string | undefined;
+      try {
+        await client.connection.withDeadline(Date.now() + 5_000, () =>
+          client.workflow.getHandle(wf.workflowId, wf.runId).result(),
+        );
+      } catch (err) {
+        const e = err as Error & { cause?: Error & { cause?: Error } };
+        failure = [e.cause?.message, e.cause?.cause?.message].filter(Boolean).join(': ') || e.message;
+      }
+      out.push({ ...toRow(wf), runId: wf.runId, closeStatus: wf.status.name, failure });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Starts a failed, terminated or timed-out workflow again. An order: from the marketplace's current state (the
+   * order is read again and handed over as the intake would; every exactly-once guard — look before create,
+   * shipments by package reference — applies). Any other workflow: the same input on the same task queue.
+   */
+  async function restart(workflowId: string, timeoutMs = ACTION_TIMEOUT_MS): Promise<RestartResult> {
+    let latest: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>;
+    try {
+      latest = await client.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
+      throw err;
+    }
+    const status = latest.status.name;
+    if (status === 'RUNNING') return { workflowId, ok: false, error: `${workflowId} is running; nothing to restart` };
+    if (status === 'COMPLETED' || status === 'CONTINUED_AS_NEW')
+      return { workflowId, ok: false, error: `${workflowId} completed; it is never started again` };
+    if (latest.type === 'orderWorkflow') {
+      const row = toRow(latest as unknown as WorkflowExecutionInfo);
+      if (!row.channel || !row.orderId) return { workflowId, ok: false, error: 'the run has no channel or order id' };
+      const r = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+        client.workflow.execute(pushedOrdersWorkflow, {
+          workflowId: `restart:${workflowId}:${latest.runId}`,
+          taskQueue: latest.taskQueue,
+          args: [{ channel: row.channel!, orderIds: [row.orderId!], missingRetryMs: 1_000 }],
+        }),
+      );
+      if (r.started < 1) {
+        const why =
+          r.unreadable > 0
+            ? 'the marketplace order is unreadable (see ORDER_UNREADABLE)'
+            : r.missing.length > 0
+              ? 'the marketplace no longer returns the order'
+              : 'the order is over on the marketplace';
+        return { workflowId, ok: false, error: `not restarted: ${why}` };
+      }
+      const now = await client.workflow.getHandle(workflowId).describe();
+      return { workflowId, ok: true, runId: now.runId, how: 'read again from the marketplace and handed over' };
+    }
+    const history = await client.workflow.getHandle(workflowId, latest.runId).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const args = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
+    const handle = await client.workflow.start(latest.type, {
+      workflowId,
+      taskQueue: latest.taskQueue,
+      args,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      ...(latest.typedSearchAttributes ? { typedSearchAttributes: latest.typedSearchAttributes } : {}),
+    });
+    return { workflowId, ok: true, runId: handle.firstExecutionRunId, how: 'started again with its original input' };
+  }
+
+  /** Each channel's intake: last poll, failures in a row, stale or not (intakeStateQuery). */
+  async function intakeHealth(timeoutMs = 3_000): Promise<Array<Record<string, unknown> & { workflowId: string }>> {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({
+      query: 'WorkflowType = "intakeWorkflow" AND ExecutionStatus = "Running"',
+    }))
+      ids.push(wf.workflowId);
+    return Promise.all(
+      ids.map(async (workflowId) => {
+        try {
+          const s = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+            client.workflow.getHandle(workflowId).query(intakeStateQuery),
+          );
+          return { workflowId, ...s };
+        } catch (err) {
+          return {
+            workflowId,
+            error: deadlineExceeded(err) ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message,
+          };
+        }
+      }),
+    );
+  }
+
+  return {
+    list,
+    state,
+    exceptions,
+    group,
+    atRisk,
+    act,
+    bulkRetry,
+    syncHealth,
+    intakeHealth,
+    counts,
+    failedRuns,
+    restart,
+  };
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;
 
 /** An operator action is sent at most this many times when the server lost the workflow task carrying it. */
 const UPDATE_ATTEMPTS = 3;
+/** How long the dashboard and the CLI wait for a workflow to carry out an action. */
+export const ACTION_TIMEOUT_MS = 60_000;
+/** Workflow types whose failed runs the exception queue shows (every Loopline type but one-off reports). */
+const FAILED_RUN_TYPES = [
+  'orderWorkflow',
+  'intakeWorkflow',
+  'inventoryWorkflow',
+  'pushedOrdersWorkflow',
+  'despatchExceptionWorkflow',
+  'findingsExceptionWorkflow',
+  'catalogueExceptionWorkflow',
+  'reconciliationExceptionWorkflow',
+  'orderUnreadableWorkflow',
+  'alertRouterWorkflow',
+  'despatchSweepWorkflow',
+  'catalogueAuditWorkflow',
+  'payoutReconciliationWorkflow',
+];
+
+function deadlineExceeded(err: unknown): boolean {
+  const e = err as { code?: number; message?: string; cause?: { code?: number; message?: string } };
+  return e?.code === 4 || e?.cause?.code === 4 || /deadline/i.test(`${e?.message ?? ''} ${e?.cause?.message ?? ''}`);
+}
 
 function lostWorkflowTask(err: unknown): boolean {
   const e = err as { message?: string; cause?: { message?: string } };

@@ -173,7 +173,7 @@ describe('the scheduled despatch sweep', () => {
     );
     await order.executeUpdate('resolve', { args: ['told the warehouse to stop it'] });
     assert.equal(((await order.result()) as { status: string }).status, 'CANCELLED');
-    await maybeRecordHistory(order, 'order-cancelled-after-pick-resolved');
+    await maybeRecordHistory(order, 'order-v2-cancelled-after-pick-resolved');
 
     // …but the parcel left anyway.
     const [despatchNumber] = await despatchesOf(son);

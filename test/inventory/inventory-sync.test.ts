@@ -282,10 +282,11 @@ describe('drift, rejections and health', () => {
       'the STO03 rejection',
     );
     assert.match(h.rejected.find((r) => r.offerSku === 'GHOST-OFFER')!.message, /does not exist/);
-    const alert = stack.alerts
-      .recent()
-      .find((a) => a.reason === 'STOCK_SKU_REJECTED' && a.message.includes('GHOST-OFFER'));
-    assert.ok(alert, 'an alert was raised');
+    const alert = await eventually(
+      () => stack.alerts.recent().find((a) => a.reason === 'STOCK_SKU_REJECTED' && a.message.includes('GHOST-OFFER')),
+      15_000,
+      'the STOCK_SKU_REJECTED alert',
+    );
     assert.equal(alert.owner, 'merchandising');
     assert.equal(alert.channel, 'joules');
     // Parked: later changes to the item do not push the rejected SKU again until someone retries it.

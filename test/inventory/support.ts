@@ -3,7 +3,7 @@
 // receiving Peoplevox's AvailabilityChanges callbacks. Time is scaled (60: Mirakl's once-a-minute STO01
 // becomes once a second, in the simulator's limits and in Loopline's timers alike).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +16,7 @@ import { createRuntime, type Runtime } from '../../workers/runtime';
 import { createHttpServer } from '../../src/http/server';
 import { createAlertSink, type AlertSink } from '../../src/alerts/alerts';
 import { createInventoryWorker } from '../../src/inventory/worker';
+import { createAlertActivities } from '../../activities/alerts';
 import { createStockEventBatcher, subscribeStockEvents, type StockEventBatcher } from '../../src/inventory/intake';
 import { workflowBundle } from '../support/temporal';
 
@@ -43,6 +44,7 @@ export interface InventoryStackOptions {
 function configYaml(url: string, suffix: string, extra: Record<string, string> = {}): string {
   return `
 temporal:
+  idScope: "${suffix}"
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
@@ -90,7 +92,14 @@ export async function startInventoryStack(
     workflowBundle: await workflowBundle(),
     timeScale,
   });
-  const running = worker.run();
+  // The alert router (workflows/alerts.ts) runs on the orders queue: its workflow and delivery activity.
+  const alertWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: config.temporal.taskQueues.orders,
+    workflowBundle: await workflowBundle(),
+    activities: createAlertActivities({ sinks: alerts, log }),
+  });
+  const running = Promise.all([worker.run(), alertWorker.run()]);
   const batcher = createStockEventBatcher({ client: env.client, config, log, flushMs: 50 });
   const http = await createHttpServer({ config, client: env.client, log, inventory: { batcher } });
   const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
@@ -109,6 +118,7 @@ export async function startInventoryStack(
     async stop() {
       await batcher.close();
       worker.shutdown();
+      alertWorker.shutdown();
       await running.catch(() => undefined);
       await http.close();
       await sandbox.close();

@@ -9,6 +9,7 @@ import { createOpsService } from '../../src/ops/service';
 function fakeClient(failures: Error[]): { client: Client; calls: () => number } {
   let calls = 0;
   const client = {
+    connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
     workflow: {
       getHandle: () => ({
         async executeUpdate() {

@@ -6,7 +6,7 @@ import type { MarketplaceOrder } from '../../src/domain/order';
 import { makeException, type OrderException } from '../../src/domain/reasons';
 import { acceptanceBlockers } from '../../src/domain/validation';
 import { searchAttributeUpdates } from '../../src/temporal/search-attributes';
-import { settingsActs, stockActs } from './activities';
+import { stockActs } from './activities';
 import { OrderCancelled } from './failures';
 import type { OrderRun } from './run';
 
@@ -27,6 +27,8 @@ export async function acknowledge(run: OrderRun): Promise<'accepted' | 'refused'
           decisions: decision.decisions,
         }),
       );
+      // OR21 met an order the marketplace had already refused or cancelled (read back after a state error).
+      if (r === 'refused' || r === 'cancelled') return refused(run, r === 'refused' ? 'REFUSED' : 'CANCELED');
       if (decision.decisions.length > 0 && decision.decisions.every((d) => !d.accepted)) {
         // Every line refused for stock (refuse-line): the marketplace refuses the order; nothing to ship.
         run.setStatus('REFUSED', 'every line out of stock (refuse-line)');
@@ -34,11 +36,13 @@ export async function acknowledge(run: OrderRun): Promise<'accepted' | 'refused'
       }
       state.acceptedAt = Date.now();
       run.setStatus('ACCEPTED', r === 'resolved' ? 'resolved by an operator' : r);
+      run.finishAction();
       return 'accepted';
     }
     // Cannot accept automatically: park with the reason and wait for an operator, a marketplace change
     // (cancelled, refused, accepted in the back office) or the deadline.
     await run.park(decision.exception);
+    run.finishAction(); // a retry that met the same hold returns now, showing it
     const acted = await condition(
       () => run.mailbox.pending() !== undefined || run.order.state !== 'WAITING_ACCEPTANCE',
       deadlineMs !== undefined ? Math.max(0, deadlineMs - Date.now()) : undefined,
@@ -46,9 +50,10 @@ export async function acknowledge(run: OrderRun): Promise<'accepted' | 'refused'
     if (marketplaceState(run) !== 'WAITING_ACCEPTANCE') {
       run.clearException();
       const now = marketplaceState(run);
-      if (now === 'REFUSED' || now === 'CANCELED') return refused(run);
+      if (now === 'REFUSED' || now === 'CANCELED') return refused(run, now);
       state.acceptedAt = Date.now();
       run.setStatus('ACCEPTED', 'accepted outside Loopline');
+      run.finishAction();
       return 'accepted';
     }
     if (!acted) {
@@ -57,11 +62,11 @@ export async function acknowledge(run: OrderRun): Promise<'accepted' | 'refused'
       if (run.mailbox.pending() === undefined) {
         run.clearException();
         const now = marketplaceState(run);
-        if (now === 'REFUSED' || now === 'CANCELED') return refused(run);
+        if (now === 'REFUSED' || now === 'CANCELED') return refused(run, now);
         continue;
       }
     }
-    const action = run.mailbox.take();
+    const action = run.takeAction();
     run.clearException();
     if (action?.kind === 'cancel') throw new OrderCancelled(action.note ?? 'cancelled by an operator');
     if (action?.kind === 'resolve') {
@@ -72,6 +77,7 @@ export async function acknowledge(run: OrderRun): Promise<'accepted' | 'refused'
       );
       state.acceptedAt = Date.now();
       run.setStatus('ACCEPTED', 'accepted by an operator');
+      run.finishAction();
       return 'accepted';
     }
     run.note('retry', 'acknowledge');
@@ -83,8 +89,15 @@ function marketplaceState(run: OrderRun): MarketplaceOrder['state'] {
   return run.order.state;
 }
 
-function refused(run: OrderRun): 'refused' {
+/** The marketplace refused (its deadline passed, or someone refused it there) or the customer cancelled. */
+function refused(run: OrderRun, marketplace: 'REFUSED' | 'CANCELED'): 'refused' {
   const { state } = run;
+  if (run.v2 && marketplace === 'CANCELED') {
+    // Cancelled before acceptance: nothing to refuse, nothing in the warehouse.
+    run.setStatus('CANCELLED', 'cancelled on the marketplace before acceptance');
+    run.finishAction();
+    return 'refused';
+  }
   const exc = makeException(
     'ACCEPTANCE_DEADLINE_PASSED',
     { orderId: state.orderId, deadline: state.acceptanceDeadline ?? 'unknown' },
@@ -96,19 +109,17 @@ function refused(run: OrderRun): 'refused' {
   upsertSearchAttributes(
     searchAttributeUpdates({ OrderStatus: 'REFUSED', ExceptionReason: exc.reason, Owner: exc.owner }),
   );
+  run.finishAction();
   return 'refused';
 }
 
 async function decideAcceptance(run: OrderRun): Promise<Decision> {
-  const { state, order, settings } = run;
+  const { state, settings } = run;
   // No lines, or a line id twice: OR21 cannot express a decision for it (pure check, no commands).
-  const blocker = acceptanceBlockers(order, state.channel, Date.now())[0];
+  const blocker = acceptanceBlockers(run.order, state.channel, Date.now())[0];
   if (blocker) return { kind: 'hold', exception: blocker };
-  const codes = await settingsActs.resolveItemCodes({
-    channel: state.channel,
-    offerSkus: order.lines.map((l) => l.offerSku),
-  });
-  const unmapped = order.lines.find((l) => codes[l.offerSku] === undefined || codes[l.offerSku] === null);
+  const codes = await itemCodes(run);
+  const unmapped = run.order.lines.find((l) => codes[l.offerSku] === undefined || codes[l.offerSku] === null);
   if (unmapped) {
     return {
       kind: 'hold',
@@ -116,7 +127,7 @@ async function decideAcceptance(run: OrderRun): Promise<Decision> {
         'SKU_UNMAPPED',
         { orderId: state.orderId, lineId: unmapped.lineId, offerSku: unmapped.offerSku },
         Date.now(),
-        `order_lines[${order.lines.indexOf(unmapped)}].offer_sku`,
+        `order_lines[${run.order.lines.indexOf(unmapped)}].offer_sku`,
       ),
     };
   }
@@ -137,7 +148,7 @@ async function decideAcceptance(run: OrderRun): Promise<Decision> {
     try {
       stock = await stockActs(settings.taskQueues.inventory ?? workflowInfo().taskQueue).checkOrderStock({
         channel: state.channel,
-        lines: order.lines.map((l) => ({ lineId: l.lineId, itemCode: codes[l.offerSku]!, quantity: l.quantity })),
+        lines: run.order.lines.map((l) => ({ lineId: l.lineId, itemCode: codes[l.offerSku]!, quantity: l.quantity })),
         policy: settings.outOfStock,
       });
     } catch (err) {
@@ -152,7 +163,7 @@ async function decideAcceptance(run: OrderRun): Promise<Decision> {
         owner: 'ops',
         message: `Order ${state.orderId} (${state.channel}) was accepted without a stock check: the stock master could not be read (${message}). Check the lines can be supplied.`,
       });
-      return { kind: 'accept', decisions: order.lines.map((l) => ({ lineId: l.lineId, accepted: true })) };
+      return { kind: 'accept', decisions: run.order.lines.map((l) => ({ lineId: l.lineId, accepted: true })) };
     }
     for (const d of stock.filter((x) => x.shortBy > 0)) {
       run.note(
@@ -165,5 +176,19 @@ async function decideAcceptance(run: OrderRun): Promise<Decision> {
     state.refusedLines = stock.filter((d) => !d.accepted).map((d) => d.lineId);
     return { kind: 'accept', decisions: stock.map((d) => ({ lineId: d.lineId, accepted: d.accepted })) };
   }
-  return { kind: 'accept', decisions: order.lines.map((l) => ({ lineId: l.lineId, accepted: true })) };
+  return { kind: 'accept', decisions: run.order.lines.map((l) => ({ lineId: l.lineId, accepted: true })) };
+}
+
+/** offer SKU → the warehouse's item code (null: none). Parks while the warehouse's catalogue cannot be read. */
+export async function itemCodes(run: OrderRun): Promise<Record<string, string | null>> {
+  const r = await run.step(
+    'read item codes',
+    () =>
+      run.lookups.resolveItemCodes({
+        channel: run.state.channel,
+        offerSkus: run.order.lines.map((l) => l.offerSku),
+      }),
+    { resolvable: false },
+  );
+  return r === 'resolved' ? {} : r;
 }

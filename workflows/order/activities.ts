@@ -1,13 +1,13 @@
 // The activities the order workflow calls, with the timeouts and retry policies of each kind of call. When a
 // retry policy runs out the step parks the order (SYSTEM_UNAVAILABLE) and heals by itself (run.ts).
 import { proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities } from '../../activities/order';
+import type { OrderActivities, OrderSettings } from '../../activities/order';
 import type { InventoryActivities } from '../../activities/inventory';
 import type { ShopifyActivities } from '../../activities/shopify';
 
 const SETTINGS_RETRY = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2, maximumAttempts: 12 };
 
-/** Settings, item codes and validation: on the orders queue. */
+/** Settings and alerts (and, before the settings are known, lookups): on the orders queue. */
 export const settingsActs = proxyActivities<
   Pick<OrderActivities, 'orderSettings' | 'resolveItemCodes' | 'validateOrder' | 'raiseAlert'>
 >({
@@ -15,12 +15,33 @@ export const settingsActs = proxyActivities<
   retry: SETTINGS_RETRY,
 });
 
+/** Item codes and validation read the warehouse's catalogue: the channel's transport retry budget. */
+export function lookupActs(retry?: TransportRetry) {
+  return proxyActivities<Pick<OrderActivities, 'resolveItemCodes' | 'validateOrder'>>({
+    startToCloseTimeout: '30s',
+    retry: retryPolicy(retry),
+  });
+}
+
+/** Retries of a marketplace or warehouse call before its step parks (OrderSettings.transportRetry). */
+export type TransportRetry = NonNullable<OrderSettings['transportRetry']>;
+const TRANSPORT_RETRY: TransportRetry = { initialIntervalMs: 2000, maximumIntervalMs: 120_000, maximumAttempts: 15 };
+
+function retryPolicy(r: TransportRetry = TRANSPORT_RETRY) {
+  return {
+    initialInterval: r.initialIntervalMs,
+    maximumInterval: r.maximumIntervalMs,
+    backoffCoefficient: 2,
+    maximumAttempts: r.maximumAttempts,
+  };
+}
+
 /** Marketplace writes that the SLA depends on run on their own queue (see workers/runtime.ts). */
-export function marketplaceActs(taskQueue: string) {
+export function marketplaceActs(taskQueue: string, retry?: TransportRetry) {
   return proxyActivities<Pick<OrderActivities, 'acknowledgeOrder' | 'confirmShipment' | 'cancelMarketplaceOrder'>>({
     taskQueue,
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '2s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 15 },
+    retry: retryPolicy(retry),
   });
 }
 
@@ -41,15 +62,16 @@ export function stockActs(taskQueue: string) {
   });
 }
 
-export function warehouseActs(taskQueue: string) {
+export function warehouseActs(taskQueue: string, retry?: TransportRetry) {
   return proxyActivities<
     Pick<OrderActivities, 'createWarehouseOrder' | 'cancelWarehouseOrder' | 'listWarehouseDespatches'>
   >({
     taskQueue,
     startToCloseTimeout: '2m',
-    retry: { initialInterval: '2s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 15 },
+    retry: retryPolicy(retry),
   });
 }
 
 export type MarketplaceActs = ReturnType<typeof marketplaceActs>;
 export type WarehouseActs = ReturnType<typeof warehouseActs>;
+export type LookupActs = ReturnType<typeof lookupActs>;

@@ -1,6 +1,6 @@
 // Phase 4, despatches: every parcel the warehouse sends is confirmed to the marketplace with its lines, carrier
 // and tracking (ST01 per parcel on multi-shipment platforms, OR23 + OR24 once everything has gone otherwise).
-import { condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { Despatch } from '../../src/domain/order';
 import { makeException } from '../../src/domain/reasons';
 import { allocateDespatch, anyShipped, applyShipment, fullyShipped } from '../../src/domain/despatch';
@@ -14,11 +14,17 @@ export async function awaitDespatches(run: OrderRun): Promise<void> {
   const backstopMs = run.settings.despatchBackstopMs;
   while (!fullyShipped(state.lines)) {
     const woke = await condition(
-      () => run.notices.length > 0 || run.order.state === 'CANCELED' || workflowInfo().continueAsNewSuggested,
+      () =>
+        run.notices.length > 0 ||
+        run.order.state === 'CANCELED' ||
+        run.cancelRequested() ||
+        workflowInfo().continueAsNewSuggested,
       backstopMs,
     );
     if (run.order.state === 'CANCELED') throw new OrderCancelled('cancelled on the marketplace');
+    run.honourCancel();
     if (workflowInfo().continueAsNewSuggested && run.notices.length === 0) {
+      await renew(run);
       await continueAsNew<typeof orderWorkflow>({
         channel: state.channel,
         orderId: state.orderId,
@@ -32,11 +38,11 @@ export async function awaitDespatches(run: OrderRun): Promise<void> {
     let known: Despatch[] = run.notices.flatMap((n) => (n.despatch ? [n.despatch] : []));
     run.notices.length = 0;
     if (needReport && state.salesOrderNumber) {
-      const fromReport = await run.warehouse.listWarehouseDespatches({
-        salesOrderNumber: state.salesOrderNumber,
-        channel: state.channel,
-      });
-      known = [...known, ...fromReport];
+      const salesOrderNumber = state.salesOrderNumber;
+      const fromReport = await run.step('read despatches', () =>
+        run.warehouse.listWarehouseDespatches({ salesOrderNumber, channel: state.channel }),
+      );
+      if (fromReport !== 'resolved') known = [...known, ...fromReport];
     }
     for (const d of known) {
       if (state.despatches.some((r) => r.despatchNumber === d.despatchNumber)) continue;
@@ -105,4 +111,13 @@ async function handleDespatch(run: OrderRun, d: Despatch): Promise<void> {
     anyShipped(state.lines) && !fullyShipped(state.lines) ? 'PARTIALLY_SHIPPED' : state.status,
     d.despatchNumber,
   );
+}
+
+/**
+ * Before continue-as-new: let every handler finish (a refund being sent, an operator's update) so none is
+ * abandoned, with every dedupe set on the state the next run starts from.
+ */
+export async function renew(run: OrderRun): Promise<void> {
+  if (!run.v2) return;
+  await condition(allHandlersFinished);
 }

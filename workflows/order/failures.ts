@@ -80,3 +80,8 @@ export function isOutage(exception: OrderException): boolean {
 export function outageRetryDelayMs(attempt: number, opts: { initialMs: number; maxMs: number }): number {
   return Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(attempt, 20));
 }
+
+/** The message of an activity's failure (its cause), for the timeline and alerts. */
+export function failureMessage(err: unknown): string {
+  return err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+}

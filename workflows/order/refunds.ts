@@ -5,19 +5,23 @@ import { condition, setHandler } from '@temporalio/workflow';
 import type { RefundNotice } from '../../activities/shopify';
 import { refundActs } from './activities';
 import { refundNotifiedSignal } from './messages';
-import { failureMessage, type OrderRun } from './run';
+import { failureMessage } from './failures';
+import type { OrderRun } from './run';
 
 export class Refunds {
   private inFlight = 0;
   private chain: Promise<void> = Promise.resolve();
-  private readonly seen = new Set<string>();
+  private readonly seen: Set<string>;
   /** Set once the settings are known (the refund activity runs on the marketplace queue). */
   queue?: string;
 
   constructor(private readonly run: OrderRun) {
+    // Carried across continue-as-new, so a refund taken by an earlier run is never made again.
+    this.seen = new Set(run.state.refundsSeen ?? []);
     setHandler(refundNotifiedSignal, async (n) => {
       if (this.seen.has(n.refundId) || run.state.refunds?.some((r) => r.refundId === n.refundId)) return;
       this.seen.add(n.refundId);
+      if (run.v2) run.state.refundsSeen = [...this.seen];
       this.inFlight++;
       this.chain = this.chain.then(() => this.refund(n));
       try {

@@ -120,6 +120,53 @@ export function registerOrderCommands(program: Command): void {
   }
 
   orders
+    .command('failed')
+    .description('workflows whose last run failed, was terminated or timed out (and was not restarted since)')
+    .option('--channel <code>')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(
+      action(async (ctx: CliContext, o: { channel?: string; limit: string }) => {
+        const ops = createOpsService(await ctx.client());
+        const rows = await ops.failedRuns({ channel: o.channel, limit: Number(o.limit) });
+        ctx.output(rows, (r) =>
+          process.stdout.write(
+            table(
+              r.map((x) => ({
+                workflow: x.workflowId,
+                type: x.type,
+                ended: x.closeStatus,
+                at: x.closedAt?.slice(0, 19),
+                failure: (x.failure ?? '').slice(0, 120),
+              })),
+            ),
+          ),
+        );
+      }),
+    );
+
+  orders
+    .command('restart <id>')
+    .description(
+      'start a failed, terminated or timed-out workflow again (an order: read again from the marketplace; exactly-once guards apply)',
+    )
+    .option('--channel <code>')
+    .action(
+      action(async (ctx: CliContext, id: string, o: { channel?: string }) => {
+        const ops = createOpsService(await ctx.client());
+        const workflowId = await resolveWorkflowId(ops, id, o.channel);
+        const r = await ops.restart(workflowId);
+        if (!r.ok) process.exitCode = 1;
+        ctx.output(r, (x) =>
+          process.stdout.write(
+            x.ok
+              ? `restarted ${x.workflowId} (run ${x.runId}): ${x.how}\n`
+              : `restart refused for ${x.workflowId}: ${x.error}\n`,
+          ),
+        );
+      }),
+    );
+
+  orders
     .command('retry-all')
     .description('retry every open exception with one reason, e.g. after adding a SKU mapping')
     .requiredOption('--reason <code>')

@@ -10,7 +10,9 @@ import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConnectorError, classifyHttpError } from '../errors';
+import { fnv1a32 } from '../../domain/keys';
 import {
+  MiraklOrderSchema,
   MiraklShipmentSchema,
   OF02ResponseSchema,
   OF21ResponseSchema,
@@ -178,8 +180,17 @@ export class MiraklClient {
   }
 
   // ---- orders ---------------------------------------------------------------------------------------
-  /** OR11, one page. */
-  async listOrders(p: ListOrdersParams = {}): Promise<{ orders: MiraklOrder[]; totalCount: number }> {
+  /**
+   * OR11, one page. Each order is validated on its own: the readable ones come back as `orders`, the others as
+   * `unreadable`, naming the order id and the first failing field (never the value: it may be personal data).
+   */
+  async listOrders(p: ListOrdersParams = {}): Promise<{
+    orders: MiraklOrder[];
+    unreadable: UnreadableOrder[];
+    /** Both, in the page's order (a record's position is its offset). */
+    records: OrderRecord[];
+    totalCount: number;
+  }> {
     if (p.orderIds && p.orderIds.length > 100) throw new RangeError('OR11 takes at most 100 order_ids');
     const res = await this.call(
       'OR11',
@@ -200,42 +211,76 @@ export class MiraklClient {
       },
       OR11ResponseSchema,
     );
-    return { orders: res.orders, totalCount: res.total_count ?? res.orders.length };
+    const records = res.orders.map(readOrder);
+    return {
+      records,
+      orders: records.flatMap((r) => ('order' in r ? [r.order] : [])),
+      unreadable: records.flatMap((r) => ('unreadable' in r ? [r.unreadable] : [])),
+      totalCount: res.total_count ?? res.orders.length,
+    };
   }
 
   /**
-   * Every order updated since `since` (all orders when undefined), one OR11 call per page, yielded one by
-   * one. Only the first page counts towards Mirakl's once-a-minute polling limit.
+   * Every order updated since `since`, oldest first, page by page, each as a record: the order, or why it could
+   * not be read. Only the first page counts towards Mirakl's once-a-minute polling limit. `startOffset` resumes
+   * a read that failed part-way (orders only ever join the result set, so resuming can re-read an order, never
+   * skip one).
    */
-  /**
-   * Every order updated since `since`, oldest first, page by page. `startOffset` resumes a read that failed
-   * part-way (orders only ever join the result set, so resuming can re-read an order, never skip one).
-   */
+  async *listOrderRecordsUpdatedSince(
+    since: string | Date | undefined,
+    pageSize = 100,
+    startOffset = 0,
+  ): AsyncGenerator<OrderRecord> {
+    const max = Math.max(1, Math.min(100, pageSize));
+    let offset = Math.max(0, Math.trunc(startOffset));
+    for (;;) {
+      const page = await this.listOrders({ updatedSince: since, offset, max });
+      for (const r of page.records) yield r;
+      offset += page.records.length;
+      if (page.records.length === 0 || offset >= page.totalCount) return;
+    }
+  }
+
+  /** The readable orders of listOrderRecordsUpdatedSince (tools and tests that only want orders). */
   async *listOrdersUpdatedSince(
     since: string | Date | undefined,
     pageSize = 100,
     startOffset = 0,
   ): AsyncGenerator<MiraklOrder> {
-    const max = Math.max(1, Math.min(100, pageSize));
-    let offset = Math.max(0, Math.trunc(startOffset));
-    for (;;) {
-      const page = await this.listOrders({ updatedSince: since, offset, max });
-      for (const o of page.orders) yield o;
-      offset += page.orders.length;
-      if (page.orders.length === 0 || offset >= page.totalCount) return;
-    }
+    for await (const r of this.listOrderRecordsUpdatedSince(since, pageSize, startOffset))
+      if ('order' in r) yield r.order;
   }
 
-  /** OR11 by order_ids, batches of 100. Missing ids are simply absent from the result. */
-  async getOrders(orderIds: string[]): Promise<MiraklOrder[]> {
-    const out: MiraklOrder[] = [];
+  /** OR11 by order ids, 100 at a time: the orders read, and those that could not be read. */
+  async getOrderRecords(orderIds: string[]): Promise<{ orders: MiraklOrder[]; unreadable: UnreadableOrder[] }> {
+    const orders: MiraklOrder[] = [];
+    const unreadable: UnreadableOrder[] = [];
     const unique = [...new Set(orderIds)];
     for (let i = 0; i < unique.length; i += 100) {
-      const batch = unique.slice(i, i + 100);
-      const page = await this.listOrders({ orderIds: batch, max: 100 });
-      out.push(...page.orders);
+      const page = await this.listOrders({ orderIds: unique.slice(i, i + 100), max: 100 });
+      orders.push(...page.orders);
+      unreadable.push(...page.unreadable);
     }
-    return out;
+    return { orders, unreadable };
+  }
+
+  /** OR11 by order ids; an order that cannot be read is a non-retryable error naming it and the field. */
+  async getOrders(orderIds: string[]): Promise<MiraklOrder[]> {
+    const { orders, unreadable } = await this.getOrderRecords(orderIds);
+    const bad = unreadable[0];
+    if (bad) {
+      throw new ConnectorError(
+        'mirakl',
+        'OR11',
+        `order ${bad.orderId ?? '(no order_id)'} is unreadable: ${bad.field}: ${bad.problem}`,
+        false,
+        {
+          code: 'BAD_RESPONSE',
+          detail: `${bad.field}: ${bad.problem}`,
+        },
+      );
+    }
+    return orders;
   }
 
   /** OR21: a decision for every line (accepted true/false). */
@@ -592,4 +637,43 @@ export class MiraklClient {
     );
     return { rows: res.data, nextPageToken: res.next_page_token ?? undefined };
   }
+}
+
+/** An order OR11 returned that does not have the shape Loopline needs (ORDER_UNREADABLE). */
+export interface UnreadableOrder {
+  /** The order's id when even that could not be read: undefined. */
+  orderId?: string;
+  /** The first failing field, e.g. order_lines[2].price. */
+  field: string;
+  /** What is wrong with it (the schema's words; never the value, which may be personal data). */
+  problem: string;
+  /** A stable hash of the record, naming it when it has no readable order id. */
+  fingerprint: string;
+}
+
+export type OrderRecord = { order: MiraklOrder } | { unreadable: UnreadableOrder };
+
+/** One OR11 order, validated on its own. */
+export function readOrder(raw: unknown): OrderRecord {
+  const parsed = MiraklOrderSchema.safeParse(raw);
+  if (parsed.success) return { order: parsed.data };
+  const issue = parsed.error.issues[0];
+  const id = raw && typeof raw === 'object' ? (raw as { order_id?: unknown }).order_id : undefined;
+  return {
+    unreadable: {
+      orderId: typeof id === 'string' && id.trim() !== '' ? id : undefined,
+      field: issue ? fieldPath(issue.path) : '(order)',
+      problem: issue?.message ?? 'not an order',
+      fingerprint: fnv1a32(JSON.stringify(raw) ?? 'undefined').toString(36),
+    },
+  };
+}
+
+/** ['order_lines', 2, 'price'] → order_lines[2].price */
+function fieldPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(order)';
+  return path.reduce<string>(
+    (out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${String(p)}` : String(p)),
+    '',
+  );
 }

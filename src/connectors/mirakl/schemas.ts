@@ -101,8 +101,12 @@ export type MiraklOrder = z.infer<typeof MiraklOrderSchema>;
 export type MiraklOrderLine = z.infer<typeof MiraklOrderLineSchema>;
 export type MiraklAddress = z.infer<typeof MiraklAddressSchema>;
 
+/**
+ * The OR11 page envelope. Orders are validated one by one (MiraklOrderSchema) by the client: one order with an
+ * unexpected field must not make the whole page, and every later poll of the channel, unreadable.
+ */
 export const OR11ResponseSchema = z.looseObject({
-  orders: z.array(MiraklOrderSchema),
+  orders: z.array(z.unknown()),
   total_count: z.number().optional(),
 });
 

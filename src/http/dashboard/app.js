@@ -139,6 +139,7 @@
 
   async function loadSync() {
     const data = await api('/ops/api/sync-health');
+    loadIntake(data);
     $('#sync tbody').replaceChildren(
       ...data.channels.map((h) =>
         el(
@@ -154,6 +155,55 @@
         ),
       ),
     );
+  }
+
+  async function loadIntake(data) {
+    $('#intake tbody').replaceChildren(
+      ...(data.intakes || []).map((h) => {
+        const t = h.totals || {};
+        return el(
+          'tr',
+          { dataset: { channel: h.channel || h.workflowId }, class: t.staleSince ? 'stale' : '' },
+          el('td', {}, h.channel || h.workflowId),
+          el('td', {}, t.lastPollAt ? `${age(Date.now() - t.lastPollAt)} ago` : 'none yet'),
+          el('td', {}, t.failedInARow ?? 0),
+          el('td', {}, t.staleSince ? new Date(t.staleSince).toISOString().slice(0, 19) : ''),
+          el('td', {}, t.ordersSeen ?? ''),
+          el('td', {}, t.unreadable ?? ''),
+          el('td', {}, t.lastError || h.error || ''),
+        );
+      }),
+    );
+  }
+
+  async function loadFailed() {
+    const data = await api(`/ops/api/failed?${filters()}`);
+    $('#failed tbody').replaceChildren(
+      ...data.runs.map((r) =>
+        el(
+          'tr',
+          { dataset: { workflowId: r.workflowId } },
+          el('td', {}, r.workflowId),
+          el('td', {}, r.type),
+          el('td', {}, r.closeStatus),
+          el('td', {}, (r.closedAt || '').slice(0, 19)),
+          el('td', { class: 'message' }, r.failure || ''),
+          el(
+            'td',
+            {},
+            el('button', { type: 'button', class: 'restart', onclick: () => restart(r.workflowId) }, 'Restart'),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function restart(workflowId) {
+    if (!confirm(`Start ${workflowId} again? An order is read again from the marketplace first.`)) return;
+    status(`restarting ${workflowId}…`);
+    const r = await api(`/ops/api/workflows/${encodeURIComponent(workflowId)}/restart`, { method: 'POST', body: '{}' });
+    status(r.ok ? `restarted ${workflowId}: ${r.how}` : `restart refused: ${r.error}`);
+    await refresh();
   }
 
   async function showDetail(workflowId) {
@@ -208,7 +258,7 @@
 
   async function refresh() {
     try {
-      await Promise.all([loadSummary(), loadExceptions(), loadAtRisk(), loadSync()]);
+      await Promise.all([loadSummary(), loadExceptions(), loadFailed(), loadAtRisk(), loadSync()]);
       document.body.dataset.loaded = String(Date.now());
     } catch (err) {
       status(`error: ${err.message}`);
