@@ -2,6 +2,7 @@
 //   up                 PostgreSQL, schema migrations, the Temporal server, namespace and search attributes
 //   status [--json]    what runs, on which ports, which search attributes the server has
 //   restart server|postgres [--kill]   restart one part (--kill: SIGKILL / immediate stop, as in a crash)
+//   backup <dir> [--consistent]        pg_dump of both databases;  restore <dir>: put them back
 //   down [--purge]     stop the server and PostgreSQL (--purge: delete the data directory too)
 // The directory defaults to .loopline/cluster (LOOPLINE_CLUSTER_DIR or --dir to change it); ports are the
 // defaults of src/devtools/cluster.ts, recorded at the first `up`.
@@ -75,6 +76,25 @@ program
     } else {
       throw new Error(`restart what? "${part}": use server or postgres`);
     }
+    printStatus(await c.status(), false);
+  });
+
+program
+  .command('backup')
+  .argument('<dir>', 'directory for the dumps (created)')
+  .option('--consistent', 'stop the Temporal server during the dump, so both databases are from one instant')
+  .action(async (dir: string, opts: { consistent?: boolean }) => {
+    const r = await cluster(program.opts<{ dir?: string }>().dir).backup(dir, { consistent: Boolean(opts.consistent) });
+    process.stdout.write(`${r.files.join('\n')}\n`);
+  });
+
+program
+  .command('restore')
+  .argument('<dir>', 'a directory written by backup')
+  .description('replace both databases with the backup (stops the server, restores, migrates, starts it)')
+  .action(async (dir: string) => {
+    const c = cluster(program.opts<{ dir?: string }>().dir);
+    await c.restore(dir);
     printStatus(await c.status(), false);
   });
 

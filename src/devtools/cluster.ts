@@ -29,13 +29,19 @@ import { isListening } from '../temporal/dev-server';
 
 export const SERVER_CONFIG = join(PROJECT_ROOT, 'deploy', 'temporal', 'server.yaml');
 export const DYNAMIC_CONFIG = join(PROJECT_ROOT, 'deploy', 'temporal', 'dynamicconfig.yaml');
+export const SETUP_SCHEMA = join(PROJECT_ROOT, 'deploy', 'temporal', 'setup-schema.sh');
+export const SETUP_NAMESPACE = join(PROJECT_ROOT, 'deploy', 'temporal', 'setup-namespace.sh');
 export const DEFAULT_CLUSTER_DIR = join(PROJECT_ROOT, '.loopline', 'cluster');
 export const SERVER_SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
 const DB_USER = 'temporal';
-const DATABASES = [
-  { name: 'temporal', schema: 'temporal' },
-  { name: 'temporal_visibility', schema: 'visibility' },
-] as const;
+const DATABASES = ['temporal', 'temporal_visibility'] as const;
+
+/** Loopline's search attributes as setup-namespace.sh takes them: "Channel=Keyword OrderStatus=Keyword …". */
+export function searchAttributeList(): string {
+  return Object.entries(SEARCH_ATTRIBUTE_TYPES)
+    .map(([name, type]) => `${name}=${type}`)
+    .join(' ');
+}
 
 export interface ClusterPorts {
   postgres: number;
@@ -271,50 +277,44 @@ export class LocalCluster {
     this.pg('pg_ctl', ['-D', this.pgData, '-m', mode, '-w', '-t', '60', 'stop'], 'pg_ctl stop');
   }
 
-  private psql(sql: string): string {
-    return run(
-      join(this.tools.postgres.binDir, 'psql'),
-      ['-h', '127.0.0.1', '-p', String(this.ports.postgres), '-U', DB_USER, '-d', 'postgres', '-tAc', sql],
-      { what: 'psql', env: { ...process.env, PGPASSWORD: this.dbPassword() } },
-    );
-  }
-
   /**
-   * Creates and migrates both databases with Temporal's schema tool: create-database and setup-schema once,
-   * then update-schema every time (it applies only the versions not applied yet: the upgrade path).
+   * Creates and migrates both databases with Temporal's schema tool, through deploy/temporal/setup-schema.sh
+   * (the script docker-compose.yml's schema job runs): create-database and setup-schema once, then
+   * update-schema every time (it applies only the versions not applied yet: the upgrade path).
    */
   migrate(): void {
-    const existing = new Set(
-      this.psql('SELECT datname FROM pg_database')
-        .split('\n')
-        .map((s) => s.trim()),
-    );
-    const env = { ...process.env, SQL_PASSWORD: this.dbPassword() };
-    for (const db of DATABASES) {
-      const base = ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(this.ports.postgres), '-u', DB_USER];
-      const tool = (args: string[], what: string) =>
-        run(this.tools.temporal.sqlTool, [...base, '--db', db.name, ...args], { what, env });
-      if (!existing.has(db.name)) {
-        this.log(`creating database ${db.name}`);
-        tool(['create-database'], `create-database ${db.name}`);
-        tool(['setup-schema', '-v', '0.0'], `setup-schema ${db.name}`);
-      }
-      const dir = join(this.tools.temporal.schemaDir, db.schema, 'versioned');
-      this.log(`update-schema ${db.name} from ${dir}`);
-      tool(['update-schema', '-d', dir], `update-schema ${db.name}`);
-    }
+    const out = run('sh', [SETUP_SCHEMA], {
+      what: 'deploy/temporal/setup-schema.sh',
+      env: {
+        ...process.env,
+        SQL_HOST: '127.0.0.1',
+        SQL_PORT: String(this.ports.postgres),
+        SQL_USER: DB_USER,
+        SQL_PASSWORD: this.dbPassword(),
+        SCHEMA_DIR: this.tools.temporal.schemaDir,
+        TEMPORAL_SQL_TOOL: this.tools.temporal.sqlTool,
+      },
+    });
+    for (const line of out.trim().split('\n')) if (/^database /.test(line)) this.log(line);
   }
 
   // ---- Temporal server --------------------------------------------------------------------------------
 
   serverPid(): number | undefined {
+    let pid: number;
     try {
-      const pid = Number(readFileSync(this.serverPidPath, 'utf8').trim());
+      pid = Number(readFileSync(this.serverPidPath, 'utf8').trim());
       process.kill(pid, 0);
-      return pid;
     } catch {
       return undefined;
     }
+    // An exited server whose parent has not reaped it yet (another process started it) is a zombie: gone.
+    try {
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return undefined;
+    } catch {
+      // no /proc: signal 0 is all we can know
+    }
+    return pid;
   }
 
   /** The environment deploy/temporal/server.yaml is rendered with (compose sets the same names). */
@@ -405,10 +405,6 @@ export class LocalCluster {
     rmSync(this.serverPidPath, { force: true });
   }
 
-  private cli(args: string[], what: string): string {
-    return run(readTemporalTools().cli.path, [...args, '--address', this.address], { what, timeout: 30_000 });
-  }
-
   async serverHealthy(): Promise<boolean> {
     if (!(await isListening('127.0.0.1', this.ports.frontend))) return false;
     const r = spawnSync(readTemporalTools().cli.path, ['operator', 'cluster', 'health', '--address', this.address], {
@@ -418,55 +414,27 @@ export class LocalCluster {
     return r.status === 0 && /SERVING/.test(r.stdout);
   }
 
-  /** The namespace (with its retention), then Loopline's search attributes, each created once and checked. */
-  async setupNamespace(timeoutMs = 60_000): Promise<Record<string, string>> {
-    const ns = ['--namespace', this.namespace];
-    const describe = () =>
-      spawnSync(readTemporalTools().cli.path, ['operator', 'namespace', 'describe', ...ns, '--address', this.address], {
-        encoding: 'utf8',
-        timeout: 10_000,
-      }).status === 0;
-    if (!describe()) {
-      this.log(`creating namespace ${this.namespace} (retention ${this.retentionDays} days)`);
-      this.cli(
-        ['operator', 'namespace', 'create', ...ns, '--retention', `${this.retentionDays}d`],
-        `namespace create ${this.namespace}`,
-      );
-    }
-    const deadline = Date.now() + timeoutMs;
-    while (!describe()) {
-      if (Date.now() > deadline) throw new Error(`namespace ${this.namespace} not visible after ${timeoutMs} ms`);
-      await sleep(500);
-    }
-    let registered = this.searchAttributes();
-    const missing = Object.entries(SEARCH_ATTRIBUTE_TYPES).filter(([name]) => !registered?.[name]);
-    if (missing.length > 0) {
-      const args = ['operator', 'search-attribute', 'create', ...ns];
-      for (const [name, type] of missing) args.push('--name', name, '--type', type);
-      this.log(`registering search attributes ${missing.map(([n]) => n).join(', ')}`);
-      // A namespace just created is known to `describe` a moment before every cache has it: retry until then.
-      for (;;) {
-        try {
-          this.cli(args, 'search-attribute create');
-          break;
-        } catch (err) {
-          if (Date.now() > deadline || !/not found/i.test((err as Error).message)) throw err;
-          await sleep(1000);
-        }
-      }
-      registered = this.searchAttributes();
-    }
-    const wrong = Object.entries(SEARCH_ATTRIBUTE_TYPES).filter(
-      ([name, type]) => registered?.[name] !== `INDEXED_VALUE_TYPE_${type.toUpperCase()}`,
-    );
-    if (wrong.length > 0) {
-      throw new Error(
-        `search attributes not registered as Loopline needs them: ${wrong
-          .map(([n, t]) => `${n} (${t}; server has ${registered?.[n] ?? 'nothing'})`)
-          .join(', ')}`,
-      );
-    }
-    return registered!;
+  /**
+   * The namespace (with its retention), then Loopline's search attributes, each created once and checked,
+   * through deploy/temporal/setup-namespace.sh (the script docker-compose.yml's setup job runs).
+   */
+  async setupNamespace(): Promise<Record<string, string>> {
+    const out = run('sh', [SETUP_NAMESPACE], {
+      what: 'deploy/temporal/setup-namespace.sh',
+      timeout: 180_000,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: this.address,
+        NAMESPACE: this.namespace,
+        RETENTION: `${this.retentionDays}d`,
+        LOOPLINE_SEARCH_ATTRIBUTES: searchAttributeList(),
+        TEMPORAL_CLI: readTemporalTools().cli.path,
+      },
+    });
+    for (const line of out.trim().split('\n')) if (/^namespace /.test(line)) this.log(line);
+    const registered = this.searchAttributes();
+    if (!registered) throw new Error('the search attributes could not be read back after registration');
+    return registered;
   }
 
   searchAttributes(): Record<string, string> | undefined {
@@ -477,6 +445,66 @@ export class LocalCluster {
     );
     if (r.status !== 0) return undefined;
     return (JSON.parse(r.stdout) as { customAttributes?: Record<string, string> }).customAttributes ?? {};
+  }
+
+  // ---- backup and restore ----------------------------------------------------------------------------
+
+  private pgTool(bin: string, args: string[], what: string): string {
+    return run(
+      join(this.tools.postgres.binDir, bin),
+      ['-h', '127.0.0.1', '-p', String(this.ports.postgres), '-U', DB_USER, ...args],
+      {
+        what,
+        env: { ...process.env, PGPASSWORD: this.dbPassword() },
+        timeout: 30 * 60_000,
+      },
+    );
+  }
+
+  /**
+   * pg_dump (custom format) of both databases into `dir`. `consistent` stops the Temporal server for the
+   * dump so the two databases are from the same instant (docs/deployment.md); otherwise each is a
+   * consistent snapshot of itself, taken while the server runs.
+   */
+  async backup(dir: string, opts: { consistent?: boolean } = {}): Promise<{ dir: string; files: string[] }> {
+    mkdirSync(dir, { recursive: true });
+    const wasRunning = this.serverPid() !== undefined;
+    if (opts.consistent && wasRunning) await this.stopServer();
+    const files: string[] = [];
+    try {
+      for (const db of DATABASES) {
+        const file = join(dir, `${db}.dump`);
+        this.log(`pg_dump ${db} → ${file}`);
+        this.pgTool('pg_dump', ['-d', db, '-Fc', '-f', file], `pg_dump ${db}`);
+        files.push(file);
+      }
+      writeFileSync(
+        join(dir, 'backup.json'),
+        `${JSON.stringify({ takenAt: new Date().toISOString(), consistent: Boolean(opts.consistent), temporal: this.tools.temporal.version, postgres: this.tools.postgres.version }, null, 2)}\n`,
+      );
+    } finally {
+      if (opts.consistent && wasRunning) await this.startServer();
+    }
+    return { dir, files };
+  }
+
+  /** Replaces both databases with a backup: server stopped, databases recreated, pg_restore, migrate, start. */
+  async restore(dir: string): Promise<void> {
+    for (const db of DATABASES) {
+      if (!existsSync(join(dir, `${db}.dump`)))
+        throw new Error(`${join(dir, `${db}.dump`)} is missing: not a cluster backup`);
+    }
+    await this.stopServer();
+    await this.startPostgres();
+    for (const db of DATABASES) {
+      this.log(`restoring ${db} from ${join(dir, `${db}.dump`)}`);
+      this.pgTool('dropdb', ['--if-exists', db], `dropdb ${db}`);
+      this.pgTool('createdb', [db], `createdb ${db}`);
+      this.pgTool('pg_restore', ['-d', db, '--no-owner', join(dir, `${db}.dump`)], `pg_restore ${db}`);
+    }
+    // A backup from an older server version is brought up to this one's schema before the server starts.
+    this.migrate();
+    await this.startServer();
   }
 
   // ---- the whole cluster -----------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 // visibility. A solo file: it runs after the others, alone (src/devtools/run-tests.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
@@ -108,6 +108,17 @@ ${TEST_SECURITY_YAML}`,
   connection = await Connection.connect({ address: cluster.address });
   client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
   process.stdout.write(`# ${processes.size} Loopline processes ready ${Date.now() - started} ms after the start\n`);
+  // Resident memory of each process (docs/deployment.md's sizing), from /proc where there is one.
+  const rss = (pid: number | undefined) => {
+    try {
+      return `${Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024)} MB`;
+    } catch {
+      return '?';
+    }
+  };
+  const memory = [`temporal-server ${rss(cluster.serverPid())}`];
+  for (const p of processes.values()) memory.push(`${p.name} ${rss(p.child.pid)}`);
+  process.stdout.write(`# resident memory: ${memory.join(', ')}\n`);
 });
 
 after(async () => {
@@ -129,6 +140,22 @@ const marketplaceState = async (id: string) =>
 async function warehouseOrder(son: string): Promise<PvxOrder | undefined> {
   const { data } = await peoplevox.get(`/control/peoplevox/${PVX_CLIENT}/orders`);
   return (data as { orders: PvxOrder[] }).orders.find((o) => o.salesOrderNumber === son);
+}
+
+/**
+ * `npm run cluster -- <args>` on this test's cluster, as a child process. Asynchronous on purpose: this
+ * process is the parent of the server it restarted, and must stay free to reap it when the CLI stops it.
+ */
+async function clusterCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/devtools/cluster-cli.ts', '--dir', dir, ...args], {
+    cwd: PROJECT_ROOT,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { status, stdout, stderr };
 }
 
 function describeProcesses(): string {
@@ -168,14 +195,7 @@ async function despatchAndClose(orderId: string, son: string): Promise<void> {
 }
 
 test('npm run cluster reports the pinned server on PostgreSQL, with every search attribute registered', async () => {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/devtools/cluster-cli.ts', '--dir', dir, 'status', '--json'],
-    {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-    },
-  );
+  const r = await clusterCli('status', '--json');
   assert.equal(r.status, 0, r.stderr);
   const status = JSON.parse(r.stdout) as Awaited<ReturnType<LocalCluster['status']>>;
   assert.equal(status.server.version, `temporal version ${readServerTools().temporal.version.replace(/^v/, '')}`);
@@ -228,4 +248,18 @@ test('kill -9 of the orders worker: a new process takes over the order from its 
   // Nothing failed anywhere on the cluster.
   const failed = await client.workflow.count('ExecutionStatus = "Failed"');
   assert.equal(failed.count, 0);
+});
+
+test('backup and restore: both databases dumped, replaced from the dump, and every order is still there', async () => {
+  const before = (await client.workflow.count('Channel = "asos"')).count;
+  assert.ok(before >= 3);
+  const backupDir = join(dir, 'backup');
+  const r = await clusterCli('backup', backupDir, '--consistent');
+  assert.equal(r.status, 0, r.stderr);
+  await cluster.restore(backupDir);
+  for (const id of ['CL-1001-A', 'CL-2001-A', 'CL-3001-A']) {
+    const d = await eventually(() => client.workflow.getHandle(`order:asos:${id}`).describe(), 30_000, id);
+    assert.equal(d.status.name, 'COMPLETED', id);
+  }
+  assert.equal((await eventually(() => client.workflow.count('Channel = "asos"'), 30_000)).count, before);
 });
