@@ -264,8 +264,13 @@ export class LocalCluster {
   }
 
   async startPostgres(): Promise<void> {
+    if (await this.postgresRunning()) {
+      if (existsSync(join(this.pgData, 'postmaster.pid'))) return;
+      throw new Error(
+        `port ${this.ports.postgres} is taken by another process: stop it, or use another cluster directory`,
+      );
+    }
     if (!existsSync(join(this.pgData, 'PG_VERSION'))) this.initPostgres();
-    if (await this.postgresRunning()) return;
     this.log(`starting PostgreSQL on 127.0.0.1:${this.ports.postgres}`);
     this.pg('pg_ctl', ['-D', this.pgData, '-l', this.postgresLogPath, '-w', '-t', '60', 'start'], 'pg_ctl start');
   }
@@ -344,6 +349,12 @@ export class LocalCluster {
   /** Starts the server in the background (it outlives `npm run cluster up`); its pid goes to a file. */
   async startServer(timeoutMs = 90_000): Promise<void> {
     if (this.serverPid()) return;
+    // Another server on our port (a dev server, another cluster) would answer our health checks.
+    if (await isListening('127.0.0.1', this.ports.frontend)) {
+      throw new Error(
+        `port ${this.ports.frontend} is taken by another process (a Temporal dev server?): stop it first`,
+      );
+    }
     mkdirSync(this.dir, { recursive: true });
     const logFd = openSync(this.serverLogPath, 'a');
     const args = ['--config-file', SERVER_CONFIG, '--allow-no-auth', 'start'];
