@@ -1,29 +1,56 @@
-// Process entry point for deployments (docker-compose, Kubernetes, a VM):
-//   worker – polls every Loopline task queue (scale horizontally: run more of these)
-//   http   – webhooks, ops API and dashboard, metrics
+// Process entry point for deployments (docker-compose, Kubernetes, a VM) and for the cluster test:
+//   worker [role ...]  – polls the task queues of the roles given (orders, acknowledge, peoplevox, shopify,
+//                        inventory; comma- or space-separated, or LOOPLINE_WORKER_ROLES); none or `all`:
+//                        every configured role. Scale horizontally: run more processes of a role.
+//   http               – webhooks, ops API and dashboard, metrics
 // Both read the same config file and environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY …).
 import { loadConfig } from '../src/config/load';
+import type { Config } from '../src/config/schema';
 import { createLogger } from '../src/logging/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
-import { createRuntime, createWorkers } from './runtime';
+import { createRuntime, createWorkers, parseWorkerRoles } from './runtime';
 import { ensureRecurringWork } from './recurring';
 import { createHttpServer } from '../src/http/server';
 import { installTemporalLogging } from '../src/temporal/runtime-logging';
+import { ensureInventoryWorkflows } from '../src/inventory/intake';
 
-async function runWorker() {
+/** The sandbox's clock speed-up; a production config (sandbox.enabled false) always runs at 1. */
+function timeScaleOf(config: Config): number {
+  return config.sandbox.enabled ? config.sandbox.timeScale : 1;
+}
+
+async function runWorker(args: string[]) {
   const config = loadConfig();
-  const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-worker' });
+  const roles = parseWorkerRoles(args.length > 0 ? args : [process.env.LOOPLINE_WORKER_ROLES ?? ''], config);
+  const log = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    name: `loopline-worker:${roles.join('+')}`,
+  });
   installTemporalLogging(log, 'WARN', { metricsBindAddress: config.metrics.temporalPrometheus });
+  const timeScale = timeScaleOf(config);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
-  const runtime = createRuntime(config, log);
-  const workers = await createWorkers({ connection, client, runtime });
-  // Intake workflows and Schedules are singletons: ensuring them from every worker is a no-op.
-  await ensureRecurringWork(client, config, { log });
+  const runtime = createRuntime(config, log, { timeScale });
+  const workers = await createWorkers({
+    connection,
+    client,
+    runtime,
+    roles,
+    timeScale,
+    ...(timeScale !== 1 ? { despatchBackstopMs: (15 * 60_000) / timeScale } : {}),
+  });
+  // Intake workflows, Schedules and the per-channel inventory workflows are singletons: ensuring them from
+  // every replica of the role that runs them is a no-op.
+  if (roles.includes('orders')) await ensureRecurringWork(client, config, { log, timeScale });
+  if (roles.includes('inventory')) await ensureInventoryWorkflows(client, config);
   const stop = () => workers.forEach((w) => w.shutdown());
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  log.info({ address: config.temporal.address, namespace: config.temporal.namespace }, 'workers running');
+  log.info(
+    { address: config.temporal.address, namespace: config.temporal.namespace, roles, timeScale },
+    'workers running',
+  );
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
 }
@@ -40,10 +67,10 @@ async function runHttp() {
   process.on('SIGTERM', stop);
 }
 
-const role = process.argv[2] ?? 'worker';
-const run = role === 'http' ? runHttp : role === 'worker' ? runWorker : undefined;
+const [role = 'worker', ...rest] = process.argv.slice(2);
+const run = role === 'http' ? runHttp : role === 'worker' ? () => runWorker(rest) : undefined;
 if (!run) {
-  process.stderr.write(`unknown role "${role}": use "worker" or "http"\n`);
+  process.stderr.write(`unknown process "${role}": use "worker [role ...]" or "http"\n`);
   process.exit(2);
 }
 run().catch((err: unknown) => {

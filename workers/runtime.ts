@@ -93,10 +93,44 @@ export function createRuntime(
   };
 }
 
+/**
+ * What a worker process polls, one role per task queue (config temporal.taskQueues). A deployment runs each
+ * role in its own processes and scales them separately (docs/deployment.md); `npm start` and the tests run
+ * every role in one process.
+ */
+export const WORKER_ROLES = ['orders', 'acknowledge', 'peoplevox', 'shopify', 'inventory'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+/** Every role this config has work for: `shopify` only when systems.shopify is configured. */
+export function configuredRoles(config: Config): WorkerRole[] {
+  return WORKER_ROLES.filter((r) => r !== 'shopify' || config.systems.shopify !== undefined);
+}
+
+/** Parses roles given on a command line or in LOOPLINE_WORKER_ROLES ("orders,acknowledge" or separate words). */
+export function parseWorkerRoles(words: readonly string[], config: Config): WorkerRole[] {
+  const names = words
+    .flatMap((w) => w.split(','))
+    .map((w) => w.trim())
+    .filter(Boolean);
+  if (names.length === 0 || names.includes('all')) return configuredRoles(config);
+  const unknown = names.filter((n) => !(WORKER_ROLES as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown worker role(s) ${unknown.map((u) => `"${u}"`).join(', ')}: use ${WORKER_ROLES.join(', ')} or all`,
+    );
+  }
+  if (names.includes('shopify') && !config.systems.shopify) {
+    throw new Error('worker role "shopify" needs systems.shopify in the config (a channel with fulfilment: shopify)');
+  }
+  return [...new Set(names)] as WorkerRole[];
+}
+
 export interface WorkerSetOptions {
   connection: NativeConnection;
   client: Client;
   runtime: Runtime;
+  /** Which task queues this process polls (default: every configured role). */
+  roles?: readonly WorkerRole[];
   /** Pre-built workflow bundle (tests share one); otherwise bundled from workflows/index.ts. */
   workflowBundle?: { code: string };
   despatchBackstopMs?: number;
@@ -108,7 +142,7 @@ export async function buildWorkflowBundle() {
 }
 
 /**
- * One worker per task queue:
+ * One worker per task queue, for the roles asked (the one place that builds Loopline's workers):
  *  - orders: every workflow, plus settings/validation/intake activities;
  *  - acknowledge: marketplace writes that the SLA hangs on (OR21, ST01, OR23/OR24, OR29), never queued
  *    behind warehouse work;
@@ -187,7 +221,12 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });
-  const workflowBundle = opts.workflowBundle ?? (await buildWorkflowBundle());
+  const roles = new Set(opts.roles ?? configuredRoles(config));
+  if (roles.has('shopify') && !shopifyActs)
+    throw new Error('worker role "shopify" needs systems.shopify in the config');
+  // Only the roles that run workflows need the bundle (seconds of CPU and tens of MB per process).
+  const needsBundle = roles.has('orders') || roles.has('inventory');
+  const workflowBundle = needsBundle ? (opts.workflowBundle ?? (await buildWorkflowBundle())) : undefined;
   // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
   const dataConverter = createDataConverter(config);
   const q = config.temporal.taskQueues;
@@ -201,65 +240,73 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     listWarehouseDespatches,
     ...general
   } = orderActs;
-  return Promise.all([
-    Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter,
-      taskQueue: q.orders,
-      workflowBundle,
-      activities: {
-        ...general,
-        ...intakeActs,
-        forwardDespatch,
-        raiseCatalogueFindings,
-        ...reconciliationActs,
-        ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
-      },
-    }),
-    Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter,
-      taskQueue: q.acknowledge,
-      activities: {
-        acknowledgeOrder,
-        confirmShipment,
-        cancelMarketplaceOrder,
-        ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
-      },
-    }),
-    Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter,
-      taskQueue: q.peoplevox,
-      activities: {
-        createWarehouseOrder,
-        cancelWarehouseOrder,
-        listWarehouseDespatches,
-        sweepDespatches,
-        // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
-        auditChannelCatalogue,
-      },
-      // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
-      maxHeartbeatThrottleInterval: '2s',
-      // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
-      maxTaskQueueActivitiesPerSecond: pvxRate / 3,
-    }),
+  const build: Record<WorkerRole, () => Promise<Worker>> = {
+    orders: () =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.orders,
+        workflowBundle,
+        activities: {
+          ...general,
+          ...intakeActs,
+          forwardDespatch,
+          raiseCatalogueFindings,
+          ...reconciliationActs,
+          ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
+        },
+      }),
+    acknowledge: () =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.acknowledge,
+        activities: {
+          acknowledgeOrder,
+          confirmShipment,
+          cancelMarketplaceOrder,
+          ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
+        },
+      }),
+    peoplevox: () =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.peoplevox,
+        activities: {
+          createWarehouseOrder,
+          cancelWarehouseOrder,
+          listWarehouseDespatches,
+          sweepDespatches,
+          // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
+          auditChannelCatalogue,
+        },
+        // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
+        maxHeartbeatThrottleInterval: '2s',
+        // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
+        maxTaskQueueActivitiesPerSecond: pvxRate / 3,
+      }),
     // Shopify fulfilment calls (docs/shopify.md): the same activities, paced by Shopify's cost bucket.
-    ...(shopifyActs
-      ? [
-          Worker.create({
-            connection,
-            namespace: config.temporal.namespace,
-            dataConverter,
-            taskQueue: q.shopify,
-            activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
-          }),
-        ]
-      : []),
+    shopify: () =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.shopify,
+        activities: { createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+      }),
     // Stock: one inventory workflow per channel and its pushes (docs/inventory.md).
-    createInventoryWorker({ connection, client: opts.client, runtime, workflowBundle, timeScale: opts.timeScale }),
-  ]);
+    inventory: () =>
+      createInventoryWorker({
+        connection,
+        client: opts.client,
+        runtime,
+        workflowBundle: workflowBundle!,
+        timeScale: opts.timeScale,
+      }),
+  };
+  return Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()));
 }

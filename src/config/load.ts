@@ -94,12 +94,53 @@ export function loadConfig(path = process.env.LOOPLINE_CONFIG ?? DEFAULT_CONFIG_
   } catch (err) {
     throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
   }
-  return parseConfig(text, path, env);
+  const config = parseConfig(text, path, env);
+  applySecretFiles(config, env);
+  return config;
 }
 
-/** Reads a secret named by the config from the environment, with a message naming both. */
+/** Every environment variable the config names for a secret: the value of each `…Env` key, at any depth. */
+export function secretEnvNames(config: Config): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.endsWith('Env') && typeof child === 'string') names.add(child);
+        else walk(child);
+      }
+    }
+  };
+  walk(config);
+  return [...names].sort();
+}
+
+/**
+ * Secrets as files (Docker and Kubernetes secrets): for each variable the config names, when it is unset
+ * and `<NAME>_FILE` names a file, the file's content (less a trailing newline) becomes its value. A
+ * variable set directly wins. An unreadable file stops the process, naming the variable and the path.
+ */
+export function applySecretFiles(config: Config, env: NodeJS.ProcessEnv = process.env): void {
+  const problems: string[] = [];
+  for (const name of secretEnvNames(config)) {
+    const file = env[`${name}_FILE`];
+    if (env[name] || !file) continue;
+    try {
+      env[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('environment', problems);
+}
+
+/** Reads a secret named by the config from the environment (or its `_FILE`, see applySecretFiles), with a message naming both. */
 export function secretFromEnv(envName: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
   const v = env[envName];
-  if (!v) throw new ConfigError('environment', [`${what}: environment variable ${envName} is not set`]);
+  if (!v) {
+    throw new ConfigError('environment', [
+      `${what}: environment variable ${envName} is not set (nor ${envName}_FILE, a file holding it)`,
+    ]);
+  }
   return v;
 }

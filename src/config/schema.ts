@@ -460,9 +460,22 @@ export const ConfigSchema = z
         /** Demo order stream per channel; 0 turns it off. */
         demoOrdersPerMinute: z.number().min(0).max(600).default(4),
         dataDir: z.string().default('.loopline/data'),
+        /**
+         * Sandbox clock speed-up for the simulators and the worker processes (60: Mirakl's once-a-minute
+         * OR11 becomes once a second, and every interval and rate limit scales alike). Only read when
+         * `enabled` is true, so it can never speed up a production deployment.
+         */
+        timeScale: z.number().min(1).max(3600).default(1),
       })
       .strict()
-      .default({ enabled: false, host: '127.0.0.1', port: 9090, demoOrdersPerMinute: 4, dataDir: '.loopline/data' }),
+      .default({
+        enabled: false,
+        host: '127.0.0.1',
+        port: 9090,
+        demoOrdersPerMinute: 4,
+        dataDir: '.loopline/data',
+        timeScale: 1,
+      }),
     systems: z
       .object({
         peoplevox: PeoplevoxSchema.optional(),

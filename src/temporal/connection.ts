@@ -8,11 +8,22 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema';
 import { createDataConverter } from './data-converter';
 
-function tlsOptions(cfg: Config) {
-  const certPath = process.env.TEMPORAL_TLS_CERT;
-  const keyPath = process.env.TEMPORAL_TLS_KEY;
-  if (certPath && keyPath) {
-    return { clientCertPair: { crt: readFileSync(certPath), key: readFileSync(keyPath) } };
+/**
+ * TLS to the frontend: a client certificate for mTLS (TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY), the CA that
+ * signed a self-hosted server's certificate (TEMPORAL_TLS_CA) and the name it was issued to
+ * (TEMPORAL_TLS_SERVER_NAME, when it differs from the address's host); docs/deployment.md.
+ */
+export function tlsOptions(cfg: Config, env: NodeJS.ProcessEnv = process.env) {
+  const certPath = env.TEMPORAL_TLS_CERT;
+  const keyPath = env.TEMPORAL_TLS_KEY;
+  const caPath = env.TEMPORAL_TLS_CA;
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME;
+  if ((certPath && keyPath) || caPath || serverName) {
+    return {
+      ...(certPath && keyPath ? { clientCertPair: { crt: readFileSync(certPath), key: readFileSync(keyPath) } } : {}),
+      ...(caPath ? { serverRootCACertificate: readFileSync(caPath) } : {}),
+      ...(serverName ? { serverNameOverride: serverName } : {}),
+    };
   }
   return cfg.temporal.tls ? true : undefined;
 }

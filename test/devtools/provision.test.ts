@@ -1,10 +1,11 @@
-// The provisioning script: an explicit binary wins, a broken one is named, and the manifest it writes
+// The provisioning scripts: an explicit binary wins, a broken one is named, and the manifest it writes
 // is what tests and the sandbox read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, readTemporalTools } from '../../src/devtools/tools';
+import { PROJECT_ROOT, readServerTools, readTemporalTools } from '../../src/devtools/tools';
 
 const script = join(PROJECT_ROOT, 'src/devtools/provision-temporal.mjs');
 
@@ -24,4 +25,21 @@ test('a $TEMPORAL_CLI that is not an executable fails with one sentence naming i
   });
   assert.equal(r.status, 1);
   assert.match(r.stderr.trim(), /^TEMPORAL_CLI is set to \/nonexistent\/temporal, which is not an executable file\.$/);
+});
+
+test('the Temporal server is provisioned at the pinned version, with its schema tool, its migrations and PostgreSQL', () => {
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'src/devtools/provision-server.mjs')], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Temporal server: temporal version 1\.32\.2 /m);
+  const tools = readServerTools();
+  assert.equal(tools.temporal.version, 'v1.32.2');
+  const sqlTool = spawnSync(tools.temporal.sqlTool, ['--version'], { encoding: 'utf8' });
+  assert.match(sqlTool.stdout, /temporal-sql-tool version 1\.32\.2/);
+  for (const db of ['temporal', 'visibility']) {
+    const versions = readdirSync(join(tools.temporal.schemaDir, db, 'versioned'));
+    assert.ok(versions.includes('v1.0') && versions.length > 10, `${db} migrations: ${versions.join(' ')}`);
+  }
+  assert.match(tools.postgres.version, /\(PostgreSQL\) 15\./);
 });
