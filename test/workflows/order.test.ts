@@ -2,14 +2,10 @@
 // (End-to-end runs through the simulators live in test/e2e.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from '@temporalio/worker';
-import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startTestEnv, uniqueQueue, workflowBundle, eventually, maybeRecordHistory } from '../support/temporal';
-import type { OrderActivities, OrderSettings } from '../../activities/order';
-import type { MarketplaceOrder, Despatch } from '../../src/domain/order';
-import { validateOrder } from '../../src/domain/validation';
-import { decideStockAcceptance, type OutOfStockPolicy, type StockCheckLine } from '../../src/inventory/acceptance';
+import { ApplicationFailure } from '@temporalio/common';
+import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
+import { order, recorder, withOrderWorker } from './support';
 import {
   orderWorkflow,
   despatchNotifiedSignal,
@@ -26,171 +22,10 @@ after(async () => {
   await env?.teardown();
 });
 
-function order(overrides: Partial<MarketplaceOrder> = {}): MarketplaceOrder {
-  const now = new Date();
-  return {
-    channel: 'asos',
-    orderId: `ORD-${Math.random().toString(36).slice(2, 8).toUpperCase()}-A`,
-    state: 'WAITING_ACCEPTANCE',
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    acceptanceDeadline: new Date(now.getTime() + 48 * 3600_000).toISOString(),
-    shippingDeadline: new Date(now.getTime() + 96 * 3600_000).toISOString(),
-    currency: 'GBP',
-    taxMode: 'TAX_INCLUDED',
-    shippingAddress: {
-      firstName: 'Ann',
-      lastName: 'Lee',
-      line1: '1 High St',
-      city: 'Leeds',
-      postcode: 'LS1 1AA',
-      countryCode: 'GBR',
-    },
-    lines: [
-      {
-        lineId: 'L1',
-        index: 1,
-        offerSku: 'TEE-RED-M',
-        quantity: 2,
-        unitPrice: 1800,
-        price: 3600,
-        shippingPrice: 395,
-        taxes: [],
-        shippingTaxes: [],
-        state: 'WAITING_ACCEPTANCE',
-        cancelledQuantity: 0,
-      },
-      {
-        lineId: 'L2',
-        index: 2,
-        offerSku: 'SCARF-NAVY-S',
-        quantity: 1,
-        unitPrice: 2495,
-        price: 2495,
-        shippingPrice: 0,
-        taxes: [],
-        shippingTaxes: [],
-        state: 'WAITING_ACCEPTANCE',
-        cancelledQuantity: 0,
-      },
-    ],
-    totals: { goods: 6095, shipping: 395, total: 6490 },
-    ...overrides,
-  };
-}
-
-interface Recorder {
-  calls: string[];
-  known: Set<string>;
-  shipments: Array<{ despatchNumber: string; lines: Array<{ lineId: string; quantity: number }>; mode: string }>;
-  despatches: Despatch[];
-  alerts: string[];
-  /** The master's available per item code for checkOrderStock (absent: everything in stock). */
-  stock?: Record<string, number>;
-  /** checkOrderStock fails like a master that cannot be read (its retries used up). */
-  stockUnreadable?: boolean;
-  /** OR21 decisions as sent. */
-  decisions?: Array<Array<{ lineId: string; accepted: boolean }>>;
-  /** Orders sent to the warehouse (their line ids). */
-  warehouseLines?: string[][];
-}
-
-function fakeActivities(queue: string, rec: Recorder, settings: Partial<OrderSettings> = {}): OrderActivities {
-  const acts = {
-    async orderSettings(): Promise<OrderSettings> {
-      return {
-        taskQueues: { acknowledge: queue, peoplevox: queue },
-        acceptancePolicy: 'accept-when-mapped',
-        outOfStock: 'accept-and-backorder',
-        alertAtFractions: [0.5, 0.8],
-        returnWindowDays: 0,
-        multiShipment: true,
-        despatchBackstopMs: 60_000,
-        ...settings,
-      };
-    },
-    async resolveItemCodes(input: { offerSkus: string[] }) {
-      return Object.fromEntries(input.offerSkus.map((s) => [s, rec.known.has(s) ? s : null]));
-    },
-    async validateOrder(input: { channel: string; order: MarketplaceOrder }) {
-      rec.calls.push('validate');
-      return validateOrder(input.order, {
-        channel: input.channel,
-        currency: 'GBP',
-        itemCodeFor: (s) => (rec.known.has(s) ? s : undefined),
-        requireAddress: true,
-        now: Date.now(),
-      });
-    },
-    async checkOrderStock(input: { lines: StockCheckLine[]; policy?: OutOfStockPolicy }) {
-      rec.calls.push(`stock-check:${input.policy}`);
-      if (rec.stockUnreadable)
-        throw ApplicationFailure.nonRetryable(
-          'shopify inventoryItems: HTTP 503: Service Unavailable',
-          'SYSTEM_UNAVAILABLE',
-        );
-      const everything = Object.fromEntries(input.lines.map((l) => [l.itemCode, 1_000]));
-      return decideStockAcceptance(input.policy ?? 'accept-and-backorder', input.lines, rec.stock ?? everything);
-    },
-    async acknowledgeOrder(input: { decisions: Array<{ lineId: string; accepted: boolean }> }) {
-      (rec.decisions ??= []).push(input.decisions);
-      rec.calls.push('acknowledge');
-      return 'accepted' as const;
-    },
-    async createWarehouseOrder(input: { order: MarketplaceOrder }) {
-      (rec.warehouseLines ??= []).push(input.order.lines.map((l) => l.lineId));
-      rec.calls.push('create-wms');
-      return { salesOrderNumber: `ASOS-${input.order.orderId}`, created: true };
-    },
-    async cancelWarehouseOrder() {
-      rec.calls.push('cancel-wms');
-      return { cancelled: true, status: 'Cancelled' };
-    },
-    async listWarehouseDespatches() {
-      return rec.despatches;
-    },
-    async confirmShipment(input: {
-      despatchNumber: string;
-      lines: Array<{ lineId: string; quantity: number }>;
-      mode: string;
-    }) {
-      rec.calls.push(`ship:${input.despatchNumber}`);
-      rec.shipments.push({ despatchNumber: input.despatchNumber, lines: input.lines, mode: input.mode });
-      return 'confirmed' as const;
-    },
-    async cancelMarketplaceOrder() {
-      rec.calls.push('cancel-marketplace');
-    },
-    async raiseAlert(a: { message: string }) {
-      rec.alerts.push(a.message);
-    },
-  };
-  return acts as unknown as OrderActivities;
-}
-
-function recorder(known = ['TEE-RED-M', 'SCARF-NAVY-S']): Recorder {
-  return { calls: [], known: new Set(known), shipments: [], despatches: [], alerts: [] };
-}
-
-async function withWorker<T>(
-  rec: Recorder,
-  settings: Partial<OrderSettings>,
-  fn: (queue: string) => Promise<T>,
-): Promise<T> {
-  const queue = uniqueQueue('order');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: queue,
-    workflowBundle: await workflowBundle(),
-    activities: fakeActivities(queue, rec, settings),
-  });
-  return worker.runUntil(fn(queue));
-}
-
 describe('order workflow (real Temporal server)', () => {
   test('the order is acknowledged before the warehouse order is created', async () => {
     const rec = recorder();
-    await withWorker(rec, {}, async (queue) => {
+    await withOrderWorker(env, rec, {}, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -225,7 +60,7 @@ describe('order workflow (real Temporal server)', () => {
 
   test('a partial despatch confirms only the despatched line, then the rest ships in a second parcel', async () => {
     const rec = recorder();
-    await withWorker(rec, {}, async (queue) => {
+    await withOrderWorker(env, rec, {}, async (queue) => {
       const o = order({ state: 'SHIPPING' });
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -290,7 +125,7 @@ describe('order workflow (real Temporal server)', () => {
 
   test('an unmapped offer SKU parks the order with merchandising; retry after the mapping is added completes it', async () => {
     const rec = recorder(['TEE-RED-M']);
-    await withWorker(rec, {}, async (queue) => {
+    await withOrderWorker(env, rec, {}, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -324,7 +159,7 @@ describe('order workflow (real Temporal server)', () => {
 
   test('whole-order platforms (no multi-shipment) wait for every line, then confirm once with OR23 + OR24', async () => {
     const rec = recorder();
-    await withWorker(rec, { multiShipment: false }, async (queue) => {
+    await withOrderWorker(env, rec, { multiShipment: false }, async (queue) => {
       const o = order({ state: 'SHIPPING' });
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -376,34 +211,32 @@ describe('order workflow (real Temporal server)', () => {
 
   test('a warehouse rejection parks the order for ops with the warehouse message', async () => {
     const rec = recorder();
-    const queue = uniqueQueue('order');
-    const acts = fakeActivities(queue, rec);
-    (acts as unknown as Record<string, unknown>).createWarehouseOrder = async () => {
+    const rejecting = async () => {
       throw ApplicationFailure.create({
         message: 'Row 1: ShippingAddressPostcode "XX" is not a valid UK postcode',
         type: 'WMS_REJECTED',
         nonRetryable: true,
       });
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: queue,
-      workflowBundle: await workflowBundle(),
-      activities: acts,
-    });
-    await worker.runUntil(async () => {
-      const o = order({ state: 'SHIPPING' });
-      const h = await env.client.workflow.start(orderWorkflow, {
-        taskQueue: queue,
-        workflowId: `order:asos:${o.orderId}`,
-        args: [{ channel: 'asos', orderId: o.orderId, order: o }],
-      });
-      const exc = await eventually(async () => (await h.query(orderStateQuery)).exception, 10_000, 'exception');
-      assert.equal(exc.reason, 'WMS_REJECTED');
-      assert.equal(exc.owner, 'ops');
-      assert.match(exc.message, /postcode/);
-      await h.terminate('test done');
-    });
+    await withOrderWorker(
+      env,
+      rec,
+      {},
+      async (queue) => {
+        const o = order({ state: 'SHIPPING' });
+        const h = await env.client.workflow.start(orderWorkflow, {
+          taskQueue: queue,
+          workflowId: `order:asos:${o.orderId}`,
+          args: [{ channel: 'asos', orderId: o.orderId, order: o }],
+        });
+        const exc = await eventually(async () => (await h.query(orderStateQuery)).exception, 10_000, 'exception');
+        assert.equal(exc.reason, 'WMS_REJECTED');
+        assert.equal(exc.owner, 'ops');
+        assert.match(exc.message, /postcode/);
+        await h.terminate('test done');
+      },
+      { createWarehouseOrder: rejecting },
+    );
   });
 });
 
@@ -412,7 +245,7 @@ describe('order workflow (real Temporal server)', () => {
 describe('deadline alerts', () => {
   test('acceptance: alerts at 50% and 80% name the order and what is missing, then the marketplace refuses', async () => {
     const rec = recorder();
-    await withWorker(rec, { acceptancePolicy: 'manual' }, async (queue) => {
+    await withOrderWorker(env, rec, { acceptancePolicy: 'manual' }, async (queue) => {
       const now = Date.now();
       const o = order({
         createdAt: new Date(now).toISOString(),
@@ -442,7 +275,7 @@ describe('deadline alerts', () => {
 
   test('no acceptance alert once accepted; shipping alerts name only the lines still unshipped', async () => {
     const rec = recorder();
-    await withWorker(rec, {}, async (queue) => {
+    await withOrderWorker(env, rec, {}, async (queue) => {
       const now = Date.now();
       const o = order({
         state: 'SHIPPING',
@@ -493,7 +326,7 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
     const rec = recorder();
     // Two tees wanted, one left; the scarf is in stock.
     rec.stock = { 'TEE-RED-M': 1, 'SCARF-NAVY-S': 4 };
-    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+    await withOrderWorker(env, rec, { outOfStock: 'refuse-line' }, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -535,7 +368,7 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
   test('a stock master that cannot be read does not fail the order: every line accepted, ops alerted', async () => {
     const rec = recorder();
     rec.stockUnreadable = true;
-    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+    await withOrderWorker(env, rec, { outOfStock: 'refuse-line' }, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -566,7 +399,7 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
   test('refuse-line with nothing in stock refuses every line: the order ends REFUSED, nothing reaches the warehouse', async () => {
     const rec = recorder();
     rec.stock = {};
-    await withWorker(rec, { outOfStock: 'refuse-line' }, async (queue) => {
+    await withOrderWorker(env, rec, { outOfStock: 'refuse-line' }, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
@@ -588,7 +421,7 @@ describe('the stock check at acceptance (checkOrderStock)', () => {
   test('accept-and-backorder: every line accepted; the short line is noted on the timeline as a backorder', async () => {
     const rec = recorder();
     rec.stock = { 'TEE-RED-M': 1, 'SCARF-NAVY-S': 4 };
-    await withWorker(rec, { outOfStock: 'accept-and-backorder' }, async (queue) => {
+    await withOrderWorker(env, rec, { outOfStock: 'accept-and-backorder' }, async (queue) => {
       const o = order();
       const h = await env.client.workflow.start(orderWorkflow, {
         taskQueue: queue,
