@@ -11,6 +11,7 @@ import type { Despatch, MarketplaceOrder, OrderLine, Tax } from '../src/domain/o
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { ShopifyClient } from '../src/connectors/shopify/client';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
+import { resolveCountry } from '../src/domain/countries';
 import { toActivityFailure } from './errors';
 
 export interface ShopifyActivityDeps {
@@ -113,8 +114,39 @@ export function toOrderCreateInput(
     };
   });
   const shipping = order.lines.reduce((s, l) => s + l.shippingPrice, 0);
+  if (shipping < 0) {
+    // Validation names this (PRICE_INVALID on shipping_price); never send Shopify a negative shipping line.
+    throw ApplicationFailure.create({
+      message: `Order ${order.orderId}: the shipping price ${decimal(shipping)} is negative; Shopify takes no negative shipping line.`,
+      type: 'PRICE_INVALID',
+      nonRetryable: true,
+      details: [{ field: 'shipping_price', value: decimal(shipping) }],
+    });
+  }
   const shippingTaxes = sumTaxes(order.lines.flatMap((l) => l.shippingTaxes));
   const a = order.shippingAddress;
+  // CountryCode is an ISO alpha-2 enum: resolved from what the marketplace sent, never cut from alpha-3
+  // (AUT is Austria, AT; its first two letters are Australia).
+  const country = a ? resolveCountry(a.countryCode, a.country) : undefined;
+  if (a && !country) {
+    throw ApplicationFailure.create({
+      message: `Order ${order.orderId}: the shipping country (code "${a.countryCode ?? ''}", name "${a.country ?? ''}") is not an ISO 3166 country.`,
+      type: 'COUNTRY_UNKNOWN',
+      nonRetryable: true,
+      details: [{ code: a.countryCode ?? '', country: a.country ?? '' }],
+    });
+  }
+  // Custom fields: each to the note or a custom attribute, as the channel maps it.
+  const noteLines: string[] = [];
+  const customAttributes: Array<{ key: string; value: string }> = [];
+  for (const f of order.additionalFields ?? []) {
+    const m = ch.additionalFields[f.code];
+    const value = f.value.trim();
+    if (!m || !value || m.shopify === 'none') continue;
+    const label = m.label ?? f.code;
+    if (m.shopify === 'note') noteLines.push(`${label}: ${value}`);
+    else customAttributes.push({ key: label, value });
+  }
   return {
     currency: cur,
     email: order.customer?.email,
@@ -138,11 +170,13 @@ export function toOrderCreateInput(
             city: a.city,
             provinceCode: a.region,
             zip: a.postcode,
-            countryCode: a.countryCode?.slice(0, 2),
+            countryCode: country?.alpha2,
             phone: a.phone,
           },
         }
       : {}),
+    ...(noteLines.length ? { note: noteLines.join('\n') } : {}),
+    ...(customAttributes.length ? { customAttributes } : {}),
     sourceIdentifier: order.orderId,
     sourceName: ch.code,
     tags: [shopifyOrderTag(cfg, ch.code), `mirakl-${order.orderId}`],
