@@ -203,11 +203,16 @@ function offsetMinutes(timeZone: string, utcMs: number): number {
 
 /**
  * A Peoplevox date (reports: dd/MM/yyyy HH:mm[:ss]; templates: yyyy-MM-dd[ HH:mm[:ss]] or ISO) to an ISO
- * timestamp. Wall-clock values are read in `timeZone` (default UTC; the real service's zone is not
- * documented — a UK tenant probably reports Europe/London). Returns undefined for empty or unreadable input.
+ * timestamp. Report dates arrive quoted inside the CSV field ('03/07/2017 06:03', as real exports and
+ * clients show): the quotes are dropped. Wall-clock values are read in `timeZone` (default UTC; the real
+ * service's zone is not documented — a UK tenant probably reports Europe/London). Returns undefined for
+ * empty or unreadable input.
  */
 export function parsePvxDate(value: string | undefined, timeZone = 'UTC'): string | undefined {
-  const v = value?.trim();
+  const v = value
+    ?.trim()
+    .replace(/^'(.*)'$/, '$1')
+    .trim();
   if (!v) return undefined;
   let m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(v);
   let wall: number | undefined;
@@ -229,12 +234,23 @@ export function parsePvxDate(value: string | undefined, timeZone = 'UTC'): strin
   return new Date(utc).toISOString();
 }
 
-/** An ISO instant as the report SearchClause wants it: 'yyyy-MM-dd HH:mm' in `timeZone` (default UTC). */
+/**
+ * An ISO instant as a SearchClause date: DateTime(yyyy,MM,dd,HH,mm,ss) in `timeZone` (default UTC), the
+ * form public clients filter report dates with (e.g. `([Despatch date] >= DateTime(2024,01,31,00,00,00))`).
+ */
 export function formatPvxSearchDate(iso: string, timeZone = 'UTC'): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) throw new RangeError(`not an ISO timestamp: ${iso}`);
-  const local = t + (timeZone === 'UTC' ? 0 : offsetMinutes(timeZone, t) * 60_000);
-  return new Date(local).toISOString().slice(0, 16).replace('T', ' ');
+  const local = new Date(t + (timeZone === 'UTC' ? 0 : offsetMinutes(timeZone, t) * 60_000)).toISOString();
+  const [y, mo, d, h, mi, sec] = [
+    local.slice(0, 4),
+    local.slice(5, 7),
+    local.slice(8, 10),
+    local.slice(11, 13),
+    local.slice(14, 16),
+    local.slice(17, 19),
+  ];
+  return `DateTime(${y},${mo},${d},${h},${mi},${sec})`;
 }
 
 function col(row: Record<string, string>, name: string): string | undefined {
