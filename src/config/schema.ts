@@ -64,6 +64,8 @@ const INVENTORY_DEFAULTS = {
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
   lastUnits: { oneChannelBelow: 2 },
+  listingRefreshMinutes: 60,
+  fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
 };
 
 /** Stock sync for one channel (docs/inventory.md). Defaults keep older configs valid. */
@@ -105,6 +107,26 @@ export const ChannelInventorySchema = z
       .min(1)
       .max(24 * 60)
       .default(INVENTORY_DEFAULTS.fullReadMinutes),
+    /**
+     * How old the channel's offer list (OF21) may get before it is read again. Stock is only pushed for
+     * SKUs the channel lists; an unlisted SKU is asked about again after this long.
+     */
+    listingRefreshMinutes: z
+      .number()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(INVENTORY_DEFAULTS.listingRefreshMinutes),
+    /**
+     * A full read where at least `zeroFraction` of the items known in stock (and at least `minItems` of
+     * them) suddenly read 0 is held for a person to confirm (STOCK_READ_HELD), not pushed as a sell-out.
+     */
+    fullReadGuard: z
+      .object({
+        zeroFraction: z.number().gt(0).max(1).default(0.5),
+        minItems: z.number().int().min(1).default(20),
+      })
+      .strict()
+      .default(INVENTORY_DEFAULTS.fullReadGuard),
     /** Alert when changes wait and the last successful push is older than this. */
     syncAgeAlertMinutes: z
       .number()

@@ -27,6 +27,7 @@ export async function createInventoryWorker(opts: {
       peoplevox: runtime.peoplevox,
       shopify: runtime.shopify,
       alerts: runtime.alerts,
+      listing: (channel) => runtime.listing(channel),
       log: runtime.log.child({ component: 'inventory' }),
       timeScale: opts.timeScale,
     }),
