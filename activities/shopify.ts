@@ -1,7 +1,7 @@
 // Shopify as the fulfilment system of a channel (docs/shopify.md). The order activities dispatch here on
 // the channel's `fulfilment: shopify`, so the order workflow runs unchanged:
-//   createShopifyOrder     – look before create (sourceIdentifier, then tag + metafield), then orderCreate
-//                            with an @idempotent key; lines mapped by SKU to variants; money exact
+//   createShopifyOrder     – look before create (sourceIdentifier), then orderCreate (no @idempotent key:
+//                            orderCreate documents none); lines mapped by SKU to variants; money exact
 //   listShopifyDespatches  – the order's fulfillments as despatches (the workflow's backstop)
 //   refundFromShopify      – a Shopify refund → OR28 per line, computed from the Mirakl order, looked up first
 import { ApplicationFailure } from '@temporalio/common';
@@ -57,7 +57,6 @@ const decimal = (minor: number) => {
 };
 
 export const shopifyOrderTag = (cfg: ShopifyConfig, channel: string) => cfg.orderTag.replace('{channel}', channel);
-export const shopifyIdempotencyKey = (channel: string, orderId: string) => `loopline:${channel}:${orderId}:orderCreate`;
 
 /**
  * Share of `total` for units (before, before+qty] of `ordered`: floor-cumulative, so the parts of a line
@@ -231,7 +230,6 @@ export function createShopifyActivities(deps: ShopifyActivityDeps) {
         const created = await deps.shopify.orderCreate(
           toOrderCreateInput(input.order, ch, c, variants, skuOf(ch)),
           c.inventoryBehaviour,
-          shopifyIdempotencyKey(ch.code, input.order.orderId),
         );
         log.info({ orderId: input.order.orderId, shopifyOrder: created.id }, 'shopify order created');
         return { salesOrderNumber: created.id, created: true };
