@@ -56,6 +56,7 @@ export function createRuntime(
     sessionTtlMinutes: pvx.sessionTtlMinutes,
     timeoutMs: pvx.timeoutMs,
     requestsPerSecond: pvx.requestsPerSecond * timeScale,
+    timeZone: pvx.timeZone,
     log: log.child({ system: 'peoplevox' }),
   });
   function mirakl(channel: string): MiraklClient {

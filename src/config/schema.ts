@@ -263,6 +263,21 @@ export const PeoplevoxSchema = z
      */
     countryFormat: z.enum(['name', 'alpha2', 'alpha3']).default('name'),
     /**
+     * The zone report dates are written in (Despatch summary): not documented; a UK tenant most likely
+     * reports Europe/London. Compare one despatch in the UI with the report (docs/contracts.md).
+     */
+    timeZone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/London')
+      .default('UTC'),
+    /**
      * The scheduled despatch sweep (a Temporal Schedule): reads the Despatch summary for the last
      * `lookbackMinutes`, hands any despatch a workflow has not seen to it, and raises DESPATCH_WITHOUT_ORDER
      * for despatches no workflow owns.
