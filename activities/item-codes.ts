@@ -6,8 +6,12 @@
 // so its despatches (which use the warehouse's spelling) match the order lines again.
 export interface ItemCodeDirectory {
   has(itemCode: string): Promise<boolean>;
-  /** The warehouse's own spelling of the item code, or undefined when the warehouse has no such item. */
-  resolve(itemCode: string): Promise<string | undefined>;
+  /**
+   * The warehouse's own spelling of the item code, or undefined when the warehouse has no such item.
+   * `refreshOnMiss: false` answers from the cached list (still refreshed when old) without reading again on
+   * a miss: for lookups that must not use up the early refresh an operator's retry relies on.
+   */
+  resolve(itemCode: string, opts?: { refreshOnMiss?: boolean }): Promise<string | undefined>;
   refresh(): Promise<void>;
 }
 
@@ -38,13 +42,13 @@ export function createItemCodeDirectory(
     return inflight;
   };
 
-  async function resolve(itemCode: string): Promise<string | undefined> {
+  async function resolve(itemCode: string, opts: { refreshOnMiss?: boolean } = {}): Promise<string | undefined> {
     if (now() - loadedAt > maxAge) await refresh();
     const key = normalise(itemCode);
     if (key === '') return undefined;
     const hit = codes.get(key);
     if (hit !== undefined) return hit;
-    if (now() - loadedAt > missRefresh) {
+    if (opts.refreshOnMiss !== false && now() - loadedAt > missRefresh) {
       await refresh();
       return codes.get(key);
     }

@@ -119,7 +119,7 @@ export function toOrderCreateInput(
       message: `Order ${order.orderId}: the shipping price ${decimal(shipping)} is negative; Shopify takes no negative shipping line.`,
       type: 'PRICE_INVALID',
       nonRetryable: true,
-      details: [{ field: 'shipping_price', value: decimal(shipping) }],
+      details: [{ lineId: '(shipping)', field: 'shipping_price', value: decimal(shipping) }],
     });
   }
   const shippingTaxes = sumTaxes(order.lines.flatMap((l) => l.shippingTaxes));

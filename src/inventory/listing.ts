@@ -15,9 +15,20 @@ export interface ChannelListing {
 
 export function createChannelListing(
   load: () => Promise<Iterable<string>>,
-  opts: { maxAgeMs?: number; missRefreshMs?: number; now?: () => number; onError?: (err: unknown) => void } = {},
+  opts: {
+    maxAgeMs?: number;
+    missRefreshMs?: number;
+    /**
+     * How long a caller waits for the first read (a catalogue of 100,000 offers is 1,000 OF21 pages). Past
+     * it the list counts as unknown (push as before) while the read goes on in the background.
+     */
+    firstReadWaitMs?: number;
+    now?: () => number;
+    onError?: (err: unknown) => void;
+  } = {},
 ): ChannelListing {
   const maxAge = opts.maxAgeMs ?? 60 * 60_000;
+  const firstReadWait = opts.firstReadWaitMs ?? 20_000;
   const missRefresh = opts.missRefreshMs ?? 10 * 60_000;
   const now = opts.now ?? Date.now;
   let skus: Set<string> | undefined;
@@ -45,7 +56,16 @@ export function createChannelListing(
     refresh,
     size: () => skus?.size,
     async lists(offerSku: string) {
-      if (now() - loadedAt > maxAge && now() - triedAt > missRefresh) await refresh();
+      if (!skus && (inflight || now() - triedAt > missRefresh)) {
+        // The first read (or a retry of a failed one, at most every missRefreshMs): wait a while, no longer.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          refresh(),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, firstReadWait);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      } else if (now() - loadedAt > maxAge && now() - triedAt > missRefresh) await refresh();
       if (!skus) return undefined;
       if (skus.has(offerSku)) return true;
       // A SKU not seen yet may be a new offer: read the list again, at most every missRefreshMs.

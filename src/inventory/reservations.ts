@@ -14,7 +14,7 @@ import { channelSellsItem, type ChannelListing } from './listing';
 /** The warehouse's item codes as the order path resolves them (activities/item-codes.ts). */
 export interface ItemCodeResolver {
   /** The warehouse's own spelling of an item code (case and spaces ignored), or undefined. */
-  resolve(itemCode: string): Promise<string | undefined>;
+  resolve(itemCode: string, opts?: { refreshOnMiss?: boolean }): Promise<string | undefined>;
 }
 
 /** Order states before the warehouse order exists: Loopline creates it once the marketplace says SHIPPING. */
@@ -82,10 +82,18 @@ export async function resolvedReservationChanges(
   const ch = config.channels.find((c) => c.code === order.channel);
   if (!ch || ch.fulfilment !== 'peoplevox') return [];
   const resolved = new Map<string, string | undefined>();
-  for (const l of order.lines) {
-    if (resolved.has(l.offerSku)) continue;
-    const mapped = ch.skuMap[l.offerSku] ?? ch.skuMap[l.offerSku.trim()] ?? l.offerSku;
-    resolved.set(l.offerSku, await itemCodes.resolve(mapped));
+  try {
+    for (const l of order.lines) {
+      if (resolved.has(l.offerSku)) continue;
+      const mapped = ch.skuMap[l.offerSku] ?? ch.skuMap[l.offerSku.trim()] ?? l.offerSku;
+      // From the cached list: the intake sees every order again on each poll, and reading the warehouse on
+      // each miss would use up the early refresh that an operator's retry (a new item added) relies on.
+      resolved.set(l.offerSku, await itemCodes.resolve(mapped, { refreshOnMiss: false }));
+    }
+  } catch {
+    // The warehouse's item list could not be read: reserve nothing for this order (as before reservations;
+    // the velocity buffer still holds back likely sales) rather than hold up the intake. Releases still go.
+    resolved.clear();
   }
   return reservationChangesFor(config, order, now, (sku) => resolved.get(sku));
 }

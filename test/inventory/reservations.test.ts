@@ -331,6 +331,39 @@ describe('SKUs after normalisation, and only where the channel sells them', () =
     );
   });
 
+  test('the offer list: a slow first read or a failed one counts as unknown (push as before), without a storm of reads', async () => {
+    let clock = 0;
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const slow = createChannelListing(
+      () => {
+        reads++;
+        return new Promise<string[]>((r) => (release = () => r(['A'])));
+      },
+      { firstReadWaitMs: 20, missRefreshMs: 1000, now: () => clock },
+    );
+    assert.equal(await slow.lists('A'), undefined, 'not read in time: unknown');
+    assert.equal(await slow.lists('B'), undefined);
+    assert.equal(reads, 1, 'one read in flight, shared');
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await slow.lists('A'), true);
+    assert.equal(await slow.lists('B'), false);
+    let failures = 0;
+    const broken = createChannelListing(
+      async () => {
+        failures++;
+        throw new Error('OF21 down');
+      },
+      { missRefreshMs: 1000, now: () => clock },
+    );
+    for (let i = 0; i < 50; i++) assert.equal(await broken.lists(`S${i}`), undefined);
+    assert.equal(failures, 1, 'a failed read is not retried for every row');
+    clock += 1001;
+    await broken.lists('S');
+    assert.equal(failures, 2, 'retried after missRefreshMs');
+  });
+
   test('an unlisted SKU leaves the queue, is never pushed or reserved for, and returns once the channel lists it', () => {
     const s = settings();
     const l = primed(s, { A: 5, GHOST: 3 });
