@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
-import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
+import { availabilityRows, type PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { ITEM_INVENTORY_SUMMARY_REPORT, ITEM_TYPES_TEMPLATE } from '../src/connectors/peoplevox/map';
 import {
   FINDING_KINDS,
@@ -214,18 +214,19 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
       await pvxPages(
         channel,
         'stock',
-        (pageNo) =>
-          deps.peoplevox.getReportData(ITEM_INVENTORY_SUMMARY_REPORT, {
+        async (pageNo) => {
+          const page = await deps.peoplevox.getReportData(ITEM_INVENTORY_SUMMARY_REPORT, {
             columns: ['Item code', 'Available'],
             pageNo,
             itemsPerPage: PVX_AUDIT_PAGE_SIZE,
-          }),
-        (r) => {
-          const code = r['Item code'];
-          if (!code) return;
-          const n = Math.max(0, Math.trunc(Number(r.Available ?? '0')) || 0);
-          available.set(code, (available.get(code) ?? 0) + n);
+          });
+          // Without the columns every item would read as 0 in stock: refused instead (REPORT_MISSING_COLUMN).
+          // Rows whose figure is unreadable are left out; the page's length still drives paging.
+          for (const r of availabilityRows(page))
+            available.set(r.itemCode, (available.get(r.itemCode) ?? 0) + r.available);
+          return page;
         },
+        () => undefined,
       );
 
       beat({ channel, phase: 'report', done: 0 });

@@ -19,7 +19,8 @@ import { initialSearchAttributes } from '../src/temporal/search-attributes';
 import { orderWorkflow, orderUpdatedSignal } from '../workflows/order';
 import type { AlertSink } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
-import { reservationChangesFor, signalReservations } from '../src/inventory/reservations';
+import { resolvedReservationChanges, signalReservations, type ItemCodeResolver } from '../src/inventory/reservations';
+import type { ChannelListing } from '../src/inventory/listing';
 import type { ReservationChange } from '../src/inventory/ledger';
 
 /** A poll's progress, heartbeated after each order so that a retry resumes from it. */
@@ -48,6 +49,10 @@ export interface IntakeActivityDeps {
   config: Config;
   client: Client;
   mirakl(channel: string): MiraklClient;
+  /** The warehouse's item codes: reservations use the SKU as the order path resolves it (absent: skuMap only). */
+  itemCodes?: ItemCodeResolver;
+  /** Each channel's offer list: a reservation goes only to channels that sell the item (absent: to all). */
+  listing?(channel: string): ChannelListing | undefined;
   alerts: AlertSink;
   log: Logger;
   /** Sandbox and benchmarks run time faster (an unreadable order's recheck interval divides by it). */
@@ -168,7 +173,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     const outcome = await handOver(order);
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
     // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).
-    stock.push(...reservationChangesFor(config, order, Date.now()));
+    stock.push(...(await resolvedReservationChanges(config, order, Date.now(), deps.itemCodes)));
     if (outcome === 'started') result.started += 1;
     if (outcome === 'signalled') result.signalled += 1;
     if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
@@ -177,7 +182,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
   async function sendStock(stock: ReservationChange[], result: PollResult): Promise<void> {
     const changes = stock.splice(0);
     if (changes.length === 0) return;
-    await signalReservations(deps.client, config, changes, log);
+    await signalReservations(deps.client, config, changes, log, { listing: deps.listing });
     result.reservations = (result.reservations ?? 0) + changes.length;
   }
 

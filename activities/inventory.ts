@@ -13,7 +13,8 @@ import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from
 import { inventoryWorkflowId } from '../src/inventory/keys';
 import { stockChannels } from '../src/inventory/intake';
 import type { LastUnitsRule } from '../src/inventory/buffers';
-import { RESERVATION_DEFAULTS } from '../src/inventory/ledger';
+import { RESERVATION_DEFAULTS, type FullReadGuard } from '../src/inventory/ledger';
+import type { ChannelListing } from '../src/inventory/listing';
 import {
   decideStockAcceptance,
   type StockCheckLine,
@@ -48,6 +49,10 @@ export interface InventorySettings {
   intakeHold?: { intervalMs: Record<string, number>; maxMs: number; graceMs: number };
   /** Reservations from order intake: how long one may wait for its release, and how many are kept. */
   reservations: { ttlMs: number; max: number };
+  /** Unlisted SKUs are asked about again after this long (absent in older histories: never). */
+  relistMs?: number;
+  /** When a full read is held for confirmation (absent in older histories: never). */
+  fullReadGuard?: FullReadGuard;
   taskQueues: { inventory: string; peoplevox: string };
   /** Continue-as-new at this history length even if the server has not suggested it yet. */
   maxHistoryEvents: number;
@@ -63,6 +68,8 @@ export interface PushStockResult {
   /** Present when the target applies asynchronously (Mirakl import id). */
   importId?: string;
   acceptedAt: number;
+  /** Offer SKUs left out because the channel does not list them (never sent). */
+  unlisted?: string[];
 }
 
 export interface ImportCheckResult {
@@ -82,6 +89,8 @@ export interface InventoryActivityDeps {
   log: Logger;
   /** Sandbox and benchmarks shrink minutes; the simulators shrink their limits by the same factor. */
   timeScale?: number;
+  /** The offer SKUs each channel lists (src/inventory/listing.ts); absent: every row is pushed. */
+  listing?(channel: string): ChannelListing | undefined;
 }
 
 export function createInventoryActivities(deps: InventoryActivityDeps) {
@@ -179,6 +188,8 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           ttlMs: ((ch.deadlines.acceptanceWindowHours + 24) * 3600_000) / timeScale,
           max: RESERVATION_DEFAULTS.max,
         },
+        relistMs: (inv.listingRefreshMinutes * 60_000) / timeScale,
+        fullReadGuard: inv.fullReadGuard,
         taskQueues: {
           inventory: config.temporal.taskQueues.inventory,
           peoplevox: config.temporal.taskQueues.peoplevox,
@@ -210,15 +221,39 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       if (ch.platform !== 'mirakl') {
         throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
       }
+      // Only SKUs the channel lists are sent: a row for an offer it does not have would come back rejected.
+      const listing = deps.listing?.(input.channel);
+      const rows: Array<[string, number]> = [];
+      const unlisted: string[] = [];
+      for (const row of input.rows) {
+        if (listing && (await listing.lists(row[0])) === false) unlisted.push(row[0]);
+        else rows.push(row);
+      }
+      if (unlisted.length > 0) {
+        log.info(
+          { channel: input.channel, key: input.key, unlisted: unlisted.length },
+          'SKUs the channel does not list left out',
+        );
+      }
+      if (rows.length === 0) return { acceptedAt: Date.now(), unlisted };
       try {
         const importId = await deps
           .mirakl(input.channel)
-          .importStock(input.rows.map(([offerSku, quantity]) => ({ offerSku, quantity })));
-        log.info({ channel: input.channel, key: input.key, rows: input.rows.length, importId }, 'stock pushed (STO01)');
-        return { importId, acceptedAt: Date.now() };
+          .importStock(rows.map(([offerSku, quantity]) => ({ offerSku, quantity })));
+        log.info({ channel: input.channel, key: input.key, rows: rows.length, importId }, 'stock pushed (STO01)');
+        return { importId, acceptedAt: Date.now(), ...(unlisted.length ? { unlisted } : {}) };
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
       }
+    },
+
+    /** Which of these offer SKUs the channel lists now (its offer list read again when it is due). */
+    async checkListing(input: { channel: string; offerSkus: string[] }): Promise<{ listed: string[] }> {
+      const listing = deps.listing?.(input.channel);
+      if (!listing) return { listed: [...input.offerSkus] };
+      const listed: string[] = [];
+      for (const sku of input.offerSkus) if ((await listing.lists(sku)) !== false) listed.push(sku);
+      return { listed };
     },
 
     /** STO02: where the import is. */

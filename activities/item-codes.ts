@@ -9,8 +9,12 @@
 // read's failure goes to the caller to retry.
 export interface ItemCodeDirectory {
   has(itemCode: string): Promise<boolean>;
-  /** The warehouse's own spelling of the item code, or undefined when the warehouse has no such item. */
-  resolve(itemCode: string): Promise<string | undefined>;
+  /**
+   * The warehouse's own spelling of the item code, or undefined when the warehouse has no such item.
+   * `refreshOnMiss: false` answers from the cached list (still refreshed when old) without reading again on
+   * a miss: for lookups that must not use up the early refresh an operator's retry relies on.
+   */
+  resolve(itemCode: string, opts?: { refreshOnMiss?: boolean }): Promise<string | undefined>;
   refresh(): Promise<void>;
 }
 
@@ -41,7 +45,7 @@ export function createItemCodeDirectory(
     return inflight;
   };
 
-  async function resolve(itemCode: string): Promise<string | undefined> {
+  async function resolve(itemCode: string, opts: { refreshOnMiss?: boolean } = {}): Promise<string | undefined> {
     if (now() - loadedAt > maxAge) {
       try {
         await refresh();
@@ -54,7 +58,7 @@ export function createItemCodeDirectory(
     if (key === '') return undefined;
     const hit = codes.get(key);
     if (hit !== undefined) return hit;
-    if (now() - loadedAt > missRefresh) {
+    if (opts.refreshOnMiss !== false && now() - loadedAt > missRefresh) {
       await refresh();
       return codes.get(key);
     }

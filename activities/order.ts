@@ -14,7 +14,8 @@ import { ConnectorError } from '../src/connectors/errors';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
-import { toSalesOrderRow, toSalesOrderItemRows } from '../src/connectors/peoplevox/map';
+import { salesOrderRowOptions, toSalesOrderRow, toSalesOrderItemRows } from '../src/connectors/peoplevox/map';
+import { addressRules } from '../src/domain/addresses';
 import type { ItemCodeDirectory } from './item-codes';
 import type { AlertSink } from '../src/alerts/alerts';
 import type { ShopifyActivities } from './shopify';
@@ -173,6 +174,10 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         currency: ch.currency,
         itemCodeFor: (sku) => codes[sku],
         requireAddress: true,
+        address: addressRules(ch.addresses.postcodes),
+        requiredAdditionalFields: Object.entries(ch.additionalFields)
+          .filter(([, f]) => f.required)
+          .map(([code]) => code),
         now: Date.now(),
       });
     },
@@ -249,7 +254,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           // Items are saved by a second call: make sure they landed too (SaveData upserts by line).
           if (existing.itemCount >= input.order.lines.length) return { salesOrderNumber, created: false };
         }
-        const orderRow = toSalesOrderRow(input.order, { salesOrderNumber, channelName: ch.code });
+        const orderRow = toSalesOrderRow(input.order, { salesOrderNumber, ...salesOrderRowOptions(config, ch) });
         // The warehouse's spelling of each code (validation has made sure every line has one).
         const codes = new Map<string, string>();
         for (const l of input.order.lines) {

@@ -1,7 +1,7 @@
 // Shopify as the fulfilment system of a channel (docs/shopify.md). The order activities dispatch here on
 // the channel's `fulfilment: shopify`, so the order workflow runs unchanged:
-//   createShopifyOrder     – look before create (sourceIdentifier, then tag + metafield), then orderCreate
-//                            with an @idempotent key; lines mapped by SKU to variants; money exact
+//   createShopifyOrder     – look before create (sourceIdentifier), then orderCreate (no @idempotent key:
+//                            orderCreate documents none); lines mapped by SKU to variants; money exact
 //   listShopifyDespatches  – the order's fulfillments as despatches (the workflow's backstop)
 //   refundFromShopify      – a Shopify refund → OR28 per line, computed from the Mirakl order, looked up first
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,6 +11,7 @@ import type { Despatch, MarketplaceOrder, OrderLine, Tax } from '../src/domain/o
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { ShopifyClient } from '../src/connectors/shopify/client';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
+import { resolveCountry } from '../src/domain/countries';
 import { toActivityFailure } from './errors';
 
 export interface ShopifyActivityDeps {
@@ -56,7 +57,6 @@ const decimal = (minor: number) => {
 };
 
 export const shopifyOrderTag = (cfg: ShopifyConfig, channel: string) => cfg.orderTag.replace('{channel}', channel);
-export const shopifyIdempotencyKey = (channel: string, orderId: string) => `loopline:${channel}:${orderId}:orderCreate`;
 
 /**
  * Share of `total` for units (before, before+qty] of `ordered`: floor-cumulative, so the parts of a line
@@ -113,8 +113,39 @@ export function toOrderCreateInput(
     };
   });
   const shipping = order.lines.reduce((s, l) => s + l.shippingPrice, 0);
+  if (shipping < 0) {
+    // Validation names this (PRICE_INVALID on shipping_price); never send Shopify a negative shipping line.
+    throw ApplicationFailure.create({
+      message: `Order ${order.orderId}: the shipping price ${decimal(shipping)} is negative; Shopify takes no negative shipping line.`,
+      type: 'PRICE_INVALID',
+      nonRetryable: true,
+      details: [{ lineId: '(shipping)', field: 'shipping_price', value: decimal(shipping) }],
+    });
+  }
   const shippingTaxes = sumTaxes(order.lines.flatMap((l) => l.shippingTaxes));
   const a = order.shippingAddress;
+  // CountryCode is an ISO alpha-2 enum: resolved from what the marketplace sent, never cut from alpha-3
+  // (AUT is Austria, AT; its first two letters are Australia).
+  const country = a ? resolveCountry(a.countryCode, a.country) : undefined;
+  if (a && !country) {
+    throw ApplicationFailure.create({
+      message: `Order ${order.orderId}: the shipping country (code "${a.countryCode ?? ''}", name "${a.country ?? ''}") is not an ISO 3166 country.`,
+      type: 'COUNTRY_UNKNOWN',
+      nonRetryable: true,
+      details: [{ code: a.countryCode ?? '', country: a.country ?? '' }],
+    });
+  }
+  // Custom fields: each to the note or a custom attribute, as the channel maps it.
+  const noteLines: string[] = [];
+  const customAttributes: Array<{ key: string; value: string }> = [];
+  for (const f of order.additionalFields ?? []) {
+    const m = ch.additionalFields[f.code];
+    const value = f.value.trim();
+    if (!m || !value || m.shopify === 'none') continue;
+    const label = m.label ?? f.code;
+    if (m.shopify === 'note') noteLines.push(`${label}: ${value}`);
+    else customAttributes.push({ key: label, value });
+  }
   return {
     currency: cur,
     email: order.customer?.email,
@@ -138,11 +169,13 @@ export function toOrderCreateInput(
             city: a.city,
             provinceCode: a.region,
             zip: a.postcode,
-            countryCode: a.countryCode?.slice(0, 2),
+            countryCode: country?.alpha2,
             phone: a.phone,
           },
         }
       : {}),
+    ...(noteLines.length ? { note: noteLines.join('\n') } : {}),
+    ...(customAttributes.length ? { customAttributes } : {}),
     sourceIdentifier: order.orderId,
     sourceName: ch.code,
     tags: [shopifyOrderTag(cfg, ch.code), `mirakl-${order.orderId}`],
@@ -197,7 +230,6 @@ export function createShopifyActivities(deps: ShopifyActivityDeps) {
         const created = await deps.shopify.orderCreate(
           toOrderCreateInput(input.order, ch, c, variants, skuOf(ch)),
           c.inventoryBehaviour,
-          shopifyIdempotencyKey(ch.code, input.order.orderId),
         );
         log.info({ orderId: input.order.orderId, shopifyOrder: created.id }, 'shopify order created');
         return { salesOrderNumber: created.id, created: true };

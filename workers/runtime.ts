@@ -23,6 +23,7 @@ import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { createDataConverter } from '../src/temporal/data-converter';
+import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
 
 export interface Runtime {
   config: Config;
@@ -35,6 +36,8 @@ export interface Runtime {
   log: Logger;
   /** Shopify orders for the payout reconciliation (docs/reconciliation.md); unset: reconciliation fails clearly. */
   shopifyOrders?(channel: string): ShopifyOrderSource;
+  /** The offer SKUs a channel lists (Mirakl OF21, cached per process; src/inventory/listing.ts). */
+  listing(channel: string): ChannelListing;
 }
 
 export function createRuntime(
@@ -44,6 +47,7 @@ export function createRuntime(
 ): Runtime {
   const timeScale = opts.timeScale ?? 1;
   const miraklClients = new Map<string, MiraklClient>();
+  const listings = new Map<string, ChannelListing>();
   const pvx = config.systems.peoplevox;
   if (!pvx) throw new Error('systems.peoplevox is not configured');
   const peoplevox = new PeoplevoxClient({
@@ -54,8 +58,25 @@ export function createRuntime(
     sessionTtlMinutes: pvx.sessionTtlMinutes,
     timeoutMs: pvx.timeoutMs,
     requestsPerSecond: pvx.requestsPerSecond * timeScale,
+    timeZone: pvx.timeZone,
     log: log.child({ system: 'peoplevox' }),
   });
+  function mirakl(channel: string): MiraklClient {
+    let c = miraklClients.get(channel);
+    if (!c) {
+      const ch = config.channels.find((x) => x.code === channel);
+      if (!ch) throw new Error(`channel ${channel} is not configured`);
+      c = new MiraklClient({
+        baseUrl: ch.connection.baseUrl,
+        apiKey: secretFromEnv(ch.connection.apiKeyEnv, `channels[${channel}].connection.apiKeyEnv`),
+        shopId: ch.connection.shopId,
+        timeoutMs: ch.connection.timeoutMs,
+        log: log.child({ system: 'mirakl', channel }),
+      });
+      miraklClients.set(channel, c);
+    }
+    return c;
+  }
   const shop = config.systems.shopify;
   const shopify = shop
     ? new ShopifyClient({
@@ -74,22 +95,30 @@ export function createRuntime(
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
-    mirakl(channel: string) {
-      let c = miraklClients.get(channel);
-      if (!c) {
+    listing(channel: string) {
+      let l = listings.get(channel);
+      if (!l) {
         const ch = config.channels.find((x) => x.code === channel);
         if (!ch) throw new Error(`channel ${channel} is not configured`);
-        c = new MiraklClient({
-          baseUrl: ch.connection.baseUrl,
-          apiKey: secretFromEnv(ch.connection.apiKeyEnv, `channels[${channel}].connection.apiKeyEnv`),
-          shopId: ch.connection.shopId,
-          timeoutMs: ch.connection.timeoutMs,
-          log: log.child({ system: 'mirakl', channel }),
-        });
-        miraklClients.set(channel, c);
+        const refreshMs = (ch.inventory.listingRefreshMinutes * 60_000) / timeScale;
+        l = createChannelListing(
+          async () => {
+            const skus: string[] = [];
+            for await (const o of mirakl(channel).listAllOffers()) if (o.shop_sku) skus.push(o.shop_sku);
+            return skus;
+          },
+          {
+            maxAgeMs: refreshMs,
+            missRefreshMs: Math.min(refreshMs, 600_000 / timeScale),
+            onError: (err) =>
+              log.warn({ err: (err as Error).message, channel }, 'offer list (OF21) not read; pushing as before'),
+          },
+        );
+        listings.set(channel, l);
       }
-      return c;
+      return l;
     },
+    mirakl,
   };
 }
 
@@ -186,6 +215,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
+    itemCodes,
+    listing: (channel) => runtime.listing(channel),
     alerts,
     log: runtime.log.child({ component: 'intake' }),
     timeScale: opts.timeScale,

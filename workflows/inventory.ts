@@ -27,9 +27,13 @@ import {
   emptyLedger,
   expireReservations,
   refreshItem,
+  relist,
   reservationCount,
   markRejected,
   markSent,
+  markUnlisted,
+  suspectFullRead,
+  unlistedBefore,
   nextBatch,
   oldestPending,
   pendingCount,
@@ -60,6 +64,11 @@ export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock'
 export const fullReadSignal = defineSignal('requestFullRead');
 /** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
 export const retrySkuUpdate = defineUpdate<boolean, [string]>('retrySku');
+/**
+ * An operator checked a held full read (most items suddenly at 0) and the figures are real: the next read
+ * is applied whatever it shows, and one starts now. Returns whether a read was being held.
+ */
+export const confirmFullReadUpdate = defineUpdate<boolean>('confirmFullRead');
 export const healthQuery = defineQuery<InventoryHealth>('health');
 /** The master's available per item code, as this workflow knows it (the order acceptance check). */
 export const availableQuery = defineQuery<Record<string, number>, [string[]]>('available');
@@ -110,6 +119,17 @@ export interface InventoryCounters {
   heldForIntake?: number;
   /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
   staleAlertFor?: number;
+  /** Offer SKUs the pushes left out because the channel does not list them. */
+  unlistedSkus?: number;
+  /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
+  heldReads?: number;
+}
+
+/** A full read that was not applied: most items known in stock suddenly read 0. */
+export interface HeldRead {
+  at: number;
+  inStock: number;
+  droppedToZero: number;
 }
 
 export interface InventoryWorkflowState {
@@ -124,6 +144,10 @@ export interface InventoryWorkflowState {
   nextStatusAt: number;
   nextErrorsAt: number;
   nextFullReadAt: number;
+  /** The last full read held for confirmation, until a read is applied. */
+  heldRead?: HeldRead;
+  /** An operator confirmed: apply the next full read whatever it shows. */
+  confirmNextRead?: boolean;
 }
 
 export interface InventoryHealth {
@@ -151,6 +175,10 @@ export interface InventoryHealth {
   reservationsReleased: Record<string, number>;
   /** Pushes that waited for an intake poll due shortly (aligning pushes with the intake). */
   heldForIntake: number;
+  /** Offer SKUs the channel does not list (never pushed), and how many pushes left out. */
+  unlisted: { skus: number; leftOut: number };
+  /** A full read held for confirmation (most items suddenly at 0), if any. */
+  heldRead?: HeldRead;
   itemsKnown: number;
   lastPushAt?: number;
   lastSuccessfulPushAt?: number;
@@ -166,7 +194,9 @@ const local = proxyActivities<Pick<InventoryActivities, 'inventorySettings' | 'r
 });
 
 function targetActs(taskQueue: string) {
-  return proxyActivities<Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections'>>({
+  return proxyActivities<
+    Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections' | 'checkListing'>
+  >({
     taskQueue,
     startToCloseTimeout: '1m',
     // A few attempts only: the rows stay pending and the next window tries again with fresher figures.
@@ -262,6 +292,12 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     if (ok) dirty = true;
     return ok;
   });
+  setHandler(confirmFullReadUpdate, () => {
+    const held = state.heldRead !== undefined;
+    state.confirmNextRead = true;
+    fullReadRequested = true;
+    return held;
+  });
   setHandler(healthQuery, () => health());
   setHandler(availableQuery, (codes) => {
     const out: Record<string, number> = {};
@@ -333,15 +369,43 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     const readStartedAt = Date.now();
     try {
       const rows = await master.readMasterAvailability({ channel: state.channel });
-      const report = reconcile(l, s, rows, readStartedAt, Date.now());
-      state.counters.fullReads++;
-      state.counters.lastDrift = report;
-      state.counters.driftUnitsTotal += report.units;
+      const suspect = state.confirmNextRead ? undefined : suspectFullRead(l, rows, s.fullReadGuard);
+      if (suspect) {
+        // Not applied: a sell-out of most of the catalogue at once is far likelier a broken report than
+        // real. Callbacks keep flowing; the next read is applied if it looks normal, or once confirmed.
+        const first = state.heldRead === undefined;
+        state.heldRead = { at: readStartedAt, ...suspect };
+        state.counters.heldReads = (state.counters.heldReads ?? 0) + 1;
+        if (first) {
+          await alert(`stock-read-held:${state.channel}:${readStartedAt}`, 'STOCK_READ_HELD', {
+            dropped: suspect.droppedToZero,
+            inStock: suspect.inStock,
+          });
+        }
+      } else {
+        const report = reconcile(l, s, rows, readStartedAt, Date.now());
+        state.counters.fullReads++;
+        state.counters.lastDrift = report;
+        state.counters.driftUnitsTotal += report.units;
+        state.heldRead = undefined;
+        state.confirmNextRead = undefined;
+        await relistDue();
+      }
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       // Try again at the next interval; callbacks keep flowing meanwhile.
     }
     state.nextFullReadAt = Date.now() + s.fullReadMs;
+  }
+
+  /** SKUs marked unlisted long enough ago: ask the channel's list again; those it lists go back to the queue. */
+  async function relistDue(): Promise<void> {
+    if (!s.relistMs || !l.unlisted) return;
+    const asked = unlistedBefore(l, Date.now() - s.relistMs, 5_000);
+    if (asked.length === 0) return;
+    const { listed } = await target.checkListing({ channel: state.channel, offerSkus: asked });
+    relist(l, s, asked, listed, Date.now());
+    if (listed.length > 0) dirty = true;
   }
 
   /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
@@ -378,6 +442,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
         rows: batch.map((b) => [b.offerSku, b.quantity]),
       });
       markSent(l, batch);
+      if (r.unlisted?.length) {
+        markUnlisted(l, r.unlisted, Date.now());
+        state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted.length;
+      }
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
       for (const b of batch) state.counters.rowsByPriority[b.priority]++;
@@ -530,6 +598,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       reservations: { ...reservationCount(l), received: c.reservationChanges ?? 0 },
       reservationsReleased: { ...(l.released ?? {}) },
       heldForIntake: c.heldForIntake ?? 0,
+      unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
+      ...(state.heldRead ? { heldRead: state.heldRead } : {}),
       itemsKnown: Object.keys(l.master).length,
       lastPushAt: c.lastPushAt,
       lastSuccessfulPushAt: c.lastSuccessfulPushAt,

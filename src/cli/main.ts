@@ -8,10 +8,11 @@ import { registerStockCommands } from './commands/stock';
 import { registerAuditCommands } from './commands/audit';
 import { registerReconciliationCommands } from './commands/reconciliation';
 import { registerWebhookCommands } from './commands/webhooks';
+import { registerGoLiveCommands } from './commands/golive';
 
 export function buildProgram(): Command {
   const program = new Command('loopline')
-    .description('Loopline operations: orders, exceptions, stock, catalogue audit, reconciliation, webhooks')
+    .description('Loopline operations: orders, exceptions, stock, catalogue audit, reconciliation, webhooks, go-live')
     .option('-c, --config <file>', 'config file (default src/config/loopline.yaml or $LOOPLINE_CONFIG)')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .showHelpAfterError();
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerReconciliationCommands(program);
   registerWebhookCommands(program);
+  registerGoLiveCommands(program);
   return program;
 }
 

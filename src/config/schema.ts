@@ -64,6 +64,8 @@ const INVENTORY_DEFAULTS = {
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
   lastUnits: { oneChannelBelow: 2 },
+  listingRefreshMinutes: 60,
+  fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
 };
 
 /** Stock sync for one channel (docs/inventory.md). Defaults keep older configs valid. */
@@ -105,12 +107,72 @@ export const ChannelInventorySchema = z
       .min(1)
       .max(24 * 60)
       .default(INVENTORY_DEFAULTS.fullReadMinutes),
+    /**
+     * How old the channel's offer list (OF21) may get before it is read again. Stock is only pushed for
+     * SKUs the channel lists; an unlisted SKU is asked about again after this long.
+     */
+    listingRefreshMinutes: z
+      .number()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(INVENTORY_DEFAULTS.listingRefreshMinutes),
+    /**
+     * A full read where at least `zeroFraction` of the items known in stock (and at least `minItems` of
+     * them) suddenly read 0 is held for a person to confirm (STOCK_READ_HELD), not pushed as a sell-out.
+     */
+    fullReadGuard: z
+      .object({
+        zeroFraction: z.number().gt(0).max(1).default(0.5),
+        minItems: z.number().int().min(1).default(20),
+      })
+      .strict()
+      .default(INVENTORY_DEFAULTS.fullReadGuard),
     /** Alert when changes wait and the last successful push is older than this. */
     syncAgeAlertMinutes: z
       .number()
       .min(1)
       .max(24 * 60)
       .default(INVENTORY_DEFAULTS.syncAgeAlertMinutes),
+  })
+  .strict();
+
+/** A postcode rule for one country on one channel (docs/configuration.md, Addresses). */
+export const PostcodeOverrideSchema = z
+  .object({
+    /** required: an order without one parks; optional: may be empty; none: never asked for nor checked. */
+    regime: z.enum(['required', 'optional', 'none']).optional(),
+    /** The whole postcode as a regular expression (matched upper-cased, ignoring case). */
+    pattern: z
+      .string()
+      .min(1)
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression')
+      .optional(),
+    /** false: accept any text (the format is not checked). */
+    checkFormat: z.boolean().optional(),
+  })
+  .strict();
+
+/**
+ * A marketplace custom field (Mirakl order_additional_fields, by code) and where it goes: a Peoplevox
+ * Sales orders column (one the tenant's template has, e.g. a sales-order attribute), and the Shopify
+ * order's note or a custom attribute. `required`: an order without it parks (ADDITIONAL_FIELD_MISSING).
+ */
+export const AdditionalFieldSchema = z
+  .object({
+    /** The name people read (Shopify attribute key and note prefix); defaults to the code. */
+    label: z.string().min(1).optional(),
+    required: z.boolean().default(false),
+    /** Peoplevox 'Sales orders' template column; dropped (and logged) if the tenant's template lacks it. */
+    peoplevoxColumn: z.string().min(1).optional(),
+    /** Where it goes on a Shopify order: the note, a custom attribute (key = label), or nowhere. */
+    shopify: z.enum(['note', 'attribute', 'none']).default('attribute'),
   })
   .strict();
 
@@ -167,6 +229,23 @@ export const ChannelSchema = z
     skuMap: z.record(z.string(), z.string().min(1)).default({}),
     /** Warehouse carrier name → marketplace carrier. */
     carrierMap: z.record(z.string(), CarrierTargetSchema).default({}),
+    /**
+     * Shipping address rules. Postcodes follow each country's regime (required, optional, none; format
+     * where known) from the international address data; `postcodes.<alpha-2>` overrides one country.
+     */
+    addresses: z
+      .object({
+        postcodes: z
+          .record(
+            z.string().regex(/^[A-Z]{2}$/, 'keys are ISO 3166-1 alpha-2 country codes such as IE'),
+            PostcodeOverrideSchema,
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Marketplace custom fields (order_additional_fields) by code: where each goes, and which are required. */
+    additionalFields: z.record(z.string().min(1), AdditionalFieldSchema).default({}),
     /** Stock sync from the master to this channel (docs/inventory.md). */
     inventory: ChannelInventorySchema.default(INVENTORY_DEFAULTS),
   })
@@ -183,6 +262,26 @@ export const PeoplevoxSchema = z
     requestsPerSecond: z.number().positive().max(10).default(1),
     sessionTtlMinutes: z.number().positive().max(60).default(25),
     timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    /**
+     * How the address country columns are written: the English country name (as Peoplevox's own samples
+     * show, "United Kingdom"), or an ISO 3166 code. Check what your tenant expects (docs/contracts.md).
+     */
+    countryFormat: z.enum(['name', 'alpha2', 'alpha3']).default('name'),
+    /**
+     * The zone report dates are written in (Despatch summary): not documented; a UK tenant most likely
+     * reports Europe/London. Compare one despatch in the UI with the report (docs/contracts.md).
+     */
+    timeZone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/London')
+      .default('UTC'),
     /**
      * The scheduled despatch sweep (a Temporal Schedule): reads the Despatch summary for the last
      * `lookbackMinutes`, hands any despatch a workflow has not seen to it, and raises DESPATCH_WITHOUT_ORDER
@@ -578,6 +677,7 @@ export type ShopifyConfig = z.infer<typeof ShopifySchema>;
 export type CarrierTarget = z.infer<typeof CarrierTargetSchema>;
 export type ChannelInventoryConfig = z.infer<typeof ChannelInventorySchema>;
 export type StockBuffer = z.infer<typeof StockBufferSchema>;
+export type AdditionalFieldConfig = z.infer<typeof AdditionalFieldSchema>;
 export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
 export type PayoutReconciliationConfig = z.infer<typeof PayoutReconciliationSchema>;
 export type SecurityConfig = z.infer<typeof SecuritySchema>;

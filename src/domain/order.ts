@@ -32,7 +32,11 @@ export interface Address {
   city?: string;
   region?: string;
   postcode?: string;
-  /** ISO 3166-1 alpha-2 or alpha-3, as the platform sent it. */
+  /**
+   * ISO 3166-1 alpha-2 once the connector resolved it (src/domain/countries.ts); what the platform sent
+   * when nothing matched (validation then raises COUNTRY_UNKNOWN). Orders mapped before countries were
+   * resolved may hold alpha-3.
+   */
   countryCode?: string;
   country?: string;
   phone?: string;
@@ -59,6 +63,15 @@ export interface OrderLine {
   cancelledQuantity: number;
 }
 
+/** A marketplace custom field on the order (Mirakl order_additional_fields): a gift message, a PO number. */
+export interface AdditionalField {
+  code: string;
+  /** The platform's type (Mirakl: STRING, TEXTAREA, BOOLEAN, MULTIPLE_VALUES_LIST, …), when it sends one. */
+  type?: string;
+  /** As text; a list of values is joined with ", ". */
+  value: string;
+}
+
 export interface MarketplaceOrder {
   /** Channel code from config (asos, joules, …). */
   channel: string;
@@ -79,6 +92,8 @@ export interface MarketplaceOrder {
   shippingAddress?: Address | null;
   billingAddress?: Address | null;
   lines: OrderLine[];
+  /** Custom fields on the order, as sent (absent on orders mapped before they were carried). */
+  additionalFields?: AdditionalField[];
   /** Minor units: goods (sum of line prices), shipping, grand total. */
   totals: { goods: number; shipping: number; total: number };
   canCancel?: boolean;

@@ -47,6 +47,17 @@ export const REASONS = {
     template: 'Order {orderId}: postcode "{postcode}" is not valid for {country}.',
     fix: 'Confirm the postcode with the customer through the marketplace, then retry.',
   },
+  COUNTRY_UNKNOWN: {
+    owner: 'customer-service',
+    template:
+      'Order {orderId}: the shipping country (code "{code}", name "{country}") is not a country ISO 3166 knows.',
+    fix: 'Confirm the destination with the customer through the marketplace; if the country is real but spelled in a way Loopline does not read, report it to the maintainers. Resolve once the parcel is arranged by hand, or cancel.',
+  },
+  ADDITIONAL_FIELD_MISSING: {
+    owner: 'customer-service',
+    template: 'Order {orderId}: the marketplace field "{code}", which channel {channel} requires, is missing or empty.',
+    fix: 'Ask the customer (or the marketplace operator) for the value through the marketplace; retry once it is on the order, or make the field optional in channels[].additionalFields if it is not needed.',
+  },
   FIELD_TOO_LONG: {
     owner: 'customer-service',
     template: 'Order {orderId}: {field} is {length} characters; the warehouse accepts at most {max}.',

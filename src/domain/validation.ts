@@ -13,7 +13,23 @@ export interface ValidationContext {
   /** Whether the shipping address must be present (false before acceptance on platforms that hide it). */
   requireAddress: boolean;
   limits?: Partial<FieldLimits>;
+  /**
+   * Country and postcode rules (src/domain/addresses.ts: ISO 3166 through a library, postcode regimes per
+   * country). Injected, so this file stays free of data files and can be imported by workflows. Without
+   * them only UK postcodes are checked and every country needs one (the rule before countries were known).
+   */
+  address?: AddressRules;
+  /** Marketplace additional fields the channel marks required (config: channels[].additionalFields). */
+  requiredAdditionalFields?: string[];
   now: number;
+}
+
+/** What validation needs to know about countries and postcodes. */
+export interface AddressRules {
+  /** The ISO country of what the platform sent (code and/or name), or undefined when none matches. */
+  country(code?: string, name?: string): { alpha2: string; name: string } | undefined;
+  /** The postcode against the rules for the country (alpha-2). */
+  checkPostcode(alpha2: string, postcode: string | undefined): 'ok' | 'missing' | 'invalid';
 }
 
 /**
@@ -56,6 +72,11 @@ export function columnLength(s: string): number {
   return s.length;
 }
 
+/** Minor units as the marketplace's decimal, or as they are when not a whole number of minor units. */
+function amountText(minor: number, currency: string): string {
+  return Number.isInteger(minor) ? fromMinor(minor, currency) : String(minor);
+}
+
 /** "101", or "101 (emoji count twice)" when the column count differs from what a person sees. */
 function describeLength(s: string): string {
   const units = columnLength(s);
@@ -66,6 +87,7 @@ export function isUkCountry(code?: string, name?: string): boolean {
   return UK_CODES.has((code ?? '').toUpperCase()) || UK_CODES.has((name ?? '').toUpperCase());
 }
 
+/** The rule before countries were known: UK postcodes strict, any other non-empty text accepted. */
 export function validatePostcode(postcode: string, countryCode?: string, country?: string): boolean {
   if (isUkCountry(countryCode, country)) return UK_POSTCODE.test(postcode.trim());
   return postcode.trim().length > 0;
@@ -139,6 +161,24 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
     }
   });
 
+  // A negative shipping price is named as such: summed into the totals it would only show as a mismatch.
+  order.lines.forEach((line, i) => {
+    if (!Number.isInteger(line.shippingPrice) || line.shippingPrice < 0) {
+      add(
+        'PRICE_INVALID',
+        { lineId: line.lineId, field: 'shipping_price', value: amountText(line.shippingPrice, order.currency) },
+        `order_lines[${i}].shipping_price`,
+      );
+    }
+  });
+  if (order.totals.shipping < 0) {
+    add(
+      'PRICE_INVALID',
+      { lineId: '(order)', field: 'shipping_price', value: amountText(order.totals.shipping, order.currency) },
+      'shipping_price',
+    );
+  }
+
   const goods = order.lines.reduce((s, l) => s + l.price, 0);
   const shipping = order.lines.reduce((s, l) => s + l.shippingPrice, 0);
   const checks: Array<[string, number, number, string]> = [
@@ -161,13 +201,20 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
     }
   }
 
+  for (const code of ctx.requiredAdditionalFields ?? []) {
+    const field = (order.additionalFields ?? []).find((f) => f.code === code);
+    if (!field || field.value.trim() === '') {
+      add('ADDITIONAL_FIELD_MISSING', { code }, `order_additional_fields[${code}]`);
+    }
+  }
+
   if (ctx.requireAddress) {
     const a = order.shippingAddress;
     const required: Array<[keyof NonNullable<typeof a>, string]> = [
       ['line1', 'street_1'],
       ['city', 'city'],
-      ['postcode', 'zip_code'],
     ];
+    if (!ctx.address) required.push(['postcode', 'zip_code']);
     if (!a) {
       add('ADDRESS_MISSING', { field: 'the whole shipping address' }, 'customer.shipping_address');
     } else {
@@ -179,8 +226,34 @@ export function validateOrder(order: MarketplaceOrder, ctx: ValidationContext): 
       }
       if (!a.countryCode && !a.country) {
         add('ADDRESS_MISSING', { field: 'country' }, 'customer.shipping_address.country_iso_code');
+      } else if (ctx.address) {
+        const country = ctx.address.country(a.countryCode, a.country);
+        if (!country) {
+          add(
+            'COUNTRY_UNKNOWN',
+            { code: a.countryCode ?? '(none)', country: a.country ?? '(none)' },
+            'customer.shipping_address.country_iso_code',
+          );
+        } else {
+          const where = `${country.name} (${country.alpha2})`;
+          const verdict = ctx.address.checkPostcode(country.alpha2, a.postcode);
+          if (verdict === 'missing') {
+            add('ADDRESS_MISSING', { field: `zip_code (required in ${where})` }, 'customer.shipping_address.zip_code');
+          } else if (verdict === 'invalid') {
+            add(
+              'POSTCODE_INVALID',
+              { postcode: a.postcode ?? '', country: where },
+              'customer.shipping_address.zip_code',
+            );
+          }
+        }
       }
-      if (a.postcode && a.postcode.trim() !== '' && !validatePostcode(a.postcode, a.countryCode, a.country)) {
+      if (
+        !ctx.address &&
+        a.postcode &&
+        a.postcode.trim() !== '' &&
+        !validatePostcode(a.postcode, a.countryCode, a.country)
+      ) {
         add(
           'POSTCODE_INVALID',
           { postcode: a.postcode, country: a.countryCode ?? a.country ?? 'unknown country' },

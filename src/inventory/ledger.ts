@@ -80,6 +80,12 @@ export interface Ledger {
   reservedKeys?: Record<string, [string, number]>;
   /** Units released, by rule (for the health query and the tests). */
   released?: Record<'allocation' | 'allocated-figure' | 'cancelled' | 'refused' | 'operator' | 'expired', number>;
+  /**
+   * Offer SKUs the channel does not list (the push found them missing from the marketplace's offer list),
+   * with when that was seen: never pushed, never reserved for, until the list shows them (relist).
+   * (Optional: ledgers from before listings.)
+   */
+  unlisted?: Record<string, number>;
 }
 
 export function emptyLedger(): Ledger {
@@ -102,6 +108,12 @@ function emptyReleased(): NonNullable<Ledger['released']> {
 
 export function offerSkusFor(s: LedgerSettings, itemCode: string): string[] {
   return s.offerSkusByItem[itemCode] ?? [itemCode];
+}
+
+/** Whether the channel sells an item as far as this ledger knows: one of its offer SKUs is not unlisted. */
+export function sellsItem(l: Ledger, s: LedgerSettings, itemCode: string): boolean {
+  if (!l.unlisted) return true;
+  return offerSkusFor(s, itemCode).some((sku) => l.unlisted![sku] === undefined);
 }
 
 function itemCodeOf(s: LedgerSettings, offerSku: string): string {
@@ -134,6 +146,11 @@ export function refreshItem(
   opts: { reassertZero?: boolean } = {},
 ): void {
   for (const sku of offerSkusFor(s, itemCode)) {
+    // A SKU the channel does not list is never pushed to it.
+    if (l.unlisted?.[sku] !== undefined) {
+      delete l.pending[sku];
+      continue;
+    }
     const q = targetQuantity(l, s, sku, itemCode, now);
     // A sell-out at the master is confirmed to the channel even when we last sent 0: setting 0 again is
     // always safe, and it corrects a marketplace that restocked on its own (a refused or cancelled order).
@@ -297,10 +314,96 @@ export function requeue(l: Ledger, s: LedgerSettings, offerSkus: readonly string
   }
 }
 
+/**
+ * The channel does not list these offer SKUs (the push left them out): they leave the queue and are not
+ * pushed or reserved for again until relisted.
+ */
+export function markUnlisted(l: Ledger, offerSkus: readonly string[], now: number): void {
+  if (offerSkus.length === 0) return;
+  l.unlisted ??= {};
+  for (const sku of offerSkus) {
+    l.unlisted[sku] = now;
+    delete l.pending[sku];
+    delete l.sent[sku];
+  }
+}
+
+/** Unlisted SKUs whose mark is older than `before` (to ask the channel's list about again), oldest first. */
+export function unlistedBefore(l: Ledger, before: number, max: number): string[] {
+  return Object.entries(l.unlisted ?? {})
+    .filter(([, at]) => at < before)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, Math.max(0, max))
+    .map(([sku]) => sku);
+}
+
+/**
+ * The channel's list was read again: SKUs it now lists go back to the queue at today's target; the others
+ * keep their mark, renewed to `now` (asked about again after another interval).
+ */
+export function relist(
+  l: Ledger,
+  s: LedgerSettings,
+  asked: readonly string[],
+  listed: readonly string[],
+  now: number,
+): void {
+  if (!l.unlisted) return;
+  const back = new Set(listed);
+  for (const sku of asked) {
+    if (l.unlisted[sku] === undefined) continue;
+    if (!back.has(sku)) {
+      l.unlisted[sku] = now;
+      continue;
+    }
+    delete l.unlisted[sku];
+    refreshItem(l, s, itemCodeOf(s, sku), now);
+  }
+}
+
+/** What makes a full read of the master look wrong (config: inventory.fullReadGuard). */
+export interface FullReadGuard {
+  /** Hold the read when at least this share of the items known in stock suddenly read 0… */
+  zeroFraction: number;
+  /** …and at least this many items were known in stock (a small catalogue's swings are real). */
+  minItems: number;
+}
+
+export interface SuspectRead {
+  /** Items the ledger knew with stock that the read has. */
+  inStock: number;
+  /** Of those, the ones the read says are at 0. */
+  droppedToZero: number;
+}
+
+/**
+ * A full read where most of the figures Loopline knew to be in stock suddenly read 0 (no callback said so)
+ * is far more likely a broken report, a wrong site or an emptied export than a warehouse selling out in
+ * one go; applied, it would push a sell-out of the catalogue to every channel. Returns what was found when
+ * the read should be held for a person to confirm, else undefined.
+ */
+export function suspectFullRead(
+  l: Ledger,
+  rows: ReadonlyArray<[string, number]>,
+  guard: FullReadGuard | undefined,
+): SuspectRead | undefined {
+  if (!guard) return undefined;
+  let inStock = 0;
+  let droppedToZero = 0;
+  for (const [code, available] of rows) {
+    if (!((l.master[code] ?? 0) > 0)) continue;
+    inStock++;
+    if (Math.trunc(available) <= 0) droppedToZero++;
+  }
+  if (inStock < guard.minItems || droppedToZero < inStock * guard.zeroFraction) return undefined;
+  return { inStock, droppedToZero };
+}
+
 /** An operator fixed the offer or the mapping: push the SKU again. */
 export function retryRejected(l: Ledger, s: LedgerSettings, offerSku: string, now: number): boolean {
   if (!l.rejected[offerSku]) return false;
   delete l.rejected[offerSku];
+  if (l.unlisted) delete l.unlisted[offerSku];
   delete l.sent[offerSku];
   refreshItem(l, s, itemCodeOf(s, offerSku), now);
   return true;
@@ -424,6 +527,8 @@ export function applyReservations(
     if (c.op === 'reserve') {
       const units = Math.trunc(c.quantity);
       if (l.reservedKeys[c.key] || !(units > 0) || !c.itemCode) continue;
+      // A channel that does not sell the item keeps no row for it (the sender filters these too).
+      if (!sellsItem(l, s, c.itemCode)) continue;
       l.reservedKeys[c.key] = [c.itemCode, c.at];
       (l.reservations[c.itemCode] ??= []).push({ key: c.key, units, seenAt: c.at });
       // A sale, as the velocity buffer counts them; the allocation that consumes it later is not counted again.

@@ -14,6 +14,12 @@ export const INVENTORY_REASONS = {
       'Channel {channel}: stock has not reached the marketplace for {minutes} minutes; {pending} SKU changes wait (oldest {oldestMinutes} min).',
     fix: 'Check the marketplace status and API key, and the inventory worker; the changes push as soon as calls succeed.',
   },
+  STOCK_READ_HELD: {
+    owner: 'ops',
+    template:
+      'Channel {channel}: the full stock read says {dropped} of {inStock} items in stock are suddenly at 0; it was not applied (no sell-out pushed).',
+    fix: 'Check the Item inventory summary in Peoplevox (site, report, recent stock count). If the figures are real, confirm the read (loopline stock confirm-read <channel>); otherwise fix the report and wait for the next read.',
+  },
   STOCK_PUSH_FAILED: {
     owner: 'ops',
     template:

@@ -10,6 +10,13 @@ import { inventoryWorkflowId } from './keys';
 import { stockChannels } from './intake';
 import type { ReservationChange } from './ledger';
 import { inventoryWorkflow, orderStockSignal } from '../../workflows/inventory';
+import { channelSellsItem, type ChannelListing } from './listing';
+
+/** The warehouse's item codes as the order path resolves them (activities/item-codes.ts). */
+export interface ItemCodeResolver {
+  /** The warehouse's own spelling of an item code (case and spaces ignored), or undefined. */
+  resolve(itemCode: string, opts?: { refreshOnMiss?: boolean }): Promise<string | undefined>;
+}
 
 /** Order states before the warehouse order exists: Loopline creates it once the marketplace says SHIPPING. */
 const BEFORE_ALLOCATION: ReadonlySet<string> = new Set([
@@ -29,7 +36,12 @@ export function reservationKey(channel: string, orderId: string, lineId: string)
  * allocation (SHIPPING and later) reserve nothing: the master has them. Orders of channels whose stock
  * is not Peoplevox's are not this master's business.
  */
-export function reservationChangesFor(config: Config, order: MarketplaceOrder, now: number): ReservationChange[] {
+export function reservationChangesFor(
+  config: Config,
+  order: MarketplaceOrder,
+  now: number,
+  itemCodeFor?: (offerSku: string) => string | undefined,
+): ReservationChange[] {
   const ch = config.channels.find((c) => c.code === order.channel);
   if (!ch || ch.fulfilment !== 'peoplevox') return [];
   const out: ReservationChange[] = [];
@@ -47,13 +59,67 @@ export function reservationChangesFor(config: Config, order: MarketplaceOrder, n
     // Units already cancelled on the line before the intake saw it are not sold.
     const quantity = line.quantity - Math.max(0, line.cancelledQuantity ?? 0);
     if (!BEFORE_ALLOCATION.has(order.state) || !(quantity > 0)) continue;
-    out.push({
-      op: 'reserve',
-      key,
-      itemCode: ch.skuMap[line.offerSku] ?? line.offerSku,
-      quantity,
-      at: now,
-    });
+    // The item as the warehouse spells it, after the channel's skuMap and the same normalisation as the
+    // order path (case, spaces). A SKU the warehouse does not know reserves nothing: there is no stock of
+    // it anywhere, and its order parks as SKU_UNMAPPED.
+    const itemCode = itemCodeFor ? itemCodeFor(line.offerSku) : (ch.skuMap[line.offerSku] ?? line.offerSku);
+    if (!itemCode) continue;
+    out.push({ op: 'reserve', key, itemCode, quantity, at: now });
+  }
+  return out;
+}
+
+/**
+ * reservationChangesFor with item codes resolved the way the order path resolves them: the channel's
+ * skuMap (keyed by the offer SKU as sent, then trimmed), then the warehouse's own spelling.
+ */
+export async function resolvedReservationChanges(
+  config: Config,
+  order: MarketplaceOrder,
+  now: number,
+  itemCodes: ItemCodeResolver | undefined,
+): Promise<ReservationChange[]> {
+  if (!itemCodes) return reservationChangesFor(config, order, now);
+  const ch = config.channels.find((c) => c.code === order.channel);
+  if (!ch || ch.fulfilment !== 'peoplevox') return [];
+  const resolved = new Map<string, string | undefined>();
+  try {
+    for (const l of order.lines) {
+      if (resolved.has(l.offerSku)) continue;
+      const mapped = ch.skuMap[l.offerSku] ?? ch.skuMap[l.offerSku.trim()] ?? l.offerSku;
+      // From the cached list: the intake sees every order again on each poll, and reading the warehouse on
+      // each miss would use up the early refresh that an operator's retry (a new item added) relies on.
+      resolved.set(l.offerSku, await itemCodes.resolve(mapped, { refreshOnMiss: false }));
+    }
+  } catch {
+    // The warehouse's item list could not be read: reserve nothing for this order (as before reservations;
+    // the velocity buffer still holds back likely sales) rather than hold up the intake. Releases still go.
+    resolved.clear();
+  }
+  return reservationChangesFor(config, order, now, (sku) => resolved.get(sku));
+}
+
+/**
+ * The changes a channel's inventory workflow should get: every release and allocation (a key it never
+ * reserved changes nothing), and a reserve only where the channel sells the item (one of its offer SKUs is
+ * in the channel's list), so a channel that does not sell an item never keeps a row for it.
+ */
+export async function changesForChannel(
+  config: Config,
+  channel: string,
+  changes: readonly ReservationChange[],
+  listing: ChannelListing | undefined,
+): Promise<ReservationChange[]> {
+  if (!listing) return [...changes];
+  const skuMap = config.channels.find((c) => c.code === channel)?.skuMap ?? {};
+  const sells = new Map<string, boolean>();
+  const out: ReservationChange[] = [];
+  for (const c of changes) {
+    if (c.op === 'reserve') {
+      if (!sells.has(c.itemCode)) sells.set(c.itemCode, await channelSellsItem(listing, skuMap, c.itemCode));
+      if (!sells.get(c.itemCode)) continue;
+    }
+    out.push(c);
   }
   return out;
 }
@@ -64,13 +130,17 @@ export async function signalReservations(
   config: Config,
   changes: ReservationChange[],
   log?: Logger,
+  opts: { listing?(channel: string): ChannelListing | undefined } = {},
 ): Promise<{ signals: number; failed: number }> {
   const result = { signals: 0, failed: 0 };
   if (changes.length === 0) return result;
   for (let i = 0; i < changes.length; i += 1000) {
-    const chunk = changes.slice(i, i + 1000);
+    const all = changes.slice(i, i + 1000);
     await Promise.all(
-      stockChannels(config).map(async (channel) => {
+      // Reservations come from Peoplevox-fulfilled orders: only channels whose stock master is Peoplevox share it.
+      stockChannels(config, 'peoplevox').map(async (channel) => {
+        const chunk = await changesForChannel(config, channel, all, opts.listing?.(channel)).catch(() => all);
+        if (chunk.length === 0) return;
         try {
           await client.workflow.signalWithStart(inventoryWorkflow, {
             workflowId: inventoryWorkflowId(channel, config.temporal.idScope),

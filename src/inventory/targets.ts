@@ -7,6 +7,8 @@
 //   marketplacer variantUpdate countOnHand, 750 requests per 10 s per API key, one variant per request,
 //                applied synchronously (not built yet: only its limits live here).
 //   shopify      inventorySetQuantities, cost-based GraphQL throttle (not built yet).
+// Whatever the target, rows go only to offer SKUs the channel lists (src/inventory/listing.ts): pushStock
+// leaves the others out and the ledger stops queueing them.
 export type StockTargetPlatform = 'mirakl' | 'marketplacer' | 'shopify';
 
 export interface StockPushLimit {

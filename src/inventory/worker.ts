@@ -28,6 +28,7 @@ export async function createInventoryWorker(opts: {
       peoplevox: runtime.peoplevox,
       shopify: runtime.shopify,
       alerts: createRoutedAlertSink(opts.client, runtime.config),
+      listing: (channel) => runtime.listing(channel),
       log: runtime.log.child({ component: 'inventory' }),
       timeScale: opts.timeScale,
     }),

@@ -5,6 +5,7 @@ import type { SandboxSystem } from './server';
 import { sandboxCatalogue } from './catalogue';
 import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
+import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
 
 /** Credentials the simulators accept. Real tenants' secrets come from the environment instead. */
@@ -67,12 +68,24 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
   }
   const pvx = config.systems.peoplevox;
   if (pvx) {
+    // The tenant's Sales orders template gains the columns the channels map marketplace fields to, as a
+    // tenant adds them in Integrations → Integration Templates (the default template has none of them).
+    const extra = [
+      ...new Set(
+        config.channels.flatMap((c) =>
+          Object.values(c.additionalFields)
+            .map((f) => f.peoplevoxColumn)
+            .filter((col): col is string => !!col),
+        ),
+      ),
+    ].filter((col) => !DEFAULT_TEMPLATES[SALES_ORDERS]!.includes(col));
     systems.push(
       peoplevoxSimulator({
         clientId: pvx.clientId,
         username: pvx.username,
         password: env[pvx.passwordEnv] ?? SANDBOX_SECRETS[pvx.passwordEnv] ?? 'sandbox',
         catalogue,
+        ...(extra.length ? { templates: { [SALES_ORDERS]: [...DEFAULT_TEMPLATES[SALES_ORDERS]!, ...extra] } } : {}),
       }),
     );
   }

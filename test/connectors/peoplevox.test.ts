@@ -188,8 +188,24 @@ describe('map', () => {
     assert.equal(parsePvxDate('02/01/2025 14:05', 'Europe/London'), '2025-01-02T14:05:00.000Z');
     assert.equal(parsePvxDate(''), undefined);
     assert.equal(parsePvxDate('yesterday'), undefined);
-    assert.equal(formatPvxSearchDate('2025-07-02T13:05:59Z'), '2025-07-02 13:05');
-    assert.equal(formatPvxSearchDate('2025-07-02T13:05:59Z', 'Europe/London'), '2025-07-02 14:05');
+    assert.equal(formatPvxSearchDate('2025-07-02T13:05:59Z'), 'DateTime(2025,07,02,13,05,59)');
+    assert.equal(formatPvxSearchDate('2025-07-02T13:05:59Z', 'Europe/London'), 'DateTime(2025,07,02,14,05,59)');
+  });
+
+  test('report dates quoted inside the CSV field are read (as real Despatch summary exports show them)', () => {
+    assert.equal(parsePvxDate("'03/07/2017 06:03'"), '2017-07-03T06:03:00.000Z');
+    assert.equal(parsePvxDate(" '03/07/2017 06:03:09' "), '2017-07-03T06:03:09.000Z');
+    assert.equal(parsePvxDate("'03/07/2017 06:03'", 'Europe/London'), '2017-07-03T05:03:00.000Z');
+    const [d] = despatchesFromReport([
+      {
+        'Salesorder number': 'S-1',
+        'Despatch number': 'DES1',
+        'Despatch date': "'03/07/2017 06:03'",
+        'Item code': 'X',
+        'No of items': '7',
+      },
+    ]);
+    assert.equal(d!.despatchedAt, '2017-07-03T06:03:00.000Z');
   });
 });
 
@@ -360,6 +376,123 @@ describe('client error classification (scripted endpoint)', () => {
         !e.retryable &&
         e.code === 'WMS_REJECTED' &&
         /Customer is too long/.test(e.message),
+    );
+  });
+
+  const template = (op: string) =>
+    op === 'GetSaveTemplate'
+      ? { result: { ResponseId: 0, TotalCount: 2, Detail: 'SalesOrderNumber,Status,ItemCode,QuantityOrdered' } }
+      : undefined;
+
+  test('SaveData without Statuses: ResponseId 0 and TotalCount are success, as public clients read it', async () => {
+    script = (op) => template(op) ?? { result: { ResponseId: 0, TotalCount: 1, Detail: '' } };
+    const c = client();
+    assert.deepEqual(
+      await c.createSalesOrder({ SalesOrderNumber: 'S-1' }, [
+        { SalesOrderNumber: 'S-1', ItemCode: 'A', QuantityOrdered: 1 },
+      ]),
+      { salesOrderNumber: 'S-1' },
+    );
+    assert.deepEqual(await c.cancelSalesOrder('S-1'), { cancelled: true, status: 'Cancelled' });
+    // Fewer rows saved than sent, and nothing said about the rest: not a success.
+    script = (op) => template(op) ?? { result: { ResponseId: 0, TotalCount: 1, Detail: '' } };
+    await assert.rejects(
+      c.saveData('Sales orders', [{ SalesOrderNumber: 'S-2' }, { SalesOrderNumber: 'S-3' }]),
+      (e: unknown) =>
+        e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && /1 of 2/.test(e.message),
+    );
+  });
+
+  test('a cancellation refused without Statuses is read from Detail; any other -1 is a named, final failure', async () => {
+    script = (op) =>
+      template(op) ?? {
+        result: { ResponseId: -1, TotalCount: 1, Detail: 'Line 1 (S-1): cannot cancel: order is Picking' },
+      };
+    assert.deepEqual(await client().cancelSalesOrder('S-1'), { cancelled: false, status: 'Picking' });
+    script = (op) =>
+      template(op) ?? { result: { ResponseId: -1, TotalCount: 0, Detail: 'Line 1 (S-1): Status is locked' } };
+    await assert.rejects(
+      client().cancelSalesOrder('S-1'),
+      (e: unknown) =>
+        e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && /locked/.test(e.message),
+    );
+  });
+
+  test('a response without ResponseId is never read as success: retryable PVX_MALFORMED, for reads and saves', async () => {
+    script = (op) => template(op) ?? { result: { TotalCount: 1, Detail: '' } };
+    await assert.rejects(
+      client().createSalesOrder({ SalesOrderNumber: 'S-1' }, []),
+      (e: unknown) => e instanceof ConnectorError && e.retryable && e.code === 'PVX_MALFORMED',
+    );
+    script = () => ({ result: { ResponseId: '', TotalCount: 0, Detail: 'ItemCode\nA' } });
+    await assert.rejects(
+      client().getData('Item types'),
+      (e: unknown) => e instanceof ConnectorError && e.retryable && e.code === 'PVX_MALFORMED',
+    );
+  });
+
+  test('an availability report without the Available column is refused, never read as zeros', async () => {
+    const report = (detail: string, total: number) => () => ({
+      result: { ResponseId: 0, TotalCount: total, Detail: detail },
+    });
+    script = report('Item code,Name,Site reference\nA,Alpha,MAIN\nB,Beta,MAIN', 2);
+    await assert.rejects(
+      client().listAvailability(),
+      (e: unknown) =>
+        e instanceof ConnectorError &&
+        !e.retryable &&
+        e.code === 'REPORT_MISSING_COLUMN' &&
+        /no 'Available' column/.test(e.message),
+    );
+    // Columns in another case are fine; a row whose figure is unreadable is left out, not zero.
+    script = report('item code,AVAILABLE\nA,5\nB,n/a\nC,0', 3);
+    assert.deepEqual(await client().listAvailability(), [
+      { itemCode: 'A', available: 5 },
+      { itemCode: 'C', available: 0 },
+    ]);
+    // A despatch report without Despatch number cannot be grouped: refused too.
+    script = report("Salesorder number,Despatch date,Item code\nS-1,'03/07/2017 06:03',A", 1);
+    await assert.rejects(
+      client().listDespatches({ salesOrderNumber: 'S-1' }),
+      (e: unknown) =>
+        e instanceof ConnectorError && e.code === 'REPORT_MISSING_COLUMN' && /Despatch number/.test(e.message),
+    );
+  });
+
+  test('despatch reads filter with DateTime(...) and read quoted report dates', async () => {
+    let clause = '';
+    script = (_op, body) => {
+      clause = String((body.getReportRequest as Record<string, unknown>).SearchClause ?? '');
+      return {
+        result: {
+          ResponseId: 0,
+          TotalCount: 1,
+          Detail:
+            "Salesorder number,Despatch number,Despatch date,Tracking number,Carrier,Item code,No of items\nS-1,DES1,'03/07/2017 06:03',T1,DPD,A,2",
+        },
+      };
+    };
+    const [d] = await client().listDespatches({ sinceIso: '2017-07-01T00:00:00Z' });
+    assert.equal(clause, '([Despatch date] >= DateTime(2017,07,01,00,00,00))');
+    assert.equal(d!.despatchedAt, '2017-07-03T06:03:00.000Z');
+    assert.deepEqual(d!.items, [{ itemCode: 'A', quantity: 2 }]);
+  });
+
+  test('"Session Expired" re-authenticates like "Invalid Session"', async () => {
+    seen.length = 0;
+    let first = true;
+    script = () => {
+      if (first) {
+        first = false;
+        return { result: { ResponseId: -1, TotalCount: 0, Detail: 'System : Security - Session Expired' } };
+      }
+      return { result: { ResponseId: 0, TotalCount: 1, Detail: 'ItemCode\nA' } };
+    };
+    const page = await client().getData('Item types');
+    assert.deepEqual(page.rows, [{ ItemCode: 'A' }]);
+    assert.deepEqual(
+      seen.map((s) => s.op),
+      ['Authenticate', 'GetData', 'Authenticate', 'GetData'],
     );
   });
 });

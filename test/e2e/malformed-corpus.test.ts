@@ -21,6 +21,7 @@ type Channel = 'asos' | 'joules';
 /** The control API's compact order spec (docs/sandbox/mirakl.md). */
 interface OrderBody {
   orderId?: string;
+  additionalFields?: Array<{ code: string; type?: string; value: string | string[] }>;
   lines: Array<{ offerSku: string; quantity: number; unitPrice?: number; productTitle?: string }>;
   shippingPrice?: number;
   customer?: { firstname?: string; lastname?: string; email?: string; locale?: string };
@@ -131,8 +132,104 @@ const tees = (patch: Partial<OrderBody> = {}): OrderBody => ({
 const catalogue = sandboxCatalogue();
 const emoji = '\u{1F3E0}'; // 🏠: one character, two UTF-16 code units
 
+// Orders to the world: every postcode regime (required, optional, none), the alpha-3 codes a two-letter cut
+// gets wrong, a null country_iso_code with the country in two letters. Each ships, and the warehouse order
+// names the right country.
+const abroad = (
+  name: string,
+  iso3: string | null,
+  country: string,
+  city: string,
+  zip: string | undefined,
+  shipsAs: string,
+): Case => ({
+  name: `ships to ${name}`,
+  order: () =>
+    tees({
+      shippingAddress: address({
+        street_1: '1 Main Street',
+        city,
+        zip_code: zip,
+        country,
+        country_iso_code: iso3 ?? undefined,
+        ...(iso3 === null ? { country_iso_code: null } : {}),
+      }),
+    }),
+  expect: {
+    end: 'ships',
+    warehouse: (o) => {
+      assert.equal(o.fields.ShippingAddressCountry, shipsAs);
+      assert.equal(o.fields.ShippingAddressPostcode, zip);
+    },
+  },
+});
+const WORLD: Case[] = [
+  abroad('Austria (AUT: not AU, Australia)', 'AUT', 'Österreich', 'Wien', '1010', 'Austria'),
+  {
+    // One order carries the marketplace's custom fields too: a gift message and delivery notes.
+    ...abroad('Portugal (PRT), with a gift message', 'PRT', 'Portugal', 'Lisboa', '1100-053', 'Portugal'),
+    order: () =>
+      tees({
+        shippingAddress: address({
+          street_1: 'Rua Augusta 10',
+          city: 'Lisboa',
+          zip_code: '1100-053',
+          country: 'Portugal',
+          country_iso_code: 'PRT',
+        }),
+        additionalFields: [
+          { code: 'gift-message', type: 'TEXTAREA', value: 'Parabéns, Ana! Um beijinho, Sam' },
+          { code: 'delivery-notes', value: 'Deixar com o porteiro' },
+          { code: 'loyalty-tier', value: 'gold' },
+        ],
+      }),
+    expect: {
+      end: 'ships',
+      warehouse: (o) => {
+        assert.equal(o.fields.ShippingAddressCountry, 'Portugal');
+        assert.equal(o.fields.SalesOrderAttribute2, 'Parabéns, Ana! Um beijinho, Sam');
+        assert.equal(o.fields.SalesOrderAttribute3, 'Deixar com o porteiro');
+      },
+    },
+  },
+  abroad('Poland (POL)', 'POL', 'Polska', 'Warszawa', '00-950', 'Poland'),
+  abroad('Sweden (SWE)', 'SWE', 'Sverige', 'Stockholm', '111 22', 'Sweden'),
+  abroad('Denmark (DNK)', 'DNK', 'Danmark', 'København', '1050', 'Denmark'),
+  abroad('Estonia (EST: not ES, Spain)', 'EST', 'Eesti', 'Tallinn', '10111', 'Estonia'),
+  abroad('Slovakia (SVK)', 'SVK', 'Slovensko', 'Bratislava', '811 01', 'Slovakia'),
+  abroad('Malta (MLT, optional postcode given)', 'MLT', 'Malta', 'Valletta', 'VLT 1117', 'Malta'),
+  abroad('Germany', 'DEU', 'Deutschland', 'Berlin', '10115', 'Germany'),
+  abroad('the United States', 'USA', 'United States', 'New York', '10001', 'United States of America'),
+  abroad('Spain with a null country_iso_code and "ES" in country', null, 'ES', 'Madrid', '28013', 'Spain'),
+  abroad('Ireland without an Eircode (optional)', 'IRL', 'Ireland', 'Galway', undefined, 'Ireland'),
+  abroad('Hong Kong (no postcodes)', 'HKG', 'Hong Kong', 'Central', undefined, 'Hong Kong'),
+  abroad(
+    'the United Arab Emirates (no postcodes)',
+    'ARE',
+    'United Arab Emirates',
+    'Dubai',
+    undefined,
+    'United Arab Emirates',
+  ),
+  {
+    name: 'a country nobody can read',
+    order: () =>
+      tees({ shippingAddress: address({ country: 'Atlantis', country_iso_code: 'ATL', zip_code: '12345' }) }),
+    expect: {
+      end: 'parked',
+      reason: 'COUNTRY_UNKNOWN',
+      owner: 'customer-service',
+      status: 'ACCEPTED',
+      field: 'customer.shipping_address.country_iso_code',
+      mentions: () => ['"ATL"', '"Atlantis"'],
+      marketplace: 'SHIPPING',
+    },
+  },
+];
+
 // ---- the corpus -----------------------------------------------------------------------------------------
 const CASES: Case[] = [
+  ...WORLD,
   // Held before acceptance: Loopline accepts only when every line maps to a warehouse item.
   {
     name: 'unknown offer SKU on one of two lines',
@@ -320,7 +417,7 @@ const CASES: Case[] = [
       owner: 'customer-service',
       status: 'ACCEPTED',
       field: 'customer.shipping_address.zip_code',
-      mentions: () => ['"LS1 4D"', 'GBR'],
+      mentions: () => ['"LS1 4D"', 'United Kingdom (GB)'],
       marketplace: 'SHIPPING',
     },
   },
@@ -333,7 +430,7 @@ const CASES: Case[] = [
       owner: 'customer-service',
       status: 'ACCEPTED',
       field: 'customer.shipping_address.zip_code',
-      mentions: () => ['"07700 900123"', 'United Kingdom'],
+      mentions: () => ['"07700 900123"', 'United Kingdom (GB)'],
       marketplace: 'SHIPPING',
     },
   },
@@ -764,7 +861,18 @@ let env: TestWorkflowEnvironment;
 let stack: Stack;
 before(async () => {
   env = await startTestEnv();
-  stack = await startStack(env, { multiShipment: { asos: true, joules: false } });
+  stack = await startStack(env, {
+    multiShipment: { asos: true, joules: false },
+    // Marketplace custom fields mapped to the tenant's sales-order attribute columns.
+    channelExtra: {
+      asos: {
+        additionalFields: {
+          'gift-message': { label: 'Gift message', peoplevoxColumn: 'SalesOrderAttribute2' },
+          'delivery-notes': { label: 'Delivery notes', peoplevoxColumn: 'SalesOrderAttribute3' },
+        },
+      },
+    },
+  });
 });
 after(async () => {
   await stack?.stop();

@@ -19,7 +19,18 @@ const SHOP = '/control/shopify/loopline-test';
 
 before(async () => {
   env = await startTestEnv();
-  stack = await startStack(env, { shopify: true, multiShipment: { asos: true, joules: false } });
+  stack = await startStack(env, {
+    shopify: true,
+    multiShipment: { asos: true, joules: false },
+    channelExtra: {
+      asos: {
+        additionalFields: {
+          'gift-message': { label: 'Gift message', shopify: 'attribute' },
+          'delivery-notes': { label: 'Delivery notes', shopify: 'note' },
+        },
+      },
+    },
+  });
   const addr = stack.http.server.address() as { port: number };
   httpUrl = `http://127.0.0.1:${addr.port}`;
 });
@@ -60,6 +71,9 @@ interface WireOrder {
 }
 interface ShopOrder {
   id: string;
+  note?: string;
+  customAttributes?: Array<{ key: string; value: string }>;
+  shippingAddress?: { countryCode?: string; zip?: string };
   sourceIdentifier: string;
   tags: string[];
   metafields: Array<{ key: string; value: string }>;
@@ -172,6 +186,40 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
       env.client.workflow.getHandle(orderWorkflowId('asos', orderId)),
       'order-shopify-exactly-once',
     );
+  });
+
+  test('an order to Austria (AUT) with a gift message: Shopify gets CountryCode AT, the message as an attribute, notes in the note', async () => {
+    const orderId = `${stack.idPrefix}-S9-A`;
+    await stack.control.post('/control/mirakl/asos/orders', {
+      orderId,
+      lines: [{ offerSku: 'TEE-CREAM-M', quantity: 1 }],
+      shippingPrice: 4.99,
+      shippingAddress: {
+        firstname: 'Lena',
+        lastname: 'Huber',
+        street_1: 'Stephansplatz 1',
+        city: 'Wien',
+        zip_code: '1010',
+        country: 'Österreich',
+        country_iso_code: 'AUT',
+      },
+      additionalFields: [
+        { code: 'gift-message', type: 'TEXTAREA', value: 'Alles Gute zum Geburtstag!' },
+        { code: 'delivery-notes', value: 'Bitte beim Portier abgeben' },
+      ],
+    });
+    const [o] = await eventually(
+      async () => {
+        const x = await shopOrders(orderId);
+        return x.length > 0 ? x : undefined;
+      },
+      30_000,
+      'the order in Shopify',
+    );
+    assert.equal(o!.shippingAddress?.countryCode, 'AT', 'Austria, not AU (Australia)');
+    assert.equal(o!.shippingAddress?.zip, '1010');
+    assert.deepEqual(o!.customAttributes, [{ key: 'Gift message', value: 'Alles Gute zum Geburtstag!' }]);
+    assert.equal(o!.note, 'Delivery notes: Bitte beim Portier abgeben');
   });
 
   test('a bad webhook signature is refused with 401 and never processed', async () => {

@@ -11,14 +11,21 @@ import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { lastUnitsChannel } from '../../src/inventory/buffers';
-import type { InventoryHealth } from '../../workflows/inventory';
+import { confirmFullReadUpdate, type InventoryHealth } from '../../workflows/inventory';
 import { createInventoryActivities } from '../../activities/inventory';
-import { reservationChangesFor, signalReservations } from '../../src/inventory/reservations';
+import {
+  reservationChangesFor,
+  resolvedReservationChanges,
+  signalReservations,
+} from '../../src/inventory/reservations';
+import { createItemCodeDirectory } from '../../activities/item-codes';
 import type { MarketplaceOrder } from '../../src/domain/order';
 
 let env: TestWorkflowEnvironment;
 let stack: InventoryStack;
 const SKUS = sandboxCatalogue({ size: 40 }).map((c) => c.sku);
+/** Items Joules has no offer for (the warehouse holds them; ASOS sells them). */
+const NOT_ON_JOULES = [SKUS[36]!, SKUS[37]!];
 
 before(async () => {
   env = await startTestEnv();
@@ -39,6 +46,13 @@ before(async () => {
       fullReadMinutes: 5
       syncAgeAlertMinutes: 2`,
     },
+  });
+  // Joules does not list every warehouse item, as real marketplaces do not.
+  const { data: joulesOffers } = await stack.control.get('/control/mirakl/joules/offers');
+  await stack.control.put('/control/mirakl/joules/catalogue', {
+    offers: (joulesOffers as { offers: Array<{ offerSku: string; quantity: number }> }).offers
+      .filter((o) => !NOT_ON_JOULES.includes(o.offerSku))
+      .map((o) => ({ offerSku: o.offerSku, quantity: o.quantity })),
   });
   // ASOS's workflow continues-as-new every few hundred history events, so every test below also runs
   // across continue-as-new.
@@ -185,6 +199,65 @@ describe('reservations from order intake', () => {
   });
 });
 
+describe('reservations use the SKU the warehouse knows, only where the channel sells it', () => {
+  const itemCodes = () => createItemCodeDirectory(() => stack.runtime.peoplevox.listItemCodes());
+  const send = async (order: MarketplaceOrder) =>
+    signalReservations(
+      env.client,
+      stack.config,
+      await resolvedReservationChanges(stack.config, order, Date.now(), itemCodes()),
+      undefined,
+      { listing: (ch) => stack.runtime.listing(ch) },
+    );
+  const asosOrder = (id: string, offerSku: string, quantity: number) =>
+    ({
+      channel: 'asos',
+      orderId: `${id}-${Date.now()}`,
+      state: 'WAITING_ACCEPTANCE',
+      lines: [{ lineId: '1', offerSku, quantity, state: 'WAITING_ACCEPTANCE' }],
+    }) as unknown as MarketplaceOrder;
+
+  test('an offer SKU sent in lower case with spaces reserves the warehouse item on both channels, pushed under its real SKU', async () => {
+    const sku = SKUS[9]!;
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 10 }]);
+    await shows('joules', sku, 10);
+    await send(asosOrder('NORM', `  ${sku.toLowerCase()} `, 3));
+    await shows('joules', sku, 7, 'Joules stops showing the 3 units ASOS sold');
+    await shows('asos', sku, 6);
+    for (const ch of ['asos', 'joules']) {
+      const raw = (await stockHistory(stack, ch)).filter(
+        (h) => h.offerSku !== sku && h.offerSku.toUpperCase().trim() === sku,
+      );
+      assert.deepEqual(raw, [], `${ch}: no STO01 row under the raw spelling`);
+    }
+  });
+
+  test('a mistyped SKU no item has reserves nothing anywhere and is pushed nowhere', async () => {
+    const before = { asos: (await health('asos')).reservations, joules: (await health('joules')).reservations };
+    const sent = await send(asosOrder('TYPO', 'TEE-RED-MMX', 2));
+    assert.equal(sent.signals, 0, 'no channel was told anything');
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const ch of ['asos', 'joules'] as const) {
+      assert.deepEqual((await health(ch)).reservations, before[ch], `${ch}: no reservation`);
+      assert.deepEqual(await stockHistory(stack, ch, 'TEE-RED-MMX'), [], `${ch}: no STO01 row`);
+    }
+  });
+
+  test('an ASOS order for an item Joules does not list reserves on ASOS only: no Joules row, no Joules STO01', async () => {
+    const sku = NOT_ON_JOULES[1]!;
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 6 }]);
+    await shows('asos', sku, 5);
+    const joulesBefore = (await health('joules')).reservations;
+    await send(asosOrder('NOJOULES', sku, 2));
+    await shows('asos', sku, 3, 'ASOS shows the 2 units fewer');
+    assert.equal((await health('asos')).reservations.units >= 2, true);
+    const joulesAfter = (await health('joules')).reservations;
+    assert.equal(joulesAfter.rows, joulesBefore.rows, 'Joules keeps no row for an item it does not sell');
+    assert.equal(joulesAfter.received, joulesBefore.received, 'and was not even told');
+    assert.deepEqual(await stockHistory(stack, 'joules', sku), []);
+  });
+});
+
 describe('pushing within the once-a-minute limit', () => {
   test('ten changes to one SKU inside a window reach the marketplace as one STO01 row with the latest value', async () => {
     const sku = SKUS[2]!;
@@ -272,18 +345,51 @@ describe('drift, rejections and health', () => {
     stack.sandbox.ctx.faults('peoplevox').clear();
   });
 
-  test('a SKU the marketplace rejects in the import report becomes an exception owned by merchandising', async () => {
+  test('a SKU the channel does not list is never pushed to it: no STO01 row, no rejection, counted unlisted', async () => {
+    // GHOST-OFFER is a skuMap entry with no offer on Joules; SKUS[36..37] are warehouse items Joules lacks.
     const h = await eventually(
       async () => {
         const x = await health('joules');
-        return x.rejected.some((r) => r.offerSku === 'GHOST-OFFER') ? x : undefined;
+        return x.unlisted.skus >= 3 ? x : undefined;
+      },
+      20_000,
+      'the first push found the unlisted SKUs',
+    );
+    assert.equal(h.rejected.length, 0, 'nothing for the marketplace to reject');
+    for (const sku of ['GHOST-OFFER', ...NOT_ON_JOULES]) {
+      assert.deepEqual(await stockHistory(stack, 'joules', sku), [], `no STO01 row for ${sku} on Joules`);
+    }
+    assert.ok(!stack.alerts.recent().some((a) => a.reason === 'STOCK_SKU_REJECTED' && a.channel === 'joules'));
+    // A later change to such an item still goes to ASOS, never to Joules.
+    await setWarehouseStock(stack, [{ itemCode: NOT_ON_JOULES[0]!, available: 11 }]);
+    await shows('asos', NOT_ON_JOULES[0]!, 10);
+    assert.deepEqual(await stockHistory(stack, 'joules', NOT_ON_JOULES[0]!), []);
+  });
+
+  test('an offer removed on the marketplace since its list was read is rejected in the import report: merchandising', async () => {
+    const sku = SKUS[38]!;
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 9 }]);
+    await shows('joules', sku, 9);
+    // The list was read just now; the offer disappears right after, before the next push.
+    await stack.runtime.listing('joules').refresh();
+    const { data } = await stack.control.get('/control/mirakl/joules/offers');
+    await stack.control.put('/control/mirakl/joules/catalogue', {
+      offers: (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers
+        .filter((o) => o.offerSku !== sku)
+        .map((o) => ({ offerSku: o.offerSku, quantity: o.quantity })),
+    });
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 8 }]);
+    const h = await eventually(
+      async () => {
+        const x = await health('joules');
+        return x.rejected.some((r) => r.offerSku === sku) ? x : undefined;
       },
       20_000,
       'the STO03 rejection',
     );
-    assert.match(h.rejected.find((r) => r.offerSku === 'GHOST-OFFER')!.message, /does not exist/);
+    assert.match(h.rejected.find((r) => r.offerSku === sku)!.message, /does not exist/);
     const alert = await eventually(
-      () => stack.alerts.recent().find((a) => a.reason === 'STOCK_SKU_REJECTED' && a.message.includes('GHOST-OFFER')),
+      () => stack.alerts.recent().find((a) => a.reason === 'STOCK_SKU_REJECTED' && a.message.includes(sku)),
       15_000,
       'the STOCK_SKU_REJECTED alert',
     );
@@ -294,7 +400,7 @@ describe('drift, rejections and health', () => {
     assert.ok(sto03 >= 1);
     const retried = await env.client.workflow
       .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
-      .executeUpdate<boolean, [string]>('retrySku', { args: ['GHOST-OFFER'] });
+      .executeUpdate<boolean, [string]>('retrySku', { args: [sku] });
     assert.equal(retried, true);
   });
 
@@ -337,6 +443,11 @@ describe('volume and durability', () => {
   test('10,000 stock events in well under a minute are absorbed as a few signals, across continue-as-new', async () => {
     const before = await health('asos');
     const items = SKUS.slice(0, 30);
+    await eventually(async () => (await health('joules')).pendingCount === 0, 15_000, 'Joules settled');
+    await new Promise((r) => setTimeout(r, 1500)); // the last push applied
+    const showing: string[] = [];
+    for (const sku of items) if ((await shownQuantity(stack, 'joules', sku)) > 0) showing.push(sku);
+    assert.ok(showing.length >= 20, `${showing.length} items shown in stock on Joules`);
     const final = new Map<string, number>();
     for (let i = 0; i < 10_000; i++) {
       const code = items[i % items.length]!;
@@ -416,6 +527,58 @@ describe('volume and durability', () => {
       const refused = miraklCalls(tenant).filter((c) => c.rateLimited);
       assert.deepEqual(refused, [], `${tenant}: calls refused for exceeding a limit`);
       assert.equal(miraklCalls(tenant, 'OF24').length, 0, 'stock never goes through OF24');
+    }
+  });
+});
+
+describe('a full read where most figures suddenly drop to zero (runs last: it empties the warehouse)', () => {
+  test('is held and alerted, never pushed as a sell-out; once confirmed the next read is applied', async () => {
+    const items = SKUS.slice(0, 30);
+    await eventually(async () => (await health('joules')).pendingCount === 0, 15_000, 'Joules settled');
+    await new Promise((r) => setTimeout(r, 1500)); // the last push applied
+    const showing: string[] = [];
+    for (const sku of items) if ((await shownQuantity(stack, 'joules', sku)) > 0) showing.push(sku);
+    assert.ok(showing.length >= 20, `${showing.length} items shown in stock on Joules`);
+    // The warehouse's report goes wrong: most items read 0 and no callback says so.
+    stack.sandbox.ctx
+      .faults('peoplevox')
+      .set([{ endpoint: 'callback:AvailabilityChanges', kind: 'error5xx', count: 1000 }] as never);
+    try {
+      await setWarehouseStock(
+        stack,
+        items.map((itemCode) => ({ itemCode, available: 0 })),
+      );
+      await env.client.workflow
+        .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
+        .signal('requestFullRead');
+      const held = await eventually(
+        async () => {
+          const x = await health('joules');
+          return x.heldRead ? x : undefined;
+        },
+        20_000,
+        'the held read',
+      );
+      assert.ok(held.heldRead!.droppedToZero >= 20, JSON.stringify(held.heldRead));
+      const alert = await eventually(
+        () => stack.alerts.recent().find((a) => a.reason === 'STOCK_READ_HELD' && a.channel === 'joules'),
+        10_000,
+        'the STOCK_READ_HELD alert',
+      );
+      assert.equal(alert.owner, 'ops');
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const sku of showing) {
+        assert.ok((await shownQuantity(stack, 'joules', sku)) > 0, `no sell-out of ${sku} was pushed`);
+      }
+      // A person checked: the zeros are real.
+      const wasHeld = await env.client.workflow
+        .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
+        .executeUpdate(confirmFullReadUpdate);
+      assert.equal(wasHeld, true);
+      await shows('joules', items[0]!, 0, 'the confirmed read is applied');
+      await eventually(async () => (await health('joules')).heldRead === undefined, 10_000, 'the hold cleared');
+    } finally {
+      stack.sandbox.ctx.faults('peoplevox').clear();
     }
   });
 });

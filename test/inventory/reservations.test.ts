@@ -10,15 +10,25 @@ import {
   emptyLedger,
   expireReservations,
   markSent,
+  markUnlisted,
   nextBatch,
   reconcile,
+  relist,
+  suspectFullRead,
+  unlistedBefore,
   reservationCount,
   reservedUnits,
   targetQuantity,
   type Ledger,
   type LedgerSettings,
 } from '../../src/inventory/ledger';
-import { reservationChangesFor, reservationKey } from '../../src/inventory/reservations';
+import {
+  changesForChannel,
+  reservationChangesFor,
+  reservationKey,
+  resolvedReservationChanges,
+} from '../../src/inventory/reservations';
+import { channelSellsItem, createChannelListing } from '../../src/inventory/listing';
 import { ConfigSchema } from '../../src/config/schema';
 import { intakeHoldUntil } from '../../src/inventory/targets';
 import type { MarketplaceOrder } from '../../src/domain/order';
@@ -202,21 +212,22 @@ describe('reservations from order intake', () => {
   });
 });
 
+const config = ConfigSchema.parse({
+  systems: { peoplevox: { baseUrl: 'http://pvx', clientId: 'c', username: 'u', passwordEnv: 'P' } },
+  channels: [
+    {
+      code: 'asos',
+      label: 'ASOS',
+      platform: 'mirakl',
+      connection: { baseUrl: 'http://m', apiKeyEnv: 'K' },
+      fulfilment: 'peoplevox',
+      currency: 'GBP',
+      skuMap: { 'ASOS-A': 'A' },
+    },
+  ],
+});
+
 describe('what the intake sends', () => {
-  const config = ConfigSchema.parse({
-    systems: { peoplevox: { baseUrl: 'http://pvx', clientId: 'c', username: 'u', passwordEnv: 'P' } },
-    channels: [
-      {
-        code: 'asos',
-        label: 'ASOS',
-        platform: 'mirakl',
-        connection: { baseUrl: 'http://m', apiKeyEnv: 'K' },
-        fulfilment: 'peoplevox',
-        currency: 'GBP',
-        skuMap: { 'ASOS-A': 'A' },
-      },
-    ],
-  });
   const order = (state: string, lines: Array<{ lineId: string; offerSku: string; quantity: number; state?: string }>) =>
     ({
       channel: 'asos',
@@ -260,6 +271,161 @@ describe('what the intake sends', () => {
         ['reserve', 'asos:O1:2'],
       ],
     );
+  });
+});
+
+describe('SKUs after normalisation, and only where the channel sells them', () => {
+  const order = (lines: Array<{ lineId: string; offerSku: string; quantity: number }>) =>
+    ({
+      channel: 'asos',
+      orderId: 'O9',
+      state: 'WAITING_ACCEPTANCE',
+      lines: lines.map((x) => ({ ...x, state: 'WAITING_ACCEPTANCE' })),
+    }) as unknown as MarketplaceOrder;
+  // The warehouse's item codes, resolved as the order path does (case and spaces ignored).
+  const warehouse = ['A', 'B', 'TEE-RED-M'];
+  const itemCodes = {
+    resolve: async (code: string) => warehouse.find((w) => w === code.trim().toUpperCase()),
+  };
+
+  test('an offer SKU that needed trimming reserves the warehouse item; one the warehouse lacks reserves nothing', async () => {
+    const changes = await resolvedReservationChanges(
+      config,
+      order([
+        { lineId: '1', offerSku: ' tee-red-m ', quantity: 1 },
+        { lineId: '2', offerSku: 'TEE-RED-MM', quantity: 2 },
+        { lineId: '3', offerSku: 'ASOS-A', quantity: 1 },
+      ]),
+      5,
+      itemCodes,
+    );
+    assert.deepEqual(changes, [
+      { op: 'reserve', key: 'asos:O9:1', itemCode: 'TEE-RED-M', quantity: 1, at: 5 },
+      { op: 'reserve', key: 'asos:O9:3', itemCode: 'A', quantity: 1, at: 5 },
+    ]);
+  });
+
+  test('a channel gets a reserve only for items one of its listed offer SKUs feeds; releases go to all', async () => {
+    const listing = createChannelListing(async () => ['B', 'JOULES-A']);
+    // Joules sells item A as offer JOULES-A (skuMap), B as itself; it lists no offer for C.
+    const joules = { ...config, channels: config.channels.map((c) => ({ ...c, skuMap: { 'JOULES-A': 'A' } })) };
+    assert.equal(await channelSellsItem(listing, { 'JOULES-A': 'A' }, 'A'), true);
+    assert.equal(await channelSellsItem(listing, {}, 'C'), false);
+    assert.equal(await channelSellsItem(undefined, {}, 'C'), true, 'no list: as before');
+    const out = await changesForChannel(
+      joules,
+      'asos',
+      [
+        reserve('asos:O1:1', 'A', 1, 1),
+        reserve('asos:O1:2', 'C', 1, 1),
+        { op: 'release', key: 'asos:O2:1', at: 1, reason: 'cancelled' },
+      ],
+      listing,
+    );
+    assert.deepEqual(
+      out.map((c) => [c.op, c.key]),
+      [
+        ['reserve', 'asos:O1:1'],
+        ['release', 'asos:O2:1'],
+      ],
+    );
+  });
+
+  test('the offer list: a slow first read or a failed one counts as unknown (push as before), without a storm of reads', async () => {
+    let clock = 0;
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const slow = createChannelListing(
+      () => {
+        reads++;
+        return new Promise<string[]>((r) => (release = () => r(['A'])));
+      },
+      { firstReadWaitMs: 20, missRefreshMs: 1000, now: () => clock },
+    );
+    assert.equal(await slow.lists('A'), undefined, 'not read in time: unknown');
+    assert.equal(await slow.lists('B'), undefined);
+    assert.equal(reads, 1, 'one read in flight, shared');
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await slow.lists('A'), true);
+    assert.equal(await slow.lists('B'), false);
+    let failures = 0;
+    const broken = createChannelListing(
+      async () => {
+        failures++;
+        throw new Error('OF21 down');
+      },
+      { missRefreshMs: 1000, now: () => clock },
+    );
+    for (let i = 0; i < 50; i++) assert.equal(await broken.lists(`S${i}`), undefined);
+    assert.equal(failures, 1, 'a failed read is not retried for every row');
+    clock += 1001;
+    await broken.lists('S');
+    assert.equal(failures, 2, 'retried after missRefreshMs');
+  });
+
+  test('an unlisted SKU leaves the queue, is never pushed or reserved for, and returns once the channel lists it', () => {
+    const s = settings();
+    const l = primed(s, { A: 5, GHOST: 3 });
+    markUnlisted(l, ['GHOST'], 10);
+    applyEvents(l, s, [['GHOST', 9, 20]], 20);
+    assert.deepEqual(nextBatch(l, 10), [], 'a change to an unlisted SKU queues nothing');
+    applyReservations(l, s, [reserve('asos:O5:1', 'GHOST', 2, 30)], 30);
+    assert.equal(reservationCount(l).rows, 0, 'no reservation row on a channel that does not sell it');
+    assert.deepEqual(unlistedBefore(l, 11, 10), ['GHOST']);
+    relist(l, s, ['GHOST'], [], 40);
+    assert.deepEqual(unlistedBefore(l, 11, 10), [], 'still unlisted: asked again later');
+    relist(l, s, ['GHOST'], ['GHOST'], 50);
+    assert.deepEqual(
+      nextBatch(l, 10).map((r) => [r.offerSku, r.quantity]),
+      [['GHOST', 9]],
+    );
+  });
+});
+
+describe('a full read where most figures suddenly drop to zero', () => {
+  const guard = { zeroFraction: 0.5, minItems: 4 };
+  const stock = { A: 5, B: 3, C: 8, D: 2, E: 1 };
+  test('is suspect when most items known in stock read 0; a normal read, a small catalogue or no guard is not', () => {
+    const s = settings();
+    const l = primed(s, stock);
+    const zeroes: Array<[string, number]> = [
+      ['A', 0],
+      ['B', 0],
+      ['C', 0],
+      ['D', 2],
+      ['E', 1],
+    ];
+    assert.deepEqual(suspectFullRead(l, zeroes, guard), { inStock: 5, droppedToZero: 3 });
+    assert.equal(suspectFullRead(l, zeroes, undefined), undefined, 'older settings: no guard');
+    assert.equal(
+      suspectFullRead(
+        l,
+        [
+          ['A', 0],
+          ['B', 2],
+          ['C', 8],
+          ['D', 2],
+          ['E', 1],
+        ],
+        guard,
+      ),
+      undefined,
+    );
+    assert.equal(
+      suspectFullRead(
+        primed(s, { A: 5, B: 1 }),
+        [
+          ['A', 0],
+          ['B', 0],
+        ],
+        guard,
+      ),
+      undefined,
+    );
+    // Items already at 0 (the callbacks said so) are no sudden drop.
+    const sold = primed(s, { A: 0, B: 0, C: 0, D: 4, E: 4 });
+    assert.equal(suspectFullRead(sold, zeroes, guard), undefined);
   });
 });
 

@@ -82,7 +82,6 @@ before(async () => {
       shippingLines: [{ title: 'Standard', priceSet: money(395), taxLines: [] }],
     },
     'BYPASS',
-    'recon-test-1',
   );
   await post('/control/shopify/brand/orders/SRC-1-A/refund', { lines: [{ sku: A.sku, quantity: 1 }] });
 });

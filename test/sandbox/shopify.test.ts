@@ -1,4 +1,5 @@
-// The Shopify simulator and connector together: auth, the 2026-04 rules (@idempotent, changeFromQuantity),
+// The Shopify simulator and connector together: auth, the real 2026-04 schema (enums, nullability) and its
+// error shapes (captured responses: INVALID_VARIABLE, BAD_REQUEST, INVALID_FIELD_ARGUMENTS, userError codes),
 // the cost bucket (the client paces by design; an unpaced burst is THROTTLED) and signed webhooks.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,62 +45,158 @@ after(async () => {
   await sandbox?.close();
 });
 
-const CREATE = `mutation C($order: OrderCreateOrderInput!, $key: String!) {
-  orderCreate(order: $order) @idempotent(key: $key) { order { id } userErrors { field message } } }`;
-const order = (sku: string) => ({
+const CREATE = `mutation C($order: OrderCreateOrderInput!) {
+  orderCreate(order: $order) { order { id } userErrors { field message code } } }`;
+const order = (sku: string, patch: Record<string, unknown> = {}) => ({
   currency: 'GBP',
   sourceIdentifier: `SRC-${sku}`,
   lineItems: [{ sku, quantity: 1, priceSet: { shopMoney: { amount: '10.00', currencyCode: 'GBP' } } }],
+  ...patch,
 });
 
 describe('Shopify simulator + connector', () => {
-  test('a wrong access token is 401; an unknown field fails validation', async () => {
+  test('a wrong access token is 401; an unknown field fails validation as Shopify words it', async () => {
     assert.equal((await gql(sandbox.url, '{ orders(first: 1) { nodes { id } } }', {}, 'nope')).status, 401);
     const r = await gql(sandbox.url, '{ orders(first: 1) { nodes { id notAField } } }');
-    assert.match(r.data.errors[0].message, /notAField/);
+    assert.equal(r.data.errors[0].message, "Field 'notAField' doesn't exist on type 'Order'");
+    assert.equal(r.data.errors[0].extensions.code, 'undefinedField');
   });
 
-  test('2026-04: orderCreate needs @idempotent; the same key replays, a different input is refused', async () => {
-    const bare = await gql(
-      sandbox.url,
-      `mutation { orderCreate(order: {lineItems: [{sku: "X", quantity: 1}]}) { order { id } } }`,
-    );
-    assert.equal(bare.data.errors[0].extensions.code, 'IDEMPOTENCY_KEY_REQUIRED');
-    const a = await gql(sandbox.url, CREATE, { order: order('TEE-NAVY-XS'), key: 'k1' });
-    const b = await gql(sandbox.url, CREATE, { order: order('TEE-NAVY-XS'), key: 'k1' });
-    assert.equal(a.data.data.orderCreate.order.id, b.data.data.orderCreate.order.id);
-    const c = await gql(sandbox.url, CREATE, { order: order('TEE-NAVY-S'), key: 'k1' });
-    assert.equal(c.data.errors[0].extensions.code, 'IDEMPOTENCY_CONCURRENT_REQUEST');
+  test('orderCreate needs no @idempotent (it documents none): look-before-create by sourceIdentifier instead', async () => {
+    const a = await gql(sandbox.url, CREATE, { order: order('TEE-NAVY-XS') });
+    assert.deepEqual(a.data.data.orderCreate.userErrors, []);
     const found = await client.findOrderBySource('SRC-TEE-NAVY-XS');
     assert.equal(found?.id, a.data.data.orderCreate.order.id);
-    const orders = (await axios.get(`${sandbox.url}/control/shopify/shop1/orders`)).data.orders as unknown[];
-    assert.equal(orders.length, 1);
+    // A key on orderCreate is not an idempotency guarantee: nothing replays it here.
+    const keyed = `mutation K($order: OrderCreateOrderInput!) { orderCreate(order: $order) @idempotent(key: "k1") { order { id } } }`;
+    const b = await gql(sandbox.url, keyed, { order: order('TEE-NAVY-S') });
+    const c = await gql(sandbox.url, keyed, { order: order('TEE-NAVY-M') });
+    assert.notEqual(b.data.data.orderCreate.order.id, c.data.data.orderCreate.order.id);
   });
 
-  test('2026-04: inventorySetQuantities needs changeFromQuantity and refuses a stale one', async () => {
+  test('orderCreate userErrors carry codes (INVALID), field paths as Shopify gives them', async () => {
+    const none = await gql(sandbox.url, CREATE, { order: order('X', { lineItems: [] }) });
+    assert.deepEqual(none.data.data.orderCreate, {
+      order: null,
+      userErrors: [
+        { field: ['order', 'lineItems'], message: 'Line items must have at least one line item', code: 'INVALID' },
+      ],
+    });
+    const negative = await gql(sandbox.url, CREATE, {
+      order: order('TEE-NAVY-L', {
+        shippingLines: [{ title: 'Std', priceSet: { shopMoney: { amount: '-1.00', currencyCode: 'GBP' } } }],
+      }),
+    });
+    assert.equal(negative.data.data.orderCreate.userErrors[0].code, 'INVALID');
+  });
+
+  test('enums are the real ones: an unknown CountryCode or CurrencyCode is INVALID_VARIABLE, naming the path', async () => {
+    const bad = await gql(sandbox.url, CREATE, {
+      order: order('TEE-NAVY-XL', { shippingAddress: { address1: '1 St', city: 'X', countryCode: 'XX' } }),
+    });
+    const e = bad.data.errors[0];
+    assert.equal(bad.data.data, undefined, 'nothing ran');
+    assert.equal(e.extensions.code, 'INVALID_VARIABLE');
+    assert.deepEqual(e.extensions.problems[0].path, ['shippingAddress', 'countryCode']);
+    assert.match(e.extensions.problems[0].explanation, /^Expected "XX" to be one of: AF, AX, AL/);
+    assert.match(
+      e.message,
+      /^Variable \$order of type OrderCreateOrderInput! was provided invalid value for shippingAddress\.countryCode \(Expected "XX"/,
+    );
+    // Real codes pass: Portugal is PT (PRT cut to two letters would be PR, Puerto Rico, a different valid code).
+    for (const cc of ['PT', 'AT', 'IE', 'HK']) {
+      const ok = await gql(sandbox.url, CREATE, {
+        order: order('TEE-RED-XS', {
+          sourceIdentifier: `CC-${cc}`,
+          shippingAddress: { address1: '1 St', city: 'X', countryCode: cc },
+        }),
+      });
+      assert.deepEqual(ok.data.data.orderCreate.userErrors, [], cc);
+    }
+    const currency = await gql(sandbox.url, CREATE, { order: order('TEE-RED-S', { currency: 'POUNDS' }) });
+    assert.deepEqual(currency.data.errors[0].extensions.problems[0].path, ['currency']);
+    const orders = (await axios.get(`${sandbox.url}/control/shopify/shop1/orders?sourceIdentifier=CC-PT`)).data.orders;
+    assert.equal(orders[0].shippingAddress.countryCode, 'PT');
+  });
+
+  test('2026-04 inventorySetQuantities: @idempotent required (BAD_REQUEST), changeFromQuantity required (INVALID_FIELD_ARGUMENTS), key reuse with other input is IDEMPOTENCY_KEY_PARAMETER_MISMATCH', async () => {
     const inv = await client.inventory();
     const row = inv[0]!;
     const SET = `mutation S($input: InventorySetQuantitiesInput!, $key: String!) {
-      inventorySetQuantities(input: $input) @idempotent(key: $key) { inventoryAdjustmentGroup { id } userErrors { code } } }`;
-    const q = (changeFromQuantity?: number | null) => ({
+      inventorySetQuantities(input: $input) @idempotent(key: $key) { inventoryAdjustmentGroup { id } userErrors { field message code } } }`;
+    const q = (changeFromQuantity?: number | null, quantity = 3) => ({
       name: 'available',
       reason: 'correction',
       quantities: [
         {
           inventoryItemId: row.inventoryItemId,
           locationId: 'gid://shopify/Location/71000001',
-          quantity: 3,
+          quantity,
           ...(changeFromQuantity !== undefined ? { changeFromQuantity } : {}),
         },
       ],
     });
+    const noKey = await gql(
+      sandbox.url,
+      `mutation S($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { userErrors { code } } }`,
+      { input: q(row.available) },
+    );
+    assert.deepEqual(noKey.data.data, { inventorySetQuantities: null });
+    assert.equal(noKey.data.errors[0].extensions.code, 'BAD_REQUEST');
+    assert.equal(
+      noKey.data.errors[0].message,
+      'The @idempotent directive is required for this mutation but was not provided.',
+    );
+    assert.deepEqual(noKey.data.errors[0].path, ['inventorySetQuantities']);
     const missing = await gql(sandbox.url, SET, { input: q(), key: 's1' });
-    assert.equal(missing.data.data.inventorySetQuantities.userErrors[0].code, 'CHANGE_FROM_QUANTITY_REQUIRED');
+    assert.deepEqual(missing.data.data, { inventorySetQuantities: null });
+    assert.equal(missing.data.errors[0].extensions.code, 'INVALID_FIELD_ARGUMENTS');
+    assert.match(missing.data.errors[0].message, /must include the following argument: changeFromQuantity/);
+    const legacy = await gql(sandbox.url, SET, {
+      input: { ...q(row.available), ignoreCompareQuantity: true },
+      key: 's0',
+    });
+    assert.equal(legacy.data.errors[0].extensions.code, 'INVALID_VARIABLE');
+    assert.deepEqual(legacy.data.errors[0].extensions.problems, [
+      { path: ['ignoreCompareQuantity'], explanation: 'Field is not defined on InventorySetQuantitiesInput' },
+    ]);
     const stale = await gql(sandbox.url, SET, { input: q(row.available + 1), key: 's2' });
     assert.equal(stale.data.data.inventorySetQuantities.userErrors[0].code, 'CHANGE_FROM_QUANTITY_STALE');
     const ok = await gql(sandbox.url, SET, { input: q(row.available), key: 's3' });
     assert.deepEqual(ok.data.data.inventorySetQuantities.userErrors, []);
+    const again = await gql(sandbox.url, SET, { input: q(row.available), key: 's3' });
+    assert.deepEqual(again.data.data, ok.data.data, 'the same key replays the first response');
+    const other = await gql(sandbox.url, SET, { input: q(3, 7), key: 's3' });
+    assert.deepEqual(other.data.data.inventorySetQuantities.userErrors, [
+      {
+        field: null,
+        message: 'The same idempotency key cannot be used with different operation parameters.',
+        code: 'IDEMPOTENCY_KEY_PARAMETER_MISMATCH',
+      },
+    ]);
     assert.equal((await client.inventory()).find((r) => r.sku === row.sku)?.available, 3);
+  });
+
+  test('webhook subscriptions take `uri`; a blank one is "Address can\'t be blank"; the list reads them back', async () => {
+    await client.subscribe('REFUNDS_CREATE', 'http://127.0.0.1:1/hooks/refunds');
+    await client.subscribe('REFUNDS_CREATE', 'http://127.0.0.1:1/hooks/refunds'); // already there: fine
+    const subs = await client.webhookSubscriptions();
+    assert.deepEqual(
+      subs.filter((x) => x.topic === 'REFUNDS_CREATE').map((x) => x.uri),
+      ['http://127.0.0.1:1/hooks/refunds'],
+    );
+    const blank = await gql(
+      sandbox.url,
+      `mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: { format: JSON }) { userErrors { field message } } }`,
+    );
+    assert.deepEqual(blank.data.data.webhookSubscriptionCreate.userErrors, [
+      { field: ['webhookSubscription', 'callbackUrl'], message: "Address can't be blank" },
+    ]);
+    assert.deepEqual(await client.shop(), {
+      name: 'shop1',
+      myshopifyDomain: 'shop1.myshopify.com',
+      currencyCode: 'GBP',
+    });
   });
 
   test('the client paces on throttleStatus by design; an unpaced burst is THROTTLED', async () => {

@@ -46,6 +46,8 @@ export interface StackOptions {
   intake?: Record<string, unknown>;
   /** A channel's skuMap, by channel code. */
   skuMap?: Record<string, Record<string, string>>;
+  /** More keys of a channel's block (e.g. additionalFields, addresses), by channel code. */
+  channelExtra?: Record<string, Record<string, unknown>>;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
 }
@@ -57,10 +59,15 @@ function configYaml(
   intake?: Record<string, unknown>,
   skuMap: Record<string, Record<string, string>> = {},
   shopify = false,
+  channelExtra: Record<string, Record<string, unknown>> = {},
 ): string {
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
-  const map = (ch: string) => (skuMap[ch] ? `\n    skuMap: ${JSON.stringify(skuMap[ch])}` : '');
+  const map = (ch: string) =>
+    (skuMap[ch] ? `\n    skuMap: ${JSON.stringify(skuMap[ch])}` : '') +
+    Object.entries(channelExtra[ch] ?? {})
+      .map(([k, v]) => `\n    ${k}: ${JSON.stringify(v)}`)
+      .join('');
   return `
 temporal:
   idScope: "${suffix}"
@@ -101,7 +108,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
   const draft = parseConfig(
-    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
+    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
     'test',
     envVars,
   );
@@ -110,7 +117,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
   const config = parseConfig(
-    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
+    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
     'test',
     envVars,
   );

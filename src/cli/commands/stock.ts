@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { action, table, type CliContext } from '../context';
 import { createOpsService } from '../../ops/service';
+import { inventoryWorkflowId } from '../../inventory/keys';
+import { confirmFullReadUpdate } from '../../../workflows/inventory';
 
 const secs = (v: unknown) => (typeof v === 'number' ? `${Math.round(v / 1000)}s` : '');
 
@@ -28,6 +30,29 @@ export function registerStockCommands(program: Command): void {
                 lastError: h.lastPushError ?? h.error ?? '',
               })),
             ),
+          ),
+        );
+      }),
+    );
+  stock
+    .command('confirm-read')
+    .description(
+      'apply the next full stock read of a channel even though most items suddenly read 0 (after STOCK_READ_HELD)',
+    )
+    .argument('<channel>', 'channel code, e.g. asos')
+    .action(
+      action(async (ctx: CliContext, channel: string) => {
+        if (!ctx.config.channels.some((c) => c.code === channel))
+          throw new Error(`no channel "${channel}" in the config`);
+        const client = await ctx.client();
+        const held = await client.workflow
+          .getHandle(inventoryWorkflowId(channel, ctx.config.temporal.idScope))
+          .executeUpdate(confirmFullReadUpdate);
+        ctx.output({ channel, held, confirmed: true }, () =>
+          process.stdout.write(
+            held
+              ? `${channel}: confirmed; a full read starts now and is applied as it reads.\n`
+              : `${channel}: no read was held; the next full read will be applied whatever it shows.\n`,
           ),
         );
       }),

@@ -2,6 +2,7 @@
 // nowhere else. Never throws on odd data: zero or negative quantities, missing prices, unknown states are
 // carried through for validation to judge.
 import type {
+  AdditionalField,
   Address,
   MarketplaceOrder,
   MarketplaceOrderState,
@@ -10,6 +11,7 @@ import type {
   Tax,
 } from '../../domain/order';
 import { toMinor } from '../../domain/money';
+import { resolveCountry } from '../../domain/countries';
 import type { MiraklAddress, MiraklOrder, OR23Request, ST01Shipment } from './schemas';
 
 export interface MiraklChannelMapping {
@@ -83,12 +85,34 @@ function address(a: MiraklAddress | null | undefined): Address | null | undefine
     city: str(a.city),
     region: str(a.state),
     postcode: str(a.zip_code),
-    countryCode: str(a.country_iso_code),
+    // ISO alpha-2, whatever Mirakl sent (alpha-3 as documented, or null / two letters with the country in
+    // `country`); what was sent when nothing matches, for validation to name (COUNTRY_UNKNOWN).
+    countryCode: resolveCountry(a.country_iso_code, a.country)?.alpha2 ?? str(a.country_iso_code),
     country: str(a.country),
     phone: str(a.phone),
     instructions: str(a.additional_info),
   };
   for (const k of Object.keys(out) as (keyof Address)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/** order_additional_fields: code + value (a list's values joined); entries without a code are skipped. */
+function additionalFields(list: unknown): AdditionalField[] {
+  if (!Array.isArray(list)) return [];
+  const out: AdditionalField[] = [];
+  for (const f of list) {
+    if (typeof f !== 'object' || f === null) continue;
+    const r = f as Record<string, unknown>;
+    const code = str(r.code);
+    if (!code) continue;
+    const v = r.value;
+    const value = Array.isArray(v)
+      ? v.filter((x) => typeof x === 'string' || typeof x === 'number').join(', ')
+      : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+        ? String(v)
+        : '';
+    out.push({ code, ...(str(r.type) ? { type: str(r.type) } : {}), value });
+  }
   return out;
 }
 
@@ -163,6 +187,7 @@ export function toMarketplaceOrder(wire: MiraklOrder, channel: MiraklChannelMapp
     shippingAddress: c ? address(c.shipping_address) : undefined,
     billingAddress: c ? address(c.billing_address) : undefined,
     lines,
+    additionalFields: additionalFields((wire as Record<string, unknown>).order_additional_fields),
     totals: { goods, shipping, total },
     canCancel: typeof wire.can_cancel === 'boolean' ? wire.can_cancel : undefined,
   };

@@ -96,6 +96,11 @@ export const MiraklOrderSchema = z.looseObject({
     .optional()
     .nullable(),
   order_lines: z.array(MiraklOrderLineSchema).optional().nullable(),
+  /** Custom fields: {code, type, value}; value is a string, or a list for MULTIPLE_VALUES_LIST. */
+  order_additional_fields: z
+    .array(z.looseObject({ code: str.optional().nullable(), type: str.optional().nullable(), value: z.unknown() }))
+    .optional()
+    .nullable(),
 });
 export type MiraklOrder = z.infer<typeof MiraklOrderSchema>;
 export type MiraklOrderLine = z.infer<typeof MiraklOrderLineSchema>;

@@ -43,7 +43,8 @@ export const REQUIRED_TEMPLATE_COLUMNS: Record<string, string[]> = {
 
 /** Detail texts on ResponseId -1 that are worth retrying (the service's wording is not documented). */
 const TRANSIENT_DETAIL = /too many|rate limit|time ?out|timed out|deadlock|temporar|try again|unavailable|busy/i;
-const INVALID_SESSION = /invalid session/i;
+/** "System : Security - Invalid Session" / "... - Session Expired" (both seen in public clients). */
+const INVALID_SESSION = /invalid session|session expired/i;
 
 export interface PeoplevoxClientOptions {
   /** e.g. https://wms.peoplevox.net (the client appends /{clientId}/resources/integrationservicev4.asmx). */
@@ -90,6 +91,8 @@ export interface SaveResult {
 export interface PvxPage {
   rows: Record<string, string>[];
   totalCount: number;
+  /** The header the service returned (empty when Detail was empty). */
+  columns: string[];
 }
 
 export interface ReportRequest {
@@ -101,6 +104,60 @@ export interface ReportRequest {
   orderBy?: string;
   pageNo?: number;
   itemsPerPage?: number;
+}
+
+/** Report columns each read cannot do without (any one of a list of spellings). */
+const DESPATCH_SUMMARY_NEEDS = [['Despatch number'], ['Salesorder number', 'Sales order number'], ['Item code']];
+const AVAILABILITY_NEEDS = [['Item code'], ['Available']];
+
+/**
+ * Refuses a report page that lacks a column the read needs: the tenant's report was changed, or the
+ * service ignored the Columns request. Rows without the column would otherwise read as empty or zero.
+ */
+export function requireReportColumns(report: string, page: PvxPage, needs: string[][]): void {
+  if (page.columns.length === 0) return; // nothing returned at all: no rows to misread
+  const missing = needs.filter((names) => !names.some((n) => findColumn(page.columns, n))).map((n) => n[0]!);
+  if (missing.length > 0) {
+    throw new ConnectorError(
+      SYSTEM,
+      'GetReportData',
+      `report '${report}' has no ${missing.map((m) => `'${m}'`).join(', ')} column (it returned: ${page.columns.join(', ')})`,
+      false,
+      { code: 'REPORT_MISSING_COLUMN', detail: missing.join(', ') },
+    );
+  }
+}
+
+/**
+ * Item availability rows from an 'Item inventory summary' page: the columns must be there, and a row whose
+ * Available is not a whole number is left out (and logged) rather than read as 0.
+ */
+export function availabilityRows(
+  page: PvxPage,
+  log?: Logger,
+): Array<{ itemCode: string; available: number; siteReference?: string }> {
+  requireReportColumns(ITEM_INVENTORY_SUMMARY_REPORT, page, AVAILABILITY_NEEDS);
+  const code = findColumn(page.columns, 'Item code') ?? 'Item code';
+  const avail = findColumn(page.columns, 'Available') ?? 'Available';
+  const site = findColumn(page.columns, 'Site reference');
+  const out: Array<{ itemCode: string; available: number; siteReference?: string }> = [];
+  let unreadable = 0;
+  for (const r of page.rows) {
+    const itemCode = r[code]?.trim();
+    if (!itemCode) continue;
+    const raw = (r[avail] ?? '').trim();
+    if (!/^-?\d+(\.\d+)?$/.test(raw)) {
+      unreadable++;
+      continue;
+    }
+    out.push({
+      itemCode,
+      available: Math.max(0, Math.trunc(Number(raw))),
+      ...(site && r[site] ? { siteReference: r[site] } : {}),
+    });
+  }
+  if (unreadable > 0) log?.warn({ unreadable }, 'availability rows without a readable Available figure were left out');
+  return out;
 }
 
 export interface WmsSalesOrder {
@@ -133,12 +190,19 @@ function str(v: unknown): string {
   return String(v);
 }
 
-function parseCsvDetail(detail: string): Record<string, string>[] {
-  if (!detail || detail.trim() === '') return [];
-  return parseCsv(detail, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true }) as Record<
-    string,
-    string
-  >[];
+/** A CSV Detail: its header (the columns the service actually returned) and rows keyed by it. */
+function parseCsvDetail(detail: string): { columns: string[]; rows: Record<string, string>[] } {
+  if (!detail || detail.trim() === '') return { columns: [], rows: [] };
+  const records = parseCsv(detail, { skip_empty_lines: true, relax_column_count: true, bom: true }) as string[][];
+  const columns = (records[0] ?? []).map((c) => c.trim());
+  const rows = records.slice(1).map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? ''])));
+  return { columns, rows };
+}
+
+/** A column of a report or template, matched without regard to case (names vary in case between tenants). */
+function findColumn(columns: readonly string[], name: string): string | undefined {
+  const lc = name.toLowerCase();
+  return columns.find((c) => c.toLowerCase() === lc);
 }
 
 export class PeoplevoxClient {
@@ -247,10 +311,19 @@ export class PeoplevoxClient {
       if (fault) throw fault;
       throw new ConnectorError(SYSTEM, op, `response has no ${op}Result`, true, { detail: data.slice(0, 500) });
     }
+    // ResponseId decides success (0) or failure (-1) in every public client; a response without one is not
+    // a success we can trust (a proxy's error page, a truncated body), so it is retried, never read as 0.
+    const responseIdText = str(result.ResponseId).trim();
+    if (!/^-?\d+$/.test(responseIdText)) {
+      throw new ConnectorError(SYSTEM, op, `response has no ResponseId (got '${responseIdText}')`, true, {
+        code: 'PVX_MALFORMED',
+        detail: str(result.Detail).slice(0, 500),
+      });
+    }
     const statusesEl = result.Statuses as Record<string, unknown> | undefined;
     const statusRows = (statusesEl?.IntegrationStatusResponse as Record<string, unknown>[] | undefined) ?? [];
     return {
-      responseId: Number(str(result.ResponseId).trim() || '0'),
+      responseId: Number(responseIdText),
       totalCount: Number(str(result.TotalCount).trim() || '0'),
       detail: str(result.Detail),
       statuses: statusRows.map((s) => {
@@ -390,10 +463,29 @@ export class PeoplevoxClient {
     const r = await this.call('SaveData', {
       saveRequest: { TemplateName: templateName, CsvData: csv, Action: action },
     });
+    // Success is decided the way public clients decide it: ResponseId 0, with TotalCount the rows saved.
+    // Statuses (one row each) are read when the service sends them, but no public client relies on them.
     if (r.responseId !== 0 && r.statuses.length === 0) {
       // A template changed under us shows up as an unknown column: forget the cached list.
       if (/column/i.test(r.detail)) this.templates.delete(templateName);
-      throw this.failure('SaveData', r);
+      const failure = this.failure('SaveData', r);
+      // A row-level refusal without Statuses: the Detail carries it (as it does with them).
+      if (!failure.retryable) {
+        throw new ConnectorError(SYSTEM, 'SaveData', `${templateName}: ${failure.message}`, false, {
+          code: 'WMS_REJECTED',
+          detail: r.detail.trim() || 'rejected',
+        });
+      }
+      throw failure;
+    }
+    if (r.responseId === 0 && r.statuses.length === 0 && r.totalCount < rows.length) {
+      throw new ConnectorError(
+        SYSTEM,
+        'SaveData',
+        `${templateName}: Peoplevox saved ${r.totalCount} of ${rows.length} row(s) and said nothing about the rest`,
+        false,
+        { code: 'WMS_REJECTED', detail: r.detail.trim() || `saved ${r.totalCount} of ${rows.length}` },
+      );
     }
     const detailLines = r.detail.split(/\r?\n/).filter(Boolean);
     return {
@@ -426,7 +518,7 @@ export class PeoplevoxClient {
       },
     });
     if (r.responseId !== 0) throw this.failure('GetData', r);
-    return { rows: parseCsvDetail(r.detail), totalCount: r.totalCount };
+    return { ...parseCsvDetail(r.detail), totalCount: r.totalCount };
   }
 
   /** Every page of GetData until TotalCount rows are read. */
@@ -454,14 +546,19 @@ export class PeoplevoxClient {
       },
     });
     if (r.responseId !== 0) throw this.failure('GetReportData', r);
-    return { rows: parseCsvDetail(r.detail), totalCount: r.totalCount };
+    return { ...parseCsvDetail(r.detail), totalCount: r.totalCount };
   }
 
   async getAllReportData(
     templateName: string,
     req: Omit<ReportRequest, 'pageNo'> = {},
   ): Promise<Record<string, string>[]> {
-    return this.pageAll(
+    return (await this.getWholeReport(templateName, req)).rows;
+  }
+
+  /** Every page of a report, with the columns the service returned. */
+  async getWholeReport(templateName: string, req: Omit<ReportRequest, 'pageNo'> = {}): Promise<PvxPage> {
+    return this.pages(
       (pageNo, itemsPerPage) => this.getReportData(templateName, { ...req, pageNo, itemsPerPage }),
       req.itemsPerPage,
     );
@@ -470,13 +567,22 @@ export class PeoplevoxClient {
   private async pageAll(
     fetch: (pageNo: number, itemsPerPage: number) => Promise<PvxPage>,
     itemsPerPage = PVX_DEFAULT_PAGE_SIZE,
-  ) {
+  ): Promise<Record<string, string>[]> {
+    return (await this.pages(fetch, itemsPerPage)).rows;
+  }
+
+  private async pages(
+    fetch: (pageNo: number, itemsPerPage: number) => Promise<PvxPage>,
+    itemsPerPage = PVX_DEFAULT_PAGE_SIZE,
+  ): Promise<PvxPage> {
     const size = Math.max(1, Math.min(itemsPerPage, PVX_MAX_PAGE_SIZE));
-    const out: Record<string, string>[] = [];
+    const out: PvxPage = { rows: [], columns: [], totalCount: 0 };
     for (let pageNo = 1; ; pageNo++) {
       const page = await fetch(pageNo, size);
-      out.push(...page.rows);
-      if (page.rows.length === 0 || out.length >= page.totalCount || page.rows.length < size) return out;
+      if (out.columns.length === 0) out.columns = page.columns;
+      out.totalCount = page.totalCount;
+      out.rows.push(...page.rows);
+      if (page.rows.length === 0 || out.rows.length >= page.totalCount || page.rows.length < size) return out;
       if (pageNo > Math.ceil(page.totalCount / size) + 1) return out;
     }
   }
@@ -567,54 +673,63 @@ export class PeoplevoxClient {
   /**
    * Sets Status to Cancelled. Peoplevox refuses once picking has started: that comes back as
    * { cancelled: false, status } rather than an error, so the caller can decide (e.g. refuse the
-   * marketplace cancellation). Cancelling a cancelled order is a no-op success.
+   * marketplace cancellation). Cancelling a cancelled order is a no-op success. Success is ResponseId 0
+   * (Statuses are not needed); a refusal is read from the row's status when there is one, else from Detail.
    */
   async cancelSalesOrder(
     salesOrderNumber: string,
     cancelledStatus = 'Cancelled',
   ): Promise<{ cancelled: boolean; status: string }> {
-    const r = await this.saveData(
-      SALES_ORDERS_TEMPLATE,
-      [{ SalesOrderNumber: salesOrderNumber, Status: cancelledStatus }],
-      0,
-      {
-        required: ['SalesOrderNumber', 'Status'],
-      },
-    );
+    const refusal = (text: string | undefined) => /cannot cancel: order is ([^\n.;]+)/i.exec(text ?? '')?.[1]?.trim();
+    let r: SaveResult;
+    try {
+      r = await this.saveData(
+        SALES_ORDERS_TEMPLATE,
+        [{ SalesOrderNumber: salesOrderNumber, Status: cancelledStatus }],
+        0,
+        { required: ['SalesOrderNumber', 'Status'] },
+      );
+    } catch (err) {
+      const status = err instanceof ConnectorError ? refusal(err.opts.detail) : undefined;
+      if (status) return { cancelled: false, status };
+      throw err;
+    }
     const row = r.statuses[0];
-    if (row?.status === 'Success') return { cancelled: true, status: cancelledStatus };
-    const refused = /cannot cancel: order is (.+)$/i.exec(row?.message ?? '');
-    if (refused) return { cancelled: false, status: refused[1]!.trim() };
+    if (r.responseId === 0 && (!row || row.status === 'Success')) return { cancelled: true, status: cancelledStatus };
+    const status = refusal(row?.message) ?? refusal(r.detail);
+    if (status) return { cancelled: false, status };
     this.rejectOnErrorRows(SALES_ORDERS_TEMPLATE, r);
-    throw new ConnectorError(SYSTEM, 'SaveData', 'no status row for the cancellation', true);
+    throw new ConnectorError(SYSTEM, 'SaveData', `the cancellation was not confirmed: ${r.detail.trim()}`, false, {
+      code: 'WMS_REJECTED',
+      detail: r.detail.trim() || 'no confirmation',
+    });
   }
 
   /** Despatches from the 'Despatch summary' report, grouped per despatch number. */
   async listDespatches(q: { sinceIso?: string; salesOrderNumber?: string } = {}): Promise<Despatch[]> {
     const parts: string[] = [];
     if (q.salesOrderNumber) parts.push(`([Salesorder number].Equals(${clauseString(q.salesOrderNumber)}))`);
-    if (q.sinceIso) parts.push(`[Despatch date] >= '${formatPvxSearchDate(q.sinceIso, this.timeZone)}'`);
-    const rows = await this.getAllReportData(DESPATCH_SUMMARY_REPORT, {
+    // Report dates are compared with DateTime(y,m,d,h,mi,s), the form public clients use.
+    if (q.sinceIso) parts.push(`([Despatch date] >= ${formatPvxSearchDate(q.sinceIso, this.timeZone)})`);
+    const report = await this.getWholeReport(DESPATCH_SUMMARY_REPORT, {
       searchClause: parts.join(' AND '),
       orderBy: '[Despatch number]',
       itemsPerPage: PVX_MAX_PAGE_SIZE,
     });
-    return despatchesFromReport(rows, this.timeZone);
+    requireReportColumns(DESPATCH_SUMMARY_REPORT, report, DESPATCH_SUMMARY_NEEDS);
+    return despatchesFromReport(report.rows, this.timeZone);
   }
 
-  /** 'Item inventory summary': available per item code (and site). */
+  /**
+   * 'Item inventory summary': available per item code (and site). A report without the Item code or
+   * Available column is refused, never read as zeros (that would push a sell-out of the whole catalogue).
+   */
   async listAvailability(): Promise<Array<{ itemCode: string; available: number; siteReference?: string }>> {
-    const rows = await this.getAllReportData(ITEM_INVENTORY_SUMMARY_REPORT, {
+    const report = await this.getWholeReport(ITEM_INVENTORY_SUMMARY_REPORT, {
       columns: ['Item code', 'Available', 'Site reference'],
       itemsPerPage: PVX_MAX_PAGE_SIZE,
     });
-    return rows
-      .filter((r) => r['Item code'])
-      .map((r) => ({
-        itemCode: r['Item code']!,
-        available: Math.max(0, Math.trunc(Number(r.Available ?? '0')) || 0),
-        ...(r['Site reference'] ? { siteReference: r['Site reference'] } : {}),
-      }));
+    return availabilityRows(report, this.opts.log);
   }
 
   /** Every ItemCode from the 'Item types' template. */

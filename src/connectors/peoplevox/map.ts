@@ -2,7 +2,10 @@
 // 'Despatch summary' report, and report dates. Money leaves the domain only through fromMinor.
 import { fromMinor } from '../../domain/money';
 import type { Address, Despatch, MarketplaceOrder } from '../../domain/order';
-import { columnLength, DEFAULT_LIMITS, validatePostcode } from '../../domain/validation';
+import { columnLength, DEFAULT_LIMITS } from '../../domain/validation';
+import { resolveCountry } from '../../domain/countries';
+import { checkPostcode, postcodeRule, type PostcodeOverride } from '../../domain/postcodes';
+import type { ChannelConfig, Config } from '../../config/schema';
 
 export type PvxRow = Record<string, string | number | undefined>;
 
@@ -15,33 +18,19 @@ export const ITEM_INVENTORY_SUMMARY_REPORT = 'Item inventory summary';
 /** Peoplevox's Customer column is string(50): a display name, so it is shortened rather than rejected. */
 const CUSTOMER_MAX = 50;
 
-const COUNTRY_NAMES: Record<string, string> = {
-  GB: 'United Kingdom',
-  GBR: 'United Kingdom',
-  UK: 'United Kingdom',
-  IE: 'Ireland',
-  IRL: 'Ireland',
-  FR: 'France',
-  FRA: 'France',
-  DE: 'Germany',
-  DEU: 'Germany',
-  ES: 'Spain',
-  ESP: 'Spain',
-  IT: 'Italy',
-  ITA: 'Italy',
-  NL: 'Netherlands',
-  NLD: 'Netherlands',
-  BE: 'Belgium',
-  BEL: 'Belgium',
-  US: 'United States',
-  USA: 'United States',
-};
+/** How the address country columns are written: the country's English name (the default), or an ISO code. */
+export type PvxCountryFormat = 'name' | 'alpha2' | 'alpha3';
 
-function countryOf(a: Address | null | undefined): string | undefined {
+/**
+ * The country column: ISO 3166 resolved from what the marketplace sent (alpha-3, alpha-2 or a name in the
+ * customer's language), written in the tenant's format. Unresolvable (validation parks those orders) is
+ * passed through as sent.
+ */
+function countryOf(a: Address | null | undefined, format: PvxCountryFormat = 'name'): string | undefined {
   if (!a) return undefined;
-  if (a.country && a.country.trim()) return a.country.trim();
-  const code = a.countryCode?.trim().toUpperCase();
-  return code ? (COUNTRY_NAMES[code] ?? code) : undefined;
+  const c = resolveCountry(a.countryCode, a.country);
+  if (!c) return a.country?.trim() || a.countryCode?.trim() || undefined;
+  return format === 'alpha2' ? c.alpha2 : format === 'alpha3' ? c.alpha3 : c.name;
 }
 
 function nameOf(a: Address | null | undefined, order: MarketplaceOrder): string | undefined {
@@ -70,9 +59,12 @@ export function shortenForColumn(s: string, max: number): string {
  * to ship, so one the warehouse would reject (a mistyped UK postcode, an over-long line) is left out rather
  * than block the parcel: validation judges only the shipping address.
  */
-function acceptableInvoiceAddress(a: Address): boolean {
+function acceptableInvoiceAddress(a: Address, postcodes: Record<string, PostcodeOverride> = {}): boolean {
   const fits = (v: string | undefined, max: number) => v === undefined || columnLength(v.trim()) <= max;
-  if (a.postcode && a.postcode.trim() !== '' && !validatePostcode(a.postcode, a.countryCode, a.country)) return false;
+  const country = resolveCountry(a.countryCode, a.country);
+  if (a.postcode && a.postcode.trim() !== '') {
+    if (!country || checkPostcode(postcodeRule(country.alpha2, postcodes), a.postcode) === 'invalid') return false;
+  }
   return (
     fits(a.line1, DEFAULT_LIMITS.addressLine) &&
     fits(a.line2, DEFAULT_LIMITS.addressLine) &&
@@ -89,7 +81,11 @@ function dateOnly(iso: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function addressColumns(prefix: 'Shipping' | 'Invoice', a: Address | null | undefined): PvxRow {
+function addressColumns(
+  prefix: 'Shipping' | 'Invoice',
+  a: Address | null | undefined,
+  format: PvxCountryFormat | undefined,
+): PvxRow {
   if (!a) return {};
   return {
     [`${prefix}AddressLine1`]: a.line1,
@@ -97,7 +93,7 @@ function addressColumns(prefix: 'Shipping' | 'Invoice', a: Address | null | unde
     [`${prefix}AddressCity`]: a.city,
     [`${prefix}AddressRegion`]: a.region,
     [`${prefix}AddressPostcode`]: a.postcode?.trim(),
-    [`${prefix}AddressCountry`]: countryOf(a),
+    [`${prefix}AddressCountry`]: countryOf(a, format),
   };
 }
 
@@ -109,13 +105,36 @@ export interface SalesOrderRowOptions {
    * configuration; saveData drops the column when the tenant's template does not have it.
    */
   instructionsColumn?: string;
+  /** ShippingAddressCountry / InvoiceAddressCountry format (systems.peoplevox.countryFormat). */
+  countryFormat?: PvxCountryFormat;
+  /** Marketplace custom field code → the template column it goes in (channels[].additionalFields). */
+  additionalFieldColumns?: Record<string, string>;
+  /** The channel's postcode overrides (an invoice address whose postcode fails them is left out). */
+  postcodes?: Record<string, PostcodeOverride>;
+}
+
+/** The row options a channel's configuration gives (everything but the sales order number). */
+export function salesOrderRowOptions(
+  config: Config,
+  ch: ChannelConfig,
+): Omit<SalesOrderRowOptions, 'salesOrderNumber'> {
+  const additionalFieldColumns: Record<string, string> = {};
+  for (const [code, f] of Object.entries(ch.additionalFields)) {
+    if (f.peoplevoxColumn) additionalFieldColumns[code] = f.peoplevoxColumn;
+  }
+  return {
+    channelName: ch.code,
+    countryFormat: config.systems.peoplevox?.countryFormat,
+    additionalFieldColumns,
+    postcodes: ch.addresses.postcodes,
+  };
 }
 
 /** One 'Sales orders' row. Keys are template column names; undefined values are left out of the CSV. */
 export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOptions): PvxRow {
   const ship = order.shippingAddress ?? undefined;
   const billing = order.billingAddress ?? ship;
-  const bill = billing && acceptableInvoiceAddress(billing) ? billing : undefined;
+  const bill = billing && acceptableInvoiceAddress(billing, opts.postcodes) ? billing : undefined;
   const customer = nameOf(ship, order);
   const taxPaid = order.lines.reduce(
     (sum, l) => sum + l.taxes.reduce((s, t) => s + t.amount, 0) + l.shippingTaxes.reduce((s, t) => s + t.amount, 0),
@@ -125,8 +144,8 @@ export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOpti
     SalesOrderNumber: opts.salesOrderNumber,
     Customer: customer ? shortenForColumn(customer, CUSTOMER_MAX) : undefined,
     CustomerPurchaseOrderReferenceNumber: order.commercialId ?? order.orderId,
-    ...addressColumns('Shipping', ship),
-    ...addressColumns('Invoice', bill),
+    ...addressColumns('Shipping', ship, opts.countryFormat),
+    ...addressColumns('Invoice', bill, opts.countryFormat),
     RequestedDeliveryDate: dateOnly(order.shippingDeadline),
     ShippingCost: fromMinor(order.totals.shipping, order.currency),
     Email: order.customer?.email,
@@ -139,6 +158,13 @@ export function toSalesOrderRow(order: MarketplaceOrder, opts: SalesOrderRowOpti
   };
   const instructions = ship?.instructions?.trim();
   if (instructions) row[opts.instructionsColumn ?? 'SalesOrderAttribute1'] = instructions;
+  // Custom fields (a gift message, delivery notes) in the columns the channel maps them to. saveData sends
+  // only columns the tenant's template has, so a mapping to a column it lacks is dropped and logged.
+  for (const f of order.additionalFields ?? []) {
+    const column = opts.additionalFieldColumns?.[f.code];
+    const value = f.value.trim();
+    if (column && value) row[column] = value;
+  }
   return row;
 }
 
@@ -177,11 +203,16 @@ function offsetMinutes(timeZone: string, utcMs: number): number {
 
 /**
  * A Peoplevox date (reports: dd/MM/yyyy HH:mm[:ss]; templates: yyyy-MM-dd[ HH:mm[:ss]] or ISO) to an ISO
- * timestamp. Wall-clock values are read in `timeZone` (default UTC; the real service's zone is not
- * documented — a UK tenant probably reports Europe/London). Returns undefined for empty or unreadable input.
+ * timestamp. Report dates arrive quoted inside the CSV field ('03/07/2017 06:03', as real exports and
+ * clients show): the quotes are dropped. Wall-clock values are read in `timeZone` (default UTC; the real
+ * service's zone is not documented — a UK tenant probably reports Europe/London). Returns undefined for
+ * empty or unreadable input.
  */
 export function parsePvxDate(value: string | undefined, timeZone = 'UTC'): string | undefined {
-  const v = value?.trim();
+  const v = value
+    ?.trim()
+    .replace(/^'(.*)'$/, '$1')
+    .trim();
   if (!v) return undefined;
   let m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(v);
   let wall: number | undefined;
@@ -203,12 +234,23 @@ export function parsePvxDate(value: string | undefined, timeZone = 'UTC'): strin
   return new Date(utc).toISOString();
 }
 
-/** An ISO instant as the report SearchClause wants it: 'yyyy-MM-dd HH:mm' in `timeZone` (default UTC). */
+/**
+ * An ISO instant as a SearchClause date: DateTime(yyyy,MM,dd,HH,mm,ss) in `timeZone` (default UTC), the
+ * form public clients filter report dates with (e.g. `([Despatch date] >= DateTime(2024,01,31,00,00,00))`).
+ */
 export function formatPvxSearchDate(iso: string, timeZone = 'UTC'): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) throw new RangeError(`not an ISO timestamp: ${iso}`);
-  const local = t + (timeZone === 'UTC' ? 0 : offsetMinutes(timeZone, t) * 60_000);
-  return new Date(local).toISOString().slice(0, 16).replace('T', ' ');
+  const local = new Date(t + (timeZone === 'UTC' ? 0 : offsetMinutes(timeZone, t) * 60_000)).toISOString();
+  const [y, mo, d, h, mi, sec] = [
+    local.slice(0, 4),
+    local.slice(5, 7),
+    local.slice(8, 10),
+    local.slice(11, 13),
+    local.slice(14, 16),
+    local.slice(17, 19),
+  ];
+  return `DateTime(${y},${mo},${d},${h},${mi},${sec})`;
 }
 
 function col(row: Record<string, string>, name: string): string | undefined {

@@ -13,8 +13,10 @@ import {
   OrderCreateSchema,
   OrdersSchema,
   RefundsSchema,
+  ShopSchema,
   VariantsSchema,
   WebhookSubscriptionCreateSchema,
+  WebhookSubscriptionsSchema,
   type ShopifyOrderSummary,
   type ThrottleStatus,
 } from './schemas';
@@ -235,13 +237,14 @@ export class ShopifyClient {
     return res.orders.nodes.find((o) => o.sourceIdentifier === sourceIdentifier);
   }
 
-  async orderCreate(
-    order: OrderCreateInput,
-    inventoryBehaviour: string,
-    idempotencyKey: string,
-  ): Promise<ShopifyOrderSummary> {
-    const q = `mutation Create($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput, $key: String!) {
-      orderCreate(order: $order, options: $options) @idempotent(key: $key) {
+  /**
+   * orderCreate. No @idempotent key: Shopify documents idempotency only on the mutations whose description
+   * says so, and orderCreate's does not. Exactly-once comes from the caller looking for the order's
+   * sourceIdentifier first (findOrderBySource), after any lost response too.
+   */
+  async orderCreate(order: OrderCreateInput, inventoryBehaviour: string): Promise<ShopifyOrderSummary> {
+    const q = `mutation Create($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
+      orderCreate(order: $order, options: $options) {
         order { ${ORDER_FIELDS} }
         userErrors { field message code }
       }
@@ -249,18 +252,21 @@ export class ShopifyClient {
     const res = await this.request(
       'orderCreate',
       q,
-      {
-        order,
-        options: { inventoryBehaviour, sendReceipt: false, sendFulfillmentReceipt: false },
-        key: idempotencyKey,
-      },
+      { order, options: { inventoryBehaviour, sendReceipt: false, sendFulfillmentReceipt: false } },
       OrderCreateSchema,
     );
     const { order: created, userErrors } = res.orderCreate ?? { order: null, userErrors: [] };
     if (userErrors.length > 0 || !created) {
       const detail =
-        userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ') || 'no order returned';
-      throw new ConnectorError('shopify', 'orderCreate', detail, false, { code: 'USER_ERROR', detail });
+        userErrors
+          .map(
+            (e) => `${(e.field ?? []).join('.')}: ${e.message ?? e.code ?? 'invalid'}${e.code ? ` (${e.code})` : ''}`,
+          )
+          .join('; ') || 'no order returned';
+      throw new ConnectorError('shopify', 'orderCreate', detail, false, {
+        code: userErrors[0]?.code ?? 'USER_ERROR',
+        detail,
+      });
     }
     return created;
   }
@@ -313,18 +319,21 @@ export class ShopifyClient {
         company: f.trackingInfo[0]?.company ?? undefined,
         number: f.trackingInfo[0]?.number ?? undefined,
         url: f.trackingInfo[0]?.url ?? undefined,
-        lines: f.fulfillmentLineItems.nodes.map((n) => ({ sku: n.lineItem.sku ?? '', quantity: n.quantity })),
+        // A line without a quantity (nullable in the schema) ships nothing we can confirm.
+        lines: f.fulfillmentLineItems.nodes.flatMap((n) =>
+          n.quantity === null ? [] : [{ sku: n.lineItem.sku ?? '', quantity: n.quantity }],
+        ),
       }));
   }
 
   async refunds(orderId: string): Promise<ShopifyRefund[]> {
-    const q = `query R($id: ID!) { order(id: $id) { id refunds(first: 10) { id note createdAt
+    const q = `query R($id: ID!) { order(id: $id) { id refunds(first: 10) { id note createdAt processedAt
       refundLineItems(first: 20) { nodes { quantity lineItem { id sku } } } } } }`;
     const res = await this.request('order', q, { id: orderId }, RefundsSchema);
     return (res.order?.refunds ?? []).map((r) => ({
       id: r.id,
       note: r.note ?? undefined,
-      createdAt: r.createdAt,
+      createdAt: r.createdAt ?? r.processedAt,
       lines: r.refundLineItems.nodes.map((n) => ({
         sku: n.lineItem.sku ?? '',
         quantity: n.quantity,
@@ -362,19 +371,42 @@ export class ShopifyClient {
     return out;
   }
 
-  /** Subscribes `callbackUrl` to a topic (ORDERS_CREATE, …); an existing subscription is fine. */
-  async subscribe(topic: string, callbackUrl: string): Promise<void> {
+  /**
+   * Subscribes `uri` to a topic (ORDERS_CREATE, …); an existing subscription is fine. `uri` replaces the
+   * deprecated `callbackUrl` in WebhookSubscriptionInput.
+   */
+  async subscribe(topic: string, uri: string): Promise<void> {
     const q = `mutation S($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
       webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id } userErrors { field message } } }`;
     const res = await this.request(
       'webhookSubscriptionCreate',
       q,
-      { topic, sub: { callbackUrl, format: 'JSON' } },
+      { topic, sub: { uri, format: 'JSON' } },
       WebhookSubscriptionCreateSchema,
     );
     const errs = res.webhookSubscriptionCreate?.userErrors ?? [];
     if (errs.length > 0 && !errs.some((e) => /already been taken/.test(e.message))) {
       throw new ConnectorError('shopify', 'webhookSubscriptionCreate', errs.map((e) => e.message).join('; '), false);
     }
+  }
+
+  /** The shop: name, domain and currency (read-only; the go-live probe). */
+  async shop(): Promise<{ name: string; myshopifyDomain: string; currencyCode: string }> {
+    const q = `query Shop { shop { name myshopifyDomain currencyCode } }`;
+    return (await this.request('shop', q, {}, ShopSchema)).shop;
+  }
+
+  /** The app's webhook subscriptions (read-only; the go-live probe). */
+  async webhookSubscriptions(): Promise<Array<{ id: string; topic: string; uri: string }>> {
+    const out: Array<{ id: string; topic: string; uri: string }> = [];
+    let after: string | null | undefined;
+    do {
+      const q = `query Subs($after: String) { webhookSubscriptions(first: 100, after: $after) { nodes { id topic uri }
+        pageInfo { hasNextPage endCursor } } }`;
+      const res = await this.request('webhookSubscriptions', q, { after }, WebhookSubscriptionsSchema);
+      out.push(...res.webhookSubscriptions.nodes);
+      after = res.webhookSubscriptions.pageInfo.hasNextPage ? res.webhookSubscriptions.pageInfo.endCursor : undefined;
+    } while (after);
+    return out;
   }
 }

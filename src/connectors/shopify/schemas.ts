@@ -48,14 +48,17 @@ export type ShopifyOrderSummary = z.infer<typeof OrderSummarySchema>;
 
 export const OrdersSchema = z.object({ orders: z.object({ nodes: z.array(OrderSummarySchema) }) });
 
+/** A userError's field path: names, and list indexes as numbers (captured 2026-04 responses have both). */
+const FieldPath = z.array(z.union([z.string(), z.number()])).nullable();
+
 export const OrderCreateSchema = z.object({
   orderCreate: z
     .object({
       order: OrderSummarySchema.nullable(),
       userErrors: z.array(
         z.object({
-          field: z.array(z.string()).nullable(),
-          message: z.string(),
+          field: FieldPath,
+          message: z.string().nullable().optional(),
           code: z.string().nullable().optional(),
         }),
       ),
@@ -83,8 +86,9 @@ export const FulfillmentsSchema = z.object({
             z.object({ company: z.string().nullable(), number: z.string().nullable(), url: z.string().nullable() }),
           ),
           fulfillmentLineItems: z.object({
+            // FulfillmentLineItem.quantity is nullable in the Admin schema.
             nodes: z.array(
-              z.object({ quantity: z.number().int(), lineItem: z.object({ sku: z.string().nullable() }) }),
+              z.object({ quantity: z.number().int().nullable(), lineItem: z.object({ sku: z.string().nullable() }) }),
             ),
           }),
         }),
@@ -101,7 +105,9 @@ export const RefundsSchema = z.object({
         z.object({
           id: z.string(),
           note: z.string().nullable(),
-          createdAt: z.string(),
+          // Refund.createdAt is nullable in the Admin schema; processedAt is not.
+          createdAt: z.string().nullable(),
+          processedAt: z.string(),
           refundLineItems: z.object({
             nodes: z.array(
               z.object({
@@ -135,9 +141,20 @@ export const WebhookSubscriptionCreateSchema = z.object({
   webhookSubscriptionCreate: z
     .object({
       webhookSubscription: z.object({ id: z.string() }).nullable(),
-      userErrors: z.array(z.object({ field: z.array(z.string()).nullable(), message: z.string() })),
+      userErrors: z.array(z.object({ field: FieldPath, message: z.string() })),
     })
     .nullable(),
+});
+
+export const ShopSchema = z.object({
+  shop: z.object({ name: z.string(), myshopifyDomain: z.string(), currencyCode: z.string() }),
+});
+
+export const WebhookSubscriptionsSchema = z.object({
+  webhookSubscriptions: z.object({
+    nodes: z.array(z.object({ id: z.string(), topic: z.string(), uri: z.string() })),
+    pageInfo: PageInfo,
+  }),
 });
 
 // ---- webhook payloads (REST-shaped JSON) ------------------------------------------------------------

@@ -103,6 +103,10 @@ export function generateDemoOrder(
     shippingAddress: address,
     shippingTypeCode: rnd() < 0.2 ? 'EXP' : 'STD',
   };
+  // About one order in five carries a gift message (decided without drawing, so seeded streams are unchanged).
+  if ((firstname.length + lastname.length) % 5 === 0) {
+    spec.additionalFields = [{ code: 'gift-message', type: 'TEXTAREA', value: `Happy birthday, ${firstname}!` }];
+  }
   switch (kind) {
     case 'unknown-sku':
       spec.lines.push({

@@ -97,6 +97,7 @@ interface SimOrder {
   tracking?: { carrier_code?: string; carrier_name?: string; carrier_url?: string; tracking_number?: string };
   shipMode?: 'OR24' | 'ST01';
   overrides?: Record<string, unknown>;
+  additionalFields?: OrderSpec['additionalFields'];
   seq: number;
 }
 
@@ -401,6 +402,7 @@ export class MiraklShop {
       shipments: [],
       decisions: [],
       overrides: spec.overrides,
+      additionalFields: spec.additionalFields,
       seq: 0,
     };
     this.orders.set(id, order);
@@ -538,7 +540,11 @@ export class MiraklShop {
         shipping_address: visible ? o.shippingAddress : null,
         billing_address: visible ? o.billingAddress : null,
       },
-      order_additional_fields: [],
+      order_additional_fields: (o.additionalFields ?? []).map((f) => ({
+        code: f.code,
+        type: f.type ?? (Array.isArray(f.value) ? 'MULTIPLE_VALUES_LIST' : 'STRING'),
+        value: f.value,
+      })),
       order_lines: lines,
     };
     if (visible && o.customer.email) wire.customer_notification_email = o.customer.email;

@@ -60,6 +60,11 @@ export interface OrderSpec {
   shippingAddress?: WireAddress;
   billingAddress?: WireAddress;
   shippingTypeCode?: string;
+  /**
+   * order_additional_fields, as the operator's custom fields come: {code, type, value} (value a string, or
+   * a list for MULTIPLE_VALUES_LIST). Type defaults to STRING.
+   */
+  additionalFields?: Array<{ code: string; type?: string; value: string | string[] }>;
   /** Deep-merged into the wire order on every read (arrays merge by index; null sets null). Wire-only. */
   overrides?: Record<string, unknown>;
 }

@@ -98,7 +98,11 @@ const METHODS = new Set(['equals', 'contains', 'startswith', 'endswith']);
 
 /** Parses report / GetData dates: dd/MM/yyyy[ HH:mm[:ss]], yyyy-MM-dd[ HH:mm[:ss]], ISO 8601 (UTC unless a zone is given). */
 export function parseLooseDate(s: string): number | undefined {
-  const v = s.trim();
+  // Report fields carry their dates in single quotes ('03/07/2017 06:03').
+  const v = s
+    .trim()
+    .replace(/^'(.*)'$/, '$1')
+    .trim();
   let m = /^(\d{2})\/(\d{2})\/(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(v);
   if (m) return Date.UTC(+m[3]!, +m[2]! - 1, +m[1]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
   m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/.exec(v);

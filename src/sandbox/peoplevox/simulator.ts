@@ -50,6 +50,12 @@ export interface PeoplevoxSimulatorOptions {
   /** Per-tenant integration template columns (defaults: the contract's default columns). */
   templates?: Record<string, string[]>;
   siteReference?: string;
+  /**
+   * Whether SaveData answers carry Statuses (one IntegrationStatusResponse per row). The WSDL declares
+   * them, but no public client reads them, so whether a live tenant fills them in is unknown; clients must
+   * work from ResponseId, TotalCount and Detail alone (default true; tests turn it off).
+   */
+  saveStatuses?: boolean;
 }
 
 const FAULT_STATUS: Record<FaultKind, number> = { error5xx: 503, rateLimit429: 429, timeout: 504, lostResponse: 0 };
@@ -134,7 +140,7 @@ const ItemsBody = z.object({
       itemCode: z.string().min(1),
       name: z.string().optional(),
       barcode: z.string().optional(),
-      salePrice: z.string().optional(),
+      retailPrice: z.string().optional(),
       available: z.number().int().min(0).optional(),
     }),
   ),
@@ -147,6 +153,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
     async register(app: FastifyInstance, ctx: SandboxContext) {
       const idleMs = Math.max(1, Math.round((opts.sessionIdleMs ?? PVX_DEFAULT_SESSION_IDLE_MS) / ctx.timeScale));
       const faults = () => ctx.faults('peoplevox');
+      const behaviour = { saveStatuses: opts.saveStatuses ?? true };
       const pending = new Set<Promise<void>>();
       let closed = false;
 
@@ -258,7 +265,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               ResponseId: errors.length ? -1 : 0,
               TotalCount: statuses.length,
               Detail: errors.map((s) => `Line ${s.LineNo} (${s.Reference}): ${s.Message}`).join('\n'),
-              Statuses: statuses,
+              ...(behaviour.saveStatuses ? { Statuses: statuses } : {}),
             };
           }
           case 'GetData': {
@@ -519,6 +526,15 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
           return { ok: true, count: store.items.size };
         });
         scope.get(`${base}/subscriptions`, async () => ({ subscriptions: [...store.subscriptions.values()] }));
+        scope.put(`${base}/behaviour`, async (req, reply) => {
+          const parsed = z
+            .object({ saveStatuses: z.boolean().optional() })
+            .strict()
+            .safeParse(req.body ?? {});
+          if (!parsed.success) return bad(reply, parsed.error);
+          if (parsed.data.saveStatuses !== undefined) behaviour.saveStatuses = parsed.data.saveStatuses;
+          return { ...behaviour };
+        });
         scope.post(`${base}/sessions/expire`, async () => ({ expired: store.expireSessions() }));
         scope.get(`${base}/state`, async () => {
           const orders = [...store.orders.values()];

@@ -21,7 +21,7 @@ export interface SimItemType {
   itemCode: string;
   name: string;
   barcode: string;
-  salePrice: string;
+  retailPrice: string;
   onHand: number;
   /** Quantity allocated to open order lines (not yet despatched). */
   allocated: number;
@@ -113,7 +113,16 @@ const LIMITS: Record<string, number> = {
 
 /** Columns a new sales order must have (assumption: the real list is not public). */
 const REQUIRED_ON_CREATE = ['SalesOrderNumber', 'Customer', 'ShippingAddressLine1', 'ShippingAddressCountry'];
-const DECIMAL_COLUMNS = ['ShippingCost', 'TotalSale', 'Discount', 'TaxPaid', 'SalePrice'];
+const DECIMAL_COLUMNS = [
+  'ShippingCost',
+  'TotalSale',
+  'Discount',
+  'TaxPaid',
+  'SalePrice',
+  'RetailPrice',
+  'BuyPrice',
+  'WholesalePrice',
+];
 const DATE_COLUMNS = ['RequestedDeliveryDate', 'CreatedDate'];
 
 export class PeoplevoxStore {
@@ -145,7 +154,7 @@ export class PeoplevoxStore {
         itemCode: c.sku,
         name: c.name,
         barcode: c.barcode,
-        salePrice: (c.priceMinor / 100).toFixed(2),
+        retailPrice: (c.priceMinor / 100).toFixed(2),
         available: c.stock,
       });
   }
@@ -190,14 +199,14 @@ export class PeoplevoxStore {
     }
   }
 
-  upsertItemType(t: { itemCode: string; name?: string; barcode?: string; salePrice?: string; available?: number }) {
+  upsertItemType(t: { itemCode: string; name?: string; barcode?: string; retailPrice?: string; available?: number }) {
     const existing = this.items.get(t.itemCode);
     if (!existing) {
       this.items.set(t.itemCode, {
         itemCode: t.itemCode,
         name: t.name ?? t.itemCode,
         barcode: t.barcode ?? '',
-        salePrice: t.salePrice ?? '',
+        retailPrice: t.retailPrice ?? '',
         onHand: Math.max(0, t.available ?? 0),
         allocated: 0,
       });
@@ -205,7 +214,7 @@ export class PeoplevoxStore {
     }
     if (t.name !== undefined) existing.name = t.name;
     if (t.barcode !== undefined) existing.barcode = t.barcode;
-    if (t.salePrice !== undefined) existing.salePrice = t.salePrice;
+    if (t.retailPrice !== undefined) existing.retailPrice = t.retailPrice;
     if (t.available !== undefined) this.setAvailable(t.itemCode, t.available);
   }
 
@@ -418,7 +427,7 @@ export class PeoplevoxStore {
       itemCode: code,
       name: row.Name || undefined,
       barcode: row.Barcode || undefined,
-      salePrice: row.SalePrice || undefined,
+      retailPrice: row.RetailPrice || undefined,
     });
   }
 
@@ -573,7 +582,7 @@ export class PeoplevoxStore {
         ItemCode: i.itemCode,
         Name: i.name,
         Barcode: i.barcode,
-        SalePrice: i.salePrice,
+        RetailPrice: i.retailPrice,
       }));
     } else {
       throw new StoreError(`Template '${name}' is not available for GetData in the simulator`);

@@ -50,7 +50,55 @@ export const DEFAULT_TEMPLATES: Record<string, string[]> = {
     'Sequence',
     'SalePrice',
   ],
-  [ITEM_TYPES]: ['ItemCode', 'Name', 'Barcode', 'SalePrice'],
+  // The real default Item types template (Zynk's Peoplevox item_type.csv; RetailPrice appears once here).
+  [ITEM_TYPES]: [
+    'ItemCode',
+    'Name',
+    'Barcode',
+    'ItemGroup',
+    'RetailPrice',
+    'Description',
+    'UnitOfMeasure',
+    'DefaultEconomicOrderQuantity',
+    'DefaultLeadTime',
+    'DefaultSuppliersPartNumber',
+    'HasSerialNumbers',
+    'UseManufacturersSerialNumber',
+    'ReorderPoint',
+    'Traceability',
+    'ShelfLife',
+    'DefaultNumberItemsPerContainer',
+    'DefaultContainerType',
+    'DefaultNumberItemsPerOuterCase',
+    'DefaultNumberItemsPerInnerCase',
+    'BuyPrice',
+    'WholesalePrice',
+    'Weight',
+    'WeightMeasure',
+    'Height',
+    'Width',
+    'Depth',
+    'DimensionMeasure',
+    'Tags',
+    'Attribute1',
+    'Attribute2',
+    'Attribute3',
+    'Attribute4',
+    'Attribute5',
+    'Attribute6',
+    'Attribute7',
+    'Attribute8',
+    'Attribute9',
+    'Attribute10',
+    'Attribute11',
+    'Attribute12',
+    'Attribute13',
+    'Attribute14',
+    'Attribute15',
+    'TaxCode',
+    'MinimumPickLocationQuantity',
+    'DefaultReplenishmentQuantity',
+  ],
 };
 
 export const DESPATCH_SUMMARY_COLUMNS = [
@@ -126,9 +174,13 @@ export const STATUS_ROLE_ORDER: PvxStatusRole[] = [
   'partiallyDespatched',
 ];
 
-/** dd/MM/yyyy HH:mm, the format reports use (UTC in the simulator). */
+/**
+ * 'dd/MM/yyyy HH:mm', the format reports use, single quotes included: real Despatch summary exports carry
+ * the quotes inside the field (Zynk's documented sample: <Despatch_date>'03/07/2017 06:03'</Despatch_date>).
+ * UTC in the simulator.
+ */
 export function formatReportDate(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+  return `'${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}'`;
 }

@@ -8,13 +8,20 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   buildSchema,
+  coerceInputValue,
   execute,
+  isEnumType,
+  isNonNullType,
   Kind,
   parse,
+  typeFromAST,
   validate,
   type DocumentNode,
   type FieldNode,
+  type GraphQLError,
+  type GraphQLInputType,
   type GraphQLResolveInfo,
+  type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
 import { z } from 'zod';
@@ -22,7 +29,7 @@ import type { CatalogueItem } from '../catalogue';
 import type { SandboxContext } from '../context';
 import { withFault } from '../core/faults';
 import type { SandboxSystem } from '../server';
-import { SHOPIFY_SDL } from './schema';
+import { ADMIN_SDL } from './admin-schema.generated';
 import { requestedCost } from '../../connectors/shopify/cost';
 import {
   fromMinor,
@@ -54,16 +61,36 @@ export interface ShopifySimulatorOptions {
   bucket?: { maximumAvailable?: number; restoreRate?: number };
 }
 
-/** Versions served. From 2026-04 mutations need @idempotent and inventory writes need changeFromQuantity. */
+/**
+ * Versions served (one schema: Shopify's real 2026-04 types, src/sandbox/shopify/admin-schema.generated.ts).
+ * From 2026-04, the mutations whose description documents idempotency need @idempotent, and inventory
+ * writes need changeFromQuantity. orderCreate documents no idempotency: a key sent there is ignored.
+ */
 export const SHOPIFY_VERSIONS = ['2025-10', '2026-01', '2026-04'] as const;
 const IDEMPOTENT_FROM = '2026-04';
-const IDEMPOTENT_MUTATIONS = new Set(['orderCreate', 'inventorySetQuantities']);
+/** Mutations served here whose 2026-04 description says the @idempotent key is supported (and required). */
+const IDEMPOTENT_MUTATIONS = new Set(['inventorySetQuantities']);
 export const WEBHOOK_TOPICS = {
   ORDERS_CREATE: 'orders/create',
   FULFILLMENTS_CREATE: 'fulfillments/create',
   REFUNDS_CREATE: 'refunds/create',
   INVENTORY_LEVELS_UPDATE: 'inventory_levels/update',
 } as const;
+
+/** WebhookSubscriptionTopic enum value → REST topic (ORDERS_CREATE → orders/create). */
+export function topicOf(topicEnum: string): string {
+  const known = (WEBHOOK_TOPICS as Record<string, string>)[topicEnum];
+  if (known) return known;
+  const i = topicEnum.lastIndexOf('_');
+  return i < 0
+    ? topicEnum.toLowerCase()
+    : `${topicEnum.slice(0, i).toLowerCase()}/${topicEnum.slice(i + 1).toLowerCase()}`;
+}
+
+/** REST topic → WebhookSubscriptionTopic enum value. */
+function topicEnumOf(topic: string): string {
+  return topic.replace('/', '_').toUpperCase();
+}
 
 interface DeliveryPolicy {
   /** Each event is delivered twice with this probability (a second delivery id, the same event id). */
@@ -86,6 +113,78 @@ export interface DeliveryRecord {
 }
 
 const ms = (m: number) => fromMinor(m);
+
+interface VariableProblem {
+  path: Array<string | number>;
+  explanation: string;
+}
+
+/** graphql-js's coercion message, said the way Shopify says it (captured 2026-04 INVALID_VARIABLE errors). */
+function explain(schema: GraphQLSchema, error: GraphQLError, path: Array<string | number>): VariableProblem {
+  const m = error.message;
+  let r = /^Value "(.*)" does not exist in "(\w+)" enum/.exec(m);
+  if (r) {
+    const t = schema.getType(r[2]!);
+    const values = t && isEnumType(t) ? t.getValues() : [];
+    return { path, explanation: `Expected "${r[1]}" to be one of: ${values.map((v) => v.name).join(', ')}` };
+  }
+  r = /^Field "(\w+)" is not defined by type "(\w+)"/.exec(m);
+  if (r) return { path: [...path, r[1]!], explanation: `Field is not defined on ${r[2]}` };
+  r = /^Field "(\w+)" of required type "(.+)" was not provided/.exec(m);
+  if (r) return { path: [...path, r[1]!], explanation: 'Expected value to not be null' };
+  if (/^Expected non-nullable type/.test(m)) return { path, explanation: 'Expected value to not be null' };
+  return { path, explanation: m.replace(/\.$/, '') };
+}
+
+/**
+ * Variables checked against their declared types before anything runs, answered as Shopify answers:
+ * `Variable $x of type T was provided invalid value for a.b (Expected "XX" to be one of: …)`, code
+ * INVALID_VARIABLE, with the value and each problem's path. An enum (CountryCode, CurrencyCode, …) takes
+ * only its real values.
+ */
+export function variableErrors(
+  schema: GraphQLSchema,
+  op: OperationDefinitionNode,
+  vars: Record<string, unknown>,
+): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const def of op.variableDefinitions ?? []) {
+    const name = def.variable.name.value;
+    const type = typeFromAST(schema, def.type as never) as GraphQLInputType | undefined;
+    if (!type) continue;
+    const value = vars[name];
+    const problems: VariableProblem[] = [];
+    if (value === undefined || value === null) {
+      if (isNonNullType(type) && def.defaultValue === undefined)
+        problems.push({ path: [], explanation: 'Expected value to not be null' });
+    } else {
+      coerceInputValue(value, type, (path, _invalid, error) => problems.push(explain(schema, error, [...path])));
+    }
+    if (problems.length === 0) continue;
+    const where = problems
+      .map((p) => (p.path.length ? `for ${p.path.join('.')} (${p.explanation})` : `(${p.explanation})`))
+      .join(', ');
+    out.push({
+      message: `Variable $${name} of type ${String(type)} was provided invalid value ${where}`,
+      locations: def.loc ? [{ line: def.loc.startToken.line, column: def.loc.startToken.column }] : [],
+      extensions: { code: 'INVALID_VARIABLE', value: value ?? null, problems },
+    });
+  }
+  return out;
+}
+
+/** A validation error as Shopify words the common ones (unknown field: `undefinedField`). */
+function validationError(e: GraphQLError): Record<string, unknown> {
+  const r = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(e.message);
+  if (r) {
+    return {
+      message: `Field '${r[1]}' doesn't exist on type '${r[2]}'`,
+      locations: e.locations,
+      extensions: { code: 'undefinedField', typeName: r[2], fieldName: r[1] },
+    };
+  }
+  return { message: e.message, locations: e.locations };
+}
 
 class LeakyBucket {
   private available: number;
@@ -127,7 +226,7 @@ class LeakyBucket {
 // ---- the simulator ------------------------------------------------------------------------------------
 export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem & { store: ShopifyStore } {
   const store = new ShopifyStore(opts.catalogue, opts.currency);
-  const schema = buildSchema(SHOPIFY_SDL);
+  const schema = buildSchema(ADMIN_SDL);
   const shopDomain = `${opts.shop}.myshopify.com`;
   const policy: DeliveryPolicy = { duplicateProbability: 0, duplicateNext: 0, delayMs: 0, dropNext: {} };
   const deliveries: DeliveryRecord[] = [];
@@ -138,7 +237,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
   const money = (minor: number) => ({ shopMoney: { amount: ms(minor), currencyCode: store.currency } });
   const taxLines = (t: SimTaxLine[]) =>
     t.map((x) => ({ title: x.title, rate: x.rate, priceSet: money(x.amountMinor) }));
-  const page = <T>(items: T[], first: number, after?: string) => {
+  const page = <T>(items: T[], first = 50, after?: string) => {
     const start = after ? Number(Buffer.from(after, 'base64').toString()) : 0;
     const slice = items.slice(start, start + first);
     const end = start + slice.length;
@@ -146,6 +245,8 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
       nodes: slice,
       pageInfo: {
         hasNextPage: end < items.length,
+        hasPreviousPage: start > 0,
+        startCursor: slice.length ? Buffer.from(String(start)).toString('base64') : null,
         endCursor: slice.length ? Buffer.from(String(end)).toString('base64') : null,
       },
     };
@@ -164,6 +265,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     item: () => itemView(l.inventoryItemId),
     quantities: ({ names }: { names: string[] }) =>
       names.map((n) => ({ name: n, quantity: n === 'on_hand' ? l.onHand : n === 'available' ? l.available : 0 })),
+
     updatedAt: l.updatedAt,
   });
   const itemView = (inventoryItemId: number): Record<string, unknown> => {
@@ -173,7 +275,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
       sku: v?.sku ?? null,
       tracked: true,
       variant: () => (v ? variantView(v) : null),
-      inventoryLevels: ({ first }: { first: number }) =>
+      inventoryLevels: ({ first }: { first?: number }) =>
         page([store.levels.get(inventoryItemId)].filter((l): l is SimLevel => !!l).map(levelView), first),
     };
   };
@@ -185,7 +287,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     variant: () =>
       li.variantId && store.variants.get(li.variantId) ? variantView(store.variants.get(li.variantId)!) : null,
     originalUnitPriceSet: money(li.unitPriceMinor),
-    taxLines: taxLines(li.taxLines),
+    taxLines: () => taxLines(li.taxLines),
   });
   const fulfillmentView = (o: SimOrder, f: SimFulfillment): Record<string, unknown> => ({
     id: gid('Fulfillment', f.id),
@@ -194,7 +296,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     trackingInfo: () => [
       { company: f.tracking.company ?? null, number: f.tracking.number ?? null, url: f.tracking.url ?? null },
     ],
-    fulfillmentLineItems: ({ first }: { first: number }) =>
+    fulfillmentLineItems: ({ first }: { first?: number }) =>
       page(
         f.lines.map((l) => ({
           id: gid('FulfillmentLineItem', l.id),
@@ -208,7 +310,8 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     id: gid('Refund', r.id),
     note: r.note ?? null,
     createdAt: r.createdAt,
-    refundLineItems: ({ first }: { first: number }) =>
+    processedAt: r.createdAt,
+    refundLineItems: ({ first }: { first?: number }) =>
       page(
         r.lines.map((l) => ({
           id: gid('RefundLineItem', l.id),
@@ -242,40 +345,62 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     sourceName: o.sourceName ?? null,
     tags: o.tags,
     email: o.email ?? null,
+    note: o.note ?? null,
+    customAttributes: (o.customAttributes ?? []).map((a) => ({ key: a.key, value: a.value })),
+    shippingAddress: o.shippingAddress
+      ? {
+          firstName: o.shippingAddress.firstName ?? null,
+          lastName: o.shippingAddress.lastName ?? null,
+          company: o.shippingAddress.company ?? null,
+          address1: o.shippingAddress.address1 ?? null,
+          address2: o.shippingAddress.address2 ?? null,
+          city: o.shippingAddress.city ?? null,
+          provinceCode: o.shippingAddress.provinceCode ?? null,
+          zip: o.shippingAddress.zip ?? null,
+          countryCodeV2: o.shippingAddress.countryCode ?? null,
+          phone: o.shippingAddress.phone ?? null,
+        }
+      : null,
     currencyCode: o.currency,
     taxesIncluded: o.taxesIncluded,
     displayFulfillmentStatus: fulfillmentStatus(o),
     metafield: ({ namespace, key }: { namespace: string; key: string }) =>
       o.metafields.find((m) => m.namespace === namespace && m.key === key) ?? null,
-    metafields: () => ({ nodes: o.metafields }),
-    lineItems: ({ first }: { first: number }) => page(o.lineItems.map(lineView), first),
-    shippingLines: () => ({
-      nodes: o.shippingLines.map((s) => ({
-        title: s.title,
-        code: s.code ?? null,
-        originalPriceSet: money(s.priceMinor),
-        taxLines: taxLines(s.taxLines),
-      })),
-    }),
+    metafields: ({ first }: { first?: number }) => page(o.metafields, first),
+    lineItems: ({ first }: { first?: number }) => page(o.lineItems.map(lineView), first),
+    shippingLines: ({ first }: { first?: number }) =>
+      page(
+        o.shippingLines.map((s) => ({
+          title: s.title,
+          code: s.code ?? null,
+          originalPriceSet: money(s.priceMinor),
+          taxLines: taxLines(s.taxLines),
+        })),
+        first,
+      ),
     totalPriceSet: money(totals(o).total),
     totalTaxSet: money(totals(o).tax),
     fulfillments: () => o.fulfillments.map((f) => fulfillmentView(o, f)),
-    fulfillmentOrders: () => ({
-      nodes: [
-        {
-          id: gid('FulfillmentOrder', o.fulfillmentOrderId),
-          status: fulfillmentStatus(o) === 'FULFILLED' ? 'CLOSED' : 'OPEN',
-          lineItems: () => ({
-            nodes: o.lineItems.map((l) => ({
-              id: gid('FulfillmentOrderLineItem', l.id),
-              totalQuantity: l.quantity - l.refunded,
-              remainingQuantity: Math.max(0, l.quantity - l.refunded - l.fulfilled),
-              lineItem: lineView(l),
-            })),
-          }),
-        },
-      ],
-    }),
+    fulfillmentOrders: ({ first }: { first?: number }) =>
+      page(
+        [
+          {
+            id: gid('FulfillmentOrder', o.fulfillmentOrderId),
+            status: fulfillmentStatus(o) === 'FULFILLED' ? 'CLOSED' : 'OPEN',
+            lineItems: ({ first: n }: { first?: number }) =>
+              page(
+                o.lineItems.map((l) => ({
+                  id: gid('FulfillmentOrderLineItem', l.id),
+                  totalQuantity: l.quantity - l.refunded,
+                  remainingQuantity: Math.max(0, l.quantity - l.refunded - l.fulfilled),
+                  lineItem: lineView(l),
+                })),
+                n,
+              ),
+          },
+        ],
+        first,
+      ),
     refunds: () => o.refunds.map((r) => refundView(o, r)),
   });
 
@@ -421,23 +546,37 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
     if (arg.kind === Kind.VARIABLE) return String(vars[arg.name.value] ?? '');
     return undefined;
   };
-  /** 2026-04: a mutation runs once per key; the same key replays the first response. */
-  const once = <A>(name: string, run: (args: A) => Record<string, unknown>) => {
+  /** A top-level GraphQL error with Shopify's extensions (the field's data becomes null). */
+  const topLevel = (message: string, code: string) => Object.assign(new Error(message), { extensions: { code } });
+  /**
+   * Idempotency as 2026-04 has it, for the mutations whose description documents it: the key is required
+   * (a top-level BAD_REQUEST without it, the field's data null); the same key replays the first response;
+   * the same key with other arguments is the payload's userError IDEMPOTENCY_KEY_PARAMETER_MISMATCH.
+   * On a mutation that documents no idempotency (orderCreate), a key changes nothing here: what Shopify
+   * does with one there is not public (docs/contracts.md).
+   */
+  const once = <A>(
+    name: string,
+    run: (args: A) => Record<string, unknown>,
+    refused: (e: { field: null; message: string; code: string }) => Record<string, unknown>,
+  ) => {
     return (args: A, ctx: Ctx, info: GraphQLResolveInfo) => {
+      if (!IDEMPOTENT_MUTATIONS.has(name)) return run(args);
       const key = idempotencyKey(info, info.variableValues);
-      if (!key && ctx.version >= IDEMPOTENT_FROM && IDEMPOTENT_MUTATIONS.has(name)) {
-        throw Object.assign(new Error(`The @idempotent directive is required for ${name} from ${IDEMPOTENT_FROM}.`), {
-          extensions: { code: 'IDEMPOTENCY_KEY_REQUIRED' },
-        });
+      if (key === undefined && ctx.version >= IDEMPOTENT_FROM) {
+        throw topLevel('The @idempotent directive is required for this mutation but was not provided.', 'BAD_REQUEST');
       }
-      if (!key) return run(args);
+      if (key === undefined) return run(args);
+      if (key.trim() === '') throw topLevel('Idempotency key is required', 'BAD_REQUEST');
       const k = `${name}:${key}`;
       const h = hashInput(args);
       const seen = store.idempotency.get(k);
       if (seen) {
         if (seen.inputHash !== h) {
-          throw Object.assign(new Error('The idempotency key was already used with different arguments.'), {
-            extensions: { code: 'IDEMPOTENCY_CONCURRENT_REQUEST' },
+          return refused({
+            field: null,
+            message: 'The same idempotency key cannot be used with different operation parameters.',
+            code: 'IDEMPOTENCY_KEY_PARAMETER_MISMATCH',
           });
         }
         return seen.response as Record<string, unknown>;
@@ -459,147 +598,186 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
   const taxIn = (t: TaxIn[] | undefined | null): SimTaxLine[] =>
     (t ?? []).map((x) => ({ title: x.title, rate: Number(x.rate), amountMinor: toMinor(x.priceSet.shopMoney.amount) }));
 
+  const subscriptionView = (sub: (typeof store.subscriptions)[number]) => ({
+    id: gid('WebhookSubscription', sub.id),
+    topic: sub.topicEnum ?? topicEnumOf(sub.topic),
+    uri: sub.callbackUrl,
+    callbackUrl: sub.callbackUrl,
+    format: sub.format ?? 'JSON',
+    createdAt: sub.createdAt ?? new Date(0).toISOString(),
+  });
+
   const rootValue = {
-    orders: ({ first, after, query }: { first: number; after?: string; query?: string }) =>
+    shop: () => ({ name: opts.shop, myshopifyDomain: shopDomain, currencyCode: store.currency }),
+    webhookSubscriptions: ({ first, after }: { first?: number; after?: string }) =>
+      page(store.subscriptions.map(subscriptionView), first, after),
+    orders: ({ first, after, query }: { first?: number; after?: string; query?: string }) =>
       page([...store.orders.values()].filter((o) => matchesOrder(o, query)).map(orderView), first, after),
     order: ({ id }: { id: string }) => {
       const o = store.orders.get(parseGid(id, 'Order'));
       return o ? orderView(o) : null;
     },
-    productVariants: ({ first, after, query }: { first: number; after?: string; query?: string }) =>
+    productVariants: ({ first, after, query }: { first?: number; after?: string; query?: string }) =>
       page([...store.variants.values()].filter((v) => matchesSku(v.sku, query)).map(variantView), first, after),
-    inventoryItems: ({ first, after, query }: { first: number; after?: string; query?: string }) =>
+    inventoryItems: ({ first, after, query }: { first?: number; after?: string; query?: string }) =>
       page(
         [...store.variants.values()].filter((v) => matchesSku(v.sku, query)).map((v) => itemView(v.inventoryItemId)),
         first,
         after,
       ),
-    orderCreate: once(
-      'orderCreate',
-      (args: {
-        order: {
-          currency?: string;
-          email?: string;
-          lineItems: Array<{
-            variantId?: string;
-            sku?: string;
-            title?: string;
-            quantity: number;
-            priceSet?: MoneyBagIn;
-            taxLines?: TaxIn[];
-          }>;
-          shippingLines?: Array<{ title: string; code?: string; priceSet: MoneyBagIn; taxLines?: TaxIn[] }>;
-          shippingAddress?: Record<string, unknown>;
-          sourceIdentifier?: string;
-          sourceName?: string;
-          tags?: string[];
-          metafields?: Array<{ namespace: string; key: string; type: string; value: string }>;
-          taxesIncluded?: boolean;
-        };
-        options?: { inventoryBehaviour?: string };
-      }) => {
-        const errors: Array<{ field: string[]; message: string; code: string | null }> = [];
-        const input = args.order;
-        if (input.lineItems.length === 0)
+    // orderCreate documents no idempotency: Loopline looks for sourceIdentifier before creating instead.
+    orderCreate: (args: {
+      order: {
+        currency?: string;
+        email?: string;
+        note?: string;
+        customAttributes?: Array<{ key: string; value: string }>;
+        lineItems?: Array<{
+          variantId?: string;
+          sku?: string;
+          title?: string;
+          quantity: number;
+          priceSet?: MoneyBagIn;
+          taxLines?: TaxIn[];
+        }>;
+        shippingLines?: Array<{ title: string; code?: string; priceSet: MoneyBagIn; taxLines?: TaxIn[] }>;
+        shippingAddress?: Record<string, unknown>;
+        sourceIdentifier?: string;
+        sourceName?: string;
+        tags?: string[];
+        metafields?: Array<{ namespace?: string; key?: string; type?: string; value?: string }>;
+        taxesIncluded?: boolean;
+      };
+      options?: { inventoryBehaviour?: string };
+    }) => {
+      // userErrors as 2026-04 shapes them: field path, message, and a code (INVALID for data problems).
+      const errors: Array<{ field: string[]; message: string; code: string }> = [];
+      const input = args.order;
+      const lineItems = input.lineItems ?? [];
+      if (lineItems.length === 0)
+        errors.push({
+          field: ['order', 'lineItems'],
+          message: 'Line items must have at least one line item',
+          code: 'INVALID',
+        });
+      if (input.currency && input.currency !== store.currency) {
+        errors.push({ field: ['order', 'currency'], message: `Currency must be ${store.currency}.`, code: 'INVALID' });
+      }
+      (input.shippingLines ?? []).forEach((sl, i) => {
+        if (Number(sl.priceSet.shopMoney.amount) < 0) {
           errors.push({
-            field: ['order', 'lineItems'],
-            message: 'Line items must have at least one line item.',
-            code: null,
+            field: ['order', 'shippingLines', String(i), 'priceSet'],
+            message: 'Price must be greater than or equal to 0',
+            code: 'INVALID',
           });
-        if (input.currency && input.currency !== store.currency) {
-          errors.push({ field: ['order', 'currency'], message: `Currency must be ${store.currency}.`, code: null });
         }
-        const lines: SimLineItem[] = [];
-        input.lineItems.forEach((l, i) => {
-          let variant: SimVariant | undefined;
-          if (l.variantId) {
-            try {
-              variant = store.variants.get(parseGid(l.variantId, 'ProductVariant'));
-            } catch {
-              variant = undefined;
-            }
-            if (!variant) {
-              errors.push({
-                field: ['order', 'lineItems', String(i), 'variantId'],
-                message: 'Product variant does not exist.',
-                code: null,
-              });
-              return;
-            }
+      });
+      const lines: SimLineItem[] = [];
+      lineItems.forEach((l, i) => {
+        let variant: SimVariant | undefined;
+        if (l.variantId) {
+          try {
+            variant = store.variants.get(parseGid(l.variantId, 'ProductVariant'));
+          } catch {
+            variant = undefined;
           }
-          if (l.quantity <= 0) {
+          if (!variant) {
             errors.push({
-              field: ['order', 'lineItems', String(i), 'quantity'],
-              message: 'Quantity must be greater than 0.',
-              code: null,
+              field: ['order', 'lineItems', String(i), 'variantId'],
+              message: 'Product variant does not exist.',
+              code: 'INVALID',
             });
             return;
           }
-          lines.push({
-            id: store.id(),
-            variantId: variant?.id,
-            sku: variant?.sku ?? l.sku,
-            title: l.title ?? variant?.title ?? l.sku ?? 'Custom item',
-            quantity: l.quantity,
-            unitPriceMinor: l.priceSet ? toMinor(l.priceSet.shopMoney.amount) : (variant?.priceMinor ?? 0),
-            taxLines: taxIn(l.taxLines),
-            fulfilled: 0,
-            refunded: 0,
-          });
-        });
-        if (errors.length > 0) return { order: null, userErrors: errors };
-        const behaviour = args.options?.inventoryBehaviour ?? 'BYPASS';
-        const order = store.createOrder({
-          currency: input.currency ?? store.currency,
-          taxesIncluded: input.taxesIncluded ?? false,
-          email: input.email,
-          sourceIdentifier: input.sourceIdentifier,
-          sourceName: input.sourceName,
-          tags: input.tags ?? [],
-          metafields: input.metafields ?? [],
-          lineItems: lines,
-          shippingLines: (input.shippingLines ?? []).map((s) => ({
-            title: s.title,
-            code: s.code,
-            priceMinor: toMinor(s.priceSet.shopMoney.amount),
-            taxLines: taxIn(s.taxLines),
-          })),
-          shippingAddress: input.shippingAddress,
-          inventoryBehaviour: behaviour,
-        });
-        emit('orders/create', {
-          id: order.id,
-          admin_graphql_api_id: gid('Order', order.id),
-          name: order.name,
-          source_identifier: order.sourceIdentifier ?? null,
-          source_name: order.sourceName ?? null,
-          tags: order.tags.join(', '),
-          created_at: order.createdAt,
-          line_items: lineItemsPayload(
-            order,
-            lines.map((l) => ({ lineItemId: l.id, quantity: l.quantity })),
-          ),
-        });
-        if (behaviour !== 'BYPASS') {
-          for (const l of lines) {
-            const v = l.variantId ? store.variants.get(l.variantId) : undefined;
-            if (!v) continue;
-            const level = store.levels.get(v.inventoryItemId)!;
-            store.setAvailable(v.inventoryItemId, level.available - l.quantity);
-            emitLevel(level);
-          }
         }
-        return { order: orderView(order), userErrors: [] };
-      },
-    ),
+        if (l.quantity <= 0) {
+          errors.push({
+            field: ['order', 'lineItems', String(i), 'quantity'],
+            message: 'Quantity must be greater than 0.',
+            code: 'INVALID',
+          });
+          return;
+        }
+        lines.push({
+          id: store.id(),
+          variantId: variant?.id,
+          sku: variant?.sku ?? l.sku,
+          title: l.title ?? variant?.title ?? l.sku ?? 'Custom item',
+          quantity: l.quantity,
+          unitPriceMinor: l.priceSet ? toMinor(l.priceSet.shopMoney.amount) : (variant?.priceMinor ?? 0),
+          taxLines: taxIn(l.taxLines),
+          fulfilled: 0,
+          refunded: 0,
+        });
+      });
+      if (errors.length > 0) return { order: null, userErrors: errors };
+      const behaviour = args.options?.inventoryBehaviour ?? 'BYPASS';
+      const order = store.createOrder({
+        currency: input.currency ?? store.currency,
+        taxesIncluded: input.taxesIncluded ?? false,
+        email: input.email,
+        note: input.note,
+        customAttributes: input.customAttributes,
+        sourceIdentifier: input.sourceIdentifier,
+        sourceName: input.sourceName,
+        tags: input.tags ?? [],
+        metafields: (input.metafields ?? []).map((m) => ({
+          namespace: m.namespace ?? '',
+          key: m.key ?? '',
+          type: m.type ?? 'single_line_text_field',
+          value: m.value ?? '',
+        })),
+        lineItems: lines,
+        shippingLines: (input.shippingLines ?? []).map((s) => ({
+          title: s.title,
+          code: s.code,
+          priceMinor: toMinor(s.priceSet.shopMoney.amount),
+          taxLines: taxIn(s.taxLines),
+        })),
+        shippingAddress: input.shippingAddress,
+        inventoryBehaviour: behaviour,
+      });
+      emit('orders/create', {
+        id: order.id,
+        admin_graphql_api_id: gid('Order', order.id),
+        name: order.name,
+        note: order.note ?? null,
+        note_attributes: (order.customAttributes ?? []).map((a) => ({ name: a.key, value: a.value })),
+        source_identifier: order.sourceIdentifier ?? null,
+        source_name: order.sourceName ?? null,
+        tags: order.tags.join(', '),
+        created_at: order.createdAt,
+        line_items: lineItemsPayload(
+          order,
+          lines.map((l) => ({ lineItemId: l.id, quantity: l.quantity })),
+        ),
+      });
+      if (behaviour !== 'BYPASS') {
+        for (const l of lines) {
+          const v = l.variantId ? store.variants.get(l.variantId) : undefined;
+          if (!v) continue;
+          const level = store.levels.get(v.inventoryItemId)!;
+          store.setAvailable(v.inventoryItemId, level.available - l.quantity);
+          emitLevel(level);
+        }
+      }
+      return { order: orderView(order), userErrors: [] };
+    },
     webhookSubscriptionCreate: (args: {
-      topic: keyof typeof WEBHOOK_TOPICS;
-      webhookSubscription: { callbackUrl: string };
+      topic: string;
+      webhookSubscription: { uri?: string | null; callbackUrl?: string | null; format?: string | null };
     }) => {
-      const topic = WEBHOOK_TOPICS[args.topic];
-      const existing = store.subscriptions.find(
-        (s) => s.topic === topic && s.callbackUrl === args.webhookSubscription.callbackUrl,
-      );
+      const topic = topicOf(args.topic);
+      // 2026-04: `uri` (callbackUrl is deprecated but still read). The userError still names callbackUrl,
+      // as Shopify's does.
+      const uri = args.webhookSubscription.uri ?? args.webhookSubscription.callbackUrl ?? '';
+      if (uri.trim() === '') {
+        return {
+          webhookSubscription: null,
+          userErrors: [{ field: ['webhookSubscription', 'callbackUrl'], message: "Address can't be blank" }],
+        };
+      }
+      const existing = store.subscriptions.find((s) => s.topic === topic && s.callbackUrl === uri);
       if (existing) {
         return {
           webhookSubscription: null,
@@ -608,16 +786,16 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
           ],
         };
       }
-      const sub = { id: store.id(), topic, callbackUrl: args.webhookSubscription.callbackUrl };
-      store.subscriptions.push(sub);
-      return {
-        webhookSubscription: {
-          id: gid('WebhookSubscription', sub.id),
-          topic: args.topic,
-          callbackUrl: sub.callbackUrl,
-        },
-        userErrors: [],
+      const sub = {
+        id: store.id(),
+        topic,
+        topicEnum: args.topic,
+        callbackUrl: uri,
+        format: args.webhookSubscription.format ?? 'JSON',
+        createdAt: new Date().toISOString(),
       };
+      store.subscriptions.push(sub);
+      return { webhookSubscription: subscriptionView(sub), userErrors: [] };
     },
     inventorySetQuantities: (args: unknown, ctx: Ctx, info: GraphQLResolveInfo) =>
       once(
@@ -635,29 +813,36 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
             }>;
           };
         }) => {
+          // 2026-04: changeFromQuantity must be given (an explicit null opts out); missing is a top-level
+          // INVALID_FIELD_ARGUMENTS error, not a userError.
+          if (ctx.version >= IDEMPOTENT_FROM && a.input.quantities.some((q) => q.changeFromQuantity === undefined)) {
+            throw topLevel(
+              'InventoryQuantityInput must include the following argument: changeFromQuantity.',
+              'INVALID_FIELD_ARGUMENTS',
+            );
+          }
           const errors: Array<{ field: string[]; message: string; code: string }> = [];
           const changes: Array<{ name: string; delta: number; quantityAfterChange: number }> = [];
           const plan: Array<{ level: SimLevel; quantity: number }> = [];
           a.input.quantities.forEach((q, i) => {
             const level = store.levels.get(parseGid(q.inventoryItemId, 'InventoryItem'));
-            if (!level || parseGid(q.locationId, 'Location') !== LOCATION_ID) {
+            if (!level) {
               errors.push({
-                field: ['input', 'quantities', String(i)],
+                field: ['input', 'quantities', String(i), 'inventoryItemId'],
                 message: 'The specified inventory item could not be found.',
                 code: 'INVALID_INVENTORY_ITEM',
               });
               return;
             }
-            const current = a.input.name === 'on_hand' ? level.onHand : level.available;
-            // 2026-04: changeFromQuantity must be given (null opts out explicitly) and must match.
-            if (ctx.version >= IDEMPOTENT_FROM && q.changeFromQuantity === undefined) {
+            if (parseGid(q.locationId, 'Location') !== LOCATION_ID) {
               errors.push({
-                field: ['input', 'quantities', String(i), 'changeFromQuantity'],
-                message: 'changeFromQuantity is required.',
-                code: 'CHANGE_FROM_QUANTITY_REQUIRED',
+                field: ['input', 'quantities', String(i), 'locationId'],
+                message: 'The specified location could not be found.',
+                code: 'INVALID_LOCATION',
               });
               return;
             }
+            const current = a.input.name === 'on_hand' ? level.onHand : level.available;
             if (
               q.changeFromQuantity !== undefined &&
               q.changeFromQuantity !== null &&
@@ -693,6 +878,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
             userErrors: [],
           };
         },
+        (e) => ({ inventoryAdjustmentGroup: null, userErrors: [e] }),
       )(args as never, ctx, info),
   };
 
@@ -740,7 +926,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
         const validation = validate(schema, doc);
         if (validation.length > 0) {
           log('graphql', 200);
-          return { errors: validation.map((e) => ({ message: e.message, locations: e.locations })) };
+          return { errors: validation.map(validationError) };
         }
         const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
         const op =
@@ -752,6 +938,11 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
         >;
         const firstField = op.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
         const endpoint = firstField?.name.value ?? 'graphql';
+        const invalid = variableErrors(schema, op, vars);
+        if (invalid.length > 0) {
+          log(endpoint, 200);
+          return { errors: invalid };
+        }
         const cost = requestedCost(doc, op, vars);
         if (cost > bucket.maximumAvailable) {
           log(endpoint, 200);

@@ -68,6 +68,10 @@ export interface SimOrder {
   currency: string;
   taxesIncluded: boolean;
   email?: string;
+  /** The order note (orderCreate `note`). */
+  note?: string;
+  /** Custom attributes (orderCreate `customAttributes`: key/value). */
+  customAttributes?: Array<{ key: string; value: string }>;
   sourceIdentifier?: string;
   sourceName?: string;
   tags: string[];
@@ -83,8 +87,14 @@ export interface SimOrder {
 
 export interface SimSubscription {
   id: number;
+  /** REST topic, e.g. orders/create. */
   topic: string;
+  /** The GraphQL enum value, e.g. ORDERS_CREATE. */
+  topicEnum?: string;
+  /** Where deliveries go (given as `uri`, or the deprecated `callbackUrl`). */
   callbackUrl: string;
+  format?: string;
+  createdAt?: string;
 }
 
 export class ShopifyStoreError extends Error {
