@@ -211,6 +211,8 @@ export interface TrafficReport {
   parcels: number;
   /** First order created on Mirakl → last order SHIPPED on Mirakl (sim timestamps). */
   seconds: number;
+  /** When the last order became SHIPPED on Mirakl (epoch ms; 0 when none did). */
+  lastShippedAt: number;
   ordersPerSec: number;
   ackLatencyMs: Percentiles;
   wmsLatencyMs: Percentiles;
@@ -636,6 +638,7 @@ async function judge(
     byKind,
     parcels: plans.reduce((n, p) => n + p.calls.flat().length, 0),
     seconds,
+    lastShippedAt: Number.isFinite(lastShipped) ? lastShipped : 0,
     ordersPerSec: seconds > 0 ? completed / seconds : 0,
     ackLatencyMs: percentiles(ack),
     wmsLatencyMs: percentiles(wmsLatency),
