@@ -8,15 +8,14 @@
 // Mirakl, Shopify and its webhook deliveries (bench/lib/shopify-traffic.ts): `shopify_route` in the JSON.
 // Writes bench/results/orders.json (see bench/README.md).
 import './lib/sdk-logging';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
-import { SA } from '../src/temporal/search-attributes';
 import { startStack } from '../test/support/stack';
-import { encryptionPlugin, testDataConverter } from '../test/support/temporal';
+import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
 import { activityFailureCount } from './lib/sdk-logging';
 import { runShopifyTraffic, shopControlPath, type ShopifyTrafficReport } from './lib/shopify-traffic';
@@ -65,18 +64,8 @@ async function main(): Promise<number> {
   say(`starting a Temporal dev server (${tools.cli.version})`);
   // Payloads are encrypted as in production (the sandbox key): the bench's client and the ceiling's
   // workers must encode and decode them too, or workflow results read as "Unknown encoding".
-  const dataConverter = testDataConverter();
-  const env = await TestWorkflowEnvironment.createLocal({
-    client: { dataConverter },
-    plugins: [encryptionPlugin(dataConverter)],
-    server: {
-      executable: { type: 'existing-path', path: tools.cli.path },
-      ip: '127.0.0.1',
-      ui: false,
-      searchAttributes: Object.values(SA),
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
+  const env = await startLocalTemporal({ logLevel: 'error' });
+
   const loadBefore = loadavg();
   let rssPeak = process.memoryUsage().rss;
   const sampler = setInterval(() => {

@@ -6,19 +6,17 @@
 // simulators' state (lost, duplicates, refusals) and Temporal's (workflow statuses, each order's final state).
 // Writes bench/results/outage.json (see bench/README.md).
 import './lib/sdk-logging';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import type { AxiosInstance } from 'axios';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
-import { SA } from '../src/temporal/search-attributes';
+import { PROJECT_ROOT } from '../src/devtools/tools';
 import { orderWorkflowId } from '../src/domain/keys';
 import type { Config } from '../src/config/schema';
 import { startStack } from '../test/support/stack';
-import { encryptionPlugin, testDataConverter } from '../test/support/temporal';
+import { startLocalTemporal } from '../test/support/temporal';
 import type { OrderWorkflowState } from '../workflows/order';
 import { planOrders, runOrderTraffic, scaleIntakeOverlap, type TrafficReport } from './lib/traffic';
 
@@ -116,19 +114,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const outageMs = (outageMinutes * 60_000) / timeScale;
-  const tools = readTemporalTools();
-  const dataConverter = testDataConverter();
-  const env = await TestWorkflowEnvironment.createLocal({
-    client: { dataConverter },
-    plugins: [encryptionPlugin(dataConverter)],
-    server: {
-      executable: { type: 'existing-path', path: tools.cli.path },
-      ip: '127.0.0.1',
-      ui: false,
-      searchAttributes: Object.values(SA),
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
+  const env = await startLocalTemporal({ logLevel: 'error' });
+
   const loadBefore = loadavg();
   const started = Date.now();
   const phases: PhaseResult[] = [];

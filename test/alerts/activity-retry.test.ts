@@ -19,6 +19,7 @@ import { validateOrder } from '../../src/domain/validation';
 import { alertRouterStateQuery } from '../../workflows/alerts';
 import { orderWorkflow, orderRetryUpdate, orderStateQuery } from '../../workflows/order';
 import { memoryLogger, startHttpReceiver, type HttpReceiver } from './receivers';
+import { order as baseOrder } from '../workflows/support';
 
 let env: TestWorkflowEnvironment;
 let slack: HttpReceiver;
@@ -30,43 +31,11 @@ after(async () => {
   await Promise.all([env?.teardown(), slack?.close(), hook?.close()]);
 });
 
+/** One line of the given offer SKU (the shared test order, trimmed to its first line). */
 function order(offerSku: string): MarketplaceOrder {
-  const now = new Date();
-  return {
-    channel: 'asos',
-    orderId: `ALR-${Math.random().toString(36).slice(2, 8).toUpperCase()}-A`,
-    state: 'WAITING_ACCEPTANCE',
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    acceptanceDeadline: new Date(now.getTime() + 48 * 3600_000).toISOString(),
-    shippingDeadline: new Date(now.getTime() + 96 * 3600_000).toISOString(),
-    currency: 'GBP',
-    taxMode: 'TAX_INCLUDED',
-    shippingAddress: {
-      firstName: 'Ann',
-      lastName: 'Lee',
-      line1: '1 High St',
-      city: 'Leeds',
-      postcode: 'LS1 1AA',
-      countryCode: 'GBR',
-    },
-    lines: [
-      {
-        lineId: 'L1',
-        index: 1,
-        offerSku,
-        quantity: 1,
-        unitPrice: 1800,
-        price: 1800,
-        shippingPrice: 0,
-        taxes: [],
-        shippingTaxes: [],
-        state: 'WAITING_ACCEPTANCE',
-        cancelledQuantity: 0,
-      },
-    ],
-    totals: { goods: 1800, shipping: 0, total: 1800 },
-  };
+  const o = baseOrder();
+  const line = { ...o.lines[0]!, offerSku, quantity: 1, price: 1800 };
+  return { ...o, orderId: `ALR-${o.orderId}`, lines: [line], totals: { goods: 1800, shipping: 395, total: 2195 } };
 }
 
 /** A worker set on its own queue: the order workflow with fakes for the marketplace and warehouse, the real

@@ -64,18 +64,35 @@ export function encryptionPlugin(dataConverter: DataConverter): WorkerPlugin & N
 }
 
 export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
-  const dataConverter = testDataConverter();
-  const encryption = { client: { dataConverter }, plugins: [encryptionPlugin(dataConverter)] };
   const address = process.env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
-  if (address)
-    return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default', ...encryption });
+  if (!address) return startLocalTemporal();
+  const dataConverter = testDataConverter();
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address,
+    namespace: 'default',
+    client: { dataConverter },
+    plugins: [encryptionPlugin(dataConverter)],
+  });
+}
+
+/**
+ * A dev server of its own from the provisioned CLI, with Loopline's search attributes and the encrypting
+ * converter on its client and workers (benchmarks, and tests that need server settings of their own).
+ */
+export async function startLocalTemporal(
+  opts: { extraArgs?: string[]; logLevel?: string } = {},
+): Promise<TestWorkflowEnvironment> {
+  const dataConverter = testDataConverter();
   return TestWorkflowEnvironment.createLocal({
-    ...encryption,
+    client: { dataConverter },
+    plugins: [encryptionPlugin(dataConverter)],
     server: {
       executable: { type: 'existing-path', path: readTemporalTools().cli.path },
       ip: '127.0.0.1',
       ui: false,
       searchAttributes: Object.values(SA),
+      ...(opts.logLevel ? { log: { format: 'pretty', level: opts.logLevel } } : {}),
+      ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
     },
   });
 }

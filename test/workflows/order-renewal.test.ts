@@ -4,11 +4,9 @@
 // raised at the deadline, at once for an order that arrives late, and follows a deadline the marketplace moves.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { eventually, testDataConverter, encryptionPlugin } from '../support/temporal';
-import { readTemporalTools } from '../../src/devtools/tools';
-import { SA } from '../../src/temporal/search-attributes';
+import { eventually, startLocalTemporal } from '../support/temporal';
 import {
   despatchNotifiedSignal,
   orderStateQuery,
@@ -20,17 +18,8 @@ import { order, recorder, withOrderWorker } from './support';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
-  const dataConverter = testDataConverter();
-  env = await TestWorkflowEnvironment.createLocal({
-    client: { dataConverter },
-    plugins: [encryptionPlugin(dataConverter)],
-    server: {
-      executable: { type: 'existing-path', path: readTemporalTools().cli.path },
-      ip: '127.0.0.1',
-      ui: false,
-      searchAttributes: Object.values(SA),
-      extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=80'],
-    },
+  env = await startLocalTemporal({
+    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=80'],
   });
 });
 after(async () => {
