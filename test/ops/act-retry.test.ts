@@ -49,3 +49,28 @@ test('the validator refusing is reported at once; a lost task three times runnin
   assert.match(r3.error ?? '', /unexpected workflow task failure/);
   assert.equal(lost.calls(), 3);
 });
+
+test('a workflow that does not answer within the deadline: the action says so instead of hanging', async () => {
+  // A real deadline on a call that never returns (no worker polling): the gRPC deadline fires.
+  const client = {
+    connection: {
+      withDeadline: <T>(deadline: number, fn: () => Promise<T>) =>
+        Promise.race([
+          fn(),
+          new Promise<T>((_, reject) =>
+            setTimeout(
+              () => reject(Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 })),
+              Math.max(0, deadline - Date.now()),
+            ),
+          ),
+        ]),
+    },
+    workflow: { getHandle: () => ({ executeUpdate: () => new Promise(() => undefined) }) },
+  } as unknown as Client;
+  const started = Date.now();
+  const r = await createOpsService(client).act('order:asos:X-2', 'retry', undefined, 200);
+  assert.ok(Date.now() - started < 2_000);
+  assert.equal(r.ok, false);
+  assert.equal(r.timedOut, true);
+  assert.match(r.error ?? '', /did not answer the retry within 0 s \(is a worker running\?/);
+});
