@@ -21,6 +21,7 @@ import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-conne
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
+import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
@@ -201,6 +202,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     peoplevox: runtime.peoplevox,
     itemCodes,
     alerts,
+    client: opts.client,
     timeScale: opts.timeScale,
     log: runtime.log.child({ component: 'order-activities' }),
     despatchBackstopMs: opts.despatchBackstopMs,
@@ -221,7 +223,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'intake' }),
     timeScale: opts.timeScale,
   });
-  const { sweepDespatches, forwardDespatch } = createDespatchSweepActivities({
+  const { createSalesOrderBatch, deliverWarehouseResults } = createWarehouseGatewayActivities({
+    config,
+    client: opts.client,
+    peoplevox: runtime.peoplevox,
+    itemCodes,
+    log: runtime.log.child({ component: 'warehouse-gateway' }),
+  });
+  const { sweepDespatches, forwardDespatch, forwardDespatchesSince } = createDespatchSweepActivities({
     config,
     client: opts.client,
     peoplevox: runtime.peoplevox,
@@ -261,7 +270,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
   const dataConverter = createDataConverter(config);
   const q = config.temporal.taskQueues;
-  const pvxRate = (config.systems.peoplevox?.requestsPerSecond ?? 1) * (opts.timeScale ?? 1);
+  const budget = peoplevoxBudget(config, opts.timeScale ?? 1);
   const {
     acknowledgeOrder,
     confirmShipment,
@@ -271,7 +280,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     listWarehouseDespatches,
     ...general
   } = orderActs;
-  const build: Record<WorkerRole, () => Promise<Worker>> = {
+  const build: Record<WorkerRole, () => Promise<Worker | Worker[]>> = {
     orders: () =>
       Worker.create({
         connection,
@@ -283,6 +292,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           ...general,
           ...intakeActs,
           forwardDespatch,
+          deliverWarehouseResults,
           raiseCatalogueFindings,
           ...reconciliationActs,
           ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
@@ -301,25 +311,33 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
         },
       }),
-    peoplevox: () =>
-      Worker.create({
+    // Peoplevox: two queues sharing the tenant's budget (systems.peoplevox.budget.slaShare), each rate-limited
+    // by the Temporal server for every replica together, so adding replicas never exceeds it. At most three
+    // Peoplevox calls per activity, which is what each queue's rate assumes.
+    peoplevox: async () => {
+      const sla = await Worker.create({
         connection,
         namespace: config.temporal.namespace,
         dataConverter,
         taskQueue: q.peoplevox,
-        activities: {
-          createWarehouseOrder,
-          cancelWarehouseOrder,
-          listWarehouseDespatches,
-          sweepDespatches,
-          // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
-          auditChannelCatalogue,
-        },
+        // Order-critical: warehouse batches, an order's own create (gateway off) and cancellation. (Its own
+        // despatch read too, for orders whose settings were read before the reads had their queue.)
+        activities: { createSalesOrderBatch, createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+        maxTaskQueueActivitiesPerSecond: budget.slaActivitiesPerSecond,
+      });
+      const bulk = await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.peoplevoxBulk,
+        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit.
+        activities: { forwardDespatchesSince, listWarehouseDespatches, sweepDespatches, auditChannelCatalogue },
         // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
         maxHeartbeatThrottleInterval: '2s',
-        // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
-        maxTaskQueueActivitiesPerSecond: pvxRate / 3,
-      }),
+        maxTaskQueueActivitiesPerSecond: budget.bulkActivitiesPerSecond,
+      });
+      return [sla, bulk];
+    },
     // Shopify fulfilment calls (docs/shopify.md): the same activities, paced by Shopify's cost bucket.
     shopify: () =>
       Worker.create({
@@ -339,5 +357,24 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         timeScale: opts.timeScale,
       }),
   };
-  return Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()));
+  return (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
+}
+
+/** Calls a Peoplevox activity makes at most; each queue's rate is its share of the budget divided by it. */
+export const PEOPLEVOX_CALLS_PER_ACTIVITY = 3;
+
+/**
+ * The Peoplevox budget (requests per second, time-scaled in the sandbox) split between the order-critical queue
+ * and the bulk-read queue, as task-queue rates (activities per second) the Temporal server enforces.
+ */
+export function peoplevoxBudget(config: Config, timeScale = 1) {
+  const pvx = config.systems.peoplevox;
+  const requestsPerSecond = (pvx?.requestsPerSecond ?? 1) * timeScale;
+  const slaShare = pvx?.budget.slaShare ?? 0.7;
+  return {
+    requestsPerSecond,
+    slaShare,
+    slaActivitiesPerSecond: (requestsPerSecond * slaShare) / PEOPLEVOX_CALLS_PER_ACTIVITY,
+    bulkActivitiesPerSecond: (requestsPerSecond * (1 - slaShare)) / PEOPLEVOX_CALLS_PER_ACTIVITY,
+  };
 }

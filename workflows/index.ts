@@ -14,3 +14,4 @@ export {
 } from './findings-exception';
 export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
+export { warehouseGatewayWorkflow } from './warehouse-gateway';

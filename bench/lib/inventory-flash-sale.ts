@@ -109,7 +109,7 @@ function configYaml(url: string, suffix: string, inventory: InventoryVariant = {
     acceptance: { outOfStock: ${outOfStock} }${inventory[code] ? `\n    inventory: ${inventory[code]}` : ''}`;
   return `
 temporal:
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix} }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:

@@ -308,6 +308,33 @@ export const PeoplevoxSchema = z
         path: ['lookbackMinutes'],
       })
       .prefault({}),
+    /**
+     * The warehouse gateway (workflows/warehouse-gateway.ts): orders reach Peoplevox in batches — closed at
+     * `maxOrders` or `windowSeconds` after the first request — each two SaveData calls; despatches are read
+     * once every `everySeconds` for all orders (sooner, at most every `minGapSeconds`, when a tracking callback
+     * says one happened), each read overlapping the last by `overlapSeconds` (report dates are to the minute).
+     * Off: each order creates its own warehouse order and reads its own despatches (4–5 calls an order).
+     */
+    gateway: z
+      .object({
+        enabled: z.boolean().default(true),
+        maxOrders: z.number().int().min(1).max(100).default(25),
+        windowSeconds: z.number().min(0.1).max(600).default(2),
+        despatchEverySeconds: z.number().min(1).max(3600).default(60),
+        despatchMinGapSeconds: z.number().min(0).max(3600).default(10),
+        despatchOverlapSeconds: z.number().min(60).max(3600).default(120),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * How the requests-per-second budget is split between order-critical calls (creating and cancelling
+     * warehouse orders) and bulk reads (despatches, the catalogue audit): each has its own task queue, rate-
+     * limited by the Temporal server for every replica together. Visible in /metrics.
+     */
+    budget: z
+      .object({ slaShare: z.number().min(0.1).max(0.95).default(0.7) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -493,6 +520,8 @@ export const ConfigSchema = z
             /** Acknowledgements (OR21) get their own queue so warehouse work never delays them. */
             acknowledge: z.string().default('loopline-acknowledge'),
             peoplevox: z.string().default('loopline-peoplevox'),
+            /** Bulk Peoplevox reads (despatches, audit): the budget's other share, never ahead of order creation. */
+            peoplevoxBulk: z.string().default('loopline-peoplevox-bulk'),
             inventory: z.string().default('loopline-inventory'),
             /** Shopify fulfilment calls (docs/shopify.md): paced by Shopify's cost bucket, not Peoplevox's budget. */
             shopify: z.string().default('loopline-shopify'),
@@ -502,6 +531,7 @@ export const ConfigSchema = z
             orders: 'loopline-orders',
             acknowledge: 'loopline-acknowledge',
             peoplevox: 'loopline-peoplevox',
+            peoplevoxBulk: 'loopline-peoplevox-bulk',
             inventory: 'loopline-inventory',
             shopify: 'loopline-shopify',
           }),
@@ -516,6 +546,7 @@ export const ConfigSchema = z
           orders: 'loopline-orders',
           acknowledge: 'loopline-acknowledge',
           peoplevox: 'loopline-peoplevox',
+          peoplevoxBulk: 'loopline-peoplevox-bulk',
           inventory: 'loopline-inventory',
           shopify: 'loopline-shopify',
         },

@@ -48,6 +48,8 @@ export interface StackOptions {
   skuMap?: Record<string, Record<string, string>>;
   /** More keys of a channel's block (e.g. additionalFields, addresses), by channel code. */
   channelExtra?: Record<string, Record<string, unknown>>;
+  /** Extra keys of systems.peoplevox, as YAML flow (e.g. `gateway: { maxOrders: 10 }`). */
+  peoplevoxYaml?: string;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
 }
@@ -60,6 +62,7 @@ function configYaml(
   skuMap: Record<string, Record<string, string>> = {},
   shopify = false,
   channelExtra: Record<string, Record<string, unknown>> = {},
+  peoplevoxYaml = '',
 ): string {
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
@@ -71,11 +74,11 @@ function configYaml(
   return `
 temporal:
   idScope: "${suffix}"
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
-  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }${
+  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD${peoplevoxYaml ? `, ${peoplevoxYaml}` : ''} }${
     shopify
       ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }`
       : ''
@@ -108,7 +111,16 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
   const draft = parseConfig(
-    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
+    configYaml(
+      'http://127.0.0.1:1',
+      suffix,
+      opts.extraYaml,
+      opts.intake,
+      opts.skuMap,
+      opts.shopify,
+      opts.channelExtra,
+      opts.peoplevoxYaml,
+    ),
     'test',
     envVars,
   );
@@ -117,7 +129,16 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
   const config = parseConfig(
-    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
+    configYaml(
+      sandbox.url,
+      suffix,
+      opts.extraYaml,
+      opts.intake,
+      opts.skuMap,
+      opts.shopify,
+      opts.channelExtra,
+      opts.peoplevoxYaml,
+    ),
     'test',
     envVars,
   );

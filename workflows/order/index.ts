@@ -21,7 +21,7 @@ import {
 import { Refunds } from './refunds';
 import { MAX_PENDING_NOTICES, OrderRun } from './run';
 import { validate } from './validation';
-import { createWarehouseOrder } from './warehouse';
+import { createWarehouseOrder, registerWarehouseHandlers } from './warehouse';
 
 export * from './messages';
 
@@ -56,6 +56,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     run.notices.push(n);
   });
   const refunds = new Refunds(run);
+  registerWarehouseHandlers(run);
 
   await run.loadSettings();
   refunds.queue = run.settings.taskQueues.acknowledge;

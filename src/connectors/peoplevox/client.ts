@@ -81,6 +81,13 @@ export interface PvxRowStatus {
   message?: string;
 }
 
+/** What became of one row of a batch save. */
+export type RowOutcome =
+  { outcome: 'saved' } | { outcome: 'refused'; message: string } | { outcome: 'unknown'; hint?: string };
+
+/** Detail that names rows ("Line 3 (…): …"): a row-level refusal a batch can attribute. */
+const ROW_REFERENCE = /^\s*Line \d+/m;
+
 export interface SaveResult {
   responseId: number;
   totalCount: number;
@@ -428,7 +435,14 @@ export class PeoplevoxClient {
     templateName: string,
     rows: PvxRow[],
     action = 0,
-    opts: { required?: string[] } = {},
+    opts: {
+      required?: string[];
+      /**
+       * Several records at once (a batch): a refusal of some rows is returned (statuses, Detail) for the caller
+       * to attribute row by row, never thrown; only a failure of the request itself throws.
+       */
+      partial?: boolean;
+    } = {},
   ): Promise<SaveResult> {
     const template = await this.getSaveTemplate(templateName);
     const byLower = new Map(template.map((c) => [c.toLowerCase(), c]));
@@ -469,6 +483,7 @@ export class PeoplevoxClient {
       // A template changed under us shows up as an unknown column: forget the cached list.
       if (/column/i.test(r.detail)) this.templates.delete(templateName);
       const failure = this.failure('SaveData', r);
+      if (opts.partial && !failure.retryable && ROW_REFERENCE.test(r.detail)) return { ...r, statuses: [] };
       // A row-level refusal without Statuses: the Detail carries it (as it does with them).
       if (!failure.retryable) {
         throw new ConnectorError(SYSTEM, 'SaveData', `${templateName}: ${failure.message}`, false, {
@@ -478,7 +493,7 @@ export class PeoplevoxClient {
       }
       throw failure;
     }
-    if (r.responseId === 0 && r.statuses.length === 0 && r.totalCount < rows.length) {
+    if (!opts.partial && r.responseId === 0 && r.statuses.length === 0 && r.totalCount < rows.length) {
       throw new ConnectorError(
         SYSTEM,
         'SaveData',
@@ -668,6 +683,54 @@ export class PeoplevoxClient {
       this.rejectOnErrorRows(SALES_ORDER_ITEMS_TEMPLATE, items);
     }
     return { salesOrderNumber };
+  }
+
+  /**
+   * Which of these sales orders Peoplevox has, with their reference (CustomerPurchaseOrderReferenceNumber):
+   * one GetData call for up to PVX_MAX_PAGE_SIZE numbers (an OR of Equals clauses).
+   */
+  async findSalesOrders(salesOrderNumbers: string[]): Promise<Map<string, { status: string; reference: string }>> {
+    const out = new Map<string, { status: string; reference: string }>();
+    if (salesOrderNumbers.length === 0) return out;
+    const clause = salesOrderNumbers.map((n) => `SalesOrderNumber.Equals(${clauseString(n)})`).join(' OR ');
+    const page = await this.getData(SALES_ORDERS_TEMPLATE, clause, {
+      pageNo: 1,
+      itemsPerPage: salesOrderNumbers.length,
+    });
+    for (const row of page.rows) {
+      const son = row.SalesOrderNumber ?? '';
+      if (salesOrderNumbers.includes(son))
+        out.set(son, { status: row.Status ?? '', reference: (row.CustomerPurchaseOrderReferenceNumber ?? '').trim() });
+    }
+    return out;
+  }
+
+  /**
+   * Saves rows of one template in one call and tells, row by row, what became of each: saved, refused (with
+   * Peoplevox's message) or unknown (the answer did not say; the caller looks before it trusts either).
+   * Statuses (one per row, LineNo) are used when sent; else a refusal's Detail lines name the row
+   * ("Line 3 (ASOS-1): …").
+   */
+  async saveRows(templateName: string, rows: PvxRow[], action = 0): Promise<RowOutcome[]> {
+    if (rows.length === 0) return [];
+    const r = await this.saveData(templateName, rows, action, { partial: true });
+    if (r.statuses.length > 0) {
+      return rows.map((_, i) => {
+        const st = r.statuses.find((x) => x.lineNo === i + 1) ?? r.statuses[i];
+        if (!st) return { outcome: 'unknown' as const };
+        return st.status === 'Success'
+          ? { outcome: 'saved' as const }
+          : { outcome: 'refused' as const, message: st.message ?? st.status };
+      });
+    }
+    if (r.responseId === 0 && r.totalCount >= rows.length) return rows.map(() => ({ outcome: 'saved' as const }));
+    const lines = r.detail.split(/\r?\n/).filter(Boolean);
+    return rows.map((row, i) => {
+      const said = lines.find((l) => new RegExp(`^Line ${i + 1}\\b`).test(l.trim()));
+      if (said) return { outcome: 'refused' as const, message: said.replace(/^Line \d+\s*(\([^)]*\))?:?\s*/, '') };
+      // A refusal that names other rows saved this one only if Peoplevox saves rows independently: look.
+      return { outcome: 'unknown' as const, hint: String(row.SalesOrderNumber ?? '') };
+    });
   }
 
   /**
