@@ -1,13 +1,14 @@
 // Process entry point for deployments (docker-compose, Kubernetes, a VM):
 //   worker – polls every Loopline task queue (scale horizontally: run more of these)
-//   http   – webhooks, ops API and dashboard, metrics
+//   http   – two listeners: public webhooks (http.port) and, internally, the ops API and dashboard, the
+//            codec endpoint and metrics (http.internal.port); docs/security.md
 // Both read the same config file and environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY …).
 import { loadConfig } from '../src/config/load';
 import { createLogger } from '../src/logging/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createRuntime, createWorkers } from './runtime';
 import { ensureRecurringWork } from './recurring';
-import { createHttpServer } from '../src/http/server';
+import { createHttpServers } from '../src/http/server';
 import { installTemporalLogging } from '../src/temporal/runtime-logging';
 
 async function runWorker() {
@@ -23,7 +24,7 @@ async function runWorker() {
   const stop = () => workers.forEach((w) => w.shutdown());
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  log.info({ address: config.temporal.address, namespace: config.temporal.namespace }, 'workers running');
+  log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace }, 'workers running');
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
 }
@@ -32,10 +33,14 @@ async function runHttp() {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-http' });
   const client = await connectClient(config);
-  const app = await createHttpServer({ config, client, log });
-  await app.listen({ host: config.http.host, port: config.http.port });
-  log.info(`HTTP server on ${config.http.host}:${config.http.port}`);
-  const stop = () => void app.close().then(() => process.exit(0));
+  // Checks every HTTP credential first (length, distinct, no sandbox value): a weak one stops the process.
+  const servers = await createHttpServers({ config, client, log });
+  const { publicUrl, internalUrl } = await servers.listen();
+  log.info(
+    { publicUrl, internalUrl },
+    'HTTP listening: webhooks (public) and dashboard, ops API, codec, metrics (internal)',
+  );
+  const stop = () => void servers.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -21,7 +21,7 @@ import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-conne
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createInventoryWorker } from '../src/inventory/worker';
-import { createDataConverter } from '../src/temporal/data-converter';
+import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 
 export interface Runtime {
   config: Config;
@@ -62,6 +62,7 @@ export function createRuntime(
         accessToken: secretFromEnv(shop.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
         timeoutMs: shop.timeoutMs,
         log: log.child({ system: 'shopify' }),
+        stockLocations: shop.stockLocations,
       })
     : undefined;
   return {
@@ -101,7 +102,12 @@ export interface WorkerSetOptions {
 }
 
 export async function buildWorkflowBundle() {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  // Loopline's failure converter goes into the bundle: failures raised in workflows are encrypted too.
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /**

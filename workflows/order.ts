@@ -825,7 +825,10 @@ function toException(err: unknown, stepName: string, orderId: string): OrderExce
     const type = failure.type ?? '';
     if (isReasonCode(type)) {
       const details = (failure.details?.[0] ?? {}) as Record<string, string | number | undefined>;
-      return { ...makeException(type as ReasonCode, { orderId, ...details }, Date.now()), message: failure.message };
+      const exc = makeException(type as ReasonCode, { orderId, ...details }, Date.now());
+      // A connector failure (activities/errors.ts) keeps the remote system's words in its encrypted
+      // details, not in its message: the reason's sentence is built from them. Others bring their own.
+      return details.detail !== undefined ? exc : { ...exc, message: failure.message };
     }
     // Retries exhausted on a transport error.
     return makeException(

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, type Config } from './schema';
+import { secretValues } from './secret-values';
+import { registerSecrets } from '../logging/logger';
 
 export const DEFAULT_CONFIG_PATH = resolve(__dirname, 'loopline.yaml');
 
@@ -94,7 +96,10 @@ export function loadConfig(path = process.env.LOOPLINE_CONFIG ?? DEFAULT_CONFIG_
   } catch (err) {
     throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
   }
-  return parseConfig(text, path, env);
+  const config = parseConfig(text, path, env);
+  // From here on, no log line of this process can carry one of the secrets the config names.
+  registerSecrets(secretValues(config, env));
+  return config;
 }
 
 /** Reads a secret named by the config from the environment, with a message naming both. */
