@@ -73,30 +73,33 @@ export interface StackOptions {
   shopify?: boolean;
   /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
   noScan?: boolean;
+  /** Overrides of every channel's `inventory` block (e.g. fullReadMinutes). */
+  inventory?: Record<string, unknown>;
+  /** Merged into the `http` block (ports are 0 unless given). */
+  http?: Record<string, unknown>;
+  /** Merged into systems.shopify (with `shopify`), e.g. stockLocations. */
+  shopifyConfig?: Record<string, unknown>;
 }
 
-function configYaml(
-  sandboxUrl: string,
-  suffix: string,
-  extra = '',
-  intake?: Record<string, unknown>,
-  skuMap: Record<string, Record<string, string>> = {},
-  shopify = false,
-): string {
+function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
+  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false } = opts;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   const map = (ch: string) => (skuMap[ch] ? `\n    skuMap: ${JSON.stringify(skuMap[ch])}` : '');
+  const inventory = opts.inventory ? `\n    inventory: ${JSON.stringify(opts.inventory)}` : '';
+  const http = { port: 0, ...opts.http, internal: { port: 0, ...(opts.http?.internal as object | undefined) } };
+  const shopifyExtra = opts.shopifyConfig ? `, ${JSON.stringify(opts.shopifyConfig).slice(1, -1)}` : '';
   return `
 temporal:
   idScope: "${suffix}"
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
-http: { port: 0, internal: { port: 0 } }
+http: ${JSON.stringify(http)}
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
   peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }${
     shopify
-      ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }`
+      ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' }${shopifyExtra} }`
       : ''
   }
 channels:
@@ -107,7 +110,7 @@ channels:
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
     currency: GBP
     returnWindowDays: ${shopify ? 1 : 0}
-    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}
+    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}${inventory}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
@@ -115,7 +118,7 @@ channels:
     fulfilment: peoplevox
     currency: GBP
     returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
 }
@@ -129,20 +132,12 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const simLog = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   const logFrom = scanLogPosition();
   // The simulators depend only on channel codes and credentials, not on their own URL.
-  const draft = parseConfig(
-    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
-    'test',
-    envVars,
-  );
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts), 'test', envVars);
   const sandbox = await startSandbox(
     { log: simLog, port: 0, timeScale },
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
-  const config = parseConfig(
-    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify),
-    'test',
-    envVars,
-  );
+  const config = parseConfig(configYaml(sandbox.url, suffix, opts), 'test', envVars);
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
   registerSecrets(secretValues(config, process.env));
 
