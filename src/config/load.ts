@@ -65,6 +65,11 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<
   const http = (out.http ??= {}) as Record<string, unknown>;
   if (env.LOOPLINE_HTTP_PORT) http.port = Number(env.LOOPLINE_HTTP_PORT);
   if (env.LOOPLINE_HTTP_HOST) http.host = env.LOOPLINE_HTTP_HOST;
+  if (env.LOOPLINE_INTERNAL_PORT || env.LOOPLINE_INTERNAL_HOST) {
+    const internal = (http.internal ??= {}) as Record<string, unknown>;
+    if (env.LOOPLINE_INTERNAL_PORT) internal.port = Number(env.LOOPLINE_INTERNAL_PORT);
+    if (env.LOOPLINE_INTERNAL_HOST) internal.host = env.LOOPLINE_INTERNAL_HOST;
+  }
   const log = (out.log ??= {}) as Record<string, unknown>;
   if (env.LOG_LEVEL) log.level = env.LOG_LEVEL;
   if (env.LOG_FORMAT) log.format = env.LOG_FORMAT;

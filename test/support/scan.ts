@@ -37,6 +37,8 @@ export interface Finding {
 
 export interface ScanReport {
   name: string;
+  /** How long the scan took (reading the log, fetching and searching the histories). */
+  scanMs?: number;
   logLines: number;
   workflows: number;
   historyEvents: number;

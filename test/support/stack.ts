@@ -228,6 +228,7 @@ async function scanStack(
   logFrom: { file: string; offset: number },
   extraWorkflowIds: Iterable<string>,
 ): Promise<void> {
+  const started = Date.now();
   const needles = [...secretNeedles(), ...pii];
   const logs = await scanLogFile(logFrom.file, logFrom.offset, needles);
   const histories = await scanHistories(
@@ -239,6 +240,7 @@ async function scanStack(
   );
   const report: ScanReport = {
     name: basename(process.argv[1] ?? 'test'),
+    scanMs: Date.now() - started,
     logLines: logs.lines,
     workflows: histories.workflows,
     historyEvents: histories.events,
