@@ -12,6 +12,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import { orderWorkflowId } from '../../src/domain/keys';
+import { scanLogPosition } from '../support/scan-log';
+import { readFileSync } from 'node:fs';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -136,8 +138,27 @@ describe('encrypted workflow history', () => {
     const token = process.env[stack.config.http.decryptorTokenEnv];
     const operatorToken = process.env[stack.config.http.opsTokenEnv];
     assert.ok(token && operatorToken);
+    const logFrom = scanLogPosition();
     const decoded = await codec('decode', { payloads }, { authorization: `Bearer ${token}`, 'x-namespace': 'default' });
     assert.equal(decoded.status, 200);
+    // Audited per workflow: the workflow ids the payloads were sealed for, the namespace, who; no content.
+    const audit = readFileSync(logFrom.file, 'utf8')
+      .slice(logFrom.offset)
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as { msg?: string; workflows?: string[]; namespace?: string; by?: string; payloads?: number },
+      )
+      .find((l) => l.msg === 'codec decode' && l.payloads === payloads.length);
+    assert.ok(audit, 'the decode is in the audit log');
+    assert.ok(
+      audit.workflows?.includes(orderWorkflowId('asos', orderId)),
+      `audited workflows: ${audit.workflows?.join(', ')}`,
+    );
+    assert.equal(audit.namespace, 'default');
+    assert.equal(audit.by, 'bearer');
+    assert.ok(!JSON.stringify(audit).toLowerCase().includes(customer.lastname.toLowerCase()));
     assert.equal(decoded.headers.get('access-control-allow-origin'), 'http://localhost:8233');
     assert.equal(decoded.body.payloads?.length, payloads.length);
     const encodings = new Set(decoded.body.payloads!.map(encodingOf));
