@@ -659,7 +659,6 @@ export type StockBuffer = z.infer<typeof StockBufferSchema>;
 export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
 export type PayoutReconciliationConfig = z.infer<typeof PayoutReconciliationSchema>;
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
-export type HttpConfig = z.infer<typeof HttpSchema>;
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {

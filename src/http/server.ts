@@ -199,16 +199,3 @@ export async function createHttpServers(opts: HttpServerOptions): Promise<HttpSe
     },
   };
 }
-
-/** The address a listener is reachable at (its bound port; 0.0.0.0 and :: shown as 127.0.0.1). */
-export function listenerUrl(app: FastifyInstance): string {
-  const a = app.server.address();
-  if (!a || typeof a === 'string') throw new Error('the listener is not listening');
-  const host =
-    a.address === '0.0.0.0' || a.address === '::'
-      ? '127.0.0.1'
-      : a.address.includes(':')
-        ? `[${a.address}]`
-        : a.address;
-  return `http://${host}:${a.port}`;
-}

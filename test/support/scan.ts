@@ -103,13 +103,18 @@ export async function customerNeedles(control: AxiosInstance, channels: readonly
   return [...values].map(([text, what]) => ({ what, kind: 'pii' as const, text }));
 }
 
-/** Every string in a JSON tree, plus the text of every value that looks like base64. */
+/**
+ * Every string in a JSON tree, plus the text of every value that looks like base64. A long base64 string
+ * (a payload's data: ciphertext when encrypted) is searched decoded only: its own letters are random, and
+ * a six-letter surname turns up in a megabyte of random base64 now and then.
+ */
 export function haystack(json: unknown): string {
   const parts: string[] = [];
   const walk = (v: unknown) => {
     if (typeof v === 'string') {
-      parts.push(v);
-      if (v.length >= 8 && /^[A-Za-z0-9+/]+={0,2}$/.test(v)) parts.push(Buffer.from(v, 'base64').toString('utf8'));
+      const base64 = v.length >= 8 && /^[A-Za-z0-9+/]+={0,2}$/.test(v);
+      if (!base64 || v.length < 64) parts.push(v);
+      if (base64) parts.push(Buffer.from(v, 'base64').toString('utf8'));
     } else if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === 'object') Object.values(v).forEach(walk);
   };
