@@ -23,7 +23,7 @@ import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
 import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
 import { createInventoryWorker } from '../src/inventory/worker';
-import { createDataConverter } from '../src/temporal/data-converter';
+import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
 
 export interface Runtime {
@@ -86,6 +86,7 @@ export function createRuntime(
         accessToken: secretFromEnv(shop.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
         timeoutMs: shop.timeoutMs,
         log: log.child({ system: 'shopify' }),
+        stockLocations: shop.stockLocations,
       })
     : undefined;
   return {
@@ -168,7 +169,12 @@ export interface WorkerSetOptions {
 }
 
 export async function buildWorkflowBundle() {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  // Loopline's failure converter goes into the bundle: failures raised in workflows are encrypted too.
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /**

@@ -19,7 +19,7 @@ before(async () => {
   // as workers/main.ts does from `metrics.temporalPrometheus`.
   env = await startTestEnv();
   stack = await startStack(env, { extraYaml: `metrics: { temporalPrometheus: "${TEMPORAL_METRICS_ADDRESS}" }` });
-  metricsUrl = `http://127.0.0.1:${(stack.http.server.address() as AddressInfo).port}/metrics`;
+  metricsUrl = `http://127.0.0.1:${(stack.internal.server.address() as AddressInfo).port}/metrics`;
 });
 after(async () => {
   await stack?.stop();

@@ -268,7 +268,9 @@ export class PeoplevoxClient {
       // Client faults are our request's fault; server faults and throttling are worth another try.
       const retryable = status === 429 || (isRetryableStatus(status) && !/Client$/i.test(code));
       const retryAfter = (headers as Record<string, unknown> | undefined)?.['retry-after'];
-      return new ConnectorError(SYSTEM, op, `HTTP ${status} SOAP fault ${code}: ${message}`, retryable, {
+      // The fault string is the server's text (it can quote the request): detail only.
+      const safeCode = /^[A-Za-z0-9:_.-]{1,60}$/.test(code) ? ` ${code}` : '';
+      return new ConnectorError(SYSTEM, op, `HTTP ${status} SOAP fault${safeCode}`, retryable, {
         status,
         retryAfterMs: parseRetryAfter(retryAfter),
         code: status === 429 ? 'RATE_LIMITED' : 'SOAP_FAULT',
@@ -303,12 +305,9 @@ export class PeoplevoxClient {
     try {
       doc = parser.parse(data) as Record<string, unknown>;
     } catch (err) {
-      throw new ConnectorError(
-        SYSTEM,
-        op,
-        `unreadable response: ${err instanceof Error ? err.message : String(err)}`,
-        true,
-      );
+      throw new ConnectorError(SYSTEM, op, 'unreadable response (not XML)', true, {
+        detail: err instanceof Error ? err.message : String(err),
+      });
     }
     const bodyEl = (doc.Envelope as Record<string, unknown> | undefined)?.Body as Record<string, unknown> | undefined;
     const result = (bodyEl?.[`${op}Response`] as Record<string, unknown> | undefined)?.[`${op}Result`] as
@@ -356,14 +355,15 @@ export class PeoplevoxClient {
       });
       if (r.responseId !== 0) {
         const transient = TRANSIENT_DETAIL.test(r.detail);
-        throw new ConnectorError(SYSTEM, 'Authenticate', r.detail.trim() || 'authentication failed', transient, {
+        throw new ConnectorError(SYSTEM, 'Authenticate', 'authentication failed (ResponseId -1)', transient, {
           code: transient ? 'PVX_TRANSIENT' : 'AUTH_FAILED',
           detail: r.detail,
         });
       }
       const [, sessionId] = r.detail.split(',');
       if (!sessionId?.trim())
-        throw new ConnectorError(SYSTEM, 'Authenticate', `unexpected Detail '${r.detail}'`, false);
+        // Never quote this Detail: it is where the session id would be.
+        throw new ConnectorError(SYSTEM, 'Authenticate', 'unexpected Detail (no session id)', false);
       this.session = { id: sessionId.trim(), at: Date.now() };
       this.opts.log?.debug({ clientId: this.opts.clientId }, 'peoplevox session started');
       return this.session.id;
@@ -401,10 +401,8 @@ export class PeoplevoxClient {
   private failure(op: string, r: PvxResult): ConnectorError {
     const detail = r.detail.trim() || 'ResponseId -1 without detail';
     const transient = TRANSIENT_DETAIL.test(detail);
-    return new ConnectorError(SYSTEM, op, detail, transient, {
-      code: transient ? 'PVX_TRANSIENT' : 'PVX_ERROR',
-      detail,
-    });
+    const code = transient ? 'PVX_TRANSIENT' : 'PVX_ERROR';
+    return new ConnectorError(SYSTEM, op, `ResponseId -1 (${code})`, transient, { code, detail });
   }
 
   // ------------------------------------------------------------------ operations
@@ -626,7 +624,8 @@ export class PeoplevoxClient {
   private subscriptionId(op: string, r: PvxResult): number {
     if (r.responseId !== 0) throw this.failure(op, r);
     const id = Number(r.detail.trim());
-    if (!Number.isInteger(id)) throw new ConnectorError(SYSTEM, op, `unexpected subscription id '${r.detail}'`, false);
+    if (!Number.isInteger(id))
+      throw new ConnectorError(SYSTEM, op, 'unexpected subscription id', false, { detail: r.detail });
     return id;
   }
 
@@ -656,10 +655,15 @@ export class PeoplevoxClient {
     const bad = result.statuses.filter((s) => s.status !== 'Success');
     if (bad.length === 0) return;
     const message = bad.map((s) => `${s.reference}: ${s.message ?? s.status}`).join('; ');
-    throw new ConnectorError(SYSTEM, 'SaveData', `${templateName} rejected ${message}`, false, {
-      code: 'WMS_REJECTED',
-      detail: bad[0]?.message ?? message,
-    });
+    // References (sales order number, item code) are ours; the row messages are Peoplevox's text.
+    const refs = bad.map((s) => s.reference).filter(Boolean);
+    throw new ConnectorError(
+      SYSTEM,
+      'SaveData',
+      `${templateName} rejected ${bad.length} row(s)${refs.length ? `: ${refs.slice(0, 5).join(', ')}` : ''}`,
+      false,
+      { code: 'WMS_REJECTED', detail: bad[0]?.message ?? message },
+    );
   }
 
   /**
