@@ -22,6 +22,7 @@ import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
 import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
+import { peoplevoxBudget } from '../src/config/budget';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
@@ -364,23 +365,4 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       }),
   };
   return (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
-}
-
-/** Calls a Peoplevox activity makes at most; each queue's rate is its share of the budget divided by it. */
-export const PEOPLEVOX_CALLS_PER_ACTIVITY = 3;
-
-/**
- * The Peoplevox budget (requests per second, time-scaled in the sandbox) split between the order-critical queue
- * and the bulk-read queue, as task-queue rates (activities per second) the Temporal server enforces.
- */
-export function peoplevoxBudget(config: Config, timeScale = 1) {
-  const pvx = config.systems.peoplevox;
-  const requestsPerSecond = (pvx?.requestsPerSecond ?? 1) * timeScale;
-  const slaShare = pvx?.budget.slaShare ?? 0.7;
-  return {
-    requestsPerSecond,
-    slaShare,
-    slaActivitiesPerSecond: (requestsPerSecond * slaShare) / PEOPLEVOX_CALLS_PER_ACTIVITY,
-    bulkActivitiesPerSecond: (requestsPerSecond * (1 - slaShare)) / PEOPLEVOX_CALLS_PER_ACTIVITY,
-  };
 }
