@@ -15,3 +15,4 @@ export {
 export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
 export { warehouseGatewayWorkflow } from './warehouse-gateway';
+export { marketplaceEventsWorkflow } from './marketplace-events';

@@ -22,6 +22,8 @@ export interface IntakeInput {
   intervalMs: number;
   /** Polls in a row that may fail before the intake is stale (an alert, and red on the dashboard). Default 5. */
   staleAfterPolls?: number;
+  /** Where the poll runs (Marketplacer: its own rate-limited queue); default the workflow's own queue. */
+  taskQueue?: string;
   watermark?: string;
   totals?: IntakeTotals;
 }
@@ -48,8 +50,9 @@ export const stopIntakeSignal = defineSignal('stop');
  * then the window counts as failed and the next one tries again, so a channel that cannot be read shows up as
  * polls failing in a row (stale) instead of one poll retrying forever out of sight.
  */
-function pollActs(intervalMs: number) {
+function pollActs(intervalMs: number, taskQueue?: string) {
   return proxyActivities<Pick<IntakeActivities, 'pollChannelOrders'>>({
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '5m',
     heartbeatTimeout: '1m',
     retry: {
@@ -74,7 +77,7 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     stopped = true;
   });
 
-  const acts = pollActs(input.intervalMs);
+  const acts = pollActs(input.intervalMs, input.taskQueue);
   const firstPollAt = Date.now();
   while (!stopped) {
     const started = Date.now();
