@@ -41,19 +41,30 @@ function recentKeys(max = 50_000) {
       seen.add(k);
       if (seen.size > max) seen.delete(seen.values().next().value!);
     },
+    delete: (k: string) => seen.delete(k),
   };
 }
 
-/** The highest sequence taken per object (bounded); recorded only once the event is taken. */
+/**
+ * The highest sequence claimed per object (bounded). Claimed when an event is let through, before its signal;
+ * released (back to what it was) when the signal fails, so the redelivery is not taken for stale.
+ */
 function sequenceMemory(max = 50_000) {
   const last = new Map<string, number>();
   return {
     stale: (id: string, seq: number) => (last.get(id) ?? -1) >= seq,
-    record(id: string, seq: number) {
-      if ((last.get(id) ?? -1) >= seq) return;
+    /** Records `seq` for `id`; returns the sequence it replaced. */
+    claim(id: string, seq: number): number | undefined {
+      const prev = last.get(id);
       last.delete(id);
       last.set(id, seq);
       if (last.size > max) last.delete(last.keys().next().value!);
+      return prev;
+    },
+    release(id: string, seq: number, prev: number | undefined) {
+      if (last.get(id) !== seq) return;
+      if (prev === undefined) last.delete(id);
+      else last.set(id, prev);
     },
   };
 }
@@ -127,6 +138,11 @@ export function registerMarketplacerWebhooks(app: FastifyInstance, ctx: HttpCont
           recordDropped('marketplacer', 'stale');
           return reply.code(200).send({ ok: true, stale: true });
         }
+        // Claimed before the signal (a copy arriving meanwhile is a duplicate, an older event stale), given back
+        // if Temporal does not take it, so Marketplacer's redelivery is processed.
+        const taken = `${ch.code}:${eventKey}`;
+        keys.add(taken);
+        const previous = sequence !== undefined ? sequences.claim(seqKey, sequence) : undefined;
         const event: MarketplaceEvent = {
           key: eventKey,
           sequence,
@@ -148,14 +164,14 @@ export function registerMarketplacerWebhooks(app: FastifyInstance, ctx: HttpCont
             signalArgs: [[event]],
           });
         } catch (err) {
+          keys.delete(taken);
+          if (sequence !== undefined) sequences.release(seqKey, sequence, previous);
           log.warn(
             { err: (err as Error).message },
             'marketplacer event not taken (Temporal); Marketplacer will deliver again',
           );
           return reply.code(503).send({ error: 'not handled, try again' });
         }
-        keys.add(`${ch.code}:${eventKey}`);
-        if (sequence !== undefined) sequences.record(seqKey, sequence);
         recordAccepted('marketplacer');
         return reply.code(200).send(OK);
       },

@@ -25,8 +25,7 @@ before(async () => {
     marketplacerSimulator({
       channel: 'mkp',
       apiKey: KEY,
-      catalogue: sandboxCatalogue({ size: 20, stock: 10 }),
-      limits: { perKey: 40 },
+      catalogue: sandboxCatalogue({ stock: 10 }),
     }),
   ]);
   api = axios.create({
@@ -36,6 +35,8 @@ before(async () => {
   });
   control = axios.create({ baseURL: `${sandbox.url}/control/marketplacer/mkp` });
   receiver = Fastify();
+  // The raw body, as signed (Fastify's own JSON parser would hand over an object).
+  receiver.removeAllContentTypeParsers();
   receiver.addContentTypeParser('*', { parseAs: 'string' }, (_r, body, done) => done(null, body));
   receiver.post('/hook', async (req, reply) => {
     received.push({ headers: req.headers as Record<string, unknown>, body: String(req.body) });
@@ -243,23 +244,41 @@ describe('Marketplacer simulator: Seller API', () => {
   });
 
   test('over the per-key limit: 429 with Retry-After, or 503 without, as configured', async () => {
-    await control.put('/limits', {
-      replies: [
-        { status: 429, retryAfter: true },
-        { status: 503, retryAfter: false },
-      ],
-    });
-    // A burst well over 40 in one (time-scaled) window.
-    const burst = await Promise.all(
-      Array.from({ length: 120 }, () => api.post('/graphql', { query: '{ __typename }' })),
-    );
-    const statuses = burst
-      .filter((r) => r.status !== 200)
-      .map((r) => [r.status, r.headers['retry-after'] as string | undefined] as [number, string | undefined]);
-    assert.equal(statuses[0]![0], 429);
-    assert.ok(Number(statuses[0]![1]) >= 1);
-    assert.deepEqual(statuses[1], [503, undefined]);
-    await new Promise((r) => setTimeout(r, 100));
+    // Its own instance at real time: a 10 s window that a burst cannot outrun.
+    const limited = await startSandbox({ log: pino({ level: 'silent' }), port: 0, timeScale: 1 }, [
+      marketplacerSimulator({
+        channel: 'lim',
+        apiKey: KEY,
+        catalogue: sandboxCatalogue({ size: 5 }),
+        limits: { perKey: 40 },
+      }),
+    ]);
+    try {
+      await axios.put(`${limited.url}/control/marketplacer/lim/limits`, {
+        replies: [
+          { status: 429, retryAfter: true },
+          { status: 503, retryAfter: false },
+        ],
+      });
+      const burst = await Promise.all(
+        Array.from({ length: 60 }, () =>
+          axios.post(
+            `${limited.url}/marketplacer/lim/graphql`,
+            { query: '{ __typename }' },
+            { headers: { 'MARKETPLACER-API-KEY': KEY }, validateStatus: () => true },
+          ),
+        ),
+      );
+      assert.equal(burst.filter((r) => r.status === 200).length, 40, 'exactly the key budget answered');
+      const statuses = burst
+        .filter((r) => r.status !== 200)
+        .map((r) => [r.status, r.headers['retry-after'] as string | undefined] as [number, string | undefined]);
+      assert.equal(statuses[0]![0], 429);
+      assert.ok(Number(statuses[0]![1]) >= 1);
+      assert.deepEqual(statuses[1], [503, undefined]);
+    } finally {
+      await limited.close();
+    }
   });
 });
 
@@ -287,11 +306,11 @@ describe('Marketplacer simulator: webhooks', () => {
 
     answers = [404];
     await control.post(`/invoices/${inv.legacyId}/paid`, {});
-    await control.post(`/invoices/${inv.legacyId}/cancel`, {});
     await waitFor(async () => {
       const w = (await control.get('/webhooks')).data as { webhooks: Array<{ id: number; enabled: boolean }> };
       return w.webhooks.find((x) => x.id === hook.id)?.enabled === false;
     }, 'the webhook disabled by a 404');
+    await control.post(`/invoices/${inv.legacyId}/cancel`, {});
     const d = (await control.get('/webhooks')).data as { deliveries: Array<{ outcome: string; sequence: number }> };
     assert.ok(d.deliveries.some((x) => x.outcome === 'disabled'));
     assert.ok(

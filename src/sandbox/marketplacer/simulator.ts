@@ -382,7 +382,8 @@ export function marketplacerSimulator(
           heldTimer = undefined;
           const batch = held.reverse();
           held = [];
-          for (const e of batch) schedule(e, 0);
+          // Newest first, a moment apart, as a real backlog drains.
+          batch.forEach((e, i) => schedule(e, i * 150));
         };
         if (policy.reorderNext === 0) flush();
         else heldTimer ??= setTimeout(flush, 2_000);
