@@ -22,6 +22,10 @@ import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
 import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
+import { peoplevoxBudget } from '../src/config/budget';
+import { rateBudgetWorkflowId } from '../src/domain/keys';
+import { RequestPacer } from '../src/connectors/peoplevox/pacer';
+import { DeferredPacer, ServerRateBudget } from '../src/temporal/rate-budget-client';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
@@ -33,7 +37,16 @@ import { createMarketplacerPort } from '../activities/marketplacer';
 export interface Runtime {
   config: Config;
   mirakl(channel: string): MiraklClient;
+  /** Peoplevox for order-critical calls (warehouse batches, creates, cancellations): first to a slot. */
   peoplevox: PeoplevoxClient;
+  /** Peoplevox for reads (despatches, stock, item codes, the audit): at most their share of the slots. */
+  peoplevoxReads: PeoplevoxClient;
+  /**
+   * From now on every Peoplevox request takes its slot from the tenant's budget kept by the Temporal server
+   * (workflows/rate-budget.ts), shared with every replica; until then (a CLI command, the go-live probe) this
+   * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
+   */
+  shareBudgets(client: Client): void;
   /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
   shopify?: ShopifyClient;
   /** The process's alert sinks (delivery); activities raise through the alert router (activities/alerts.ts). */
@@ -59,7 +72,11 @@ export function createRuntime(
   const listings = new Map<string, ChannelListing>();
   const pvx = config.systems.peoplevox;
   if (!pvx) throw new Error('systems.peoplevox is not configured');
+  const ownPace = new RequestPacer(pvx.requestsPerSecond * timeScale);
+  const priorityPacer = new DeferredPacer(ownPace);
+  const sharePacer = new DeferredPacer(ownPace);
   const peoplevox = new PeoplevoxClient({
+    pacer: priorityPacer,
     baseUrl: pvx.baseUrl,
     clientId: pvx.clientId,
     username: pvx.username,
@@ -139,10 +156,36 @@ export function createRuntime(
         stockLocations: shop.stockLocations,
       })
     : undefined;
+  let sharedBudgets = false;
+  function shareBudgets(client: Client) {
+    if (sharedBudgets) return;
+    sharedBudgets = true;
+    const b = peoplevoxBudget(config, timeScale);
+    const budgetLog = log.child({ component: 'rate-budget', system: 'peoplevox' });
+    let lastWarn = 0;
+    const common = {
+      client,
+      workflowId: rateBudgetWorkflowId('peoplevox', pvx!.clientId, config.temporal.idScope),
+      taskQueue: config.temporal.taskQueues.orders,
+      terms: b.terms,
+      onError: (err: unknown) => {
+        if (Date.now() - lastWarn < 10_000) return;
+        lastWarn = Date.now();
+        budgetLog.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'no Peoplevox call slot yet; asking again',
+        );
+      },
+    };
+    priorityPacer.use(new ServerRateBudget({ ...common, slotClass: 'priority' }));
+    sharePacer.use(new ServerRateBudget({ ...common, slotClass: 'share' }));
+  }
   return {
     config,
     log,
     peoplevox,
+    peoplevoxReads: peoplevox.withPacer(sharePacer),
+    shareBudgets,
     shopify,
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
@@ -253,8 +296,10 @@ export async function buildWorkflowBundle() {
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const { runtime, connection } = opts;
   const { config } = runtime;
+  // Every Peoplevox request from here on takes a slot from the budget the server keeps for all replicas.
+  runtime.shareBudgets(opts.client);
   // A missing code triggers a re-read at most once a (scaled) minute, so a retry after adding the item works.
-  const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes(), {
+  const itemCodes = createItemCodeDirectory(() => runtime.peoplevoxReads.listItemCodes(), {
     missRefreshMs: 60_000 / (opts.timeScale ?? 1),
   });
   const shopifyActs = runtime.shopify
@@ -313,14 +358,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const { sweepDespatches, forwardDespatch, forwardDespatchesSince } = createDespatchSweepActivities({
     config,
     client: opts.client,
-    peoplevox: runtime.peoplevox,
+    peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'despatch-sweep' }),
   });
   const { auditChannelCatalogue, raiseCatalogueFindings } = createCatalogueAuditActivities({
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    peoplevox: runtime.peoplevox,
+    peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'catalogue-audit' }),
     timeScale: opts.timeScale,
   });
@@ -474,23 +519,4 @@ export function marketplacerActivitiesPerSecond(config: Config, timeScale = 1): 
     });
   const perSecond = shares.length ? Math.min(...shares) : 1;
   return (perSecond * timeScale) / MARKETPLACER_CALLS_PER_ACTIVITY;
-}
-
-/** Calls a Peoplevox activity makes at most; each queue's rate is its share of the budget divided by it. */
-export const PEOPLEVOX_CALLS_PER_ACTIVITY = 3;
-
-/**
- * The Peoplevox budget (requests per second, time-scaled in the sandbox) split between the order-critical queue
- * and the bulk-read queue, as task-queue rates (activities per second) the Temporal server enforces.
- */
-export function peoplevoxBudget(config: Config, timeScale = 1) {
-  const pvx = config.systems.peoplevox;
-  const requestsPerSecond = (pvx?.requestsPerSecond ?? 1) * timeScale;
-  const slaShare = pvx?.budget.slaShare ?? 0.7;
-  return {
-    requestsPerSecond,
-    slaShare,
-    slaActivitiesPerSecond: (requestsPerSecond * slaShare) / PEOPLEVOX_CALLS_PER_ACTIVITY,
-    bulkActivitiesPerSecond: (requestsPerSecond * (1 - slaShare)) / PEOPLEVOX_CALLS_PER_ACTIVITY,
-  };
 }

@@ -16,3 +16,4 @@ export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
 export { warehouseGatewayWorkflow } from './warehouse-gateway';
 export { marketplaceEventsWorkflow } from './marketplace-events';
+export { rateBudgetWorkflow } from './rate-budget';

@@ -63,6 +63,11 @@ export function alertRouterWorkflowId(scope?: string): string {
   return scope ? `alerts:${scope}` : 'alerts';
 }
 
+/** The shared call budget of one tenant of a rate-limited system (workflows/rate-budget.ts); `scope` as above. */
+export function rateBudgetWorkflowId(system: string, tenant: string, scope?: string): string {
+  return `rate-budget:${system}:${tenant}${scope ? `:${scope}` : ''}`;
+}
+
 /** One standalone ORDER_UNREADABLE exception per channel and order (or record, when it has no order id). */
 export function orderUnreadableWorkflowId(channel: string, orderIdOrFingerprint: string): string {
   return `order-unreadable:${channel}:${orderIdOrFingerprint}`;

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics, register as defaultRegistry } from 'prom-client';
 import axios from 'axios';
 import { registerOrderMetrics } from '../metrics/orders';
+import { registerBudgetMetrics } from '../metrics/budget';
 import type { Config } from '../config/schema';
 import { loadHttpSecrets, type HttpSecrets } from '../config/secrets';
 import { recordDropped } from '../metrics/webhooks';
@@ -163,6 +164,7 @@ export async function createHttpServers(opts: HttpServerOptions): Promise<HttpSe
     }
   });
   registerOrderMetrics(registry, opts.client);
+  registerBudgetMetrics(registry, opts.config);
   if (opts.inventory !== false) registerInventoryMetrics(registry, opts.client, config);
   const temporalMetrics = config.metrics.temporalPrometheus;
   internal.get('/metrics', async (_req, reply) => {

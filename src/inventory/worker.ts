@@ -17,13 +17,14 @@ export async function createInventoryWorker(opts: {
   timeScale?: number;
 }): Promise<Worker> {
   const { runtime } = opts;
+  runtime.shareBudgets(opts.client);
   const config = runtime.config;
   const marketplacerStock = config.channels.some((c) => c.platform === 'marketplacer')
     ? createMarketplacerStock({
         client: runtime.marketplacer,
         variants: runtime.marketplacerVariants,
         // The master's item codes, to find variants no item feeds (read with the variants, about hourly).
-        itemCodes: createItemCodeDirectory(() => runtime.peoplevox.listItemCodes(), {
+        itemCodes: createItemCodeDirectory(() => runtime.peoplevoxReads.listItemCodes(), {
           maxAgeMs: (60 * 60_000) / (opts.timeScale ?? 1),
           missRefreshMs: 600_000 / (opts.timeScale ?? 1),
         }),
@@ -40,7 +41,8 @@ export async function createInventoryWorker(opts: {
       config: runtime.config,
       client: opts.client,
       mirakl: runtime.mirakl,
-      peoplevox: runtime.peoplevox,
+      // Stock reads take the reads' share of the Peoplevox budget.
+      peoplevox: runtime.peoplevoxReads,
       shopify: runtime.shopify,
       alerts: createRoutedAlertSink(opts.client, runtime.config),
       listing: (channel) => runtime.listing(channel),

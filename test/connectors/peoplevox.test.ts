@@ -421,7 +421,12 @@ describe('client error classification (scripted endpoint)', () => {
     await assert.rejects(
       client().cancelSalesOrder('S-1'),
       (e: unknown) =>
-        e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && /locked/.test(e.message),
+        // The remote words travel in the (encrypted) details, never in the message (docs/security.md).
+        e instanceof ConnectorError &&
+        !e.retryable &&
+        e.code === 'WMS_REJECTED' &&
+        /locked/.test(e.opts.detail ?? '') &&
+        !/locked/.test(e.message),
     );
   });
 

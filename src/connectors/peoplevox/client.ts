@@ -24,6 +24,7 @@ import {
   type PvxRow,
 } from './map';
 import { RequestPacer } from './pacer';
+import type { CallPacer } from '../../temporal/rate-budget-client';
 import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
 
 export const PVX_NS = 'http://www.peoplevox.net/';
@@ -60,6 +61,11 @@ export interface PeoplevoxClientOptions {
   requestsPerSecond?: number;
   /** Requests allowed back to back before pacing starts (default 1). */
   burst?: number;
+  /**
+   * What each request waits on instead of the in-process pace: a workers' client shares the tenant's budget
+   * with every replica through the Temporal server (src/temporal/rate-budget-client.ts).
+   */
+  pacer?: CallPacer;
   /** Sent as UserSessionCredentials/UserId (clients send 0). */
   userId?: number;
   /** Zone for wall-clock dates in reports and report search clauses (default UTC; see map.ts). */
@@ -215,23 +221,38 @@ function findColumn(columns: readonly string[], name: string): string | undefine
 export class PeoplevoxClient {
   readonly endpoint: string;
   private readonly http: AxiosInstance;
-  private readonly pacer: RequestPacer;
+  private readonly pacer: CallPacer;
   private readonly ttlMs: number;
   private readonly timeZone: string;
-  private session: { id: string; at: number } | undefined;
-  private authenticating: Promise<string> | undefined;
-  private readonly templates = new Map<string, Promise<string[]>>();
+  // One session and one template cache for this client and every view of it (withPacer).
+  private readonly state: {
+    session: { id: string; at: number } | undefined;
+    authenticating: Promise<string> | undefined;
+    templates: Map<string, Promise<string[]>>;
+  };
 
-  constructor(private readonly opts: PeoplevoxClientOptions) {
+  constructor(
+    private readonly opts: PeoplevoxClientOptions,
+    shared?: PeoplevoxClient,
+  ) {
+    this.state = shared?.state ?? { session: undefined, authenticating: undefined, templates: new Map() };
     this.endpoint = `${opts.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(opts.clientId)}/resources/integrationservicev4.asmx`;
     this.http = axios.create({
       timeout: opts.timeoutMs ?? 30_000,
       responseType: 'text',
       transformResponse: (d: unknown) => d,
     });
-    this.pacer = new RequestPacer(opts.requestsPerSecond ?? 1, opts.burst ?? 1);
+    this.pacer = opts.pacer ?? new RequestPacer(opts.requestsPerSecond ?? 1, opts.burst ?? 1);
     this.ttlMs = (opts.sessionTtlMinutes ?? 25) * 60_000;
     this.timeZone = opts.timeZone ?? 'UTC';
+  }
+
+  /**
+   * The same tenant, session and template cache, with requests paced by `pacer` (order-critical calls and reads
+   * take their slots from different classes of one shared budget).
+   */
+  withPacer(pacer: CallPacer): PeoplevoxClient {
+    return new PeoplevoxClient({ ...this.opts, pacer }, this);
   }
 
   // ------------------------------------------------------------------ transport
@@ -283,7 +304,14 @@ export class PeoplevoxClient {
 
   /** One paced HTTP round trip; returns the IntegrationResponse. */
   private async invoke(op: string, body: Record<string, unknown>, sessionId?: string): Promise<PvxResult> {
-    await this.pacer.take();
+    try {
+      await this.pacer.take();
+    } catch (err) {
+      throw new ConnectorError(SYSTEM, op, 'no call slot from the shared rate budget', true, {
+        code: 'RATE_BUDGET_UNAVAILABLE',
+        detail: err instanceof Error ? err.message : String(err),
+      });
+    }
     const xml = this.envelope(op, body, sessionId);
     let data: string;
     const started = Date.now();
@@ -347,7 +375,7 @@ export class PeoplevoxClient {
 
   /** Authenticates now (normally lazy). Returns the session id. */
   async authenticate(): Promise<string> {
-    this.authenticating ??= (async () => {
+    this.state.authenticating ??= (async () => {
       const r = await this.invoke('Authenticate', {
         clientId: this.opts.clientId,
         username: this.opts.username,
@@ -364,17 +392,17 @@ export class PeoplevoxClient {
       if (!sessionId?.trim())
         // Never quote this Detail: it is where the session id would be.
         throw new ConnectorError(SYSTEM, 'Authenticate', 'unexpected Detail (no session id)', false);
-      this.session = { id: sessionId.trim(), at: Date.now() };
+      this.state.session = { id: sessionId.trim(), at: Date.now() };
       this.opts.log?.debug({ clientId: this.opts.clientId }, 'peoplevox session started');
-      return this.session.id;
+      return this.state.session.id;
     })().finally(() => {
-      this.authenticating = undefined;
+      this.state.authenticating = undefined;
     });
-    return this.authenticating;
+    return this.state.authenticating;
   }
 
   private async sessionId(): Promise<string> {
-    if (this.session && Date.now() - this.session.at < this.ttlMs) return this.session.id;
+    if (this.state.session && Date.now() - this.state.session.at < this.ttlMs) return this.state.session.id;
     return this.authenticate();
   }
 
@@ -384,11 +412,11 @@ export class PeoplevoxClient {
     let r = await this.invoke(op, body, sid);
     if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
       this.opts.log?.info({ op }, 'peoplevox session invalid; re-authenticating');
-      if (this.session?.id === sid) this.session = undefined;
+      if (this.state.session?.id === sid) this.state.session = undefined;
       const fresh = await this.sessionId();
       r = await this.invoke(op, body, fresh);
       if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
-        this.session = undefined;
+        this.state.session = undefined;
         throw new ConnectorError(SYSTEM, op, 'Invalid Session after re-authentication', true, {
           code: 'INVALID_SESSION',
           detail: r.detail,
@@ -409,7 +437,7 @@ export class PeoplevoxClient {
 
   /** The tenant's column list for a template (cached per client). */
   async getSaveTemplate(templateName: string): Promise<string[]> {
-    let cached = this.templates.get(templateName);
+    let cached = this.state.templates.get(templateName);
     if (!cached) {
       cached = this.call('GetSaveTemplate', { templateName }).then((r) => {
         if (r.responseId !== 0) throw this.failure('GetSaveTemplate', r);
@@ -418,8 +446,8 @@ export class PeoplevoxClient {
           .map((c) => c.trim())
           .filter(Boolean);
       });
-      this.templates.set(templateName, cached);
-      cached.catch(() => this.templates.delete(templateName));
+      this.state.templates.set(templateName, cached);
+      cached.catch(() => this.state.templates.delete(templateName));
     }
     return cached;
   }
@@ -479,7 +507,7 @@ export class PeoplevoxClient {
     // Statuses (one row each) are read when the service sends them, but no public client relies on them.
     if (r.responseId !== 0 && r.statuses.length === 0) {
       // A template changed under us shows up as an unknown column: forget the cached list.
-      if (/column/i.test(r.detail)) this.templates.delete(templateName);
+      if (/column/i.test(r.detail)) this.state.templates.delete(templateName);
       const failure = this.failure('SaveData', r);
       if (opts.partial && !failure.retryable && ROW_REFERENCE.test(r.detail)) return { ...r, statuses: [] };
       // A row-level refusal without Statuses: the Detail carries it (as it does with them).

@@ -289,17 +289,16 @@ export class ShopifyClient {
           )
           .join('; ') || 'no order returned';
       const fields = [...new Set(userErrors.map((e) => (e.field ?? []).join('.')).filter(Boolean))].join(', ');
-      // The message names fields only; the remote words (which may quote personal data) go in the details.
-      throw new ConnectorError(
-        'shopify',
-        'orderCreate',
-        created ? `user errors on ${fields || 'the order'}` : 'no order returned',
-        false,
-        {
-          code: userErrors[0]?.code ?? 'USER_ERROR',
-          detail,
-        },
-      );
+      const codes = [...new Set(userErrors.map((e) => e.code).filter(Boolean))].join(', ');
+      // The message names fields and codes only; Shopify's words (which may quote personal data) go in the
+      // details, which are encrypted with the failure (docs/security.md).
+      const message = userErrors.length
+        ? `user errors on ${fields || 'the order'}${codes ? ` (${codes})` : ''}`
+        : 'no order returned';
+      throw new ConnectorError('shopify', 'orderCreate', message, false, {
+        code: userErrors[0]?.code ?? 'USER_ERROR',
+        detail,
+      });
     }
     return created;
   }
