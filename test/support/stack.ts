@@ -109,6 +109,10 @@ function marketplacerChannel(sandboxUrl: string, opts: StackOptions): string {
     carrierMap: { 'Royal Mail': { name: 'Royal Mail' }, DPD: { name: 'DPD' } },
     ...(opts.intake ? { intake: opts.intake } : {}),
     ...extra,
+    // Every channel's inventory overrides apply here too, under the channel's own.
+    ...(opts.inventory || extra.inventory
+      ? { inventory: { ...opts.inventory, ...(extra.inventory as Record<string, unknown> | undefined) } }
+      : {}),
   };
   return `
   - ${JSON.stringify(block)}`;
