@@ -25,7 +25,7 @@ import { createWarehouseGatewayActivities } from '../activities/warehouse-gatewa
 import { peoplevoxBudget } from '../src/config/budget';
 import { rateBudgetWorkflowId } from '../src/domain/keys';
 import { RequestPacer } from '../src/connectors/peoplevox/pacer';
-import { DeferredPacer, ServerRateBudget } from '../src/temporal/rate-budget-client';
+import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
@@ -37,12 +37,12 @@ import { createMarketplacerPort } from '../activities/marketplacer';
 export interface Runtime {
   config: Config;
   mirakl(channel: string): MiraklClient;
-  /** Peoplevox for order-critical calls (warehouse batches, creates, cancellations): first to a slot. */
+  /** Peoplevox for order-critical calls (warehouse batches, creates, cancellations): the lanes the reads leave. */
   peoplevox: PeoplevoxClient;
-  /** Peoplevox for reads (despatches, stock, item codes, the audit): at most their share of the slots. */
+  /** Peoplevox for reads (despatches, stock, item codes, the audit): at most their share of the lanes. */
   peoplevoxReads: PeoplevoxClient;
   /**
-   * From now on every Peoplevox request takes its slot from the tenant's budget kept by the Temporal server
+   * From now on every Peoplevox request keeps to the lanes it leases from the tenant's budget kept by the Temporal server
    * (workflows/rate-budget.ts), shared with every replica; until then (a CLI command, the go-live probe) this
    * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
    */
@@ -165,7 +165,12 @@ export function createRuntime(
     let lastWarn = 0;
     const common = {
       client,
-      workflowId: rateBudgetWorkflowId('peoplevox', pvx!.clientId, config.temporal.idScope),
+      workflowId: rateBudgetWorkflowId(
+        'peoplevox',
+        pvx!.clientId,
+        config.temporal.taskQueues.orders,
+        config.temporal.idScope,
+      ),
       taskQueue: config.temporal.taskQueues.orders,
       terms: b.terms,
       onError: (err: unknown) => {
@@ -173,12 +178,12 @@ export function createRuntime(
         lastWarn = Date.now();
         budgetLog.warn(
           { err: err instanceof Error ? err.message : String(err) },
-          'no Peoplevox call slot yet; asking again',
+          'Peoplevox budget lease not renewed; keeping to the lease held and asking again',
         );
       },
     };
-    priorityPacer.use(new ServerRateBudget({ ...common, slotClass: 'priority' }));
-    sharePacer.use(new ServerRateBudget({ ...common, slotClass: 'share' }));
+    priorityPacer.use(new LeasedBudget({ ...common, laneClass: 'priority' }));
+    sharePacer.use(new LeasedBudget({ ...common, laneClass: 'share' }));
   }
   return {
     config,
@@ -296,7 +301,7 @@ export async function buildWorkflowBundle() {
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const { runtime, connection } = opts;
   const { config } = runtime;
-  // Every Peoplevox request from here on takes a slot from the budget the server keeps for all replicas.
+  // Every Peoplevox request from here on keeps to lanes leased from the budget the server keeps for all replicas.
   runtime.shareBudgets(opts.client);
   // A missing code triggers a re-read at most once a (scaled) minute, so a retry after adding the item works.
   const itemCodes = createItemCodeDirectory(() => runtime.peoplevoxReads.listItemCodes(), {

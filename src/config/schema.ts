@@ -360,10 +360,10 @@ export const PeoplevoxSchema = z
       .strict()
       .prefault({}),
     /**
-     * How the requests-per-second budget is shared. Every Peoplevox request, from every replica, takes a slot
-     * from one budget the Temporal server keeps (workflows/rate-budget.ts): order-critical calls (creating and
-     * cancelling warehouse orders) take the first free slot; reads (despatches, stock, item codes, the catalogue
-     * audit) at most 1 − slaShare of the slots. Visible in /metrics.
+     * How the requests-per-second budget is shared. Every Peoplevox request, from every replica, keeps to lanes
+     * leased from one budget the Temporal server keeps (workflows/rate-budget.ts): order-critical calls (creating
+     * and cancelling warehouse orders) hold the lanes the reads leave; reads (despatches, stock, item codes, the
+     * catalogue audit) at most 1 − slaShare of them. Visible in /metrics.
      */
     budget: z
       .object({ slaShare: z.number().min(0.1).max(0.95).default(0.7) })

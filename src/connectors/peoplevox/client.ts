@@ -249,7 +249,7 @@ export class PeoplevoxClient {
 
   /**
    * The same tenant, session and template cache, with requests paced by `pacer` (order-critical calls and reads
-   * take their slots from different classes of one shared budget).
+   * take their lanes from different classes of one shared budget).
    */
   withPacer(pacer: CallPacer): PeoplevoxClient {
     return new PeoplevoxClient({ ...this.opts, pacer }, this);
@@ -304,15 +304,16 @@ export class PeoplevoxClient {
 
   /** One paced HTTP round trip; returns the IntegrationResponse. */
   private async invoke(op: string, body: Record<string, unknown>, sessionId?: string): Promise<PvxResult> {
+    const xml = this.envelope(op, body, sessionId);
+    let done: (() => void) | void;
     try {
-      await this.pacer.take();
+      done = await this.pacer.take();
     } catch (err) {
-      throw new ConnectorError(SYSTEM, op, 'no call slot from the shared rate budget', true, {
+      throw new ConnectorError(SYSTEM, op, 'no lane from the shared rate budget', true, {
         code: 'RATE_BUDGET_UNAVAILABLE',
         detail: err instanceof Error ? err.message : String(err),
       });
     }
-    const xml = this.envelope(op, body, sessionId);
     let data: string;
     const started = Date.now();
     try {
@@ -328,6 +329,9 @@ export class PeoplevoxClient {
       }
       recordApiCall(SYSTEM, op, outcomeOf(e), Date.now() - started);
       throw e;
+    } finally {
+      // The call is over (it reached Peoplevox, if it ever will): a shared budget counts it from now.
+      done?.();
     }
     let doc: Record<string, unknown>;
     try {
