@@ -24,9 +24,10 @@ import { ensureInventoryWorkflows } from '../../src/inventory/intake';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { despatchNotifiedSignal, refundNotifiedSignal } from '../../workflows/order';
 import { orderStateQuery } from '../../workflows/order/messages';
-import type { InventoryHealth } from '../../workflows/inventory';
+import { healthQuery } from '../../workflows/inventory';
 import { droppedCount } from '../../src/metrics/webhooks';
 import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
+import { payoutReconciliationWorkflow } from '../../workflows/payout-reconciliation';
 
 const SECRET = SANDBOX_SECRETS.LOOPLINE_WEBHOOK_SECRET!;
 const OPERATOR = SANDBOX_SECRETS.LOOPLINE_OPS_TOKEN!;
@@ -106,9 +107,7 @@ function shopifyPost(topic: string, body: string, hmac: string | undefined, extr
 }
 
 const health = (ch: string) =>
-  env.client.workflow
-    .getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope))
-    .query<InventoryHealth>('health');
+  env.client.workflow.getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope)).query(healthQuery);
 
 async function waitQuiet(what: string) {
   // No write downstream for 1.5 s: the stack is at rest.
@@ -707,12 +706,23 @@ describe('Temporal: require-encrypted refuses plaintext data', () => {
     'a plaintext despatch signal sent straight to Temporal is never applied (no confirmation, no warehouse read)',
     async () => {
       const workflowId = orderWorkflowId('joules', orders.plainJ);
+      const seq = lastSeq();
       await plainClient()
         .workflow.getHandle(workflowId)
         .signal(despatchNotifiedSignal, { despatchNumber: 'FORGED-9', trackingNumber: 'X', carrier: 'DPD' });
       await taskFailedAfterSignal(workflowId, 'despatchNotified');
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // While the forged signal sits in the workflow: no confirmation and no warehouse call at all.
+      assert.deepEqual(
+        effectsSince(seq).map((c) => `${c.system} ${c.endpoint} (${c.tenant})`),
+        [],
+        'nothing may change downstream',
+      );
       await env.client.workflow.getHandle(workflowId).terminate('forged plaintext signal (attack test)');
     },
+    // Ended, the order is started again by the intake when it next sees it (nothing is lost: issue 10); the new
+    // run looks its warehouse order up (a read) and finds it. Writes are still refused from here on.
+    { warehouseReads: true },
   );
 });
 
@@ -723,7 +733,7 @@ describe('reports: remote ids and cells', () => {
       const evil = `../../../../../../../../../tmp/${pwn}`.padEnd(36, 'x').slice(0, 36);
       const traversalTarget = join('/tmp', evil.slice(evil.lastIndexOf('/') + 1));
       await stack.control.post('/control/mirakl/asos/billing-cycles', { cycleId: evil, orderIds: [] });
-      const result = (await env.client.workflow.execute('payoutReconciliationWorkflow', {
+      const result = (await env.client.workflow.execute(payoutReconciliationWorkflow, {
         workflowId: `attack-recon-${stack.idPrefix}`,
         taskQueue: stack.config.temporal.taskQueues.orders,
         args: [{ channels: ['asos'], cycleIds: [evil], raiseExceptions: false }],
