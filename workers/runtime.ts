@@ -24,6 +24,10 @@ import { createAlertActivities, createRoutedAlertSink } from '../activities/aler
 import { createInventoryWorker } from '../src/inventory/worker';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
+import { ReveniClient } from '../src/connectors/reveni/client';
+import { createReturnActivities } from '../activities/returns';
+import { createReturnIntakeActivities } from '../activities/returns-intake';
+import { createMarketplaceRefundActivities, miraklRefundPort } from '../activities/marketplace-refund';
 
 export interface Runtime {
   config: Config;
@@ -38,6 +42,8 @@ export interface Runtime {
   shopifyOrders?(channel: string): ShopifyOrderSource;
   /** The offer SKUs a channel lists (Mirakl OF21, cached per process; src/inventory/listing.ts). */
   listing(channel: string): ChannelListing;
+  /** The channel's Reveni store (systems.reveni), when it has one. */
+  reveni?(channel: string): ReveniClient;
 }
 
 export function createRuntime(
@@ -87,11 +93,32 @@ export function createRuntime(
         log: log.child({ system: 'shopify' }),
       })
     : undefined;
+  const reveniCfg = config.systems.reveni;
+  const reveniClients = new Map<string, ReveniClient>();
+  const reveni = reveniCfg
+    ? (channel: string): ReveniClient => {
+        let c = reveniClients.get(channel);
+        if (!c) {
+          const store = reveniCfg.stores[channel];
+          if (!store) throw new Error(`systems.reveni.stores has no store for channel ${channel}`);
+          c = new ReveniClient({
+            baseUrl: reveniCfg.baseUrl,
+            apiKey: secretFromEnv(reveniCfg.apiKeyEnv, 'systems.reveni.apiKeyEnv'),
+            storeId: store,
+            timeoutMs: reveniCfg.timeoutMs,
+            log: log.child({ system: 'reveni', channel }),
+          });
+          reveniClients.set(channel, c);
+        }
+        return c;
+      }
+    : undefined;
   return {
     config,
     log,
     peoplevox,
     shopify,
+    reveni,
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
@@ -252,6 +279,30 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });
+  // Returns (docs/returns.md): the marketplace refund (one port per platform), the return activities, intake.
+  const refundPorts = { mirakl: miraklRefundPort(runtime.mirakl) };
+  const { refundReturnLines } = createMarketplaceRefundActivities({
+    config,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'refunds' }),
+  });
+  const { marketplaceReturnAction, ...returnActs } = createReturnActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    reveni: runtime.reveni,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'returns' }),
+    timeScale: opts.timeScale,
+  });
+  const { sweepReturnReceipts, ...returnIntakeActs } = createReturnIntakeActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    peoplevox: runtime.peoplevox,
+    log: runtime.log.child({ component: 'returns-intake' }),
+    timeScale: opts.timeScale,
+  });
   const roles = new Set(opts.roles ?? configuredRoles(config));
   if (roles.has('shopify') && !shopifyActs)
     throw new Error('worker role "shopify" needs systems.shopify in the config');
@@ -285,6 +336,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           forwardDespatch,
           raiseCatalogueFindings,
           ...reconciliationActs,
+          ...returnActs,
+          ...returnIntakeActs,
           ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
         },
       }),
@@ -298,6 +351,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           acknowledgeOrder,
           confirmShipment,
           cancelMarketplaceOrder,
+          // Return writes to the marketplace (RT21/25/26/27/29) and the refunds (OR28): per event, like OR21.
+          marketplaceReturnAction,
+          refundReturnLines,
           ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
         },
       }),
@@ -312,6 +368,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           cancelWarehouseOrder,
           listWarehouseDespatches,
           sweepDespatches,
+          // The Return summary read (warehouse receipts), paced like every Peoplevox call.
+          sweepReturnReceipts,
           // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
           auditChannelCatalogue,
         },

@@ -14,3 +14,5 @@ export {
 } from './findings-exception';
 export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
+export { returnWorkflow } from './returns';
+export { returnReceiptsSweepWorkflow } from './return-receipts-sweep';

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerShopifyWebhooks } from './shopify-webhooks';
+import { registerReturnWebhooks } from './returns-webhooks';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
 import { createStockEventBatcher, registerInventoryWebhooks, type StockEventBatcher } from '../inventory/intake';
@@ -72,6 +73,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   registerWebhooks(app, opts);
   registerIntakeWebhook(app, opts);
   registerShopifyWebhooks(app, opts);
+  registerReturnWebhooks(app, opts);
   registerOps(app, opts);
   // POST /codec/decode|encode for the Temporal Web UI (docs/security.md).
   registerCodecEndpoint(app, opts);

@@ -7,6 +7,7 @@ import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
+import { reveniSimulator } from './reveni';
 
 /** Credentials the simulators accept. Real tenants' secrets come from the environment instead. */
 export const SANDBOX_SECRETS: Record<string, string> = {
@@ -16,6 +17,7 @@ export const SANDBOX_SECRETS: Record<string, string> = {
   SHOPIFY_ACCESS_TOKEN: 'shpat_sandbox-access-token',
   SHOPIFY_WEBHOOK_SECRET: 'sandbox-shopify-client-secret',
   LOOPLINE_OPS_TOKEN: 'sandbox-ops-token',
+  REVENI_API_KEY: 'sandbox-reveni-key',
   // Payload encryption key of the sandbox (security.payloadEncryption): published here, so never use it
   // for a real tenant; generate your own with `openssl rand -base64 32` (docs/security.md).
   LOOPLINE_PAYLOAD_KEY_1: 'myZcWaLm8+OPGLAsaPLxk4Zk2D5aaanfglGi22Ug/Ow=',
@@ -100,6 +102,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         accessToken: env[shop.accessTokenEnv] ?? SANDBOX_SECRETS[shop.accessTokenEnv] ?? 'sandbox',
         webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
         currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
+        catalogue,
+      }),
+    );
+  }
+  const reveni = config.systems.reveni;
+  if (reveni) {
+    systems.push(
+      reveniSimulator({
+        apiKey: env[reveni.apiKeyEnv] ?? SANDBOX_SECRETS[reveni.apiKeyEnv] ?? 'sandbox',
+        stores: Object.entries(reveni.stores).map(([channel, storeId]) => ({
+          storeId,
+          currency: config.channels.find((c) => c.code === channel)?.currency ?? 'GBP',
+        })),
         catalogue,
       }),
     );

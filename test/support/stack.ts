@@ -17,6 +17,7 @@ import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
+import { subscribeReturnEvents } from '../../src/returns/subscriptions';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 
@@ -50,6 +51,8 @@ export interface StackOptions {
   channelExtra?: Record<string, Record<string, unknown>>;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
+  /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
+  reveni?: boolean;
 }
 
 function configYaml(
@@ -60,6 +63,7 @@ function configYaml(
   skuMap: Record<string, Record<string, string>> = {},
   shopify = false,
   channelExtra: Record<string, Record<string, unknown>> = {},
+  reveni = false,
 ): string {
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
@@ -79,23 +83,21 @@ systems:
     shopify
       ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }`
       : ''
-  }
+  }${reveni ? `\n  reveni: { baseUrl: ${sandboxUrl}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: asos-store-${suffix} } }` : ''}
 channels:
   - code: asos
     label: ASOS Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
-    currency: GBP
-    returnWindowDays: ${shopify ? 1 : 0}
+    currency: GBP${channelExtra.asos?.returnWindowDays === undefined ? `\n    returnWindowDays: ${shopify ? 1 : 0}` : ''}
     carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
     fulfilment: peoplevox
-    currency: GBP
-    returnWindowDays: 0
+    currency: GBP${channelExtra.joules?.returnWindowDays === undefined ? '\n    returnWindowDays: 0' : ''}
     carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
@@ -108,7 +110,16 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
   // The simulators depend only on channel codes and credentials, not on their own URL.
   const draft = parseConfig(
-    configYaml('http://127.0.0.1:1', suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
+    configYaml(
+      'http://127.0.0.1:1',
+      suffix,
+      opts.extraYaml,
+      opts.intake,
+      opts.skuMap,
+      opts.shopify,
+      opts.channelExtra,
+      opts.reveni,
+    ),
     'test',
     envVars,
   );
@@ -117,7 +128,16 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
   const config = parseConfig(
-    configYaml(sandbox.url, suffix, opts.extraYaml, opts.intake, opts.skuMap, opts.shopify, opts.channelExtra),
+    configYaml(
+      sandbox.url,
+      suffix,
+      opts.extraYaml,
+      opts.intake,
+      opts.skuMap,
+      opts.shopify,
+      opts.channelExtra,
+      opts.reveni,
+    ),
     'test',
     envVars,
   );
@@ -137,6 +157,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
   await subscribeWarehouseEvents(runtime, httpUrl);
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  await subscribeReturnEvents(runtime, httpUrl);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,
