@@ -22,6 +22,7 @@ returns:
 export async function startReturnsStack(env: TestWorkflowEnvironment, opts: StackOptions = {}): Promise<Stack> {
   return startStack(env, {
     reveni: true,
+    stockEvents: true,
     multiShipment: { asos: true, joules: false },
     ...opts,
     extraYaml: `${REASONS_YAML}${opts.extraYaml ?? ''}`,

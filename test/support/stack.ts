@@ -18,6 +18,7 @@ import { createHttpServer } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
 import { subscribeReturnEvents } from '../../src/returns/subscriptions';
+import { subscribeStockEvents } from '../../src/inventory/intake';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 
@@ -53,6 +54,8 @@ export interface StackOptions {
   shopify?: boolean;
   /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
   reveni?: boolean;
+  /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
+  stockEvents?: boolean;
 }
 
 function configYaml(
@@ -158,6 +161,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   await subscribeWarehouseEvents(runtime, httpUrl);
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   await subscribeReturnEvents(runtime, httpUrl);
+  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,

@@ -70,6 +70,8 @@ export async function returnWorkflow(input: ReturnWorkflowInput): Promise<Return
     else throw err;
   }
   state.closedAt = Date.now();
+  // A resolve or cancel that ended the return returns now, with its final status.
+  run.finishAction();
   await run.settle(receiptToForward ? { receipt: receiptToForward } : {});
   if (state.status === 'CLOSED') await checkDispute(run);
   await run.mailbox.settle();
@@ -86,8 +88,6 @@ async function checkOrderKnown(run: ReturnRun): Promise<void> {
     const a = await run.park(
       run.exception('RETURN_ORDER_UNKNOWN', { channel: state.channel, detail: 'no Loopline workflow ever had it' }),
     );
-    run.mailbox.clear();
-    run.mailbox.done();
     if (a.kind === 'resolve') throw new ReturnResolved(a.note ?? 'handled by hand');
     if (a.kind === 'cancel') throw new ReturnCancelled(a.note ?? 'refused by an operator');
     const r = await run.step('look for the order', () =>
@@ -95,6 +95,7 @@ async function checkOrderKnown(run: ReturnRun): Promise<void> {
     );
     if (r !== 'resolved' && r.status !== 'none') {
       run.note('order found', `the order has a workflow now (${r.status})`);
+      run.finishAction();
       return;
     }
     run.note('order still unknown');
@@ -113,10 +114,9 @@ async function checkWindow(run: ReturnRun): Promise<void> {
     const a = await run.park(
       run.exception('RETURN_AFTER_WINDOW', { days, windowEnd: new Date(windowEnd).toISOString() }),
     );
-    run.mailbox.clear();
-    run.mailbox.done();
     if (a.kind === 'resolve') {
       run.note('accepted after the window', a.note);
+      run.finishAction();
       return;
     }
     if (a.kind === 'cancel') throw new ReturnCancelled(a.note ?? 'refused: after the return window');
@@ -166,12 +166,11 @@ async function resolveLines(run: ReturnRun): Promise<OrderForReturn> {
         if (normalised.length)
           run.note('reason read', `"${normalised[0]!.reason}" matched its row after trimming and ignoring case`);
         run.note('lines', r.lines.map((l) => `${l.lineId} ×${l.quantity} (${l.reason} → ${l.disposition})`).join(', '));
+        run.finishAction();
         return order;
       }
     }
     const a = await run.park(problem);
-    run.mailbox.clear();
-    run.mailbox.done();
     if (a.kind === 'resolve') throw new ReturnResolved(a.note ?? 'handled by hand');
     if (a.kind === 'cancel') throw new ReturnCancelled(a.note ?? 'refused by an operator');
     run.note('retry', 'reading the settings and the order again');
@@ -482,12 +481,14 @@ async function checkReveniMoney(run: ReturnRun, order: OrderForReturn): Promise<
         lineId: snap.items.find((i) => !Number.isInteger(i.quantity) || i.quantity <= 0)?.sku ?? '(item)',
         quantity: String(snap.items.find((i) => !Number.isInteger(i.quantity) || i.quantity <= 0)?.quantity),
       });
-    if (!e) return;
+    if (!e) {
+      run.finishAction();
+      return;
+    }
     const a = await run.park(e);
-    run.mailbox.clear();
-    run.mailbox.done();
     if (a.kind === 'resolve') {
       run.note('accepted by hand', e.reason);
+      run.finishAction();
       return;
     }
     if (a.kind === 'cancel') throw new ReturnCancelled(a.note ?? 'refused by an operator');
@@ -643,6 +644,7 @@ async function checkDispute(run: ReturnRun): Promise<void> {
     if (!d) {
       if (state.dispute) run.note('dispute cleared', 'the figures agree now');
       state.dispute = undefined;
+      run.finishAction();
       return;
     }
     const currency = state.refund.calculation.currency;
@@ -661,10 +663,9 @@ async function checkDispute(run: ReturnRun): Promise<void> {
         difference: money(Math.abs(d.difference), currency),
       }),
     );
-    run.mailbox.clear();
-    run.mailbox.done();
     if (a.kind !== 'retry') {
       run.note('dispute handled', a.note ?? 'by finance');
+      run.finishAction();
       return;
     }
     const fresh = await run.step('read the return from Reveni', () =>

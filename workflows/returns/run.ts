@@ -112,6 +112,8 @@ export class ReturnRun {
   news = 0;
   answers = new Map<string, ReturnRefundAnswer>();
   private parkedResolvable = true;
+  /** An operator action is being carried out: its update returns when finishAction() is called. */
+  private inFlight = false;
 
   constructor(readonly input: ReturnWorkflowInput) {
     const n = input.notice;
@@ -248,17 +250,36 @@ export class ReturnRun {
 
   honourCancel(): void {
     if (!this.cancelRequested()) return;
-    const a = this.mailbox.take()!;
-    this.mailbox.done();
+    const a = this.take()!;
     throw new ReturnCancelled(a.note ?? 'cancelled by an operator');
   }
 
-  /** Parks the return on an exception (alerted once) until an operator acts. */
+  private take(): OperatorAction | undefined {
+    const a = this.mailbox.take();
+    if (a) this.inFlight = true;
+    return a;
+  }
+
+  /** The operator action being carried out is done: its update returns the state as it is now. */
+  finishAction(): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.mailbox.done();
+  }
+
+  /**
+   * Parks the return on an exception (alerted once) until an operator acts; the action that led here (a retry
+   * that met the problem again) returns now, showing it. The exception is cleared for the caller to carry the
+   * new action out; that action returns at finishAction() (the next park, a success, or the return's end).
+   */
   async park(e: OrderException, resolvable = true): Promise<OperatorAction> {
     this.parkedResolvable = resolvable;
+    const again = this.inFlight && this.state.pastExceptions.at(-1)?.reason === e.reason;
     this.mailbox.open(e);
-    await this.alert(e);
+    if (!again) await this.alert(e);
+    this.finishAction();
     const a = (await this.waitForOperator()) as OperatorAction;
+    this.mailbox.clear();
     return a;
   }
 
@@ -266,7 +287,7 @@ export class ReturnRun {
     const wake = () => this.mailbox.pending() !== undefined;
     if (timeoutMs === undefined) await condition(wake);
     else if (!(await condition(wake, timeoutMs))) return 'timeout';
-    return this.mailbox.take()!;
+    return this.take()!;
   }
 
   /**
@@ -275,6 +296,9 @@ export class ReturnRun {
    */
   async step<T>(name: string, fn: () => Promise<T>, opts: StepOptions = {}): Promise<T | 'resolved'> {
     let outageAttempt = 0;
+    // Whether an operator's action was taken while this step was parked (then it returns when the step worked);
+    // an action taken earlier (a retry of an exception this step does not own) is the caller's to finish.
+    let tookHere = false;
     for (;;) {
       try {
         const r = await fn();
@@ -285,6 +309,8 @@ export class ReturnRun {
           }
           this.mailbox.clear();
         }
+        // A retry returns once the step has worked (or parked again: see below), with its outcome.
+        if (tookHere) this.finishAction();
         return r;
       } catch (err) {
         if (err instanceof ReturnCancelled || err instanceof ReturnResolved) throw err;
@@ -296,6 +322,7 @@ export class ReturnRun {
           this.mailbox.open(e);
           await this.alert(e);
         } else this.state.exception = { ...e, at: this.state.exception!.at };
+        this.finishAction();
         const action = await this.waitForOperator(
           healing
             ? outageRetryDelayMs(outageAttempt, this.settings?.outageRetry ?? { initialMs: 60_000, maxMs: 1_800_000 })
@@ -307,18 +334,15 @@ export class ReturnRun {
           continue;
         }
         this.mailbox.clear();
-        this.mailbox.done();
+        tookHere = true;
         outageAttempt = 0;
         if (action.kind === 'retry') {
           this.note('retry', name);
           continue;
         }
-        if (action.kind === 'resolve') {
-          this.note('resolved', action.note ?? name);
-          return 'resolved';
-        }
-        if (opts.cancelling) {
-          this.note('stopped', action.note ?? name);
+        if (action.kind === 'resolve' || opts.cancelling) {
+          this.note(action.kind === 'resolve' ? 'resolved' : 'stopped', action.note ?? name);
+          this.finishAction();
           return 'resolved';
         }
         throw new ReturnCancelled(action.note ?? 'cancelled by an operator');

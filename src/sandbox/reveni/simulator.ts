@@ -49,7 +49,7 @@ const CreateBody = z.object({
   orderExternalId: z.string().min(1),
   externalReference: z.string().min(1).optional(),
   currency: z.string().length(3).optional(),
-  mode: z.enum(['instant', 'not_instant']).default('not_instant'),
+  mode: z.enum(['instant', 'not_instant']).optional(),
   items: z
     .array(z.object({ sku: z.string(), quantity: z.number(), reason: z.string(), price: z.number().optional() }))
     .min(1),
@@ -72,6 +72,7 @@ const BehaviourBody = z
   .object({
     returnFeeMinor: z.number().int().min(0).optional(),
     autoRestock: z.boolean().optional(),
+    defaultMode: z.enum(['instant', 'not_instant']).optional(),
     /** Each delivery is sent a second time with this probability. */
     duplicateProbability: z.number().min(0).max(1).optional(),
     /** Each delivery waits up to this long (ms, random) first: later events can overtake earlier ones. */
@@ -305,9 +306,12 @@ export function reveniSimulator(opts: ReveniSimulatorOptions): ReveniSimulator {
         scope.put(
           `${base}/returns/:id/refund`,
           control((s, req, reply) => {
-            const b = z.object({ amountMinor: z.number().int().min(0) }).safeParse(req.body);
+            // Any figure, negative included: Loopline must refuse what it cannot refund.
+            const b = z
+              .object({ amountMinor: z.number().int(), currency: z.string().length(3).optional() })
+              .safeParse(req.body);
             if (!b.success) return bad(reply, b.error);
-            return s.setRefundAmount((req.params as { id: string }).id, b.data.amountMinor);
+            return s.setRefund((req.params as { id: string }).id, b.data.amountMinor, b.data.currency);
           }),
         );
         scope.put(
@@ -317,6 +321,7 @@ export function reveniSimulator(opts: ReveniSimulatorOptions): ReveniSimulator {
             if (!b.success) return bad(reply, b.error);
             if (b.data.returnFeeMinor !== undefined) s.behaviour.returnFeeMinor = b.data.returnFeeMinor;
             if (b.data.autoRestock !== undefined) s.behaviour.autoRestock = b.data.autoRestock;
+            if (b.data.defaultMode !== undefined) s.behaviour.defaultMode = b.data.defaultMode;
             if (b.data.duplicateProbability !== undefined) delivery.duplicateProbability = b.data.duplicateProbability;
             if (b.data.reorderMaxDelayMs !== undefined) delivery.reorderMaxDelayMs = b.data.reorderMaxDelayMs;
             return { ...s.behaviour, ...delivery };

@@ -103,6 +103,8 @@ export class ReveniStore {
     returnFeeMinor: 0,
     /** Accepted items are restocked unless the decision says otherwise. */
     autoRestock: true,
+    /** [I] The mode of returns the merchant registers (Reveni decides instant eligibility: CheckInstantRefund). */
+    defaultMode: 'not_instant' as 'instant' | 'not_instant',
   };
   private itemSeq = 0;
   private eventSeq = 0;
@@ -160,7 +162,7 @@ export class ReveniStore {
         exchange: null,
       };
     });
-    const mode = input.mode === 'instant' ? 'instant' : 'not_instant';
+    const mode = input.mode === 'instant' || input.mode === 'not_instant' ? input.mode : this.behaviour.defaultMode;
     const r: SimReveniReturn = {
       id: randomUUID().replace(/-/g, ''),
       status: 'in_progress',
@@ -307,9 +309,10 @@ export class ReveniStore {
     return r;
   }
 
-  /** Control: Reveni's figure set by hand (its calculation, whatever it is). */
-  setRefundAmount(id: string, amountMinor: number): SimReveniReturn {
+  /** Control: Reveni's figure (and currency) set by hand: its calculation, whatever it is. */
+  setRefund(id: string, amountMinor: number, currency?: string): SimReveniReturn {
     const r = this.get(id);
+    if (currency) r.refund.currency = currency;
     r.refund.amount = toDecimalNumber(amountMinor, r.refund.currency);
     this.touch(r);
     return r;
