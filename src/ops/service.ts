@@ -501,6 +501,8 @@ const FAILED_RUN_TYPES = [
   'catalogueExceptionWorkflow',
   'reconciliationExceptionWorkflow',
   'orderUnreadableWorkflow',
+  'returnWorkflow',
+  'returnReceiptsSweepWorkflow',
   'alertRouterWorkflow',
   'despatchSweepWorkflow',
   'catalogueAuditWorkflow',

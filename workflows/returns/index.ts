@@ -390,12 +390,9 @@ async function reveniFlow(run: ReturnRun, order: OrderForReturn): Promise<void> 
     state.reveni = snap;
   }
   run.setStatus('AWAITING_GOODS', `Reveni ${state.reveni.status}`);
-  let checkedMoney = false;
   for (;;) {
-    if (!checkedMoney) {
-      await checkReveniMoney(run, order);
-      checkedMoney = true;
-    }
+    // Every read of Reveni's figure is checked before anything is refunded (currency, a real amount).
+    if (!state.refund) await checkReveniMoney(run, order);
     const snap: ReveniSnapshot = state.reveni!;
     if (snap.status === 'cancelled' || snap.status === 'expired') throw new ReturnCancelled(`${snap.status} in Reveni`);
     if (state.marketplaceReturn?.state === 'CANCELED') throw new ReturnCancelled('cancelled on the marketplace', true);

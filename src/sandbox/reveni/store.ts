@@ -140,7 +140,8 @@ export class ReveniStore {
   private computeRefund(r: SimReveniReturn, items: SimReveniItem[]): number {
     const cur = r.refund.currency;
     const gross = items.reduce((s, i) => s + toMinor(i.price, cur) * i.quantity, 0);
-    return toDecimalNumber(Math.max(0, gross - this.behaviour.returnFeeMinor), cur);
+    // Not clamped: a fee above the goods gives a negative figure, which the integration must refuse.
+    return toDecimalNumber(gross - this.behaviour.returnFeeMinor, cur);
   }
 
   create(input: CreateReturnInput): SimReveniReturn {
