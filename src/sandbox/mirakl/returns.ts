@@ -419,15 +419,17 @@ export class MiraklReturns {
   }
 
   // ---- state changes ----------------------------------------------------------------------------------------
+  /** RT2x answer `return_success[{id}]`; RT04 answers the whole returns (`full`), as the OpenAPI says. */
   private batch(
     body: unknown,
     apply: (r: SimReturn, item: Record<string, unknown>) => string | undefined,
     max = 100,
+    full = false,
   ): OpResult {
     if (!isObj(body) || !Array.isArray(body.returns) || body.returns.length === 0)
       throw new MiraklError(400, 'returns is required', 'VALIDATION_ERROR');
     if (body.returns.length > max) throw new MiraklError(400, `At most ${max} returns per call`, 'VALIDATION_ERROR');
-    const success: Array<{ id: string }> = [];
+    const success: Array<Record<string, unknown>> = [];
     const errors: Array<{ id?: string; message: string }> = [];
     for (const item of body.returns as unknown[]) {
       const id = isObj(item) && typeof item.id === 'string' ? item.id : undefined;
@@ -442,7 +444,7 @@ export class MiraklReturns {
         continue;
       }
       r.updatedMs = Math.max(this.shop.now(), r.updatedMs + 1);
-      success.push({ id: r.id });
+      success.push(full ? this.wire(r) : { id: r.id });
     }
     return { status: 200, body: { return_success: success, return_errors: errors } };
   }
@@ -563,6 +565,7 @@ export class MiraklReturns {
         return undefined;
       },
       100,
+      true,
     );
   }
 
