@@ -26,6 +26,7 @@ import { orderWorkflowId, returnWorkflowId } from '../../src/domain/keys';
 import { returnKeyOf } from '../../src/domain/returns';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { healthQuery } from '../../workflows/inventory';
+import { runCli, writeCliConfig } from '../support/cli';
 import { orderStateQuery } from '../../workflows/order/messages';
 import { returnStateQuery } from '../../workflows/returns/messages';
 
@@ -461,5 +462,54 @@ describe('Joules → warehouse receipts (seeds 000, 004)', () => {
     assert.equal(await pvxAvailable('COAT-RED-XL'), before);
     const order = await miraklOrder(stack, 'joules', o.orderId);
     assert.equal(order.order_lines[0]!.refunds.length, 1);
+  });
+});
+
+describe('operating returns', () => {
+  test('the CLI lists, shows and retries returns; the dashboard API and /metrics show them', async () => {
+    const o = await placeShippedOrder(stack, 'asos', 'OPS1', [{ offerSku: 'TEE-CREAM-XS', quantity: 1 }]);
+    const r = await openMiraklReturn(stack, 'asos', {
+      orderId: o.orderId,
+      lines: [{ lineId: o.lines[0]!.lineId, quantity: 1, reason: 'RETURN_INACCURATE_ITEM_DESCRIPTION' }],
+    });
+    await waitForReturn(env, r.workflowId, parked('RETURN_REASON_UNMAPPED'), 'parked');
+    const configFile = writeCliConfig(stack.config);
+    const cli = (...args: string[]) => runCli({ configFile, temporalAddress: env.address }, ...args);
+    const list = await eventually(async () => {
+      const res = await cli('--json', 'returns', 'list', '--channel', 'asos', '--order', o.orderId);
+      const rows = JSON.parse(res.stdout || '[]') as Array<{ workflowId: string; status: string; reason: string }>;
+      return rows.length === 1 ? rows : undefined;
+    }, 30_000);
+    assert.deepEqual(
+      [list[0]!.workflowId, list[0]!.status, list[0]!.reason],
+      [r.workflowId, 'EXCEPTION', 'RETURN_REASON_UNMAPPED'],
+    );
+    // By the marketplace's return id, as customer service knows it.
+    const show = await cli('returns', 'show', r.id);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /EXCEPTION RETURN_REASON_UNMAPPED \(owner: customer-service\)/);
+    assert.match(show.stdout, /timeline/);
+    const retry = await cli('--json', 'returns', 'retry', r.id);
+    assert.equal(
+      JSON.parse(retry.stdout).exception,
+      'RETURN_REASON_UNMAPPED',
+      'still parked: the table has no row yet',
+    );
+    // The dashboard's API (ops token) and the metrics.
+    const http = `http://127.0.0.1:${(stack.http.server.address() as { port: number }).port}`;
+    const auth = { authorization: 'Bearer sandbox-ops-token' };
+    const api = (await (await fetch(`${http}/ops/api/returns?channel=asos`, { headers: auth })).json()) as {
+      returns: Array<{ workflowId: string; message?: string }>;
+    };
+    assert.match(
+      api.returns.find((x) => x.workflowId === r.workflowId)?.message ?? '',
+      /RETURN_INACCURATE_ITEM_DESCRIPTION/,
+    );
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    assert.match(metrics, /loopline_returns\{state="EXCEPTION"\} [1-9]/);
+    // Refund latency and restock propagation (recorded by the activities; values once a refund or push happened).
+    assert.match(metrics, /# TYPE loopline_refund_latency_seconds histogram/);
+    assert.match(metrics, /# TYPE loopline_restock_propagation_seconds histogram/);
+    await ops().act(r.workflowId, 'cancel', 'test over');
   });
 });
