@@ -168,6 +168,59 @@ export function createDespatchSweepActivities(deps: DespatchSweepDeps) {
       return result;
     },
 
+    /**
+     * The warehouse gateway's despatch read (workflows/warehouse-gateway.ts): every despatch since `sinceIso`,
+     * forwarded to its order with the items, except those it forwarded already (`skip`); despatches no running
+     * order takes become exceptions, as in the sweep. `readUpTo` is the newest despatch date read (the next
+     * read's watermark), or `sinceIso` when there was none.
+     */
+    async forwardDespatchesSince(input: { sinceIso: string; skip?: string[] }): Promise<{
+      readUpTo: string;
+      read: number;
+      forwarded: number;
+      forwardedNumbers: string[];
+    }> {
+      let despatches: Despatch[];
+      try {
+        despatches = await deps.peoplevox.listDespatches({ sinceIso: input.sinceIso });
+      } catch (err) {
+        throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'UNEXPECTED_ERROR');
+      }
+      const skip = new Set(input.skip ?? []);
+      const fresh = despatches.filter((d) => !skip.has(d.despatchNumber));
+      const forwardedNumbers: string[] = [];
+      const bySalesOrder = new Map<string, Despatch[]>();
+      for (const d of fresh) bySalesOrder.set(d.salesOrderNumber, [...(bySalesOrder.get(d.salesOrderNumber) ?? []), d]);
+      let done = 0;
+      for (const [salesOrderNumber, list] of bySalesOrder) {
+        Context.current().heartbeat(done++);
+        const outcomes = await forward(salesOrderNumber, list);
+        for (const d of list) {
+          const o = outcomes.get(d.despatchNumber)!;
+          if (o.outcome === 'forwarded' || o.outcome === 'known') forwardedNumbers.push(d.despatchNumber);
+          else if (o.outcome === 'closed') {
+            forwardedNumbers.push(d.despatchNumber);
+            await openException({
+              reason: 'DESPATCH_FOR_CLOSED_ORDER',
+              despatch: d,
+              channel: o.channel,
+              orderId: o.orderId,
+              orderStatus: o.status,
+            });
+          }
+          // No workflow yet (an order still being created): not marked, so the next read tries again; the
+          // scheduled sweep raises DESPATCH_WITHOUT_ORDER for despatches that stay orphaned.
+        }
+      }
+      const newest = despatches.reduce((m, d) => Math.max(m, d.despatchedAt ? Date.parse(d.despatchedAt) : 0), 0);
+      return {
+        readUpTo: newest > 0 ? new Date(Math.max(newest, Date.parse(input.sinceIso))).toISOString() : input.sinceIso,
+        read: despatches.length,
+        forwarded: forwardedNumbers.filter((n) => !skip.has(n)).length,
+        forwardedNumbers,
+      };
+    },
+
     /** An operator's retry on a despatch exception: is there a running workflow for it now? */
     async forwardDespatch(despatch: Despatch): Promise<ForwardOutcome> {
       const outcomes = await forward(despatch.salesOrderNumber, [despatch]);

@@ -3,6 +3,11 @@
 //     reason code, which the workflow turns into an exception with an owner;
 //   transport failure (retryable) → retryable ApplicationFailure, honouring Retry-After through
 //     nextRetryDelay, so Temporal's retry policy (not a loop of ours) does the waiting.
+// The failure's message is the connector's (system, operation, status, code: no response text, no
+// personal data); the remote system's own words go in `details[0].detail`. Details are payloads, so the
+// codec encrypts them, and the workflow builds the operator's sentence from them (src/domain/reasons.ts
+// templates use {detail}). Messages are encrypted in history as well (encodeCommonAttributes), but they
+// also reach logs, which is why they stay clean.
 import { ApplicationFailure } from '@temporalio/common';
 import { ConnectorError, classifyHttpError } from '../src/connectors/errors';
 import type { ReasonCode } from '../src/domain/reasons';
@@ -29,5 +34,6 @@ export function toActivityFailure(
     type: `${system}:${operation}`,
     nonRetryable: false,
     nextRetryDelay: ce.retryAfterMs,
+    details: [{ ...details, detail: ce.opts.detail ?? ce.message, status: ce.status }],
   });
 }

@@ -11,6 +11,9 @@ import type { Owner } from '../src/domain/owners';
 import { acceptKey, shipmentKey, wmsOrderKey, wmsSalesOrderNumber } from '../src/domain/keys';
 import { toActivityFailure } from './errors';
 import { ConnectorError } from '../src/connectors/errors';
+import type { Client } from '@temporalio/client';
+import { signalWarehouseGateway } from './warehouse-gateway';
+import type { WarehouseRef } from '../workflows/order/messages';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
@@ -22,7 +25,14 @@ import type { ShopifyActivities } from './shopify';
 
 export interface OrderSettings {
   /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
-  taskQueues: { acknowledge: string; peoplevox: string; inventory?: string; fulfilment?: string };
+  taskQueues: {
+    acknowledge: string;
+    peoplevox: string;
+    inventory?: string;
+    fulfilment?: string;
+    /** Where the fulfilment system's reads run (absent in histories from before: `fulfilment`). */
+    fulfilmentReads?: string;
+  };
   acceptancePolicy: ChannelConfig['acceptance']['policy'];
   outOfStock: ChannelConfig['acceptance']['outOfStock'];
   alertAtFractions: number[];
@@ -38,6 +48,11 @@ export interface OrderSettings {
    * before the first create, and keeps it (absent in histories from before, and on Shopify routes).
    */
   warehouseOrderPrefix?: string;
+  /**
+   * Present when the channel's warehouse is reached through the warehouse gateway (batched creates, shared
+   * despatch reads): how long the order waits for its batch's answer before it asks again.
+   */
+  warehouseGateway?: { resultTimeoutMs: number };
 }
 
 export interface AlertInput {
@@ -71,6 +86,8 @@ export interface OrderActivityDeps {
   despatchBackstopMs?: number;
   /** Sandbox and benchmarks run time faster (the outage retry backoff divides by it). */
   timeScale?: number;
+  /** For the warehouse gateway (requestWarehouseOrder signals it). */
+  client?: Client;
   /** Channels with `fulfilment: shopify`: their fulfilment calls and item codes (docs/shopify.md). */
   shopify?: { activities: ShopifyActivities; itemCodes: ItemCodeDirectory };
 }
@@ -137,6 +154,9 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           // The channel's fulfilment calls (absent in histories recorded before: they used `peoplevox`).
           fulfilment:
             ch.fulfilment === 'shopify' ? config.temporal.taskQueues.shopify : config.temporal.taskQueues.peoplevox,
+          // Reads of the fulfilment system (an order's own despatches): Peoplevox's bulk share of the budget.
+          fulfilmentReads:
+            ch.fulfilment === 'shopify' ? config.temporal.taskQueues.shopify : config.temporal.taskQueues.peoplevoxBulk,
         },
         acceptancePolicy: ch.acceptance.policy,
         outOfStock: ch.acceptance.outOfStock,
@@ -154,6 +174,17 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           maximumAttempts: config.orders.transportRetry.maximumAttempts,
         },
         ...(ch.fulfilment === 'peoplevox' ? { warehouseOrderPrefix: channelOrderPrefix(ch) } : {}),
+        ...(ch.fulfilment === 'peoplevox' && config.systems.peoplevox?.gateway.enabled
+          ? {
+              warehouseGateway: {
+                // A batch window, the batch's calls at the queue's pace, and room for retries.
+                resultTimeoutMs: Math.max(
+                  (config.systems.peoplevox.gateway.windowSeconds * 1000 + 120_000) / (deps.timeScale ?? 1),
+                  5_000,
+                ),
+              },
+            }
+          : {}),
       };
     },
 
@@ -392,6 +423,13 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           despatchNumber: input.despatchNumber,
         });
       }
+    },
+
+    /** Asks the warehouse gateway for this order's warehouse order; the answer comes back by signal. */
+    async requestWarehouseOrder(ref: WarehouseRef): Promise<void> {
+      if (!deps.client)
+        throw ApplicationFailure.nonRetryable('no Temporal client for the warehouse gateway', 'UNEXPECTED_ERROR');
+      await signalWarehouseGateway(deps.client, config, deps.timeScale ?? 1, { kind: 'create', ref });
     },
 
     async cancelMarketplaceOrder(input: { channel: string; orderId: string }): Promise<void> {

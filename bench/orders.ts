@@ -26,6 +26,7 @@ import {
   runOrderTraffic,
   scaleIntakeOverlap,
   type FaultProfile,
+  type TrafficReport,
 } from './lib/traffic';
 
 const { values: args } = parseArgs({
@@ -154,6 +155,7 @@ async function main(): Promise<number> {
       duplicate_confirmations: report.duplicateConfirmations.length,
       wrong_confirmations: report.wrongConfirmations.length,
       workflows_not_completed: report.workflowsNotCompleted.length,
+      ...peoplevoxBudgetFigures(report),
       engine_ceiling_orders_per_sec: ceiling ? round(ceiling.ordersPerSec) : null,
       overhead_ratio: ceiling && report.ordersPerSec > 0 ? round(ceiling.ordersPerSec / report.ordersPerSec) : null,
       measured_at: new Date().toISOString(),
@@ -250,6 +252,28 @@ async function main(): Promise<number> {
     clearInterval(sampler);
     await env.teardown();
   }
+}
+
+/** Peoplevox documents about 15 requests per 15 seconds per tenant (limits-and-slas.md). */
+const PEOPLEVOX_DOCUMENTED_REQUESTS_PER_SECOND = 15 / 15;
+
+/**
+ * What one tenant's documented budget allows: Peoplevox calls the run made (the simulator's call log, callbacks
+ * it made excluded) per order, and the orders an hour that makes at 15 requests per 15 s.
+ */
+function peoplevoxBudgetFigures(report: TrafficReport) {
+  const byEndpoint = Object.fromEntries(
+    Object.entries(report.callsByEndpoint.peoplevox ?? {}).filter(([endpoint]) => !endpoint.startsWith('callback:')),
+  );
+  const calls = Object.values(byEndpoint).reduce((n, c) => n + c, 0);
+  const perOrder = report.orders > 0 ? calls / report.orders : 0;
+  return {
+    peoplevox_calls: calls,
+    peoplevox_calls_per_order: round(perOrder, 3),
+    orders_per_hour_at_documented_budget:
+      perOrder > 0 ? Math.floor((PEOPLEVOX_DOCUMENTED_REQUESTS_PER_SECOND * 3600) / perOrder) : null,
+    peoplevox_calls_by_endpoint: byEndpoint,
+  };
 }
 
 interface ShopifyRouteOptions {

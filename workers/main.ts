@@ -2,7 +2,8 @@
 //   worker [role ...]  – polls the task queues of the roles given (orders, acknowledge, peoplevox, shopify,
 //                        inventory; comma- or space-separated, or LOOPLINE_WORKER_ROLES); none or `all`:
 //                        every configured role. Scale horizontally: run more processes of a role.
-//   http               – webhooks, ops API and dashboard, metrics
+//   http               – two listeners: public webhooks (http.port) and, internally, the ops API and
+//                        dashboard, the codec endpoint and metrics (http.internal.port); docs/security.md
 // Both read the same config file and environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY …).
 import { loadConfig } from '../src/config/load';
 import type { Config } from '../src/config/schema';
@@ -10,7 +11,7 @@ import { createLogger } from '../src/logging/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createRuntime, createWorkers, parseWorkerRoles } from './runtime';
 import { ensureRecurringWork } from './recurring';
-import { createHttpServer } from '../src/http/server';
+import { createHttpServers } from '../src/http/server';
 import { installTemporalLogging } from '../src/temporal/runtime-logging';
 import { ensureInventoryWorkflows } from '../src/inventory/intake';
 
@@ -59,10 +60,14 @@ async function runHttp() {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, name: 'loopline-http' });
   const client = await connectClient(config);
-  const app = await createHttpServer({ config, client, log });
-  await app.listen({ host: config.http.host, port: config.http.port });
-  log.info(`HTTP server on ${config.http.host}:${config.http.port}`);
-  const stop = () => void app.close().then(() => process.exit(0));
+  // Checks every HTTP credential first (length, distinct, no sandbox value): a weak one stops the process.
+  const servers = await createHttpServers({ config, client, log });
+  const { publicUrl, internalUrl } = await servers.listen();
+  log.info(
+    { publicUrl, internalUrl },
+    'HTTP listening: webhooks (public) and dashboard, ops API, codec, metrics (internal)',
+  );
+  const stop = () => void servers.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

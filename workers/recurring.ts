@@ -15,6 +15,8 @@ import { despatchSweepWorkflow, type DespatchSweepInput } from '../workflows/des
 import { catalogueAuditWorkflow, type CatalogueAuditInput } from '../workflows/catalogue-audit';
 import { payoutReconciliationWorkflow, type PayoutReconciliationInput } from '../workflows/payout-reconciliation';
 import { intakeWorkflow } from '../workflows/intake';
+import { warehouseGatewayWorkflow } from '../workflows/warehouse-gateway';
+import { warehouseGatewayStart } from '../activities/warehouse-gateway';
 import { reconciliationChannels } from '../src/reconciliation/channels';
 import { returnReceiptsSweepWorkflow, type ReturnReceiptsSweepInput } from '../workflows/return-receipts-sweep';
 
@@ -31,6 +33,8 @@ export interface RecurringOptions {
 export interface RecurringWork {
   intakeWorkflowIds: string[];
   scheduleIds: string[];
+  /** The warehouse gateway (workflows/warehouse-gateway.ts), when Peoplevox is configured with it. */
+  gatewayWorkflowId?: string;
 }
 
 export function intakeWorkflowId(channel: string, suffix?: string): string {
@@ -101,6 +105,17 @@ export async function ensureRecurringWork(
     });
     out.intakeWorkflowIds.push(workflowId);
   }
+  // The warehouse gateway reads despatches every window, orders or not: it runs from the start.
+  const gateway = warehouseGatewayStart(config, scale);
+  if (gateway) {
+    await client.workflow.start(warehouseGatewayWorkflow, {
+      workflowId: gateway.workflowId,
+      taskQueue: gateway.taskQueue,
+      args: [gateway.input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    out.gatewayWorkflowId = gateway.workflowId;
+  }
   if (opts.schedules === false) return out;
 
   const pvx = config.systems.peoplevox;
@@ -108,7 +123,7 @@ export async function ensureRecurringWork(
     const scheduleId = despatchSweepScheduleId(opts.idSuffix);
     const input: DespatchSweepInput = {
       lookbackMinutes: pvx.despatchSweep.lookbackMinutes / scale,
-      taskQueue: config.temporal.taskQueues.peoplevox,
+      taskQueue: config.temporal.taskQueues.peoplevoxBulk,
     };
     const spec = { intervals: [{ every: Math.max(1000, (pvx.despatchSweep.everyMinutes * 60_000) / scale) }] };
     const action = {
@@ -141,7 +156,7 @@ export async function ensureRecurringWork(
     const scheduleId = returnReceiptsScheduleId(opts.idSuffix);
     const input: ReturnReceiptsSweepInput = {
       lookbackMinutes: config.returns.receiptLookbackMinutes / scale,
-      taskQueue: config.temporal.taskQueues.peoplevox,
+      taskQueue: config.temporal.taskQueues.peoplevoxBulk,
     };
     await ensureSchedule(
       client,
@@ -165,7 +180,7 @@ export async function ensureRecurringWork(
   const auditChannels = config.channels.filter((c) => c.enabled && c.platform === 'mirakl').map((c) => c.code);
   if (pvx && audit.enabled && auditChannels.length > 0) {
     const scheduleId = catalogueAuditScheduleId(opts.idSuffix);
-    const input: CatalogueAuditInput = { channels: auditChannels, taskQueue: config.temporal.taskQueues.peoplevox };
+    const input: CatalogueAuditInput = { channels: auditChannels, taskQueue: config.temporal.taskQueues.peoplevoxBulk };
     await ensureSchedule(
       client,
       scheduleId,

@@ -21,8 +21,13 @@ import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-conne
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
+import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
+import { peoplevoxBudget } from '../src/config/budget';
+import { rateBudgetWorkflowId } from '../src/domain/keys';
+import { RequestPacer } from '../src/connectors/peoplevox/pacer';
+import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client';
 import { createInventoryWorker } from '../src/inventory/worker';
-import { createDataConverter } from '../src/temporal/data-converter';
+import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
 import { ReveniClient } from '../src/connectors/reveni/client';
 import { createReturnActivities } from '../activities/returns';
@@ -32,7 +37,16 @@ import { createMarketplaceRefundActivities, miraklRefundPort } from '../activiti
 export interface Runtime {
   config: Config;
   mirakl(channel: string): MiraklClient;
+  /** Peoplevox for order-critical calls (warehouse batches, creates, cancellations): the lanes the reads leave. */
   peoplevox: PeoplevoxClient;
+  /** Peoplevox for reads (despatches, stock, item codes, the audit): at most their share of the lanes. */
+  peoplevoxReads: PeoplevoxClient;
+  /**
+   * From now on every Peoplevox request keeps to the lanes it leases from the tenant's budget kept by the Temporal server
+   * (workflows/rate-budget.ts), shared with every replica; until then (a CLI command, the go-live probe) this
+   * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
+   */
+  shareBudgets(client: Client): void;
   /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
   shopify?: ShopifyClient;
   /** The process's alert sinks (delivery); activities raise through the alert router (activities/alerts.ts). */
@@ -56,7 +70,11 @@ export function createRuntime(
   const listings = new Map<string, ChannelListing>();
   const pvx = config.systems.peoplevox;
   if (!pvx) throw new Error('systems.peoplevox is not configured');
+  const ownPace = new RequestPacer(pvx.requestsPerSecond * timeScale);
+  const priorityPacer = new DeferredPacer(ownPace);
+  const sharePacer = new DeferredPacer(ownPace);
   const peoplevox = new PeoplevoxClient({
+    pacer: priorityPacer,
     baseUrl: pvx.baseUrl,
     clientId: pvx.clientId,
     username: pvx.username,
@@ -91,6 +109,7 @@ export function createRuntime(
         accessToken: secretFromEnv(shop.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
         timeoutMs: shop.timeoutMs,
         log: log.child({ system: 'shopify' }),
+        stockLocations: shop.stockLocations,
       })
     : undefined;
   const reveniCfg = config.systems.reveni;
@@ -113,10 +132,41 @@ export function createRuntime(
         return c;
       }
     : undefined;
+  let sharedBudgets = false;
+  function shareBudgets(client: Client) {
+    if (sharedBudgets) return;
+    sharedBudgets = true;
+    const b = peoplevoxBudget(config, timeScale);
+    const budgetLog = log.child({ component: 'rate-budget', system: 'peoplevox' });
+    let lastWarn = 0;
+    const common = {
+      client,
+      workflowId: rateBudgetWorkflowId(
+        'peoplevox',
+        pvx!.clientId,
+        config.temporal.taskQueues.orders,
+        config.temporal.idScope,
+      ),
+      taskQueue: config.temporal.taskQueues.orders,
+      terms: b.terms,
+      onError: (err: unknown) => {
+        if (Date.now() - lastWarn < 10_000) return;
+        lastWarn = Date.now();
+        budgetLog.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'Peoplevox budget lease not renewed; keeping to the lease held and asking again',
+        );
+      },
+    };
+    priorityPacer.use(new LeasedBudget({ ...common, laneClass: 'priority' }));
+    sharePacer.use(new LeasedBudget({ ...common, laneClass: 'share' }));
+  }
   return {
     config,
     log,
     peoplevox,
+    peoplevoxReads: peoplevox.withPacer(sharePacer),
+    shareBudgets,
     shopify,
     reveni,
     alerts:
@@ -194,7 +244,12 @@ export interface WorkerSetOptions {
 }
 
 export async function buildWorkflowBundle() {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  // Loopline's failure converter goes into the bundle: failures raised in workflows are encrypted too.
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /**
@@ -208,8 +263,10 @@ export async function buildWorkflowBundle() {
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const { runtime, connection } = opts;
   const { config } = runtime;
+  // Every Peoplevox request from here on keeps to lanes leased from the budget the server keeps for all replicas.
+  runtime.shareBudgets(opts.client);
   // A missing code triggers a re-read at most once a (scaled) minute, so a retry after adding the item works.
-  const itemCodes = createItemCodeDirectory(() => runtime.peoplevox.listItemCodes(), {
+  const itemCodes = createItemCodeDirectory(() => runtime.peoplevoxReads.listItemCodes(), {
     missRefreshMs: 60_000 / (opts.timeScale ?? 1),
   });
   const shopifyActs = runtime.shopify
@@ -228,6 +285,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     peoplevox: runtime.peoplevox,
     itemCodes,
     alerts,
+    client: opts.client,
     timeScale: opts.timeScale,
     log: runtime.log.child({ component: 'order-activities' }),
     despatchBackstopMs: opts.despatchBackstopMs,
@@ -248,17 +306,24 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'intake' }),
     timeScale: opts.timeScale,
   });
-  const { sweepDespatches, forwardDespatch } = createDespatchSweepActivities({
+  const { createSalesOrderBatch, deliverWarehouseResults } = createWarehouseGatewayActivities({
     config,
     client: opts.client,
     peoplevox: runtime.peoplevox,
+    itemCodes,
+    log: runtime.log.child({ component: 'warehouse-gateway' }),
+  });
+  const { sweepDespatches, forwardDespatch, forwardDespatchesSince } = createDespatchSweepActivities({
+    config,
+    client: opts.client,
+    peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'despatch-sweep' }),
   });
   const { auditChannelCatalogue, raiseCatalogueFindings } = createCatalogueAuditActivities({
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    peoplevox: runtime.peoplevox,
+    peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'catalogue-audit' }),
     timeScale: opts.timeScale,
   });
@@ -299,7 +364,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    peoplevox: runtime.peoplevox,
+    // Return summary reads: the bulk share of the Peoplevox budget.
+    peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'returns-intake' }),
     timeScale: opts.timeScale,
   });
@@ -312,7 +378,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
   const dataConverter = createDataConverter(config);
   const q = config.temporal.taskQueues;
-  const pvxRate = (config.systems.peoplevox?.requestsPerSecond ?? 1) * (opts.timeScale ?? 1);
+  const budget = peoplevoxBudget(config, opts.timeScale ?? 1);
   const {
     acknowledgeOrder,
     confirmShipment,
@@ -322,7 +388,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     listWarehouseDespatches,
     ...general
   } = orderActs;
-  const build: Record<WorkerRole, () => Promise<Worker>> = {
+  const build: Record<WorkerRole, () => Promise<Worker | Worker[]>> = {
     orders: () =>
       Worker.create({
         connection,
@@ -334,6 +400,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           ...general,
           ...intakeActs,
           forwardDespatch,
+          deliverWarehouseResults,
           raiseCatalogueFindings,
           ...reconciliationActs,
           ...returnActs,
@@ -357,27 +424,41 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
         },
       }),
-    peoplevox: () =>
-      Worker.create({
+    // Peoplevox: two queues sharing the tenant's budget (systems.peoplevox.budget.slaShare), each rate-limited
+    // by the Temporal server for every replica together, so adding replicas never exceeds it. At most three
+    // Peoplevox calls per activity, which is what each queue's rate assumes.
+    peoplevox: async () => {
+      const sla = await Worker.create({
         connection,
         namespace: config.temporal.namespace,
         dataConverter,
         taskQueue: q.peoplevox,
+        // Order-critical: warehouse batches, an order's own create (gateway off) and cancellation. (Its own
+        // despatch read too, for orders whose settings were read before the reads had their queue.)
+        activities: { createSalesOrderBatch, createWarehouseOrder, cancelWarehouseOrder, listWarehouseDespatches },
+        maxTaskQueueActivitiesPerSecond: budget.slaActivitiesPerSecond,
+      });
+      const bulk = await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.peoplevoxBulk,
+        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit,
+        // the return receipts.
         activities: {
-          createWarehouseOrder,
-          cancelWarehouseOrder,
+          forwardDespatchesSince,
           listWarehouseDespatches,
           sweepDespatches,
-          // The Return summary read (warehouse receipts), paced like every Peoplevox call.
-          sweepReturnReceipts,
-          // The catalogue audit reads the warehouse (item types, stock) through the same paced client.
           auditChannelCatalogue,
+          // The warehouse's Return summary (receipts of returns), a bulk read like the despatch sweep.
+          sweepReturnReceipts,
         },
         // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
         maxHeartbeatThrottleInterval: '2s',
-        // Three Peoplevox calls per activity at most: keep the cluster inside the documented budget.
-        maxTaskQueueActivitiesPerSecond: pvxRate / 3,
-      }),
+        maxTaskQueueActivitiesPerSecond: budget.bulkActivitiesPerSecond,
+      });
+      return [sla, bulk];
+    },
     // Shopify fulfilment calls (docs/shopify.md): the same activities, paced by Shopify's cost bucket.
     shopify: () =>
       Worker.create({
@@ -397,5 +478,5 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         timeScale: opts.timeScale,
       }),
   };
-  return Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()));
+  return (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
 }

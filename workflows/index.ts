@@ -16,3 +16,5 @@ export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
 export { returnWorkflow } from './returns';
 export { returnReceiptsSweepWorkflow } from './return-receipts-sweep';
+export { warehouseGatewayWorkflow } from './warehouse-gateway';
+export { rateBudgetWorkflow } from './rate-budget';

@@ -56,19 +56,20 @@ export const intakeStateQuery = defineQuery<IntakeInput & { totals: IntakeTotals
 export const stopIntakeSignal = defineSignal('stop');
 
 /**
- * A poll tries three times within its window (resuming from its heartbeat: a long read is not started over);
- * then the window counts as failed and the next one tries again, so a channel that cannot be read shows up as
- * polls failing in a row (stale) instead of one poll retrying forever out of sight.
+ * A poll that fails is tried once more in the next window (resuming from its heartbeat: a long read is not started
+ * over), never sooner: OR11 is limited to once a minute per shop, so a retry inside the window would be refused
+ * (429) — the limit holds by construction. Then the poll counts as failed and the loop's next window tries again,
+ * so a channel that cannot be read shows up as failed polls (stale) instead of one poll retrying out of sight.
  */
 function pollActs(intervalMs: number) {
   return proxyActivities<Pick<IntakeActivities, 'pollChannelOrders'>>({
     startToCloseTimeout: '5m',
     heartbeatTimeout: '1m',
     retry: {
-      initialInterval: Math.min(5_000, Math.max(200, intervalMs / 12)),
-      maximumInterval: Math.min(120_000, Math.max(1_000, intervalMs / 2)),
-      backoffCoefficient: 2,
-      maximumAttempts: 3,
+      initialInterval: Math.ceil(intervalMs * 1.05),
+      maximumInterval: Math.ceil(intervalMs * 1.05),
+      backoffCoefficient: 1,
+      maximumAttempts: 2,
     },
   });
 }
@@ -169,12 +170,11 @@ async function watchStaleness(input: IntakeInput, totals: IntakeTotals, now: num
   totals.failedInARow = (totals.failedInARow ?? 0) + 1;
   if (totals.staleSince !== undefined) return;
   const lastGood = totals.lastPollAt ?? firstPollAt;
-  const windows = (now - lastGood) / input.intervalMs;
-  if (totals.failedInARow < (input.staleAfterPolls ?? 5) || windows < (input.staleAfterPolls ?? 5) - 1) return;
+  if (now - lastGood < (input.staleAfterPolls ?? 5) * input.intervalMs) return;
   totals.staleSince = lastGood;
   await tell(
     input.channel,
-    `No order poll of ${input.channel} has completed for ${totals.failedInARow} polls (since ${new Date(lastGood).toISOString()}): orders from this channel are not arriving. Last error: ${totals.lastError ?? 'unknown'}.`,
+    `No order poll of ${input.channel} has completed since ${new Date(lastGood).toISOString()} (${totals.failedInARow} polls failed in a row): orders from this channel are not arriving. Last error: ${totals.lastError ?? 'unknown'}.`,
     'intake-stale',
     lastGood,
   );

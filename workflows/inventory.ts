@@ -6,6 +6,10 @@
 //   → a full read of the master on a timer corrects drift and reports how much it found
 //   → health (sync age, oldest pending change, pending count, failed pushes) as a query; alert when stale
 //   → continue-as-new when the server suggests it, carrying the ledger as plain data.
+// Bounded whatever arrives (docs/security.md): a stock event for an item code the master does not have
+// (random codes from a forged or broken callback) is counted and dropped, never added to the ledger (a
+// new item is learned by the next full read); messages that arrive before the settings are held up to a
+// cap. So the ledger, and the continue-as-new payload that carries it, stay the size of the catalogue.
 // No I/O here: every effect is an activity.
 import {
   ActivityFailure,
@@ -14,6 +18,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -127,6 +132,12 @@ export interface InventoryCounters {
   heldForIntake?: number;
   /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
   staleAlertFor?: number;
+  /** Stock events for item codes the master does not have: dropped (bounded ledger). */
+  eventsUnknown?: number;
+  /** A few of those codes, newest last, for the health query. */
+  unknownSample?: string[];
+  /** Messages dropped because too many arrived before the settings. */
+  earlyDropped?: number;
   /** Offer SKUs the pushes left out because the channel does not list them. */
   unlistedSkus?: number;
   /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
@@ -160,6 +171,11 @@ export interface InventoryWorkflowState {
   confirmNextRead?: boolean;
 }
 
+/** Messages held before the settings arrive (one activity); beyond this, stock events are dropped. */
+export const MAX_EARLY_MESSAGES = 1000;
+/** Unknown item codes kept as examples in the health query. */
+export const UNKNOWN_SAMPLE = 20;
+
 export interface InventoryHealth {
   channel: string;
   /** ms since the last successful push (since the workflow started, before the first). */
@@ -190,6 +206,9 @@ export interface InventoryHealth {
   /** A full read held for confirmation (most items suddenly at 0), if any. */
   heldRead?: HeldRead;
   itemsKnown: number;
+  /** Stock events dropped because the master has no such item code, and a few of those codes. */
+  eventsUnknown: number;
+  unknownSample: string[];
   lastPushAt?: number;
   lastSuccessfulPushAt?: number;
   nextPushAt: number;
@@ -259,23 +278,54 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] }> = [];
   let dirty = false;
   let fullReadRequested = false;
+  // Histories recorded before the bounds replay without them.
+  const bounded = patched('inventory-bounded-items');
+
+  /** The events whose item code the master has; the others are counted and dropped (see the top). */
+  function knownOnly(events: StockEvent[]): StockEvent[] {
+    if (!bounded) return events;
+    const known = events.filter((e) => l.master[e[0]] !== undefined);
+    const unknown = events.length - known.length;
+    if (unknown === 0) return known;
+    const c = state.counters;
+    c.eventsUnknown = (c.eventsUnknown ?? 0) + unknown;
+    const sample = (c.unknownSample ??= []);
+    for (const e of events)
+      if (l.master[e[0]] === undefined && !sample.includes(e[0])) sample.push(String(e[0]).slice(0, 60));
+    if (sample.length > UNKNOWN_SAMPLE) sample.splice(0, sample.length - UNKNOWN_SAMPLE);
+    return known;
+  }
+
+  function holdEarly(m: (typeof early)[number]) {
+    if (bounded && early.length >= MAX_EARLY_MESSAGES) {
+      // A full read follows the settings at once: stock figures can go; reservations are kept.
+      const i = early.findIndex((x) => 'events' in x);
+      if ('events' in m || i < 0) {
+        state.counters.earlyDropped = (state.counters.earlyDropped ?? 0) + 1;
+        return;
+      }
+      early.splice(i, 1);
+      state.counters.earlyDropped = (state.counters.earlyDropped ?? 0) + 1;
+    }
+    early.push(m);
+  }
 
   // Handlers first, before any await.
   setHandler(stockEventsSignal, (events) => {
     state.counters.signals++;
     state.counters.eventsReceived += events.length;
     if (!settings) {
-      early.push({ events });
+      holdEarly({ events });
       return;
     }
-    state.counters.eventsApplied += applyEvents(l, settings, events, Date.now());
+    state.counters.eventsApplied += applyEvents(l, settings, knownOnly(events), Date.now());
     dirty = true;
   });
   setHandler(orderStockSignal, (changes) => {
     state.counters.signals++;
     state.counters.reservationChanges = (state.counters.reservationChanges ?? 0) + changes.length;
     if (!settings) {
-      early.push({ changes });
+      holdEarly({ changes });
       return;
     }
     noteIntake(changes);
@@ -297,7 +347,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     state.counters.signals++;
     state.counters.restocks = (state.counters.restocks ?? 0) + restocks.length;
     if (!settings) {
-      early.push({ restocks });
+      holdEarly({ restocks });
       return;
     }
     if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
@@ -331,7 +381,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   if (input.maxHistoryEvents) settings = { ...settings, maxHistoryEvents: input.maxHistoryEvents };
   const s: InventorySettings = settings;
   for (const m of early.splice(0)) {
-    if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, m.events, Date.now());
+    if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
     else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
     else {
       noteIntake(m.changes);
@@ -628,6 +678,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
       itemsKnown: Object.keys(l.master).length,
+      eventsUnknown: c.eventsUnknown ?? 0,
+      unknownSample: [...(c.unknownSample ?? [])],
       lastPushAt: c.lastPushAt,
       lastSuccessfulPushAt: c.lastSuccessfulPushAt,
       nextPushAt: state.nextPushAt,

@@ -6,7 +6,7 @@ import type { ReceiptSweepResult, ReturnIntakeActivities } from '../activities/r
 
 export interface ReturnReceiptsSweepInput {
   lookbackMinutes: number;
-  /** Peoplevox task queue (rate-limited for the whole cluster). */
+  /** The Peoplevox bulk task queue (reads; rate-limited for the whole cluster). */
   taskQueue: string;
 }
 

@@ -3,6 +3,7 @@
 // Orders per second here is what Temporal itself allows on this machine; the ratio to the real run is our
 // overhead (connectors, simulators, rate limits, retries after injected faults, intake polling).
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import {
@@ -40,6 +41,7 @@ export async function runCeiling(opts: {
   };
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./ceiling-workflow'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const base = { connection: opts.connection, namespace: opts.namespace };

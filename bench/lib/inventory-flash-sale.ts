@@ -18,7 +18,7 @@ import { PVX_RATE_LIMIT } from '../../src/sandbox/peoplevox/simulator';
 import { CallLog } from '../../src/sandbox/core/call-log';
 import { seededRandom } from '../../src/sandbox/core/faults';
 import { createRuntime } from '../../workers/runtime';
-import { createHttpServer } from '../../src/http/server';
+import { createHttpServers } from '../../src/http/server';
 import { createInventoryWorker } from '../../src/inventory/worker';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../../src/inventory/intake';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
@@ -109,7 +109,10 @@ function configYaml(url: string, suffix: string, inventory: InventoryVariant = {
     acceptance: { outOfStock: ${outOfStock} }${inventory[code] ? `\n    inventory: ${inventory[code]}` : ''}`;
   return `
 temporal:
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix} }
+# The absorption check sends its callbacks as fast as one address can: the per-source limit (default
+# 3000 / 10 s, docs/security.md) is raised so the pipeline's capacity is what is measured.
+http: { port: 0, internal: { port: 0 }, rateLimits: { peoplevox: { max: 1000000, windowSeconds: 10 } } }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
@@ -140,7 +143,12 @@ export async function runFlashSale(
   p: SaleParams,
   log: (line: string) => void,
   opts: {
-    absorb?: (ctx: { httpUrl: string; config: Config; env: TestWorkflowEnvironment }) => Promise<unknown>;
+    absorb?: (ctx: {
+      httpUrl: string;
+      config: Config;
+      env: TestWorkflowEnvironment;
+      sandboxUrl: string;
+    }) => Promise<unknown>;
     /** Loopline with non-default stock settings per channel (a variant run). */
     inventory?: InventoryVariant;
   } = {},
@@ -186,9 +194,9 @@ export async function runFlashSale(
     });
     const running = worker.run();
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
-    const http = await createHttpServer({ config, client: env.client, log: quiet, inventory: { batcher } });
-    httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
-    await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet);
+    const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
+    httpUrl = (await http.listen()).publicUrl;
+    await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet, config);
     await ensureInventoryWorkflows(env.client, config);
     stops.unshift(async () => {
       for (const ch of CHANNELS)
@@ -469,7 +477,10 @@ export async function runFlashSale(
       };
     }
   }
-  const absorption = mode === 'loopline' && opts.absorb ? await opts.absorb({ httpUrl, config, env }) : undefined;
+  const absorption =
+    mode === 'loopline' && opts.absorb
+      ? await opts.absorb({ httpUrl, config, env, sandboxUrl: sandbox.url })
+      : undefined;
   for (const stop of stops) await stop().catch(() => undefined);
   return {
     mode,

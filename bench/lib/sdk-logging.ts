@@ -3,6 +3,7 @@
 // every other warning and error still shows. Import this module before anything that installs a Runtime
 // (test/support/temporal.ts keeps an already-installed one).
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { scanSdkEntry } from '../../test/support/scan-log';
 
 let activityFailures = 0;
 
@@ -14,6 +15,8 @@ export function activityFailureCount(): number {
 try {
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => {
+      // Into Loopline's (redacting) logger too, where the tests' log scan reads it (test/support/scan-log.ts).
+      scanSdkEntry(entry);
       if (entry.message === 'Activity failed') {
         activityFailures += 1;
         return;

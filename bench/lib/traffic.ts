@@ -233,6 +233,8 @@ export interface TrafficReport {
   /** Calls refused by a simulator's documented rate limit (not injected). */
   rateLimited: Record<string, number>;
   calls: Record<string, number>;
+  /** Calls per system and endpoint (callbacks the simulators made are counted under their own names). */
+  callsByEndpoint: Record<string, Record<string, number>>;
   harnessErrors: string[];
   timedOut: boolean;
 }
@@ -612,9 +614,12 @@ async function judge(
   const faultsByEndpoint: TrafficReport['faultsByEndpoint'] = {};
   const rateLimited: Record<string, number> = {};
   const callCounts: Record<string, number> = {};
+  const callsByEndpoint: Record<string, Record<string, number>> = {};
   for (const c of calls) {
     const sys = c.tenant && c.system === 'mirakl' ? `mirakl:${c.tenant}` : c.system;
     callCounts[sys] = (callCounts[sys] ?? 0) + 1;
+    callsByEndpoint[c.system] ??= {};
+    callsByEndpoint[c.system]![c.endpoint] = (callsByEndpoint[c.system]![c.endpoint] ?? 0) + 1;
     if (c.fault) {
       const key = `${c.endpoint}:${c.fault}`;
       faultsByEndpoint[sys] ??= {};
@@ -652,6 +657,7 @@ async function judge(
     faultsByEndpoint,
     rateLimited,
     calls: callCounts,
+    callsByEndpoint,
     ...run,
   };
 }

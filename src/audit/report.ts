@@ -3,8 +3,9 @@
 //   <reportsDir>/catalogue-audit-<channel>-<YYYY-MM-DD>.csv / .json
 // A second run on the same day replaces that day's files (the latest audit is the one that counts).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { formulaSafeCsv, insideDir, safeFileComponent } from '../reports/safe-files';
 import { FINDING_KINDS, type AuditFinding, type FindingKind } from './catalogue';
 
 export const REPORT_COLUMNS = [
@@ -43,8 +44,8 @@ export interface ChannelAuditSummary {
 
 export function reportPaths(reportsDir: string, channel: string, date: Date): { csv: string; json: string } {
   const day = date.toISOString().slice(0, 10);
-  const base = join(resolve(reportsDir), `catalogue-audit-${channel}-${day}`);
-  return { csv: `${base}.csv`, json: `${base}.json` };
+  const name = `catalogue-audit-${safeFileComponent(channel, 24)}-${day}`;
+  return { csv: insideDir(reportsDir, `${name}.csv`), json: insideDir(reportsDir, `${name}.json`) };
 }
 
 function writeAtomic(path: string, content: string) {
@@ -65,7 +66,8 @@ export function findingsCsv(findings: AuditFinding[]): string {
       f.sellable ?? '',
       f.detail,
     ]),
-    { header: true, columns: [...REPORT_COLUMNS] },
+    // SKUs and details come from the marketplace and the warehouse: no cell may be a formula.
+    formulaSafeCsv({ header: true, columns: [...REPORT_COLUMNS] }),
   );
 }
 

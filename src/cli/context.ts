@@ -4,7 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
+import { secretValues } from '../config/secret-values';
+import { registerSecrets } from '../logging/logger';
 import { connectClient } from '../temporal/connection';
+import { fillSandboxSecrets } from '../sandbox/relaxations';
 
 export interface GlobalOptions {
   config?: string;
@@ -26,6 +29,15 @@ export function createContext(cmd: Command): CliContext {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   if (opts.config) process.env.LOOPLINE_CONFIG = opts.config;
   const config = loadConfig();
+  // The sandbox only (sandbox.enabled, Temporal on this machine, no key of your own): the CLI uses the
+  // sandbox's published secrets, as `npm start` does, and says so on stderr. Nowhere else.
+  const filled = fillSandboxSecrets(config);
+  if (filled.length > 0) {
+    registerSecrets(secretValues(config));
+    process.stderr.write(
+      `loopline: SANDBOX: using the sandbox's published secrets (${filled.length} variables, e.g. ${filled.includes('LOOPLINE_PAYLOAD_KEY_1') ? 'LOOPLINE_PAYLOAD_KEY_1' : filled[0]}); sandbox.enabled is true in ${process.env.LOOPLINE_CONFIG ?? 'src/config/loopline.yaml'}\n`,
+    );
+  }
   let client: Client | undefined;
   return {
     config,

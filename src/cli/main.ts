@@ -13,7 +13,9 @@ import { registerGoLiveCommands } from './commands/golive';
 
 export function buildProgram(): Command {
   const program = new Command('loopline')
-    .description('Loopline operations: orders, returns, exceptions, stock, catalogue audit, reconciliation, webhooks, go-live')
+    .description(
+      'Loopline operations: orders, returns, exceptions, stock, catalogue audit, reconciliation, webhooks, go-live',
+    )
     .option('-c, --config <file>', 'config file (default src/config/loopline.yaml or $LOOPLINE_CONFIG)')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .showHelpAfterError();

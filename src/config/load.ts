@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, type Config } from './schema';
+import { secretValues } from './secret-values';
+import { registerSecrets } from '../logging/logger';
 
 export const DEFAULT_CONFIG_PATH = resolve(__dirname, 'loopline.yaml');
 
@@ -63,6 +65,11 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<
   const http = (out.http ??= {}) as Record<string, unknown>;
   if (env.LOOPLINE_HTTP_PORT) http.port = Number(env.LOOPLINE_HTTP_PORT);
   if (env.LOOPLINE_HTTP_HOST) http.host = env.LOOPLINE_HTTP_HOST;
+  if (env.LOOPLINE_INTERNAL_PORT || env.LOOPLINE_INTERNAL_HOST) {
+    const internal = (http.internal ??= {}) as Record<string, unknown>;
+    if (env.LOOPLINE_INTERNAL_PORT) internal.port = Number(env.LOOPLINE_INTERNAL_PORT);
+    if (env.LOOPLINE_INTERNAL_HOST) internal.host = env.LOOPLINE_INTERNAL_HOST;
+  }
   const log = (out.log ??= {}) as Record<string, unknown>;
   if (env.LOG_LEVEL) log.level = env.LOG_LEVEL;
   if (env.LOG_FORMAT) log.format = env.LOG_FORMAT;
@@ -96,6 +103,8 @@ export function loadConfig(path = process.env.LOOPLINE_CONFIG ?? DEFAULT_CONFIG_
   }
   const config = parseConfig(text, path, env);
   applySecretFiles(config, env);
+  // From here on, no log line of this process can carry one of the secrets the config names.
+  registerSecrets(secretValues(config, env));
   return config;
 }
 

@@ -316,6 +316,34 @@ export const PeoplevoxSchema = z
         path: ['lookbackMinutes'],
       })
       .prefault({}),
+    /**
+     * The warehouse gateway (workflows/warehouse-gateway.ts): orders reach Peoplevox in batches — closed at
+     * `maxOrders` or `windowSeconds` after the first request — each two SaveData calls; despatches are read
+     * once every `everySeconds` for all orders (sooner, at most every `minGapSeconds`, when a tracking callback
+     * says one happened), each read overlapping the last by `overlapSeconds` (report dates are to the minute).
+     * Off: each order creates its own warehouse order and reads its own despatches (4–5 calls an order).
+     */
+    gateway: z
+      .object({
+        enabled: z.boolean().default(true),
+        maxOrders: z.number().int().min(1).max(100).default(25),
+        windowSeconds: z.number().min(0.1).max(600).default(2),
+        despatchEverySeconds: z.number().min(1).max(3600).default(60),
+        despatchMinGapSeconds: z.number().min(0).max(3600).default(10),
+        despatchOverlapSeconds: z.number().min(60).max(3600).default(120),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * How the requests-per-second budget is shared. Every Peoplevox request, from every replica, keeps to lanes
+     * leased from one budget the Temporal server keeps (workflows/rate-budget.ts): order-critical calls (creating
+     * and cancelling warehouse orders) hold the lanes the reads leave; reads (despatches, stock, item codes, the
+     * catalogue audit) at most 1 − slaShare of them. Visible in /metrics.
+     */
+    budget: z
+      .object({ slaShare: z.number().min(0.1).max(0.95).default(0.7) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -340,6 +368,19 @@ export const ShopifySchema = z
     orderTag: z.string().min(1).default('loopline-{channel}'),
     /** Shopify refund note (or return reason) → marketplace refund reason code; `*` is the default. */
     refundReasons: z.record(z.string(), z.string().min(1)).default({ '*': '16' }),
+    /**
+     * The location(s) whose stock the channels sell (numeric ids or gid://shopify/Location/<id>). The full
+     * read sums these only, and an inventory_levels/update for another location is dropped. Unset: every
+     * location (a webhook then re-reads the item's levels, since it carries one location's figure only).
+     */
+    stockLocations: z
+      .array(
+        z
+          .union([z.number().int().positive(), z.string().regex(/^(gid:\/\/shopify\/Location\/)?\d+$/)])
+          .transform((v) => Number(String(v).split('/').pop())),
+      )
+      .min(1)
+      .optional(),
     timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
   })
   .strict();
@@ -362,6 +403,12 @@ export const SecuritySchema = z
         /** Encrypts every new payload; any key listed in `keys` still decrypts. */
         currentKeyId: z.string().optional(),
         keys: z.array(PayloadKeySchema).default([]),
+        /**
+         * Refuse plaintext payloads when decoding (workers and clients), so a signal sent to Temporal
+         * without the key (e.g. straight to port 7233) is never accepted as data. Unset: on, except in the
+         * sandbox (sandbox.enabled). Turn it off only while histories recorded before encryption are open.
+         */
+        requireEncrypted: z.boolean().optional(),
       })
       .strict()
       .superRefine((pe, ctx) => {
@@ -395,16 +442,25 @@ export const SecuritySchema = z
         }
       })
       .default({ enabled: false, keys: [] }),
-    /** POST /codec/decode and /codec/encode for the Temporal Web UI (ops token as Bearer). */
+    /** POST /codec/decode and /codec/encode for the Temporal Web UI (decryptor token; docs/security.md). */
     codecEndpoint: z
       .object({
         /** Browser origins allowed to call the endpoint (the Web UI's address). */
         corsOrigins: z
           .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) origin' }))
           .default(['http://localhost:8233']),
+        /** Payloads one request may carry (the Web UI sends one event's payloads at a time). */
+        maxPayloads: z.number().int().min(1).max(10_000).default(200),
+        /** Request body limit in bytes. */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(4 * 1024 * 1024),
       })
       .strict()
-      .default({ corsOrigins: ['http://localhost:8233'] }),
+      .default({ corsOrigins: ['http://localhost:8233'], maxPayloads: 200, maxBodyBytes: 4 * 1024 * 1024 }),
   })
   .strict();
 
@@ -478,6 +534,102 @@ export const PayoutReconciliationSchema = z
   })
   .strict();
 
+/** Requests per source address within a window (docs/security.md). */
+const RateLimitSchema = z
+  .object({
+    max: z.number().int().min(1).max(10_000_000),
+    windowSeconds: z.number().int().min(1).max(3600),
+  })
+  .strict();
+
+export const RATE_LIMIT_DEFAULTS = {
+  /** Peoplevox callbacks (despatch tracking, stock): a flash sale sends thousands a minute. */
+  peoplevox: { max: 3000, windowSeconds: 10 },
+  shopify: { max: 1200, windowSeconds: 10 },
+  marketplacer: { max: 600, windowSeconds: 10 },
+  reveni: { max: 300, windowSeconds: 10 },
+  intake: { max: 300, windowSeconds: 10 },
+  /** The internal listener: dashboard, ops API, codec (the Web UI decodes an event at a time), metrics. */
+  internal: { max: 3000, windowSeconds: 10 },
+  /** Failed sign-ins per source before it is refused for the rest of the window. */
+  authFailures: { max: 20, windowSeconds: 60 },
+};
+
+/**
+ * Loopline's two HTTP listeners (docs/security.md): the public one takes webhooks only; the internal one
+ * serves the ops dashboard and API, the codec endpoint for the Temporal Web UI, metrics and health. Each
+ * role has its own credential: viewer (read the dashboard), operator (also act: retry, resolve, cancel),
+ * decryptor (decode payloads through the codec endpoint).
+ */
+export const HttpSchema = z
+  .object({
+    /** Public listener: webhooks only. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    internal: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8081),
+        /**
+         * Origins the internal listener is reached at by browsers (behind a proxy: the proxy's address).
+         * A state-changing request from any other Origin is refused (CSRF). Its own host is always allowed.
+         */
+        allowedOrigins: z.array(z.url({ protocol: /^https?$/, error: 'must be an http(s) origin' })).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** The operator token (dashboard + actions); LOOPLINE_OPS_TOKEN. */
+    opsTokenEnv: envVarName.default('LOOPLINE_OPS_TOKEN'),
+    /** The viewer token (dashboard and read API only). Unset variable: only the operator can read. */
+    viewerTokenEnv: envVarName.default('LOOPLINE_VIEWER_TOKEN'),
+    /** The decryptor token (codec endpoint). Unset variable: nobody can decode through Loopline. */
+    decryptorTokenEnv: envVarName.default('LOOPLINE_DECRYPTOR_TOKEN'),
+    /** Tokens and the webhook secret shorter than this stop the process at start-up. */
+    minTokenLength: z.number().int().min(16).max(256).default(24),
+    /**
+     * The per-deployment secret in the path of every callback URL Loopline registers (Peoplevox
+     * SubscribeEvent, Reveni): /webhooks/peoplevox/<secret>/... Unset: those callbacks are closed.
+     */
+    webhookSecretEnv: envVarName.default('LOOPLINE_WEBHOOK_SECRET'),
+    /** Marketplacer webhooks: the HMAC key configured on the webhook (Marketplacer-Hmac-256). */
+    marketplacerHmacKeyEnv: envVarName.default('MARKETPLACER_WEBHOOK_HMAC_KEY'),
+    /**
+     * Trust X-Forwarded-For from these proxies (addresses/CIDRs), so per-source limits see the real
+     * caller. Empty: the socket's address.
+     */
+    trustProxy: z.array(z.string().min(1)).default([]),
+    rateLimits: z
+      .object({
+        peoplevox: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.peoplevox),
+        shopify: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.shopify),
+        marketplacer: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.marketplacer),
+        reveni: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.reveni),
+        intake: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.intake),
+        internal: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.internal),
+        authFailures: RateLimitSchema.default(RATE_LIMIT_DEFAULTS.authFailures),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    if (h.port !== 0 && h.port === h.internal.port && h.host === h.internal.host) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['internal', 'port'],
+        message: `the internal listener needs its own port (the public webhook listener uses ${h.port})`,
+      });
+    }
+    const envs = [h.opsTokenEnv, h.viewerTokenEnv, h.decryptorTokenEnv, h.webhookSecretEnv];
+    if (new Set(envs).size !== envs.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['opsTokenEnv'],
+        message: 'the operator, viewer and decryptor tokens and the webhook secret each need their own variable',
+      });
+    }
+  });
+
 export const ConfigSchema = z
   .object({
     temporal: z
@@ -501,6 +653,8 @@ export const ConfigSchema = z
             /** Acknowledgements (OR21) get their own queue so warehouse work never delays them. */
             acknowledge: z.string().default('loopline-acknowledge'),
             peoplevox: z.string().default('loopline-peoplevox'),
+            /** Bulk Peoplevox reads (despatches, audit): the budget's other share, never ahead of order creation. */
+            peoplevoxBulk: z.string().default('loopline-peoplevox-bulk'),
             inventory: z.string().default('loopline-inventory'),
             /** Shopify fulfilment calls (docs/shopify.md): paced by Shopify's cost bucket, not Peoplevox's budget. */
             shopify: z.string().default('loopline-shopify'),
@@ -510,6 +664,7 @@ export const ConfigSchema = z
             orders: 'loopline-orders',
             acknowledge: 'loopline-acknowledge',
             peoplevox: 'loopline-peoplevox',
+            peoplevoxBulk: 'loopline-peoplevox-bulk',
             inventory: 'loopline-inventory',
             shopify: 'loopline-shopify',
           }),
@@ -524,19 +679,12 @@ export const ConfigSchema = z
           orders: 'loopline-orders',
           acknowledge: 'loopline-acknowledge',
           peoplevox: 'loopline-peoplevox',
+          peoplevoxBulk: 'loopline-peoplevox-bulk',
           inventory: 'loopline-inventory',
           shopify: 'loopline-shopify',
         },
       }),
-    http: z
-      .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
-        /** Environment variable holding the ops dashboard / API token. */
-        opsTokenEnv: envVarName.default('LOOPLINE_OPS_TOKEN'),
-      })
-      .strict()
-      .default({ host: '127.0.0.1', port: 8080, opsTokenEnv: 'LOOPLINE_OPS_TOKEN' }),
+    http: HttpSchema.prefault({}),
     metrics: z
       .object({
         /**
@@ -564,6 +712,8 @@ export const ConfigSchema = z
         enabled: z.boolean().default(false),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9090),
+        /** Where `npm start` serves the Temporal Web UI of its dev server. */
+        uiPort: z.number().int().min(1).max(65535).default(8233),
         /** Demo order stream per channel; 0 turns it off. */
         demoOrdersPerMinute: z.number().min(0).max(600).default(4),
         dataDir: z.string().default('.loopline/data'),
@@ -579,6 +729,7 @@ export const ConfigSchema = z
         enabled: false,
         host: '127.0.0.1',
         port: 9090,
+        uiPort: 8233,
         demoOrdersPerMinute: 4,
         dataDir: '.loopline/data',
         timeScale: 1,
@@ -637,7 +788,7 @@ export const ConfigSchema = z
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
     security: SecuritySchema.default({
       payloadEncryption: { enabled: false, keys: [] },
-      codecEndpoint: { corsOrigins: ['http://localhost:8233'] },
+      codecEndpoint: { corsOrigins: ['http://localhost:8233'], maxPayloads: 200, maxBodyBytes: 4 * 1024 * 1024 },
     }),
   })
   .strict()

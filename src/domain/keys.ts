@@ -53,6 +53,15 @@ export function alertRouterWorkflowId(scope?: string): string {
   return scope ? `alerts:${scope}` : 'alerts';
 }
 
+/**
+ * The shared call budget of one tenant of a rate-limited system (workflows/rate-budget.ts); `scope` as above. The
+ * task queue its workers poll is part of the id: a budget left running on a queue nobody polls any more (a renamed
+ * queue, a deployment gone) could never answer, so a deployment on another queue starts its own.
+ */
+export function rateBudgetWorkflowId(system: string, tenant: string, taskQueue: string, scope?: string): string {
+  return `rate-budget:${system}:${tenant}${scope ? `:${scope}` : ''}@${taskQueue}`;
+}
+
 /** One standalone ORDER_UNREADABLE exception per channel and order (or record, when it has no order id). */
 export function orderUnreadableWorkflowId(channel: string, orderIdOrFingerprint: string): string {
   return `order-unreadable:${channel}:${orderIdOrFingerprint}`;

@@ -1,11 +1,13 @@
-// The ops dashboard (GET /ops) and its JSON API (/ops/api/...), both behind the ops token. Everything is
-// read from Temporal through the ops service; actions are the workflows' own updates.
+// The ops dashboard (GET /ops) and its JSON API (/ops/api/...), on the internal listener. Reading (GET)
+// needs the viewer role, acting (POST: retry, resolve, cancel, bulk retry) the operator role
+// (src/http/auth.ts); every POST also passes the CSRF checks of the listener (src/http/csrf.ts).
+// Everything is read from Temporal through the ops service; actions are the workflows' own updates.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { HttpServerOptions } from './server';
-import { requireOps } from './ops-auth';
+import type { HttpContext } from './server';
+import { requireRole } from './auth';
 import { createOpsService } from '../ops/service';
 
 const Filter = z.object({
@@ -20,14 +22,22 @@ const BulkRetry = z.object({ reason: z.string().min(1).max(60), channel: z.strin
 
 const asset = (name: string) => readFileSync(join(__dirname, 'dashboard', name), 'utf8');
 
-export function registerOps(app: FastifyInstance, opts: HttpServerOptions): void {
+/** Viewer for reading, operator for anything that changes state. */
+function opsGuard(opts: HttpContext) {
+  const viewer = requireRole('viewer', { ...opts, challenge: true });
+  const operator = requireRole('operator', { ...opts, challenge: true });
+  return (req: FastifyRequest, reply: FastifyReply) =>
+    req.method === 'GET' || req.method === 'HEAD' ? viewer(req, reply) : operator(req, reply);
+}
+
+export function registerOps(app: FastifyInstance, opts: HttpContext): void {
   const ops = createOpsService(opts.client);
   const html = asset('index.html');
   const js = asset('app.js');
   const css = asset('style.css');
 
   void app.register(async (scope) => {
-    scope.addHook('preHandler', requireOps(opts.config));
+    scope.addHook('preHandler', opsGuard(opts));
 
     scope.get('/ops', async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
     scope.get('/ops/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(js));
@@ -105,7 +115,7 @@ export function registerOps(app: FastifyInstance, opts: HttpServerOptions): void
       const body = Note.safeParse(req.body ?? undefined);
       if (!body.success) return reply.code(400).send({ error: z.prettifyError(body.error) });
       const r = await ops.act(req.params.id, verb, body.data?.note);
-      opts.log.info({ workflowId: req.params.id, action: verb, ok: r.ok }, 'ops action');
+      opts.log.info({ workflowId: req.params.id, action: verb, ok: r.ok, by: req.auth?.subject }, 'ops action');
       return reply.code(r.ok ? 200 : 409).send(r);
     });
 

@@ -6,8 +6,10 @@
 //   - fulfillments/create → despatchNotified on the order workflow, with the fulfilled lines and tracking;
 //   - refunds/create → refundNotified on the order workflow;
 //   - inventory_levels/update → a stock event (variant SKU, available) for the inventory workflow of every
-//     channel whose master is Shopify; orders/create is logged.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+//     channel whose master is Shopify, stamped with the event's own `updated_at` (a late redelivery is
+//     older than the figure it would overwrite, and the ledger ignores it), for the configured location(s)
+//     only (systems.shopify.stockLocations); orders/create is logged.
+// Rate-limited per source (http.rateLimits.shopify); refusals and drops are counted by reason.
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -24,21 +26,14 @@ import { orderWorkflowId } from '../domain/keys';
 import { signalStock, stockChannels } from '../inventory/intake';
 import { despatchNotifiedSignal, refundNotifiedSignal, type DespatchNotice } from '../../workflows/order/messages';
 import type { RefundNotice } from '../../activities/shopify';
+import { verifyShopifyHmac } from './verify';
+import { sourceRateLimit } from './limits';
+import { recordAccepted, recordDropped } from '../metrics/webhooks';
+
+export { verifyShopifyHmac } from './verify';
 
 export const SHOPIFY_WEBHOOK_PATH = '/webhooks/shopify';
 export const SHOPIFY_TOPICS = ['ORDERS_CREATE', 'FULFILLMENTS_CREATE', 'REFUNDS_CREATE', 'INVENTORY_LEVELS_UPDATE'];
-
-export function verifyShopifyHmac(raw: Buffer, header: unknown, secret: string): boolean {
-  if (typeof header !== 'string' || header.length === 0) return false;
-  const expected = createHmac('sha256', secret).update(raw).digest();
-  let given: Buffer;
-  try {
-    given = Buffer.from(header, 'base64');
-  } catch {
-    return false;
-  }
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 export interface ShopifyWebhookOptions {
   config: Config;
@@ -48,6 +43,13 @@ export interface ShopifyWebhookOptions {
   shopify?: ShopifyClient;
   /** inventory_levels/update (default: a stockEvents signal to each Shopify-mastered channel). */
   onStock?: (e: z.infer<typeof InventoryLevelWebhookSchema>) => Promise<void>;
+}
+
+/** The event time of an inventory level update: its `updated_at`, else (absent or unreadable) arrival. */
+export function stockEventTime(updatedAt: string | undefined, arrivedAt = Date.now()): number {
+  const t = updatedAt === undefined ? NaN : Date.parse(updatedAt);
+  // A timestamp from the future (a clock off, or forged) is clamped: it must not pin the figure.
+  return Number.isFinite(t) ? Math.min(t, arrivedAt) : arrivedAt;
 }
 
 /** Subscribes Loopline's webhook address to every topic it handles (existing subscriptions are kept). */
@@ -67,6 +69,7 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
       accessToken: secretFromEnv(cfg.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
       timeoutMs: cfg.timeoutMs,
       log: opts.log.child({ system: 'shopify' }),
+      stockLocations: cfg.stockLocations,
     });
   const log = opts.log.child({ component: 'shopify-webhooks' });
   const shopifyChannels = opts.config.channels.filter((c) => c.fulfilment === 'shopify');
@@ -91,22 +94,48 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
   // inventory_levels/update carries the inventory item id only: its SKU comes from the full stock read
   // (re-read when an unknown item shows up, at most once a minute).
   const itemSkus = new Map<number, string>();
+  // Every location the shop's items have stock at, as the full read saw them.
+  const shopLocations = new Set<number>();
   let itemsReadAt = 0;
   const skuOfItem = async (inventoryItemId: number) => {
     if (!itemSkus.has(inventoryItemId) && Date.now() - itemsReadAt > 60_000) {
       itemsReadAt = Date.now();
-      for (const r of await shopify.inventory()) itemSkus.set(Number(r.inventoryItemId.split('/').pop()), r.sku);
+      for (const r of await shopify.inventory()) {
+        itemSkus.set(Number(r.inventoryItemId.split('/').pop()), r.sku);
+        for (const l of r.locations ?? []) shopLocations.add(l);
+      }
     }
     return itemSkus.get(inventoryItemId);
   };
+  const locations = cfg.stockLocations;
   const onStock =
     opts.onStock ??
     (async (e: z.infer<typeof InventoryLevelWebhookSchema>) => {
       const sku = await skuOfItem(e.inventory_item_id);
-      if (!sku || e.available === null) return;
+      if (!sku) {
+        recordDropped('shopify', 'unknown-item');
+        return;
+      }
+      if (locations && !locations.includes(e.location_id)) {
+        recordDropped('shopify', 'unknown-location');
+        return;
+      }
+      let figure: [number, number] | undefined;
+      const oneLocation = locations ? locations.length === 1 : shopLocations.size <= 1;
+      if (oneLocation) {
+        // The one location the channels sell: the event's figure is the figure, as of its updated_at.
+        if (e.available !== null) figure = [e.available, stockEventTime(e.updated_at)];
+      } else {
+        // The channels sell the sum over several locations, and the event carries one: read the item's
+        // levels back (summed as the full read sums them), as of the moment of reading.
+        const readAt = Date.now();
+        const row = (await shopify.inventoryForSkus([sku])).find((r) => r.sku === sku);
+        if (row) figure = [row.available, readAt];
+      }
+      if (!figure) return;
       // Shopify is the stock master of its channels: the figure goes to their inventory workflows.
       for (const ch of stockChannels(opts.config, 'shopify')) {
-        await signalStock(opts.client, opts.config, ch, [[sku, e.available, Date.now()]]);
+        await signalStock(opts.client, opts.config, ch, [[sku, figure[0], figure[1]]]);
       }
     });
 
@@ -162,27 +191,40 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
     // The signature is over the raw bytes: keep them, parse after verifying.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.post(SHOPIFY_WEBHOOK_PATH, async (req, reply) => {
+    const options = { config: { rateLimit: sourceRateLimit(opts.config, 'shopify', 'shopify') } };
+    scope.post(SHOPIFY_WEBHOOK_PATH, options, async (req, reply) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifyShopifyHmac(raw, req.headers['x-shopify-hmac-sha256'], secret)) {
-        log.warn({ topic: req.headers['x-shopify-topic'] }, 'shopify webhook with a bad signature refused');
+        recordDropped('shopify', 'bad-signature');
+        log.warn(
+          { topic: String(req.headers['x-shopify-topic'] ?? '').slice(0, 60) },
+          'shopify webhook with a bad signature refused',
+        );
         return reply.code(401).send({ error: 'invalid signature' });
       }
       const topic = String(req.headers['x-shopify-topic'] ?? '');
       const eventId = String(req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'] ?? '');
-      if (eventId && seen.has(eventId)) return reply.code(200).send({ ok: true, duplicate: true });
+      if (eventId && seen.has(eventId)) {
+        recordDropped('shopify', 'duplicate');
+        return reply.code(200).send({ ok: true, duplicate: true });
+      }
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
+        recordDropped('shopify', 'invalid');
         return reply.code(400).send({ error: 'body is not JSON' });
       }
       try {
         const r = await handle(topic, body);
         if (eventId) remember(eventId);
+        recordAccepted('shopify');
         return reply.code(r.status).send(r.body);
       } catch (err) {
-        if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
+        if (err instanceof z.ZodError) {
+          recordDropped('shopify', 'invalid');
+          return reply.code(400).send({ error: z.prettifyError(err) });
+        }
         if (err instanceof WorkflowNotFoundError) {
           // The order's workflow has closed (after its return window): a retry cannot help. Ops see it here.
           log.warn({ topic, workflowId: err.workflowId }, 'shopify event for a closed order workflow; not handled');

@@ -15,6 +15,7 @@ export async function createInventoryWorker(opts: {
   timeScale?: number;
 }): Promise<Worker> {
   const { runtime } = opts;
+  runtime.shareBudgets(opts.client);
   return Worker.create({
     connection: opts.connection,
     namespace: runtime.config.temporal.namespace,
@@ -25,7 +26,8 @@ export async function createInventoryWorker(opts: {
       config: runtime.config,
       client: opts.client,
       mirakl: runtime.mirakl,
-      peoplevox: runtime.peoplevox,
+      // Stock reads take the reads' share of the Peoplevox budget.
+      peoplevox: runtime.peoplevoxReads,
       shopify: runtime.shopify,
       alerts: createRoutedAlertSink(opts.client, runtime.config),
       listing: (channel) => runtime.listing(channel),

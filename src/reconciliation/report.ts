@@ -1,11 +1,14 @@
 // The reconciliation's files, one CSV (for people; opens in a spreadsheet) and one JSON (for tools) per
 // channel and billing cycle:  <reportsDir>/payout-reconciliation-<channel>-<cycleId>.csv / .json
+// (the cycle id comes from Mirakl: sanitised before it becomes a file name; cells are formula-safe,
+// src/reports/safe-files.ts).
 // The JSON also marks the cycle as reconciled: the Schedule skips cycles whose JSON report exists
 // (docs/reconciliation.md). Amounts: decimals in the CSV, integer minor units (…Minor) in the JSON.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
-import { fromMinor } from '../domain/money';
+import { minorUnitExponent, toDecimalNumber } from '../domain/money';
+import { formulaSafeCsv, insideDir, safeFileComponent } from '../reports/safe-files';
 import { RECONCILIATION_KINDS, type CycleReconciliation, type JournalLine, type ReconciliationKind } from './types';
 
 export const RECONCILIATION_CSV_COLUMNS = [
@@ -56,8 +59,8 @@ export interface ReconciliationSummary {
 }
 
 export function reconciliationReportPaths(reportsDir: string, channel: string, cycleId: string) {
-  const base = join(resolve(reportsDir), `payout-reconciliation-${channel}-${cycleId}`);
-  return { csv: `${base}.csv`, json: `${base}.json` };
+  const name = `payout-reconciliation-${safeFileComponent(channel, 24)}-${safeFileComponent(cycleId)}`;
+  return { csv: insideDir(reportsDir, `${name}.csv`), json: insideDir(reportsDir, `${name}.json`) };
 }
 
 export function isReconciled(reportsDir: string, channel: string, cycleId: string): boolean {
@@ -72,8 +75,10 @@ function writeAtomic(path: string, content: string) {
 
 export function reconciliationCsv(r: CycleReconciliation): string {
   const cur = r.currency;
-  const m = (minor: number | undefined) => (minor === undefined ? '' : fromMinor(minor, cur));
-  type Row = Partial<Record<(typeof RECONCILIATION_CSV_COLUMNS)[number], string>>;
+  // Amounts are numbers (printed with the currency's decimals), so a negative one is not taken for a formula.
+  const m = (minor: number | undefined) => (minor === undefined ? '' : toDecimalNumber(minor, cur));
+  const decimals = minorUnitExponent(cur);
+  type Row = Partial<Record<(typeof RECONCILIATION_CSV_COLUMNS)[number], string | number>>;
   const rows: Row[] = [];
   for (const l of r.matched)
     rows.push({
@@ -139,7 +144,11 @@ export function reconciliationCsv(r: CycleReconciliation): string {
     });
   return stringifyCsv(
     rows.map((row) => RECONCILIATION_CSV_COLUMNS.map((c) => (c === 'currency' ? cur : (row[c] ?? '')))),
-    { header: true, columns: [...RECONCILIATION_CSV_COLUMNS] },
+    formulaSafeCsv({
+      header: true,
+      columns: [...RECONCILIATION_CSV_COLUMNS],
+      cast: { number: (n) => n.toFixed(decimals) },
+    }),
   );
 }
 

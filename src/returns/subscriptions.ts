@@ -2,10 +2,14 @@
 // Peoplevox `Returns` (channels whose returns are warehouse-driven) and Reveni's `return.created` /
 // `return.updated` per store (Reveni has no documented way to list them, so an existing one is looked for
 // where the store answers GET webhooks, and otherwise one is added: deliveries are deduplicated on arrival).
+// Neither signs its calls: every URL carries the deployment's callback secret in its path (docs/security.md).
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { PeoplevoxClient } from '../connectors/peoplevox/client';
 import type { ReveniClient } from '../connectors/reveni/client';
+import { peoplevoxCallbackUrl } from '../http/callbacks';
+import { reveniWebhookUrl } from '../http/returns-webhooks';
+import { callbackSecret } from '../inventory/intake';
 
 export interface ReturnSubscription {
   system: 'peoplevox' | 'reveni';
@@ -20,11 +24,14 @@ export async function subscribeReturnEvents(
   publicUrl: string,
 ): Promise<ReturnSubscription[]> {
   const out: ReturnSubscription[] = [];
+  // Without the secret no callback can be registered (each then reports it); the backstops still run.
+  const withSecret = () => callbackSecret(deps.config);
   if (deps.config.channels.some((c) => c.enabled && c.returns === 'warehouse')) {
     try {
       const id = await deps.peoplevox.subscribeEvent(
         'Returns',
-        `${publicUrl}/webhooks/peoplevox/returns?code={ReturnCode}&order={SalesOrderNumber}`,
+        peoplevoxCallbackUrl(publicUrl, withSecret(), 'returns', 'code={ReturnCode}&order={SalesOrderNumber}'),
+        { encodeParameterData: true },
       );
       out.push({ system: 'peoplevox', events: 'Returns', id: String(id) });
     } catch (err) {
@@ -34,8 +41,8 @@ export async function subscribeReturnEvents(
   }
   for (const ch of deps.config.channels.filter((c) => c.enabled && c.returns === 'reveni')) {
     if (!deps.reveni) continue;
-    const url = `${publicUrl}/webhooks/reveni/${ch.code}`;
     try {
+      const url = reveniWebhookUrl(publicUrl, withSecret(), ch.code);
       const api = deps.reveni(ch.code);
       const existing = await api.listWebhooks();
       const found = existing?.find((w) => w.url === url);

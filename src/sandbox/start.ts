@@ -1,7 +1,12 @@
 // `npm start`: the whole of Loopline on one machine against simulated marketplaces and warehouse.
-//   Temporal dev server (SQLite file, Web UI :8233) → simulators (:9090) → workers → HTTP server (:8080)
-//   → intake workflows per channel → a stream of demo orders and a demo warehouse that despatches them.
+//   Temporal dev server (SQLite file, Web UI :8233) → simulators (:9090) → workers → HTTP servers
+//   (webhooks :8080, dashboard/ops API/codec/metrics :8081) → intake workflows per channel → a stream of
+//   demo orders and a demo warehouse that despatches them.
 // Ctrl-C stops everything cleanly; running it again resumes in-flight workflows from the same SQLite file.
+//
+// Sandbox usability (docs/security.md): with the published sandbox key and fake data, the Web UI decodes
+// every order's payloads out of the box (the codec endpoint opens without credentials) and the CLI finds
+// the sandbox's secrets by itself. The banner says so, loudly. Neither exists outside the sandbox.
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../logging/logger';
@@ -12,7 +17,8 @@ import { connectClient, connectWorker } from '../temporal/connection';
 import { startSandbox } from './server';
 import { sandboxSystems, SANDBOX_SECRETS } from './systems';
 import { createRuntime, createWorkers } from '../../workers/runtime';
-import { createHttpServer } from '../http/server';
+import { createHttpServers } from '../http/server';
+import { sandboxRelaxationRefusal } from './relaxations';
 import { startDemoTraffic } from './demo';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
@@ -48,14 +54,22 @@ async function main() {
   const tools = readTemporalTools();
   const [host, portStr] = config.temporal.address.split(':');
   const dbFilename = resolve(PROJECT_ROOT, config.sandbox.dataDir, 'temporal.db');
+  // The Web UI decodes encrypted payloads through the codec endpoint on the internal listener. In the
+  // sandbox (published key, fake data) it needs no credentials; otherwise the decryptor role.
+  const openCodecRefusal = sandboxRelaxationRefusal(config);
+  const uiOrigin = `http://localhost:${config.sandbox.uiPort}`;
+  if (!config.security.codecEndpoint.corsOrigins.includes(uiOrigin))
+    config.security.codecEndpoint.corsOrigins.push(uiOrigin);
+  const codecEndpoint = config.security.payloadEncryption.enabled
+    ? `http://localhost:${config.http.internal.port}/codec`
+    : undefined;
   const server = await startDevServer({
     cliPath: tools.cli.path,
     ip: host,
     port: Number(portStr ?? 7233),
-    uiPort: 8233,
+    uiPort: config.sandbox.uiPort,
     dbFilename,
-    // The Web UI decodes encrypted payloads through our HTTP server (ops token; docs/security.md).
-    codecEndpoint: config.security.payloadEncryption.enabled ? `http://localhost:${config.http.port}/codec` : undefined,
+    codecEndpoint,
     onLog: (line) => log.debug({ component: 'temporal' }, line),
   });
   stops.push(server.stop);
@@ -85,20 +99,22 @@ async function main() {
   // Stock: Peoplevox AvailabilityChanges callbacks, batched into one signal per channel workflow, and the
   // stock metrics — registered by createHttpServer (as for `npm run http`).
   const stockBatcher = createStockEventBatcher({ client, config, log: log.child({ component: 'stock-events' }) });
-  const http = await createHttpServer({
+  const http = await createHttpServers({
     config,
     client,
     log: log.child({ component: 'http' }),
     registry,
     inventory: { batcher: stockBatcher },
+    sandboxOpenCodec: openCodecRefusal === undefined,
   });
   stops.push(() => stockBatcher.close());
-  await http.listen({ host: config.http.host, port: config.http.port });
+  await http.listen();
   stops.push(() => http.close());
   const httpUrl = `http://${config.http.host}:${config.http.port}`;
+  const internalUrl = `http://${config.http.internal.host}:${config.http.internal.port}`;
 
   await subscribeWarehouseEvents(runtime, httpUrl);
-  await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }));
+  await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }), config);
   // Shopify-fulfilled channels: orders, fulfillments, refunds and stock come back as signed webhooks.
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   // Returns: Peoplevox Returns events (warehouse-driven channels) and Reveni webhooks (docs/returns.md).
@@ -113,16 +129,33 @@ async function main() {
     stops.push(demo.stop);
   }
 
+  const env = process.env;
+  const ui = server.uiUrl ?? '(headless)';
   const lines = [
     '',
     'Loopline sandbox is running:',
-    `  Temporal Web UI       ${server.uiUrl ?? '(headless)'}`,
+    `  Temporal Web UI       ${ui}/namespaces/${config.temporal.namespace}/workflows`,
     `  Temporal gRPC         ${server.address}`,
-    `  Loopline HTTP         ${httpUrl}  (/healthz, /metrics, /webhooks/...)`,
+    `  Ops dashboard         ${internalUrl}/ops   (internal listener: dashboard, ops API, codec, /metrics)`,
+    `    operator            user: any   password: ${env[config.http.opsTokenEnv] ?? '(unset)'}   (${config.http.opsTokenEnv})`,
+    `    viewer              user: any   password: ${env[config.http.viewerTokenEnv] ?? '(unset)'}   (${config.http.viewerTokenEnv})`,
+    `    decryptor           user: any   password: ${env[config.http.decryptorTokenEnv] ?? '(unset)'}   (${config.http.decryptorTokenEnv})`,
+    `  Webhooks              ${httpUrl}/webhooks/...   (public listener: webhooks only)`,
     `  Simulators            ${sandbox.url}  (control API: ${sandbox.url}/control/..., docs/sandbox/)`,
     ...config.channels.map((c) => `    ${c.label.padEnd(20)}${sandbox.url}/mirakl/${c.code}/api`),
     `  Schedules             ${recurring.scheduleIds.join(', ') || '(none)'}`,
     `  Workflow history      ${dbFilename}`,
+    '',
+    ...(openCodecRefusal === undefined
+      ? [
+          '  !! SANDBOX ONLY: the Web UI decodes every payload without signing in: the codec endpoint',
+          `  !! ${codecEndpoint} answers anyone who can reach ${config.http.internal.host}, because the`,
+          '  !! payload key is the PUBLISHED sandbox key and the data is fake. Outside the sandbox it needs',
+          `  !! the decryptor token (docs/security.md).${server.reused ? ' (This dev server was already running: set its codec endpoint in the UI.)' : ''}`,
+          '  !! SANDBOX ONLY: `npm run loopline -- <command>` finds the sandbox secrets by itself.',
+        ]
+      : [`  The codec endpoint needs the decryptor token (${openCodecRefusal}); see docs/security.md.`]),
+    '',
     'Press Ctrl-C to stop; start again to resume in-flight workflows.',
     '',
   ];

@@ -8,20 +8,10 @@ import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
 import { reveniSimulator } from './reveni';
+import { SANDBOX_SECRETS } from './secrets';
 
-/** Credentials the simulators accept. Real tenants' secrets come from the environment instead. */
-export const SANDBOX_SECRETS: Record<string, string> = {
-  MIRAKL_ASOS_API_KEY: 'sandbox-asos-key',
-  MIRAKL_JOULES_API_KEY: 'sandbox-joules-key',
-  PEOPLEVOX_PASSWORD: 'sandbox-pvx-password',
-  SHOPIFY_ACCESS_TOKEN: 'shpat_sandbox-access-token',
-  SHOPIFY_WEBHOOK_SECRET: 'sandbox-shopify-client-secret',
-  LOOPLINE_OPS_TOKEN: 'sandbox-ops-token',
-  REVENI_API_KEY: 'sandbox-reveni-key',
-  // Payload encryption key of the sandbox (security.payloadEncryption): published here, so never use it
-  // for a real tenant; generate your own with `openssl rand -base64 32` (docs/security.md).
-  LOOPLINE_PAYLOAD_KEY_1: 'myZcWaLm8+OPGLAsaPLxk4Zk2D5aaanfglGi22Ug/Ow=',
-};
+/** Credentials the simulators accept (published; src/sandbox/secrets.ts). Real tenants' come from the environment. */
+export { SANDBOX_SECRETS } from './secrets';
 
 export interface SandboxSystemsOptions {
   /** Multi-shipment per channel (default: ASOS has it, others ship whole orders). */

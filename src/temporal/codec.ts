@@ -9,16 +9,25 @@
 // The key id is also bound as additional authenticated data: a payload relabelled with another key id
 // fails authentication instead of decrypting under the wrong key.
 //
+// Which workflow a payload belongs to (the SDK's serialization context, when it gives one) is stored in
+// the clear as metadata `encryption-workflow-id` and bound into the additional authenticated data too:
+// the codec endpoint can then audit decoding per workflow id, and relabelling the payload fails.
+//
 // Rotation: encode always uses the current key; decode accepts any configured key, so histories written
-// under an older key stay readable for as long as that key stays configured. Payloads without the
-// encrypted encoding (histories recorded before encryption was turned on) pass through unchanged.
+// under an older key stay readable for as long as that key stays configured.
+//
+// Plaintext payloads: histories recorded before encryption was turned on hold them. With
+// `requireEncrypted` (on by default outside the sandbox) decoding one fails, so data that reached
+// Temporal without the key (a signal sent straight to port 7233, a forged update) is never handed to a
+// workflow; without it they pass through unchanged (the migration setting).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import protobuf from 'protobufjs/minimal';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 export const CIPHER_METADATA = 'encryption-cipher';
+export const WORKFLOW_ID_METADATA = 'encryption-workflow-id';
 export const CIPHER = 'AES-256-GCM';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -37,6 +46,19 @@ export class PayloadDecryptionError extends Error {
   ) {
     super(message);
     this.name = 'PayloadDecryptionError';
+  }
+}
+
+/** A plaintext payload met a codec that requires encryption: refused, never decoded. */
+export class PlaintextPayloadError extends PayloadDecryptionError {
+  constructor(readonly workflowId: string | undefined) {
+    super(
+      `plaintext payload refused${workflowId ? ` for workflow ${workflowId}` : ''}: ` +
+        'security.payloadEncryption.requireEncrypted is on, and only payloads sealed with a configured key are accepted ' +
+        "(data sent to Temporal without Loopline's key, e.g. a signal straight to port 7233)",
+      undefined,
+    );
+    this.name = 'PlaintextPayloadError';
   }
 }
 
@@ -88,11 +110,28 @@ export function isEncrypted(payload: Payload): boolean {
   return metadataText(payload, 'encoding') === ENCRYPTED_ENCODING;
 }
 
+/** The workflow id an encrypted payload was sealed for, when the SDK gave one (audit of the codec endpoint). */
+export function sealedWorkflowId(payload: Payload): string | undefined {
+  return isEncrypted(payload) ? metadataText(payload, WORKFLOW_ID_METADATA) : undefined;
+}
+
+function contextWorkflowId(context: SerializationContext | undefined): string | undefined {
+  const id = context?.workflowId;
+  return typeof id === 'string' && id.length > 0 && id.length <= 1000 ? id : undefined;
+}
+
+/** Key id, and the workflow id when present, authenticated with the ciphertext. */
+function aad(keyId: string, workflowId: string | undefined): Uint8Array {
+  return utf8.encode(workflowId === undefined ? keyId : `${keyId}\n${workflowId}`);
+}
+
 export class EncryptionCodec implements PayloadCodec {
   private readonly keys: ReadonlyMap<string, Buffer>;
   private readonly current: PayloadKey;
 
-  constructor(opts: { currentKeyId: string; keys: PayloadKey[] }) {
+  private readonly requireEncrypted: boolean;
+
+  constructor(opts: { currentKeyId: string; keys: PayloadKey[]; requireEncrypted?: boolean }) {
     const keys = new Map<string, Buffer>();
     for (const k of opts.keys) {
       if (k.key.length !== KEY_BYTES) {
@@ -109,30 +148,46 @@ export class EncryptionCodec implements PayloadCodec {
     }
     this.keys = keys;
     this.current = { id: opts.currentKeyId, key: current };
+    this.requireEncrypted = opts.requireEncrypted ?? false;
   }
 
   get currentKeyId(): string {
     return this.current.id;
   }
 
-  async encode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => this.encrypt(p));
+  get requiresEncryption(): boolean {
+    return this.requireEncrypted;
   }
 
-  async decode(payloads: Payload[]): Promise<Payload[]> {
+  async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const workflowId = contextWorkflowId(context);
+    return payloads.map((p) => this.encrypt(p, workflowId));
+  }
+
+  async decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    return payloads.map((p) => {
+      if (isEncrypted(p)) return this.decrypt(p);
+      if (this.requireEncrypted) throw new PlaintextPayloadError(contextWorkflowId(context));
+      return p;
+    });
+  }
+
+  /** Decodes for display (the codec endpoint): plaintext passes through whatever the mode. */
+  async decodeForDisplay(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p));
   }
 
-  private encrypt(payload: Payload): Payload {
+  private encrypt(payload: Payload, workflowId: string | undefined): Payload {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(utf8.encode(this.current.id));
+    cipher.setAAD(aad(this.current.id, workflowId));
     const sealed = Buffer.concat([iv, cipher.update(serializePayload(payload)), cipher.final(), cipher.getAuthTag()]);
     return {
       metadata: {
         encoding: utf8.encode(ENCRYPTED_ENCODING),
         [KEY_ID_METADATA]: utf8.encode(this.current.id),
         [CIPHER_METADATA]: utf8.encode(CIPHER),
+        ...(workflowId === undefined ? {} : { [WORKFLOW_ID_METADATA]: utf8.encode(workflowId) }),
       },
       data: new Uint8Array(sealed),
     };
@@ -165,7 +220,7 @@ export class EncryptionCodec implements PayloadCodec {
     const body = data.subarray(IV_BYTES, data.length - TAG_BYTES);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(utf8.encode(keyId));
+      decipher.setAAD(aad(keyId, metadataText(payload, WORKFLOW_ID_METADATA)));
       decipher.setAuthTag(tag);
       const plain = Buffer.concat([decipher.update(body), decipher.final()]);
       return deserializePayload(plain);

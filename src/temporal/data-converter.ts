@@ -6,7 +6,20 @@ import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { EncryptionCodec, KEY_BYTES, type PayloadKey } from './codec';
 
-type SecurityPart = Pick<Config, 'security'>;
+type SecurityPart = Pick<Config, 'security'> & Partial<Pick<Config, 'sandbox'>>;
+
+/**
+ * The module exporting Loopline's failure converter (encodeCommonAttributes: failure messages and stack
+ * traces are encoded as a payload, so the codec encrypts them). Workers load it and bundle it into the
+ * workflow code (bundleWorkflowCode's failureConverterPath), so failures raised inside workflows are
+ * encrypted as well.
+ */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/** Require-encrypted mode: as configured, else on everywhere but the sandbox. */
+export function requiresEncryption(cfg: SecurityPart): boolean {
+  return cfg.security.payloadEncryption.requireEncrypted ?? !(cfg.sandbox?.enabled ?? false);
+}
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -48,14 +61,22 @@ export function createPayloadCodec(
   const pe = cfg.security.payloadEncryption;
   if (!pe.enabled) return undefined;
   // The schema guarantees currentKeyId names a configured key when encryption is enabled.
-  return new EncryptionCodec({ currentKeyId: pe.currentKeyId ?? '', keys: loadPayloadKeys(cfg, env) });
+  return new EncryptionCodec({
+    currentKeyId: pe.currentKeyId ?? '',
+    keys: loadPayloadKeys(cfg, env),
+    requireEncrypted: requiresEncryption(cfg),
+  });
 }
 
 /**
  * For Client and Worker options. Codecs run outside the workflow sandbox, so the workflow bundle is the
- * same with or without encryption. With encryption off this is the SDK default (an empty converter).
+ * same with or without encryption (it always carries the failure converter). With encryption off this is
+ * the SDK default converter with Loopline's failure converter.
  */
 export function createDataConverter(cfg: SecurityPart, env: NodeJS.ProcessEnv = process.env): DataConverter {
   const codec = createPayloadCodec(cfg, env);
-  return codec ? { payloadCodecs: [codec] } : {};
+  return {
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(codec ? { payloadCodecs: [codec] } : {}),
+  };
 }

@@ -73,7 +73,7 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
     const handle = await env.client.workflow.start('catalogueAuditWorkflow', {
       workflowId: `catalogue-audit-test-${stack.idPrefix}`,
       taskQueue: stack.config.temporal.taskQueues.orders,
-      args: [{ channels: ['asos'], taskQueue: stack.config.temporal.taskQueues.peoplevox }],
+      args: [{ channels: ['asos'], taskQueue: stack.config.temporal.taskQueues.peoplevoxBulk }],
     });
     first = (await handle.result()) as CatalogueAuditResult;
     await maybeRecordHistory(handle, 'catalogue-audit-5000-skus');

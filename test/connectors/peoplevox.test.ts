@@ -338,7 +338,13 @@ describe('client error classification (scripted endpoint)', () => {
     script = () => ({ fault: ['soap:Client', 'Server was unable to read request.'] });
     await assert.rejects(
       client().getData('Item types'),
-      (e: unknown) => e instanceof ConnectorError && !e.retryable && /unable to read/.test(e.message),
+      // The fault text is Peoplevox's own words: in the detail (encrypted failure details), not the message.
+      (e: unknown) =>
+        e instanceof ConnectorError &&
+        !e.retryable &&
+        /unable to read/.test(e.opts.detail ?? '') &&
+        !/unable to read/.test(e.message) &&
+        /SOAP fault soap:Client/.test(e.message),
     );
     script = () => ({ fault: ['soap:Server', 'Server was unable to process request. ---> Deadlock'] });
     await assert.rejects(
@@ -375,7 +381,8 @@ describe('client error classification (scripted endpoint)', () => {
         e instanceof ConnectorError &&
         !e.retryable &&
         e.code === 'WMS_REJECTED' &&
-        /Customer is too long/.test(e.message),
+        /Customer is too long/.test(e.opts.detail ?? '') &&
+        e.message === 'peoplevox SaveData: Sales orders rejected 1 row(s): S-9',
     );
   });
 
@@ -414,7 +421,12 @@ describe('client error classification (scripted endpoint)', () => {
     await assert.rejects(
       client().cancelSalesOrder('S-1'),
       (e: unknown) =>
-        e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && /locked/.test(e.message),
+        // The remote words travel in the (encrypted) details, never in the message (docs/security.md).
+        e instanceof ConnectorError &&
+        !e.retryable &&
+        e.code === 'WMS_REJECTED' &&
+        /locked/.test(e.opts.detail ?? '') &&
+        !/locked/.test(e.message),
     );
   });
 

@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import type { SweepResult } from '../../activities/despatch-sweep';
+import { despatchSweepWorkflow } from '../../workflows/despatch-sweep';
 import type { DespatchExceptionState } from '../../workflows/despatch-exception';
 import { despatchExceptionWorkflowId } from '../../src/domain/keys';
 
@@ -17,8 +18,10 @@ before(async () => {
   stack = await startStack(env, {
     multiShipment: { asos: true, joules: false },
     schedules: true,
-    // Far beyond the test: the workflow's own backstop must not be what finds the despatch.
+    // Far beyond the test: the workflow's own backstop must not be what finds the despatch. The warehouse
+    // gateway's shared read is off too: this file is about the scheduled sweep, the backstop behind both.
     despatchBackstopMs: 30 * 60_000,
+    peoplevoxYaml: 'gateway: { enabled: false }',
   });
 });
 after(async () => {
@@ -45,12 +48,12 @@ async function marketplaceState(channel: string, id: string): Promise<string> {
 
 async function runSweep(record?: string): Promise<SweepResult> {
   const q = stack.config.temporal.taskQueues;
-  const handle = await env.client.workflow.start('despatchSweepWorkflow', {
+  const handle = await env.client.workflow.start(despatchSweepWorkflow, {
     workflowId: `sweep-now-${Math.random().toString(36).slice(2)}`,
     taskQueue: q.orders,
-    args: [{ lookbackMinutes: 30, taskQueue: q.peoplevox }],
+    args: [{ lookbackMinutes: 30, taskQueue: q.peoplevoxBulk }],
   });
-  const result = (await handle.result()) as SweepResult;
+  const result = await handle.result();
   if (record) await maybeRecordHistory(handle, record);
   return result;
 }

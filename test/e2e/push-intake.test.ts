@@ -1,6 +1,7 @@
 // Push intake: an operator event names orders and Loopline takes them at once, without waiting for the
 // once-a-minute poll (set to an hour here, so only the push can explain a prompt acceptance). A bad token
-// is refused with 401 and never processed; a duplicate delivery starts nothing twice.
+// is refused with 401 and never processed (an unknown channel gets the same 401: the endpoint does not
+// tell which channels exist); a duplicate delivery starts nothing twice.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 
-const TOKEN = 'push-token-for-tests';
+const TOKEN = 'push-token-for-the-e2e-tests';
 let env: TestWorkflowEnvironment;
 let stack: Stack;
 let http: AxiosInstance;
@@ -45,7 +46,7 @@ async function marketplaceOrder(id: string) {
 }
 
 describe('push intake webhook', () => {
-  test('refuses a bad token (401), a bad body (400, naming the field) and an unknown channel (404)', async () => {
+  test('refuses a bad token (401), a bad body (400, naming the field) and an unknown channel (401)', async () => {
     const orderId = `${stack.idPrefix}-P0-A`;
     await stack.control.post('/control/mirakl/asos/orders', {
       orderId,
@@ -59,8 +60,12 @@ describe('push intake webhook', () => {
     const bad = await http.post(url, { order_ids: [] }, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(bad.status, 400);
     assert.match((bad.data as { error: string }).error, /order_ids/);
-    const unknown = await http.post('/webhooks/intake/nowhere/orders', { order_ids: ['x'] });
-    assert.equal(unknown.status, 404);
+    const unknown = await http.post(
+      '/webhooks/intake/nowhere/orders',
+      { order_ids: ['x'] },
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    assert.equal(unknown.status, 401);
     // Nothing was processed: the order is still waiting, with no workflow.
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal((await marketplaceOrder(orderId)).order_state, 'WAITING_ACCEPTANCE');

@@ -13,7 +13,7 @@ import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, type Runtime } from '../../workers/runtime';
-import { createHttpServer } from '../../src/http/server';
+import { createHttpServers } from '../../src/http/server';
 import { createAlertSink, type AlertSink } from '../../src/alerts/alerts';
 import { createInventoryWorker } from '../../src/inventory/worker';
 import { createAlertActivities } from '../../activities/alerts';
@@ -45,7 +45,8 @@ function configYaml(url: string, suffix: string, extra: Record<string, string> =
   return `
 temporal:
   idScope: "${suffix}"
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix} }
+http: { port: 0, internal: { port: 0 } }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
@@ -101,9 +102,10 @@ export async function startInventoryStack(
   });
   const running = Promise.all([worker.run(), alertWorker.run()]);
   const batcher = createStockEventBatcher({ client: env.client, config, log, flushMs: 50 });
-  const http = await createHttpServer({ config, client: env.client, log, inventory: { batcher } });
-  const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
-  await subscribeStockEvents(runtime.peoplevox, httpUrl, log);
+  const servers = await createHttpServers({ config, client: env.client, log, inventory: { batcher } });
+  const { publicUrl: httpUrl } = await servers.listen();
+  const http = servers.public;
+  await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
   return {
     config,
     runtime,
@@ -120,7 +122,7 @@ export async function startInventoryStack(
       worker.shutdown();
       alertWorker.shutdown();
       await running.catch(() => undefined);
-      await http.close();
+      await servers.close();
       await sandbox.close();
     },
   };

@@ -13,6 +13,8 @@ import { startStack, type Stack } from '../support/stack';
 import { chromiumPath } from '../support/browser';
 
 const TOKEN = 'ops-token-for-browser-test';
+/** The page's document as the predicates below use it (the tests compile without the DOM library). */
+type Doc = { querySelector(selector: string): { textContent: string | null } | null };
 let env: TestWorkflowEnvironment;
 let stack: Stack;
 let browser: Browser;
@@ -22,7 +24,7 @@ before(async () => {
   process.env.LOOPLINE_OPS_TOKEN = TOKEN;
   env = await startTestEnv();
   stack = await startStack(env);
-  base = `http://127.0.0.1:${(stack.http.server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(stack.internal.server.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -107,7 +109,11 @@ describe('ops dashboard (headless Chromium)', () => {
 
     // Filters: merchandising keeps it, finance hides it.
     await page.selectOption('#f-owner', 'finance');
-    await page.waitForFunction(`!document.querySelector('tr[data-order-id="${orderId}"]')`);
+    // Predicates are functions, not strings: the dashboard's CSP (script-src 'self') forbids eval.
+    await page.waitForFunction(
+      (id) => !(globalThis as unknown as { document: Doc }).document.querySelector(`tr[data-order-id="${id}"]`),
+      orderId,
+    );
     await page.selectOption('#f-owner', 'merchandising');
     await page.waitForSelector(`tr[data-order-id="${orderId}"]`);
 
@@ -123,13 +129,17 @@ describe('ops dashboard (headless Chromium)', () => {
     });
     // Retry from the page.
     await page.click('#detail-actions button[data-verb="retry"]');
-    await page.waitForFunction(`/retry: now/.test(document.querySelector('#status')?.textContent ?? '')`);
+    await page.waitForFunction(() =>
+      /retry: now/.test(
+        (globalThis as unknown as { document: Doc }).document.querySelector('#status')?.textContent ?? '',
+      ),
+    );
     await page.waitForFunction(
-      `document.querySelector('#detail-exception')?.textContent === 'No open exception'`,
+      () =>
+        (globalThis as unknown as { document: Doc }).document.querySelector('#detail-exception')?.textContent ===
+        'No open exception',
       undefined,
-      {
-        timeout: 20_000,
-      },
+      { timeout: 20_000 },
     );
 
     // The order completes: accepted, in the warehouse, despatched, shipped, closed.
@@ -162,9 +172,13 @@ describe('ops dashboard (headless Chromium)', () => {
 
     // And the page no longer lists it.
     await page.click('#refresh');
-    await page.waitForFunction(`!document.querySelector('tr[data-order-id="${orderId}"]')`, undefined, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(
+      (id) => !(globalThis as unknown as { document: Doc }).document.querySelector(`tr[data-order-id="${id}"]`),
+      orderId,
+      {
+        timeout: 15_000,
+      },
+    );
     await page.context().close();
   });
 });

@@ -19,7 +19,7 @@ before(async () => {
   // as workers/main.ts does from `metrics.temporalPrometheus`.
   env = await startTestEnv();
   stack = await startStack(env, { extraYaml: `metrics: { temporalPrometheus: "${TEMPORAL_METRICS_ADDRESS}" }` });
-  metricsUrl = `http://127.0.0.1:${(stack.http.server.address() as AddressInfo).port}/metrics`;
+  metricsUrl = `http://127.0.0.1:${(stack.internal.server.address() as AddressInfo).port}/metrics`;
 });
 after(async () => {
   await stack?.stop();
@@ -76,7 +76,7 @@ describe('/metrics', () => {
 
     // A 5xx injected on the warehouse shows up as errors for that endpoint.
     await stack.control.put('/control/faults/peoplevox', {
-      rules: [{ endpoint: 'GetData', kind: 'error5xx', count: 1 }],
+      rules: [{ endpoint: 'SaveData', kind: 'error5xx', count: 1 }],
     });
     try {
       const third = `${stack.idPrefix}-M3-A`;
@@ -89,7 +89,7 @@ describe('/metrics', () => {
           const t = (await axios.get<string>(metricsUrl, { responseType: 'text' })).data;
           return (sample(t, 'loopline_api_calls_total', {
             system: 'peoplevox',
-            endpoint: 'GetData',
+            endpoint: 'SaveData',
             outcome: 'error',
           }) ?? 0) >= 1
             ? true

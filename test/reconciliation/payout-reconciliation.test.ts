@@ -64,7 +64,7 @@ function configYaml(url: string): string {
     carrierMap: { DPD: { code: DPD } }`;
   return `
 temporal:
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix} }
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:

@@ -255,7 +255,9 @@ describe('peoplevox simulator + client', () => {
       const { orderRow, itemRows } = rows(o);
       await assert.rejects(
         client.createSalesOrder(orderRow, itemRows),
-        (e: unknown) => e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && re.test(e.message),
+        // Peoplevox's row message is in the detail (it can quote customer data), never in the message.
+        (e: unknown) =>
+          e instanceof ConnectorError && !e.retryable && e.code === 'WMS_REJECTED' && re.test(e.opts.detail ?? ''),
       );
     }
     // QuantityOrdered must be a positive integer (sent raw, bypassing the mapper).
@@ -336,9 +338,11 @@ describe('peoplevox simulator + client', () => {
     ]);
     const { son, orderRow, itemRows } = rows(o);
     await client.createSalesOrder(orderRow, itemRows);
+    // encodeParameterData: values with spaces, `/` and `+` arrive whole.
     const subId = await client.subscribeEvent(
       'TrackingNumberReceived',
       `${receiverUrl}/pvx/tracking?despatch={DespatchNumber}&tn={TrackingNumber}&carrier={Carrier.Number}&service={ServiceType.Name}&code={ServiceType.Code}&order={Picks.SalesOrder.SalesOrderNumber}&email={Picks.SalesOrder.Email}`,
+      { encodeParameterData: true },
     );
     assert.ok(subId > 0);
     const startedAt = new Date(Date.now() - 60_000).toISOString();
@@ -502,7 +506,7 @@ describe('peoplevox simulator + client', () => {
     assert.equal(some.totalCount, 5);
     await assert.rejects(
       client.getData('Item types', 'NoSuchField == "x"'),
-      (e: unknown) => e instanceof ConnectorError && /unknown field/.test(e.message),
+      (e: unknown) => e instanceof ConnectorError && /unknown field/.test(e.opts.detail ?? ''),
     );
     const report = await client.getReportData('Item inventory summary', {
       columns: ['Item code', 'Available'],

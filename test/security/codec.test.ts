@@ -3,18 +3,27 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   EncryptionCodec,
   ENCRYPTED_ENCODING,
   KEY_ID_METADATA,
   PayloadDecryptionError,
+  PlaintextPayloadError,
+  WORKFLOW_ID_METADATA,
   deserializePayload,
+  sealedWorkflowId,
   serializePayload,
 } from '../../src/temporal/codec';
-import { createDataConverter, loadPayloadKeys } from '../../src/temporal/data-converter';
+import {
+  createDataConverter,
+  createPayloadCodec,
+  loadPayloadKeys,
+  requiresEncryption,
+} from '../../src/temporal/data-converter';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from '../../src/config/load';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
+import { failureConverter } from '../../src/temporal/failure-converter';
 
 const customer = { name: 'Philippa Quennell', email: 'philippa.q@example.invalid', line1: '17 Marlowe Crescent' };
 const plain = (v: unknown): Payload => defaultPayloadConverter.toPayload(v);
@@ -155,12 +164,76 @@ security:
   });
 
   test('encryption is off unless configured; the shipped config turns it on with the sandbox key', () => {
-    assert.deepEqual(createDataConverter(parseConfig('{}', 'test'), {}), {});
+    // Off: no codec; the failure converter (encodeCommonAttributes) is there either way.
+    assert.deepEqual(Object.keys(createDataConverter(parseConfig('{}', 'test'), {})), ['failureConverterPath']);
     const on = createDataConverter(parseConfig(yaml(), 'test'), { TEST_PAYLOAD_KEY_1: good });
     assert.equal(on.payloadCodecs?.length, 1);
     const shipped = loadConfig(DEFAULT_CONFIG_PATH, {});
     assert.equal(shipped.security.payloadEncryption.enabled, true);
     assert.deepEqual(shipped.security.codecEndpoint.corsOrigins, ['http://localhost:8233']);
     assert.equal(createDataConverter(shipped, SANDBOX_SECRETS).payloadCodecs?.length, 1);
+  });
+});
+
+describe('require-encrypted mode and the workflow id in each payload', () => {
+  const k1 = { id: 'key-1', key: randomBytes(32) };
+  const ctx = { type: 'workflow' as const, namespace: 'default', workflowId: 'order:asos:1001-A' };
+
+  test('with requireEncrypted, a plaintext payload is refused naming the workflow; the display decode still shows it', async () => {
+    const strict = new EncryptionCodec({ currentKeyId: 'key-1', keys: [k1], requireEncrypted: true });
+    const forged = plain({ despatchNumber: 'FAKE-1', trackingNumber: 'X' });
+    await assert.rejects(strict.decode([forged], ctx), (err: unknown) => {
+      assert.ok(err instanceof PlaintextPayloadError);
+      assert.match(err.message, /plaintext payload refused for workflow order:asos:1001-A/);
+      return true;
+    });
+    // Sealed payloads still decode, and the codec endpoint's display decode passes plaintext through.
+    const [sealed] = await strict.encode([plain(customer)], ctx);
+    assert.deepEqual(defaultPayloadConverter.fromPayload((await strict.decode([sealed!], ctx))[0]!), customer);
+    assert.deepEqual(await strict.decodeForDisplay([forged]), [forged]);
+  });
+
+  test('requireEncrypted is on by default outside the sandbox and off in it (migration setting aside)', () => {
+    const env = { TEST_PAYLOAD_KEY_1: randomBytes(32).toString('base64') };
+    const yaml = (extra: string) => `
+${extra}
+security:
+  payloadEncryption: { enabled: true, currentKeyId: key-1, keys: [{ id: key-1, keyEnv: TEST_PAYLOAD_KEY_1 }] }
+`;
+    assert.equal(requiresEncryption(parseConfig(yaml(''), 't', env)), true);
+    assert.equal(requiresEncryption(parseConfig(yaml('sandbox: { enabled: true }'), 't', env)), false);
+    const migrating = parseConfig(yaml('').replace('keys:', 'requireEncrypted: false, keys:'), 't', env);
+    assert.equal(requiresEncryption(migrating), false);
+    assert.equal(createPayloadCodec(parseConfig(yaml(''), 't', env), env)?.requiresEncryption, true);
+  });
+
+  test('the workflow id is stored with the payload and authenticated: relabelling it fails', async () => {
+    const codec = new EncryptionCodec({ currentKeyId: 'key-1', keys: [k1] });
+    const [sealed] = await codec.encode([plain(customer)], ctx);
+    assert.equal(sealedWorkflowId(sealed!), 'order:asos:1001-A');
+    assert.equal(meta(sealed!, WORKFLOW_ID_METADATA), 'order:asos:1001-A');
+    const moved = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, [WORKFLOW_ID_METADATA]: Buffer.from('order:asos:2002-A') },
+    };
+    await assert.rejects(codec.decode([moved]), /failed authentication/);
+    const stripped = { ...sealed!, metadata: { ...sealed!.metadata } };
+    delete stripped.metadata[WORKFLOW_ID_METADATA];
+    await assert.rejects(codec.decode([stripped]), /failed authentication/);
+    // Without a context (the Web UI's encode, a client call with no workflow) nothing is stored.
+    const [bare] = await codec.encode([plain(customer)]);
+    assert.equal(sealedWorkflowId(bare!), undefined);
+    assert.deepEqual(defaultPayloadConverter.fromPayload((await codec.decode([bare!]))[0]!), customer);
+  });
+
+  test('failure messages and stack traces are encoded as a payload (then encrypted by the codec)', async () => {
+    const failure = failureConverter.errorToFailure(
+      ApplicationFailure.create({ message: 'Philippa Quennell at 17 Marlowe Crescent', type: 'WMS_REJECTED' }),
+      defaultPayloadConverter,
+    );
+    assert.equal(failure.message, 'Encoded failure');
+    assert.ok(failure.encodedAttributes, 'the message travels as a payload');
+    const back = failureConverter.failureToError(failure, defaultPayloadConverter);
+    assert.equal(back.message, 'Philippa Quennell at 17 Marlowe Crescent');
   });
 });

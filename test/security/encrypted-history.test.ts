@@ -1,8 +1,8 @@
 // Customer data never sits in plain text in Temporal: an order with a name, an email and an address runs
 // through the whole stack (Mirakl simulator → intake → order workflow → Peoplevox simulator), then the
 // raw history is read from the server with no codec at all and searched, base64 payloads included. The
-// codec endpoint on our HTTP server decodes the same payloads for the operator with the ops token, and
-// for nobody else.
+// codec endpoint on the internal listener decodes the same payloads for the decryptor role, and for
+// nobody else (not even the operator: operating and decrypting are separate credentials).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import { orderWorkflowId } from '../../src/domain/keys';
+import { scanLogPosition } from '../support/scan-log';
+import { readFileSync } from 'node:fs';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -19,7 +21,7 @@ let codecUrl: string;
 before(async () => {
   env = await startTestEnv();
   stack = await startStack(env);
-  const { port } = stack.http.server.address() as AddressInfo;
+  const { port } = stack.internal.server.address() as AddressInfo;
   codecUrl = `http://127.0.0.1:${port}/codec`;
 });
 after(async () => {
@@ -81,7 +83,7 @@ async function codec(op: 'decode' | 'encode', body: unknown, headers: Record<str
 }
 
 describe('encrypted workflow history', () => {
-  test('an order’s customer name, email and address are nowhere in the raw history; the codec endpoint decodes it for the operator only', async () => {
+  test('an order’s customer name, email and address are nowhere in the raw history; the codec endpoint decodes it for the decryptor only', async () => {
     const orderId = `${stack.idPrefix}-7001-A`;
     await stack.control.post('/control/mirakl/asos/orders', {
       orderId,
@@ -132,11 +134,31 @@ describe('encrypted workflow history', () => {
       'every payload in the history is encrypted (search attributes are not payloads of ours)',
     );
 
-    // The codec endpoint turns them back into JSON for the operator (the Web UI's request format).
-    const token = process.env[stack.config.http.opsTokenEnv];
-    assert.ok(token);
+    // The codec endpoint turns them back into JSON for the decryptor (the Web UI's request format).
+    const token = process.env[stack.config.http.decryptorTokenEnv];
+    const operatorToken = process.env[stack.config.http.opsTokenEnv];
+    assert.ok(token && operatorToken);
+    const logFrom = scanLogPosition();
     const decoded = await codec('decode', { payloads }, { authorization: `Bearer ${token}`, 'x-namespace': 'default' });
     assert.equal(decoded.status, 200);
+    // Audited per workflow: the workflow ids the payloads were sealed for, the namespace, who; no content.
+    const audit = readFileSync(logFrom.file, 'utf8')
+      .slice(logFrom.offset)
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as { msg?: string; workflows?: string[]; namespace?: string; by?: string; payloads?: number },
+      )
+      .find((l) => l.msg === 'codec decode' && l.payloads === payloads.length);
+    assert.ok(audit, 'the decode is in the audit log');
+    assert.ok(
+      audit.workflows?.includes(orderWorkflowId('asos', orderId)),
+      `audited workflows: ${audit.workflows?.join(', ')}`,
+    );
+    assert.equal(audit.namespace, 'default');
+    assert.equal(audit.by, 'bearer');
+    assert.ok(!JSON.stringify(audit).toLowerCase().includes(customer.lastname.toLowerCase()));
     assert.equal(decoded.headers.get('access-control-allow-origin'), 'http://localhost:8233');
     assert.equal(decoded.body.payloads?.length, payloads.length);
     const encodings = new Set(decoded.body.payloads!.map(encodingOf));
@@ -155,14 +177,19 @@ describe('encrypted workflow history', () => {
     const singleText = haystack(single.body);
     for (const s of [customer.firstname, customer.lastname]) assert.ok(singleText.includes(s.toLowerCase()), s);
 
-    // A browser signed in to the ops dashboard (basic auth, any user name) is an authenticated operator too.
-    const basic = `Basic ${Buffer.from(`ops:${token}`).toString('base64')}`;
+    // A browser signed in at /codec/login (basic auth, any user name) is the decryptor too.
+    const basic = `Basic ${Buffer.from(`ada:${token}`).toString('base64')}`;
     assert.equal((await codec('decode', { payloads: [withName] }, { authorization: basic })).status, 200);
 
-    // Without the ops token, or with a wrong one: 401 and nothing decoded.
+    // The operator's token is a credential, but not for decrypting: 403, nothing decoded.
+    const asOperator = await codec('decode', { payloads: [withName] }, { authorization: `Bearer ${operatorToken}` });
+    assert.equal(asOperator.status, 403);
+    assert.ok(!haystack(asOperator.body).includes(customer.lastname.toLowerCase()));
+
+    // Without the decryptor token, or with a wrong one: 401 and nothing decoded.
     const attempts: Array<Record<string, string>> = [
       {},
-      { authorization: 'Bearer not-the-ops-token' },
+      { authorization: 'Bearer not-the-decryptor-token' },
       { authorization: token },
       { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` },
     ];
@@ -194,8 +221,8 @@ describe('encrypted workflow history', () => {
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
 
-  test('the sign-in page asks the browser for the ops token (basic auth) and accepts it', async () => {
-    const token = process.env[stack.config.http.opsTokenEnv]!;
+  test('the sign-in page asks the browser for the decryptor token (basic auth) and accepts it', async () => {
+    const token = process.env[stack.config.http.decryptorTokenEnv]!;
     const challenged = await fetch(`${codecUrl}/login`);
     assert.equal(challenged.status, 401);
     assert.match(challenged.headers.get('www-authenticate') ?? '', /^Basic realm=/);
@@ -206,7 +233,7 @@ describe('encrypted workflow history', () => {
   });
 
   test('encode then decode through the endpoint gives the payload back', async () => {
-    const token = process.env[stack.config.http.opsTokenEnv]!;
+    const token = process.env[stack.config.http.decryptorTokenEnv]!;
     const auth = { authorization: `Bearer ${token}` };
     const original = {
       metadata: { encoding: Buffer.from('json/plain').toString('base64') },

@@ -1,32 +1,55 @@
 // The whole of Loopline against the simulators, in one test process: simulators on a random port,
-// real connectors, real workers on a real Temporal server, the HTTP server for callbacks, and the intake
-// workflows. Time is scaled (the default 60 turns Mirakl's once-a-minute OR11 into once a second, for the
-// simulators' limits and our intake alike), so a lifecycle takes seconds.
+// real connectors, real workers on a real Temporal server, the HTTP servers (public webhooks, internal
+// dashboard/codec/metrics) for callbacks and operators, and the intake workflows. Time is scaled (the
+// default 60 turns Mirakl's once-a-minute OR11 into once a second, for the simulators' limits and our
+// intake alike), so a lifecycle takes seconds.
+// Loopline logs through its production logger into the scanned log (test/support/scan-log.ts); when the
+// stack stops, that log and the raw history of every workflow it ran are searched for the sandbox's
+// secrets and its customers' data (test/support/scan.ts), and any finding fails the test file.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
+import { secretValues } from '../../src/config/secret-values';
+import { registerSecrets } from '../../src/logging/logger';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers, type Runtime } from '../../workers/runtime';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
-import { createHttpServer } from '../../src/http/server';
+import { createHttpServers, type HttpServers } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
 import { subscribeReturnEvents } from '../../src/returns/subscriptions';
 import { subscribeStockEvents } from '../../src/inventory/intake';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
+import { scanLog, scanLogPosition } from './scan-log';
+import {
+  assertClean,
+  customerNeedles,
+  saveReport,
+  scanHistories,
+  scanLogFile,
+  secretNeedles,
+  type ScanReport,
+} from './scan';
 
 export interface Stack {
   config: Config;
   sandbox: RunningSandbox;
   control: AxiosInstance;
+  /** The public listener: webhooks only. */
   http: FastifyInstance;
+  /** The internal listener: ops dashboard and API, codec endpoint, metrics. */
+  internal: FastifyInstance;
+  httpUrl: string;
+  internalUrl: string;
+  servers: HttpServers;
   workers: Worker[];
   /** The connectors and alert sink the workers use (for calling activities directly). */
   runtime: Runtime;
@@ -50,24 +73,27 @@ export interface StackOptions {
   skuMap?: Record<string, Record<string, string>>;
   /** More keys of a channel's block (e.g. additionalFields, addresses), by channel code. */
   channelExtra?: Record<string, Record<string, unknown>>;
+  /** Extra keys of systems.peoplevox, as YAML flow (e.g. `gateway: { maxOrders: 10 }`). */
+  peoplevoxYaml?: string;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
   /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
   reveni?: boolean;
   /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
   stockEvents?: boolean;
+  /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
+  noScan?: boolean;
+  /** Overrides of every channel's `inventory` block (e.g. fullReadMinutes). */
+  inventory?: Record<string, unknown>;
+  /** Merged into the `http` block (ports are 0 unless given). */
+  http?: Record<string, unknown>;
+  /** Merged into systems.shopify (with `shopify`), e.g. stockLocations. */
+  shopifyConfig?: Record<string, unknown>;
 }
 
-function configYaml(
-  sandboxUrl: string,
-  suffix: string,
-  extra = '',
-  intake?: Record<string, unknown>,
-  skuMap: Record<string, Record<string, string>> = {},
-  shopify = false,
-  channelExtra: Record<string, Record<string, unknown>> = {},
-  reveni = false,
-): string {
+function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
+  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   const map = (ch: string) =>
@@ -75,16 +101,20 @@ function configYaml(
     Object.entries(channelExtra[ch] ?? {})
       .map(([k, v]) => `\n    ${k}: ${JSON.stringify(v)}`)
       .join('');
+  const inventory = opts.inventory ? `\n    inventory: ${JSON.stringify(opts.inventory)}` : '';
+  const http = { port: 0, ...opts.http, internal: { port: 0, ...(opts.http?.internal as object | undefined) } };
+  const shopifyExtra = opts.shopifyConfig ? `, ${JSON.stringify(opts.shopifyConfig).slice(1, -1)}` : '';
   return `
 temporal:
   idScope: "${suffix}"
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
+http: ${JSON.stringify(http)}
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
-  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }${
+  peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD${peoplevoxYaml ? `, ${peoplevoxYaml}` : ''} }${
     shopify
-      ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }`
+      ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' }${shopifyExtra} }`
       : ''
   }${reveni ? `\n  reveni: { baseUrl: ${sandboxUrl}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: asos-store-${suffix} } }` : ''}
 channels:
@@ -94,14 +124,14 @@ channels:
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
     currency: GBP${channelExtra.asos?.returnWindowDays === undefined ? `\n    returnWindowDays: ${shopify ? 1 : 0}` : ''}
-    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}
+    carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}${inventory}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
     fulfilment: peoplevox
     currency: GBP${channelExtra.joules?.returnWindowDays === undefined ? '\n    returnWindowDays: 0' : ''}
-    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
 }
@@ -110,41 +140,19 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const timeScale = opts.timeScale ?? 60;
   const suffix = randomUUID().slice(0, 8);
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
-  const log = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+  // Loopline's logger (redacting, scanned); the simulators play other companies' systems: their own log.
+  const log = scanLog().child({ stack: suffix });
+  const simLog = pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+  const logFrom = scanLogPosition();
   // The simulators depend only on channel codes and credentials, not on their own URL.
-  const draft = parseConfig(
-    configYaml(
-      'http://127.0.0.1:1',
-      suffix,
-      opts.extraYaml,
-      opts.intake,
-      opts.skuMap,
-      opts.shopify,
-      opts.channelExtra,
-      opts.reveni,
-    ),
-    'test',
-    envVars,
-  );
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts), 'test', envVars);
   const sandbox = await startSandbox(
-    { log, port: 0, timeScale },
+    { log: simLog, port: 0, timeScale },
     sandboxSystems(draft, { multiShipment: opts.multiShipment, env: envVars }),
   );
-  const config = parseConfig(
-    configYaml(
-      sandbox.url,
-      suffix,
-      opts.extraYaml,
-      opts.intake,
-      opts.skuMap,
-      opts.shopify,
-      opts.channelExtra,
-      opts.reveni,
-    ),
-    'test',
-    envVars,
-  );
+  const config = parseConfig(configYaml(sandbox.url, suffix, opts), 'test', envVars);
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
+  registerSecrets(secretValues(config, process.env));
 
   const runtime = createRuntime(config, log, { timeScale });
   const workers = await createWorkers({
@@ -156,23 +164,28 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
     timeScale,
   });
   const running = workers.map((w) => w.run());
-  const http = await createHttpServer({ config, client: env.client, log });
-  const httpUrl = await http.listen({ host: '127.0.0.1', port: 0 });
+  const servers = await createHttpServers({ config, client: env.client, log, timeScale });
+  const { publicUrl: httpUrl, internalUrl } = await servers.listen();
   await subscribeWarehouseEvents(runtime, httpUrl);
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   await subscribeReturnEvents(runtime, httpUrl);
-  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log);
+  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,
     timeScale,
     schedules: opts.schedules ?? false,
   });
+  const control = axios.create({ baseURL: sandbox.url, timeout: 10_000 });
   return {
     config,
     sandbox,
-    control: axios.create({ baseURL: sandbox.url, timeout: 10_000 }),
-    http,
+    control,
+    http: servers.public,
+    internal: servers.internal,
+    httpUrl,
+    internalUrl,
+    servers,
     workers,
     runtime,
     idPrefix: `T${suffix.toUpperCase()}`,
@@ -188,10 +201,17 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
           .getHandle(id)
           .terminate('test over')
           .catch(() => undefined);
+      // The customers this stack's marketplaces held, read before the simulators go.
+      const pii = opts.noScan
+        ? []
+        : await customerNeedles(
+            control,
+            config.channels.map((c) => c.code),
+          );
       // Stop what could start more work first (webhooks, then workers and their in-flight activities, which
       // may signal-with-start an inventory workflow), then leave nothing running on this stack's queues:
       // without workers, a query to those workflows would hang other test files' dashboards and metrics.
-      await http.close();
+      await servers.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
@@ -210,6 +230,42 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
         ),
       );
       await sandbox.close();
+      if (!opts.noScan) await scanStack(env, config, pii, logFrom, ids);
     },
   };
+}
+
+/** The leak scan of one stack: its log lines and the raw histories of its workflows (test/support/scan.ts). */
+async function scanStack(
+  env: TestWorkflowEnvironment,
+  config: Config,
+  pii: Awaited<ReturnType<typeof customerNeedles>>,
+  logFrom: { file: string; offset: number },
+  extraWorkflowIds: Iterable<string>,
+): Promise<void> {
+  const started = Date.now();
+  const needles = [...secretNeedles(), ...pii];
+  const logs = await scanLogFile(logFrom.file, logFrom.offset, needles);
+  const histories = await scanHistories(
+    env.connection,
+    env.namespace ?? 'default',
+    Object.values(config.temporal.taskQueues),
+    needles,
+    [...extraWorkflowIds],
+  );
+  const report: ScanReport = {
+    name: basename(process.argv[1] ?? 'test'),
+    scanMs: Date.now() - started,
+    logLines: logs.lines,
+    workflows: histories.workflows,
+    historyEvents: histories.events,
+    needles: { secrets: needles.filter((n) => n.kind === 'secret').length, pii: pii.length },
+    secretsInLogs: logs.secretLines,
+    piiInLogs: logs.piiLines,
+    secretsInHistory: histories.secretEvents,
+    piiInHistoryClear: histories.piiEvents,
+    findings: [...logs.findings, ...histories.findings],
+  };
+  saveReport(report);
+  assertClean(report);
 }

@@ -15,36 +15,54 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { readTemporalTools } from '../../src/devtools/tools';
+import { scanSdkEntry } from './scan-log';
 import { SA } from '../../src/temporal/search-attributes';
 import { parseConfig } from '../../src/config/load';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
-import { createDataConverter } from '../../src/temporal/data-converter';
+import { FAILURE_CONVERTER_PATH, createDataConverter } from '../../src/temporal/data-converter';
 
-// Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show.
+// Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show. Every
+// entry also goes through Loopline's logger into the scanned log (test/support/scan-log.ts), as
+// installTemporalLogging routes it in production.
 // A test file that checks worker metrics sets LOOPLINE_TEST_TEMPORAL_METRICS (host:port) before importing this.
 try {
   const metrics = process.env.LOOPLINE_TEST_TEMPORAL_METRICS;
   Runtime.install({
-    logger: new DefaultLogger('WARN'),
+    logger: new DefaultLogger('WARN', (entry) => {
+      scanSdkEntry(entry);
+      const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+      process.stderr.write(`${at} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`);
+    }),
     ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
   });
 } catch {
   // Already installed by another module in this process.
 }
 
-/** Payload encryption as `npm start` has it (the sandbox key): on for every test, as in production. */
+/**
+ * Payload encryption with the sandbox key, on for every test as in production, and require-encrypted
+ * on too (as outside the sandbox): a plaintext payload is refused wherever a test decodes one.
+ */
 export const TEST_SECURITY_YAML = `
 security:
   payloadEncryption:
     enabled: true
     currentKeyId: key-1
     keys: [{ id: key-1, keyEnv: LOOPLINE_PAYLOAD_KEY_1 }]
+    requireEncrypted: true
 `;
 
-/** The encrypting data converter every test client and worker uses. */
-export function testDataConverter(): DataConverter {
+/**
+ * The encrypting data converter every test client and worker uses. `requireEncrypted: false` is for
+ * replaying histories recorded before encryption (their payloads are plain).
+ */
+export function testDataConverter(opts: { requireEncrypted?: boolean } = {}): DataConverter {
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
-  return createDataConverter(parseConfig(TEST_SECURITY_YAML, 'test security'));
+  const yaml =
+    opts.requireEncrypted === false
+      ? TEST_SECURITY_YAML.replace('requireEncrypted: true', 'requireEncrypted: false')
+      : TEST_SECURITY_YAML;
+  return createDataConverter(parseConfig(yaml, 'test security'));
 }
 
 /**
@@ -102,6 +120,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   return bundle;

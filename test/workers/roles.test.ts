@@ -10,7 +10,7 @@ import { startTestEnv } from '../support/temporal';
 
 const config = parseConfig(
   `
-temporal: { taskQueues: { orders: r-orders, acknowledge: r-ack, peoplevox: r-pvx, inventory: r-inv, shopify: r-shp } }
+temporal: { taskQueues: { orders: r-orders, acknowledge: r-ack, peoplevox: r-pvx, peoplevoxBulk: r-pvxb, inventory: r-inv, shopify: r-shp } }
 systems:
   peoplevox: { baseUrl: http://127.0.0.1:1/peoplevox, clientId: c1, username: u, passwordEnv: PEOPLEVOX_PASSWORD }
 channels:
@@ -52,6 +52,7 @@ test('createWorkers builds exactly the workers of the roles asked, on their task
   await Promise.all(running);
   assert.deepEqual(
     workers.map((w) => w.options.taskQueue),
-    ['r-ack', 'r-pvx'],
+    // The peoplevox role polls the order-critical queue and the reads' queue.
+    ['r-ack', 'r-pvx', 'r-pvxb'],
   );
 });

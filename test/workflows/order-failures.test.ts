@@ -41,7 +41,7 @@ test('a timeout is an outage too', () => {
   assert.match(e.message, /acknowledge/);
 });
 
-test('a business failure keeps its reason code, owner and message; it is not an outage', () => {
+test('a business failure keeps its reason code and owner; its sentence comes from the details when they carry the remote words', () => {
   const e = toException(
     activity(
       ApplicationFailure.create({
@@ -56,8 +56,15 @@ test('a business failure keeps its reason code, owner and message; it is not an 
     1,
   );
   assert.equal(e.reason, 'WMS_REJECTED');
-  assert.equal(e.message, 'rejected');
+  assert.equal(e.message, 'Order O-3: the warehouse rejected the sales order: x.');
   assert.equal(isOutage(e), false);
+  const own = toException(
+    activity(ApplicationFailure.create({ message: 'its own words', type: 'CARRIER_UNMAPPED', nonRetryable: true })),
+    'confirm shipment',
+    'O-3',
+    1,
+  );
+  assert.equal(own.message, 'its own words');
 });
 
 test('validation problems: the first names the exception, the others are counted', () => {

@@ -9,7 +9,7 @@ const SETTINGS_RETRY = { initialInterval: '1s', maximumInterval: '1m', backoffCo
 
 /** Settings and alerts (and, before the settings are known, lookups): on the orders queue. */
 export const settingsActs = proxyActivities<
-  Pick<OrderActivities, 'orderSettings' | 'resolveItemCodes' | 'validateOrder' | 'raiseAlert'>
+  Pick<OrderActivities, 'orderSettings' | 'resolveItemCodes' | 'validateOrder' | 'raiseAlert' | 'requestWarehouseOrder'>
 >({
   startToCloseTimeout: '30s',
   retry: SETTINGS_RETRY,

@@ -52,7 +52,10 @@ export function toException(err: unknown, stepName: string, orderId: string, now
     const type = failure.type ?? '';
     if (isReasonCode(type)) {
       const details = (failure.details?.[0] ?? {}) as Record<string, string | number | undefined>;
-      return { ...makeException(type as ReasonCode, { orderId, ...details }, now), message: failure.message };
+      const exc = makeException(type as ReasonCode, { orderId, ...details }, now);
+      // A connector failure (activities/errors.ts) keeps the remote system's words in its encrypted
+      // details, not in its message: the reason's sentence is built from them. Others bring their own.
+      return details.detail !== undefined ? exc : { ...exc, message: failure.message };
     }
     // Retries exhausted on a transport error: the type names the system and the call.
     const { system, operation } = systemOf(type);

@@ -22,7 +22,7 @@ import { Refunds } from './refunds';
 import { OrderReturns } from './returns';
 import { MAX_PENDING_NOTICES, OrderRun } from './run';
 import { validate } from './validation';
-import { createWarehouseOrder } from './warehouse';
+import { createWarehouseOrder, registerWarehouseHandlers } from './warehouse';
 
 export * from './messages';
 
@@ -59,6 +59,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   const refunds = new Refunds(run);
   // Returns: a child workflow per return; the order stays open while any is open (order-returns-v1).
   const returns = new OrderReturns(run);
+  registerWarehouseHandlers(run);
 
   await run.loadSettings();
   refunds.queue = run.settings.taskQueues.acknowledge;

@@ -1,7 +1,7 @@
 // The order workflow's contract with the rest of Loopline: every signal, update and query, its input and its
 // state. Callers (intake, webhooks, despatch sweep, ops, CLI, bench, tests) import these definitions; nothing
 // names a message by string.
-import { defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Despatch, MarketplaceOrder } from '../../src/domain/order';
 import type { OrderException } from '../../src/domain/reasons';
 import type { LineProgress } from '../../src/domain/despatch';
@@ -37,6 +37,35 @@ export const orderUpdatedSignal = defineSignal<[MarketplaceOrder]>('orderUpdated
 export const despatchNotifiedSignal = defineSignal<[DespatchNotice]>('despatchNotified');
 /** The fulfilment system refunded lines (Shopify refunds/create): refunded on the marketplace per line. */
 export const refundNotifiedSignal = defineSignal<[RefundNotice]>('refundNotified');
+
+/** The warehouse gateway's answer to this order's request for its warehouse order (workflows/warehouse-gateway.ts). */
+export const warehouseResultSignal = defineSignal<[WarehouseResult]>('warehouseResult');
+/** What the gateway's batch needs to build this order's warehouse rows (read when its batch is saved). */
+export const warehouseRequestQuery = defineQuery<WarehouseRequest | undefined>('warehouseRequest');
+
+/** An order's place in a warehouse batch: who asked, for which sales order number. No order data. */
+export interface WarehouseRef {
+  workflowId: string;
+  channel: string;
+  orderId: string;
+  salesOrderNumber: string;
+}
+
+export type WarehouseResult = { ref: WarehouseRef } & (
+  | { outcome: 'created' | 'exists' }
+  | { outcome: 'rejected'; message: string }
+  | { outcome: 'taken'; reference: string }
+  /** Peoplevox did not answer through the batch's retries: the order parks and heals by itself. */
+  | { outcome: 'unavailable'; message: string }
+  /** The batch could not read this order (its workflow did not answer): it asks again. */
+  | { outcome: 'retry'; message: string }
+);
+
+export interface WarehouseRequest {
+  /** The order as the warehouse gets it: the lines refused at acceptance already left out. */
+  order: MarketplaceOrder;
+  salesOrderNumber: string;
+}
 
 // The operator updates and the state query are the exception mailbox's (one definition for every workflow that
 // parks); these are the same definitions, typed with the order's state.

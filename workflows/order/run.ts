@@ -23,7 +23,7 @@ import {
   type WarehouseActs,
 } from './activities';
 import { OrderCancelled, isOutage, outageRetryDelayMs, toException } from './failures';
-import type { DespatchNotice, OrderStatus, OrderWorkflowInput, OrderWorkflowState } from './messages';
+import type { DespatchNotice, OrderStatus, OrderWorkflowInput, OrderWorkflowState, WarehouseResult } from './messages';
 
 const MAX_TIMELINE = 200;
 /** Despatch notices held at once (a flood of forged callbacks cannot grow the workflow without bound). */
@@ -55,7 +55,11 @@ export class OrderRun {
   settings!: OrderSettings;
   marketplace!: MarketplaceActs;
   warehouse!: WarehouseActs;
+  /** Reads of the fulfilment system (an order's own despatches), on its bulk share of the budget. */
+  warehouseReads!: WarehouseActs;
   lookups!: LookupActs;
+  /** The warehouse gateway's answer to this order's request (warehouse.ts), when it has come. */
+  warehouseResult?: WarehouseResult;
   /** Despatch notices not handled yet. */
   readonly notices: DespatchNotice[] = [];
   readonly mailbox: ExceptionMailbox;
@@ -106,7 +110,9 @@ export class OrderRun {
     const retry = this.settings.transportRetry;
     this.marketplace = marketplaceActs(this.settings.taskQueues.acknowledge, retry);
     this.lookups = lookupActs(retry);
-    this.warehouse = warehouseActs(this.settings.taskQueues.fulfilment ?? this.settings.taskQueues.peoplevox, retry);
+    const q = this.settings.taskQueues;
+    this.warehouse = warehouseActs(q.fulfilment ?? q.peoplevox, retry);
+    this.warehouseReads = warehouseActs(q.fulfilmentReads ?? q.fulfilment ?? q.peoplevox, retry);
   }
 
   note(step: string, detail?: string): void {

@@ -53,7 +53,7 @@ export async function runCatalogueAudit(ctx: CliContext, channel?: string): Prom
     throw new Error(`unknown channel "${channel}" (configured: ${config.channels.map((c) => c.code).join(', ')})`);
   const input: CatalogueAuditInput = {
     channels: channel ? [channel] : channels,
-    taskQueue: config.temporal.taskQueues.peoplevox,
+    taskQueue: config.temporal.taskQueues.peoplevoxBulk,
   };
   const client = await ctx.client();
   const workflowId = `catalogue-audit-cli:${input.channels.join('+')}:${new Date().toISOString()}`;

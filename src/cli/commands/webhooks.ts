@@ -38,7 +38,7 @@ export async function subscribeEverything(ctx: CliContext, url: string): Promise
       tracking.length > 0 ? `id ${tracking.join(', ')}` : 'see the warning above; the despatch backstop still runs',
   });
   if (stockChannels(ctx.config, 'peoplevox').length > 0) {
-    const stock = await subscribeStockEvents(runtime.peoplevox, url, log);
+    const stock = await subscribeStockEvents(runtime.peoplevox, url, log, ctx.config);
     rows.push({
       system: 'peoplevox',
       events: 'AvailabilityChanges, GoodsReceived',

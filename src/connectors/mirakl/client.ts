@@ -160,15 +160,10 @@ export class MiraklClient {
     if (!schema) return data as T;
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
-      throw new ConnectorError(
-        'mirakl',
-        op,
-        `unexpected response shape: ${parsed.error.message.slice(0, 500)}`,
-        false,
-        {
-          code: 'BAD_RESPONSE',
-        },
-      );
+      throw new ConnectorError('mirakl', op, 'unexpected response shape', false, {
+        code: 'BAD_RESPONSE',
+        detail: parsed.error.message,
+      });
     }
     return parsed.data;
   }
@@ -185,7 +180,9 @@ export class MiraklClient {
     }
     if (!code) return e;
     const detail = e.opts.detail?.includes(code) ? e.opts.detail : `${code}: ${e.opts.detail ?? ''}`;
-    return new ConnectorError('mirakl', op, `HTTP ${e.status}: ${detail}`, e.retryable, { ...e.opts, code, detail });
+    // Mirakl's error code is a machine word (safe in the message); its text stays in the detail.
+    const safeCode = /^[A-Za-z0-9_.-]{1,40}$/.test(code) ? ` (${code})` : '';
+    return new ConnectorError('mirakl', op, `HTTP ${e.status}${safeCode}`, e.retryable, { ...e.opts, code, detail });
   }
 
   // ---- orders ---------------------------------------------------------------------------------------

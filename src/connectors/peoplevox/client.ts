@@ -27,6 +27,7 @@ import {
   type PvxRow,
 } from './map';
 import { RequestPacer } from './pacer';
+import type { CallPacer } from '../../temporal/rate-budget-client';
 import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
 
 export const PVX_NS = 'http://www.peoplevox.net/';
@@ -63,6 +64,11 @@ export interface PeoplevoxClientOptions {
   requestsPerSecond?: number;
   /** Requests allowed back to back before pacing starts (default 1). */
   burst?: number;
+  /**
+   * What each request waits on instead of the in-process pace: a workers' client shares the tenant's budget
+   * with every replica through the Temporal server (src/temporal/rate-budget-client.ts).
+   */
+  pacer?: CallPacer;
   /** Sent as UserSessionCredentials/UserId (clients send 0). */
   userId?: number;
   /** Zone for wall-clock dates in reports and report search clauses (default UTC; see map.ts). */
@@ -83,6 +89,13 @@ export interface PvxRowStatus {
   lineNo?: number;
   message?: string;
 }
+
+/** What became of one row of a batch save. */
+export type RowOutcome =
+  { outcome: 'saved' } | { outcome: 'refused'; message: string } | { outcome: 'unknown'; hint?: string };
+
+/** Detail that names rows ("Line 3 (…): …"): a row-level refusal a batch can attribute. */
+const ROW_REFERENCE = /^\s*Line \d+/m;
 
 export interface SaveResult {
   responseId: number;
@@ -217,23 +230,38 @@ function findColumn(columns: readonly string[], name: string): string | undefine
 export class PeoplevoxClient {
   readonly endpoint: string;
   private readonly http: AxiosInstance;
-  private readonly pacer: RequestPacer;
+  private readonly pacer: CallPacer;
   private readonly ttlMs: number;
   private readonly timeZone: string;
-  private session: { id: string; at: number } | undefined;
-  private authenticating: Promise<string> | undefined;
-  private readonly templates = new Map<string, Promise<string[]>>();
+  // One session and one template cache for this client and every view of it (withPacer).
+  private readonly state: {
+    session: { id: string; at: number } | undefined;
+    authenticating: Promise<string> | undefined;
+    templates: Map<string, Promise<string[]>>;
+  };
 
-  constructor(private readonly opts: PeoplevoxClientOptions) {
+  constructor(
+    private readonly opts: PeoplevoxClientOptions,
+    shared?: PeoplevoxClient,
+  ) {
+    this.state = shared?.state ?? { session: undefined, authenticating: undefined, templates: new Map() };
     this.endpoint = `${opts.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(opts.clientId)}/resources/integrationservicev4.asmx`;
     this.http = axios.create({
       timeout: opts.timeoutMs ?? 30_000,
       responseType: 'text',
       transformResponse: (d: unknown) => d,
     });
-    this.pacer = new RequestPacer(opts.requestsPerSecond ?? 1, opts.burst ?? 1);
+    this.pacer = opts.pacer ?? new RequestPacer(opts.requestsPerSecond ?? 1, opts.burst ?? 1);
     this.ttlMs = (opts.sessionTtlMinutes ?? 25) * 60_000;
     this.timeZone = opts.timeZone ?? 'UTC';
+  }
+
+  /**
+   * The same tenant, session and template cache, with requests paced by `pacer` (order-critical calls and reads
+   * take their lanes from different classes of one shared budget).
+   */
+  withPacer(pacer: CallPacer): PeoplevoxClient {
+    return new PeoplevoxClient({ ...this.opts, pacer }, this);
   }
 
   // ------------------------------------------------------------------ transport
@@ -270,7 +298,9 @@ export class PeoplevoxClient {
       // Client faults are our request's fault; server faults and throttling are worth another try.
       const retryable = status === 429 || (isRetryableStatus(status) && !/Client$/i.test(code));
       const retryAfter = (headers as Record<string, unknown> | undefined)?.['retry-after'];
-      return new ConnectorError(SYSTEM, op, `HTTP ${status} SOAP fault ${code}: ${message}`, retryable, {
+      // The fault string is the server's text (it can quote the request): detail only.
+      const safeCode = /^[A-Za-z0-9:_.-]{1,60}$/.test(code) ? ` ${code}` : '';
+      return new ConnectorError(SYSTEM, op, `HTTP ${status} SOAP fault${safeCode}`, retryable, {
         status,
         retryAfterMs: parseRetryAfter(retryAfter),
         code: status === 429 ? 'RATE_LIMITED' : 'SOAP_FAULT',
@@ -283,8 +313,16 @@ export class PeoplevoxClient {
 
   /** One paced HTTP round trip; returns the IntegrationResponse. */
   private async invoke(op: string, body: Record<string, unknown>, sessionId?: string): Promise<PvxResult> {
-    await this.pacer.take();
     const xml = this.envelope(op, body, sessionId);
+    let done: (() => void) | void;
+    try {
+      done = await this.pacer.take();
+    } catch (err) {
+      throw new ConnectorError(SYSTEM, op, 'no lane from the shared rate budget', true, {
+        code: 'RATE_BUDGET_UNAVAILABLE',
+        detail: err instanceof Error ? err.message : String(err),
+      });
+    }
     let data: string;
     const started = Date.now();
     try {
@@ -300,17 +338,17 @@ export class PeoplevoxClient {
       }
       recordApiCall(SYSTEM, op, outcomeOf(e), Date.now() - started);
       throw e;
+    } finally {
+      // The call is over (it reached Peoplevox, if it ever will): a shared budget counts it from now.
+      done?.();
     }
     let doc: Record<string, unknown>;
     try {
       doc = parser.parse(data) as Record<string, unknown>;
     } catch (err) {
-      throw new ConnectorError(
-        SYSTEM,
-        op,
-        `unreadable response: ${err instanceof Error ? err.message : String(err)}`,
-        true,
-      );
+      throw new ConnectorError(SYSTEM, op, 'unreadable response (not XML)', true, {
+        detail: err instanceof Error ? err.message : String(err),
+      });
     }
     const bodyEl = (doc.Envelope as Record<string, unknown> | undefined)?.Body as Record<string, unknown> | undefined;
     const result = (bodyEl?.[`${op}Response`] as Record<string, unknown> | undefined)?.[`${op}Result`] as
@@ -350,7 +388,7 @@ export class PeoplevoxClient {
 
   /** Authenticates now (normally lazy). Returns the session id. */
   async authenticate(): Promise<string> {
-    this.authenticating ??= (async () => {
+    this.state.authenticating ??= (async () => {
       const r = await this.invoke('Authenticate', {
         clientId: this.opts.clientId,
         username: this.opts.username,
@@ -358,25 +396,26 @@ export class PeoplevoxClient {
       });
       if (r.responseId !== 0) {
         const transient = TRANSIENT_DETAIL.test(r.detail);
-        throw new ConnectorError(SYSTEM, 'Authenticate', r.detail.trim() || 'authentication failed', transient, {
+        throw new ConnectorError(SYSTEM, 'Authenticate', 'authentication failed (ResponseId -1)', transient, {
           code: transient ? 'PVX_TRANSIENT' : 'AUTH_FAILED',
           detail: r.detail,
         });
       }
       const [, sessionId] = r.detail.split(',');
       if (!sessionId?.trim())
-        throw new ConnectorError(SYSTEM, 'Authenticate', `unexpected Detail '${r.detail}'`, false);
-      this.session = { id: sessionId.trim(), at: Date.now() };
+        // Never quote this Detail: it is where the session id would be.
+        throw new ConnectorError(SYSTEM, 'Authenticate', 'unexpected Detail (no session id)', false);
+      this.state.session = { id: sessionId.trim(), at: Date.now() };
       this.opts.log?.debug({ clientId: this.opts.clientId }, 'peoplevox session started');
-      return this.session.id;
+      return this.state.session.id;
     })().finally(() => {
-      this.authenticating = undefined;
+      this.state.authenticating = undefined;
     });
-    return this.authenticating;
+    return this.state.authenticating;
   }
 
   private async sessionId(): Promise<string> {
-    if (this.session && Date.now() - this.session.at < this.ttlMs) return this.session.id;
+    if (this.state.session && Date.now() - this.state.session.at < this.ttlMs) return this.state.session.id;
     return this.authenticate();
   }
 
@@ -386,11 +425,11 @@ export class PeoplevoxClient {
     let r = await this.invoke(op, body, sid);
     if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
       this.opts.log?.info({ op }, 'peoplevox session invalid; re-authenticating');
-      if (this.session?.id === sid) this.session = undefined;
+      if (this.state.session?.id === sid) this.state.session = undefined;
       const fresh = await this.sessionId();
       r = await this.invoke(op, body, fresh);
       if (r.responseId !== 0 && INVALID_SESSION.test(r.detail)) {
-        this.session = undefined;
+        this.state.session = undefined;
         throw new ConnectorError(SYSTEM, op, 'Invalid Session after re-authentication', true, {
           code: 'INVALID_SESSION',
           detail: r.detail,
@@ -403,17 +442,15 @@ export class PeoplevoxClient {
   private failure(op: string, r: PvxResult): ConnectorError {
     const detail = r.detail.trim() || 'ResponseId -1 without detail';
     const transient = TRANSIENT_DETAIL.test(detail);
-    return new ConnectorError(SYSTEM, op, detail, transient, {
-      code: transient ? 'PVX_TRANSIENT' : 'PVX_ERROR',
-      detail,
-    });
+    const code = transient ? 'PVX_TRANSIENT' : 'PVX_ERROR';
+    return new ConnectorError(SYSTEM, op, `ResponseId -1 (${code})`, transient, { code, detail });
   }
 
   // ------------------------------------------------------------------ operations
 
   /** The tenant's column list for a template (cached per client). */
   async getSaveTemplate(templateName: string): Promise<string[]> {
-    let cached = this.templates.get(templateName);
+    let cached = this.state.templates.get(templateName);
     if (!cached) {
       cached = this.call('GetSaveTemplate', { templateName }).then((r) => {
         if (r.responseId !== 0) throw this.failure('GetSaveTemplate', r);
@@ -422,8 +459,8 @@ export class PeoplevoxClient {
           .map((c) => c.trim())
           .filter(Boolean);
       });
-      this.templates.set(templateName, cached);
-      cached.catch(() => this.templates.delete(templateName));
+      this.state.templates.set(templateName, cached);
+      cached.catch(() => this.state.templates.delete(templateName));
     }
     return cached;
   }
@@ -437,7 +474,14 @@ export class PeoplevoxClient {
     templateName: string,
     rows: PvxRow[],
     action = 0,
-    opts: { required?: string[] } = {},
+    opts: {
+      required?: string[];
+      /**
+       * Several records at once (a batch): a refusal of some rows is returned (statuses, Detail) for the caller
+       * to attribute row by row, never thrown; only a failure of the request itself throws.
+       */
+      partial?: boolean;
+    } = {},
   ): Promise<SaveResult> {
     const template = await this.getSaveTemplate(templateName);
     const byLower = new Map(template.map((c) => [c.toLowerCase(), c]));
@@ -476,8 +520,9 @@ export class PeoplevoxClient {
     // Statuses (one row each) are read when the service sends them, but no public client relies on them.
     if (r.responseId !== 0 && r.statuses.length === 0) {
       // A template changed under us shows up as an unknown column: forget the cached list.
-      if (/column/i.test(r.detail)) this.templates.delete(templateName);
+      if (/column/i.test(r.detail)) this.state.templates.delete(templateName);
       const failure = this.failure('SaveData', r);
+      if (opts.partial && !failure.retryable && ROW_REFERENCE.test(r.detail)) return { ...r, statuses: [] };
       // A row-level refusal without Statuses: the Detail carries it (as it does with them).
       if (!failure.retryable) {
         throw new ConnectorError(SYSTEM, 'SaveData', `${templateName}: ${failure.message}`, false, {
@@ -487,7 +532,7 @@ export class PeoplevoxClient {
       }
       throw failure;
     }
-    if (r.responseId === 0 && r.statuses.length === 0 && r.totalCount < rows.length) {
+    if (!opts.partial && r.responseId === 0 && r.statuses.length === 0 && r.totalCount < rows.length) {
       throw new ConnectorError(
         SYSTEM,
         'SaveData',
@@ -620,7 +665,8 @@ export class PeoplevoxClient {
   private subscriptionId(op: string, r: PvxResult): number {
     if (r.responseId !== 0) throw this.failure(op, r);
     const id = Number(r.detail.trim());
-    if (!Number.isInteger(id)) throw new ConnectorError(SYSTEM, op, `unexpected subscription id '${r.detail}'`, false);
+    if (!Number.isInteger(id))
+      throw new ConnectorError(SYSTEM, op, 'unexpected subscription id', false, { detail: r.detail });
     return id;
   }
 
@@ -650,10 +696,15 @@ export class PeoplevoxClient {
     const bad = result.statuses.filter((s) => s.status !== 'Success');
     if (bad.length === 0) return;
     const message = bad.map((s) => `${s.reference}: ${s.message ?? s.status}`).join('; ');
-    throw new ConnectorError(SYSTEM, 'SaveData', `${templateName} rejected ${message}`, false, {
-      code: 'WMS_REJECTED',
-      detail: bad[0]?.message ?? message,
-    });
+    // References (sales order number, item code) are ours; the row messages are Peoplevox's text.
+    const refs = bad.map((s) => s.reference).filter(Boolean);
+    throw new ConnectorError(
+      SYSTEM,
+      'SaveData',
+      `${templateName} rejected ${bad.length} row(s)${refs.length ? `: ${refs.slice(0, 5).join(', ')}` : ''}`,
+      false,
+      { code: 'WMS_REJECTED', detail: bad[0]?.message ?? message },
+    );
   }
 
   /**
@@ -677,6 +728,54 @@ export class PeoplevoxClient {
       this.rejectOnErrorRows(SALES_ORDER_ITEMS_TEMPLATE, items);
     }
     return { salesOrderNumber };
+  }
+
+  /**
+   * Which of these sales orders Peoplevox has, with their reference (CustomerPurchaseOrderReferenceNumber):
+   * one GetData call for up to PVX_MAX_PAGE_SIZE numbers (an OR of Equals clauses).
+   */
+  async findSalesOrders(salesOrderNumbers: string[]): Promise<Map<string, { status: string; reference: string }>> {
+    const out = new Map<string, { status: string; reference: string }>();
+    if (salesOrderNumbers.length === 0) return out;
+    const clause = salesOrderNumbers.map((n) => `SalesOrderNumber.Equals(${clauseString(n)})`).join(' OR ');
+    const page = await this.getData(SALES_ORDERS_TEMPLATE, clause, {
+      pageNo: 1,
+      itemsPerPage: salesOrderNumbers.length,
+    });
+    for (const row of page.rows) {
+      const son = row.SalesOrderNumber ?? '';
+      if (salesOrderNumbers.includes(son))
+        out.set(son, { status: row.Status ?? '', reference: (row.CustomerPurchaseOrderReferenceNumber ?? '').trim() });
+    }
+    return out;
+  }
+
+  /**
+   * Saves rows of one template in one call and tells, row by row, what became of each: saved, refused (with
+   * Peoplevox's message) or unknown (the answer did not say; the caller looks before it trusts either).
+   * Statuses (one per row, LineNo) are used when sent; else a refusal's Detail lines name the row
+   * ("Line 3 (ASOS-1): …").
+   */
+  async saveRows(templateName: string, rows: PvxRow[], action = 0): Promise<RowOutcome[]> {
+    if (rows.length === 0) return [];
+    const r = await this.saveData(templateName, rows, action, { partial: true });
+    if (r.statuses.length > 0) {
+      return rows.map((_, i) => {
+        const st = r.statuses.find((x) => x.lineNo === i + 1) ?? r.statuses[i];
+        if (!st) return { outcome: 'unknown' as const };
+        return st.status === 'Success'
+          ? { outcome: 'saved' as const }
+          : { outcome: 'refused' as const, message: st.message ?? st.status };
+      });
+    }
+    if (r.responseId === 0 && r.totalCount >= rows.length) return rows.map(() => ({ outcome: 'saved' as const }));
+    const lines = r.detail.split(/\r?\n/).filter(Boolean);
+    return rows.map((row, i) => {
+      const said = lines.find((l) => new RegExp(`^Line ${i + 1}\\b`).test(l.trim()));
+      if (said) return { outcome: 'refused' as const, message: said.replace(/^Line \d+\s*(\([^)]*\))?:?\s*/, '') };
+      // A refusal that names other rows saved this one only if Peoplevox saves rows independently: look.
+      return { outcome: 'unknown' as const, hint: String(row.SalesOrderNumber ?? '') };
+    });
   }
 
   /**

@@ -34,6 +34,11 @@ export interface ShopifyClientOptions {
    * before it is sent; a few in flight keep one slow answer (a timeout) from holding up every other call.
    */
   maxConcurrent?: number;
+  /**
+   * Location ids whose stock counts (systems.shopify.stockLocations): stock reads sum these only. Unset:
+   * every location.
+   */
+  stockLocations?: readonly number[];
 }
 
 export interface OrderCreateInput {
@@ -61,25 +66,38 @@ export interface ShopifyRefund {
   lines: Array<{ sku: string; quantity: number; lineItemId: string }>;
 }
 
-const INVENTORY_ITEM_FIELDS = `{ id sku inventoryLevels(first: 5) { nodes { quantities(names: ["available"]) { name quantity } } } }`;
+const INVENTORY_ITEM_FIELDS = `{ id sku inventoryLevels(first: 5) { nodes { location { id } quantities(names: ["available"]) { name quantity } } } }`;
 
-/** Inventory items to rows: available summed over the item's locations; items without a SKU are skipped. */
+/**
+ * Inventory items to rows: available summed over the item's locations (only `locations`, when given);
+ * items without a SKU are skipped.
+ */
 function inventoryRows(
   nodes: ReadonlyArray<{
     id: string;
     sku?: string | null;
-    inventoryLevels: { nodes: ReadonlyArray<{ quantities: ReadonlyArray<{ name: string; quantity: number }> }> };
+    inventoryLevels: {
+      nodes: ReadonlyArray<{
+        location?: { id: string };
+        quantities: ReadonlyArray<{ name: string; quantity: number }>;
+      }>;
+    };
   }>,
+  locations?: readonly number[],
 ): ShopifyInventoryRow[] {
+  const counts = (l: { location?: { id: string } }) =>
+    !locations || (l.location !== undefined && locations.includes(Number(l.location.id.split('/').pop())));
   return nodes.flatMap((n) =>
     n.sku
       ? [
           {
             sku: n.sku,
             inventoryItemId: n.id,
-            available: n.inventoryLevels.nodes.reduce(
-              (s, l) => s + (l.quantities.find((x) => x.name === 'available')?.quantity ?? 0),
-              0,
+            available: n.inventoryLevels.nodes
+              .filter(counts)
+              .reduce((s, l) => s + (l.quantities.find((x) => x.name === 'available')?.quantity ?? 0), 0),
+            locations: n.inventoryLevels.nodes.flatMap((l) =>
+              l.location ? [Number(l.location.id.split('/').pop())] : [],
             ),
           },
         ]
@@ -91,6 +109,8 @@ export interface ShopifyInventoryRow {
   sku: string;
   inventoryItemId: string;
   available: number;
+  /** The locations the item has levels at (all of them, counted or not). */
+  locations?: number[];
 }
 
 const ORDER_FIELDS = `id name sourceIdentifier tags cancelledAt metafield(namespace: "loopline", key: "mirakl_order_id") { value }
@@ -191,7 +211,9 @@ export class ShopifyClient {
         }
         const env = GraphQLEnvelope.safeParse(body);
         if (!env.success) {
-          throw new ConnectorError('shopify', operation, `unexpected response: ${z.prettifyError(env.error)}`, true);
+          throw new ConnectorError('shopify', operation, 'unexpected response envelope', true, {
+            detail: z.prettifyError(env.error),
+          });
         }
         this.learn(env.data.extensions?.cost?.throttleStatus, this.inFlightCost);
         const errors = env.data.errors ?? [];
@@ -203,14 +225,17 @@ export class ShopifyClient {
         }
         if (errors.length > 0) {
           const detail = errors.map((e) => e.message).join('; ');
-          throw new ConnectorError('shopify', operation, detail, false, {
-            code: errors[0]?.extensions?.code,
+          const code = errors[0]?.extensions?.code;
+          throw new ConnectorError('shopify', operation, `GraphQL error${code ? ` ${code}` : ''}`, false, {
+            code,
             detail,
           });
         }
         const parsed = data.safeParse(env.data.data);
         if (!parsed.success) {
-          throw new ConnectorError('shopify', operation, `unexpected data: ${z.prettifyError(parsed.error)}`, false);
+          throw new ConnectorError('shopify', operation, 'unexpected data', false, {
+            detail: z.prettifyError(parsed.error),
+          });
         }
         return parsed.data;
       }
@@ -263,7 +288,14 @@ export class ShopifyClient {
             (e) => `${(e.field ?? []).join('.')}: ${e.message ?? e.code ?? 'invalid'}${e.code ? ` (${e.code})` : ''}`,
           )
           .join('; ') || 'no order returned';
-      throw new ConnectorError('shopify', 'orderCreate', detail, false, {
+      const fields = [...new Set(userErrors.map((e) => (e.field ?? []).join('.')).filter(Boolean))].join(', ');
+      const codes = [...new Set(userErrors.map((e) => e.code).filter(Boolean))].join(', ');
+      // The message names fields and codes only; Shopify's words (which may quote personal data) go in the
+      // details, which are encrypted with the failure (docs/security.md).
+      const message = userErrors.length
+        ? `user errors on ${fields || 'the order'}${codes ? ` (${codes})` : ''}`
+        : 'no order returned';
+      throw new ConnectorError('shopify', 'orderCreate', message, false, {
         code: userErrors[0]?.code ?? 'USER_ERROR',
         detail,
       });
@@ -350,7 +382,7 @@ export class ShopifyClient {
       const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes ${INVENTORY_ITEM_FIELDS}
         pageInfo { hasNextPage endCursor } } }`;
       const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema);
-      out.push(...inventoryRows(res.inventoryItems.nodes));
+      out.push(...inventoryRows(res.inventoryItems.nodes, this.opts.stockLocations));
       after = res.inventoryItems.pageInfo.hasNextPage ? res.inventoryItems.pageInfo.endCursor : undefined;
     } while (after);
     return out;
@@ -366,7 +398,7 @@ export class ShopifyClient {
       const q = `query InvSku($q: String!) { inventoryItems(first: 5, query: $q) { nodes ${INVENTORY_ITEM_FIELDS}
         pageInfo { hasNextPage endCursor } } }`;
       const res = await this.request('inventoryItems', q, { q: `sku:'${sku}'` }, InventoryItemsSchema);
-      out.push(...inventoryRows(res.inventoryItems.nodes).filter((r) => r.sku === sku));
+      out.push(...inventoryRows(res.inventoryItems.nodes, this.opts.stockLocations).filter((r) => r.sku === sku));
     }
     return out;
   }

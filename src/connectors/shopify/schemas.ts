@@ -129,7 +129,12 @@ export const InventoryItemsSchema = z.object({
         id: z.string(),
         sku: z.string().nullable(),
         inventoryLevels: z.object({
-          nodes: z.array(z.object({ quantities: z.array(z.object({ name: z.string(), quantity: z.number().int() })) })),
+          nodes: z.array(
+            z.object({
+              location: z.object({ id: z.string() }).optional(),
+              quantities: z.array(z.object({ name: z.string(), quantity: z.number().int() })),
+            }),
+          ),
         }),
       }),
     ),

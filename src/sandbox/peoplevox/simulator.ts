@@ -317,7 +317,9 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               method: post ? 'POST' : 'GET',
               url: text(body, post ? 'postUrl' : 'callbackUrl').trim(),
               postParams: post ? text(body, 'postParams') : undefined,
-              encode: text(body, 'encodeParameterData').trim().toLowerCase() !== 'false',
+              // A .NET (ASMX) bool left out of the request is false: values are substituted raw unless the
+              // subscriber asks for encoding (docs/contracts.md, inference).
+              encode: text(body, 'encodeParameterData').trim().toLowerCase() === 'true',
             });
             return ok(String(id));
           }
