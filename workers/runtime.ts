@@ -141,13 +141,8 @@ export function createRuntime(
     let lastWarn = 0;
     const common = {
       client,
-      workflowId: rateBudgetWorkflowId(
-        'peoplevox',
-        pvx!.clientId,
-        config.temporal.taskQueues.orders,
-        config.temporal.idScope,
-      ),
-      taskQueue: config.temporal.taskQueues.orders,
+      workflowId: rateBudgetWorkflowId('peoplevox', pvx!.clientId, budgetTaskQueue(config), config.temporal.idScope),
+      taskQueue: budgetTaskQueue(config),
       terms: b.terms,
       onError: (err: unknown) => {
         if (Date.now() - lastWarn < 10_000) return;
@@ -249,6 +244,35 @@ export async function buildWorkflowBundle() {
     workflowsPath: require.resolve('../workflows'),
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
+  });
+}
+
+/**
+ * The task queue of the shared rate budgets (workflows/rate-budget.ts): their own, so a lease is never queued
+ * behind order work (a backlog on the orders queue would otherwise slow every Peoplevox call).
+ */
+export function budgetTaskQueue(config: Config): string {
+  return `${config.temporal.taskQueues.orders}-budgets`;
+}
+
+/**
+ * The worker that runs the rate budgets. Every process that runs workflows runs one (createWorkers adds it to the
+ * orders and inventory roles), so a budget is served wherever its callers are.
+ */
+export function createBudgetWorker(opts: {
+  connection: NativeConnection;
+  config: Config;
+  workflowBundle: { code: string };
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.config.temporal.namespace,
+    dataConverter: createDataConverter(opts.config),
+    taskQueue: budgetTaskQueue(opts.config),
+    workflowBundle: opts.workflowBundle,
+    // A budget or two per deployment, each answering in well under a millisecond.
+    maxCachedWorkflows: 20,
+    maxConcurrentWorkflowTaskExecutions: 4,
   });
 }
 
@@ -478,5 +502,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         timeScale: opts.timeScale,
       }),
   };
-  return (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
+  const workers = (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
+  if (workflowBundle) workers.push(await createBudgetWorker({ connection, config, workflowBundle }));
+  return workers;
 }

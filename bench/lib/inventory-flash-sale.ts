@@ -17,7 +17,7 @@ import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { PVX_RATE_LIMIT } from '../../src/sandbox/peoplevox/simulator';
 import { CallLog } from '../../src/sandbox/core/call-log';
 import { seededRandom } from '../../src/sandbox/core/faults';
-import { createRuntime } from '../../workers/runtime';
+import { createBudgetWorker, createRuntime } from '../../workers/runtime';
 import { createHttpServers } from '../../src/http/server';
 import { createInventoryWorker } from '../../src/inventory/worker';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../../src/inventory/intake';
@@ -192,7 +192,13 @@ export async function runFlashSale(
       workflowBundle: await inventoryBundle(),
       timeScale: p.timeScale,
     });
-    const running = worker.run();
+    // The Peoplevox budget the stock reads keep to runs on its own queue (workers/runtime.ts).
+    const budgetWorker = await createBudgetWorker({
+      connection: env.nativeConnection,
+      config,
+      workflowBundle: await inventoryBundle(),
+    });
+    const running = Promise.all([worker.run(), budgetWorker.run()]);
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
     const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = (await http.listen()).publicUrl;
@@ -206,6 +212,7 @@ export async function runFlashSale(
           .catch(() => undefined);
       await batcher.close();
       worker.shutdown();
+      budgetWorker.shutdown();
       await running.catch(() => undefined);
       await http.close();
     });

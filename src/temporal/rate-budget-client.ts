@@ -166,11 +166,16 @@ export class LeasedBudget implements CallPacer {
     this.timer.unref();
   }
 
+  /**
+   * Lanes to ask for: the calls of the last window and those waiting, plus half as many again (at least one), so
+   * a caller that speeds up (one call after another at start-up) is not held to one more lane per renewal. Under
+   * contention the fair split trims every holder to its share whatever it asks.
+   */
   private want(): number {
     const now = Date.now();
-    const recent = this.occupied(now);
-    if (recent === 0 && this.waiting === 0) return 0;
-    return Math.min(this.opts.terms.lanes, recent + this.waiting);
+    const demand = this.occupied(now) + this.waiting;
+    if (demand === 0) return 0;
+    return Math.min(this.opts.terms.lanes, demand + Math.max(1, Math.ceil(demand / 2)));
   }
 
   /** One lease request at a time; callers share it. */
