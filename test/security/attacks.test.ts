@@ -23,9 +23,10 @@ import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { ensureInventoryWorkflows } from '../../src/inventory/intake';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { despatchNotifiedSignal, refundNotifiedSignal } from '../../workflows/order';
-import type { InventoryHealth } from '../../workflows/inventory';
+import { healthQuery } from '../../workflows/inventory';
 import { droppedCount } from '../../src/metrics/webhooks';
 import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
+import { payoutReconciliationWorkflow } from '../../workflows/payout-reconciliation';
 
 const SECRET = SANDBOX_SECRETS.LOOPLINE_WEBHOOK_SECRET!;
 const OPERATOR = SANDBOX_SECRETS.LOOPLINE_OPS_TOKEN!;
@@ -103,9 +104,7 @@ function shopifyPost(topic: string, body: string, hmac: string | undefined, extr
 }
 
 const health = (ch: string) =>
-  env.client.workflow
-    .getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope))
-    .query<InventoryHealth>('health');
+  env.client.workflow.getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope)).query(healthQuery);
 
 async function waitQuiet(what: string) {
   // No write downstream for 1.5 s: the stack is at rest.
@@ -646,7 +645,7 @@ describe('reports: remote ids and cells', () => {
       const evil = `../../../../../../../../../tmp/${pwn}`.padEnd(36, 'x').slice(0, 36);
       const traversalTarget = join('/tmp', evil.slice(evil.lastIndexOf('/') + 1));
       await stack.control.post('/control/mirakl/asos/billing-cycles', { cycleId: evil, orderIds: [] });
-      const result = (await env.client.workflow.execute('payoutReconciliationWorkflow', {
+      const result = (await env.client.workflow.execute(payoutReconciliationWorkflow, {
         workflowId: `attack-recon-${stack.idPrefix}`,
         taskQueue: stack.config.temporal.taskQueues.orders,
         args: [{ channels: ['asos'], cycleIds: [evil], raiseExceptions: false }],
