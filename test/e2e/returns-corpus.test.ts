@@ -19,7 +19,7 @@ import {
 import { orderWorkflowId, returnWorkflowId } from '../../src/domain/keys';
 import { returnKeyOf } from '../../src/domain/returns';
 import { REASONS } from '../../src/domain/reasons';
-import type { ReturnWorkflowState } from '../../workflows/returns/messages';
+import { returnStateQuery, type ReturnWorkflowState } from '../../workflows/returns/messages';
 import { orderStateQuery } from '../../workflows/order/messages';
 
 let env: TestWorkflowEnvironment;
@@ -378,7 +378,7 @@ test('at least 20 malformed or awkward returns each end in their named exception
     ).catch(async (err: Error) => {
       const st = await env.client.workflow
         .getHandle(workflowId!)
-        .query('state')
+        .query(returnStateQuery)
         .catch(() => undefined);
       throw new Error(`${c.name}: ${err.message}; state ${JSON.stringify(st)?.slice(0, 600)}`);
     });
