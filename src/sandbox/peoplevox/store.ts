@@ -153,6 +153,8 @@ export class PeoplevoxStore {
   /** [I] Return conditions that put goods back into sellable stock (the real list is a tenant setting). */
   resaleableConditions = ['NEW', 'GOOD', 'RESALEABLE'];
   private returnSeq = 0;
+  /** Return codes differ between sandboxes (tests share one Temporal server, and a return's workflow id is its code). */
+  private readonly returnPrefix = randomUUID().slice(0, 4).toUpperCase();
   private despatchSeq = 0;
   private subscriptionSeq = 0;
   private trackingSeq = 0;
@@ -583,7 +585,7 @@ export class PeoplevoxStore {
           throw new StoreError(`item '${it.itemCode}': ${despatched - returned} despatched unit(s) left to return`);
       }
     }
-    const returnCode = `RET${String(++this.returnSeq).padStart(6, '0')}`;
+    const returnCode = `RET${this.returnPrefix}${String(++this.returnSeq).padStart(6, '0')}`;
     const at = b.at ?? Date.now();
     const out: SimReturnReceipt[] = [];
     for (const it of b.items) {
