@@ -29,6 +29,10 @@ import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client'
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
+import { ReveniClient } from '../src/connectors/reveni/client';
+import { createReturnActivities } from '../activities/returns';
+import { createReturnIntakeActivities } from '../activities/returns-intake';
+import { createMarketplaceRefundActivities, miraklRefundPort } from '../activities/marketplace-refund';
 
 export interface Runtime {
   config: Config;
@@ -52,6 +56,8 @@ export interface Runtime {
   shopifyOrders?(channel: string): ShopifyOrderSource;
   /** The offer SKUs a channel lists (Mirakl OF21, cached per process; src/inventory/listing.ts). */
   listing(channel: string): ChannelListing;
+  /** The channel's Reveni store (systems.reveni), when it has one. */
+  reveni?(channel: string): ReveniClient;
 }
 
 export function createRuntime(
@@ -106,6 +112,26 @@ export function createRuntime(
         stockLocations: shop.stockLocations,
       })
     : undefined;
+  const reveniCfg = config.systems.reveni;
+  const reveniClients = new Map<string, ReveniClient>();
+  const reveni = reveniCfg
+    ? (channel: string): ReveniClient => {
+        let c = reveniClients.get(channel);
+        if (!c) {
+          const store = reveniCfg.stores[channel];
+          if (!store) throw new Error(`systems.reveni.stores has no store for channel ${channel}`);
+          c = new ReveniClient({
+            baseUrl: reveniCfg.baseUrl,
+            apiKey: secretFromEnv(reveniCfg.apiKeyEnv, 'systems.reveni.apiKeyEnv'),
+            storeId: store,
+            timeoutMs: reveniCfg.timeoutMs,
+            log: log.child({ system: 'reveni', channel }),
+          });
+          reveniClients.set(channel, c);
+        }
+        return c;
+      }
+    : undefined;
   let sharedBudgets = false;
   function shareBudgets(client: Client) {
     if (sharedBudgets) return;
@@ -137,6 +163,7 @@ export function createRuntime(
     peoplevoxReads: peoplevox.withPacer(sharePacer),
     shareBudgets,
     shopify,
+    reveni,
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
@@ -341,6 +368,31 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });
+  // Returns (docs/returns.md): the marketplace refund (one port per platform), the return activities, intake.
+  const refundPorts = { mirakl: miraklRefundPort(runtime.mirakl) };
+  const { refundReturnLines } = createMarketplaceRefundActivities({
+    config,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'refunds' }),
+  });
+  const { marketplaceReturnAction, ...returnActs } = createReturnActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    reveni: runtime.reveni,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'returns' }),
+    timeScale: opts.timeScale,
+  });
+  const { sweepReturnReceipts, ...returnIntakeActs } = createReturnIntakeActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    // Return summary reads: the bulk share of the Peoplevox budget.
+    peoplevox: runtime.peoplevoxReads,
+    log: runtime.log.child({ component: 'returns-intake' }),
+    timeScale: opts.timeScale,
+  });
   const roles = new Set(opts.roles ?? configuredRoles(config));
   if (roles.has('shopify') && !shopifyActs)
     throw new Error('worker role "shopify" needs systems.shopify in the config');
@@ -375,6 +427,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           deliverWarehouseResults,
           raiseCatalogueFindings,
           ...reconciliationActs,
+          ...returnActs,
+          ...returnIntakeActs,
           ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
         },
       }),
@@ -388,6 +442,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           acknowledgeOrder,
           confirmShipment,
           cancelMarketplaceOrder,
+          // Return writes to the marketplace (RT21/25/26/27/29) and the refunds (OR28): per event, like OR21.
+          marketplaceReturnAction,
+          refundReturnLines,
           ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
         },
       }),
@@ -410,8 +467,16 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         namespace: config.temporal.namespace,
         dataConverter,
         taskQueue: q.peoplevoxBulk,
-        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit.
-        activities: { forwardDespatchesSince, listWarehouseDespatches, sweepDespatches, auditChannelCatalogue },
+        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit,
+        // the return receipts.
+        activities: {
+          forwardDespatchesSince,
+          listWarehouseDespatches,
+          sweepDespatches,
+          auditChannelCatalogue,
+          // The warehouse's Return summary (receipts of returns), a bulk read like the despatch sweep.
+          sweepReturnReceipts,
+        },
         // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
         maxHeartbeatThrottleInterval: '2s',
         maxTaskQueueActivitiesPerSecond: budget.bulkActivitiesPerSecond,

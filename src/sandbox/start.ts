@@ -25,6 +25,7 @@ import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
 import { ensureRecurringWork } from '../../workers/recurring';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../inventory/intake';
+import { subscribeReturnEvents } from '../returns/subscriptions';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -116,6 +117,8 @@ async function main() {
   await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }), config);
   // Shopify-fulfilled channels: orders, fulfillments, refunds and stock come back as signed webhooks.
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  // Returns: Peoplevox Returns events (warehouse-driven channels) and Reveni webhooks (docs/returns.md).
+  await subscribeReturnEvents({ ...runtime, log: log.child({ component: 'returns' }) }, httpUrl);
   // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
   await ensureInventoryWorkflows(client, config);
 

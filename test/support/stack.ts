@@ -24,6 +24,8 @@ import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createHttpServers, type HttpServers } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
+import { subscribeReturnEvents } from '../../src/returns/subscriptions';
+import { subscribeStockEvents } from '../../src/inventory/intake';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 import { scanLog, scanLogPosition } from './scan-log';
@@ -75,6 +77,10 @@ export interface StackOptions {
   peoplevoxYaml?: string;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
+  /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
+  reveni?: boolean;
+  /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
+  stockEvents?: boolean;
   /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
   noScan?: boolean;
   /** Overrides of every channel's `inventory` block (e.g. fullReadMinutes). */
@@ -87,6 +93,7 @@ export interface StackOptions {
 
 function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
   const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   const map = (ch: string) =>
@@ -109,23 +116,21 @@ systems:
     shopify
       ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' }${shopifyExtra} }`
       : ''
-  }
+  }${reveni ? `\n  reveni: { baseUrl: ${sandboxUrl}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: asos-store-${suffix} } }` : ''}
 channels:
   - code: asos
     label: ASOS Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
-    currency: GBP
-    returnWindowDays: ${shopify ? 1 : 0}
+    currency: GBP${channelExtra.asos?.returnWindowDays === undefined ? `\n    returnWindowDays: ${shopify ? 1 : 0}` : ''}
     carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}${inventory}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
     fulfilment: peoplevox
-    currency: GBP
-    returnWindowDays: 0
+    currency: GBP${channelExtra.joules?.returnWindowDays === undefined ? '\n    returnWindowDays: 0' : ''}
     carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
@@ -163,6 +168,8 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const { publicUrl: httpUrl, internalUrl } = await servers.listen();
   await subscribeWarehouseEvents(runtime, httpUrl);
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  await subscribeReturnEvents(runtime, httpUrl);
+  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,
