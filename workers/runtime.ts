@@ -47,6 +47,8 @@ export interface Runtime {
    * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
    */
   shareBudgets(client: Client): void;
+  /** Gives the leased budget lanes back and stops renewing them (a process or test stack shutting down). */
+  close(): Promise<void>;
   /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
   shopify?: ShopifyClient;
   /** The process's alert sinks (delivery); activities raise through the alert router (activities/alerts.ts). */
@@ -133,6 +135,7 @@ export function createRuntime(
       }
     : undefined;
   let sharedBudgets = false;
+  const leases: LeasedBudget[] = [];
   function shareBudgets(client: Client) {
     if (sharedBudgets) return;
     sharedBudgets = true;
@@ -153,8 +156,12 @@ export function createRuntime(
         );
       },
     };
-    priorityPacer.use(new LeasedBudget({ ...common, laneClass: 'priority' }));
-    sharePacer.use(new LeasedBudget({ ...common, laneClass: 'share' }));
+    leases.push(
+      new LeasedBudget({ ...common, laneClass: 'priority' }),
+      new LeasedBudget({ ...common, laneClass: 'share' }),
+    );
+    priorityPacer.use(leases[0]!);
+    sharePacer.use(leases[1]!);
   }
   return {
     config,
@@ -162,6 +169,9 @@ export function createRuntime(
     peoplevox,
     peoplevoxReads: peoplevox.withPacer(sharePacer),
     shareBudgets,
+    close: async () => {
+      await Promise.all(leases.map((l) => l.close()));
+    },
     shopify,
     reveni,
     alerts:

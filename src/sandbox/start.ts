@@ -91,6 +91,7 @@ async function main() {
   stops.push(async () => {
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await runtime.close();
     await connection.close();
   });
 

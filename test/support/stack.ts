@@ -214,6 +214,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       await servers.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
       for await (const wf of env.client.workflow.list({
