@@ -31,6 +31,7 @@ import {
   type OutOfStockPolicy,
 } from '../src/inventory/acceptance';
 import { availableQuery } from '../workflows/inventory';
+import { restockPropagation } from '../src/metrics/returns';
 
 export interface InventorySettings {
   channel: string;
@@ -65,12 +66,16 @@ export interface InventorySettings {
   taskQueues: { inventory: string; peoplevox: string };
   /** Continue-as-new at this history length even if the server has not suggested it yet. */
   maxHistoryEvents: number;
+  /** Restocked units from returns count ahead of the master for at most this long (absent in older histories). */
+  restockHoldMs?: number;
 }
 
 export interface PushStockInput {
   channel: string;
   key: string;
   rows: Array<[offerSku: string, quantity: number]>;
+  /** Rows carrying a return's restock, with when it was decided (the restock propagation metric). */
+  returnRestocks?: Array<{ offerSku: string; decidedAt: number }>;
 }
 
 export interface PushStockResult {
@@ -219,6 +224,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           peoplevox: config.temporal.taskQueues.peoplevox,
         },
         maxHistoryEvents: 8_000,
+        restockHoldMs: (config.returns.restockHoldMinutes * 60_000) / timeScale,
       };
     },
 
@@ -275,6 +281,9 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           .mirakl(input.channel)
           .importStock(rows.map(([offerSku, quantity]) => ({ offerSku, quantity })));
         log.info({ channel: input.channel, key: input.key, rows: rows.length, importId }, 'stock pushed (STO01)');
+        for (const r of input.returnRestocks ?? [])
+          if (!unlisted.includes(r.offerSku))
+            restockPropagation.observe({ channel: input.channel }, Math.max(0, Date.now() - r.decidedAt) / 1000);
         return { importId, acceptedAt: Date.now(), ...(unlisted.length ? { unlisted } : {}) };
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });

@@ -33,6 +33,10 @@ import { marketplacerSettings } from '../src/config/schema';
 import { MarketplacerClient } from '../src/connectors/marketplacer/client';
 import { createVariantDirectory, type VariantDirectory } from '../src/connectors/marketplacer/variants';
 import { createMarketplacerPort } from '../activities/marketplacer';
+import { ReveniClient } from '../src/connectors/reveni/client';
+import { createReturnActivities } from '../activities/returns';
+import { createReturnIntakeActivities } from '../activities/returns-intake';
+import { createMarketplaceRefundActivities, miraklRefundPort } from '../activities/marketplace-refund';
 
 export interface Runtime {
   config: Config;
@@ -47,6 +51,8 @@ export interface Runtime {
    * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
    */
   shareBudgets(client: Client): void;
+  /** Gives the leased budget lanes back and stops renewing them (a process or test stack shutting down). */
+  close(): Promise<void>;
   /** Present when systems.shopify is configured (channels with `fulfilment: shopify`). */
   shopify?: ShopifyClient;
   /** The process's alert sinks (delivery); activities raise through the alert router (activities/alerts.ts). */
@@ -60,6 +66,8 @@ export interface Runtime {
   marketplacer(channel: string): MarketplacerClient;
   /** A Marketplacer channel's SKU ↔ variant directory (cached per process), also its listing. */
   marketplacerVariants(channel: string): VariantDirectory;
+  /** The channel's Reveni store (systems.reveni), when it has one. */
+  reveni?(channel: string): ReveniClient;
 }
 
 export function createRuntime(
@@ -156,7 +164,28 @@ export function createRuntime(
         stockLocations: shop.stockLocations,
       })
     : undefined;
+  const reveniCfg = config.systems.reveni;
+  const reveniClients = new Map<string, ReveniClient>();
+  const reveni = reveniCfg
+    ? (channel: string): ReveniClient => {
+        let c = reveniClients.get(channel);
+        if (!c) {
+          const store = reveniCfg.stores[channel];
+          if (!store) throw new Error(`systems.reveni.stores has no store for channel ${channel}`);
+          c = new ReveniClient({
+            baseUrl: reveniCfg.baseUrl,
+            apiKey: secretFromEnv(reveniCfg.apiKeyEnv, 'systems.reveni.apiKeyEnv'),
+            storeId: store,
+            timeoutMs: reveniCfg.timeoutMs,
+            log: log.child({ system: 'reveni', channel }),
+          });
+          reveniClients.set(channel, c);
+        }
+        return c;
+      }
+    : undefined;
   let sharedBudgets = false;
+  const leases: LeasedBudget[] = [];
   function shareBudgets(client: Client) {
     if (sharedBudgets) return;
     sharedBudgets = true;
@@ -177,8 +206,12 @@ export function createRuntime(
         );
       },
     };
-    priorityPacer.use(new LeasedBudget({ ...common, laneClass: 'priority' }));
-    sharePacer.use(new LeasedBudget({ ...common, laneClass: 'share' }));
+    leases.push(
+      new LeasedBudget({ ...common, laneClass: 'priority' }),
+      new LeasedBudget({ ...common, laneClass: 'share' }),
+    );
+    priorityPacer.use(leases[0]!);
+    sharePacer.use(leases[1]!);
   }
   return {
     config,
@@ -186,7 +219,11 @@ export function createRuntime(
     peoplevox,
     peoplevoxReads: peoplevox.withPacer(sharePacer),
     shareBudgets,
+    close: async () => {
+      await Promise.all(leases.map((l) => l.close()));
+    },
     shopify,
+    reveni,
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
@@ -415,6 +452,31 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });
+  // Returns (docs/returns.md): the marketplace refund (one port per platform), the return activities, intake.
+  const refundPorts = { mirakl: miraklRefundPort(runtime.mirakl) };
+  const { refundReturnLines } = createMarketplaceRefundActivities({
+    config,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'refunds' }),
+  });
+  const { marketplaceReturnAction, ...returnActs } = createReturnActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    reveni: runtime.reveni,
+    ports: refundPorts,
+    log: runtime.log.child({ component: 'returns' }),
+    timeScale: opts.timeScale,
+  });
+  const { sweepReturnReceipts, ...returnIntakeActs } = createReturnIntakeActivities({
+    config,
+    client: opts.client,
+    mirakl: runtime.mirakl,
+    // Return summary reads: the bulk share of the Peoplevox budget.
+    peoplevox: runtime.peoplevoxReads,
+    log: runtime.log.child({ component: 'returns-intake' }),
+    timeScale: opts.timeScale,
+  });
   const roles = new Set(opts.roles ?? configuredRoles(config));
   if (roles.has('shopify') && !shopifyActs)
     throw new Error('worker role "shopify" needs systems.shopify in the config');
@@ -449,6 +511,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           deliverWarehouseResults,
           raiseCatalogueFindings,
           ...reconciliationActs,
+          ...returnActs,
+          ...returnIntakeActs,
           ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
         },
       }),
@@ -462,6 +526,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           acknowledgeOrder,
           confirmShipment,
           cancelMarketplaceOrder,
+          // Return writes to the marketplace (RT21/25/26/27/29) and the refunds (OR28): per event, like OR21.
+          marketplaceReturnAction,
+          refundReturnLines,
           ...(shopifyActs ? { refundFromShopify: shopifyActs.refundFromShopify } : {}),
         },
       }),
@@ -484,8 +551,16 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         namespace: config.temporal.namespace,
         dataConverter,
         taskQueue: q.peoplevoxBulk,
-        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit.
-        activities: { forwardDespatchesSince, listWarehouseDespatches, sweepDespatches, auditChannelCatalogue },
+        // Reads: despatches for everyone (gateway), one order's despatches, the scheduled sweep, the audit,
+        // the return receipts.
+        activities: {
+          forwardDespatchesSince,
+          listWarehouseDespatches,
+          sweepDespatches,
+          auditChannelCatalogue,
+          // The warehouse's Return summary (receipts of returns), a bulk read like the despatch sweep.
+          sweepReturnReceipts,
+        },
         // Heartbeat details reach the server at least every 2 s (the audit's progress bar reads them).
         maxHeartbeatThrottleInterval: '2s',
         maxTaskQueueActivitiesPerSecond: budget.bulkActivitiesPerSecond,

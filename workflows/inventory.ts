@@ -29,6 +29,8 @@ import { SA } from '../src/temporal/search-attributes';
 import {
   applyEvents,
   applyReservations,
+  applyRestocks,
+  returnWaiting,
   emptyLedger,
   expireReservations,
   refreshItem,
@@ -51,6 +53,7 @@ import {
   type PushPriority,
   type RejectedSku,
   type ReservationChange,
+  type RestockEvent,
   type StockEvent,
 } from '../src/inventory/ledger';
 import {
@@ -71,6 +74,11 @@ export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
  * sent (allocated), or cancelled/refused before allocation (release). Deduplicated by key in the ledger.
  */
 export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock');
+/**
+ * Returned goods back on sale (a return's restock decision), sent to every channel selling the item at once:
+ * pushed ahead of ordinary changes, deduplicated by key (src/inventory/ledger.ts, "restocks from returns").
+ */
+export const restockSignal = defineSignal<[RestockEvent[]]>('restock');
 /** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
 export const fullReadSignal = defineSignal('requestFullRead');
 /** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
@@ -148,6 +156,8 @@ export interface InventoryCounters {
   /** Variants no master item code feeds (Marketplacer), as last reported, and the set last alerted. */
   unmappedVariants?: UnmappedVariantsReport;
   unmappedAlerted?: string;
+  /** Restock events from returns received. */
+  restocks?: number;
 }
 
 /** A full read that was not applied: most items known in stock suddenly read 0. */
@@ -266,7 +276,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       eventsApplied: 0,
       pushes: 0,
       rowsPushed: 0,
-      rowsByPriority: { 'sell-out': 0, restock: 0, change: 0 },
+      rowsByPriority: { 'sell-out': 0, return: 0, restock: 0, change: 0 },
       failedPushes: 0,
       importsCompleted: 0,
       importsFailed: 0,
@@ -285,7 +295,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const l = state.ledger;
   let settings: InventorySettings | undefined;
   // Messages that arrive before the settings, in arrival order.
-  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] }> = [];
+  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] }> = [];
   let dirty = false;
   let fullReadRequested = false;
   // Histories recorded before the bounds replay without them.
@@ -306,7 +316,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     return known;
   }
 
-  function holdEarly(m: { events: StockEvent[] } | { changes: ReservationChange[] }) {
+  function holdEarly(m: (typeof early)[number]) {
     if (bounded && early.length >= MAX_EARLY_MESSAGES) {
       // A full read follows the settings at once: stock figures can go; reservations are kept.
       const i = early.findIndex((x) => 'events' in x);
@@ -353,6 +363,15 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     }
     if (any) intakeBatches++;
   }
+  setHandler(restockSignal, (restocks) => {
+    state.counters.signals++;
+    state.counters.restocks = (state.counters.restocks ?? 0) + restocks.length;
+    if (!settings) {
+      holdEarly({ restocks });
+      return;
+    }
+    if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
+  });
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
   });
@@ -383,6 +402,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const s: InventorySettings = settings;
   for (const m of early.splice(0)) {
     if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
+    else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
     else {
       noteIntake(m.changes);
       applyReservations(l, s, m.changes, Date.now());
@@ -481,6 +501,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
   async function holdForIntake(): Promise<void> {
     if (!s.intakeHold || !state.intakeSeenAt) return;
+    // Returned goods back on sale do not wait for an order poll: they go in this window.
+    if (returnWaiting(l)) return;
     const until = intakeHoldUntil(
       Date.now(),
       state.intakeSeenAt,
@@ -506,10 +528,14 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     state.counters.lastPushAt = Date.now();
     try {
+      const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
       const r = await target.pushStock({
         channel: state.channel,
         key,
         rows: batch.map((b) => [b.offerSku, b.quantity]),
+        ...(returned.length
+          ? { returnRestocks: returned.map((b) => ({ offerSku: b.offerSku, decidedAt: b.returnDecidedAt! })) }
+          : {}),
       });
       markSent(l, batch);
       if (r.unlisted?.length) {
@@ -526,7 +552,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
-      for (const b of batch) state.counters.rowsByPriority[b.priority]++;
+      for (const b of batch)
+        state.counters.rowsByPriority[b.priority] = (state.counters.rowsByPriority[b.priority] ?? 0) + 1;
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
       if (r.importId && s.limit.followImports) {

@@ -3,6 +3,7 @@
 // Secrets never live here: each connection names the environment variable that holds its key.
 import { z } from 'zod';
 import { AlertsSchema, ALERTS_DEFAULTS } from './alerts';
+import { ChannelReturnPolicySchema, ReturnsSchema, ReveniSchema } from './returns';
 
 const envVarName = z
   .string()
@@ -222,7 +223,14 @@ export const ChannelSchema = z
     connection: MiraklConnectionSchema,
     /** The system that ships this channel's orders. */
     fulfilment: z.enum(['peoplevox', 'shopify']),
-    returns: z.enum(['none', 'reveni']).default('none'),
+    /**
+     * How returns are handled (docs/returns.md): reveni (the returns platform decides; its state drives the
+     * marketplace return), warehouse (a stock-positive return booked in Peoplevox triggers the refund),
+     * marketplace (the marketplace's own return flow: refunded once it is received), none.
+     */
+    returns: z.enum(['none', 'reveni', 'warehouse', 'marketplace']).default('none'),
+    /** Refund policy for returns (shipping share, refund reason, dispute tolerance). */
+    returnPolicy: ChannelReturnPolicySchema.prefault({}),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as GBP'),
     intake: z
       .object({
@@ -770,6 +778,8 @@ export const ConfigSchema = z
       .object({
         peoplevox: PeoplevoxSchema.optional(),
         shopify: ShopifySchema.optional(),
+        /** The returns platform of channels with `returns: reveni`. */
+        reveni: ReveniSchema.optional(),
       })
       .strict()
       .default({}),
@@ -812,6 +822,8 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Returns: the reason table every route shares, receipts and restock settings (docs/returns.md). */
+    returns: ReturnsSchema.prefault({}),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
     security: SecuritySchema.default({
@@ -872,6 +884,20 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['channels', i, 'fulfilment'],
           message: 'routes to peoplevox, but systems.peoplevox is not configured',
+        });
+      }
+      if (ch.returns === 'reveni' && (!cfg.systems.reveni || !cfg.systems.reveni.stores[ch.code])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'returns'],
+          message: `returns go to reveni, but systems.reveni.stores has no store for "${ch.code}"`,
+        });
+      }
+      if (ch.returns === 'warehouse' && ch.fulfilment !== 'peoplevox') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'returns'],
+          message: 'returns: warehouse needs the channel fulfilled by peoplevox (its return receipts are the trigger)',
         });
       }
       if (ch.fulfilment === 'shopify' && !cfg.systems.shopify) {

@@ -76,3 +76,18 @@ export function rateBudgetWorkflowId(system: string, tenant: string, taskQueue: 
 export function orderUnreadableWorkflowId(channel: string, orderIdOrFingerprint: string): string {
   return `order-unreadable:${channel}:${orderIdOrFingerprint}`;
 }
+
+/** One return workflow per return (key: origin + the source's id, src/domain/returns.ts returnKeyOf). */
+export function returnWorkflowId(channel: string, returnKey: string): string {
+  return `return:${channel}:${returnKey}`;
+}
+
+/** The refund of one line of one return: logged with the OR28 that sends it. */
+export function refundKey(channel: string, returnKey: string, lineId: string): string {
+  return `refund:${channel}:${returnKey}:${lineId}`;
+}
+
+/** A restock decision of one return for one item: its stock event's dedupe key in every inventory workflow. */
+export function restockKey(channel: string, returnKey: string, itemCode: string): string {
+  return `restock:${channel}:${returnKey}:${itemCode}`;
+}

@@ -22,6 +22,7 @@ import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerShopifyWebhooks } from './shopify-webhooks';
 import { registerMarketplacerWebhooks } from './marketplacer-webhooks';
+import { registerReturnWebhooks } from './returns-webhooks';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
 import { createFailureLimiter, type FailureLimiter } from './auth';
@@ -133,6 +134,7 @@ export async function createHttpServers(opts: HttpServerOptions): Promise<HttpSe
   registerIntakeWebhook(pub, ctx);
   registerShopifyWebhooks(pub, ctx);
   registerMarketplacerWebhooks(pub, ctx);
+  registerReturnWebhooks(pub, ctx);
 
   // ---- internal: people and tools -----------------------------------------------------------------
   const internal = baseServer(config, 64 * 1024);

@@ -6,6 +6,7 @@ export type WebhookSource =
   | 'peoplevox-tracking'
   | 'peoplevox-availability'
   | 'peoplevox-stock-hint'
+  | 'peoplevox-returns'
   | 'shopify'
   | 'marketplacer'
   | 'reveni'

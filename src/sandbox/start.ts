@@ -26,6 +26,7 @@ import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
 import { ensureRecurringWork } from '../../workers/recurring';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../inventory/intake';
+import { subscribeReturnEvents } from '../returns/subscriptions';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -91,6 +92,7 @@ async function main() {
   stops.push(async () => {
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await runtime.close();
     await connection.close();
   });
 
@@ -119,6 +121,8 @@ async function main() {
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   // Marketplacer channels: invoices and refund requests come as signed webhooks (set up in its portal in production).
   await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
+  // Returns: Peoplevox Returns events (warehouse-driven channels) and Reveni webhooks (docs/returns.md).
+  await subscribeReturnEvents({ ...runtime, log: log.child({ component: 'returns' }) }, httpUrl);
   // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
   await ensureInventoryWorkflows(client, config);
 

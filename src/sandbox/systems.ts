@@ -8,6 +8,7 @@ import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
 import { marketplacerSimulator } from './marketplacer';
+import { reveniSimulator } from './reveni';
 import { SANDBOX_SECRETS } from './secrets';
 
 /** Credentials the simulators accept (published; src/sandbox/secrets.ts). Real tenants' come from the environment. */
@@ -105,6 +106,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         accessToken: env[shop.accessTokenEnv] ?? SANDBOX_SECRETS[shop.accessTokenEnv] ?? 'sandbox',
         webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
         currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
+        catalogue,
+      }),
+    );
+  }
+  const reveni = config.systems.reveni;
+  if (reveni) {
+    systems.push(
+      reveniSimulator({
+        apiKey: env[reveni.apiKeyEnv] ?? SANDBOX_SECRETS[reveni.apiKeyEnv] ?? 'sandbox',
+        stores: Object.entries(reveni.stores).map(([channel, storeId]) => ({
+          storeId,
+          currency: config.channels.find((c) => c.code === channel)?.currency ?? 'GBP',
+        })),
         catalogue,
       }),
     );

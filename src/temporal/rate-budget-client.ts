@@ -155,7 +155,7 @@ export class LeasedBudget implements CallPacer {
 
   /** Renew in the background every third of a lease while there is demand; give back once there is none. */
   private schedule() {
-    if (this.timer) return;
+    if (this.timer || this.dead) return;
     const every = Math.max(50, this.opts.terms.leaseMs / 3);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -239,10 +239,13 @@ export class LeasedBudget implements CallPacer {
     this.expiresAt = 0;
   }
 
-  /** Gives every lane back (a process shutting down); later takes lease again. */
+  /** Gives every lane back (a process shutting down) and stops renewing; later takes fail. */
   async close(): Promise<void> {
+    this.dead = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.wake?.();
+    await this.renewal?.catch(() => undefined);
     if (this.lanes.length === 0) return;
     await this.ask(0).catch(() => undefined);
     this.lanes = [];

@@ -126,6 +126,8 @@ before(async () => {
   env = await startTestEnv();
   stack = await startStack(env, {
     shopify: true,
+    // Reveni's webhook route (a store for ASOS): its events are hints, read back from Reveni.
+    reveni: true,
     timeScale: TIME_SCALE,
     // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read, and no
     // warehouse gateway (its despatch read runs every window; with it, a callback only brings that read forward).
@@ -540,6 +542,45 @@ describe('Marketplacer webhooks (HMAC over the raw body; a 4xx would switch the 
   attack('a 2 MB body is refused before anything reads it (413)', async () => {
     const body = JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) });
     assert.equal((await mpPost(body, sign(body))).status, 413);
+  });
+});
+
+describe('Reveni webhooks and the Peoplevox Returns event (the secret in the path)', () => {
+  const reveniEvent = (patch: Record<string, unknown> = {}) => ({
+    id: `evt-${randomUUID()}`,
+    event: 'return.updated',
+    created: Math.floor(Date.now() / 1000),
+    data: { resource_id: randomBytes(16).toString('hex'), status: 'accepted' },
+    ...patch,
+  });
+  attack('a forged Reveni event without the secret, or with a wrong one, is 404', async () => {
+    assert.equal((await pub.post('/webhooks/reveni/asos', reveniEvent())).status, 404);
+    assert.equal((await pub.post('/webhooks/reveni/not-the-secret-000000000000000/asos', reveniEvent())).status, 404);
+  });
+  attack('an "accepted" event for a return Reveni does not have gets the plain answer and is dropped', async () => {
+    const dropped = await droppedCount('reveni', 'unknown-order');
+    const r = await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent());
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.data, { ok: true });
+    assert.equal(await droppedCount('reveni', 'unknown-order'), dropped + 1, 'read back from Reveni: no such return');
+  });
+  attack('a Reveni event whose return id is a path (../) or over-long is refused (400), nothing read', async () => {
+    const ids = ['../stores/other/returns/x', 'a'.repeat(200)];
+    for (const resource_id of ids)
+      assert.equal(
+        (await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent({ data: { resource_id } }))).status,
+        400,
+      );
+  });
+  attack('a Reveni event older than the accepted window is dropped as stale', async () => {
+    const dropped = await droppedCount('reveni', 'stale');
+    const r = await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent({ created: 1_000_000 }));
+    assert.equal(r.status, 200);
+    assert.equal(await droppedCount('reveni', 'stale'), dropped + 1);
+  });
+  attack('the Peoplevox Returns event without the secret is 404 (no Return summary read)', async () => {
+    assert.equal((await pub.get('/webhooks/peoplevox/returns')).status, 404);
+    assert.equal((await pub.get('/webhooks/peoplevox/wrong-secret-000000000000000/returns')).status, 404);
   });
 });
 

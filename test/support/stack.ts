@@ -24,6 +24,8 @@ import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createHttpServers, type HttpServers } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
+import { subscribeReturnEvents } from '../../src/returns/subscriptions';
+import { subscribeStockEvents } from '../../src/inventory/intake';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { subscribeSandboxMarketplacerWebhooks } from '../../src/sandbox/marketplacer/setup';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
@@ -77,6 +79,10 @@ export interface StackOptions {
   peoplevoxYaml?: string;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
+  /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
+  reveni?: boolean;
+  /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
+  stockEvents?: boolean;
   /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
   noScan?: boolean;
   /** Overrides of every channel's `inventory` block (e.g. fullReadMinutes). */
@@ -120,6 +126,7 @@ function marketplacerChannel(sandboxUrl: string, opts: StackOptions): string {
 
 function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
   const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   const map = (ch: string) =>
@@ -142,23 +149,21 @@ systems:
     shopify
       ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' }${shopifyExtra} }`
       : ''
-  }
+  }${reveni ? `\n  reveni: { baseUrl: ${sandboxUrl}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: asos-store-${suffix} } }` : ''}
 channels:
   - code: asos
     label: ASOS Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
-    currency: GBP
-    returnWindowDays: ${shopify ? 1 : 0}
+    currency: GBP${channelExtra.asos?.returnWindowDays === undefined ? `\n    returnWindowDays: ${shopify ? 1 : 0}` : ''}
     carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}${inventory}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
     fulfilment: peoplevox
-    currency: GBP
-    returnWindowDays: 0
+    currency: GBP${channelExtra.joules?.returnWindowDays === undefined ? '\n    returnWindowDays: 0' : ''}
     carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}${marketplacerChannel(sandboxUrl, opts)}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
@@ -198,6 +203,8 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
   if (opts.marketplacer)
     await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
+  await subscribeReturnEvents(runtime, httpUrl);
+  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,
@@ -248,6 +255,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       await servers.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
       for await (const wf of env.client.workflow.list({

@@ -96,6 +96,7 @@ describe('Peoplevox budget shared by three replicas through the Temporal server'
     );
     assert.ok(run.share <= (run.priority + run.share) * budget.terms.readShare * 1.1 + 3, split);
     assert.ok(run.priority > run.share, split);
+    await Promise.all(replicas.slice(1).map((r) => r.close()));
     await new Promise((r) => setTimeout(r, budget.windowMs));
   });
 

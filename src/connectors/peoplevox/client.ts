@@ -17,10 +17,13 @@ import {
   DESPATCH_SUMMARY_REPORT,
   ITEM_INVENTORY_SUMMARY_REPORT,
   ITEM_TYPES_TEMPLATE,
+  RETURN_SUMMARY_REPORT,
   SALES_ORDER_ITEMS_TEMPLATE,
   SALES_ORDERS_TEMPLATE,
   despatchesFromReport,
   formatPvxSearchDate,
+  returnReceiptsFromReport,
+  type ReturnReceipt,
   type PvxRow,
 } from './map';
 import { RequestPacer } from './pacer';
@@ -120,6 +123,12 @@ export interface ReportRequest {
 }
 
 /** Report columns each read cannot do without (any one of a list of spellings). */
+const RETURN_SUMMARY_NEEDS = [
+  ['Return code'],
+  ['Sales order number', 'Salesorder number'],
+  ['Item barcode'],
+  ['Quantity'],
+];
 const DESPATCH_SUMMARY_NEEDS = [['Despatch number'], ['Salesorder number', 'Sales order number'], ['Item code']];
 const AVAILABILITY_NEEDS = [['Item code'], ['Available']];
 
@@ -829,6 +838,28 @@ export class PeoplevoxClient {
       itemsPerPage: PVX_MAX_PAGE_SIZE,
     });
     return availabilityRows(report, this.opts.log);
+  }
+
+  /**
+   * Returns booked in at the warehouse since `sinceIso` ('Return summary', the backstop of the Returns event;
+   * report dates have minute precision, so callers overlap their windows and dedupe by return code).
+   */
+  async listReturnReceipts(q: { sinceIso?: string } = {}): Promise<ReturnReceipt[]> {
+    const report = await this.getWholeReport(RETURN_SUMMARY_REPORT, {
+      searchClause: q.sinceIso ? `([Return date] >= ${formatPvxSearchDate(q.sinceIso, this.timeZone)})` : '',
+      orderBy: '[Return code]',
+      itemsPerPage: PVX_MAX_PAGE_SIZE,
+    });
+    requireReportColumns(RETURN_SUMMARY_REPORT, report, RETURN_SUMMARY_NEEDS);
+    return returnReceiptsFromReport(report.rows, this.timeZone);
+  }
+
+  /** Barcode → ItemCode from the 'Item types' template (the Return summary names items by barcode). */
+  async itemCodesByBarcode(): Promise<Map<string, string>> {
+    const rows = await this.getAllData(ITEM_TYPES_TEMPLATE, '', { itemsPerPage: PVX_MAX_PAGE_SIZE });
+    const out = new Map<string, string>();
+    for (const r of rows) if (r.Barcode && r.ItemCode) out.set(r.Barcode.trim(), r.ItemCode.trim());
+    return out;
   }
 
   /** Every ItemCode from the 'Item types' template. */
