@@ -99,6 +99,8 @@ export async function ensureRecurringWork(
           channel: ch.code,
           intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale,
           staleAfterPolls: ch.intake.staleAfterPolls,
+          // Marketplacer: the invoices poll is the webhooks' backstop, on the queue that holds the key's budget.
+          ...(ch.platform === 'marketplacer' ? { taskQueue: config.temporal.taskQueues.marketplacer } : {}),
         },
       ],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

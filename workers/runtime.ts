@@ -29,6 +29,10 @@ import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client'
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
+import { marketplacerSettings } from '../src/config/schema';
+import { MarketplacerClient } from '../src/connectors/marketplacer/client';
+import { createVariantDirectory, type VariantDirectory } from '../src/connectors/marketplacer/variants';
+import { createMarketplacerPort } from '../activities/marketplacer';
 import { ReveniClient } from '../src/connectors/reveni/client';
 import { createReturnActivities } from '../activities/returns';
 import { createReturnIntakeActivities } from '../activities/returns-intake';
@@ -56,8 +60,12 @@ export interface Runtime {
   log: Logger;
   /** Shopify orders for the payout reconciliation (docs/reconciliation.md); unset: reconciliation fails clearly. */
   shopifyOrders?(channel: string): ShopifyOrderSource;
-  /** The offer SKUs a channel lists (Mirakl OF21, cached per process; src/inventory/listing.ts). */
+  /** The offer SKUs a channel lists (Mirakl OF21, Marketplacer's variants; cached per process; src/inventory/listing.ts). */
   listing(channel: string): ChannelListing;
+  /** The Seller API client of a `platform: marketplacer` channel (one per channel and process: its budget). */
+  marketplacer(channel: string): MarketplacerClient;
+  /** A Marketplacer channel's SKU ↔ variant directory (cached per process), also its listing. */
+  marketplacerVariants(channel: string): VariantDirectory;
   /** The channel's Reveni store (systems.reveni), when it has one. */
   reveni?(channel: string): ReveniClient;
 }
@@ -102,6 +110,48 @@ export function createRuntime(
       miraklClients.set(channel, c);
     }
     return c;
+  }
+  const marketplacerClients = new Map<string, MarketplacerClient>();
+  function marketplacer(channel: string): MarketplacerClient {
+    let c = marketplacerClients.get(channel);
+    if (!c) {
+      const ch = config.channels.find((x) => x.code === channel);
+      if (!ch || ch.platform !== 'marketplacer') throw new Error(`channel ${channel} is not a marketplacer channel`);
+      const mp = marketplacerSettings(ch);
+      // The key's budget per 10 s (time-scaled in the sandbox), split between stock and orders.
+      const budget = mp.requestsPer10Seconds;
+      c = new MarketplacerClient({
+        baseUrl: ch.connection.baseUrl,
+        apiKey: secretFromEnv(ch.connection.apiKeyEnv, `channels[${channel}].connection.apiKeyEnv`),
+        basicAuth: mp.basicAuthEnv
+          ? secretFromEnv(mp.basicAuthEnv, `channels[${channel}].marketplacer.basicAuthEnv`)
+          : undefined,
+        timeoutMs: ch.connection.timeoutMs,
+        log: log.child({ system: 'marketplacer', channel }),
+        lanes: { stock: budget * mp.stockShare, orders: budget * (1 - mp.stockShare) },
+        windowMs: 10_000 / timeScale,
+        retryAfterDefaultMs: (mp.retryAfterDefaultSeconds * 1000) / timeScale,
+        maxWaitMs: Math.max(5_000, 60_000 / timeScale),
+      });
+      marketplacerClients.set(channel, c);
+    }
+    return c;
+  }
+  const variantDirectories = new Map<string, VariantDirectory>();
+  function marketplacerVariants(channel: string): VariantDirectory {
+    let d = variantDirectories.get(channel);
+    if (!d) {
+      const ch = config.channels.find((x) => x.code === channel);
+      if (!ch) throw new Error(`channel ${channel} is not configured`);
+      const refreshMs = (ch.inventory.listingRefreshMinutes * 60_000) / timeScale;
+      d = createVariantDirectory(() => marketplacer(channel).allVariants(), {
+        maxAgeMs: refreshMs,
+        missRefreshMs: Math.min(refreshMs, 600_000 / timeScale),
+        onError: (err) => log.warn({ err: (err as Error).message, channel }, 'marketplacer variants not read'),
+      });
+      variantDirectories.set(channel, d);
+    }
+    return d;
   }
   const shop = config.systems.shopify;
   const shopify = shop
@@ -177,11 +227,15 @@ export function createRuntime(
     alerts:
       opts.alerts ?? createConfiguredAlertSink(config.alerts, log.child({ component: 'alerts' }), { forRouter: true }),
     shopifyOrders: opts.shopifyOrders,
+    marketplacer,
+    marketplacerVariants,
     listing(channel: string) {
       let l = listings.get(channel);
       if (!l) {
         const ch = config.channels.find((x) => x.code === channel);
         if (!ch) throw new Error(`channel ${channel} is not configured`);
+        // Marketplacer: the channel lists the SKUs its variants carry.
+        if (ch.platform === 'marketplacer') return marketplacerVariants(channel);
         const refreshMs = (ch.inventory.listingRefreshMinutes * 60_000) / timeScale;
         l = createChannelListing(
           async () => {
@@ -209,12 +263,20 @@ export function createRuntime(
  * role in its own processes and scales them separately (docs/deployment.md); `npm start` and the tests run
  * every role in one process.
  */
-export const WORKER_ROLES = ['orders', 'acknowledge', 'peoplevox', 'shopify', 'inventory'] as const;
+export const WORKER_ROLES = ['orders', 'acknowledge', 'peoplevox', 'shopify', 'marketplacer', 'inventory'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
-/** Every role this config has work for: `shopify` only when systems.shopify is configured. */
+const hasMarketplacer = (config: Config) => config.channels.some((c) => c.platform === 'marketplacer');
+
+/**
+ * Every role this config has work for: `shopify` only when systems.shopify is configured, `marketplacer` only
+ * when a channel is on Marketplacer.
+ */
 export function configuredRoles(config: Config): WorkerRole[] {
-  return WORKER_ROLES.filter((r) => r !== 'shopify' || config.systems.shopify !== undefined);
+  return WORKER_ROLES.filter(
+    (r) =>
+      (r !== 'shopify' || config.systems.shopify !== undefined) && (r !== 'marketplacer' || hasMarketplacer(config)),
+  );
 }
 
 /** Parses roles given on a command line or in LOOPLINE_WORKER_ROLES ("orders,acknowledge" or separate words). */
@@ -232,6 +294,9 @@ export function parseWorkerRoles(words: readonly string[], config: Config): Work
   }
   if (names.includes('shopify') && !config.systems.shopify) {
     throw new Error('worker role "shopify" needs systems.shopify in the config (a channel with fulfilment: shopify)');
+  }
+  if (names.includes('marketplacer') && !hasMarketplacer(config)) {
+    throw new Error('worker role "marketplacer" needs a channel with platform: marketplacer in the config');
   }
   return [...new Set(names)] as WorkerRole[];
 }
@@ -313,9 +378,17 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     : undefined;
   // Activities raise alerts through the deployment's alert router: one alert per incident across processes.
   const alerts = createRoutedAlertSink(opts.client, config);
+  const marketplacerPort = hasMarketplacer(config)
+    ? createMarketplacerPort({
+        config,
+        marketplacer: runtime.marketplacer,
+        log: runtime.log.child({ component: 'marketplacer' }),
+      })
+    : undefined;
   const orderActs = createOrderActivities({
     config,
     mirakl: runtime.mirakl,
+    marketplacer: marketplacerPort,
     peoplevox: runtime.peoplevox,
     itemCodes,
     alerts,
@@ -334,6 +407,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
+    marketplacer: runtime.marketplacer,
     itemCodes,
     listing: (channel) => runtime.listing(channel),
     alerts,
@@ -493,6 +567,24 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       });
       return [sla, bulk];
     },
+    // Marketplacer (docs/configuration.md, Marketplacer): every order-side call of its channels — invoices (the poll
+    // backstop and the webhooks' read-back), shipments, cancellations — on one queue the Temporal server rate-limits
+    // for every replica together, at the key's order share (the stock share is the inventory workflow's).
+    marketplacer: () =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+        taskQueue: q.marketplacer,
+        activities: {
+          acknowledgeOrder,
+          confirmShipment,
+          cancelMarketplaceOrder,
+          pollChannelOrders: intakeActs.pollChannelOrders,
+          handOverOrdersById: intakeActs.handOverOrdersById,
+        },
+        maxTaskQueueActivitiesPerSecond: marketplacerActivitiesPerSecond(config, opts.timeScale ?? 1),
+      }),
     // Shopify fulfilment calls (docs/shopify.md): the same activities, paced by Shopify's cost bucket.
     shopify: () =>
       Worker.create({
@@ -515,4 +607,22 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const workers = (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
   if (workflowBundle) workers.push(await createBudgetWorker({ connection, config, workflowBundle }));
   return workers;
+}
+
+/** Calls a Marketplacer order activity makes at most (read the invoice, the carriers when not cached, the write). */
+export const MARKETPLACER_CALLS_PER_ACTIVITY = 3;
+
+/**
+ * The marketplacer queue's rate (activities per second): the smallest order share of any Marketplacer channel's
+ * key budget, so no channel's key can be exceeded whichever channel the activities are for.
+ */
+export function marketplacerActivitiesPerSecond(config: Config, timeScale = 1): number {
+  const shares = config.channels
+    .filter((c) => c.platform === 'marketplacer')
+    .map((c) => {
+      const mp = marketplacerSettings(c);
+      return (mp.requestsPer10Seconds * (1 - mp.stockShare)) / 10;
+    });
+  const perSecond = shares.length ? Math.min(...shares) : 1;
+  return (perSecond * timeScale) / MARKETPLACER_CALLS_PER_ACTIVITY;
 }

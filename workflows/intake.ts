@@ -23,6 +23,8 @@ export interface IntakeInput {
   intervalMs: number;
   /** Polls in a row that may fail before the intake is stale (an alert, and red on the dashboard). Default 5. */
   staleAfterPolls?: number;
+  /** Where the poll runs (Marketplacer: its own rate-limited queue); default the workflow's own queue. */
+  taskQueue?: string;
   watermark?: string;
   totals?: IntakeTotals;
   /** The marketplace's returns (RT11): watermark and when they were last read (carried across continue-as-new). */
@@ -61,8 +63,9 @@ export const stopIntakeSignal = defineSignal('stop');
  * (429) — the limit holds by construction. Then the poll counts as failed and the loop's next window tries again,
  * so a channel that cannot be read shows up as failed polls (stale) instead of one poll retrying out of sight.
  */
-function pollActs(intervalMs: number) {
+function pollActs(intervalMs: number, taskQueue?: string) {
   return proxyActivities<Pick<IntakeActivities, 'pollChannelOrders'>>({
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '5m',
     heartbeatTimeout: '1m',
     retry: {
@@ -94,7 +97,7 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     stopped = true;
   });
 
-  const acts = pollActs(input.intervalMs);
+  const acts = pollActs(input.intervalMs, input.taskQueue);
   const firstPollAt = Date.now();
   while (!stopped) {
     const started = Date.now();

@@ -56,7 +56,13 @@ import {
   type RestockEvent,
   type StockEvent,
 } from '../src/inventory/ledger';
-import { intakeHoldUntil, nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import {
+  intakeHoldUntil,
+  nextPushDelayMs,
+  rowsPerPush,
+  type ReadBackReport,
+  type UnmappedVariantsReport,
+} from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
 
@@ -142,6 +148,14 @@ export interface InventoryCounters {
   unlistedSkus?: number;
   /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
   heldReads?: number;
+  /** Targets read back after a push (Marketplacer): pushes in a row whose every row read back differs. */
+  readBackMisses?: number;
+  /** Since when the channel looks inactive (CHANNEL_CONNECTION_INACTIVE raised), until a read-back matches. */
+  connectionInactiveSince?: number;
+  lastReadBack?: ReadBackReport & { at: number };
+  /** Variants no master item code feeds (Marketplacer), as last reported, and the set last alerted. */
+  unmappedVariants?: UnmappedVariantsReport;
+  unmappedAlerted?: string;
   /** Restock events from returns received. */
   restocks?: number;
 }
@@ -205,6 +219,12 @@ export interface InventoryHealth {
   unlisted: { skus: number; leftOut: number };
   /** A full read held for confirmation (most items suddenly at 0), if any. */
   heldRead?: HeldRead;
+  /** Targets that apply at once and are read back (Marketplacer): the connection and the variant mapping. */
+  target?: {
+    connectionInactiveSince?: number;
+    lastReadBack?: ReadBackReport & { at: number };
+    unmappedVariants?: UnmappedVariantsReport;
+  };
   itemsKnown: number;
   /** Stock events dropped because the master has no such item code, and a few of those codes. */
   eventsUnknown: number;
@@ -522,6 +542,14 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
         markUnlisted(l, r.unlisted, Date.now());
         state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted.length;
       }
+      // Targets that apply at once (Marketplacer): rows to send again, rows refused, the read-back, the mapping.
+      if (r.failed?.length) {
+        requeue(l, s, r.failed, Date.now());
+        dirty = true;
+      }
+      if (r.rejected?.length) await handleRejections({ importId: key }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
       for (const b of batch)
@@ -593,8 +621,48 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     }
   }
 
+  /**
+   * Two pushes in a row whose every row read back differs from what was sent: the marketplace accepts the updates
+   * but does not show them (its connection is inactive). One alert per spell; a matching read-back ends it.
+   */
+  async function checkReadBack(rb: ReadBackReport): Promise<void> {
+    const c = state.counters;
+    c.lastReadBack = { ...rb, at: Date.now() };
+    if (rb.checked === 0) return;
+    if (rb.differing < rb.checked) {
+      c.readBackMisses = 0;
+      c.connectionInactiveSince = undefined;
+      return;
+    }
+    c.readBackMisses = (c.readBackMisses ?? 0) + 1;
+    if (c.readBackMisses < 2 || c.connectionInactiveSince !== undefined) return;
+    c.connectionInactiveSince = Date.now();
+    const e = rb.sample[0];
+    await alert(`connection-inactive:${state.channel}:${c.connectionInactiveSince}`, 'CHANNEL_CONNECTION_INACTIVE', {
+      differing: rb.differing,
+      checked: rb.checked,
+      example: e ? `${e.offerSku} sent ${e.sent}, shown ${e.shown ?? 'nothing'}` : 'none',
+    });
+  }
+
+  /** Variants no item code feeds: an exception for merchandising, once per distinct set. */
+  async function checkUnmapped(u: UnmappedVariantsReport): Promise<void> {
+    const c = state.counters;
+    c.unmappedVariants = u;
+    if (u.count === 0) {
+      c.unmappedAlerted = undefined;
+      return;
+    }
+    if (c.unmappedAlerted === u.fingerprint) return;
+    c.unmappedAlerted = u.fingerprint;
+    await alert(`variant-unmapped:${state.channel}:${u.fingerprint}`, 'VARIANT_UNMAPPED', {
+      count: u.count,
+      sample: u.sample.slice(0, 10).join(', ') + (u.count > 10 ? ', …' : ''),
+    });
+  }
+
   async function handleRejections(
-    imp: ImportInFlight,
+    imp: Pick<ImportInFlight, 'importId'>,
     rejected: Array<{ offerSku: string; quantity: number; message: string }>,
   ): Promise<void> {
     const parked = markRejected(l, rejected, imp.importId, Date.now());
@@ -677,6 +745,15 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       heldForIntake: c.heldForIntake ?? 0,
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
+      ...(c.lastReadBack || c.unmappedVariants
+        ? {
+            target: {
+              connectionInactiveSince: c.connectionInactiveSince,
+              lastReadBack: c.lastReadBack,
+              unmappedVariants: c.unmappedVariants,
+            },
+          }
+        : {}),
       itemsKnown: Object.keys(l.master).length,
       eventsUnknown: c.eventsUnknown ?? 0,
       unknownSample: [...(c.unknownSample ?? [])],

@@ -23,6 +23,37 @@ export const MiraklConnectionSchema = z
   })
   .strict();
 
+/**
+ * What a Marketplacer channel needs beyond its connection (docs/configuration.md, Marketplacer): the request
+ * budget of its API key and how it is shared, and the words sent with a cancellation. Read through
+ * `marketplacerSettings(channel)`, so a channel without the block gets the defaults.
+ */
+export const MarketplacerChannelSchema = z
+  .object({
+    /**
+     * Requests per 10 seconds this deployment sends with the channel's key. Marketplacer allows 750 per key,
+     * 600 per source address and 1,200 per operator (all keys together): the default is the lowest that
+     * applies to one deployment calling from one address.
+     */
+    requestsPer10Seconds: z.number().int().min(10).max(1200).default(600),
+    /**
+     * Share of that budget for stock (variantUpdate and its read-back), paced by the channel's inventory
+     * workflow; the rest is for orders (invoices, shipments, refund requests), paced by the marketplacer
+     * task queue.
+     */
+    stockShare: z.number().min(0.1).max(0.9).default(0.6),
+    /** The reason sent on each line of a cancellation (a refund request with dispatched: false). */
+    cancellationReason: z.string().min(1).max(200).default('Cancelled before despatch'),
+    /** How long to wait after a 429 or 503 that carries no Retry-After (Marketplacer: at least 60 s). */
+    retryAfterDefaultSeconds: z.number().int().min(1).max(600).default(60),
+    /**
+     * Staging sites behind HTTP basic auth: the environment variable holding "user:password" (sent as Basic in
+     * Authorization; the API key then goes in MARKETPLACER-API-KEY).
+     */
+    basicAuthEnv: envVarName.optional(),
+  })
+  .strict();
+
 export const DeadlineSchema = z
   .object({
     /** Operator auto-refusal window when the order carries no explicit deadline. */
@@ -256,6 +287,8 @@ export const ChannelSchema = z
     additionalFields: z.record(z.string().min(1), AdditionalFieldSchema).default({}),
     /** Stock sync from the master to this channel (docs/inventory.md). */
     inventory: ChannelInventorySchema.default(INVENTORY_DEFAULTS),
+    /** `platform: marketplacer` only: the key's request budget and the route's wording (docs/configuration.md). */
+    marketplacer: MarketplacerChannelSchema.optional(),
   })
   .strict();
 
@@ -661,6 +694,8 @@ export const ConfigSchema = z
             inventory: z.string().default('loopline-inventory'),
             /** Shopify fulfilment calls (docs/shopify.md): paced by Shopify's cost bucket, not Peoplevox's budget. */
             shopify: z.string().default('loopline-shopify'),
+            /** Marketplacer order calls (invoices, shipments, refund requests), rate-limited to the key's order share. */
+            marketplacer: z.string().default('loopline-marketplacer'),
           })
           .strict()
           .default({
@@ -670,6 +705,7 @@ export const ConfigSchema = z
             peoplevoxBulk: 'loopline-peoplevox-bulk',
             inventory: 'loopline-inventory',
             shopify: 'loopline-shopify',
+            marketplacer: 'loopline-marketplacer',
           }),
       })
       .strict()
@@ -685,6 +721,7 @@ export const ConfigSchema = z
           peoplevoxBulk: 'loopline-peoplevox-bulk',
           inventory: 'loopline-inventory',
           shopify: 'loopline-shopify',
+          marketplacer: 'loopline-marketplacer',
         },
       }),
     http: HttpSchema.prefault({}),
@@ -819,6 +856,29 @@ export const ConfigSchema = z
           message: `got ${ch.inventory.pushIntervalSeconds}; Mirakl allows STO01 at most once a minute`,
         });
       }
+      if (ch.platform === 'marketplacer') {
+        // Marketplacer invoices are paid orders: there is nothing to accept or refuse.
+        if (ch.acceptance.policy === 'manual') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['channels', i, 'acceptance', 'policy'],
+            message: 'Marketplacer has no acceptance step (an invoice is a paid order): use accept-when-mapped',
+          });
+        }
+        if (ch.acceptance.outOfStock === 'refuse-line') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['channels', i, 'acceptance', 'outOfStock'],
+            message: 'Marketplacer has no acceptance step, so a line cannot be refused: use accept-and-backorder',
+          });
+        }
+      } else if (ch.marketplacer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'marketplacer'],
+          message: `only for platform: marketplacer (this channel is ${ch.platform})`,
+        });
+      }
       if (ch.fulfilment === 'peoplevox' && !cfg.systems.peoplevox) {
         ctx.addIssue({
           code: 'custom',
@@ -861,6 +921,12 @@ export type AdditionalFieldConfig = z.infer<typeof AdditionalFieldSchema>;
 export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
 export type PayoutReconciliationConfig = z.infer<typeof PayoutReconciliationSchema>;
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
+export type MarketplacerChannelConfig = z.infer<typeof MarketplacerChannelSchema>;
+
+/** A Marketplacer channel's settings, with the defaults when the channel has no `marketplacer` block. */
+export function marketplacerSettings(ch: Pick<ChannelConfig, 'marketplacer'>): MarketplacerChannelConfig {
+  return ch.marketplacer ?? MarketplacerChannelSchema.parse({});
+}
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {

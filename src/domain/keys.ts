@@ -22,6 +22,16 @@ export function acceptKey(channel: string, orderId: string): string {
   return `accept:${channel}:${orderId}`;
 }
 
+/** A cancellation sent to Marketplacer as a refund request (its external id, so a retry can find it). */
+export function marketplacerCancelKey(channel: string, orderId: string): string {
+  return `cancel:${channel}:${orderId}`;
+}
+
+/** The one workflow per channel that takes Marketplacer's webhook events (workflows/marketplace-events.ts). */
+export function marketplaceEventsWorkflowId(channel: string, scope?: string): string {
+  return scope ? `marketplace-events:${channel}:${scope}` : `marketplace-events:${channel}`;
+}
+
 /** Peoplevox SalesOrderNumber is a string(30). */
 export const WMS_ORDER_NUMBER_MAX = 30;
 

@@ -103,6 +103,11 @@ export const REASONS = {
     template: 'Order {orderId} waits for a person to accept it (channel policy is manual); deadline {deadline}.',
     fix: 'Accept it in the marketplace back office or retry here to accept it through Loopline.',
   },
+  CANCELLATION_REJECTED: {
+    owner: 'ops',
+    template: 'Order {orderId}: the marketplace refused the cancellation: {detail}.',
+    fix: 'Look at the order in the marketplace back office: cancel the lines there (Marketplacer: a refund request for the units not shipped), then resolve; or retry once the cause is fixed.',
+  },
   CANCELLED_AFTER_PICK: {
     owner: 'ops',
     template: 'Order {orderId} was cancelled on the marketplace but the warehouse has already {wmsStatus} it.',

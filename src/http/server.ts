@@ -21,6 +21,7 @@ import { recordDropped } from '../metrics/webhooks';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerShopifyWebhooks } from './shopify-webhooks';
+import { registerMarketplacerWebhooks } from './marketplacer-webhooks';
 import { registerReturnWebhooks } from './returns-webhooks';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
@@ -132,6 +133,7 @@ export async function createHttpServers(opts: HttpServerOptions): Promise<HttpSe
   registerWebhooks(pub, ctx);
   registerIntakeWebhook(pub, ctx);
   registerShopifyWebhooks(pub, ctx);
+  registerMarketplacerWebhooks(pub, ctx);
   registerReturnWebhooks(pub, ctx);
 
   // ---- internal: people and tools -----------------------------------------------------------------

@@ -26,7 +26,9 @@ export type DropReason =
   | 'unknown-location'
   | 'duplicate'
   | 'stale'
-  | 'too-large';
+  | 'too-large'
+  /** Genuine, but nothing Loopline handles (answered 2xx so the sender keeps delivering). */
+  | 'ignored';
 
 const dropped = new Counter({
   name: 'loopline_inbound_dropped_total',

@@ -20,6 +20,7 @@ import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServers } from '../http/server';
 import { sandboxRelaxationRefusal } from './relaxations';
 import { startDemoTraffic } from './demo';
+import { subscribeSandboxMarketplacerWebhooks } from './marketplacer/setup';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
 import { ensureRecurringWork } from '../../workers/recurring';
@@ -118,6 +119,8 @@ async function main() {
   await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }), config);
   // Shopify-fulfilled channels: orders, fulfillments, refunds and stock come back as signed webhooks.
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  // Marketplacer channels: invoices and refund requests come as signed webhooks (set up in its portal in production).
+  await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
   // Returns: Peoplevox Returns events (warehouse-driven channels) and Reveni webhooks (docs/returns.md).
   await subscribeReturnEvents({ ...runtime, log: log.child({ component: 'returns' }) }, httpUrl);
   // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
@@ -143,7 +146,10 @@ async function main() {
     `    decryptor           user: any   password: ${env[config.http.decryptorTokenEnv] ?? '(unset)'}   (${config.http.decryptorTokenEnv})`,
     `  Webhooks              ${httpUrl}/webhooks/...   (public listener: webhooks only)`,
     `  Simulators            ${sandbox.url}  (control API: ${sandbox.url}/control/..., docs/sandbox/)`,
-    ...config.channels.map((c) => `    ${c.label.padEnd(20)}${sandbox.url}/mirakl/${c.code}/api`),
+    ...config.channels.map(
+      (c) =>
+        `    ${c.label.padEnd(20)}${sandbox.url}/${c.platform}/${c.code}/${c.platform === 'marketplacer' ? 'graphql' : 'api'}`,
+    ),
     `  Schedules             ${recurring.scheduleIds.join(', ') || '(none)'}`,
     `  Workflow history      ${dbFilename}`,
     '',

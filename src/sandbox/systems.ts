@@ -7,6 +7,7 @@ import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
+import { marketplacerSimulator } from './marketplacer';
 import { reveniSimulator } from './reveni';
 import { SANDBOX_SECRETS } from './secrets';
 
@@ -55,6 +56,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
           ],
           catalogue,
         })),
+      }),
+    );
+  }
+  // One Marketplacer instance per Marketplacer channel, selling the same catalogue (its variants' SKUs are the
+  // warehouse's item codes, as a well-kept seller account has them).
+  for (const c of config.channels.filter((x) => x.platform === 'marketplacer')) {
+    const basicAuthEnv = c.marketplacer?.basicAuthEnv;
+    systems.push(
+      marketplacerSimulator({
+        channel: c.code,
+        apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
+        basicAuth: basicAuthEnv ? (env[basicAuthEnv] ?? SANDBOX_SECRETS[basicAuthEnv]) : undefined,
+        catalogue,
       }),
     );
   }

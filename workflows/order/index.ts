@@ -68,7 +68,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   try {
     if (!run.resumed) {
       run.note('received', `marketplace state ${run.order.state}`);
-      if (run.order.state === 'WAITING_ACCEPTANCE') {
+      // A marketplace without acceptance (Marketplacer: an invoice is a paid order) never waits here.
+      if (run.order.state === 'WAITING_ACCEPTANCE' && run.settings.acceptance !== 'none') {
         run.setStatus('AWAITING_ACCEPTANCE');
         deadlines.arm(
           'acceptance',
