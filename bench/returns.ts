@@ -36,6 +36,7 @@ import { sandboxCatalogue } from '../src/sandbox/catalogue';
 import { FAULT_KINDS, type FaultRule } from '../src/sandbox/core/faults';
 import { inParallel } from './lib/in-parallel';
 import { scaleIntakeOverlap } from './lib/traffic';
+import { RATE_LIMIT_DEFAULTS } from '../src/config/schema';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,6 +88,21 @@ async function main() {
     timeScale: TIME_SCALE,
     // The Schedules a deployment runs: the warehouse's Return summary is the backstop of a lost Returns event.
     schedules: true,
+    // The per-source webhook limits count real seconds while the sandbox runs TIME_SCALE times faster: a burst of
+    // 500 returns' events would meet a limit 20 times tighter than in production (a first 500-return run saw
+    // ~300 Reveni deliveries refused with 429 and, Reveni's retries being scaled too, lost). Scaled like time.
+    http: {
+      rateLimits: {
+        reveni: {
+          max: RATE_LIMIT_DEFAULTS.reveni.max * TIME_SCALE,
+          windowSeconds: RATE_LIMIT_DEFAULTS.reveni.windowSeconds,
+        },
+        peoplevox: {
+          max: RATE_LIMIT_DEFAULTS.peoplevox.max * TIME_SCALE,
+          windowSeconds: RATE_LIMIT_DEFAULTS.peoplevox.windowSeconds,
+        },
+      },
+    },
     // Waiting returns read their source again every 5 scaled minutes when no webhook came (a lost webhook).
     channelExtra: {
       asos: { returnPolicy: { platformPollMinutes: 5 }, inventory: { velocityBuffer: { enabled: false } } },
