@@ -1,6 +1,6 @@
 // `loopline returns …` — list, show and retry returns (one workflow per return; docs/returns.md).
 import type { Command } from 'commander';
-import { action, table, type CliContext } from '../context';
+import { action, addOperatorActions, table, type CliContext } from '../context';
 import { createOpsService, type OpsService } from '../../ops/service';
 import { fromMinor } from '../../domain/money';
 
@@ -110,32 +110,13 @@ export function registerReturnCommands(program: Command): void {
       }),
     );
 
-  for (const verb of ['retry', 'resolve', 'cancel'] as const) {
-    returns
-      .command(`${verb} <id>`)
-      .description(
-        verb === 'retry'
-          ? 'run the parked step again (after fixing its cause: a reason mapped, the return corrected at its source)'
-          : verb === 'resolve'
-            ? 'mark the exception handled by hand and let the return go on (or end)'
-            : 'refuse or cancel the return (on the marketplace too, while it is not refunded)',
-      )
-      .option('--channel <code>')
-      .option('--note <text>', 'why (kept on the timeline)')
-      .action(
-        action(async (ctx: CliContext, id: string, o: { channel?: string; note?: string }) => {
-          const ops = createOpsService(await ctx.client());
-          const workflowId = await resolveReturnId(ops, id, o.channel);
-          const r = await ops.act(workflowId, verb, o.note);
-          if (!r.ok) process.exitCode = 1;
-          ctx.output(r, (x) =>
-            process.stdout.write(
-              x.ok
-                ? `${verb}: ${workflowId} is now ${x.status}${x.exception ? ` (exception ${x.exception})` : ''}\n`
-                : `${verb} refused for ${workflowId}: ${x.error}\n`,
-            ),
-          );
-        }),
-      );
-  }
+  addOperatorActions(
+    returns,
+    {
+      retry: 'run the parked step again (after fixing its cause: a reason mapped, the return corrected at its source)',
+      resolve: 'mark the exception handled by hand and let the return go on (or end)',
+      cancel: 'refuse or cancel the return (on the marketplace too, while it is not refunded)',
+    },
+    resolveReturnId,
+  );
 }
