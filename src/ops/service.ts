@@ -285,11 +285,44 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
           await new Promise((r) => setTimeout(r, 500 * attempt));
           continue;
         }
-        if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
+        if (err instanceof WorkflowNotFoundError)
+          return { workflowId, ok: false, error: await whyGone(workflowId, action) };
         const e = err as Error & { cause?: Error };
         return { workflowId, ok: false, error: e.cause?.message ?? e.message };
       }
     }
+  }
+
+  /**
+   * Why an operator action found no running workflow: none was ever started, or it has closed (an order that
+   * shipped while the operator was deciding). A closed order is read once more for the sentence the running
+   * order would have given (its despatches, for a cancel).
+   */
+  async function whyGone(workflowId: string, action: 'retry' | 'resolve' | 'cancel'): Promise<string> {
+    let closeStatus: string;
+    let row: QueueRow;
+    try {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      closeStatus = d.status.name;
+      row = toRow(d as unknown as WorkflowExecutionInfo);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'no such workflow';
+      throw err;
+    }
+    let st: (StateWithException & { despatches?: Array<{ despatchNumber: string }> }) | undefined;
+    try {
+      st = await client.connection.withDeadline(Date.now() + 5_000, () =>
+        client.workflow.getHandle(workflowId).query(stateQuery),
+      );
+    } catch {
+      st = undefined; // no worker to read a closed run: the search attributes say enough
+    }
+    const orderStatus = st?.status ?? row.status;
+    const gone = (st?.despatches ?? []).map((d) => d.despatchNumber);
+    const closed = `${workflowId} has closed (${closeStatus}${orderStatus ? `, ${orderStatus}` : ''})`;
+    if (action === 'cancel' && gone.length > 0)
+      return `${closed}: it cannot be cancelled: despatch ${gone.join(', ')} has left the warehouse; refund or return it instead`;
+    return `${closed}: nothing to ${action}`;
   }
 
   /** Retry every open exception with this reason (after fixing its cause), a few at a time. */
