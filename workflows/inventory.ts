@@ -29,6 +29,8 @@ import { SA } from '../src/temporal/search-attributes';
 import {
   applyEvents,
   applyReservations,
+  applyRestocks,
+  returnWaiting,
   emptyLedger,
   expireReservations,
   refreshItem,
@@ -51,9 +53,16 @@ import {
   type PushPriority,
   type RejectedSku,
   type ReservationChange,
+  type RestockEvent,
   type StockEvent,
 } from '../src/inventory/ledger';
-import { intakeHoldUntil, nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import {
+  intakeHoldUntil,
+  nextPushDelayMs,
+  rowsPerPush,
+  type ReadBackReport,
+  type UnmappedVariantsReport,
+} from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
 
@@ -65,6 +74,11 @@ export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
  * sent (allocated), or cancelled/refused before allocation (release). Deduplicated by key in the ledger.
  */
 export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock');
+/**
+ * Returned goods back on sale (a return's restock decision), sent to every channel selling the item at once:
+ * pushed ahead of ordinary changes, deduplicated by key (src/inventory/ledger.ts, "restocks from returns").
+ */
+export const restockSignal = defineSignal<[RestockEvent[]]>('restock');
 /** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
 export const fullReadSignal = defineSignal('requestFullRead');
 /** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
@@ -134,6 +148,16 @@ export interface InventoryCounters {
   unlistedSkus?: number;
   /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
   heldReads?: number;
+  /** Targets read back after a push (Marketplacer): pushes in a row whose every row read back differs. */
+  readBackMisses?: number;
+  /** Since when the channel looks inactive (CHANNEL_CONNECTION_INACTIVE raised), until a read-back matches. */
+  connectionInactiveSince?: number;
+  lastReadBack?: ReadBackReport & { at: number };
+  /** Variants no master item code feeds (Marketplacer), as last reported, and the set last alerted. */
+  unmappedVariants?: UnmappedVariantsReport;
+  unmappedAlerted?: string;
+  /** Restock events from returns received. */
+  restocks?: number;
 }
 
 /** A full read that was not applied: most items known in stock suddenly read 0. */
@@ -195,6 +219,12 @@ export interface InventoryHealth {
   unlisted: { skus: number; leftOut: number };
   /** A full read held for confirmation (most items suddenly at 0), if any. */
   heldRead?: HeldRead;
+  /** Targets that apply at once and are read back (Marketplacer): the connection and the variant mapping. */
+  target?: {
+    connectionInactiveSince?: number;
+    lastReadBack?: ReadBackReport & { at: number };
+    unmappedVariants?: UnmappedVariantsReport;
+  };
   itemsKnown: number;
   /** Stock events dropped because the master has no such item code, and a few of those codes. */
   eventsUnknown: number;
@@ -246,7 +276,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       eventsApplied: 0,
       pushes: 0,
       rowsPushed: 0,
-      rowsByPriority: { 'sell-out': 0, restock: 0, change: 0 },
+      rowsByPriority: { 'sell-out': 0, return: 0, restock: 0, change: 0 },
       failedPushes: 0,
       importsCompleted: 0,
       importsFailed: 0,
@@ -265,7 +295,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const l = state.ledger;
   let settings: InventorySettings | undefined;
   // Messages that arrive before the settings, in arrival order.
-  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] }> = [];
+  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] }> = [];
   let dirty = false;
   let fullReadRequested = false;
   // Histories recorded before the bounds replay without them.
@@ -286,7 +316,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     return known;
   }
 
-  function holdEarly(m: { events: StockEvent[] } | { changes: ReservationChange[] }) {
+  function holdEarly(m: (typeof early)[number]) {
     if (bounded && early.length >= MAX_EARLY_MESSAGES) {
       // A full read follows the settings at once: stock figures can go; reservations are kept.
       const i = early.findIndex((x) => 'events' in x);
@@ -333,6 +363,15 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     }
     if (any) intakeBatches++;
   }
+  setHandler(restockSignal, (restocks) => {
+    state.counters.signals++;
+    state.counters.restocks = (state.counters.restocks ?? 0) + restocks.length;
+    if (!settings) {
+      holdEarly({ restocks });
+      return;
+    }
+    if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
+  });
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
   });
@@ -363,6 +402,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   const s: InventorySettings = settings;
   for (const m of early.splice(0)) {
     if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
+    else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
     else {
       noteIntake(m.changes);
       applyReservations(l, s, m.changes, Date.now());
@@ -461,6 +501,8 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
   async function holdForIntake(): Promise<void> {
     if (!s.intakeHold || !state.intakeSeenAt) return;
+    // Returned goods back on sale do not wait for an order poll: they go in this window.
+    if (returnWaiting(l)) return;
     const until = intakeHoldUntil(
       Date.now(),
       state.intakeSeenAt,
@@ -486,19 +528,32 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     state.counters.lastPushAt = Date.now();
     try {
+      const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
       const r = await target.pushStock({
         channel: state.channel,
         key,
         rows: batch.map((b) => [b.offerSku, b.quantity]),
+        ...(returned.length
+          ? { returnRestocks: returned.map((b) => ({ offerSku: b.offerSku, decidedAt: b.returnDecidedAt! })) }
+          : {}),
       });
       markSent(l, batch);
       if (r.unlisted?.length) {
         markUnlisted(l, r.unlisted, Date.now());
         state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted.length;
       }
+      // Targets that apply at once (Marketplacer): rows to send again, rows refused, the read-back, the mapping.
+      if (r.failed?.length) {
+        requeue(l, s, r.failed, Date.now());
+        dirty = true;
+      }
+      if (r.rejected?.length) await handleRejections({ importId: key }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
-      for (const b of batch) state.counters.rowsByPriority[b.priority]++;
+      for (const b of batch)
+        state.counters.rowsByPriority[b.priority] = (state.counters.rowsByPriority[b.priority] ?? 0) + 1;
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
       if (r.importId && s.limit.followImports) {
@@ -566,8 +621,48 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     }
   }
 
+  /**
+   * Two pushes in a row whose every row read back differs from what was sent: the marketplace accepts the updates
+   * but does not show them (its connection is inactive). One alert per spell; a matching read-back ends it.
+   */
+  async function checkReadBack(rb: ReadBackReport): Promise<void> {
+    const c = state.counters;
+    c.lastReadBack = { ...rb, at: Date.now() };
+    if (rb.checked === 0) return;
+    if (rb.differing < rb.checked) {
+      c.readBackMisses = 0;
+      c.connectionInactiveSince = undefined;
+      return;
+    }
+    c.readBackMisses = (c.readBackMisses ?? 0) + 1;
+    if (c.readBackMisses < 2 || c.connectionInactiveSince !== undefined) return;
+    c.connectionInactiveSince = Date.now();
+    const e = rb.sample[0];
+    await alert(`connection-inactive:${state.channel}:${c.connectionInactiveSince}`, 'CHANNEL_CONNECTION_INACTIVE', {
+      differing: rb.differing,
+      checked: rb.checked,
+      example: e ? `${e.offerSku} sent ${e.sent}, shown ${e.shown ?? 'nothing'}` : 'none',
+    });
+  }
+
+  /** Variants no item code feeds: an exception for merchandising, once per distinct set. */
+  async function checkUnmapped(u: UnmappedVariantsReport): Promise<void> {
+    const c = state.counters;
+    c.unmappedVariants = u;
+    if (u.count === 0) {
+      c.unmappedAlerted = undefined;
+      return;
+    }
+    if (c.unmappedAlerted === u.fingerprint) return;
+    c.unmappedAlerted = u.fingerprint;
+    await alert(`variant-unmapped:${state.channel}:${u.fingerprint}`, 'VARIANT_UNMAPPED', {
+      count: u.count,
+      sample: u.sample.slice(0, 10).join(', ') + (u.count > 10 ? ', …' : ''),
+    });
+  }
+
   async function handleRejections(
-    imp: ImportInFlight,
+    imp: Pick<ImportInFlight, 'importId'>,
     rejected: Array<{ offerSku: string; quantity: number; message: string }>,
   ): Promise<void> {
     const parked = markRejected(l, rejected, imp.importId, Date.now());
@@ -650,6 +745,15 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       heldForIntake: c.heldForIntake ?? 0,
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
+      ...(c.lastReadBack || c.unmappedVariants
+        ? {
+            target: {
+              connectionInactiveSince: c.connectionInactiveSince,
+              lastReadBack: c.lastReadBack,
+              unmappedVariants: c.unmappedVariants,
+            },
+          }
+        : {}),
       itemsKnown: Object.keys(l.master).length,
       eventsUnknown: c.eventsUnknown ?? 0,
       unknownSample: [...(c.unknownSample ?? [])],

@@ -7,6 +7,8 @@ import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
+import { marketplacerSimulator } from './marketplacer';
+import { reveniSimulator } from './reveni';
 import { SANDBOX_SECRETS } from './secrets';
 
 /** Credentials the simulators accept (published; src/sandbox/secrets.ts). Real tenants' come from the environment. */
@@ -58,6 +60,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
       }),
     );
   }
+  // One Marketplacer instance per Marketplacer channel, selling the same catalogue (its variants' SKUs are the
+  // warehouse's item codes, as a well-kept seller account has them).
+  for (const c of config.channels.filter((x) => x.platform === 'marketplacer')) {
+    const basicAuthEnv = c.marketplacer?.basicAuthEnv;
+    systems.push(
+      marketplacerSimulator({
+        channel: c.code,
+        apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
+        basicAuth: basicAuthEnv ? (env[basicAuthEnv] ?? SANDBOX_SECRETS[basicAuthEnv]) : undefined,
+        catalogue,
+      }),
+    );
+  }
   const pvx = config.systems.peoplevox;
   if (pvx) {
     // The tenant's Sales orders template gains the columns the channels map marketplace fields to, as a
@@ -92,6 +107,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         accessToken: env[shop.accessTokenEnv] ?? SANDBOX_SECRETS[shop.accessTokenEnv] ?? 'sandbox',
         webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
         currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
+        catalogue,
+      }),
+    );
+  }
+  const reveni = config.systems.reveni;
+  if (reveni) {
+    systems.push(
+      reveniSimulator({
+        apiKey: env[reveni.apiKeyEnv] ?? SANDBOX_SECRETS[reveni.apiKeyEnv] ?? 'sandbox',
+        stores: Object.entries(reveni.stores).map(([channel, storeId]) => ({
+          storeId,
+          currency: config.channels.find((c) => c.code === channel)?.currency ?? 'GBP',
+        })),
         catalogue,
       }),
     );

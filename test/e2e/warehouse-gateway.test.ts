@@ -17,7 +17,7 @@ before(async () => {
   // Batches of up to 10 orders, closed 1 s (60 s scaled) after the first request.
   stack = await startStack(env, {
     extraYaml: '',
-    peoplevoxYaml: 'gateway: { maxOrders: 10, windowSeconds: 60 }',
+    peoplevoxYaml: 'gateway: { enabled: true, maxOrders: 10, windowSeconds: 60 }',
   });
 });
 after(async () => {

@@ -131,6 +131,21 @@ const DespatchBody = z.object({
     )
     .default([{}]),
 });
+const ReturnBody = z.object({
+  salesOrderNumber: z.string().min(1),
+  items: z
+    .array(
+      z.object({
+        itemCode: z.string().min(1),
+        quantity: z.number().int(),
+        condition: z.string().optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .min(1),
+  comments: z.string().optional(),
+  unchecked: z.boolean().optional(),
+});
 const StockEntry = z.object({ itemCode: z.string().min(1), available: z.number().int().min(0) });
 const StockBody = z.union([StockEntry, z.object({ items: z.array(StockEntry) })]);
 const ItemsBody = z.object({
@@ -503,6 +518,21 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
             };
           });
         });
+        // The warehouse books a customer return in (goods-in scans the parcel): Return summary row, Returns event.
+        scope.post(`${base}/returns`, async (req, reply) => {
+          const parsed = ReturnBody.safeParse(req.body ?? {});
+          if (!parsed.success) return bad(reply, parsed.error);
+          return handle(reply, () => {
+            const rows = store.bookReturn(parsed.data);
+            return reply.code(201).send({
+              returnCode: rows[0]!.returnCode,
+              receipts: rows.map((r) => ({ ...r, bookedAt: new Date(r.bookedAt).toISOString() })),
+            });
+          });
+        });
+        scope.get(`${base}/returns`, async () => ({
+          receipts: store.returnReceipts.map((r) => ({ ...r, bookedAt: new Date(r.bookedAt).toISOString() })),
+        }));
         scope.put(`${base}/stock`, async (req, reply) => {
           const parsed = StockBody.safeParse(req.body);
           if (!parsed.success) return bad(reply, parsed.error);
