@@ -3,7 +3,7 @@
 // the simulators (Mirakl, Peoplevox, Shopify), the HTTP server and N replicas of every worker role, each in
 // its own process started by the deployment's entry points (bench/lib/processes.ts). Orders arrive on every
 // route — ASOS and Joules to Peoplevox (bench/lib/traffic.ts), a third Mirakl channel to Shopify with refunds
-// (bench/lib/shopify-traffic.ts) — with the fault profile on every endpoint, while the run: kills a worker
+// (bench/lib/shopify-traffic.ts), Marketplacer invoices to Peoplevox (bench/lib/marketplacer-traffic.ts) — with the fault profile on every endpoint, while the run: kills a worker
 // process of each role with SIGKILL while the simulator holds a slow response to it (an activity in flight),
 // then starts it again as a supervisor would; kills and restarts the Temporal server; stops PostgreSQL in
 // immediate mode and starts it again; takes Peoplevox down for 10 scaled minutes and Mirakl for 5.
@@ -12,7 +12,7 @@
 // bench/results/chaos.json (see bench/README.md). Heavy: run it under `flock /work/wt/bench.lock` or alone.
 import './lib/sdk-logging';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { AxiosInstance } from 'axios';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -27,7 +27,9 @@ import { CallLog, type CallRecord } from '../src/sandbox/core/call-log';
 import { FaultInjector, type FaultRule, type HeldRequest } from '../src/sandbox/core/faults';
 import { MIRAKL_RATE_LIMITS } from '../src/sandbox/mirakl/simulator';
 import { PVX_RATE_LIMIT } from '../src/sandbox/peoplevox/simulator';
+import { subscribeSandboxMarketplacerWebhooks } from '../src/sandbox/marketplacer/setup';
 import { SANDBOX_SECRETS } from '../src/sandbox/systems';
+import { orderWorkflow } from '../workflows/order';
 import { orderStateQuery, type OrderWorkflowState } from '../workflows/order/messages';
 import { TEST_SECURITY_YAML, encryptionPlugin, testDataConverter } from '../test/support/temporal';
 import { runCli } from '../test/support/cli';
@@ -36,6 +38,7 @@ import { routedControl, type SimulatedSystem } from './lib/control';
 import { startForwarder } from './lib/forwarder';
 import { inParallel } from './lib/in-parallel';
 import { ProcessFleet, childPids } from './lib/processes';
+import { runMarketplacerTraffic, type MarketplacerTrafficReport } from './lib/marketplacer-traffic';
 import { runShopifyTraffic, planShopifyOrders, type ShopifyTrafficReport } from './lib/shopify-traffic';
 import {
   DEFAULT_FAULTS,
@@ -54,10 +57,12 @@ const { values: args } = parseArgs({
     'arrival-minutes': { type: 'string', default: '50' },
     'shopify-share': { type: 'string', default: '0.3' },
     'refund-share': { type: 'string', default: '0.2' },
+    'marketplacer-share': { type: 'string', default: '0.1' },
     'fault-probability': { type: 'string', default: String(DEFAULT_FAULTS.probability) },
     'peoplevox-outage-minutes': { type: 'string', default: '10' },
     'mirakl-outage-minutes': { type: 'string', default: '5' },
     'ceiling-orders': { type: 'string', default: '2000' },
+    'ceiling-timeout-minutes': { type: 'string', default: '10' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'chaos.json') },
@@ -70,18 +75,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The third Mirakl channel, fulfilled by Shopify (multi-shipment, ST01). */
 const SHOP_CHANNEL = 'asos-shopify';
-const ROLES = ['orders', 'acknowledge', 'peoplevox', 'inventory', 'shopify'] as const;
+const ROLES = ['orders', 'acknowledge', 'peoplevox', 'inventory', 'shopify', 'marketplacer'] as const;
+/** The Marketplacer channel (Seller GraphQL API, signed webhooks), fulfilled by Peoplevox; warehouse prefix MKP. */
+const MKP_CHANNEL = 'mkp';
+/** Marketplacer's documented per-address budget (every Loopline process calls from one address here). */
+const MARKETPLACER_LIMIT = { max: 600, windowMs: 10_000 };
 const ID_PREFIX = 'CHAOS';
+const SYSTEMS = ['mirakl', 'peoplevox', 'shopify', 'marketplacer'] as const;
 
 interface Ports {
   mirakl: number;
   peoplevox: number;
   shopify: number;
+  marketplacer: number;
   http: number;
   internal: number;
 }
 
-function configYaml(p: Ports, address: string, timeScale: number): string {
+function configYaml(p: Ports, address: string, timeScale: number, marketplacer: boolean): string {
   const sim = (port: number) => `http://127.0.0.1:${port}`;
   // The intake overlap (wall-clock) is cut in proportion to the time scale, as bench/lib/traffic.ts does in
   // process: otherwise every scaled poll would re-read two real minutes of orders.
@@ -122,7 +133,20 @@ channels:
     currency: GBP
     returnWindowDays: 1
     intake: ${intake}
-    carrierMap: ${carriers('ROYALMAIL')}
+    carrierMap: ${carriers('ROYALMAIL')}${
+      marketplacer
+        ? `
+  - code: ${MKP_CHANNEL}
+    label: Marketplacer
+    platform: marketplacer
+    connection: { baseUrl: ${sim(p.marketplacer)}/marketplacer/${MKP_CHANNEL}, apiKeyEnv: MARKETPLACER_MKP_API_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    returnWindowDays: 0
+    intake: ${intake}
+    carrierMap: { Royal Mail: { name: Royal Mail }, DPD: { name: DPD } }`
+        : ''
+    }
 ${TEST_SECURITY_YAML}`;
 }
 
@@ -340,11 +364,16 @@ function windowFigures(calls: CallRecord[], config: Config, timeScale: number) {
     calls.filter((c) => c.system === 'peoplevox' && c.tenant === pvx),
   );
   // Mirakl: each operation with a documented frequency, per shop; calls the limit does not count are left out.
-  for (const ch of config.channels) {
+  for (const ch of config.channels.filter((c) => c.platform === 'mirakl')) {
     for (const [op, limit] of Object.entries(MIRAKL_RATE_LIMITS)) {
       const mine = calls.filter((c) => c.system === 'mirakl' && c.tenant === ch.code && c.endpoint === op && !c.exempt);
       if (mine.length > 0 || op === 'OR11') figure('mirakl', ch.code, op, limit, mine);
     }
+  }
+  // Marketplacer: every Seller API request of the channel against the per-address budget.
+  for (const ch of config.channels.filter((c) => c.platform === 'marketplacer')) {
+    const mine = calls.filter((c) => c.system === 'marketplacer' && c.tenant === ch.code);
+    figure('marketplacer', ch.code, '* (every GraphQL request)', MARKETPLACER_LIMIT, mine);
   }
   // Shopify: the shop's cost bucket; a THROTTLED answer means the bucket was empty.
   const shop = calls.filter((c) => c.system === 'shopify');
@@ -366,6 +395,7 @@ async function main(): Promise<number> {
   const arrivalMinutes = Number(args['arrival-minutes']);
   const shopifyShare = Number(args['shopify-share']);
   const refundShare = Number(args['refund-share']);
+  const marketplacerShare = Number(args['marketplacer-share']);
   const pvxOutageMinutes = Number(args['peoplevox-outage-minutes']);
   const miraklOutageMinutes = Number(args['mirakl-outage-minutes']);
   const ceilingOrders = Number(args['ceiling-orders']);
@@ -377,15 +407,18 @@ async function main(): Promise<number> {
     !(arrivalMinutes > 0) ||
     !(shopifyShare > 0 && shopifyShare < 1) ||
     !(refundShare >= 0 && refundShare <= 1) ||
+    !(marketplacerShare >= 0 && shopifyShare + marketplacerShare < 1) ||
     !(faults.probability >= 0 && faults.probability < 1)
   ) {
     say(
-      'usage: npm run bench:chaos -- [--orders N] [--time-scale S] [--replicas R] [--arrival-minutes M] [--shopify-share F] [--refund-share F] [--fault-probability P] [--ceiling-orders N] [--dir D] [--keep]',
+      'usage: npm run bench:chaos -- [--orders N] [--time-scale S] [--replicas R] [--arrival-minutes M] [--shopify-share F] [--refund-share F] [--marketplacer-share F] [--fault-probability P] [--ceiling-orders N] [--dir D] [--keep]',
     );
     return 2;
   }
   const shopOrders = Math.round(orders * shopifyShare);
-  const pvxOrders = orders - shopOrders;
+  const mkpOrders = Math.round(orders * marketplacerShare);
+  const withMarketplacer = mkpOrders > 0;
+  const pvxOrders = orders - shopOrders - mkpOrders;
   const arrivalMs = arrivalMinutes * 60_000;
   const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'loopline-chaos-'));
   const logDir = join(dir, 'logs');
@@ -398,15 +431,18 @@ async function main(): Promise<number> {
   say(`cluster up: ${clusterStatus.server.version} on ${clusterStatus.postgres.version}, ${cluster.address}`);
 
   const free = await freePorts();
+  let more = await freePorts();
+  while (Object.values(free).includes(more.frontend)) more = await freePorts();
   const ports: Ports = {
     mirakl: free.frontend,
     peoplevox: free.history,
     shopify: free.matching,
+    marketplacer: more.frontend,
     http: free.worker,
     internal: free.frontendHttp,
   };
   const configFile = join(dir, 'loopline.yaml');
-  writeFileSync(configFile, configYaml(ports, cluster.address, timeScale));
+  writeFileSync(configFile, configYaml(ports, cluster.address, timeScale, withMarketplacer));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...SANDBOX_SECRETS,
@@ -415,20 +451,33 @@ async function main(): Promise<number> {
     LOG_FORMAT: 'json',
   };
   delete env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
-  const config = parseConfig(configYaml(ports, cluster.address, timeScale), configFile, env);
+  const config = parseConfig(configYaml(ports, cluster.address, timeScale, withMarketplacer), configFile, env);
 
-  const workers = Object.fromEntries(ROLES.map((r) => [r, replicas]));
+  const roles = ROLES.filter((r) => r !== 'marketplacer' || withMarketplacer);
+  const workers = Object.fromEntries(roles.map((r) => [r, replicas]));
   const fleet = new ProcessFleet({
     configFile,
     env,
     logDir,
-    simulators: [['mirakl'], ['peoplevox'], ['shopify']],
+    simulators: [['mirakl'], ['peoplevox'], ['shopify'], ...(withMarketplacer ? [['marketplacer']] : [])],
     http: 1,
     workers,
     readyTimeoutMs: 600_000,
   });
   let env2: TestWorkflowEnvironment | undefined;
   let forwarder: Awaited<ReturnType<typeof startForwarder>> | undefined;
+  // Stopped from outside (a deadline, ^C): every process this run started goes with it, the database too.
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping the fleet and the cluster`);
+    void (async () => {
+      await forwarder?.close().catch(() => undefined);
+      await fleet.stop().catch(() => undefined);
+      await cluster.down({ purge: !args.keep }).catch((e: unknown) => say(`cluster down: ${String(e)}`));
+      process.exit(130);
+    })();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
     const startedAt = Date.now();
     await fleet.start();
@@ -443,6 +492,15 @@ async function main(): Promise<number> {
       forwarder.url,
     );
     if (sub.code !== 0) throw new Error(`webhooks subscribe failed:\n${sub.stderr}`);
+    // Marketplacer's webhooks go straight to the HTTP process (the harness sets their delivery quirks).
+    if (withMarketplacer) {
+      await subscribeSandboxMarketplacerWebhooks({
+        sandboxUrl: `http://127.0.0.1:${ports.marketplacer}`,
+        config,
+        publicUrl: `http://127.0.0.1:${ports.http}`,
+        env,
+      });
+    }
     const dataConverter = testDataConverter();
     env2 = await TestWorkflowEnvironment.createFromExistingServer({
       address: cluster.address,
@@ -455,19 +513,26 @@ async function main(): Promise<number> {
       mirakl: `http://127.0.0.1:${ports.mirakl}`,
       peoplevox: `http://127.0.0.1:${ports.peoplevox}`,
       shopify: `http://127.0.0.1:${ports.shopify}`,
+      ...(withMarketplacer ? { marketplacer: `http://127.0.0.1:${ports.marketplacer}` } : {}),
     });
 
     // The fault profile on every endpoint of every system (the harnesses leave the rules to us).
     const rules: Record<SimulatedSystem, FaultRule[]> = {
       mirakl: faultRules(
         faults,
-        config.channels.map((c) => c.code),
+        config.channels.filter((c) => c.platform === 'mirakl').map((c) => c.code),
       ),
       peoplevox: faultRules(faults),
       shopify: faultRules(faults),
+      marketplacer: faultRules(faults),
     };
-    const seeds = { mirakl: faults.seed, peoplevox: faults.seed + 1, shopify: faults.seed + 5 };
-    for (const system of ['mirakl', 'peoplevox', 'shopify'] as const) {
+    const seeds = {
+      mirakl: faults.seed,
+      peoplevox: faults.seed + 1,
+      shopify: faults.seed + 5,
+      marketplacer: faults.seed + 7,
+    };
+    for (const system of SYSTEMS.filter((s) => s !== 'marketplacer' || withMarketplacer)) {
       await control.put(`/control/faults/${system}`, { seed: seeds[system], rules: rules[system] });
     }
 
@@ -521,9 +586,25 @@ async function main(): Promise<number> {
       deadlineMs,
       log: (l) => say(`shopify route: ${l}`),
     });
+    const mkpRun: Promise<MarketplacerTrafficReport | undefined> = withMarketplacer
+      ? runMarketplacerTraffic({
+          control,
+          channel: MKP_CHANNEL,
+          prefix: 'MKP',
+          clientId: config.systems.peoplevox!.clientId,
+          orders: mkpOrders,
+          arrivalPerSecond: mkpOrders / (arrivalMs / 1000),
+          faults,
+          installFaults: false,
+          timeScale,
+          deadlineMs,
+          log: (l) => say(`marketplacer route: ${l}`),
+        })
+      : Promise.resolve(undefined);
     // Keep the harnesses' failures for the end; the chaos goes on meanwhile.
     pvxRun.catch(() => undefined);
     shopRun.catch(() => undefined);
+    mkpRun.catch(() => undefined);
 
     const chaos = new Chaos({ control, fleet, cluster, ports, rules, timeScale, t0 });
     const when = async (fraction: number) => {
@@ -550,7 +631,7 @@ async function main(): Promise<number> {
     await chaos.killMidActivity('inventory', 'mirakl', 'STO01', 12_000);
     say('chaos done; waiting for every order');
 
-    const [pvx, shop] = await Promise.all([pvxRun, shopRun]);
+    const [pvx, shop, mkp] = await Promise.all([pvxRun, shopRun, mkpRun]);
     const runSeconds = (Date.now() - t0) / 1000;
     say(`traffic judged after ${round(runSeconds, 0)} s`);
 
@@ -567,86 +648,115 @@ async function main(): Promise<number> {
     }
     const pvxIds = planOrders(config, pvxOrders, ID_PREFIX).map((p) => orderWorkflowId(p.channel, p.orderId));
     const shopIds = planShopifyOrders(shopOrders, ID_PREFIX).map((p) => orderWorkflowId(SHOP_CHANNEL, p.orderId));
-    say(`reading ${pvxIds.length + shopIds.length} order workflows' records`);
-    const outcomes = await orderOutcomes(client, [...pvxIds, ...shopIds]);
+    // Marketplacer's order ids are the simulator's invoice ids: the server lists that channel's orders.
+    const mkpIds: string[] = [];
+    if (withMarketplacer) {
+      for await (const wf of client.workflow.list({
+        query: `WorkflowType = "${orderWorkflow.name}" AND Channel = "${MKP_CHANNEL}"`,
+      }))
+        mkpIds.push(wf.workflowId);
+    }
+    say(`reading ${pvxIds.length + shopIds.length + mkpIds.length} order workflows' records`);
+    const outcomes = await orderOutcomes(client, [...pvxIds, ...shopIds, ...mkpIds]);
 
     // Limits, from the simulators' call logs.
     const calls = ((await control.get('/control/calls')).data as { calls: CallRecord[] }).calls;
     const limits = windowFigures(calls, config, timeScale);
     const bucket = (await control.get('/control/shopify/loopline-chaos/bucket')).data as Record<string, unknown>;
     const fired: Record<string, unknown> = {};
-    for (const system of ['mirakl', 'peoplevox', 'shopify'] as const) {
+    for (const system of SYSTEMS.filter((s) => s !== 'marketplacer' || withMarketplacer)) {
       fired[system] = ((await control.get(`/control/faults/${system}`)).data as { fired: unknown }).fired;
     }
     fired['shopify-webhook'] = shop.faultsFired['shopify-webhook'];
     fleet.stopSampling();
     const usage = fleet.usageSeries();
 
-    // Loopline stops; the engine ceiling runs alone on the same server.
+    const resultWith = (ceiling: Awaited<ReturnType<typeof runCeiling>> | undefined, ceilingNote?: string) =>
+      buildResult({
+        orders,
+        pvx,
+        shop,
+        mkp,
+        chaos: chaos.log,
+        byStatus,
+        failed,
+        failedList,
+        outcomes,
+        limits,
+        bucket,
+        fired,
+        usage,
+        ceiling,
+        ceilingNote,
+        clusterStatus,
+        fleet,
+        settings: {
+          time_scale: timeScale,
+          replicas_per_role: replicas,
+          arrival_minutes: arrivalMinutes,
+          arrival_orders_per_sec: round(orders / (arrivalMs / 1000)),
+          routes: {
+            [`asos → peoplevox`]: pvx.byChannel.asos ?? 0,
+            [`joules → peoplevox`]: pvx.byChannel.joules ?? 0,
+            [`${SHOP_CHANNEL} → shopify`]: shop.orders,
+            ...(mkp ? { [`${MKP_CHANNEL} (marketplacer) → peoplevox`]: mkp.orders } : {}),
+          },
+          refund_share: refundShare,
+          fault_profile: faults,
+          peoplevox_outage_scaled_minutes: pvxOutageMinutes,
+          mirakl_outage_scaled_minutes: miraklOutageMinutes,
+          intake_poll_interval_ms: (config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale,
+          despatch_backstop_ms: despatchBackstopMs,
+          peoplevox_requests_per_sec_scaled: config.systems.peoplevox!.requestsPerSecond * timeScale,
+          simulator_rate_limits_enforced: true,
+        },
+        machine: {
+          cores: cpus().length,
+          cpu: cpus()[0]?.model ?? 'unknown',
+          memory_gb: round(totalmem() / 2 ** 30, 1),
+          load_average_before: loadBefore.map((x) => round(x)),
+          load_average_after: loadavg().map((x) => round(x)),
+          node: process.version,
+        },
+        runSeconds,
+      });
+    const out = args.out!;
+    const write = (result: ReturnType<typeof buildResult>) => {
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+      renameSync(`${out}.tmp`, out);
+      say(`wrote ${relative(PROJECT_ROOT, out)}`);
+    };
+    // The run's figures are written before the ceiling, so a ceiling that cannot finish costs nothing else.
+    write(resultWith(undefined, ceilingOrders > 0 ? 'not measured yet' : 'not asked for (--ceiling-orders 0)'));
+
+    // Loopline stops; the engine ceiling runs alone on the same server, with a client without Loopline's
+    // payload codec (the ceiling's workers have none).
     await fleet.stop();
-    let ceiling;
+    let result = resultWith(undefined, 'not asked for (--ceiling-orders 0)');
     if (ceilingOrders > 0) {
       say(`engine ceiling: ${ceilingOrders} orders through a no-op workflow of the same shape`);
-      ceiling = await runCeiling({
-        client,
-        connection: env2.nativeConnection,
-        namespace: 'default',
-        plans: planOrders(config, ceilingOrders, 'CEIL'),
-        log: say,
-      });
-      say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s`);
+      const plainClient = new Client({ connection: env2.connection, namespace: 'default' });
+      const limitMs = Number(args['ceiling-timeout-minutes']) * 60_000;
+      let timer: NodeJS.Timeout | undefined;
+      const ceiling = await Promise.race([
+        runCeiling({
+          client: plainClient,
+          connection: env2.nativeConnection,
+          namespace: 'default',
+          plans: planOrders(config, ceilingOrders, 'CEIL'),
+          log: say,
+        }),
+        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), limitMs))),
+      ]);
+      clearTimeout(timer);
+      if (ceiling) say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s`);
+      result = resultWith(
+        ceiling,
+        ceiling ? undefined : `did not finish within ${args['ceiling-timeout-minutes']} minutes`,
+      );
+      write(result);
     }
-
-    const result = buildResult({
-      orders,
-      pvx,
-      shop,
-      chaos: chaos.log,
-      byStatus,
-      failed,
-      failedList,
-      outcomes,
-      limits,
-      bucket,
-      fired,
-      usage,
-      ceiling,
-      clusterStatus,
-      fleet,
-      settings: {
-        time_scale: timeScale,
-        replicas_per_role: replicas,
-        arrival_minutes: arrivalMinutes,
-        arrival_orders_per_sec: round(orders / (arrivalMs / 1000)),
-        routes: {
-          [`asos → peoplevox`]: pvx.byChannel.asos ?? 0,
-          [`joules → peoplevox`]: pvx.byChannel.joules ?? 0,
-          [`${SHOP_CHANNEL} → shopify`]: shop.orders,
-        },
-        refund_share: refundShare,
-        fault_profile: faults,
-        peoplevox_outage_scaled_minutes: pvxOutageMinutes,
-        mirakl_outage_scaled_minutes: miraklOutageMinutes,
-        intake_poll_interval_ms: (config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale,
-        despatch_backstop_ms: despatchBackstopMs,
-        peoplevox_requests_per_sec_scaled: config.systems.peoplevox!.requestsPerSecond * timeScale,
-        simulator_rate_limits_enforced: true,
-      },
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        memory_gb: round(totalmem() / 2 ** 30, 1),
-        load_average_before: loadBefore.map((x) => round(x)),
-        load_average_after: loadavg().map((x) => round(x)),
-        node: process.version,
-      },
-      runSeconds,
-    });
-    const out = args.out!;
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-    renameSync(`${out}.tmp`, out);
-    say(`wrote ${relative(PROJECT_ROOT, out)}`);
     process.stdout.write(`${JSON.stringify(result.summary)}\n`);
     return result.ok ? 0 : 1;
   } catch (err) {
@@ -667,6 +777,7 @@ function buildResult(r: {
   orders: number;
   pvx: TrafficReport;
   shop: ShopifyTrafficReport;
+  mkp: MarketplacerTrafficReport | undefined;
   chaos: ChaosLog;
   byStatus: Record<string, number>;
   failed: number;
@@ -677,20 +788,24 @@ function buildResult(r: {
   fired: Record<string, unknown>;
   usage: ReturnType<ProcessFleet['usageSeries']>;
   ceiling: Awaited<ReturnType<typeof runCeiling>> | undefined;
+  ceilingNote?: string | undefined;
   clusterStatus: Awaited<ReturnType<LocalCluster['status']>>;
   fleet: ProcessFleet;
   settings: Record<string, unknown>;
   machine: Record<string, unknown>;
   runSeconds: number;
 }) {
-  const { pvx, shop, chaos } = r;
+  const { pvx, shop, mkp, chaos } = r;
   // The run: from the first order created on a marketplace to the last one SHIPPED there (simulator times).
   const firsts = [pvx.lastShippedAt - pvx.seconds * 1000, shop.firstCreatedAt].filter((t) => t > 0);
   const lasts = [pvx.lastShippedAt, shop.lastShippedAt].filter((t) => t > 0);
   const seconds = firsts.length && lasts.length ? (Math.max(...lasts) - Math.min(...firsts)) / 1000 : 0;
-  const lost = pvx.lost.length + shop.lost.length;
-  const duplicateWms = pvx.duplicateWms.length + shop.duplicateShopifyOrders.length;
-  const duplicateConfirmations = pvx.duplicateConfirmations.length + shop.duplicateConfirmations.length;
+  const lost = pvx.lost.length + shop.lost.length + (mkp?.lost.length ?? 0);
+  const duplicateWms =
+    pvx.duplicateWms.length + shop.duplicateShopifyOrders.length + (mkp?.duplicateWmsOrders.length ?? 0);
+  // On Marketplacer a confirmation is a shipment (shipmentCreate), one per parcel.
+  const duplicateConfirmations =
+    pvx.duplicateConfirmations.length + shop.duplicateConfirmations.length + (mkp?.duplicateShipments.length ?? 0);
   const workers = [...r.fleet.members.values()].filter((m) => m.kind === 'worker');
   const cpuTotal = r.usage.reduce((n, u) => n + u.cpuSeconds, 0);
   const cpuPerOrder = cpuTotal / r.orders;
@@ -756,7 +871,7 @@ function buildResult(r: {
           ordersPerSec: round(r.ceiling.ordersPerSec),
           note: 'after the run, Loopline stopped: the same plans through a no-op workflow of the same shape on the same server (bench/lib/ceiling.ts), workers in the bench process',
         }
-      : null,
+      : { note: r.ceilingNote ?? null },
     measured_at: new Date().toISOString(),
     chaos,
     workflows_by_status: r.byStatus,
@@ -802,6 +917,23 @@ function buildResult(r: {
           workflows_not_shipped: shop.workflowsNotShipped.length,
           webhooks: shop.webhooks,
         },
+        marketplacer: mkp
+          ? {
+              orders: mkp.orders,
+              parcels: mkp.parcels,
+              invoices_in_two_parcels: mkp.split,
+              seconds: round(mkp.seconds, 1),
+              wms_latency_ms: mkp.wmsLatencyMs,
+              shipment_latency_ms: mkp.shipmentLatencyMs,
+              lost: mkp.lost.length,
+              duplicate_wms_orders: mkp.duplicateWmsOrders.length,
+              duplicate_shipments: mkp.duplicateShipments.length,
+              wrong_shipments: mkp.wrongShipments.length,
+              webhooks: mkp.webhooks,
+              calls: mkp.marketplacerCalls,
+              rate_limited: mkp.rateLimited,
+            }
+          : null,
       },
     },
     sizing: {
@@ -824,10 +956,22 @@ function buildResult(r: {
     settings: r.settings,
     machine: { ...r.machine, run_seconds: round(r.runSeconds, 1) },
     findings: {
-      lost: [...pvx.lost, ...shop.lost].slice(0, 50),
-      duplicate_wms_orders: [...pvx.duplicateWms, ...shop.duplicateShopifyOrders].slice(0, 50),
-      duplicate_confirmations: [...pvx.duplicateConfirmations, ...shop.duplicateConfirmations].slice(0, 50),
-      wrong_confirmations: [...pvx.wrongConfirmations, ...shop.wrongConfirmations].slice(0, 50),
+      lost: [...pvx.lost, ...shop.lost, ...(mkp?.lost ?? [])].slice(0, 50),
+      duplicate_wms_orders: [
+        ...pvx.duplicateWms,
+        ...shop.duplicateShopifyOrders,
+        ...(mkp?.duplicateWmsOrders ?? []),
+      ].slice(0, 50),
+      duplicate_confirmations: [
+        ...pvx.duplicateConfirmations,
+        ...shop.duplicateConfirmations,
+        ...(mkp?.duplicateShipments ?? []),
+      ].slice(0, 50),
+      wrong_confirmations: [
+        ...pvx.wrongConfirmations,
+        ...shop.wrongConfirmations,
+        ...(mkp?.wrongShipments ?? []),
+      ].slice(0, 50),
       refunds_missing: shop.refunds.missing.slice(0, 50),
       refunds_duplicate: shop.refunds.duplicate.slice(0, 50),
       failed_workflows: r.failedList,
@@ -837,7 +981,7 @@ function buildResult(r: {
       workflows_not_shipped: shop.workflowsNotShipped.slice(0, 50),
       strays: [...pvx.strays, ...shop.strays].slice(0, 50),
       harness_errors: [...pvx.harnessErrors, ...shop.harnessErrors].slice(0, 50),
-      timed_out: pvx.timedOut || shop.timedOut,
+      timed_out: pvx.timedOut || shop.timedOut || (mkp?.timedOut ?? false),
     },
   };
 }
