@@ -590,7 +590,10 @@ async function judge(
     // with its own lines, quantities and tracking.
     const problems: string[] = [];
     if (m.order_state !== 'SHIPPED') problems.push(`order ${m.order_state}`);
-    const notShipped = m.order_lines.filter((l) => l.order_line_state !== 'SHIPPED');
+    // A line shipped and then wholly refunded (a refund in Shopify reached the marketplace as OR28) is REFUNDED.
+    const notShipped = m.order_lines.filter(
+      (l) => l.order_line_state !== 'SHIPPED' && !(l.order_line_state === 'REFUNDED' && (l.refunds ?? []).length > 0),
+    );
     if (notShipped.length) problems.push(`lines ${notShipped.map((l) => `${l.order_line_id}=${l.order_line_state}`)}`);
     if (!s) problems.push('no Shopify order');
     const skuOfLine = new Map(m.order_lines.map((l) => [l.order_line_id, l.offer_sku]));
