@@ -12,7 +12,8 @@
 // bench/results/chaos.json (see bench/README.md). Heavy: run it under `flock /work/wt/bench.lock` or alone.
 import './lib/sdk-logging';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { AxiosInstance } from 'axios';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -63,6 +64,8 @@ const { values: args } = parseArgs({
     'mirakl-outage-minutes': { type: 'string', default: '5' },
     'ceiling-orders': { type: 'string', default: '2000' },
     'ceiling-timeout-minutes': { type: 'string', default: '10' },
+    /** How long after the last arrival the harnesses wait for every order before judging what they have. */
+    'drain-minutes': { type: 'string', default: '45' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'chaos.json') },
@@ -295,7 +298,7 @@ interface OrderOutcomes {
  */
 async function orderOutcomes(client: Client, ids: string[]): Promise<OrderOutcomes> {
   const out: OrderOutcomes = { checked: 0, parked: 0, parkedThenHealed: 0, stillParked: [], unreadable: [] };
-  await inParallel(ids, 16, async (id) => {
+  await inParallel(ids, 32, async (id) => {
     const h = client.workflow.getHandle(id);
     let st: OrderWorkflowState;
     try {
@@ -548,7 +551,7 @@ async function main(): Promise<number> {
     fleet.sampleUsage(5_000);
 
     const despatchBackstopMs = (15 * 60_000) / timeScale;
-    const deadlineMs = arrivalMs + 45 * 60_000;
+    const deadlineMs = arrivalMs + Number(args['drain-minutes']) * 60_000;
     const t0 = Date.now();
     say(
       `${orders} orders over ${arrivalMinutes} min: ${pvxOrders} ASOS/Joules → Peoplevox, ${shopOrders} ${SHOP_CHANNEL} → Shopify (${Math.round(refundShare * 100)} % refunded); time scale ${timeScale}`,
@@ -736,13 +739,17 @@ async function main(): Promise<number> {
     let result = resultWith(undefined, 'not asked for (--ceiling-orders 0)');
     if (ceilingOrders > 0) {
       say(`engine ceiling: ${ceilingOrders} orders through a no-op workflow of the same shape`);
-      const plainClient = new Client({ connection: env2.connection, namespace: 'default' });
+      // Its own connections: the bench's carry the encryption plugin, which the ceiling's workers would
+      // inherit (and then refuse the plain payloads of its client).
+      const plainConnection = await Connection.connect({ address: cluster.address });
+      const plainNative = await NativeConnection.connect({ address: cluster.address });
+      const plainClient = new Client({ connection: plainConnection, namespace: 'default' });
       const limitMs = Number(args['ceiling-timeout-minutes']) * 60_000;
       let timer: NodeJS.Timeout | undefined;
       const ceiling = await Promise.race([
         runCeiling({
           client: plainClient,
-          connection: env2.nativeConnection,
+          connection: plainNative,
           namespace: 'default',
           plans: planOrders(config, ceilingOrders, 'CEIL'),
           log: say,
