@@ -277,7 +277,7 @@ async function topUpStock(control: AxiosInstance, config: Config, clientId: stri
   await control.put(`/control/peoplevox/${clientId}/stock`, {
     items: skus.map((itemCode) => ({ itemCode, available: 100_000 })),
   });
-  for (const ch of config.channels) {
+  for (const ch of config.channels.filter((c) => c.platform === 'mirakl')) {
     await control.put(`/control/mirakl/${ch.code}/offers`, {
       offers: skus.map((offerSku) => ({ offerSku, quantity: 100_000 })),
     });
