@@ -818,11 +818,13 @@ function buildResult(r: {
   const cpuPerOrder = cpuTotal / r.orders;
   const perRole = new Map<string, { cpu: number; peakMb: number; processes: number }>();
   for (const u of r.usage) {
-    const p = perRole.get(u.role) ?? { cpu: 0, peakMb: 0, processes: 0 };
+    // A simulator and a worker role may share a name (peoplevox, shopify, marketplacer): keyed by kind too.
+    const key = u.kind === 'simulators' ? `simulator ${u.role}` : u.kind === 'worker' ? `worker ${u.role}` : u.role;
+    const p = perRole.get(key) ?? { cpu: 0, peakMb: 0, processes: 0 };
     p.cpu += u.cpuSeconds;
     p.peakMb = Math.max(p.peakMb, u.peakMb ?? 0);
     p.processes += 1;
-    perRole.set(u.role, p);
+    perRole.set(key, p);
   }
   const sizing = Object.fromEntries(
     [...perRole].map(([role, p]) => [
