@@ -1,0 +1,173 @@
+// Payout reconciliation of refunds from returns on Peoplevox routes (issue 13), end to end on a real Temporal
+// server: an ASOS → Peoplevox order refunded through OR28 after a Reveni decision, and a Joules → Peoplevox
+// order refunded on its warehouse receipt. Each channel's billing cycle (the Mirakl simulator's SBC11/TL02)
+// carries those refunds; the Joules one also carries a refund nobody in Loopline made (a back-office refund on
+// the payout) and, for a second Joules receipt, a refund 7p larger than the return's. The run must match both
+// return refunds to the penny, by the marketplace's refund id, with no Shopify side, and report the two planted
+// ones as PAYOUT_REFUND_NOT_RETURNED and PAYOUT_RETURN_REFUND_DIFFERENCE — in the report and as finance
+// exceptions in the queue the dashboard reads.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eventually, startTestEnv } from '../support/temporal';
+import type { Stack } from '../support/stack';
+import {
+  openMiraklReturn,
+  placeShippedOrder,
+  refundsOf,
+  reveniAdvance,
+  reveniDecide,
+  reveniReturnFor,
+  startReturnsStack,
+  waitForReturn,
+} from '../support/returns';
+import { returnWorkflowId } from '../../src/domain/keys';
+import { returnKeyOf } from '../../src/domain/returns';
+import { createOpsService } from '../../src/ops/service';
+import { reconciliationExceptionWorkflowId } from '../../activities/reconciliation';
+import { findingsOperator } from '../../workflows/findings-exception';
+import { payoutReconciliationWorkflow } from '../../workflows/payout-reconciliation';
+import { RECONCILIATION_KINDS, type ReturnRefundLine } from '../../src/reconciliation/types';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+const reportsDir = mkdtempSync(join(tmpdir(), 'loopline-recon-returns-'));
+before(async () => {
+  env = await startTestEnv();
+  stack = await startReturnsStack(env, {
+    timeScale: 120,
+    extraYaml: `\nfinance:\n  reconciliation:\n    reportsDir: ${JSON.stringify(reportsDir)}\n`,
+  });
+});
+after(async () => {
+  await stack?.stop();
+  await env?.teardown();
+});
+
+describe('payout reconciliation: refunds from returns on Peoplevox routes', () => {
+  test('an OR28 return refund (ASOS, Reveni) and a warehouse-receipt refund (Joules) match; a stray refund and a wrong amount are named findings', async () => {
+    // ASOS → Peoplevox: one of two dresses returned through Reveni, refunded by OR28.
+    const asos = await placeShippedOrder(stack, 'asos', 'PR1', [{ offerSku: 'DRESS-NAVY-M', quantity: 2 }]);
+    const dress = asos.lines[0]!;
+    const r = await openMiraklReturn(stack, 'asos', {
+      orderId: asos.orderId,
+      lines: [{ lineId: dress.lineId, quantity: 1, reason: 'RETURN_PDNT_TOO_SMALL' }],
+    });
+    const rv = await reveniReturnFor(stack, r.id);
+    await reveniAdvance(stack, rv.id, 'received');
+    await reveniDecide(stack, rv.id);
+    const asosReturn = await waitForReturn(env, r.workflowId, (s) => s.status === 'CLOSED', 'the ASOS return');
+    // Joules → Peoplevox: two scarves booked in at the warehouse, refunded on the receipt.
+    const joules = await placeShippedOrder(stack, 'joules', 'PW1', [
+      { offerSku: 'SCARF-GREEN-M', quantity: 2 },
+      { offerSku: 'TEE-NAVY-L', quantity: 1 },
+    ]);
+    const [scarf, tee] = joules.lines as [(typeof joules.lines)[0], (typeof joules.lines)[0]];
+    const { data } = await stack.control.post('/control/peoplevox/test-client/returns', {
+      salesOrderNumber: joules.salesOrderNumber,
+      items: [{ itemCode: 'SCARF-GREEN-M', quantity: 2, condition: 'NEW', reason: 'Changed mind' }],
+    });
+    const receiptFlow = returnWorkflowId(
+      'joules',
+      returnKeyOf('warehouse', (data as { returnCode: string }).returnCode),
+    );
+    const joulesReturn = await waitForReturn(env, receiptFlow, (s) => s.status === 'CLOSED', 'the receipt refunded');
+    // And a coat booked in on another Joules order: refunded, but the payout will debit 7p more than the refund.
+    const joules2 = await placeShippedOrder(stack, 'joules', 'PW2', [{ offerSku: 'COAT-RED-XL', quantity: 1 }]);
+    const coat = joules2.lines[0]!;
+    const second = await stack.control.post('/control/peoplevox/test-client/returns', {
+      salesOrderNumber: joules2.salesOrderNumber,
+      items: [{ itemCode: 'COAT-RED-XL', quantity: 1, condition: 'NEW', reason: 'Changed mind' }],
+    });
+    const coatFlow = returnWorkflowId(
+      'joules',
+      returnKeyOf('warehouse', (second.data as { returnCode: string }).returnCode),
+    );
+    await waitForReturn(env, coatFlow, (s) => s.status === 'CLOSED', 'the coat refunded');
+
+    const asosRefund = (await refundsOf(stack, 'asos', asos.orderId))[dress.lineId]!;
+    const joulesRefund = (await refundsOf(stack, 'joules', joules.orderId))[scarf.lineId]!;
+    assert.equal(asosRefund.length, 1);
+    assert.equal(joulesRefund.length, 1);
+    assert.equal(asosReturn.refund?.refundIds[dress.lineId], asosRefund[0]!.id);
+    assert.equal(joulesReturn.refund?.refundIds[scarf.lineId], joulesRefund[0]!.id);
+
+    // The payouts: ASOS's as the orders are; Joules' with a £2.50 refund on the tee that no return made, and the
+    // coat's refund 7p larger than the return's.
+    const asosCycle = randomUUID();
+    const joulesCycle = randomUUID();
+    await stack.control.post('/control/mirakl/asos/billing-cycles', { cycleId: asosCycle, orderIds: [asos.orderId] });
+    await stack.control.post('/control/mirakl/joules/billing-cycles', {
+      cycleId: joulesCycle,
+      orderIds: [joules.orderId, joules2.orderId],
+      refunds: [{ lineId: tee.lineId, amountMinor: 250 }],
+      adjustments: [{ lineId: coat.lineId, type: 'REFUND_ORDER_AMOUNT', deltaMinor: -7 }],
+    });
+
+    const result = await env.client.workflow.execute(payoutReconciliationWorkflow, {
+      workflowId: `payout-reconciliation-returns-${randomUUID().slice(0, 8)}`,
+      taskQueue: stack.config.temporal.taskQueues.orders,
+      args: [{ channels: ['asos', 'joules'] }],
+    });
+    assert.deepEqual(result.failed, []);
+    const summary = (id: string) => result.cycles.find((c) => c.cycleId === id)!;
+    const zero = Object.fromEntries(RECONCILIATION_KINDS.map((k) => [k, 0]));
+    // ASOS: the return's refund is on the payout with the return's amount; nothing else to say.
+    assert.deepEqual(summary(asosCycle).counts, zero);
+    assert.equal(summary(asosCycle).matchedLines, 1, 'the line is checked (contract) without a Shopify side');
+    // Joules: the scarves' receipt refund matches; the stray refund and the coat's 7p are the two findings.
+    assert.deepEqual(summary(joulesCycle).counts, {
+      ...zero,
+      PAYOUT_REFUND_NOT_RETURNED: 1,
+      PAYOUT_RETURN_REFUND_DIFFERENCE: 1,
+    });
+    assert.match(
+      summary(joulesCycle).samples.PAYOUT_REFUND_NOT_RETURNED[0]!,
+      new RegExp(`${tee.lineId} refund .* 2\\.50`),
+    );
+
+    const report = (id: string) =>
+      JSON.parse(readFileSync(summary(id).reportJson, 'utf8')) as { returnRefunds: ReturnRefundLine[] };
+    const refundLines = (id: string) =>
+      report(id).returnRefunds.map((x) => [x.lineId, x.refundId, x.payoutMinor, x.returnMinor, x.returnWorkflowId]);
+    assert.deepEqual(refundLines(asosCycle), [
+      [dress.lineId, asosRefund[0]!.id, dress.price / 2, dress.price / 2, r.workflowId],
+    ]);
+    const joulesLines = refundLines(joulesCycle);
+    assert.deepEqual(
+      joulesLines.find((l) => l[0] === scarf.lineId),
+      [scarf.lineId, joulesRefund[0]!.id, scarf.price, scarf.price, receiptFlow],
+    );
+    assert.deepEqual(joulesLines.find((l) => l[0] === tee.lineId)?.slice(2), [250, undefined, undefined]);
+    assert.deepEqual(joulesLines.find((l) => l[0] === coat.lineId)?.slice(2), [coat.price + 7, coat.price, coatFlow]);
+    assert.match(
+      summary(joulesCycle).samples.PAYOUT_RETURN_REFUND_DIFFERENCE[0]!,
+      new RegExp(
+        `${coat.lineId} refund \\S+ returnRefund ${((coat.price + 7) / 100).toFixed(2)} vs ${(coat.price / 100).toFixed(2)}`,
+      ),
+    );
+    assert.match(readFileSync(summary(joulesCycle).reportCsv, 'utf8'), /return_refund,PAYOUT_REFUND_NOT_RETURNED,/);
+
+    // A finance exception for the cycle, in the queue the dashboard reads; none for ASOS.
+    const finding = await env.client.workflow
+      .getHandle(reconciliationExceptionWorkflowId('joules', joulesCycle, 'PAYOUT_REFUND_NOT_RETURNED'))
+      .query(findingsOperator.state);
+    assert.equal(finding.status, 'EXCEPTION');
+    assert.equal(finding.count, 1);
+    const queue = await eventually(async () => {
+      const rows = await createOpsService(env.client).exceptions({ owner: 'finance' });
+      return rows.some((x) => x.reason === 'PAYOUT_REFUND_NOT_RETURNED') ? rows : undefined;
+    }, 20_000);
+    const row = queue.find((x) => x.reason === 'PAYOUT_REFUND_NOT_RETURNED')!;
+    assert.equal(row.channel, 'joules');
+    assert.match(row.message ?? '', /made by no return Loopline knows of/);
+    assert.deepEqual(
+      queue.filter((x) => x.channel === 'asos').map((x) => x.reason),
+      [],
+    );
+  });
+});
