@@ -5,8 +5,8 @@
 // reconcileBillingCycle: every TL02 row of one cycle (seek paging, paced inside 20 calls a minute and 60 an
 //   hour per shop), the Shopify orders of the billed Mirakl orders (channels with a Shopify side), the refunds
 //   the returns of those orders made (channels with returns, every route: the return workflows' own record,
-//   src/reconciliation/returns-source.ts), the pure matching (src/reconciliation/match.ts), the CSV and JSON
-//   reports. Returns counts, bounded samples, totals and journal lines: rows and
+//   src/reconciliation/returns-source.ts; OR11 for the state of a return refund the payout lacks), the pure
+//   matching (src/reconciliation/match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals and journal lines: rows and
 //   orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
 // raiseReconciliationFindings: one finance exception workflow per cycle and finding kind, opened or updated
 //   with the run's count and sample, cleared when a later run of the cycle finds none.
@@ -18,7 +18,7 @@ import type { Config } from '../src/config/schema';
 import { ConnectorError } from '../src/connectors/errors';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import { fromMinor } from '../src/domain/money';
-import { billedOrderIds, findingLabels, reconcileCycle } from '../src/reconciliation/match';
+import { billedOrderIds, findingLabels, isMissingReturnRefund, reconcileCycle } from '../src/reconciliation/match';
 import { toBillingCycle, toTransactionRow } from '../src/reconciliation/mirakl';
 import { CallBudget } from '../src/reconciliation/pacer';
 import {
@@ -172,6 +172,21 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
     return out;
   }
 
+  /** refund id → refund_state on the marketplace orders (OR11 by order ids, 100 a call). */
+  async function refundStates(channel: string, orderIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let records: Awaited<ReturnType<MiraklClient['getOrderRecords']>>;
+    try {
+      records = await deps.mirakl(channel).getOrderRecords(orderIds);
+    } catch (err) {
+      throw toActivityFailure(err, 'mirakl', 'OR11', 'SYSTEM_UNAVAILABLE', { channel });
+    }
+    for (const o of records.orders)
+      for (const l of o.order_lines ?? [])
+        for (const r of l.refunds ?? []) if (r.id && r.refund_state) out.set(r.id, r.refund_state);
+    return out;
+  }
+
   async function readShopify(channel: string, cycleId: string, orderIds: string[], source: ShopifyOrderSource) {
     const out = new Map<string, ShopifyOrderRecord>();
     for (let i = 0; i < orderIds.length; i += settings.shopifyBatchSize) {
@@ -277,7 +292,16 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       const returnRefunds = ch.returns !== 'none' ? await readReturnRefunds(channel, cycleId, orderIds) : undefined;
       beat({ channel, cycleId, phase: 'report', done: 0, total: 1, calls });
       const terms = settings.channelCommission[channel] ?? settings.commission;
-      const result = reconcileCycle({ channel, cycle, rows, shopify, returnRefunds, terms });
+      let result = reconcileCycle({ channel, cycle, rows, shopify, returnRefunds, terms });
+      const missing = result.returnRefunds.filter(isMissingReturnRefund);
+      if (returnRefunds && missing.length > 0) {
+        // Before calling a return refund missing: is it complete at the marketplace? (OR11 by order id.)
+        const states = await refundStates(channel, [...new Set(missing.map((m) => m.orderId))]);
+        const annotated = returnRefunds.map((k) =>
+          states.has(k.refundId) ? { ...k, marketplaceState: states.get(k.refundId) } : k,
+        );
+        result = reconcileCycle({ channel, cycle, rows, shopify, returnRefunds: annotated, terms });
+      }
       const fmt = (minor: number) => fromMinor(minor, cycle.currency);
       const samples = emptySamples();
       for (const kind of RECONCILIATION_KINDS)

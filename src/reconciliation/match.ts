@@ -282,7 +282,7 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
   counts.PAYOUT_ORDER_NOT_IN_SHOPIFY = unmatchedMirakl.length;
   counts.PAYOUT_LINE_NOT_BILLED = unmatchedShopify.length;
   counts.PAYOUT_REFUND_NOT_RETURNED = returnRefunds.filter((r) => r.returnMinor === undefined).length;
-  counts.PAYOUT_RETURN_REFUND_MISSING = returnRefunds.filter((r) => r.payoutMinor === undefined).length;
+  counts.PAYOUT_RETURN_REFUND_MISSING = returnRefunds.filter(isMissingReturnRefund).length;
   for (const d of differences) counts[d.kind] += 1;
 
   return {
@@ -314,14 +314,17 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
   };
 }
 
+/** A return refund of the cycle's period the payout does not carry, and not still pending at the marketplace. */
+export const isMissingReturnRefund = (x: ReturnRefundLine) => x.payoutMinor === undefined && !x.pendingState;
+
 /**
  * The payout's refunds against the refunds Loopline's returns made (docs/reconciliation.md, "Refunds from
  * returns"). A refund on the payout is the TL02 refund rows (goods and shipping, taxes included) of one refund id;
  * it is matched to the return refund of that id, else (rows without a refund id) to a return refund on the same
  * order line not matched yet, the nearest amount first. Left over: refunds on the payout no return made
  * (PAYOUT_REFUND_NOT_RETURNED), and return refunds of the cycle's orders made inside the cycle's period — after
- * the previous cycle was created, not after this one — that the payout does not carry
- * (PAYOUT_RETURN_REFUND_MISSING). Amounts differing by more than the tolerance: PAYOUT_RETURN_REFUND_DIFFERENCE.
+ * the previous cycle was created, not after this one — that the payout does not carry and the marketplace
+ * shows as REFUNDED (when the activity read its state; PAYOUT_RETURN_REFUND_MISSING). Amounts differing by more than the tolerance: PAYOUT_RETURN_REFUND_DIFFERENCE.
  */
 function matchReturnRefunds(
   rows: readonly TransactionRow[],
@@ -383,12 +386,14 @@ function matchReturnRefunds(
     // Made after the cycle was created: a later cycle's; made before the previous one: an earlier cycle's.
     if (!Number.isNaN(closes) && k.at > closes) continue;
     if (!Number.isNaN(opened) && k.at <= opened) continue;
+    const pending = k.marketplaceState !== undefined && k.marketplaceState !== 'REFUNDED';
     out.push({
       orderId: k.orderId,
       lineId: k.lineId,
       refundId: k.refundId,
       returnWorkflowId: k.returnWorkflowId,
       returnMinor: k.amountMinor,
+      ...(pending ? { pendingState: k.marketplaceState } : {}),
     });
   }
   return out.sort((a, b) => byKey(a, b) || (a.refundId ?? '').localeCompare(b.refundId ?? ''));
@@ -441,7 +446,7 @@ export function findingLabels(r: CycleReconciliation, kind: ReconciliationKind, 
       .map((x) => `${x.orderId}/${x.lineId} refund ${x.refundId ?? '(no id)'} ${fmt(x.payoutMinor ?? 0)}`);
   if (kind === 'PAYOUT_RETURN_REFUND_MISSING')
     return r.returnRefunds
-      .filter((x) => x.payoutMinor === undefined)
+      .filter(isMissingReturnRefund)
       .map((x) => `${x.orderId}/${x.lineId} refund ${x.refundId ?? ''} ${fmt(x.returnMinor ?? 0)}`);
   return r.differences
     .filter((d) => d.kind === kind)

@@ -108,7 +108,7 @@ export function reconciliationCsv(r: CycleReconciliation): string {
       kind:
         f.returnMinor === undefined
           ? 'PAYOUT_REFUND_NOT_RETURNED'
-          : f.payoutMinor === undefined
+          : f.payoutMinor === undefined && !f.pendingState
             ? 'PAYOUT_RETURN_REFUND_MISSING'
             : '',
       order_id: f.orderId,
@@ -117,7 +117,7 @@ export function reconciliationCsv(r: CycleReconciliation): string {
       mirakl_amount: m(f.payoutMinor),
       expected_amount: m(f.returnMinor),
       difference: f.payoutMinor !== undefined && f.returnMinor !== undefined ? m(f.payoutMinor - f.returnMinor) : '',
-      detail: f.returnWorkflowId ?? '',
+      detail: `${f.returnWorkflowId ?? ''}${f.pendingState ? ` (pending at the marketplace: ${f.pendingState})` : ''}`,
     });
   for (const f of r.fees)
     rows.push({ section: 'fee', field: f.type, order_id: f.orderId ?? '', net: m(f.amountMinor), detail: f.feeCode });

@@ -93,6 +93,11 @@ export interface ReturnRefund {
   /** When Loopline made or recorded it (epoch ms). */
   at: number;
   how: 'sent' | 'found';
+  /**
+   * The refund's state on the marketplace order (OR11 `refunds[].refund_state`), read only for a refund the
+   * payout lacks: one not REFUNDED yet (WAITING_REFUND…) is not expected on a payout.
+   */
+  marketplaceState?: string;
 }
 
 /** Whatever knows the refunds Loopline's returns made: the return workflows (Temporal), or a test double. */
@@ -111,6 +116,8 @@ export interface ReturnRefundLine {
   payoutMinor?: number;
   /** What the return refunded; absent: no return refund Loopline knows of. */
   returnMinor?: number;
+  /** Not on the payout because the marketplace has not completed it yet (its refund_state): not a finding. */
+  pendingState?: string;
 }
 
 export const DIFFERENCE_FIELDS = [

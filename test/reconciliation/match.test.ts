@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { findingLabels, journalLines, percentOf, reconcileCycle } from '../../src/reconciliation/match';
 import { CallBudget } from '../../src/reconciliation/pacer';
 import { toTransactionRow } from '../../src/reconciliation/mirakl';
-import type { ShopifyOrderRecord, TransactionRow } from '../../src/reconciliation/types';
+import type { ReturnRefund, ShopifyOrderRecord, TransactionRow } from '../../src/reconciliation/types';
 
 const terms = { ratePercent: 15, vatPercent: 20 };
 const cycle = { id: 'c'.repeat(36), currency: 'GBP', transferredToSellerMinor: 0 };
@@ -286,7 +286,7 @@ describe('refunds on the payout against the refunds returns made (every route)',
     at,
     how: 'sent' as const,
   });
-  const runReturns = (rows: TransactionRow[], refunds: ReturnType<typeof known>[]) =>
+  const runReturns = (rows: TransactionRow[], refunds: ReturnRefund[]) =>
     reconcileCycle({
       channel: 'asos',
       cycle: {
@@ -368,6 +368,23 @@ describe('refunds on the payout against the refunds returns made (every route)',
       Object.values(r2.counts).every((n) => n === 0),
       JSON.stringify(r2.counts),
     );
+  });
+
+  test('a return refund the payout lacks is no finding while the marketplace has not completed it', () => {
+    const rows = [...billed('O1', 'O1-1', 4000), ...billed('O2', 'O2-1', 3000)];
+    const r = runReturns(rows, [
+      { ...known('O1', 'O1-1', 'RF1', 1000), marketplaceState: 'WAITING_REFUND_PAYMENT' },
+      { ...known('O2', 'O2-1', 'RF2', 1000), marketplaceState: 'REFUNDED' },
+    ]);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_MISSING, 1);
+    assert.deepEqual(
+      r.returnRefunds.map((x) => [x.refundId, x.pendingState]),
+      [
+        ['RF1', 'WAITING_REFUND_PAYMENT'],
+        ['RF2', undefined],
+      ],
+    );
+    assert.deepEqual(findingLabels(r, 'PAYOUT_RETURN_REFUND_MISSING', String), ['O2/O2-1 refund RF2 1000']);
   });
 
   test('payout refund rows without a refund id are matched to a return refund of the same line, nearest amount first', () => {

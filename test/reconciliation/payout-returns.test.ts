@@ -2,10 +2,11 @@
 // server: an ASOS → Peoplevox order refunded through OR28 after a Reveni decision, and a Joules → Peoplevox
 // order refunded on its warehouse receipt. Each channel's billing cycle (the Mirakl simulator's SBC11/TL02)
 // carries those refunds; the Joules one also carries a refund nobody in Loopline made (a back-office refund on
-// the payout) and, for a second Joules receipt, a refund 7p larger than the return's. The run must match both
-// return refunds to the penny, by the marketplace's refund id, with no Shopify side, and report the two planted
-// ones as PAYOUT_REFUND_NOT_RETURNED and PAYOUT_RETURN_REFUND_DIFFERENCE — in the report and as finance
-// exceptions in the queue the dashboard reads.
+// the payout), for a second Joules receipt a refund 7p larger than the return's, and leaves a third receipt's
+// refund out (not billed by the operator yet). The run must match both return refunds to the penny, by the
+// marketplace's refund id, with no Shopify side, and report the three planted ones as
+// PAYOUT_REFUND_NOT_RETURNED, PAYOUT_RETURN_REFUND_DIFFERENCE and PAYOUT_RETURN_REFUND_MISSING — in the report
+// and as finance exceptions in the queue the dashboard reads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -49,7 +50,7 @@ after(async () => {
 });
 
 describe('payout reconciliation: refunds from returns on Peoplevox routes', () => {
-  test('an OR28 return refund (ASOS, Reveni) and a warehouse-receipt refund (Joules) match; a stray refund and a wrong amount are named findings', async () => {
+  test('an OR28 return refund (ASOS, Reveni) and a warehouse-receipt refund (Joules) match; a stray, a wrong and an unbilled refund are named findings', async () => {
     // ASOS → Peoplevox: one of two dresses returned through Reveni, refunded by OR28.
     const asos = await placeShippedOrder(stack, 'asos', 'PR1', [{ offerSku: 'DRESS-NAVY-M', quantity: 2 }]);
     const dress = asos.lines[0]!;
@@ -88,6 +89,18 @@ describe('payout reconciliation: refunds from returns on Peoplevox routes', () =
       returnKeyOf('warehouse', (second.data as { returnCode: string }).returnCode),
     );
     await waitForReturn(env, coatFlow, (s) => s.status === 'CLOSED', 'the coat refunded');
+    // And a third, refunded by Loopline but not billed by the operator in this cycle.
+    const joules3 = await placeShippedOrder(stack, 'joules', 'PW3', [{ offerSku: 'SCARF-NAVY-S', quantity: 1 }]);
+    const third = await stack.control.post('/control/peoplevox/test-client/returns', {
+      salesOrderNumber: joules3.salesOrderNumber,
+      items: [{ itemCode: 'SCARF-NAVY-S', quantity: 1, condition: 'NEW', reason: 'Changed mind' }],
+    });
+    const unbilledFlow = returnWorkflowId(
+      'joules',
+      returnKeyOf('warehouse', (third.data as { returnCode: string }).returnCode),
+    );
+    const unbilled = await waitForReturn(env, unbilledFlow, (s) => s.status === 'CLOSED', 'the third refunded');
+    const unbilledId = unbilled.refund!.refundIds[joules3.lines[0]!.lineId]!;
 
     const asosRefund = (await refundsOf(stack, 'asos', asos.orderId))[dress.lineId]!;
     const joulesRefund = (await refundsOf(stack, 'joules', joules.orderId))[scarf.lineId]!;
@@ -103,8 +116,9 @@ describe('payout reconciliation: refunds from returns on Peoplevox routes', () =
     await stack.control.post('/control/mirakl/asos/billing-cycles', { cycleId: asosCycle, orderIds: [asos.orderId] });
     await stack.control.post('/control/mirakl/joules/billing-cycles', {
       cycleId: joulesCycle,
-      orderIds: [joules.orderId, joules2.orderId],
+      orderIds: [joules.orderId, joules2.orderId, joules3.orderId],
       refunds: [{ lineId: tee.lineId, amountMinor: 250 }],
+      unbilledRefundIds: [unbilledId],
       adjustments: [{ lineId: coat.lineId, type: 'REFUND_ORDER_AMOUNT', deltaMinor: -7 }],
     });
 
@@ -119,12 +133,17 @@ describe('payout reconciliation: refunds from returns on Peoplevox routes', () =
     // ASOS: the return's refund is on the payout with the return's amount; nothing else to say.
     assert.deepEqual(summary(asosCycle).counts, zero);
     assert.equal(summary(asosCycle).matchedLines, 1, 'the line is checked (contract) without a Shopify side');
-    // Joules: the scarves' receipt refund matches; the stray refund and the coat's 7p are the two findings.
+    // Joules: the scarves' receipt refund matches; the stray refund, the coat's 7p and the unbilled refund
+    // (REFUNDED on the Mirakl order, so due on the payout) are the three findings.
     assert.deepEqual(summary(joulesCycle).counts, {
       ...zero,
       PAYOUT_REFUND_NOT_RETURNED: 1,
       PAYOUT_RETURN_REFUND_DIFFERENCE: 1,
+      PAYOUT_RETURN_REFUND_MISSING: 1,
     });
+    assert.deepEqual(summary(joulesCycle).samples.PAYOUT_RETURN_REFUND_MISSING, [
+      `${joules3.orderId}/${joules3.lines[0]!.lineId} refund ${unbilledId} ${(joules3.lines[0]!.price / 100).toFixed(2)}`,
+    ]);
     assert.match(
       summary(joulesCycle).samples.PAYOUT_REFUND_NOT_RETURNED[0]!,
       new RegExp(`${tee.lineId} refund .* 2\\.50`),
