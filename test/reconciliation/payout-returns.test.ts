@@ -52,55 +52,57 @@ after(async () => {
 describe('payout reconciliation: refunds from returns on Peoplevox routes', () => {
   test('an OR28 return refund (ASOS, Reveni) and a warehouse-receipt refund (Joules) match; a stray, a wrong and an unbilled refund are named findings', async () => {
     // ASOS → Peoplevox: one of two dresses returned through Reveni, refunded by OR28.
-    const asos = await placeShippedOrder(stack, 'asos', 'PR1', [{ offerSku: 'DRESS-NAVY-M', quantity: 2 }]);
+    const asosFlow = async () => {
+      const order = await placeShippedOrder(stack, 'asos', 'PR1', [{ offerSku: 'DRESS-NAVY-M', quantity: 2 }]);
+      const r = await openMiraklReturn(stack, 'asos', {
+        orderId: order.orderId,
+        lines: [{ lineId: order.lines[0]!.lineId, quantity: 1, reason: 'RETURN_PDNT_TOO_SMALL' }],
+      });
+      const rv = await reveniReturnFor(stack, r.id);
+      await reveniAdvance(stack, rv.id, 'received');
+      await reveniDecide(stack, rv.id);
+      const state = await waitForReturn(env, r.workflowId, (x) => x.status === 'CLOSED', 'the ASOS return');
+      return { order, workflowId: r.workflowId, state };
+    };
+    // Joules → Peoplevox: goods booked in at the warehouse, refunded on the receipt.
+    const receiptFlow = async (id: string, lines: Array<{ offerSku: string; quantity: number }>, returned: string) => {
+      const order = await placeShippedOrder(stack, 'joules', id, lines);
+      const { data } = await stack.control.post('/control/peoplevox/test-client/returns', {
+        salesOrderNumber: order.salesOrderNumber,
+        items: [{ itemCode: returned, quantity: lines[0]!.quantity, condition: 'NEW', reason: 'Changed mind' }],
+      });
+      const code = (data as { returnCode: string }).returnCode;
+      const workflowId = returnWorkflowId('joules', returnKeyOf('warehouse', code));
+      const state = await waitForReturn(env, workflowId, (x) => x.status === 'CLOSED', `${id} refunded`);
+      return { order, workflowId, state };
+    };
+    // The Joules receipts one after another (see the report of issue 13p: receipts booked in at the same moment
+    // were not all picked up); the ASOS return runs alongside.
+    const joulesFlows = async () => {
+      // Two scarves (of an order with a tee) …
+      const pw1 = await receiptFlow(
+        'PW1',
+        [
+          { offerSku: 'SCARF-GREEN-M', quantity: 2 },
+          { offerSku: 'TEE-NAVY-L', quantity: 1 },
+        ],
+        'SCARF-GREEN-M',
+      );
+      // … a coat, whose refund the payout will debit 7p larger …
+      const pw2 = await receiptFlow('PW2', [{ offerSku: 'COAT-RED-XL', quantity: 1 }], 'COAT-RED-XL');
+      // … and a scarf whose refund the operator does not bill in this cycle.
+      const pw3 = await receiptFlow('PW3', [{ offerSku: 'SCARF-NAVY-S', quantity: 1 }], 'SCARF-NAVY-S');
+      return [pw1, pw2, pw3] as const;
+    };
+    const [a, [j1, j2, j3]] = await Promise.all([asosFlow(), joulesFlows()]);
+    const { order: asos, workflowId: asosFlowId, state: asosReturn } = a;
     const dress = asos.lines[0]!;
-    const r = await openMiraklReturn(stack, 'asos', {
-      orderId: asos.orderId,
-      lines: [{ lineId: dress.lineId, quantity: 1, reason: 'RETURN_PDNT_TOO_SMALL' }],
-    });
-    const rv = await reveniReturnFor(stack, r.id);
-    await reveniAdvance(stack, rv.id, 'received');
-    await reveniDecide(stack, rv.id);
-    const asosReturn = await waitForReturn(env, r.workflowId, (s) => s.status === 'CLOSED', 'the ASOS return');
-    // Joules → Peoplevox: two scarves booked in at the warehouse, refunded on the receipt.
-    const joules = await placeShippedOrder(stack, 'joules', 'PW1', [
-      { offerSku: 'SCARF-GREEN-M', quantity: 2 },
-      { offerSku: 'TEE-NAVY-L', quantity: 1 },
-    ]);
+    const { order: joules, workflowId: scarfFlow, state: joulesReturn } = j1;
     const [scarf, tee] = joules.lines as [(typeof joules.lines)[0], (typeof joules.lines)[0]];
-    const { data } = await stack.control.post('/control/peoplevox/test-client/returns', {
-      salesOrderNumber: joules.salesOrderNumber,
-      items: [{ itemCode: 'SCARF-GREEN-M', quantity: 2, condition: 'NEW', reason: 'Changed mind' }],
-    });
-    const receiptFlow = returnWorkflowId(
-      'joules',
-      returnKeyOf('warehouse', (data as { returnCode: string }).returnCode),
-    );
-    const joulesReturn = await waitForReturn(env, receiptFlow, (s) => s.status === 'CLOSED', 'the receipt refunded');
-    // And a coat booked in on another Joules order: refunded, but the payout will debit 7p more than the refund.
-    const joules2 = await placeShippedOrder(stack, 'joules', 'PW2', [{ offerSku: 'COAT-RED-XL', quantity: 1 }]);
+    const { order: joules2, workflowId: coatFlow } = j2;
     const coat = joules2.lines[0]!;
-    const second = await stack.control.post('/control/peoplevox/test-client/returns', {
-      salesOrderNumber: joules2.salesOrderNumber,
-      items: [{ itemCode: 'COAT-RED-XL', quantity: 1, condition: 'NEW', reason: 'Changed mind' }],
-    });
-    const coatFlow = returnWorkflowId(
-      'joules',
-      returnKeyOf('warehouse', (second.data as { returnCode: string }).returnCode),
-    );
-    await waitForReturn(env, coatFlow, (s) => s.status === 'CLOSED', 'the coat refunded');
-    // And a third, refunded by Loopline but not billed by the operator in this cycle.
-    const joules3 = await placeShippedOrder(stack, 'joules', 'PW3', [{ offerSku: 'SCARF-NAVY-S', quantity: 1 }]);
-    const third = await stack.control.post('/control/peoplevox/test-client/returns', {
-      salesOrderNumber: joules3.salesOrderNumber,
-      items: [{ itemCode: 'SCARF-NAVY-S', quantity: 1, condition: 'NEW', reason: 'Changed mind' }],
-    });
-    const unbilledFlow = returnWorkflowId(
-      'joules',
-      returnKeyOf('warehouse', (third.data as { returnCode: string }).returnCode),
-    );
-    const unbilled = await waitForReturn(env, unbilledFlow, (s) => s.status === 'CLOSED', 'the third refunded');
-    const unbilledId = unbilled.refund!.refundIds[joules3.lines[0]!.lineId]!;
+    const joules3 = j3.order;
+    const unbilledId = j3.state.refund!.refundIds[joules3.lines[0]!.lineId]!;
 
     const asosRefund = (await refundsOf(stack, 'asos', asos.orderId))[dress.lineId]!;
     const joulesRefund = (await refundsOf(stack, 'joules', joules.orderId))[scarf.lineId]!;
@@ -154,12 +156,12 @@ describe('payout reconciliation: refunds from returns on Peoplevox routes', () =
     const refundLines = (id: string) =>
       report(id).returnRefunds.map((x) => [x.lineId, x.refundId, x.payoutMinor, x.returnMinor, x.returnWorkflowId]);
     assert.deepEqual(refundLines(asosCycle), [
-      [dress.lineId, asosRefund[0]!.id, dress.price / 2, dress.price / 2, r.workflowId],
+      [dress.lineId, asosRefund[0]!.id, dress.price / 2, dress.price / 2, asosFlowId],
     ]);
     const joulesLines = refundLines(joulesCycle);
     assert.deepEqual(
       joulesLines.find((l) => l[0] === scarf.lineId),
-      [scarf.lineId, joulesRefund[0]!.id, scarf.price, scarf.price, receiptFlow],
+      [scarf.lineId, joulesRefund[0]!.id, scarf.price, scarf.price, scarfFlow],
     );
     assert.deepEqual(joulesLines.find((l) => l[0] === tee.lineId)?.slice(2), [250, undefined, undefined]);
     assert.deepEqual(joulesLines.find((l) => l[0] === coat.lineId)?.slice(2), [coat.price + 7, coat.price, coatFlow]);
