@@ -6,8 +6,10 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from '../src/config/schema';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
+import { ConnectorError } from '../src/connectors/errors';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { toReturnNotice } from '../src/connectors/mirakl/returns';
 import { returnKeyOf, type ReturnNotice } from '../src/domain/returns';
@@ -16,12 +18,27 @@ import { handOverReturn } from '../src/returns/handover';
 import { orderStateQuery } from '../workflows/order/messages';
 import { toActivityFailure } from './errors';
 
+/**
+ * Where a poll that stopped between pages goes on: the next page's token, the watermark so far and the moment
+ * the first page was read (the watermark's ceiling). Heartbeated after every page (a retried attempt resumes
+ * from it) and returned when a following page is refused for the call rate (the next poll resumes from it).
+ */
+export const ReturnPollResume = z.object({
+  since: z.string().optional(),
+  token: z.string().min(1),
+  watermark: z.string().optional(),
+  startedAt: z.number(),
+});
+export type ReturnPollResume = z.infer<typeof ReturnPollResume>;
+
 export interface ReturnPollResult {
   watermark?: string;
   seen: number;
   handedOver: number;
   standalone: number;
   unreadable: number;
+  /** Set when the pages were not all read: the next poll goes on from here (the watermark has not moved). */
+  resume?: ReturnPollResume;
 }
 
 export interface ReceiptSweepResult {
@@ -68,20 +85,53 @@ export function createReturnIntakeActivities(deps: ReturnIntakeDeps) {
       return (Math.ceil(RT11_MIN_INTERVAL_MS / poll) * poll) / scale;
     },
 
-    /** RT11 since the watermark (less the overlap), every page; each return handed to its order. */
-    async pollChannelReturns(input: { channel: string; since?: string }): Promise<ReturnPollResult> {
+    /**
+     * RT11 since the watermark (less the overlap), every page; each return handed to its order. A poll that
+     * stopped between pages goes on from the next page's token (from its last heartbeat when the activity is
+     * retried, from `input.resume` at the next poll when a following page was refused for the call rate), so a
+     * backlog larger than a page is never re-read from its first page for ever.
+     */
+    async pollChannelReturns(input: {
+      channel: string;
+      since?: string;
+      resume?: ReturnPollResume;
+    }): Promise<ReturnPollResult> {
       const ch = config.channels.find((c) => c.code === input.channel);
       if (!ch) throw ApplicationFailure.nonRetryable(`channel ${input.channel} is not configured`, 'UNEXPECTED_ERROR');
       const client = deps.mirakl(ch.code);
-      const startedAt = Date.now();
       const since = input.since
         ? new Date(Date.parse(input.since) - ch.intake.overlapSeconds * 1000).toISOString()
         : undefined;
-      const result: ReturnPollResult = { watermark: input.since, seen: 0, handedOver: 0, standalone: 0, unreadable: 0 };
-      let token: string | undefined;
+      const beat = ReturnPollResume.safeParse(Context.current().info.heartbeatDetails);
+      const from = [beat.success ? beat.data : undefined, input.resume].find(
+        (r) => r !== undefined && r.since === since,
+      );
+      const startedAt = from?.startedAt ?? Date.now();
+      const result: ReturnPollResult = {
+        watermark: from?.watermark ?? input.since,
+        seen: 0,
+        handedOver: 0,
+        standalone: 0,
+        unreadable: 0,
+      };
+      let token = from?.token;
       try {
         do {
-          const page = await client.listReturns(token ? { pageToken: token } : { since, limit: 100 });
+          let page;
+          try {
+            page = await client.listReturns(token ? { pageToken: token } : { since, limit: ch.intake.pageSize });
+          } catch (err) {
+            // A following page refused for the call rate: keep what was read, go on from this page next time.
+            if (token && err instanceof ConnectorError && err.status === 429) {
+              log.info({ channel: ch.code, seen: result.seen }, 'returns poll: next page deferred (call rate)');
+              return {
+                ...result,
+                watermark: input.since,
+                resume: { since, token, watermark: result.watermark, startedAt },
+              };
+            }
+            throw err;
+          }
           for (const u of page.unreadable) {
             result.unreadable++;
             log.warn({ channel: ch.code, returnId: u.id, problem: u.problem }, 'unreadable marketplace return');
@@ -95,7 +145,7 @@ export function createReturnIntakeActivities(deps: ReturnIntakeDeps) {
             if (!result.watermark || notice.updatedAt > result.watermark) result.watermark = notice.updatedAt;
           }
           token = page.next;
-          Context.current().heartbeat(result.seen);
+          if (token) Context.current().heartbeat({ since, token, watermark: result.watermark, startedAt });
         } while (token);
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'RT11', 'UNEXPECTED_ERROR');

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IntakeActivities, PollResult } from '../activities/intake';
-import type { ReturnIntakeActivities } from '../activities/returns-intake';
+import type { ReturnIntakeActivities, ReturnPollResume } from '../activities/returns-intake';
 
 export interface IntakeInput {
   channel: string;
@@ -37,6 +37,8 @@ export interface IntakeInput {
     /** The RT11 interval for this channel (none: returns not followed), read from the config every 60 polls. */
     everyMs?: number | null;
     checkedAt?: number;
+    /** A poll that stopped between pages (a following page refused for the call rate): where the next goes on. */
+    resume?: ReturnPollResume;
   };
 }
 
@@ -155,8 +157,13 @@ async function pollReturns(channel: string, intervalMs: number, r: NonNullable<I
     // The margin keeps two polls more than the documented interval apart, whatever the timers' jitter.
     if (r.lastPollAt !== undefined && Date.now() - r.lastPollAt < every + Math.max(250, every * 0.02)) return;
     r.lastPollAt = Date.now();
-    const res = await returnActs.pollChannelReturns({ channel, since: r.watermark });
+    const res = await returnActs.pollChannelReturns({
+      channel,
+      since: r.watermark,
+      ...(r.resume ? { resume: r.resume } : {}),
+    });
     r.watermark = res.watermark ?? r.watermark;
+    r.resume = res.resume;
     r.polls = (r.polls ?? 0) + 1;
     r.seen = (r.seen ?? 0) + res.seen;
     r.lastError = undefined;

@@ -244,13 +244,15 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
 }
 
 /**
- * Which calls count towards a documented limit. OR11's "once per minute" is for polling; look-ups by
- * order_ids and the following pages of one poll (offset > 0) are the "synchronous" use Mirakl allows.
+ * Which calls count towards a documented limit. OR11's "once per minute" and RT11's "every 5 minutes" are for
+ * polling; look-ups by id and the following pages of one poll are the "synchronous" use Mirakl allows.
  */
 function countsTowardsLimit(op: string, req: FastifyRequest): boolean {
   const q = req.query as Query;
-  // RT11 by return id (reading back one return after a write) is not the 5-minute poll either.
-  if (op === 'RT11') return q.return_id === undefined || q.return_id === '';
+  // RT11 by return id (reading back one return after a write) is not the 5-minute poll either, nor are the
+  // following pages of one poll (page_token): like OR11's offset pages, a guess (docs/contracts.md).
+  if (op === 'RT11')
+    return (q.return_id === undefined || q.return_id === '') && (q.page_token === undefined || q.page_token === '');
   if (op !== 'OR11') return true;
   if (q.order_ids !== undefined && q.order_ids !== '') return false;
   return !(Number(q.offset ?? 0) > 0);
