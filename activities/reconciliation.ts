@@ -6,8 +6,8 @@
 //   hour per shop), the Shopify orders of the billed Mirakl orders (channels with a Shopify side), the refunds
 //   the returns of those orders made (channels with returns, every route: the return workflows' own record,
 //   src/reconciliation/returns-source.ts; OR11 for the state of a return refund the payout lacks), the pure
-//   matching (src/reconciliation/match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals and journal lines: rows and
-//   orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
+//   matching (src/reconciliation/match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals
+//   and journal lines: rows and orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
 // raiseReconciliationFindings: one finance exception workflow per cycle and finding kind, opened or updated
 //   with the run's count and sample, cleared when a later run of the cycle finds none.
 import { Context } from '@temporalio/activity';
