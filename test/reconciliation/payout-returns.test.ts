@@ -173,22 +173,30 @@ describe('payout reconciliation: refunds from returns on Peoplevox routes', () =
     );
     assert.match(readFileSync(summary(joulesCycle).reportCsv, 'utf8'), /return_refund,PAYOUT_REFUND_NOT_RETURNED,/);
 
-    // A finance exception for the cycle, in the queue the dashboard reads; none for ASOS.
+    // A finance exception per kind for the Joules cycle, in the queue the dashboard reads; none for the ASOS
+    // cycle. (Other test files share the server: only this test's cycles are looked at.)
     const finding = await env.client.workflow
       .getHandle(reconciliationExceptionWorkflowId('joules', joulesCycle, 'PAYOUT_REFUND_NOT_RETURNED'))
       .query(findingsOperator.state);
     assert.equal(finding.status, 'EXCEPTION');
     assert.equal(finding.count, 1);
+    const ofCycle = <T extends { workflowId: string }>(rows: T[], cycleId: string) =>
+      rows.filter((x) => x.workflowId.includes(`:${cycleId}:`));
     const queue = await eventually(async () => {
       const rows = await createOpsService(env.client).exceptions({ owner: 'finance' });
-      return rows.some((x) => x.reason === 'PAYOUT_REFUND_NOT_RETURNED') ? rows : undefined;
+      return ofCycle(rows, joulesCycle).length === 3 ? rows : undefined;
     }, 20_000);
-    const row = queue.find((x) => x.reason === 'PAYOUT_REFUND_NOT_RETURNED')!;
-    assert.equal(row.channel, 'joules');
-    assert.match(row.message ?? '', /made by no return Loopline knows of/);
-    assert.deepEqual(
-      queue.filter((x) => x.channel === 'asos').map((x) => x.reason),
-      [],
+    const mine = ofCycle(queue, joulesCycle);
+    assert.deepEqual(mine.map((x) => x.reason).sort(), [
+      'PAYOUT_REFUND_NOT_RETURNED',
+      'PAYOUT_RETURN_REFUND_DIFFERENCE',
+      'PAYOUT_RETURN_REFUND_MISSING',
+    ]);
+    assert.ok(mine.every((x) => x.channel === 'joules' && x.owner === 'finance'));
+    assert.match(
+      mine.find((x) => x.reason === 'PAYOUT_REFUND_NOT_RETURNED')?.message ?? '',
+      /made by no return Loopline knows of/,
     );
+    assert.deepEqual(ofCycle(queue, asosCycle), []);
   });
 });
