@@ -37,6 +37,7 @@ import { ReveniClient } from '../src/connectors/reveni/client';
 import { createReturnActivities } from '../activities/returns';
 import { createReturnIntakeActivities } from '../activities/returns-intake';
 import { createMarketplaceRefundActivities, miraklRefundPort } from '../activities/marketplace-refund';
+import { marketplacerRefundPort } from '../activities/marketplacer-refund';
 
 export interface Runtime {
   config: Config;
@@ -439,21 +440,32 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    // A test's source first; else the Shopify connector when systems.shopify is configured.
+    // A test's source first; else, for a channel fulfilled by Shopify, the Shopify connector when systems.shopify
+    // is configured. Other routes (Peoplevox) have no Shopify side: their lines are checked against the contract
+    // and, with returns, their refunds against the returns' (docs/reconciliation.md).
     shopifyOrders: (channel) =>
       runtime.shopifyOrders?.(channel) ??
-      (runtime.shopify
-        ? shopifyConnectorOrderSource({
-            shopify: runtime.shopify,
-            mirakl: runtime.mirakl(channel),
-            skuMap: config.channels.find((c) => c.code === channel)?.skuMap,
-          })
-        : unavailableShopifyOrderSource(channel)),
+      (config.channels.find((c) => c.code === channel)?.fulfilment !== 'shopify'
+        ? undefined
+        : runtime.shopify
+          ? shopifyConnectorOrderSource({
+              shopify: runtime.shopify,
+              mirakl: runtime.mirakl(channel),
+              skuMap: config.channels.find((c) => c.code === channel)?.skuMap,
+            })
+          : unavailableShopifyOrderSource(channel)),
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });
   // Returns (docs/returns.md): the marketplace refund (one port per platform), the return activities, intake.
-  const refundPorts = { mirakl: miraklRefundPort(runtime.mirakl) };
+  // Picked by the channel's platform (channels[].platform), never by channel.
+  const refundPorts = {
+    mirakl: miraklRefundPort(runtime.mirakl),
+    marketplacer: marketplacerRefundPort({
+      marketplacer: runtime.marketplacer,
+      log: runtime.log.child({ component: 'refunds', system: 'marketplacer' }),
+    }),
+  };
   const { refundReturnLines } = createMarketplaceRefundActivities({
     config,
     ports: refundPorts,
@@ -580,6 +592,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           acknowledgeOrder,
           confirmShipment,
           cancelMarketplaceOrder,
+          // A return's refund request (dispatched: true): the order workflow and the return send it here.
+          refundReturnLines,
           pollChannelOrders: intakeActs.pollChannelOrders,
           handOverOrdersById: intakeActs.handOverOrdersById,
         },
