@@ -12,7 +12,7 @@ import { acceptKey, shipmentKey, wmsOrderKey, wmsSalesOrderNumber } from '../src
 import { toActivityFailure } from './errors';
 import { ConnectorError } from '../src/connectors/errors';
 import type { Client } from '@temporalio/client';
-import { signalWarehouseGateway } from './warehouse-gateway';
+import { askWarehouseGateway, type WarehouseAsk } from './warehouse-gateway';
 import type { WarehouseRef } from '../workflows/order/messages';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
@@ -445,10 +445,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     /** Asks the warehouse gateway for this order's warehouse order; the answer comes back by signal. */
-    async requestWarehouseOrder(ref: WarehouseRef): Promise<void> {
+    async requestWarehouseOrder(input: WarehouseRef & { check?: boolean }): Promise<WarehouseAsk> {
       if (!deps.client)
         throw ApplicationFailure.nonRetryable('no Temporal client for the warehouse gateway', 'UNEXPECTED_ERROR');
-      await signalWarehouseGateway(deps.client, config, deps.timeScale ?? 1, { kind: 'create', ref });
+      const { check, ...ref } = input;
+      return askWarehouseGateway(deps.client, config, deps.timeScale ?? 1, ref, check === true);
     },
 
     async cancelMarketplaceOrder(input: { channel: string; orderId: string }): Promise<void> {

@@ -32,9 +32,16 @@ import {
   despatchHintSignal,
   warehouseCreateRequestedSignal,
   warehouseGatewayWorkflow,
+  warehouseRequestStatusQuery,
   type WarehouseGatewayInput,
 } from '../workflows/warehouse-gateway';
 import { toActivityFailure } from './errors';
+import { inParallel } from '../src/util/in-parallel';
+
+/** Orders of a batch read at once (queries to their workflows). */
+const READ_WIDTH = 8;
+/** Answers signalled at once. */
+const DELIVER_WIDTH = 16;
 
 export type { WarehouseRef, WarehouseResult } from '../workflows/order/messages';
 
@@ -105,12 +112,18 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
       const ctx = Context.current();
       const before = (ctx.info.heartbeatDetails as BatchProgress | undefined)?.saving === true || ctx.info.attempt > 1;
       const results = new Map<string, WarehouseResult>();
+      // Each order's rows from its own workflow, several at once (a query each; slow when workers are busy).
+      const read: Array<Prepared | WarehouseResult> = new Array(input.refs.length);
+      await inParallel(input.refs, READ_WIDTH, async (ref, i) => {
+        read[i] = await prepare(ref);
+        ctx.heartbeat(ctx.info.heartbeatDetails);
+      });
       const prepared: Prepared[] = [];
-      for (const ref of input.refs) {
-        const p = await prepare(ref);
+      input.refs.forEach((ref, i) => {
+        const p = read[i]!;
         if ('outcome' in p) results.set(ref.salesOrderNumber, p);
         else prepared.push(p);
-      }
+      });
       try {
         // After a lost response: look before saving again, and only ours counts as already there.
         let toSave = prepared;
@@ -183,14 +196,17 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
 
     /** Tells each order of a batch what became of its warehouse order. */
     async deliverWarehouseResults(input: { results: WarehouseResult[] }): Promise<void> {
-      for (const r of input.results) {
+      let failed: unknown;
+      await inParallel(input.results, DELIVER_WIDTH, async (r) => {
         try {
           await client.workflow.getHandle(r.ref.workflowId).signal(warehouseResultSignal, r);
         } catch (err) {
           // The order finished meanwhile (cancelled, terminated): nobody to tell; a restart asks again.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          if (!(err instanceof WorkflowNotFoundError)) failed ??= err;
         }
-      }
+      });
+      // A retry tells them all again (an order takes the answer for its own number once; a repeat is harmless).
+      if (failed) throw failed;
     },
   };
 }
@@ -213,7 +229,11 @@ export function warehouseGatewayStart(
     input: {
       tenant: pvx.clientId,
       queues: { sla: config.temporal.taskQueues.peoplevox, bulk: config.temporal.taskQueues.peoplevoxBulk },
-      batch: { maxOrders: g.maxOrders, windowMs: (g.windowSeconds * 1000) / timeScale },
+      batch: {
+        maxOrders: g.maxOrders,
+        windowMs: (g.windowSeconds * 1000) / timeScale,
+        maxInFlight: g.maxBatchesInFlight,
+      },
       despatch: {
         everyMs: (g.despatchEverySeconds * 1000) / timeScale,
         minGapMs: (g.despatchMinGapSeconds * 1000) / timeScale,
@@ -246,4 +266,34 @@ export async function signalWarehouseGateway(
     });
   else await client.workflow.signalWithStart(warehouseGatewayWorkflow, { ...common, signal: despatchHintSignal });
   return true;
+}
+
+/** What became of an order's ask: sent to the gateway, or already there (queued or being saved) with its wait. */
+export type WarehouseAsk = { state: 'asked' } | { state: 'queued'; etaMs: number; ahead: number };
+
+/**
+ * An order asks the gateway for its warehouse order. When it asks again (`check`), it first looks whether the
+ * gateway still holds its request: if so it is not sent again (the gateway records nothing) and the order hears
+ * how long the queue ahead of it should take. A gateway that does not answer the look is simply asked.
+ */
+export async function askWarehouseGateway(
+  client: Client,
+  config: Config,
+  timeScale: number,
+  ref: WarehouseRef,
+  check: boolean,
+): Promise<WarehouseAsk> {
+  const start = warehouseGatewayStart(config, timeScale);
+  if (check && start) {
+    try {
+      const st = await client.connection.withDeadline(Date.now() + 10_000, () =>
+        client.workflow.getHandle(start.workflowId).query(warehouseRequestStatusQuery, ref.salesOrderNumber),
+      );
+      if (st.state !== 'unknown') return { state: 'queued', etaMs: st.etaMs, ahead: st.ahead };
+    } catch {
+      // Not running, or too busy to answer: ask (a repeat it already holds is coalesced).
+    }
+  }
+  await signalWarehouseGateway(client, config, timeScale, { kind: 'create', ref });
+  return { state: 'asked' };
 }

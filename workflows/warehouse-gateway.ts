@@ -17,6 +17,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -27,7 +28,12 @@ export interface WarehouseGatewayInput {
   /** The Peoplevox client id (one gateway per tenant). */
   tenant: string;
   queues: { sla: string; bulk: string };
-  batch: { maxOrders: number; windowMs: number };
+  batch: {
+    maxOrders: number;
+    windowMs: number;
+    /** Batches saved at once (their calls still keep to the task queue's rate limit); 4 when absent. */
+    maxInFlight?: number;
+  };
   despatch: {
     /** A read at least this often, callbacks or not. */
     everyMs: number;
@@ -41,6 +47,10 @@ export interface WarehouseGatewayInput {
     watermark?: string;
     /** Despatches forwarded by reads whose window the next read still overlaps: [number, read at]. */
     forwarded?: Array<[string, number]>;
+    /** Sales order numbers whose warehouse order was created lately (a late repeat hears 'exists', no call). */
+    succeeded?: string[];
+    /** How long a batch has lately taken, start to answers delivered (for the queue's wait estimate). */
+    batchMs?: number;
     totals: GatewayTotals;
   };
 }
@@ -52,18 +62,43 @@ export interface GatewayTotals {
   despatchReads: number;
   despatchesForwarded: number;
   hints: number;
+  /** Repeats of a request already queued or being saved: no work recorded for them. */
+  coalesced?: number;
+  /** Repeats of a request already answered 'created'/'exists': answered again without a Peoplevox call. */
+  answeredAgain?: number;
+  renewals?: number;
+}
+
+/** Where an order's request stands, and how long the gateway expects it to take from here. */
+export interface WarehouseRequestStatus {
+  state: 'pending' | 'in-flight' | 'unknown';
+  /** Requests ahead of it (pending before it, plus those being saved). */
+  ahead: number;
+  /** The gateway's estimate of the time until its answer (batches ahead at the recent batch time). */
+  etaMs: number;
 }
 
 export const warehouseCreateRequestedSignal = defineSignal<[WarehouseRef]>('warehouseCreateRequested');
 export const despatchHintSignal = defineSignal('despatchHint');
+/** Where one sales order number's request stands (the order asks this before it asks again). */
+export const warehouseRequestStatusQuery = defineQuery<WarehouseRequestStatus, [string]>('warehouseRequestStatus');
 export const gatewayStateQuery = defineQuery<
   GatewayTotals & { pending: number; inFlight: number; watermark?: string; lastReadAt?: number }
 >('gatewayState');
 
 /** Requests held at most (a flood is refused by being dropped; the orders ask again). */
 const MAX_PENDING = 5000;
+/** A new run before the history grows long: signals arrive in floods, and a long history slows every task. */
+const HISTORY_LIMIT = 2000;
+/** Batches in flight when the input does not say (a run started before the setting). */
+const DEFAULT_IN_FLIGHT = 4;
+/** Successes remembered for late repeats. */
+const MAX_SUCCEEDED = 1000;
 
 export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Promise<void> {
+  // v2 (issue 15): batches in parallel up to a bound, repeats coalesced, late repeats answered from memory, a new
+  // run once the history grows past HISTORY_LIMIT. Runs started before it keep the one-batch-at-a-time loop.
+  const v2 = patched('warehouse-gateway-v2');
   const sla = proxyActivities<Pick<WarehouseGatewayActivities, 'createSalesOrderBatch'>>({
     taskQueue: input.queues.sla,
     startToCloseTimeout: '2m',
@@ -87,6 +122,11 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
   const inFlight = new Set<string>();
   let watermark = input.carried?.watermark;
   const forwarded = new Map<string, number>(input.carried?.forwarded ?? []);
+  const succeeded = new Set<string>(input.carried?.succeeded ?? []);
+  const answerAgain = new Map<string, WarehouseRef>();
+  let batchMs = input.carried?.batchMs ?? input.batch.windowMs;
+  const maxInFlight = v2 ? Math.max(1, input.batch.maxInFlight ?? DEFAULT_IN_FLIGHT) : 1;
+  let batchesInFlight = 0;
   let lastReadAt: number | undefined;
   let hinted = false;
   let busy = 0;
@@ -101,9 +141,26 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
 
   setHandler(warehouseCreateRequestedSignal, (ref) => {
     totals.requests += 1;
-    // A repeat while its batch is being saved: the batch's answer will reach it.
-    if (inFlight.has(ref.salesOrderNumber) || pending.size >= MAX_PENDING) return;
-    pending.set(ref.salesOrderNumber, ref);
+    const son = ref.salesOrderNumber;
+    if (!v2) {
+      // A repeat while its batch is being saved: the batch's answer will reach it.
+      if (inFlight.has(son) || pending.size >= MAX_PENDING) return;
+      pending.set(son, ref);
+      firstPendingAt ??= Date.now();
+      return;
+    }
+    // A repeat of a request queued or being saved: its batch's answer will reach it; nothing more to do.
+    if (inFlight.has(son) || pending.has(son)) {
+      totals.coalesced = (totals.coalesced ?? 0) + 1;
+      return;
+    }
+    // A late repeat of one already created (its answer crossed the order's re-ask): answered, no Peoplevox call.
+    if (succeeded.has(son)) {
+      answerAgain.set(son, ref);
+      return;
+    }
+    if (pending.size >= MAX_PENDING) return;
+    pending.set(son, ref);
     firstPendingAt ??= Date.now();
   });
   setHandler(despatchHintSignal, () => {
@@ -117,14 +174,59 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     watermark,
     lastReadAt,
   }));
+  setHandler(warehouseRequestStatusQuery, (son) => {
+    let ahead = inFlight.size;
+    let state: WarehouseRequestStatus['state'] = inFlight.has(son) ? 'in-flight' : 'unknown';
+    if (state === 'unknown') {
+      for (const k of pending.keys()) {
+        if (k === son) {
+          state = 'pending';
+          break;
+        }
+        ahead += 1;
+      }
+    }
+    const batchesAhead = Math.ceil((ahead + 1) / input.batch.maxOrders);
+    const rounds = Math.ceil(batchesAhead / maxInFlight);
+    return { state, ahead, etaMs: input.batch.windowMs + rounds * batchMs };
+  });
 
-  const renewing = () => workflowInfo().continueAsNewSuggested;
+  const renewing = () => workflowInfo().continueAsNewSuggested || (v2 && workflowInfo().historyLength > HISTORY_LIMIT);
 
-  async function creates(): Promise<void> {
+  function remember(son: string): void {
+    succeeded.delete(son);
+    succeeded.add(son);
+    if (succeeded.size > MAX_SUCCEEDED) succeeded.delete(succeeded.values().next().value as string);
+  }
+
+  async function saveBatch(batch: WarehouseRef[]): Promise<WarehouseResult[]> {
+    try {
+      return await sla.createSalesOrderBatch({ refs: batch });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Retries used up (Peoplevox down): every order of the batch hears it and parks; each heals by itself.
+      const message = err.cause?.message ?? err.message;
+      return batch.map((ref) => ({ ref, outcome: 'unavailable' as const, message }));
+    }
+  }
+
+  function takeBatch(): WarehouseRef[] {
+    const batch = [...pending.values()].slice(0, input.batch.maxOrders);
+    for (const r of batch) {
+      pending.delete(r.salesOrderNumber);
+      inFlight.add(r.salesOrderNumber);
+    }
+    firstPendingAt = pending.size > 0 ? Date.now() : undefined;
+    return batch;
+  }
+
+  const due = () =>
+    pending.size >= input.batch.maxOrders ||
+    (pending.size > 0 && firstPendingAt !== undefined && Date.now() >= firstPendingAt + input.batch.windowMs);
+
+  /** Before v2: one batch at a time, the gateway waiting for each batch's answers to be delivered. */
+  async function createsV1(): Promise<void> {
     for (;;) {
-      const due = () =>
-        pending.size >= input.batch.maxOrders ||
-        (pending.size > 0 && firstPendingAt !== undefined && Date.now() >= firstPendingAt + input.batch.windowMs);
       const wait =
         firstPendingAt !== undefined ? Math.max(0, firstPendingAt + input.batch.windowMs - Date.now()) : undefined;
       if (wait === undefined) await condition(() => pending.size > 0 || renewing());
@@ -132,27 +234,69 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
       // Renewing: the requests still waiting travel with the new run.
       if (renewing()) return;
       if (!due()) continue;
-      const batch = [...pending.values()].slice(0, input.batch.maxOrders);
-      for (const r of batch) {
-        pending.delete(r.salesOrderNumber);
-        inFlight.add(r.salesOrderNumber);
-      }
-      firstPendingAt = pending.size > 0 ? Date.now() : undefined;
+      const batch = takeBatch();
       busy += 1;
-      let results: WarehouseResult[];
-      try {
-        results = await sla.createSalesOrderBatch({ refs: batch });
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        // Retries used up (Peoplevox down): every order of the batch hears it and parks; each heals by itself.
-        const message = err.cause?.message ?? err.message;
-        results = batch.map((ref) => ({ ref, outcome: 'unavailable' as const, message }));
-      }
+      const results = await saveBatch(batch);
       totals.batches += 1;
       totals.ordersInBatches += batch.length;
       await local.deliverWarehouseResults({ results });
       for (const r of batch) inFlight.delete(r.salesOrderNumber);
       busy -= 1;
+    }
+  }
+
+  /** One batch saved and answered, alongside up to maxInFlight − 1 others. */
+  async function runBatch(batch: WarehouseRef[]): Promise<void> {
+    const startedAt = Date.now();
+    try {
+      const results = await saveBatch(batch);
+      totals.batches += 1;
+      totals.ordersInBatches += batch.length;
+      for (const r of results) if (r.outcome === 'created' || r.outcome === 'exists') remember(r.ref.salesOrderNumber);
+      await deliver(results);
+      batchMs = Math.round(0.7 * batchMs + 0.3 * (Date.now() - startedAt));
+    } finally {
+      for (const r of batch) inFlight.delete(r.salesOrderNumber);
+      batchesInFlight -= 1;
+      busy -= 1;
+    }
+  }
+
+  async function deliver(results: WarehouseResult[]): Promise<void> {
+    try {
+      await local.deliverWarehouseResults({ results });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Orders not told ask again after their wait; the successes are remembered and answered without a call.
+    }
+  }
+
+  async function createsV2(): Promise<void> {
+    for (;;) {
+      const room = () => batchesInFlight < maxInFlight;
+      const wake = () => renewing() || answerAgain.size > 0 || (room() && due());
+      const wait =
+        firstPendingAt !== undefined ? Math.max(0, firstPendingAt + input.batch.windowMs - Date.now()) : undefined;
+      if (wait === undefined || !room() || wait === 0) await condition(wake);
+      else await condition(wake, wait);
+      if (answerAgain.size > 0) {
+        const again = [...answerAgain.values()];
+        answerAgain.clear();
+        totals.answeredAgain = (totals.answeredAgain ?? 0) + again.length;
+        busy += 1;
+        try {
+          await deliver(again.map((ref) => ({ ref, outcome: 'exists' as const })));
+        } finally {
+          busy -= 1;
+        }
+      }
+      // Renewing: the requests still waiting travel with the new run (batches in flight finish first).
+      if (renewing()) return;
+      while (room() && due()) {
+        batchesInFlight += 1;
+        busy += 1;
+        void runBatch(takeBatch());
+      }
     }
   }
 
@@ -190,10 +334,17 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     }
   }
 
-  await Promise.all([creates(), despatches()]);
+  await Promise.all([v2 ? createsV2() : createsV1(), despatches()]);
   await condition(() => busy === 0 && allHandlersFinished());
+  if (v2) totals.renewals = (totals.renewals ?? 0) + 1;
   await continueAsNew<typeof warehouseGatewayWorkflow>({
     ...input,
-    carried: { pending: [...pending.values()], watermark, forwarded: [...forwarded], totals },
+    carried: {
+      pending: [...pending.values()],
+      watermark,
+      forwarded: [...forwarded],
+      totals,
+      ...(v2 ? { succeeded: [...succeeded], batchMs } : {}),
+    },
   });
 }

@@ -114,7 +114,7 @@ export const ChannelInventorySchema = z
     /** Hold back the units likely to sell before the next push, from each SKU's recent sales rate. */
     velocityBuffer: z
       .object({
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(false),
         /** How fast old sales stop counting. */
         halfLifeSeconds: z.number().int().min(10).max(86_400).default(300),
         /** Never hold back more than this many units for velocity. */
@@ -364,6 +364,8 @@ export const PeoplevoxSchema = z
         enabled: z.boolean().default(false),
         maxOrders: z.number().int().min(1).max(100).default(25),
         windowSeconds: z.number().min(0.1).max(600).default(2),
+        /** Batches saved at once; their Peoplevox calls still keep to the SLA queue's share of the budget. */
+        maxBatchesInFlight: z.number().int().min(1).max(16).default(4),
         despatchEverySeconds: z.number().min(1).max(3600).default(60),
         despatchMinGapSeconds: z.number().min(0).max(3600).default(10),
         despatchOverlapSeconds: z.number().min(60).max(3600).default(120),
