@@ -13,7 +13,7 @@ import { toActivityFailure } from './errors';
 import { ConnectorError } from '../src/connectors/errors';
 import type { Client } from '@temporalio/client';
 import { askWarehouseGateway, type WarehouseAsk } from './warehouse-gateway';
-import type { WarehouseRef } from '../workflows/order/messages';
+import type { WarehouseAskRef } from '../workflows/warehouse-gateway';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
@@ -445,7 +445,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     /** Asks the warehouse gateway for this order's warehouse order; the answer comes back by signal. */
-    async requestWarehouseOrder(input: WarehouseRef & { check?: boolean }): Promise<WarehouseAsk> {
+    async requestWarehouseOrder(input: WarehouseAskRef & { check?: boolean }): Promise<WarehouseAsk> {
       if (!deps.client)
         throw ApplicationFailure.nonRetryable('no Temporal client for the warehouse gateway', 'UNEXPECTED_ERROR');
       const { check, ...ref } = input;

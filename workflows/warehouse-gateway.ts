@@ -23,6 +23,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WarehouseGatewayActivities, WarehouseRef, WarehouseResult } from '../activities/warehouse-gateway';
+import type { WarehouseRequest } from './order/messages';
+
+/**
+ * An order's request: its reference and, from v2 orders, what its rows need (so the batch does not query the
+ * order's workflow while order work is backed up). The data is kept only while the request waits: a new run
+ * carries references alone, whose batch reads them from their workflows as before.
+ */
+export type WarehouseAskRef = WarehouseRef & { request?: WarehouseRequest };
 
 export interface WarehouseGatewayInput {
   /** The Peoplevox client id (one gateway per tenant). */
@@ -78,7 +86,7 @@ export interface WarehouseRequestStatus {
   etaMs: number;
 }
 
-export const warehouseCreateRequestedSignal = defineSignal<[WarehouseRef]>('warehouseCreateRequested');
+export const warehouseCreateRequestedSignal = defineSignal<[WarehouseAskRef]>('warehouseCreateRequested');
 export const despatchHintSignal = defineSignal('despatchHint');
 /** Where one sales order number's request stands (the order asks this before it asks again). */
 export const warehouseRequestStatusQuery = defineQuery<WarehouseRequestStatus, [string]>('warehouseRequestStatus');
@@ -92,6 +100,8 @@ const MAX_PENDING = 5000;
 const HISTORY_LIMIT = 2000;
 /** Batches in flight when the input does not say (a run started before the setting). */
 const DEFAULT_IN_FLIGHT = 4;
+/** …or once it passes this size (requests carry their orders' data). */
+const HISTORY_BYTES = 4_000_000;
 /** Successes remembered for late repeats. */
 const MAX_SUCCEEDED = 1000;
 
@@ -116,7 +126,7 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 10 },
   });
 
-  const pending = new Map<string, WarehouseRef>();
+  const pending = new Map<string, WarehouseAskRef>();
   for (const r of input.carried?.pending ?? []) pending.set(r.salesOrderNumber, r);
   let firstPendingAt = pending.size > 0 ? Date.now() : undefined;
   const inFlight = new Set<string>();
@@ -156,7 +166,7 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     }
     // A late repeat of one already created (its answer crossed the order's re-ask): answered, no Peoplevox call.
     if (succeeded.has(son)) {
-      answerAgain.set(son, ref);
+      answerAgain.set(son, bareRef(ref));
       return;
     }
     if (pending.size >= MAX_PENDING) return;
@@ -191,7 +201,9 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     return { state, ahead, etaMs: input.batch.windowMs + rounds * batchMs };
   });
 
-  const renewing = () => workflowInfo().continueAsNewSuggested || (v2 && workflowInfo().historyLength > HISTORY_LIMIT);
+  const renewing = () =>
+    workflowInfo().continueAsNewSuggested ||
+    (v2 && (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().historySize > HISTORY_BYTES));
 
   function remember(son: string): void {
     succeeded.delete(son);
@@ -199,18 +211,18 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     if (succeeded.size > MAX_SUCCEEDED) succeeded.delete(succeeded.values().next().value as string);
   }
 
-  async function saveBatch(batch: WarehouseRef[]): Promise<WarehouseResult[]> {
+  async function saveBatch(batch: WarehouseAskRef[]): Promise<WarehouseResult[]> {
     try {
       return await sla.createSalesOrderBatch({ refs: batch });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       // Retries used up (Peoplevox down): every order of the batch hears it and parks; each heals by itself.
       const message = err.cause?.message ?? err.message;
-      return batch.map((ref) => ({ ref, outcome: 'unavailable' as const, message }));
+      return batch.map((ref) => ({ ref: bareRef(ref), outcome: 'unavailable' as const, message }));
     }
   }
 
-  function takeBatch(): WarehouseRef[] {
+  function takeBatch(): WarehouseAskRef[] {
     const batch = [...pending.values()].slice(0, input.batch.maxOrders);
     for (const r of batch) {
       pending.delete(r.salesOrderNumber);
@@ -246,7 +258,7 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
   }
 
   /** One batch saved and answered, alongside up to maxInFlight − 1 others. */
-  async function runBatch(batch: WarehouseRef[]): Promise<void> {
+  async function runBatch(batch: WarehouseAskRef[]): Promise<void> {
     const startedAt = Date.now();
     try {
       const results = await saveBatch(batch);
@@ -340,11 +352,17 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
   await continueAsNew<typeof warehouseGatewayWorkflow>({
     ...input,
     carried: {
-      pending: [...pending.values()],
+      // References only: the orders' data would make the new run's input grow with the queue.
+      pending: [...pending.values()].map(bareRef),
       watermark,
       forwarded: [...forwarded],
       totals,
       ...(v2 ? { succeeded: [...succeeded], batchMs } : {}),
     },
   });
+}
+
+/** A request without its order's data (for answers and for the next run). */
+function bareRef(r: WarehouseAskRef): WarehouseRef {
+  return { workflowId: r.workflowId, channel: r.channel, orderId: r.orderId, salesOrderNumber: r.salesOrderNumber };
 }

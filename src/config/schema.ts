@@ -114,7 +114,7 @@ export const ChannelInventorySchema = z
     /** Hold back the units likely to sell before the next push, from each SKU's recent sales rate. */
     velocityBuffer: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         /** How fast old sales stop counting. */
         halfLifeSeconds: z.number().int().min(10).max(86_400).default(300),
         /** Never hold back more than this many units for velocity. */
@@ -437,7 +437,7 @@ export const SecuritySchema = z
   .object({
     payloadEncryption: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         /** Encrypts every new payload; any key listed in `keys` still decrypts. */
         currentKeyId: z.string().optional(),
         keys: z.array(PayloadKeySchema).default([]),
@@ -751,7 +751,7 @@ export const ConfigSchema = z
     sandbox: z
       .object({
         /** When true, `npm start` runs the simulators and points every connection at them. */
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9090),
         /** Where `npm start` serves the Temporal Web UI of its dev server. */

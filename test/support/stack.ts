@@ -258,6 +258,8 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
+      // The warehouse gateway runs on the coordination queue (not in the config's list).
+      if (recurring.gatewayWorkflowId) ids.add(recurring.gatewayWorkflowId);
       for await (const wf of env.client.workflow.list({
         query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
       }))

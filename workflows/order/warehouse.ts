@@ -72,6 +72,11 @@ async function throughGateway(run: OrderRun): Promise<{ salesOrderNumber: string
       channel: state.channel,
       orderId: state.orderId,
       salesOrderNumber,
+      // What the batch needs, so it does not have to query this workflow (the query stays for older requests).
+      request: {
+        order: state.refusedLines?.length ? { ...run.order, lines: run.liveLines() } : run.order,
+        salesOrderNumber,
+      },
       ...(ask > 1 || queuedWaits > 0 ? { check: true } : {}),
     });
     if (ack?.state === 'queued' && queuedWaits < GATEWAY_QUEUED_WAITS) {
