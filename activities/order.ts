@@ -192,10 +192,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         ...(ch.fulfilment === 'peoplevox' && config.systems.peoplevox?.gateway.enabled
           ? {
               warehouseGateway: {
-                // A batch window, the batch's calls at the queue's pace, and room for retries.
+                // A batch window, the batch's calls at the queue's pace, and room for retries; at least 20 s
+                // of real time however fast the sandbox runs (a shorter wait, under load, only asked again).
                 resultTimeoutMs: Math.max(
                   (config.systems.peoplevox.gateway.windowSeconds * 1000 + 120_000) / (deps.timeScale ?? 1),
-                  5_000,
+                  20_000,
                 ),
               },
             }

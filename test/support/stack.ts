@@ -125,7 +125,13 @@ function marketplacerChannel(sandboxUrl: string, opts: StackOptions): string {
 }
 
 function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
-  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {} } = opts;
+  // LOOPLINE_PEOPLEVOX_GATEWAY=on|off turns the warehouse gateway on or off for a run (the fault run, the bench)
+  // whatever the default; a test that configures the gateway itself keeps its own.
+  const gatewaySwitch = process.env.LOOPLINE_PEOPLEVOX_GATEWAY;
+  const peoplevoxYaml =
+    opts.peoplevoxYaml ??
+    (gatewaySwitch === 'on' || gatewaySwitch === 'off' ? `gateway: { enabled: ${gatewaySwitch === 'on'} }` : '');
   const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
