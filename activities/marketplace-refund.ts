@@ -1,9 +1,9 @@
 // The marketplace refund, once, for every route (docs/returns.md, "Refunds"): a port per marketplace platform
-// (Mirakl OR28 is the first implementation; Marketplacer's `refundRequestCreate` plugs in the same way), and
+// (Mirakl OR28; Marketplacer refundRequestCreate with dispatched: true, activities/marketplacer-refund.ts), and
 // the one activity that uses it:
-//   read the order at the marketplace → look for this refund already there (a lost response, or the same
-//   refund made in the back office: a refund no Loopline return has claimed, with the line's quantity AND
-//   amount) → compute what is left from the marketplace order (src/domain/returns.ts computeRefund) → send.
+//   read the order at the marketplace → look for this refund already there (a lost response: a refund carrying
+//   this return's key where the platform keeps keys; or the same refund made in the back office: a refund no
+//   Loopline return has claimed, with the line's quantity AND amount) → compute what is left from the marketplace order (src/domain/returns.ts computeRefund) → send.
 // Exactly once per return and line: the order workflow sends a return's refunds one at a time per order and
 // hands every refund id Loopline has claimed on the order to the next, so only a refund nobody claimed can
 // be matched; a retry of this activity after a lost response finds its own refund that way.
@@ -42,7 +42,18 @@ export interface MarketplaceRefundPort {
    * Refunds these lines in one call; returns the platform's refund id per line id where it answers one.
    * Throws a ConnectorError (retryable for transport failures, not for business rejections).
    */
-  sendRefunds(ch: ChannelConfig, order: OrderForReturn, lines: LineRefund[]): Promise<Record<string, string>>;
+  sendRefunds(
+    ch: ChannelConfig,
+    order: OrderForReturn,
+    lines: LineRefund[],
+    ctx: RefundContext,
+  ): Promise<Record<string, string>>;
+}
+
+/** Which return a refund is for: where a platform carries the caller's key (Marketplacer externalIds). */
+export interface RefundContext {
+  returnKey: string;
+  returnId: string;
 }
 
 /** Mirakl: OR11 (by order id) + ST11 for what shipped, OR28 to refund. */
@@ -163,7 +174,12 @@ export function createMarketplaceRefundActivities(deps: {
       if ('calculation' in ifNew) {
         for (const l of ifNew.calculation.lines) {
           const line = order.lines.find((x) => x.lineId === l.lineId)!;
-          const match = findMatchingRefund(line, l, new Set([...claimed, ...takenNow]));
+          // A refund carrying this return's key for the line (platforms that keep the caller's keys) is ours,
+          // whatever amount the marketplace states for it; else one nobody claimed with this quantity and amount.
+          const key = refundKey(ch.code, input.returnKey, l.lineId);
+          const match =
+            line.refunds.find((r) => r.keys?.includes(key) && r.quantity === l.quantity && !takenNow.has(r.id)) ??
+            findMatchingRefund(line, l, new Set([...claimed, ...takenNow]));
           if (!match) continue;
           refundIds[l.lineId] = match.id;
           takenNow.add(match.id);
@@ -205,12 +221,13 @@ export function createMarketplaceRefundActivities(deps: {
           deps.log.info({ key: refundKey(ch.code, input.returnKey, l.lineId), amount: l.amount }, 'refunding');
         let ids: Record<string, string>;
         try {
-          ids = await port.sendRefunds(ch, order, sendLines);
+          ids = await port.sendRefunds(ch, order, sendLines, { returnKey: input.returnKey, returnId: input.returnId });
         } catch (err) {
           throw toActivityFailure(
             err,
             port.platform,
-            port.platform === 'mirakl' ? 'OR28' : 'refund',
+            ({ mirakl: 'OR28', marketplacer: 'refundRequestCreate' } as Record<string, string>)[port.platform] ??
+              'refund',
             'REFUND_REJECTED',
             {
               returnId: input.returnId,

@@ -111,7 +111,8 @@ export function createReturnActivities(deps: ReturnActivityDeps) {
         returnWindowDays: ch.returnWindowDays,
         pollMs: (ch.returnPolicy.platformPollMinutes * 60_000) / scale,
         skuMap: ch.skuMap,
-        taskQueues: { orders: q.orders, marketplace: q.acknowledge },
+        // Marketplace writes (the refund too): Marketplacer's on its own rate-limited queue, as the order's are.
+        taskQueues: { orders: q.orders, marketplace: ch.platform === 'marketplacer' ? q.marketplacer : q.acknowledge },
         transportRetry: {
           initialIntervalMs: Math.max(100, 2000 / scale),
           maximumIntervalMs: (config.orders.transportRetry.maximumIntervalSeconds * 1000) / scale,

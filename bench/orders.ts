@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     'no-ceiling': { type: 'boolean', default: false },
     'shopify-orders': { type: 'string', default: '200' },
     'marketplacer-orders': { type: 'string', default: '500' },
+    'steady-minutes': { type: 'string', default: '10' },
+    'steady-min-orders': { type: 'string', default: '200' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'orders.json') },
   },
 });
@@ -55,16 +57,18 @@ async function main(): Promise<number> {
   const arrivalPerSecond = Number(args['arrival-rate']);
   const shopifyOrders = Number(args['shopify-orders']);
   const marketplacerOrders = Number(args['marketplacer-orders']);
+  const steadyMinutes = Number(args['steady-minutes']);
   const faults: FaultProfile = { ...DEFAULT_FAULTS, probability: Number(args['fault-probability']) };
   if (
     !(orders > 0) ||
     !(timeScale >= 1) ||
     !(faults.probability >= 0 && faults.probability < 1) ||
     !(Number.isInteger(shopifyOrders) && shopifyOrders >= 0) ||
-    !(Number.isInteger(marketplacerOrders) && marketplacerOrders >= 0)
+    !(Number.isInteger(marketplacerOrders) && marketplacerOrders >= 0) ||
+    !(steadyMinutes >= 0)
   ) {
     say(
-      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N] [--marketplacer-orders N]',
+      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N] [--marketplacer-orders N] [--steady-minutes M]',
     );
     return 2;
   }
@@ -91,6 +95,8 @@ async function main(): Promise<number> {
     const failuresBefore = activityFailureCount();
     say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
     let report;
+    let steady: Record<string, unknown> | null = null;
+    let steadyFailures = 0;
     try {
       report = await runOrderTraffic({
         control: stack.control,
@@ -103,6 +109,44 @@ async function main(): Promise<number> {
         deadlineMs: Math.max(10 * 60_000, orders * 1_000),
         log: say,
       });
+      // Steady state: orders arriving at half the burst's measured throughput, for at least the given simulated
+      // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
+      // floor is the OR11 poll window.
+      if (steadyMinutes > 0 && report.ordersPerSec > 0) {
+        const rate = report.ordersPerSec / 2;
+        const n = Math.max(Number(args['steady-min-orders']), Math.ceil((rate * steadyMinutes * 60) / timeScale));
+        say(`steady state: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`);
+        const r = await runOrderTraffic({
+          control: stack.control,
+          client: env.client,
+          config: stack.config,
+          idPrefix: `${stack.idPrefix}S`,
+          orders: n,
+          seed: 2,
+          arrivalPerSecond: rate,
+          faults: faults.probability > 0 ? faults : null,
+          deadlineMs: Math.max(10 * 60_000, n * 1_000),
+          log: say,
+        });
+        steady = {
+          arrival_orders_per_sec: round(rate),
+          orders: r.orders,
+          arrival_wall_seconds: round(n / rate, 1),
+          arrival_simulated_minutes: round((n / rate / 60) * timeScale, 1),
+          ack_latency_ms: r.ackLatencyMs,
+          wms_latency_ms: r.wmsLatencyMs,
+          confirm_latency_ms: r.confirmLatencyMs,
+          target_ack_p99_ms: intakeIntervalMs + 1000,
+          ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
+          lost: r.lost.length,
+          duplicate_wms_orders: r.duplicateWms.length,
+          duplicate_confirmations: r.duplicateConfirmations.length,
+          workflows_not_completed: r.workflowsNotCompleted.length,
+          definition:
+            'ack latency: order created on Mirakl → accepted (OR21), simulator clocks; target one OR11 poll window (scaled) + 1 s',
+        };
+        steadyFailures = r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
+      }
     } finally {
       await stack.stop();
     }
@@ -241,6 +285,7 @@ async function main(): Promise<number> {
         harness_errors: report.harnessErrors.slice(0, 50),
         timed_out: report.timedOut,
       },
+      steady_state: steady,
       shopify_route: shopify,
       marketplacer_route: marketplacer,
     };
@@ -287,6 +332,7 @@ async function main(): Promise<number> {
       })}\n`,
     );
     return result.lost +
+      steadyFailures +
       result.duplicate_wms_orders +
       result.duplicate_confirmations +
       shopifyFailures +

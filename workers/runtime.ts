@@ -37,6 +37,7 @@ import { ReveniClient } from '../src/connectors/reveni/client';
 import { createReturnActivities } from '../activities/returns';
 import { createReturnIntakeActivities } from '../activities/returns-intake';
 import { createMarketplaceRefundActivities, miraklRefundPort } from '../activities/marketplace-refund';
+import { marketplacerRefundPort } from '../activities/marketplacer-refund';
 
 export interface Runtime {
   config: Config;
@@ -457,7 +458,14 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     timeScale: opts.timeScale,
   });
   // Returns (docs/returns.md): the marketplace refund (one port per platform), the return activities, intake.
-  const refundPorts = { mirakl: miraklRefundPort(runtime.mirakl) };
+  // Picked by the channel's platform (channels[].platform), never by channel.
+  const refundPorts = {
+    mirakl: miraklRefundPort(runtime.mirakl),
+    marketplacer: marketplacerRefundPort({
+      marketplacer: runtime.marketplacer,
+      log: runtime.log.child({ component: 'refunds', system: 'marketplacer' }),
+    }),
+  };
   const { refundReturnLines } = createMarketplaceRefundActivities({
     config,
     ports: refundPorts,
@@ -584,6 +592,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           acknowledgeOrder,
           confirmShipment,
           cancelMarketplaceOrder,
+          // A return's refund request (dispatched: true): the order workflow and the return send it here.
+          refundReturnLines,
           pollChannelOrders: intakeActs.pollChannelOrders,
           handOverOrdersById: intakeActs.handOverOrdersById,
         },

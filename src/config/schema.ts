@@ -44,6 +44,13 @@ export const MarketplacerChannelSchema = z
     stockShare: z.number().min(0.1).max(0.9).default(0.6),
     /** The reason sent on each line of a cancellation (a refund request with dispatched: false). */
     cancellationReason: z.string().min(1).max(200).default('Cancelled before despatch'),
+    /**
+     * The reason sent on each line of a return's refund request (dispatched: true): Marketplacer takes words, not
+     * codes. `returnReasons` names the words per refund reason of the reason table (returns.reasons[].refundReason,
+     * else the channel's returnPolicy.refundReason); a refund reason without words is sent as `returnReason`.
+     */
+    returnReason: z.string().min(1).max(200).default('Returned by customer'),
+    returnReasons: z.record(z.string().min(1), z.string().min(1).max(200)).default({}),
     /** How long to wait after a 429 or 503 that carries no Retry-After (Marketplacer: at least 60 s). */
     retryAfterDefaultSeconds: z.number().int().min(1).max(600).default(60),
     /**

@@ -72,6 +72,11 @@ export interface ExistingRefund {
   /** Goods, minor units. */
   amount: number;
   shippingAmount: number;
+  /**
+   * The caller's keys the marketplace carries on this refund (Marketplacer `externalIds`; Mirakl OR28 has none):
+   * how a retry after a lost response knows its own refund whatever its amount.
+   */
+  keys?: string[];
 }
 
 export interface OrderLineForReturn {

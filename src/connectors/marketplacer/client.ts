@@ -144,7 +144,10 @@ const WANTED: Record<string, { required: string[]; optional: string[] }> = {
     optional: ['carrier', 'postageCarrier', 'trackingNumber', 'trackingLink', 'dispatchedAt', 'note'],
   },
   RefundRequest: { required: ['id', 'lineItems'], optional: ['legacyId', 'status', 'externalIds'] },
-  RefundRequestLineItem: { required: ['quantity'], optional: ['id', 'status', 'dispatched', 'reason', 'lineItem'] },
+  RefundRequestLineItem: {
+    required: ['quantity'],
+    optional: ['id', 'status', 'dispatched', 'reason', 'custom', 'lineItem', 'amountCents', 'amountPerItemCents'],
+  },
 };
 
 /** Sub-selections of the object-typed fields, by `<Type>.<field>`. */
@@ -437,7 +440,11 @@ export class MarketplacerClient {
    */
   async refundRequestCreate(input: {
     invoiceId: string;
-    lineItems: Array<{ lineItemId: string; quantity: number; reason: string; dispatched: boolean }>;
+    /** A line item's units (with a reason and the dispatched flag), or a custom line with its amount per item. */
+    lineItems: Array<
+      | { lineItemId: string; quantity: number; reason: string; dispatched: boolean }
+      | { custom: string; amountPerItemCents: number; quantity: number }
+    >;
     notes: Array<{ note: string }>;
     externalIds?: Array<{ key: string; value: string }>;
   }): Promise<MutationResult<MpRefundRequest>> {

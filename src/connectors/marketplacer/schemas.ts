@@ -78,7 +78,13 @@ export const RefundRequestSchema = z.looseObject({
         quantity: z.number().int(),
         dispatched: z.boolean().nullish(),
         reason: optStr,
+        /** A custom line (no line item): money refunded on the invoice, e.g. postage. */
+        custom: optStr,
         lineItem: z.looseObject({ id: str }).nullish(),
+        // Marketplacer's own figure for the line (it computes it from the line item; deprecated `…Cents` fields,
+        // asked only where the instance still has them: docs/contracts.md, Marketplacer).
+        amountCents: optInt,
+        amountPerItemCents: optInt,
       }),
     )
     .default([]),
