@@ -361,10 +361,13 @@ export const PeoplevoxSchema = z
      * `maxOrders` or `windowSeconds` after the first request — each two SaveData calls; despatches are read
      * once every `everySeconds` for all orders (sooner, at most every `minGapSeconds`, when a tracking callback
      * says one happened), each read overlapping the last by `overlapSeconds` (report dates are to the minute).
+     * Up to `maxBatchesInFlight` batches are saved at once. About 0.33 Peoplevox calls an order (bench:orders).
      * Off (the default): each order creates its own warehouse order and reads its own despatches (4–5 calls an
-     * order). Opt-in for now: under a burst of a thousand orders with faults on, the gateway's single workflow
-     * fell behind (every waiting order asking again, its history past 10,000 events, workflow tasks timing out),
-     * so it stays off by default until it is shown to keep up (docs/deployment.md).
+     * order). Opt-in for now: the first version fell behind under the 1,000-order fault run (batches one at a
+     * time, each querying its orders' workflows; every waiting order asking again; its history past 10,000
+     * events). The reworked gateway (parallel batches, requests carrying their data, coalesced repeats, its own
+     * queue, renewal by history length) passes the fault run at 300 orders; it becomes the default once the
+     * full 1,000-order run passes with it on (LOOPLINE_PEOPLEVOX_GATEWAY=on; docs/deployment.md).
      */
     gateway: z
       .object({
