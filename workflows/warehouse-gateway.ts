@@ -102,6 +102,9 @@ const HISTORY_LIMIT = 2000;
 const DEFAULT_IN_FLIGHT = 4;
 /** …or once it passes this size (requests carry their orders' data). */
 const HISTORY_BYTES = 4_000_000;
+/** Limits past which no new batch starts until the gateway has renewed (well under the server's 50k / 50 MB). */
+const HISTORY_HARD_LIMIT = 8000;
+const HISTORY_HARD_BYTES = 12_000_000;
 /** Successes remembered for late repeats. */
 const MAX_SUCCEEDED = 1000;
 
@@ -205,6 +208,14 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
     workflowInfo().continueAsNewSuggested ||
     (v2 && (workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().historySize > HISTORY_BYTES));
 
+  // Past the soft limits the gateway renews at the first moment no batch is in flight, and keeps saving batches
+  // until then: a batch retrying through a Peoplevox fault must not hold every other order back. Past the hard
+  // limits it stops starting batches and renews as soon as those in flight are done.
+  const mustRenew = () =>
+    v2 && (workflowInfo().historyLength > HISTORY_HARD_LIMIT || workflowInfo().historySize > HISTORY_HARD_BYTES);
+  let stopping = false;
+  const stopped = () => (v2 ? stopping : renewing());
+
   function remember(son: string): void {
     succeeded.delete(son);
     succeeded.add(son);
@@ -286,7 +297,8 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
   async function createsV2(): Promise<void> {
     for (;;) {
       const room = () => batchesInFlight < maxInFlight;
-      const wake = () => renewing() || answerAgain.size > 0 || (room() && due());
+      const renewNow = () => renewing() && (batchesInFlight === 0 || mustRenew());
+      const wake = () => renewNow() || answerAgain.size > 0 || (room() && due());
       const wait =
         firstPendingAt !== undefined ? Math.max(0, firstPendingAt + input.batch.windowMs - Date.now()) : undefined;
       if (wait === undefined || !room() || wait === 0) await condition(wake);
@@ -303,7 +315,10 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
         }
       }
       // Renewing: the requests still waiting travel with the new run (batches in flight finish first).
-      if (renewing()) return;
+      if (renewNow()) {
+        stopping = true;
+        return;
+      }
       while (room() && due()) {
         batchesInFlight += 1;
         busy += 1;
@@ -317,10 +332,10 @@ export async function warehouseGatewayWorkflow(input: WarehouseGatewayInput): Pr
       const next = (lastReadAt ?? 0) + input.despatch.everyMs;
       const early = () => hinted && Date.now() >= (lastReadAt ?? 0) + input.despatch.minGapMs;
       await condition(
-        () => early() || renewing() || (hinted && lastReadAt === undefined),
+        () => early() || stopped() || (hinted && lastReadAt === undefined),
         Math.max(0, next - Date.now()),
       );
-      if (renewing()) return;
+      if (stopped()) return;
       hinted = false;
       const startedAt = Date.now();
       busy += 1;
