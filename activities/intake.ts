@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ChannelConfig, Config } from '../src/config/schema';
@@ -63,6 +64,24 @@ export interface IntakeActivityDeps {
   log: Logger;
   /** Sandbox and benchmarks run time faster (an unreadable order's recheck interval divides by it). */
   timeScale?: number;
+}
+
+/**
+ * A retryable failure whose next retry would come sooner than `ms` (a Retry-After the server sent, or an
+ * injected one) retries at `ms` instead: for an operation limited to one call a window, a retry inside the
+ * window is refused (429) — the chaos bench saw the retry of an OR11 answered "429, Retry-After: 1" refused a
+ * second later, the first call having used the window.
+ */
+export function notSoonerThan(f: ApplicationFailure, ms: number): ApplicationFailure {
+  if (f.nonRetryable || f.nextRetryDelay === undefined || f.nextRetryDelay === null) return f;
+  if (msToNumber(f.nextRetryDelay) >= ms) return f;
+  return ApplicationFailure.create({
+    message: f.message,
+    ...(f.type ? { type: f.type } : {}),
+    nonRetryable: false,
+    details: f.details ? [...f.details] : [],
+    nextRetryDelay: ms,
+  });
 }
 
 export function createIntakeActivities(deps: IntakeActivityDeps) {
@@ -273,7 +292,10 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
           if (stock.length >= ch.intake.pageSize) await sendStock(stock, result);
         }
       } catch (err) {
-        throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
+        // OR11 allows one call a window: a retry sooner (a Retry-After shorter than the window, honoured as the
+        // failure's next retry delay, which overrides the workflow's retry interval) would be refused.
+        const windowMs = Math.ceil(((ch.intake.pollIntervalSeconds * 1000) / (deps.timeScale ?? 1)) * 1.05);
+        throw notSoonerThan(toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR'), windowMs);
       } finally {
         await sendStock(stock, result);
       }

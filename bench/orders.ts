@@ -169,47 +169,36 @@ async function main(): Promise<number> {
     const rssPeakPvx = rssPeak;
     const loadAfterPvx = loadavg();
 
-    let shopify: Record<string, unknown> | null = null;
-    let shopifyFailures = 0;
-    if (shopifyOrders > 0) {
+    // Each further route on its own stack; a route that fails still lets the Peoplevox figures be written, with
+    // its failure in the JSON and the exit code.
+    const route = async (
+      name: string,
+      n: number,
+      run: typeof shopifyRoute,
+    ): Promise<{ route: Record<string, unknown> | null; failures: number }> => {
+      if (n <= 0) return { route: null, failures: 0 };
       rssPeak = process.memoryUsage().rss;
       try {
-        ({ route: shopify, failures: shopifyFailures } = await shopifyRoute({
+        return await run({
           env,
-          orders: shopifyOrders,
+          orders: n,
           timeScale,
           despatchBackstopMs,
           arrivalPerSecond,
           faults,
           rssPeak: () => rssPeak,
-        }));
+        });
       } catch (err) {
-        // The Peoplevox figures are still written; the route's failure is in the JSON and the exit code.
-        say(`shopify route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        shopify = { error: err instanceof Error ? err.message : String(err) };
-        shopifyFailures = 1;
+        say(`${name} route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return { route: { error: err instanceof Error ? err.message : String(err) }, failures: 1 };
       }
-    }
-    let marketplacer: Record<string, unknown> | null = null;
-    let marketplacerFailures = 0;
-    if (marketplacerOrders > 0) {
-      rssPeak = process.memoryUsage().rss;
-      try {
-        ({ route: marketplacer, failures: marketplacerFailures } = await marketplacerRoute({
-          env,
-          orders: marketplacerOrders,
-          timeScale,
-          despatchBackstopMs,
-          arrivalPerSecond,
-          faults,
-          rssPeak: () => rssPeak,
-        }));
-      } catch (err) {
-        say(`marketplacer route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        marketplacer = { error: err instanceof Error ? err.message : String(err) };
-        marketplacerFailures = 1;
-      }
-    }
+    };
+    const { route: shopify, failures: shopifyFailures } = await route('shopify', shopifyOrders, shopifyRoute);
+    const { route: marketplacer, failures: marketplacerFailures } = await route(
+      'marketplacer',
+      marketplacerOrders,
+      marketplacerRoute,
+    );
     clearInterval(sampler);
 
     const pvx = stack.config.systems.peoplevox!;

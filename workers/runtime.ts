@@ -444,16 +444,20 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
-    // A test's source first; else the Shopify connector when systems.shopify is configured.
+    // A test's source first; else, for a channel fulfilled by Shopify, the Shopify connector when systems.shopify
+    // is configured. Other routes (Peoplevox) have no Shopify side: their lines are checked against the contract
+    // and, with returns, their refunds against the returns' (docs/reconciliation.md).
     shopifyOrders: (channel) =>
       runtime.shopifyOrders?.(channel) ??
-      (runtime.shopify
-        ? shopifyConnectorOrderSource({
-            shopify: runtime.shopify,
-            mirakl: runtime.mirakl(channel),
-            skuMap: config.channels.find((c) => c.code === channel)?.skuMap,
-          })
-        : unavailableShopifyOrderSource(channel)),
+      (config.channels.find((c) => c.code === channel)?.fulfilment !== 'shopify'
+        ? undefined
+        : runtime.shopify
+          ? shopifyConnectorOrderSource({
+              shopify: runtime.shopify,
+              mirakl: runtime.mirakl(channel),
+              skuMap: config.channels.find((c) => c.code === channel)?.skuMap,
+            })
+          : unavailableShopifyOrderSource(channel)),
     log: runtime.log.child({ component: 'payout-reconciliation' }),
     timeScale: opts.timeScale,
   });

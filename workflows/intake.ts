@@ -135,10 +135,13 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
       await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns });
     }
-    // Never two polls inside one interval, however long the poll took. The margin absorbs the delay
-    // between this timer and the HTTP call, so the platform's window is respected by construction.
+    // Never two polls inside one interval, however long the poll took. The interval counts from the end of
+    // the poll: its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
+    // than that, while counting from the start let the next poll follow a late retry within the window (a 429
+    // in the chaos bench). The margin absorbs the delay between this timer and the HTTP call.
     const margin = Math.max(250, input.intervalMs * 0.02);
-    const wait = Math.max(0, input.intervalMs + margin - (Date.now() - started));
+    const from = patched('intake-pace-from-end') ? Date.now() : started;
+    const wait = Math.max(0, input.intervalMs + margin - (Date.now() - from));
     if (await condition(() => stopped, wait)) break;
   }
   await sleep(0);

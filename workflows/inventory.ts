@@ -253,6 +253,20 @@ function targetActs(taskQueue: string) {
   });
 }
 
+/**
+ * The target's calls with a documented frequency (STO01, STO02, STO03): one attempt each. A failed attempt may
+ * have reached the marketplace (a lost response, a 5xx after the import was taken) and so used the window; a
+ * retry a second later would be refused (429), as the chaos bench saw on Mirakl. The rows stay pending (or the
+ * import stays followed) and the next call waits for the window, counted from the end of the failed one.
+ */
+function limitedTargetActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections'>>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 function masterActs(taskQueue: string) {
   return proxyActivities<Pick<InventoryActivities, 'readMasterAvailability'>>({
     taskQueue,
@@ -415,6 +429,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
   }
   const target = targetActs(s.taskQueues.inventory);
+  const limitedTarget = limitedTargetActs(s.taskQueues.inventory);
   // The full read runs on the inventory queue too: one or two Peoplevox calls every few minutes, paced by
   // the shared Peoplevox client like every other call from this worker.
   const master = masterActs(s.taskQueues.inventory);
@@ -529,7 +544,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     state.counters.lastPushAt = Date.now();
     try {
       const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
-      const r = await target.pushStock({
+      const r = await limitedTarget.pushStock({
         channel: state.channel,
         key,
         rows: batch.map((b) => [b.offerSku, b.quantity]),
@@ -583,13 +598,13 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     const errorsEvery = (s.limit.importErrorsEveryMs ?? 60_000) / s.timeScale + s.marginMs;
     try {
       if (imp.reportDue) {
-        const rejected = await target.stockImportRejections({ channel: state.channel, importId: imp.importId });
+        const rejected = await limitedTarget.stockImportRejections({ channel: state.channel, importId: imp.importId });
         state.nextErrorsAt = Date.now() + errorsEvery;
         state.imports.shift();
         await handleRejections(imp, rejected);
         return;
       }
-      const r = await target.checkStockImport({ channel: state.channel, importId: imp.importId });
+      const r = await limitedTarget.checkStockImport({ channel: state.channel, importId: imp.importId });
       state.nextStatusAt = Date.now() + statusEvery;
       if (r.status === 'PENDING') {
         imp.checkAt = Date.now() + statusEvery;

@@ -19,6 +19,11 @@ export interface MarketplacerTrafficOptions {
   /** Invoices placed per second; 0 places them as fast as the control API takes them. */
   arrivalPerSecond: number;
   faults: FaultProfile | null;
+  /**
+   * Whether this harness sets (and at the end clears) the fault rules on Marketplacer and Peoplevox; false when
+   * the caller owns them (bench:chaos). The webhook delivery quirks are always its own.
+   */
+  installFaults?: boolean;
   /** The stack's time scale: the simulator's 10-second windows are this much shorter. */
   timeScale: number;
   deadlineMs: number;
@@ -73,8 +78,10 @@ export async function runMarketplacerTraffic(o: MarketplacerTrafficOptions): Pro
   const p = o.faults?.probability ?? 0;
   if (o.faults) {
     const rules = faultRules(o.faults);
-    await control.put('/control/faults/marketplacer', { seed: o.faults.seed + 2, rules });
-    await control.put('/control/faults/peoplevox', { seed: o.faults.seed + 3, rules });
+    if (o.installFaults !== false) {
+      await control.put('/control/faults/marketplacer', { seed: o.faults.seed + 2, rules });
+      await control.put('/control/faults/peoplevox', { seed: o.faults.seed + 3, rules });
+    }
     // Webhooks: some delivered twice, the first few newest first, some never (the invoices poll finds those).
     await control.put(`${base}/webhook-delivery`, {
       duplicateProbability: p / 4,
@@ -202,7 +209,7 @@ export async function runMarketplacerTraffic(o: MarketplacerTrafficOptions): Pro
     faultsFired[system] = (
       (await control.get(`/control/faults/${system}`)).data as { fired: Record<FaultKind, number> }
     ).fired;
-    await control.delete(`/control/faults/${system}`);
+    if (o.installFaults !== false) await control.delete(`/control/faults/${system}`);
   }
   await control.put(`${base}/webhook-delivery`, { duplicateProbability: 0 });
   const hooks = (await control.get(`${base}/webhooks`)).data as { deliveries: Array<{ outcome: string }> };

@@ -772,6 +772,11 @@ export const ConfigSchema = z
          * `enabled` is true, so it can never speed up a production deployment.
          */
         timeScale: z.number().min(1).max(3600).default(1),
+        /**
+         * Channels whose simulated Mirakl shop has multi-shipment on (ST01; PC01 says so). Absent: only a
+         * channel coded `asos`, as on the real ASOS marketplace.
+         */
+        multiShipmentChannels: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .default({

@@ -293,6 +293,25 @@ export const REASONS = {
       'Channel {channel}, billing cycle {cycleId}: the payout does not equal the sum of the cycle transactions: {sample}. Full list: {report}.',
     fix: 'Raise the payout statement with the marketplace operator; resolve when the difference is explained or paid.',
   },
+  // Refunds on the payout against the refunds Loopline's returns made (channels with returns, every route).
+  PAYOUT_REFUND_NOT_RETURNED: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) on the payout were made by no return Loopline knows of: {sample}. Full list: {report}.',
+    fix: 'Find who refunded it in the marketplace back office (customer service, a goodwill gesture, the operator); when it is due, book it and resolve; when it is not, claim it back from the operator, then resolve.',
+  },
+  PAYOUT_RETURN_REFUND_MISSING: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) Loopline made for returns are not on the payout: {sample}. Full list: {report}.',
+    fix: 'Look the refund id up on the marketplace order: billed in another cycle (retry that cycle), still pending at the operator (retry after the next cycle), or never billed (raise it with the operator); resolve when explained.',
+  },
+  PAYOUT_RETURN_REFUND_DIFFERENCE: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) on the payout differ from what the return refunded by more than one penny: {sample}. Full list: {report}.',
+    fix: "Compare the refund on the marketplace order with the return's refund calculation (loopline returns show); raise the difference with the operator or correct the refund, then retry or resolve.",
+  },
 } as const satisfies Record<string, ReasonDefinition>;
 
 export type ReasonCode = keyof typeof REASONS;

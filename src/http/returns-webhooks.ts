@@ -9,7 +9,6 @@
 //        Schedule runs it as a backstop too).
 // A wrong secret gets the answer of a path that does not exist (./callbacks.ts); each source is rate-limited.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { secretFromEnv } from '../config/load';
 import { ReveniClient } from '../connectors/reveni/client';
@@ -22,7 +21,11 @@ import { handOverReturn } from '../returns/handover';
 import { returnEvents } from '../metrics/returns';
 import { recordAccepted, recordDropped } from '../metrics/webhooks';
 import { reveniUpdatedSignal } from '../../workflows/returns/messages';
-import { returnReceiptsSweepWorkflow, type ReturnReceiptsSweepInput } from '../../workflows/return-receipts-sweep';
+import {
+  receiptsBookedSignal,
+  returnReceiptsSweepWorkflow,
+  type ReturnReceiptsSweepInput,
+} from '../../workflows/return-receipts-sweep';
 import { callbackSecretGuard, peoplevoxRoute } from './callbacks';
 import { sourceRateLimit } from './limits';
 import type { HttpContext } from './server';
@@ -138,7 +141,7 @@ export function registerReturnWebhooks(app: FastifyInstance, ctx: HttpContext): 
     }
   });
 
-  // Peoplevox Returns event: read the Return summary now (at most one run every 2 s).
+  // Peoplevox Returns event: read the Return summary now (one run for every event; reads at least 2 s apart).
   const receipts = async () => {
     const pvx = config.systems.peoplevox;
     if (!pvx) return { status: 404, body: { error: 'systems.peoplevox is not configured' } };
@@ -147,11 +150,14 @@ export function registerReturnWebhooks(app: FastifyInstance, ctx: HttpContext): 
       taskQueue: config.temporal.taskQueues.peoplevoxBulk,
     };
     try {
-      await client.workflow.start(returnReceiptsSweepWorkflow, {
-        workflowId: returnReceiptsRunId(config.temporal.idScope, `event-${Math.floor(Date.now() / 2000)}`),
+      // One run for the events: a run under way reads again after its read (the event may have come after the
+      // report was read); none running, a new one starts.
+      await client.workflow.signalWithStart(returnReceiptsSweepWorkflow, {
+        workflowId: returnReceiptsRunId(config.temporal.idScope, 'events'),
         taskQueue: config.temporal.taskQueues.orders,
         args: [input],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        signal: receiptsBookedSignal,
+        signalArgs: [],
       });
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'return receipts read not started');

@@ -15,7 +15,7 @@ import { SANDBOX_SECRETS } from './secrets';
 export { SANDBOX_SECRETS } from './secrets';
 
 export interface SandboxSystemsOptions {
-  /** Multi-shipment per channel (default: ASOS has it, others ship whole orders). */
+  /** Multi-shipment per channel (default: config sandbox.multiShipmentChannels, else ASOS has it and others ship whole orders). */
   multiShipment?: Record<string, boolean>;
   catalogueSize?: number;
   env?: NodeJS.ProcessEnv;
@@ -34,7 +34,8 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
           label: c.label,
           apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
           shopId: c.connection.shopId,
-          multiShipment: opts.multiShipment?.[c.code] ?? c.code === 'asos',
+          multiShipment:
+            opts.multiShipment?.[c.code] ?? config.sandbox.multiShipmentChannels?.includes(c.code) ?? c.code === 'asos',
           partialAcceptance: true,
           hideAddressesUntilAcceptance: true,
           acceptanceWindowMs: c.deadlines.acceptanceWindowHours * 3600_000,

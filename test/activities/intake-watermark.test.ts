@@ -15,24 +15,16 @@ import { miraklSimulator } from '../../src/sandbox/mirakl';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createIntakeActivities, type PollResult } from '../../activities/intake';
 import type { MarketplaceOrder } from '../../src/domain/order';
+import { miraklTestChannel } from '../support/mirakl-channel';
 
 /** One Mirakl channel in the simulator, an intake config for it, and the intake activities on a fake client. */
 async function intakeSandbox(opts: { intake: string; updateDateDeltaMs?: number }) {
   const log = pino({ level: 'silent' });
   const sim = miraklSimulator({
     channels: [
-      {
-        code: 'asos',
-        apiKey: 'k',
-        multiShipment: true,
-        partialAcceptance: true,
-        hideAddressesUntilAcceptance: false,
-        acceptanceWindowMs: 3_600_000,
-        leadtimeToShipDays: 2,
-        carriers: [],
-        catalogue: sandboxCatalogue({ size: 5 }),
+      miraklTestChannel(sandboxCatalogue({ size: 5 }), {
         ...(opts.updateDateDeltaMs === undefined ? {} : { updateDateDeltaMs: opts.updateDateDeltaMs }),
-      },
+      }),
     ],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);

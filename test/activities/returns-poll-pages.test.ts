@@ -16,24 +16,13 @@ import { returnsOf } from '../../src/sandbox/mirakl/returns';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createReturnIntakeActivities, type ReturnPollResult } from '../../activities/returns-intake';
 import type { ReturnHandover } from '../../workflows/returns';
+import { miraklTestChannel } from '../support/mirakl-channel';
 
 async function returnsSandbox(enforceRateLimits: boolean) {
   const log = pino({ level: 'silent' });
   const catalogue = sandboxCatalogue({ size: 3 });
   const sim = miraklSimulator({
-    channels: [
-      {
-        code: 'asos',
-        apiKey: 'k',
-        multiShipment: true,
-        partialAcceptance: true,
-        hideAddressesUntilAcceptance: false,
-        acceptanceWindowMs: 3_600_000,
-        leadtimeToShipDays: 2,
-        carriers: [],
-        catalogue,
-      },
-    ],
+    channels: [miraklTestChannel(catalogue)],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits }, [sim]);
   const config = parseConfig(

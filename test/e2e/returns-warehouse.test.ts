@@ -102,6 +102,29 @@ describe('Joules → warehouse receipts (seeds 000, 004)', () => {
     }
   });
 
+  test('receipts booked at once each start their return, refunded and closed', async () => {
+    // The events share one run of the Return summary read, which reads again for events that came during a read
+    // (the race itself is pinned down in test/workflows/return-receipts-sweep.test.ts).
+    const orders = await Promise.all(
+      ['W5', 'W6', 'W7'].map((id, i) =>
+        placeShippedOrder(stack, 'joules', id, [
+          { offerSku: ['TEE-RED-S', 'TEE-RED-M', 'TEE-RED-L'][i]!, quantity: 1 },
+        ]),
+      ),
+    );
+    const booked = await Promise.all(
+      orders.map(async (o) => {
+        const { data } = await stack.control.post('/control/peoplevox/test-client/returns', {
+          salesOrderNumber: o.salesOrderNumber,
+          items: [{ itemCode: o.lines[0]!.offerSku, quantity: 1, condition: 'NEW', reason: 'Changed mind' }],
+        });
+        return returnWorkflowId('joules', returnKeyOf('warehouse', (data as { returnCode: string }).returnCode));
+      }),
+    );
+    for (const workflowId of booked)
+      await waitForReturn(env, workflowId, (s) => s.status === 'CLOSED', `${workflowId} refunded and closed`);
+  });
+
   test('a damaged item booked in is refunded, and neither the warehouse nor any channel gains stock', async () => {
     const o = await placeShippedOrder(stack, 'joules', 'W2', [{ offerSku: 'COAT-RED-XL', quantity: 1 }]);
     const before = await pvxAvailable('COAT-RED-XL');

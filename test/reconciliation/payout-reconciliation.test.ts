@@ -267,8 +267,14 @@ describe('payout reconciliation of a 500-order billing cycle', () => {
   test('the scenario plants every kind of finding except a payout mismatch', () => {
     assert.equal(totalLines > ORDERS, true);
     const c = plantedCounts();
+    // The channel takes no returns: refunds against returns are payout-returns.test.ts's.
+    const returnKinds = [
+      'PAYOUT_REFUND_NOT_RETURNED',
+      'PAYOUT_RETURN_REFUND_MISSING',
+      'PAYOUT_RETURN_REFUND_DIFFERENCE',
+    ];
     for (const k of RECONCILIATION_KINDS.filter(
-      (x) => x !== 'PAYOUT_AMOUNT_DIFFERENCE' && x !== 'PAYOUT_TOTAL_MISMATCH',
+      (x) => x !== 'PAYOUT_AMOUNT_DIFFERENCE' && x !== 'PAYOUT_TOTAL_MISMATCH' && !returnKinds.includes(x),
     ))
       assert.ok(c[k] > 0, k);
   });

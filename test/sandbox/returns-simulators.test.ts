@@ -15,6 +15,7 @@ import { PeoplevoxClient } from '../../src/connectors/peoplevox/client';
 import { ReveniClient } from '../../src/connectors/reveni/client';
 import { toReveniSnapshot } from '../../src/connectors/reveni/map';
 import type { ConnectorError } from '../../src/connectors/errors';
+import { miraklTestChannel } from '../support/mirakl-channel';
 
 const catalogue = sandboxCatalogue({ size: 20, stock: 10 });
 const [A, B] = catalogue.map((c) => c.sku) as [string, string];
@@ -37,19 +38,7 @@ before(async () => {
   receiverUrl = await receiver.listen({ host: '127.0.0.1', port: 0 });
   sb = await startSandbox({ log: pino({ level: 'silent' }), port: 0, timeScale: 60 }, [
     miraklSimulator({
-      channels: [
-        {
-          code: 'asos',
-          apiKey: 'k',
-          multiShipment: true,
-          partialAcceptance: true,
-          hideAddressesUntilAcceptance: false,
-          acceptanceWindowMs: 3_600_000,
-          leadtimeToShipDays: 2,
-          carriers: [{ code: 'DPD', label: 'DPD' }],
-          catalogue,
-        },
-      ],
+      channels: [miraklTestChannel(catalogue, { carriers: [{ code: 'DPD', label: 'DPD' }] })],
     }),
     reveniSimulator({ apiKey: 'rk', stores: [{ storeId: 'store-1', currency: 'GBP' }], catalogue }),
     peoplevoxSimulator({ clientId: 'pvx1', username: 'u', password: 'p', catalogue }),

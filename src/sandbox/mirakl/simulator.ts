@@ -101,6 +101,7 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
             const shop = shops.get(channel!);
             // Logged at arrival, the moment the rate limits count, not when the (possibly slow) reply left.
             const arrivedAt = Date.now();
+            const exempt = MIRAKL_RATE_LIMITS[op] && !countsTowardsLimit(op, req) ? true : undefined;
             const log = (status: number, fault?: FaultKind, rateLimited?: boolean) =>
               ctx.calls.add({
                 system: 'mirakl',
@@ -109,6 +110,7 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
                 status,
                 fault,
                 rateLimited,
+                exempt,
                 at: arrivedAt,
               });
             if (!shop) {

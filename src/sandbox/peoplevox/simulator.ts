@@ -380,8 +380,15 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
                 soapFault('soap:Client', `Server did not recognize the value of HTTP Header SOAPAction: ${action}.`),
               );
             }
+            // Logged at admission, the moment the rate limit counts, not when a (possibly held) reply left.
+            const admittedAt = Date.now();
             if (ctx.enforceRateLimits) {
-              const rl = ctx.rateLimits.take(`peoplevox:${clientId}`, PVX_RATE_LIMIT.max, PVX_RATE_LIMIT.windowMs);
+              const rl = ctx.rateLimits.take(
+                `peoplevox:${clientId}`,
+                PVX_RATE_LIMIT.max,
+                PVX_RATE_LIMIT.windowMs,
+                admittedAt,
+              );
               if (!rl.ok) {
                 ctx.calls.add({
                   system: 'peoplevox',
@@ -426,6 +433,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               tenant: clientId,
               status: fault ? FAULT_STATUS[fault] : 200,
               fault,
+              at: admittedAt,
             });
             return reply;
           });
