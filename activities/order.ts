@@ -12,8 +12,8 @@ import { acceptKey, shipmentKey, wmsOrderKey, wmsSalesOrderNumber } from '../src
 import { toActivityFailure } from './errors';
 import { ConnectorError } from '../src/connectors/errors';
 import type { Client } from '@temporalio/client';
-import { signalWarehouseGateway } from './warehouse-gateway';
-import type { WarehouseRef } from '../workflows/order/messages';
+import { askWarehouseGateway, type WarehouseAsk } from './warehouse-gateway';
+import type { WarehouseAskRef } from '../workflows/warehouse-gateway';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
@@ -192,10 +192,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         ...(ch.fulfilment === 'peoplevox' && config.systems.peoplevox?.gateway.enabled
           ? {
               warehouseGateway: {
-                // A batch window, the batch's calls at the queue's pace, and room for retries.
+                // A batch window, the batch's calls at the queue's pace, and room for retries; at least 20 s
+                // of real time however fast the sandbox runs (a shorter wait, under load, only asked again).
                 resultTimeoutMs: Math.max(
                   (config.systems.peoplevox.gateway.windowSeconds * 1000 + 120_000) / (deps.timeScale ?? 1),
-                  5_000,
+                  20_000,
                 ),
               },
             }
@@ -445,10 +446,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     /** Asks the warehouse gateway for this order's warehouse order; the answer comes back by signal. */
-    async requestWarehouseOrder(ref: WarehouseRef): Promise<void> {
+    async requestWarehouseOrder(input: WarehouseAskRef & { check?: boolean }): Promise<WarehouseAsk> {
       if (!deps.client)
         throw ApplicationFailure.nonRetryable('no Temporal client for the warehouse gateway', 'UNEXPECTED_ERROR');
-      await signalWarehouseGateway(deps.client, config, deps.timeScale ?? 1, { kind: 'create', ref });
+      const { check, ...ref } = input;
+      return askWarehouseGateway(deps.client, config, deps.timeScale ?? 1, ref, check === true);
     },
 
     async cancelMarketplaceOrder(input: { channel: string; orderId: string }): Promise<void> {

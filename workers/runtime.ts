@@ -21,7 +21,7 @@ import { shopifyConnectorOrderSource } from '../src/reconciliation/shopify-conne
 import type { AlertSink } from '../src/alerts/alerts';
 import { createConfiguredAlertSink } from '../src/alerts/sinks';
 import { createAlertActivities, createRoutedAlertSink } from '../activities/alerts';
-import { createWarehouseGatewayActivities } from '../activities/warehouse-gateway';
+import { createWarehouseGatewayActivities, type WarehouseGatewayActivities } from '../activities/warehouse-gateway';
 import { peoplevoxBudget } from '../src/config/budget';
 import { rateBudgetWorkflowId } from '../src/domain/keys';
 import { RequestPacer } from '../src/connectors/peoplevox/pacer';
@@ -324,8 +324,9 @@ export async function buildWorkflowBundle() {
 }
 
 /**
- * The task queue of the shared rate budgets (workflows/rate-budget.ts): their own, so a lease is never queued
- * behind order work (a backlog on the orders queue would otherwise slow every Peoplevox call).
+ * The task queue of the shared rate budgets (workflows/rate-budget.ts) and the warehouse gateway
+ * (workflows/warehouse-gateway.ts): their own, so a lease or a batch is never queued behind order work (a
+ * backlog on the orders queue would otherwise slow every Peoplevox call).
  */
 export function budgetTaskQueue(config: Config): string {
   return `${config.temporal.taskQueues.orders}-budgets`;
@@ -339,6 +340,8 @@ export function createBudgetWorker(opts: {
   connection: NativeConnection;
   config: Config;
   workflowBundle: { code: string };
+  /** The warehouse gateway's own activity (it runs on this queue too): its answers to the orders. */
+  activities?: Pick<WarehouseGatewayActivities, 'deliverWarehouseResults'>;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -346,7 +349,8 @@ export function createBudgetWorker(opts: {
     dataConverter: createDataConverter(opts.config),
     taskQueue: budgetTaskQueue(opts.config),
     workflowBundle: opts.workflowBundle,
-    // A budget or two per deployment, each answering in well under a millisecond.
+    ...(opts.activities ? { activities: opts.activities } : {}),
+    // A budget or two and a warehouse gateway per deployment, each task answered in a few milliseconds.
     maxCachedWorkflows: 20,
     maxConcurrentWorkflowTaskExecutions: 4,
   });
@@ -619,7 +623,10 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
       }),
   };
   const workers = (await Promise.all(WORKER_ROLES.filter((r) => roles.has(r)).map((r) => build[r]()))).flat();
-  if (workflowBundle) workers.push(await createBudgetWorker({ connection, config, workflowBundle }));
+  if (workflowBundle)
+    workers.push(
+      await createBudgetWorker({ connection, config, workflowBundle, activities: { deliverWarehouseResults } }),
+    );
   return workers;
 }
 

@@ -125,7 +125,13 @@ function marketplacerChannel(sandboxUrl: string, opts: StackOptions): string {
 }
 
 function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
-  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {} } = opts;
+  // LOOPLINE_PEOPLEVOX_GATEWAY=on|off turns the warehouse gateway on or off for a run (the fault run, the bench)
+  // whatever the default; a test that configures the gateway itself keeps its own.
+  const gatewaySwitch = process.env.LOOPLINE_PEOPLEVOX_GATEWAY;
+  const peoplevoxYaml =
+    opts.peoplevoxYaml ??
+    (gatewaySwitch === 'on' || gatewaySwitch === 'off' ? `gateway: { enabled: ${gatewaySwitch === 'on'} }` : '');
   const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
@@ -258,6 +264,8 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
+      // The warehouse gateway runs on the coordination queue (not in the config's list).
+      if (recurring.gatewayWorkflowId) ids.add(recurring.gatewayWorkflowId);
       for await (const wf of env.client.workflow.list({
         query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
       }))
