@@ -10,47 +10,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Client } from '@temporalio/client';
 import axios from 'axios';
-import { parseConfig } from '../../src/config/load';
 import { MiraklClient } from '../../src/connectors/mirakl/client';
 import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createIntakeActivities, notSoonerThan } from '../../activities/intake';
+import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
 
 test('an OR11 poll answered 429 with a Retry-After shorter than the window is retried a window later', async () => {
   const log = pino({ level: 'silent' });
   const sim = miraklSimulator({
-    channels: [
-      {
-        code: 'asos',
-        apiKey: 'k',
-        multiShipment: true,
-        partialAcceptance: true,
-        hideAddressesUntilAcceptance: false,
-        acceptanceWindowMs: 3_600_000,
-        leadtimeToShipDays: 2,
-        carriers: [],
-        catalogue: sandboxCatalogue({ size: 5 }),
-      },
-    ],
+    channels: [miraklTestChannel(sandboxCatalogue({ size: 5 }))],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: true }, [sim]);
   try {
-    const config = parseConfig(
-      `
-systems:
-  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
-channels:
-  - code: asos
-    label: ASOS
-    platform: mirakl
-    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
-    fulfilment: shopify
-    currency: GBP
-`,
-      'test',
-      { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
-    );
+    const config = miraklTestConfig(sandbox.url);
     const acts = createIntakeActivities({
       config,
       client: {} as Client,

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
-import { parseConfig } from '../../src/config/load';
 import { MiraklClient } from '../../src/connectors/mirakl/client';
 import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
@@ -16,7 +15,7 @@ import { returnsOf } from '../../src/sandbox/mirakl/returns';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createReturnIntakeActivities, type ReturnPollResult } from '../../activities/returns-intake';
 import type { ReturnHandover } from '../../workflows/returns';
-import { miraklTestChannel } from '../support/mirakl-channel';
+import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
 
 async function returnsSandbox(enforceRateLimits: boolean) {
   const log = pino({ level: 'silent' });
@@ -25,22 +24,9 @@ async function returnsSandbox(enforceRateLimits: boolean) {
     channels: [miraklTestChannel(catalogue)],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits }, [sim]);
-  const config = parseConfig(
-    `
-systems:
-  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
-channels:
-  - code: asos
-    label: ASOS
-    platform: mirakl
-    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
-    fulfilment: shopify
-    currency: GBP
-    returns: marketplace
-    intake: { overlapSeconds: 0, pageSize: 2 }
-`,
-    'test',
-    { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
+  const config = miraklTestConfig(
+    sandbox.url,
+    '    returns: marketplace\n    intake: { overlapSeconds: 0, pageSize: 2 }',
   );
   const shop = sim.shops.get('asos')!;
   const returnIds: string[] = [];
