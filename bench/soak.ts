@@ -25,6 +25,7 @@ import { DESPATCH_SUMMARY_REPORT } from '../src/connectors/peoplevox/map';
 import { SANDBOX_SECRETS } from '../src/sandbox/systems';
 import { TEST_SECURITY_YAML, startLocalTemporal } from '../test/support/temporal';
 import { runCli } from '../test/support/cli';
+import { orderWorkflow } from '../workflows/order';
 import { routedControl } from './lib/control';
 import { ProcessFleet } from './lib/processes';
 import { SERVER_LIMITS, samplePayloads, snapshotByType, type TypeSnapshot } from './lib/histories';
@@ -291,6 +292,12 @@ async function main(): Promise<number> {
     }
     fleet.sampleUsage(5_000);
 
+    // Order workflows of the backlog and of the trickle apart: what a held order writes while it waits.
+    const byRole = (wf: { type: string; workflowId: string }) =>
+      wf.type === orderWorkflow.name
+        ? `${orderWorkflow.name} (${wf.workflowId.includes(`:${ID_PREFIX}T-`) ? 'trickle' : 'backlog'})`
+        : wf.type;
+
     // 1. Open the backlog; the gate holds every despatch but a partial order's first parcel.
     const seen = new Map<string, number>();
     const released = new Set<string>();
@@ -340,7 +347,7 @@ async function main(): Promise<number> {
     t.hold = Date.now();
     wall.open_s = round((t.hold - t.open) / 1000, 1);
     say(`holding ${openedInWarehouse} orders for ${days} simulated days (${round(holdMs / 1000, 1)} s)`);
-    const serverAtHold = await snapshotByType(client);
+    const serverAtHold = await snapshotByType(client, { group: byRole });
 
     // 2. Hold; new orders trickle in over the first 80 % of the hold and go straight through.
     const trickleRun: Promise<TrafficReport | undefined> =
@@ -365,7 +372,7 @@ async function main(): Promise<number> {
     await sleep(Math.max(0, t.hold + holdMs - Date.now()));
     t.holdEnd = Date.now();
     wall.hold_s = round((t.holdEnd - t.hold) / 1000, 1);
-    const serverAtHoldEnd = await snapshotByType(client);
+    const serverAtHoldEnd = await snapshotByType(client, { group: byRole });
     for (const m of fleet.members.values()) {
       if (m.kind !== 'worker') continue;
       const s = fleet.usageSeries().find((u) => u.name === m.name);
@@ -462,6 +469,12 @@ async function main(): Promise<number> {
         note: 'calls every simulator logged during the hold (by endpoint, and template or report for Peoplevox), and what the server recorded meanwhile per workflow type (executions started, runs continued as new, history events written)',
         calls: callsBetween(allCalls, t.hold!, t.holdEnd!),
         server: serverDelta(serverAtHold, serverAtHoldEnd),
+        events_per_held_order: round(
+          ((serverAtHoldEnd[`${orderWorkflow.name} (backlog)`]?.historyEvents ?? 0) -
+            (serverAtHold[`${orderWorkflow.name} (backlog)`]?.historyEvents ?? 0)) /
+            Math.max(1, openedInWarehouse),
+          2,
+        ),
       },
       histories: {
         note: 'per workflow type, from the server (visibility: every execution, continued-as-new runs included; payload sizes from the histories of the largest executions, as stored, i.e. encrypted)',

@@ -26,10 +26,15 @@ export interface TypeSnapshot {
 }
 
 /**
- * Every execution the server lists, grouped by workflow type. Visibility gives the history length and size of
+ * Every execution the server lists, grouped by workflow type (or by `group`, e.g. a type split by id prefix). Visibility gives the history length and size of
  * closed executions only (a running one lists 0): those are described one by one.
  */
-export async function snapshotByType(client: Client, query?: string): Promise<Record<string, TypeSnapshot>> {
+export async function snapshotByType(
+  client: Client,
+  opts: { query?: string; group?: (wf: { type: string; workflowId: string }) => string } = {},
+): Promise<Record<string, TypeSnapshot>> {
+  const { query } = opts;
+  const group = opts.group ?? ((wf) => wf.type);
   const out: Record<string, TypeSnapshot> = {};
   const listed: Array<{
     type: string;
@@ -54,7 +59,7 @@ export async function snapshotByType(client: Client, query?: string): Promise<Re
     },
   );
   for (const wf of listed) {
-    const t = (out[wf.type] ??= {
+    const t = (out[group(wf)] ??= {
       executions: 0,
       byStatus: {},
       historyEvents: 0,
