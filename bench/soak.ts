@@ -324,7 +324,8 @@ async function main(): Promise<number> {
       arrivalPerSecond: openRate,
       faults: faults.probability > 0 ? faults : null,
       installFaults: false,
-      despatchPollMs: 3_000,
+      // Each poll lists every order awaiting despatch: less often as the backlog grows (10 s at 10,000).
+      despatchPollMs: Math.max(3_000, orders),
       shippedPollMs: 5_000,
       despatchGate: gate,
       deadlineMs: trafficDeadlineMs,
