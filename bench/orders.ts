@@ -317,7 +317,7 @@ async function main(): Promise<number> {
             note: `same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities (the stock check on a third queue, as the real run’s inventory process serves it; the gateway’s answer signalled by the starter); ${
               inProcess
                 ? 'workers in the bench process, as the real run’s'
-                : 'workers in child processes of their own, one per task queue (orders with the workflow, acknowledge, peoplevox: bench/lib/ceiling-worker.ts), as the real run’s workers ran one process per role; the harness in the bench process, as in the real run'
+                : 'workers in child processes of their own, one per task queue (orders with the workflow, acknowledge, the stock check’s: bench/lib/ceiling-worker.ts), as the real run’s workers ran one process per role; the harness in the bench process, as in the real run'
             }`,
           }
         : null,
