@@ -1,7 +1,8 @@
 // Rate budgets of the systems Loopline calls. Peoplevox's (about 15 requests in any 15 s) is kept by the Temporal
 // server for every replica together: one budget workflow (workflows/rate-budget.ts) leases its lanes to the
 // processes, order-critical calls first, reads at most their share. The task-queue rates below only stop more
-// activities being handed out than the budget could serve; the lanes are what hold the limit.
+// activities being handed out than the budget could serve; the lanes are what hold the limit. Shopify's cost
+// bucket is kept the same way, its lanes being cost points (shopifyBudget below).
 import type { Config } from './schema';
 
 /** Peoplevox's documented window: about 15 requests per 15 seconds (docs/contracts.md). */
