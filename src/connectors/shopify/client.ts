@@ -221,7 +221,15 @@ export class ShopifyClient {
     const run = async (): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
         // The shared budget first (lanes of points in the window, with every replica), then the local model.
-        const done = await budget?.[callClass].take(budget.lanesFor(cost));
+        let done: ((actualWeight?: number) => void) | void;
+        try {
+          done = await budget?.[callClass].take(budget.lanesFor(cost));
+        } catch (err) {
+          throw new ConnectorError('shopify', operation, 'no lane from the shared rate budget', true, {
+            code: 'RATE_BUDGET_UNAVAILABLE',
+            detail: err instanceof Error ? err.message : String(err),
+          });
+        }
         // What Shopify says it charged (requested less the refund); unknown after a transport failure.
         let charged: number | undefined;
         try {
