@@ -427,6 +427,23 @@ export const ShopifySchema = z
       .min(1)
       .optional(),
     timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+    /**
+     * The shop's cost bucket and how every replica shares it (docs/deployment.md#rate-budgets). Shopify's plans:
+     * Standard restores 100 points a second into a 2,000-point bucket (the dev-store captures), Advanced 200,
+     * Plus 1,000 (docs/contracts.md). Set the shop's plan here: a smaller bucket than the shop's only wastes
+     * capacity, a larger one would be caught by the THROTTLED safety net.
+     */
+    bucket: z
+      .object({
+        maximumAvailable: z.number().int().min(100).max(100_000).default(2000),
+        restoreRate: z.number().int().min(10).max(10_000).default(100),
+        /** Part of the bucket the shared budget leases out; the rest absorbs calls made outside it (CLI, probe). */
+        leaseShare: z.number().min(0.5).max(1).default(0.9),
+        /** Part of the leased points reads (stock, SKU lists, the probe) may hold; order-critical calls get the rest. */
+        readShare: z.number().min(0.1).max(0.9).default(0.5),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -692,6 +709,13 @@ export const ConfigSchema = z
           .regex(/^[A-Za-z0-9-]{1,40}$/, 'letters, digits and dashes')
           .optional(),
         tls: z.boolean().default(false),
+        /**
+         * Workflows the orders worker keeps in memory between their tasks (the SDK's sticky cache). The SDK's
+         * default grows with the heap (about 2,300 at a 4 GB heap, near 0.8 MB each for an order), so a worker
+         * holding thousands of open orders would hold them all; past this bound the least recently used is
+         * evicted and replayed from its history when its next task comes (a few milliseconds for an order).
+         */
+        maxCachedWorkflows: z.number().int().min(0).max(100_000).default(500),
         taskQueues: z
           .object({
             orders: z.string().default('loopline-orders'),
@@ -723,6 +747,7 @@ export const ConfigSchema = z
         namespace: 'default',
         apiKeyEnv: 'TEMPORAL_API_KEY',
         tls: false,
+        maxCachedWorkflows: 500,
         taskQueues: {
           orders: 'loopline-orders',
           acknowledge: 'loopline-acknowledge',
