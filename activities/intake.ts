@@ -203,6 +203,15 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     await handOverOrder(order, result, stock, polled ? ch : undefined);
   }
 
+  /** Whether the order's workflow has a run going now (anything else, or no answer: hand the order over). */
+  async function stillRunning(workflowId: string): Promise<boolean> {
+    try {
+      return (await deps.client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * How long a poll's hand-over stands for its re-reads: the overlap, Mirakl's start_update_date delta (a few
    * seconds; 10 s allowed) and two poll windows (time-scaled like the window; the overlap is set in wall seconds).
@@ -226,8 +235,11 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     const workflowId = orderWorkflowId(order.channel, order.orderId);
     const digest = polledFrom ? RecentHandOvers.digest(order) : '';
     const now = Date.now();
-    const outcome =
-      polledFrom && recent.unchanged(workflowId, digest, now) ? ('unchanged' as const) : await handOver(order);
+    // Skipped only while its run is still going: a run that ended without completing (terminated by mistake, timed
+    // out) is started again by this re-read, as the poll always did. A describe is a read; the signal it saves is a
+    // history event and a workflow task of the order.
+    const skip = polledFrom && recent.unchanged(workflowId, digest, now) && (await stillRunning(workflowId));
+    const outcome = skip ? ('unchanged' as const) : await handOver(order);
     if (polledFrom && outcome !== 'unchanged') recent.remember(workflowId, digest, now + reReadMs(polledFrom), now);
     if (outcome === 'unchanged') result.unchanged = (result.unchanged ?? 0) + 1;
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every

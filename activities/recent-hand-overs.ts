@@ -5,7 +5,9 @@
 // counted 9.6 orderUpdated signals an order at time scale 60, against 2 the order needs). An entry lives for about
 // as long as such re-reads last (the overlap, the delta, two poll windows): a read after that, or of an order whose
 // content changed, is handed over as before, so an order whose run failed is still started again by its next
-// change or by a push (handOverOrdersById, which never asks this cache). Per worker process; bounded.
+// change or by a push (handOverOrdersById, which never asks this cache); and a re-read is skipped only while the
+// order's run is going (activities/intake.ts), so a run that ended without completing is started again. Per worker
+// process; bounded.
 import { createHash } from 'node:crypto';
 
 export class RecentHandOvers {

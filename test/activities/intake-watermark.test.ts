@@ -114,6 +114,7 @@ test('a poll that fails part-way is resumed by the retry from the last order it 
             sandbox.ctx.faults('mirakl').set([{ endpoint: 'OR11', kind: 'error5xx', count: 1 }]);
           }
         },
+        getHandle: () => ({ describe: async () => ({ status: { name: 'RUNNING' } }) }),
       },
     } as unknown as Client;
     const acts = activities(client);
@@ -146,16 +147,22 @@ test('a poll that fails part-way is resumed by the retry from the last order it 
   }
 });
 
-test('an order the poll reads again unchanged is not signalled again; a changed one is', async () => {
+test('an order the poll reads again unchanged is not signalled again while its run goes on; a changed one, or one whose run ended, is', async () => {
   const { sandbox, shop, sku, activities } = await intakeSandbox({ intake: '{ overlapSeconds: 60 }' });
   try {
     for (const orderId of ['RR-1-A', 'RR-2-A']) shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
     const handed: string[] = [];
+    // What the server says of each order's run (the skip asks: a run that ended is started again).
+    const status = new Map<string, string>();
     const client = {
       workflow: {
-        async signalWithStart(_type: string, opts: { signalArgs: [MarketplaceOrder] }) {
+        async signalWithStart(_type: string, opts: { workflowId: string; signalArgs: [MarketplaceOrder] }) {
           handed.push(`${opts.signalArgs[0].orderId}:${opts.signalArgs[0].state}`);
+          status.set(opts.workflowId, 'RUNNING');
         },
+        getHandle: (workflowId: string) => ({
+          describe: async () => ({ status: { name: status.get(workflowId) ?? 'NOT_FOUND' } }),
+        }),
       },
     } as unknown as Client;
     const acts = activities(client);
@@ -172,6 +179,12 @@ test('an order the poll reads again unchanged is not signalled again; a changed 
     shop.accept('RR-1-A', { order_lines: [{ id: 'RR-1-A-1', accepted: true }] });
     await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
     assert.deepEqual(handed, ['RR-1-A:SHIPPING']);
+    handed.length = 0;
+    // A run that ended without completing (terminated by mistake): the next re-read starts it again.
+    for (const id of status.keys()) if (id.includes('RR-2-A')) status.set(id, 'TERMINATED');
+    const fourth: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(handed, ['RR-2-A:WAITING_ACCEPTANCE']);
+    assert.equal(fourth.unchanged, 1);
   } finally {
     await sandbox.close();
   }
