@@ -136,7 +136,7 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     const handle = env.client.workflow.getHandle(`order:asos:${orderId}`);
     const result = (await handle.result()) as { status: string };
     assert.equal(result.status, 'CLOSED');
-    await maybeRecordHistory(handle, 'order-v2-e2e-asos-two-parcels');
+    await maybeRecordHistory(handle, 'order-v4-e2e-asos-two-parcels');
   });
 
   test('a Joules order (no multi-shipment) ships with OR23 + OR24 once every line is despatched', async () => {

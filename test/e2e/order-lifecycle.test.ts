@@ -139,7 +139,7 @@ describe('no order is lost (issue 10)', () => {
       assert.equal(wms.saveCounts?.created, 1, `${son} created exactly once`);
       assert.equal((await warehouseOrders()).filter((o) => o.salesOrderNumber === son).length, 1);
     }
-    await maybeRecordHistory(order('asos', ids[0]!), 'order-v2-outage-parked-and-healed');
+    await maybeRecordHistory(order('asos', ids[0]!), 'order-v4-outage-parked-and-healed');
   });
 
   test('an OR11 page with one unreadable order: the others go ahead, one ORDER_UNREADABLE names the order and the field', async () => {

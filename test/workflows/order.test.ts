@@ -270,6 +270,7 @@ describe('deadline alerts', () => {
       assert.equal(final.status, 'REFUSED');
       assert.equal(final.pastExceptions.at(-1)?.reason, 'ACCEPTANCE_DEADLINE_PASSED');
       assert.ok(!rec.calls.includes('create-wms'));
+      await maybeRecordHistory(h, 'order-v4-acceptance-alerts-then-refused');
     });
   });
 

@@ -52,6 +52,8 @@ export class OrderRun {
    * the deadline, warehouse-first cancellation) replay the old command order; new runs carry this marker.
    */
   readonly v2: boolean;
+  /** 'deadline-timers-chained' (workflows/order/deadlines.ts): asked at the first deadline armed, then kept. */
+  chainedDeadlineTimers: boolean | undefined;
   settings!: OrderSettings;
   marketplace!: MarketplaceActs;
   warehouse!: WarehouseActs;
