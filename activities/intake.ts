@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ChannelConfig, Config } from '../src/config/schema';
@@ -22,6 +23,8 @@ import { toActivityFailure } from './errors';
 import { resolvedReservationChanges, signalReservations, type ItemCodeResolver } from '../src/inventory/reservations';
 import type { ChannelListing } from '../src/inventory/listing';
 import type { ReservationChange } from '../src/inventory/ledger';
+import type { InvoiceRecord, MarketplacerClient } from '../src/connectors/marketplacer/client';
+import { createMarketplacerIntake } from './marketplacer-intake';
 
 /** A poll's progress, heartbeated after each order so that a retry resumes from it. */
 const PollProgress = z.object({
@@ -43,12 +46,16 @@ export interface PollResult {
   unreadable: number;
   /** Reservation changes (reserve / release per order line) sent to the inventory workflows. */
   reservations?: number;
+  /** Orders Loopline does not handle (already over when first seen, click and collect): logged, no workflow. */
+  ignored?: number;
 }
 
 export interface IntakeActivityDeps {
   config: Config;
   client: Client;
   mirakl(channel: string): MiraklClient;
+  /** Channels with `platform: marketplacer` (their invoices: activities/marketplacer-intake.ts). */
+  marketplacer?(channel: string): MarketplacerClient;
   /** The warehouse's item codes: reservations use the SKU as the order path resolves it (absent: skuMap only). */
   itemCodes?: ItemCodeResolver;
   /** Each channel's offer list: a reservation goes only to channels that sell the item (absent: to all). */
@@ -57,6 +64,24 @@ export interface IntakeActivityDeps {
   log: Logger;
   /** Sandbox and benchmarks run time faster (an unreadable order's recheck interval divides by it). */
   timeScale?: number;
+}
+
+/**
+ * A retryable failure whose next retry would come sooner than `ms` (a Retry-After the server sent, or an
+ * injected one) retries at `ms` instead: for an operation limited to one call a window, a retry inside the
+ * window is refused (429) — the chaos bench saw the retry of an OR11 answered "429, Retry-After: 1" refused a
+ * second later, the first call having used the window.
+ */
+export function notSoonerThan(f: ApplicationFailure, ms: number): ApplicationFailure {
+  if (f.nonRetryable || f.nextRetryDelay === undefined || f.nextRetryDelay === null) return f;
+  if (msToNumber(f.nextRetryDelay) >= ms) return f;
+  return ApplicationFailure.create({
+    message: f.message,
+    ...(f.type ? { type: f.type } : {}),
+    nonRetryable: false,
+    details: f.details ? [...f.details] : [],
+    nextRetryDelay: ms,
+  });
 }
 
 export function createIntakeActivities(deps: IntakeActivityDeps) {
@@ -170,12 +195,24 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
         result,
       );
     }
+    await handOverOrder(order, result, stock);
+  }
+
+  /** A mapped order to its workflow, its units reserved on the channels sharing the master. */
+  async function handOverOrder(order: MarketplaceOrder, result: PollResult, stock: ReservationChange[]) {
     const outcome = await handOver(order);
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
     // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).
     stock.push(...(await resolvedReservationChanges(config, order, Date.now(), deps.itemCodes)));
     if (outcome === 'started') result.started += 1;
     if (outcome === 'signalled') result.signalled += 1;
+    if (outcome === 'ignored') {
+      result.ignored = (result.ignored ?? 0) + 1;
+      log.info(
+        { channel: order.channel, orderId: order.orderId, state: order.state },
+        'order already over and never seen: not handled',
+      );
+    }
     if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
   }
 
@@ -186,9 +223,40 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     result.reservations = (result.reservations ?? 0) + changes.length;
   }
 
+  // Marketplacer channels: invoices instead of OR11, through the same hand-over (nothing Mirakl-specific runs).
+  const marketplacer = createMarketplacerIntake({
+    config,
+    log,
+    client: (code) => {
+      if (!deps.marketplacer) throw ApplicationFailure.nonRetryable('marketplacer is not wired', 'UNEXPECTED_ERROR');
+      return deps.marketplacer(code);
+    },
+    handOver: async (ch: ChannelConfig, record: InvoiceRecord, result: PollResult, stock: ReservationChange[]) => {
+      result.seen += 1;
+      if ('unreadable' in record) {
+        const u = record.unreadable;
+        return reportUnreadable(
+          ch,
+          { orderId: u.orderId, field: u.field, problem: u.problem, fingerprint: u.fingerprint },
+          result,
+        );
+      }
+      const order = marketplacer.toOrder(ch, record.invoice);
+      if (order.state === 'TO_COLLECT') {
+        // Click and collect: a store hands it over; there is nothing for the warehouse to ship.
+        result.ignored = (result.ignored ?? 0) + 1;
+        log.info({ channel: ch.code, orderId: order.orderId }, 'click-and-collect invoice: not handled');
+        return;
+      }
+      await handOverOrder(order, result, stock);
+    },
+    sendStock,
+  });
+
   return {
     async pollChannelOrders(input: { channel: string; since?: string }): Promise<PollResult> {
       const ch = channel(input.channel);
+      if (ch.platform === 'marketplacer') return marketplacer.poll(ch, input.since);
       const client = deps.mirakl(input.channel);
       const since = input.since
         ? new Date(new Date(input.since).getTime() - ch.intake.overlapSeconds * 1000).toISOString()
@@ -224,7 +292,10 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
           if (stock.length >= ch.intake.pageSize) await sendStock(stock, result);
         }
       } catch (err) {
-        throw toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR');
+        // OR11 allows one call a window: a retry sooner (a Retry-After shorter than the window, honoured as the
+        // failure's next retry delay, which overrides the workflow's retry interval) would be refused.
+        const windowMs = Math.ceil(((ch.intake.pollIntervalSeconds * 1000) / (deps.timeScale ?? 1)) * 1.05);
+        throw notSoonerThan(toActivityFailure(err, 'mirakl', 'OR11', 'UNEXPECTED_ERROR'), windowMs);
       } finally {
         await sendStock(stock, result);
       }
@@ -256,6 +327,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       orderIds: string[];
     }): Promise<PollResult & { missing: string[] }> {
       const ch = channel(input.channel);
+      if (ch.platform === 'marketplacer') return marketplacer.byIds(ch, input.orderIds);
       const result: PollResult = { seen: 0, started: 0, signalled: 0, unreadable: 0 };
       let read: { orders: MiraklOrder[]; unreadable: UnreadableOrder[] };
       try {

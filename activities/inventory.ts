@@ -11,7 +11,16 @@ import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import type { ShopifyClient } from '../src/connectors/shopify/client';
 import type { AlertSink, Alert } from '../src/alerts/alerts';
 import { toActivityFailure } from './errors';
-import { STOCK_PUSH_LIMITS, type StockPushLimit, type StockTargetPlatform } from '../src/inventory/targets';
+import {
+  STOCK_PUSH_LIMITS,
+  marketplacerStockLimit,
+  type ReadBackReport,
+  type StockPushLimit,
+  type StockTargetPlatform,
+  type UnmappedVariantsReport,
+} from '../src/inventory/targets';
+import { marketplacerSettings } from '../src/config/schema';
+import type { MarketplacerStock } from './marketplacer-stock';
 import { stockChannels } from '../src/inventory/intake';
 import type { LastUnitsRule } from '../src/inventory/buffers';
 import {
@@ -39,6 +48,7 @@ import {
   type PushCandidates,
   type ShardRead,
 } from '../workflows/inventory-defs';
+import { restockPropagation } from '../src/metrics/returns';
 
 export interface InventorySettings {
   channel: string;
@@ -77,6 +87,8 @@ export interface InventorySettings {
   restKey?: string;
   /** Most items one workflow holds before the ledger is split into shards (absent in older histories). */
   shardItems?: number;
+  /** Restocked units from returns count ahead of the master for at most this long (absent in older histories). */
+  restockHoldMs?: number;
 }
 
 /** Where a ledger lives, for the full read and the push: the channel workflow, or its shards by index. */
@@ -132,6 +144,8 @@ export interface PushStockInput {
   channel: string;
   key: string;
   rows: Array<[offerSku: string, quantity: number]>;
+  /** Rows carrying a return's restock, with when it was decided (the restock propagation metric). */
+  returnRestocks?: Array<{ offerSku: string; decidedAt: number }>;
 }
 
 export interface PushStockResult {
@@ -140,6 +154,14 @@ export interface PushStockResult {
   acceptedAt: number;
   /** Offer SKUs left out because the channel does not list them (never sent). */
   unlisted?: string[];
+  /** Rows not sent for a transient failure (targets that apply at once): pending again. */
+  failed?: string[];
+  /** Rows the target refused at once, in its words: parked like an import's rejected rows. */
+  rejected?: Array<{ offerSku: string; quantity: number; message: string }>;
+  /** Read back right after the push (Marketplacer): did the marketplace show what was sent? */
+  readBack?: ReadBackReport;
+  /** Variants on the channel no master item code feeds (Marketplacer): they would never get stock. */
+  unmappedVariants?: UnmappedVariantsReport;
 }
 
 export interface ImportCheckResult {
@@ -161,6 +183,8 @@ export interface InventoryActivityDeps {
   timeScale?: number;
   /** The offer SKUs each channel lists (src/inventory/listing.ts); absent: every row is pushed. */
   listing?(channel: string): ChannelListing | undefined;
+  /** Channels with `platform: marketplacer`: variantUpdate, the variant mapping and the read-back. */
+  marketplacerStock?: MarketplacerStock;
 }
 
 interface MasterRead {
@@ -269,7 +293,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     ): Promise<InventorySettings> {
       const ch = channelConfig(channel);
       const inv = ch.inventory;
-      const limit = STOCK_PUSH_LIMITS[ch.platform];
+      const mp = ch.platform === 'marketplacer' ? marketplacerSettings(ch) : undefined;
+      const limit = mp
+        ? marketplacerStockLimit(mp.requestsPer10Seconds, mp.stockShare)
+        : STOCK_PUSH_LIMITS[ch.platform];
       const pushIntervalMs = (inv.pushIntervalSeconds * 1000) / timeScale;
       const offerSkusByItem: Record<string, string[]> = {};
       if (opts.skuMap !== false) {
@@ -309,8 +336,9 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           maxUnits: inv.velocityBuffer.maxUnits,
           confidence: inv.velocityBuffer.confidence,
           // Sales the channel cannot reflect yet: those before the next push lands (one push interval) and
-          // those made but not yet in the warehouse (one intake poll: Mirakl OR11 once a minute).
-          horizonMs: pushIntervalMs + (ch.intake.pollIntervalSeconds * 1000) / timeScale,
+          // those made but not yet in the warehouse (one intake poll: Mirakl OR11 once a minute; Marketplacer's
+          // orders come by webhook within seconds).
+          horizonMs: pushIntervalMs + ((mp ? 5 : ch.intake.pollIntervalSeconds) * 1000) / timeScale,
         },
         offerSkusByItem,
         lastUnits,
@@ -319,7 +347,8 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         intakeHold: {
           intervalMs: Object.fromEntries(
             config.channels
-              .filter((c) => c.enabled && c.fulfilment === 'peoplevox')
+              // Polled channels only: Marketplacer's orders arrive by webhook, with no poll rhythm to wait for.
+              .filter((c) => c.enabled && c.fulfilment === 'peoplevox' && c.platform === 'mirakl')
               .map((c) => [c.code, (c.intake.pollIntervalSeconds * 1000) / timeScale]),
           ),
           // A quarter of the window at most: the push it delays still lands well inside window + processing.
@@ -339,6 +368,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           peoplevox: config.temporal.taskQueues.peoplevox,
         },
         maxHistoryEvents: 8_000,
+        restockHoldMs: (config.returns.restockHoldMinutes * 60_000) / timeScale,
       };
     },
 
@@ -435,7 +465,12 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     async pushFromShards(input: ShardPushInput): Promise<ShardPushResult> {
       const ch = channelConfig(input.channel);
       if (ch.platform !== 'mirakl') {
-        throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
+        // Marketplacer applies at once and answers per row (failed, rejected, read back): not wired for shards
+        // yet; a Marketplacer catalogue stays in one ledger (docs/inventory.md, "Scale").
+        throw ApplicationFailure.nonRetryable(
+          `sharded stock pushes for ${ch.platform} are not built yet`,
+          'UNEXPECTED_ERROR',
+        );
       }
       const now = Date.now();
       const candidates: PushCandidates[] = await Promise.all(
@@ -447,7 +482,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         candidates.map((c) => c.rows),
         input.maxRows,
       );
-      const byPriority: Record<PushPriority, number> = { 'sell-out': 0, restock: 0, change: 0 };
+      const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
       for (const r of batch) byPriority[r.priority]++;
       const listing = deps.listing?.(input.channel);
       const listed: typeof batch = [];
@@ -467,6 +502,9 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         }
       }
       const acceptedAt = Date.now();
+      for (const r of listed)
+        if (r.returnDecidedAt !== undefined)
+          restockPropagation.observe({ channel: input.channel }, Math.max(0, acceptedAt - r.returnDecidedAt) / 1000);
       log.info(
         { channel: input.channel, key: input.key, rows: listed.length, unlisted: unlisted.length, importId },
         'stock pushed from shards (STO01)',
@@ -508,8 +546,18 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
      */
     async pushStock(input: PushStockInput): Promise<PushStockResult> {
       const ch = channelConfig(input.channel);
-      if (ch.platform !== 'mirakl') {
-        throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
+      if (ch.platform === 'marketplacer') {
+        if (!deps.marketplacerStock)
+          throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
+        const r = await deps.marketplacerStock.push(ch, input.rows, input.key);
+        return {
+          acceptedAt: r.acceptedAt,
+          ...(r.unlisted.length ? { unlisted: r.unlisted } : {}),
+          ...(r.failed.length ? { failed: r.failed } : {}),
+          ...(r.rejected.length ? { rejected: r.rejected } : {}),
+          ...(r.readBack ? { readBack: r.readBack } : {}),
+          ...(r.unmappedVariants ? { unmappedVariants: r.unmappedVariants } : {}),
+        };
       }
       // Only SKUs the channel lists are sent: a row for an offer it does not have would come back rejected.
       const listing = deps.listing?.(input.channel);
@@ -531,6 +579,9 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           .mirakl(input.channel)
           .importStock(rows.map(([offerSku, quantity]) => ({ offerSku, quantity })));
         log.info({ channel: input.channel, key: input.key, rows: rows.length, importId }, 'stock pushed (STO01)');
+        for (const r of input.returnRestocks ?? [])
+          if (!unlisted.includes(r.offerSku))
+            restockPropagation.observe({ channel: input.channel }, Math.max(0, Date.now() - r.decidedAt) / 1000);
         return { importId, acceptedAt: Date.now(), ...(unlisted.length ? { unlisted } : {}) };
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });

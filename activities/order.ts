@@ -12,8 +12,8 @@ import { acceptKey, shipmentKey, wmsOrderKey, wmsSalesOrderNumber } from '../src
 import { toActivityFailure } from './errors';
 import { ConnectorError } from '../src/connectors/errors';
 import type { Client } from '@temporalio/client';
-import { signalWarehouseGateway } from './warehouse-gateway';
-import type { WarehouseRef } from '../workflows/order/messages';
+import { askWarehouseGateway, type WarehouseAsk } from './warehouse-gateway';
+import type { WarehouseAskRef } from '../workflows/warehouse-gateway';
 import { alertFailures } from '../src/metrics/alerts';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import type { PeoplevoxClient } from '../src/connectors/peoplevox/client';
@@ -22,6 +22,7 @@ import { addressRules } from '../src/domain/addresses';
 import type { ItemCodeDirectory } from './item-codes';
 import type { AlertSink } from '../src/alerts/alerts';
 import type { ShopifyActivities } from './shopify';
+import type { MarketplacerPort } from './marketplacer';
 
 export interface OrderSettings {
   /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
@@ -53,6 +54,8 @@ export interface OrderSettings {
    * despatch reads): how long the order waits for its batch's answer before it asks again.
    */
   warehouseGateway?: { resultTimeoutMs: number };
+  /** Whether the marketplace has an acceptance step (absent in histories from before: required). */
+  acceptance?: 'required' | 'none';
 }
 
 export interface AlertInput {
@@ -90,6 +93,8 @@ export interface OrderActivityDeps {
   client?: Client;
   /** Channels with `fulfilment: shopify`: their fulfilment calls and item codes (docs/shopify.md). */
   shopify?: { activities: ShopifyActivities; itemCodes: ItemCodeDirectory };
+  /** Channels with `platform: marketplacer`: the marketplace port's Marketplacer side (activities/marketplacer.ts). */
+  marketplacer?: MarketplacerPort;
 }
 
 export function createOrderActivities(deps: OrderActivityDeps) {
@@ -129,6 +134,13 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     return deps.shopify.activities;
   }
 
+  /** The marketplace behind a channel, when it is not Mirakl (the activity names stay for replay). */
+  function marketplacerFor(channel: string | undefined): MarketplacerPort | undefined {
+    if (!channel || channelConfig(channel).platform !== 'marketplacer') return undefined;
+    if (!deps.marketplacer) throw ApplicationFailure.nonRetryable('marketplacer is not wired', 'UNEXPECTED_ERROR');
+    return deps.marketplacer;
+  }
+
   function salesOrderNumberFor(channel: string, orderId: string): string {
     return wmsSalesOrderNumber(channelOrderPrefix(channelConfig(channel)), orderId);
   }
@@ -136,7 +148,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   return {
     async orderSettings(channel: string): Promise<OrderSettings> {
       const ch = channelConfig(channel);
-      let multi = multiShipmentCache.get(channel);
+      const mp = marketplacerFor(channel);
+      let multi = mp ? mp.capabilities().multiShipment : multiShipmentCache.get(channel);
       if (multi === undefined) {
         try {
           const pc = await deps.mirakl(channel).platformConfiguration();
@@ -148,7 +161,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       }
       return {
         taskQueues: {
-          acknowledge: config.temporal.taskQueues.acknowledge,
+          // Marketplace writes; Marketplacer's on their own queue, rate-limited to the key's order share.
+          acknowledge: mp ? config.temporal.taskQueues.marketplacer : config.temporal.taskQueues.acknowledge,
           peoplevox: config.temporal.taskQueues.peoplevox,
           inventory: config.temporal.taskQueues.inventory,
           // The channel's fulfilment calls (absent in histories recorded before: they used `peoplevox`).
@@ -159,6 +173,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
             ch.fulfilment === 'shopify' ? config.temporal.taskQueues.shopify : config.temporal.taskQueues.peoplevoxBulk,
         },
         acceptancePolicy: ch.acceptance.policy,
+        ...(mp ? { acceptance: mp.capabilities().acceptance } : {}),
         outOfStock: ch.acceptance.outOfStock,
         alertAtFractions: ch.deadlines.alertAtFractions,
         returnWindowDays: ch.returnWindowDays,
@@ -177,10 +192,11 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         ...(ch.fulfilment === 'peoplevox' && config.systems.peoplevox?.gateway.enabled
           ? {
               warehouseGateway: {
-                // A batch window, the batch's calls at the queue's pace, and room for retries.
+                // A batch window, the batch's calls at the queue's pace, and room for retries; at least 20 s
+                // of real time however fast the sandbox runs (a shorter wait, under load, only asked again).
                 resultTimeoutMs: Math.max(
                   (config.systems.peoplevox.gateway.windowSeconds * 1000 + 120_000) / (deps.timeScale ?? 1),
-                  5_000,
+                  20_000,
                 ),
               },
             }
@@ -218,6 +234,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       orderId: string;
       decisions: Array<{ lineId: string; accepted: boolean }>;
     }): Promise<'accepted' | 'already-decided' | 'refused' | 'cancelled'> {
+      const mp = marketplacerFor(input.channel);
+      if (mp) return mp.acknowledge(input);
       const key = acceptKey(input.channel, input.orderId);
       const client = deps.mirakl(input.channel);
       try {
@@ -334,6 +352,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     async confirmShipment(input: ConfirmShipmentInput): Promise<'confirmed' | 'already-confirmed'> {
+      const mp = marketplacerFor(input.channel);
+      if (mp) return mp.confirmShipment(input);
       const ch = channelConfig(input.channel);
       const key = shipmentKey(input.channel, input.orderId, input.despatchNumber);
       const carrier = input.carrier ? ch.carrierMap[input.carrier] : undefined;
@@ -426,13 +446,16 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     /** Asks the warehouse gateway for this order's warehouse order; the answer comes back by signal. */
-    async requestWarehouseOrder(ref: WarehouseRef): Promise<void> {
+    async requestWarehouseOrder(input: WarehouseAskRef & { check?: boolean }): Promise<WarehouseAsk> {
       if (!deps.client)
         throw ApplicationFailure.nonRetryable('no Temporal client for the warehouse gateway', 'UNEXPECTED_ERROR');
-      await signalWarehouseGateway(deps.client, config, deps.timeScale ?? 1, { kind: 'create', ref });
+      const { check, ...ref } = input;
+      return askWarehouseGateway(deps.client, config, deps.timeScale ?? 1, ref, check === true);
     },
 
     async cancelMarketplaceOrder(input: { channel: string; orderId: string }): Promise<void> {
+      const mp = marketplacerFor(input.channel);
+      if (mp) return mp.cancelOrder(input);
       const client = deps.mirakl(input.channel);
       try {
         await client.cancelOrder(input.orderId);

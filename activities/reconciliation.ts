@@ -3,9 +3,11 @@
 // listCyclesToReconcile: SBC11 billing cycles of a channel (inside the look-back, oldest first) that have no
 //   report yet, or the cycles asked for by id.
 // reconcileBillingCycle: every TL02 row of one cycle (seek paging, paced inside 20 calls a minute and 60 an
-//   hour per shop), the Shopify orders of the billed Mirakl orders, the pure matching (src/reconciliation/
-//   match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals and journal lines: rows and
-//   orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
+//   hour per shop), the Shopify orders of the billed Mirakl orders (channels with a Shopify side), the refunds
+//   the returns of those orders made (channels with returns, every route: the return workflows' own record,
+//   src/reconciliation/returns-source.ts; OR11 for the state of a return refund the payout lacks), the pure
+//   matching (src/reconciliation/match.ts), the CSV and JSON reports. Returns counts, bounded samples, totals
+//   and journal lines: rows and orders never enter workflow history. Heartbeats {phase, done, total} for the CLI's progress bar.
 // raiseReconciliationFindings: one finance exception workflow per cycle and finding kind, opened or updated
 //   with the run's count and sample, cleared when a later run of the cycle finds none.
 import { Context } from '@temporalio/activity';
@@ -16,7 +18,7 @@ import type { Config } from '../src/config/schema';
 import { ConnectorError } from '../src/connectors/errors';
 import type { MiraklClient } from '../src/connectors/mirakl/client';
 import { fromMinor } from '../src/domain/money';
-import { billedOrderIds, findingLabels, reconcileCycle } from '../src/reconciliation/match';
+import { billedOrderIds, findingLabels, isMissingReturnRefund, reconcileCycle } from '../src/reconciliation/match';
 import { toBillingCycle, toTransactionRow } from '../src/reconciliation/mirakl';
 import { CallBudget } from '../src/reconciliation/pacer';
 import {
@@ -25,11 +27,14 @@ import {
   writeReconciliationReports,
   type ReconciliationSummary,
 } from '../src/reconciliation/report';
+import { temporalReturnRefundSource } from '../src/reconciliation/returns-source';
 import { ShopifySourceUnavailableError } from '../src/reconciliation/shopify-source';
 import {
   RECONCILIATION_KINDS,
   type BillingCycle,
   type ReconciliationKind,
+  type ReturnRefund,
+  type ReturnRefundSource,
   type ShopifyOrderRecord,
   type ShopifyOrderSource,
   type TransactionRow,
@@ -41,7 +46,7 @@ import { syncFindingsException } from './exception-findings';
 export interface ReconciliationProgress {
   channel: string;
   cycleId: string;
-  phase: 'tl02' | 'shopify' | 'report';
+  phase: 'tl02' | 'shopify' | 'returns' | 'report';
   done: number;
   total?: number;
   /** TL02 calls made so far by this run. */
@@ -54,7 +59,10 @@ export interface ReconciliationDeps {
   config: Config;
   client: Client;
   mirakl(channel: string): MiraklClient;
-  shopifyOrders(channel: string): ShopifyOrderSource;
+  /** The channel's Shopify side; undefined: the channel has none (a Peoplevox route), nothing is compared with it. */
+  shopifyOrders(channel: string): ShopifyOrderSource | undefined;
+  /** The refunds returns made; default: read from the return workflows through `client`. */
+  returnRefunds?: ReturnRefundSource;
   log: Logger;
   /** Sandbox time scale: Mirakl's windows (a minute, an hour) are divided by it. */
   timeScale?: number;
@@ -146,8 +154,40 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
     return { rows, calls };
   }
 
-  async function readShopify(channel: string, cycleId: string, orderIds: string[]) {
-    const source = deps.shopifyOrders(channel);
+  const returnRefundSource = deps.returnRefunds ?? temporalReturnRefundSource(deps.client, log);
+  async function readReturnRefunds(channel: string, cycleId: string, orderIds: string[]) {
+    const out: ReturnRefund[] = [];
+    for (let i = 0; i < orderIds.length; i += settings.shopifyBatchSize) {
+      const batch = orderIds.slice(i, i + settings.shopifyBatchSize);
+      // A failure here is Temporal's (visibility, a query): thrown as is, the activity retries.
+      out.push(...(await returnRefundSource.findReturnRefunds(channel, batch)));
+      beat({
+        channel,
+        cycleId,
+        phase: 'returns',
+        done: Math.min(orderIds.length, i + batch.length),
+        total: orderIds.length,
+      });
+    }
+    return out;
+  }
+
+  /** refund id → refund_state on the marketplace orders (OR11 by order ids, 100 a call). */
+  async function refundStates(channel: string, orderIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let records: Awaited<ReturnType<MiraklClient['getOrderRecords']>>;
+    try {
+      records = await deps.mirakl(channel).getOrderRecords(orderIds);
+    } catch (err) {
+      throw toActivityFailure(err, 'mirakl', 'OR11', 'SYSTEM_UNAVAILABLE', { channel });
+    }
+    for (const o of records.orders)
+      for (const l of o.order_lines ?? [])
+        for (const r of l.refunds ?? []) if (r.id && r.refund_state) out.set(r.id, r.refund_state);
+    return out;
+  }
+
+  async function readShopify(channel: string, cycleId: string, orderIds: string[], source: ShopifyOrderSource) {
     const out = new Map<string, ShopifyOrderRecord>();
     for (let i = 0; i < orderIds.length; i += settings.shopifyBatchSize) {
       const batch = orderIds.slice(i, i + settings.shopifyBatchSize);
@@ -199,24 +239,33 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
     }): Promise<{ cycles: CycleRef[]; alreadyReconciled: number; deferred: number }> {
       channelConfig(input.channel);
       const mirakl = deps.mirakl(input.channel);
-      const all: CycleRef[] = [];
-      try {
+      const explicit = (input.cycleIds?.length ?? 0) > 0;
+      const listed: CycleRef[] = [];
+      const list = async (first: Parameters<MiraklClient['listBillingCycles']>[0]) => {
         let token: string | undefined;
         do {
-          const page = await mirakl.listBillingCycles(
-            token
-              ? { pageToken: token }
-              : input.cycleIds?.length
-                ? { ids: input.cycleIds, limit: 100 }
-                : { startDate: new Date(Date.now() - settings.lookbackDays * 86_400_000), limit: 100 },
-          );
-          for (const c of page.cycles) all.push(toBillingCycle(c));
+          const page = await mirakl.listBillingCycles(token ? { pageToken: token } : first);
+          for (const c of page.cycles) listed.push(toBillingCycle(c));
           token = page.nextPageToken;
         } while (token);
+      };
+      try {
+        // The look-back window (one SBC11 call, or a few pages): it also gives each cycle its predecessor, which
+        // bounds the return refunds the cycle should carry. Asked-for cycles older than the window: by id.
+        await list({ startDate: new Date(Date.now() - settings.lookbackDays * 86_400_000), limit: 100 });
+        const time = (c: CycleRef) => (c.dateCreated ? Date.parse(c.dateCreated) : NaN);
+        const window = listed.filter((c) => !Number.isNaN(time(c))).sort((a, b) => time(a) - time(b));
+        window.forEach((c, i) => {
+          const prev = window[i - 1];
+          if (prev && time(prev) < time(c)) c.previousDateCreated = prev.dateCreated;
+        });
+        const older = (input.cycleIds ?? []).filter((id) => !listed.some((c) => c.id === id));
+        if (older.length) await list({ ids: older, limit: 100 });
       } catch (err) {
         throw toActivityFailure(err, 'mirakl', 'SBC11', 'SYSTEM_UNAVAILABLE', { channel: input.channel });
       }
-      const explicit = (input.cycleIds?.length ?? 0) > 0;
+      const unique = [...new Map(listed.map((c) => [c.id, c])).values()];
+      const all = explicit ? unique.filter((c) => input.cycleIds!.includes(c.id)) : unique;
       const todo = all
         .filter((c) => input.force || explicit || !isReconciled(settings.reportsDir, input.channel, c.id))
         .sort((a, b) => (a.dateCreated ?? '').localeCompare(b.dateCreated ?? '') || a.id.localeCompare(b.id));
@@ -232,15 +281,27 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       cycle?: BillingCycle;
     }): Promise<ReconciliationSummary> {
       const { channel, cycleId } = input;
-      channelConfig(channel);
+      const ch = channelConfig(channel);
       const startedAt = new Date().toISOString();
       const cycle = input.cycle?.id === cycleId ? input.cycle : await cycleById(channel, cycleId);
       const { rows, calls } = await readTransactions(channel, cycleId);
       const orderIds = billedOrderIds(rows);
-      const shopify = await readShopify(channel, cycleId, orderIds);
+      const shopifySource = deps.shopifyOrders(channel);
+      const shopify = shopifySource ? await readShopify(channel, cycleId, orderIds, shopifySource) : undefined;
+      // Every route that takes returns: the payout's refunds against the refunds those returns made.
+      const returnRefunds = ch.returns !== 'none' ? await readReturnRefunds(channel, cycleId, orderIds) : undefined;
       beat({ channel, cycleId, phase: 'report', done: 0, total: 1, calls });
       const terms = settings.channelCommission[channel] ?? settings.commission;
-      const result = reconcileCycle({ channel, cycle, rows, shopify, terms });
+      let result = reconcileCycle({ channel, cycle, rows, shopify, returnRefunds, terms });
+      const missing = result.returnRefunds.filter(isMissingReturnRefund);
+      if (returnRefunds && missing.length > 0) {
+        // Before calling a return refund missing: is it complete at the marketplace? (OR11 by order id.)
+        const states = await refundStates(channel, [...new Set(missing.map((m) => m.orderId))]);
+        const annotated = returnRefunds.map((k) =>
+          states.has(k.refundId) ? { ...k, marketplaceState: states.get(k.refundId) } : k,
+        );
+        result = reconcileCycle({ channel, cycle, rows, shopify, returnRefunds: annotated, terms });
+      }
       const fmt = (minor: number) => fromMinor(minor, cycle.currency);
       const samples = emptySamples();
       for (const kind of RECONCILIATION_KINDS)

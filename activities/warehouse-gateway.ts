@@ -32,9 +32,19 @@ import {
   despatchHintSignal,
   warehouseCreateRequestedSignal,
   warehouseGatewayWorkflow,
+  warehouseRequestStatusQuery,
+  type WarehouseAskRef,
   type WarehouseGatewayInput,
 } from '../workflows/warehouse-gateway';
 import { toActivityFailure } from './errors';
+import { inParallel } from '../src/util/in-parallel';
+
+/** Orders of a batch read at once (queries to their workflows). */
+const READ_WIDTH = 25;
+/** Tries of each order's query before the order hears 'retry' (and asks again). */
+const QUERY_ATTEMPTS = 3;
+/** Answers signalled at once. */
+const DELIVER_WIDTH = 16;
 
 export type { WarehouseRef, WarehouseResult } from '../workflows/order/messages';
 
@@ -65,18 +75,26 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
     return config.channels.find((c) => c.code === code);
   }
 
-  /** The order's rows, read from its workflow; or why it could not be read. */
-  async function prepare(ref: WarehouseRef): Promise<Prepared | WarehouseResult> {
+  /** The order's rows, from its request or else read from its workflow; or why it could not be read. */
+  async function prepare(ask: WarehouseAskRef): Promise<Prepared | WarehouseResult> {
+    const { request: carried, ...ref } = ask;
     const ch = channelConfig(ref.channel);
     if (!ch) return { ref, outcome: 'rejected', message: `channel ${ref.channel} is not configured` };
-    let request;
-    try {
-      request = await client.connection.withDeadline(Date.now() + 10_000, () =>
-        client.workflow.getHandle(ref.workflowId).query(warehouseRequestQuery),
-      );
-    } catch (err) {
-      return { ref, outcome: 'retry', message: `order workflow did not answer: ${(err as Error).message}` };
-    }
+    let request = carried;
+    if (!request)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          request = await client.connection.withDeadline(Date.now() + 10_000, () =>
+            client.workflow.getHandle(ref.workflowId).query(warehouseRequestQuery),
+          );
+          break;
+        } catch (err) {
+          // A busy order (a task of its own in flight) refuses a query for a moment: try again before giving up.
+          if (attempt >= QUERY_ATTEMPTS || err instanceof WorkflowNotFoundError)
+            return { ref, outcome: 'retry', message: `order workflow did not answer: ${(err as Error).message}` };
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+        }
+      }
     if (!request || request.salesOrderNumber !== ref.salesOrderNumber)
       return { ref, outcome: 'retry', message: 'the order no longer asks for this warehouse order' };
     const codes = new Map<string, string>();
@@ -101,16 +119,22 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
   }
 
   return {
-    async createSalesOrderBatch(input: { refs: WarehouseRef[] }): Promise<WarehouseResult[]> {
+    async createSalesOrderBatch(input: { refs: WarehouseAskRef[] }): Promise<WarehouseResult[]> {
       const ctx = Context.current();
       const before = (ctx.info.heartbeatDetails as BatchProgress | undefined)?.saving === true || ctx.info.attempt > 1;
       const results = new Map<string, WarehouseResult>();
+      // Each order's rows from its own workflow, a batch's worth at once (a query each; slow when workers are busy).
+      const read: Array<Prepared | WarehouseResult> = new Array(input.refs.length);
+      await inParallel(input.refs, READ_WIDTH, async (ref, i) => {
+        read[i] = await prepare(ref);
+        ctx.heartbeat(ctx.info.heartbeatDetails);
+      });
       const prepared: Prepared[] = [];
-      for (const ref of input.refs) {
-        const p = await prepare(ref);
+      input.refs.forEach((ref, i) => {
+        const p = read[i]!;
         if ('outcome' in p) results.set(ref.salesOrderNumber, p);
         else prepared.push(p);
-      }
+      });
       try {
         // After a lost response: look before saving again, and only ours counts as already there.
         let toSave = prepared;
@@ -168,7 +192,12 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
       } catch (err) {
         throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED');
       }
-      const out = input.refs.map((r) => results.get(r.salesOrderNumber)!);
+      // Answers name the request only (never its data: they are signalled to the orders).
+      const out = input.refs.map((r) => {
+        const res = results.get(r.salesOrderNumber)!;
+        const { request: _data, ...ref } = res.ref as WarehouseAskRef;
+        return { ...res, ref };
+      });
       log.info(
         {
           batch: input.refs.length,
@@ -183,14 +212,17 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
 
     /** Tells each order of a batch what became of its warehouse order. */
     async deliverWarehouseResults(input: { results: WarehouseResult[] }): Promise<void> {
-      for (const r of input.results) {
+      let failed: unknown;
+      await inParallel(input.results, DELIVER_WIDTH, async (r) => {
         try {
           await client.workflow.getHandle(r.ref.workflowId).signal(warehouseResultSignal, r);
         } catch (err) {
           // The order finished meanwhile (cancelled, terminated): nobody to tell; a restart asks again.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          if (!(err instanceof WorkflowNotFoundError)) failed ??= err;
         }
-      }
+      });
+      // A retry tells them all again (an order takes the answer for its own number once; a repeat is harmless).
+      if (failed) throw failed;
     },
   };
 }
@@ -209,11 +241,18 @@ export function warehouseGatewayStart(
   const scope = config.temporal.idScope;
   return {
     workflowId: `warehouse:peoplevox:${pvx.clientId}${scope ? `:${scope}` : ''}`,
-    taskQueue: config.temporal.taskQueues.orders,
+    // The coordination queue the rate budgets run on (workers/runtime.ts budgetTaskQueue), served by a small worker
+    // of its own in every process that runs workflows: the gateway's tasks never wait behind a backlog of order
+    // work (on the orders queue, under a burst, they timed out and the gateway fell behind).
+    taskQueue: `${config.temporal.taskQueues.orders}-budgets`,
     input: {
       tenant: pvx.clientId,
       queues: { sla: config.temporal.taskQueues.peoplevox, bulk: config.temporal.taskQueues.peoplevoxBulk },
-      batch: { maxOrders: g.maxOrders, windowMs: (g.windowSeconds * 1000) / timeScale },
+      batch: {
+        maxOrders: g.maxOrders,
+        windowMs: (g.windowSeconds * 1000) / timeScale,
+        maxInFlight: g.maxBatchesInFlight,
+      },
       despatch: {
         everyMs: (g.despatchEverySeconds * 1000) / timeScale,
         minGapMs: (g.despatchMinGapSeconds * 1000) / timeScale,
@@ -229,7 +268,7 @@ export async function signalWarehouseGateway(
   client: Client,
   config: Config,
   timeScale: number,
-  signal: { kind: 'create'; ref: WarehouseRef } | { kind: 'hint' },
+  signal: { kind: 'create'; ref: WarehouseAskRef } | { kind: 'hint' },
 ): Promise<boolean> {
   const start = warehouseGatewayStart(config, timeScale);
   if (!start) return false;
@@ -246,4 +285,34 @@ export async function signalWarehouseGateway(
     });
   else await client.workflow.signalWithStart(warehouseGatewayWorkflow, { ...common, signal: despatchHintSignal });
   return true;
+}
+
+/** What became of an order's ask: sent to the gateway, or already there (queued or being saved) with its wait. */
+export type WarehouseAsk = { state: 'asked' } | { state: 'queued'; etaMs: number; ahead: number };
+
+/**
+ * An order asks the gateway for its warehouse order. When it asks again (`check`), it first looks whether the
+ * gateway still holds its request: if so it is not sent again (the gateway records nothing) and the order hears
+ * how long the queue ahead of it should take. A gateway that does not answer the look is simply asked.
+ */
+export async function askWarehouseGateway(
+  client: Client,
+  config: Config,
+  timeScale: number,
+  ref: WarehouseAskRef,
+  check: boolean,
+): Promise<WarehouseAsk> {
+  const start = warehouseGatewayStart(config, timeScale);
+  if (check && start) {
+    try {
+      const st = await client.connection.withDeadline(Date.now() + 10_000, () =>
+        client.workflow.getHandle(start.workflowId).query(warehouseRequestStatusQuery, ref.salesOrderNumber),
+      );
+      if (st.state !== 'unknown') return { state: 'queued', etaMs: st.etaMs, ahead: st.ahead };
+    } catch {
+      // Not running, or too busy to answer: ask (a repeat it already holds is coalesced).
+    }
+  }
+  await signalWarehouseGateway(client, config, timeScale, { kind: 'create', ref });
+  return { state: 'asked' };
 }

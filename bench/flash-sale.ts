@@ -15,7 +15,13 @@ import { SA } from '../src/temporal/search-attributes';
 import { inventoryWorkflowId } from '../src/inventory/keys';
 import { fullReadSignal } from '../workflows/inventory';
 import { SANDBOX_SECRETS } from '../src/sandbox/secrets';
-import { CHANNELS, PROPAGATION_DEFINITION, runFlashSale, type SaleParams } from './lib/inventory-flash-sale';
+import {
+  CHANNELS,
+  MKP_INVENTORY,
+  PROPAGATION_DEFINITION,
+  runFlashSale,
+  type SaleParams,
+} from './lib/inventory-flash-sale';
 import { availableQuery, healthQuery } from '../workflows/inventory';
 
 const params: SaleParams = {
@@ -126,7 +132,11 @@ async function main() {
       process.env.FLASH_SALE_VARIANT === '0'
         ? undefined
         : await runFlashSale(env, 'loopline', params, log, {
-            inventory: { asos: LAST_UNITS_OFF, joules: LAST_UNITS_OFF },
+            inventory: {
+              asos: LAST_UNITS_OFF,
+              joules: LAST_UNITS_OFF,
+              mkp: '{ pushIntervalSeconds: 1, lastUnits: { oneChannelBelow: 0 } }',
+            },
           });
     const baseline = await runFlashSale(env, 'full-sync-15min', params, log);
     const windowWallMs = 60_000 / params.timeScale;
@@ -156,8 +166,11 @@ async function main() {
         customers:
           'buy only what the marketplace shows (1 unit, sometimes 2); the marketplace decrements on each order',
         intake:
-          'orders reach the warehouse when the channel polls (OR11 once a simulated minute; Joules 30 s after ASOS)',
-        acceptance: 'decideStockAcceptance per line: ASOS accept-and-backorder, Joules refuse-line',
+          'orders reach the warehouse when the channel polls (OR11 once a simulated minute; Joules 30 s after ASOS); ' +
+          'Marketplacer (mkp) orders within 5 simulated seconds (its webhooks)',
+        acceptance:
+          'decideStockAcceptance per line: ASOS accept-and-backorder, Joules refuse-line, Marketplacer accept-and-backorder (no acceptance step)',
+        marketplacer: `mkp: absolute countOnHand per variant (variantUpdate), inventory ${MKP_INVENTORY} (no per-minute limit, only the key's 750 requests / 10 s); the baseline sends every variant every 15 minutes`,
         master_changes:
           'warehouse allocations and goods-in, through the Peoplevox simulator (AvailabilityChanges callbacks)',
         baseline: 'every 15 simulated minutes: read Item inventory summary, STO01 every SKU to both channels',
@@ -198,6 +211,23 @@ async function main() {
           met: within(loopline) && within(baseline) && loopline.rate_limited_calls + baseline.rate_limited_calls === 0,
         },
         absorbs_10000_events_a_minute: loopline.absorption,
+        // The Marketplacer channel (issue 14): no per-minute limit, only the per-key budget.
+        marketplacer_channel: {
+          p99_propagation_wall_ms: loopline.propagation_by_channel.mkp?.wall.p99 ?? null,
+          p99_propagation_simulated_ms: loopline.propagation_by_channel.mkp?.simulated.p99 ?? null,
+          samples: loopline.propagation_by_channel.mkp?.samples ?? 0,
+          not_reflected: loopline.propagation_by_channel.mkp?.not_reflected ?? 0,
+          p99_within_2s_wall: (loopline.propagation_by_channel.mkp?.wall.p99 ?? Infinity) <= 2000,
+          calls_within_750_per_10s: {
+            loopline: loopline.marketplacer_key_budget,
+            baseline: baseline.marketplacer_key_budget,
+            met: loopline.marketplacer_key_budget.within && baseline.marketplacer_key_budget.within,
+          },
+          oversold_units: {
+            loopline: loopline.oversold_by_channel.mkp ?? 0,
+            baseline: baseline.oversold_by_channel.mkp ?? 0,
+          },
+        },
       },
       // Not the targets above (those are Loopline's default config): the same sale with the last-unit rule
       // off, for the trade-off it shows (oversold against customers_turned_away and units left unsold).

@@ -5,7 +5,9 @@
 // harness the 1,000-order test uses). Then the same orders go through a workflow of the same shape whose
 // activities do nothing (the engine ceiling). Then, on a second stack on the same Temporal server whose ASOS
 // channel is fulfilled by the Shopify simulator, N ASOS orders go through the Shopify route with faults on
-// Mirakl, Shopify and its webhook deliveries (bench/lib/shopify-traffic.ts): `shopify_route` in the JSON.
+// Mirakl, Shopify and its webhook deliveries (bench/lib/shopify-traffic.ts): `shopify_route` in the JSON. Then, on
+// a third stack with a Marketplacer channel, invoices go through the Marketplacer route with faults on its API, on
+// Peoplevox and on its webhooks (bench/lib/marketplacer-traffic.ts): `marketplacer_route`.
 // Writes bench/results/orders.json (see bench/README.md).
 import './lib/sdk-logging';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -19,6 +21,8 @@ import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
 import { activityFailureCount } from './lib/sdk-logging';
 import { runShopifyTraffic, shopControlPath, type ShopifyTrafficReport } from './lib/shopify-traffic';
+import { runMarketplacerTraffic } from './lib/marketplacer-traffic';
+import { MKP } from '../test/support/stack';
 import {
   DEFAULT_FAULTS,
   faultRules,
@@ -37,6 +41,9 @@ const { values: args } = parseArgs({
     'arrival-rate': { type: 'string', default: '0' },
     'no-ceiling': { type: 'boolean', default: false },
     'shopify-orders': { type: 'string', default: '200' },
+    'marketplacer-orders': { type: 'string', default: '500' },
+    'steady-minutes': { type: 'string', default: '10' },
+    'steady-min-orders': { type: 'string', default: '200' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'orders.json') },
   },
 });
@@ -49,15 +56,19 @@ async function main(): Promise<number> {
   const timeScale = Number(args['time-scale']);
   const arrivalPerSecond = Number(args['arrival-rate']);
   const shopifyOrders = Number(args['shopify-orders']);
+  const marketplacerOrders = Number(args['marketplacer-orders']);
+  const steadyMinutes = Number(args['steady-minutes']);
   const faults: FaultProfile = { ...DEFAULT_FAULTS, probability: Number(args['fault-probability']) };
   if (
     !(orders > 0) ||
     !(timeScale >= 1) ||
     !(faults.probability >= 0 && faults.probability < 1) ||
-    !(Number.isInteger(shopifyOrders) && shopifyOrders >= 0)
+    !(Number.isInteger(shopifyOrders) && shopifyOrders >= 0) ||
+    !(Number.isInteger(marketplacerOrders) && marketplacerOrders >= 0) ||
+    !(steadyMinutes >= 0)
   ) {
     say(
-      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N]',
+      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N] [--marketplacer-orders N] [--steady-minutes M]',
     );
     return 2;
   }
@@ -84,6 +95,8 @@ async function main(): Promise<number> {
     const failuresBefore = activityFailureCount();
     say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
     let report;
+    let steady: Record<string, unknown> | null = null;
+    let steadyFailures = 0;
     try {
       report = await runOrderTraffic({
         control: stack.control,
@@ -96,6 +109,44 @@ async function main(): Promise<number> {
         deadlineMs: Math.max(10 * 60_000, orders * 1_000),
         log: say,
       });
+      // Steady state: orders arriving at half the burst's measured throughput, for at least the given simulated
+      // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
+      // floor is the OR11 poll window.
+      if (steadyMinutes > 0 && report.ordersPerSec > 0) {
+        const rate = report.ordersPerSec / 2;
+        const n = Math.max(Number(args['steady-min-orders']), Math.ceil((rate * steadyMinutes * 60) / timeScale));
+        say(`steady state: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`);
+        const r = await runOrderTraffic({
+          control: stack.control,
+          client: env.client,
+          config: stack.config,
+          idPrefix: `${stack.idPrefix}S`,
+          orders: n,
+          seed: 2,
+          arrivalPerSecond: rate,
+          faults: faults.probability > 0 ? faults : null,
+          deadlineMs: Math.max(10 * 60_000, n * 1_000),
+          log: say,
+        });
+        steady = {
+          arrival_orders_per_sec: round(rate),
+          orders: r.orders,
+          arrival_wall_seconds: round(n / rate, 1),
+          arrival_simulated_minutes: round((n / rate / 60) * timeScale, 1),
+          ack_latency_ms: r.ackLatencyMs,
+          wms_latency_ms: r.wmsLatencyMs,
+          confirm_latency_ms: r.confirmLatencyMs,
+          target_ack_p99_ms: intakeIntervalMs + 1000,
+          ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
+          lost: r.lost.length,
+          duplicate_wms_orders: r.duplicateWms.length,
+          duplicate_confirmations: r.duplicateConfirmations.length,
+          workflows_not_completed: r.workflowsNotCompleted.length,
+          definition:
+            'ack latency: order created on Mirakl → accepted (OR21), simulator clocks; target one OR11 poll window (scaled) + 1 s',
+        };
+        steadyFailures = r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
+      }
     } finally {
       await stack.stop();
     }
@@ -118,27 +169,36 @@ async function main(): Promise<number> {
     const rssPeakPvx = rssPeak;
     const loadAfterPvx = loadavg();
 
-    let shopify: Record<string, unknown> | null = null;
-    let shopifyFailures = 0;
-    if (shopifyOrders > 0) {
+    // Each further route on its own stack; a route that fails still lets the Peoplevox figures be written, with
+    // its failure in the JSON and the exit code.
+    const route = async (
+      name: string,
+      n: number,
+      run: typeof shopifyRoute,
+    ): Promise<{ route: Record<string, unknown> | null; failures: number }> => {
+      if (n <= 0) return { route: null, failures: 0 };
       rssPeak = process.memoryUsage().rss;
       try {
-        ({ route: shopify, failures: shopifyFailures } = await shopifyRoute({
+        return await run({
           env,
-          orders: shopifyOrders,
+          orders: n,
           timeScale,
           despatchBackstopMs,
           arrivalPerSecond,
           faults,
           rssPeak: () => rssPeak,
-        }));
+        });
       } catch (err) {
-        // The Peoplevox figures are still written; the route's failure is in the JSON and the exit code.
-        say(`shopify route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        shopify = { error: err instanceof Error ? err.message : String(err) };
-        shopifyFailures = 1;
+        say(`${name} route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return { route: { error: err instanceof Error ? err.message : String(err) }, failures: 1 };
       }
-    }
+    };
+    const { route: shopify, failures: shopifyFailures } = await route('shopify', shopifyOrders, shopifyRoute);
+    const { route: marketplacer, failures: marketplacerFailures } = await route(
+      'marketplacer',
+      marketplacerOrders,
+      marketplacerRoute,
+    );
     clearInterval(sampler);
 
     const pvx = stack.config.systems.peoplevox!;
@@ -214,7 +274,9 @@ async function main(): Promise<number> {
         harness_errors: report.harnessErrors.slice(0, 50),
         timed_out: report.timedOut,
       },
+      steady_state: steady,
       shopify_route: shopify,
+      marketplacer_route: marketplacer,
     };
     mkdirSync(dirname(args.out), { recursive: true });
     const tmp = `${args.out}.tmp`;
@@ -245,9 +307,28 @@ async function main(): Promise<number> {
               duplicate_confirmations: shopify.duplicate_confirmations,
             }
           : null,
+        marketplacer_route: marketplacer
+          ? {
+              orders: marketplacer.orders,
+              seconds: marketplacer.seconds,
+              wms_latency_ms: marketplacer.wms_latency_ms,
+              shipment_latency_ms: marketplacer.shipment_latency_ms,
+              lost: marketplacer.lost,
+              duplicate_wms_orders: marketplacer.duplicate_wms_orders,
+              duplicate_shipments: marketplacer.duplicate_shipments,
+            }
+          : null,
       })}\n`,
     );
-    return result.lost + result.duplicate_wms_orders + result.duplicate_confirmations + shopifyFailures > 0 ? 1 : 0;
+    return result.lost +
+      steadyFailures +
+      result.duplicate_wms_orders +
+      result.duplicate_confirmations +
+      shopifyFailures +
+      marketplacerFailures >
+      0
+      ? 1
+      : 0;
   } finally {
     clearInterval(sampler);
     await env.teardown();
@@ -395,6 +476,91 @@ async function shopifyRoute(o: ShopifyRouteOptions): Promise<{ route: Record<str
       strays: sr.strays.slice(0, 50),
       harness_errors: sr.harnessErrors.slice(0, 50),
       timed_out: sr.timedOut,
+    },
+  };
+  return { route, failures };
+}
+
+/** The Marketplacer route on its own stack (channel mkp on the Marketplacer simulator): `marketplacer_route`. */
+async function marketplacerRoute(
+  o: ShopifyRouteOptions,
+): Promise<{ route: Record<string, unknown>; failures: number }> {
+  const { env, timeScale, despatchBackstopMs, arrivalPerSecond, faults } = o;
+  const mStack = await startStack(env, { timeScale, marketplacer: true, despatchBackstopMs });
+  const ch = mStack.config.channels.find((c) => c.code === MKP)!;
+  const pvx = mStack.config.systems.peoplevox!;
+  say(`marketplacer route: ${o.orders} invoices, fault probability ${faults.probability}`);
+  const loadBefore = loadavg();
+  const failuresBefore = activityFailureCount();
+  let r;
+  try {
+    r = await runMarketplacerTraffic({
+      control: mStack.control,
+      channel: MKP,
+      prefix: 'MKP',
+      clientId: pvx.clientId,
+      orders: o.orders,
+      arrivalPerSecond,
+      faults: faults.probability > 0 ? faults : null,
+      timeScale,
+      deadlineMs: Math.max(10 * 60_000, o.orders * 1_000),
+      log: say,
+    });
+  } finally {
+    await mStack.stop();
+  }
+  say(`marketplacer route: ${r.orders} invoices over ${r.seconds.toFixed(1)} s`);
+  const failures = r.lost.length + r.duplicateWmsOrders.length + r.duplicateShipments.length;
+  const route = {
+    orders: r.orders,
+    seconds: round(r.seconds, 1),
+    orders_per_sec: round(r.orders / Math.max(0.001, r.seconds)),
+    wms_latency_ms: r.wmsLatencyMs,
+    shipment_latency_ms: r.shipmentLatencyMs,
+    worker_rss_mb_peak: round(o.rssPeak() / 2 ** 20, 0),
+    lost: r.lost.length,
+    duplicate_wms_orders: r.duplicateWmsOrders.length,
+    duplicate_shipments: r.duplicateShipments.length,
+    wrong_shipments: r.wrongShipments.length,
+    traffic: {
+      channel: 'mkp (Marketplacer, signed webhooks + invoices poll) → Peoplevox (warehouse gateway)',
+      parcels: r.parcels,
+      invoices_in_two_parcels: r.split,
+      arrival: arrivalPerSecond > 0 ? `${arrivalPerSecond} invoices/s` : 'all at once',
+      latencies:
+        'wms: invoice placed → Peoplevox sales order created; shipment: Peoplevox despatch → shipmentCreate accepted (simulator timestamps)',
+    },
+    settings: {
+      time_scale: timeScale,
+      intake_poll_interval_ms: (ch.intake.pollIntervalSeconds * 1000) / timeScale,
+      despatch_backstop_ms: despatchBackstopMs,
+      marketplacer_requests_per_10_seconds: ch.marketplacer?.requestsPer10Seconds ?? 600,
+      simulator_rate_limits_enforced: true,
+      load_average_before: loadBefore.map((x) => round(x)),
+      load_average_after: loadavg().map((x) => round(x)),
+    },
+    faults: {
+      profile: faults.probability > 0 ? faults : null,
+      rules: faults.probability > 0 ? faultRules(faults) : [],
+      applied_to: [
+        'marketplacer: every Seller API operation',
+        'peoplevox: every SOAP operation',
+        'marketplacer-webhook: duplicates (a quarter of the fault probability), the first 6 events newest first, a quarter of the fault probability of the invoices never delivered (found by the poll)',
+      ],
+      fired: r.faultsFired,
+      webhooks: r.webhooks,
+      activity_attempts_failed_and_retried: activityFailureCount() - failuresBefore,
+    },
+    marketplacer_calls: r.marketplacerCalls,
+    marketplacer_busiest_window: r.busiestWindow,
+    simulator_rate_limited: r.rateLimited,
+    measured_at: new Date().toISOString(),
+    findings: {
+      lost: r.lost.slice(0, 50),
+      duplicate_wms_orders: r.duplicateWmsOrders.slice(0, 50),
+      duplicate_shipments: r.duplicateShipments.slice(0, 50),
+      wrong_shipments: r.wrongShipments.slice(0, 50),
+      timed_out: r.timedOut,
     },
   };
   return { route, failures };

@@ -53,6 +53,7 @@ async function runWorker(args: string[]) {
     'workers running',
   );
   await Promise.all(workers.map((w) => w.run()));
+  await runtime.close();
   await connection.close();
 }
 

@@ -18,6 +18,7 @@ import { intakeWorkflow } from '../workflows/intake';
 import { warehouseGatewayWorkflow } from '../workflows/warehouse-gateway';
 import { warehouseGatewayStart } from '../activities/warehouse-gateway';
 import { reconciliationChannels } from '../src/reconciliation/channels';
+import { returnReceiptsSweepWorkflow, type ReturnReceiptsSweepInput } from '../workflows/return-receipts-sweep';
 
 export interface RecurringOptions {
   /** Appended to ids so several stacks can share one Temporal namespace (tests). */
@@ -46,6 +47,10 @@ export function despatchSweepScheduleId(suffix?: string): string {
 
 export function payoutReconciliationScheduleId(suffix?: string): string {
   return suffix ? `payout-reconciliation:${suffix}` : 'payout-reconciliation';
+}
+
+export function returnReceiptsScheduleId(suffix?: string): string {
+  return suffix ? `return-receipts:${suffix}` : 'return-receipts';
 }
 
 export function catalogueAuditScheduleId(suffix?: string): string {
@@ -94,6 +99,8 @@ export async function ensureRecurringWork(
           channel: ch.code,
           intervalMs: (ch.intake.pollIntervalSeconds * 1000) / scale,
           staleAfterPolls: ch.intake.staleAfterPolls,
+          // Marketplacer: the invoices poll is the webhooks' backstop, on the queue that holds the key's budget.
+          ...(ch.platform === 'marketplacer' ? { taskQueue: config.temporal.taskQueues.marketplacer } : {}),
         },
       ],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -142,6 +149,31 @@ export async function ensureRecurringWork(
       await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
       opts.log?.debug({ scheduleId }, 'schedule updated');
     }
+    out.scheduleIds.push(scheduleId);
+  }
+
+  // Return receipts (docs/returns.md): the warehouse's Return summary, the backstop of the Returns event,
+  // where a channel's returns are warehouse-driven.
+  if (pvx && config.channels.some((c) => c.enabled && c.returns === 'warehouse')) {
+    const scheduleId = returnReceiptsScheduleId(opts.idSuffix);
+    const input: ReturnReceiptsSweepInput = {
+      lookbackMinutes: config.returns.receiptLookbackMinutes / scale,
+      taskQueue: config.temporal.taskQueues.peoplevoxBulk,
+    };
+    await ensureSchedule(
+      client,
+      scheduleId,
+      { intervals: [{ every: Math.max(1000, (config.returns.receiptSweepMinutes * 60_000) / scale) }] },
+      {
+        type: 'startWorkflow',
+        workflowType: returnReceiptsSweepWorkflow,
+        workflowId: `return-receipts-run${opts.idSuffix ? `:${opts.idSuffix}` : ''}`,
+        taskQueue: config.temporal.taskQueues.orders,
+        args: [input] as [ReturnReceiptsSweepInput],
+      },
+      'Warehouse return receipts (Peoplevox Return summary): the refund trigger of warehouse-driven returns',
+      opts.log,
+    );
     out.scheduleIds.push(scheduleId);
   }
 

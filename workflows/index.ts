@@ -15,5 +15,8 @@ export {
 } from './findings-exception';
 export { alertRouterWorkflow } from './alerts';
 export { orderUnreadableWorkflow } from './order-unreadable';
+export { returnWorkflow } from './returns';
+export { returnReceiptsSweepWorkflow } from './return-receipts-sweep';
 export { warehouseGatewayWorkflow } from './warehouse-gateway';
+export { marketplaceEventsWorkflow } from './marketplace-events';
 export { rateBudgetWorkflow } from './rate-budget';

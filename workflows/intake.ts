@@ -15,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IntakeActivities, PollResult } from '../activities/intake';
+import type { ReturnIntakeActivities, ReturnPollResume } from '../activities/returns-intake';
 
 export interface IntakeInput {
   channel: string;
@@ -22,8 +23,23 @@ export interface IntakeInput {
   intervalMs: number;
   /** Polls in a row that may fail before the intake is stale (an alert, and red on the dashboard). Default 5. */
   staleAfterPolls?: number;
+  /** Where the poll runs (Marketplacer: its own rate-limited queue); default the workflow's own queue. */
+  taskQueue?: string;
   watermark?: string;
   totals?: IntakeTotals;
+  /** The marketplace's returns (RT11): watermark and when they were last read (carried across continue-as-new). */
+  returns?: {
+    watermark?: string;
+    lastPollAt?: number;
+    polls?: number;
+    seen?: number;
+    lastError?: string;
+    /** The RT11 interval for this channel (none: returns not followed), read from the config every 60 polls. */
+    everyMs?: number | null;
+    checkedAt?: number;
+    /** A poll that stopped between pages (a following page refused for the call rate): where the next goes on. */
+    resume?: ReturnPollResume;
+  };
 }
 
 export interface IntakeTotals {
@@ -49,8 +65,9 @@ export const stopIntakeSignal = defineSignal('stop');
  * (429) — the limit holds by construction. Then the poll counts as failed and the loop's next window tries again,
  * so a channel that cannot be read shows up as failed polls (stale) instead of one poll retrying out of sight.
  */
-function pollActs(intervalMs: number) {
+function pollActs(intervalMs: number, taskQueue?: string) {
   return proxyActivities<Pick<IntakeActivities, 'pollChannelOrders'>>({
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '5m',
     heartbeatTimeout: '1m',
     retry: {
@@ -61,6 +78,12 @@ function pollActs(intervalMs: number) {
     },
   });
 }
+/** The returns poll (RT11): a few attempts; a window that fails is tried again at the next one. */
+const returnActs = proxyActivities<Pick<ReturnIntakeActivities, 'pollChannelReturns' | 'returnPollInterval'>>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
 const alerts = proxyActivities<Pick<IntakeActivities, 'raiseIntakeAlert'>>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3 },
@@ -70,12 +93,13 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
   let watermark = input.watermark;
   const totals: IntakeTotals = input.totals ?? { polls: 0, ordersSeen: 0, started: 0, signalled: 0, unreadable: 0 };
   let stopped = false;
-  setHandler(intakeStateQuery, () => ({ ...input, watermark, totals }));
+  const returns = { ...(input.returns ?? {}) };
+  setHandler(intakeStateQuery, () => ({ ...input, watermark, totals, returns }));
   setHandler(stopIntakeSignal, () => {
     stopped = true;
   });
 
-  const acts = pollActs(input.intervalMs);
+  const acts = pollActs(input.intervalMs, input.taskQueue);
   const firstPollAt = Date.now();
   while (!stopped) {
     const started = Date.now();
@@ -106,17 +130,49 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
       totals.lastPollAt = started;
       totals.lastError = undefined;
     }
+    // The marketplace's returns, in the same rhythm: after an order poll, once RT11's 5 minutes have passed.
+    if (result && patched('intake-returns-v1')) await pollReturns(input.channel, input.intervalMs, returns);
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
-      await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals });
+      await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns });
     }
-    // Never two polls inside one interval, however long the poll took. The margin absorbs the delay
-    // between this timer and the HTTP call, so the platform's window is respected by construction.
+    // Never two polls inside one interval, however long the poll took. The interval counts from the end of
+    // the poll: its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
+    // than that, while counting from the start let the next poll follow a late retry within the window (a 429
+    // in the chaos bench). The margin absorbs the delay between this timer and the HTTP call.
     const margin = Math.max(250, input.intervalMs * 0.02);
-    const wait = Math.max(0, input.intervalMs + margin - (Date.now() - started));
+    const from = patched('intake-pace-from-end') ? Date.now() : started;
+    const wait = Math.max(0, input.intervalMs + margin - (Date.now() - from));
     if (await condition(() => stopped, wait)) break;
   }
   await sleep(0);
   return totals;
+}
+
+/** RT11 when its interval (from the channel's config: none when returns are not followed) has passed. */
+async function pollReturns(channel: string, intervalMs: number, r: NonNullable<IntakeInput['returns']>): Promise<void> {
+  try {
+    if (r.everyMs === undefined || r.checkedAt === undefined || Date.now() - r.checkedAt >= 60 * intervalMs) {
+      r.everyMs = (await returnActs.returnPollInterval({ channel })) ?? null;
+      r.checkedAt = Date.now();
+    }
+    const every = r.everyMs;
+    if (every === null) return;
+    // The margin keeps two polls more than the documented interval apart, whatever the timers' jitter.
+    if (r.lastPollAt !== undefined && Date.now() - r.lastPollAt < every + Math.max(250, every * 0.02)) return;
+    r.lastPollAt = Date.now();
+    const res = await returnActs.pollChannelReturns({
+      channel,
+      since: r.watermark,
+      ...(r.resume ? { resume: r.resume } : {}),
+    });
+    r.watermark = res.watermark ?? r.watermark;
+    r.resume = res.resume;
+    r.polls = (r.polls ?? 0) + 1;
+    r.seen = (r.seen ?? 0) + res.seen;
+    r.lastError = undefined;
+  } catch (err) {
+    r.lastError = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+  }
 }
 
 /**

@@ -9,8 +9,10 @@ import type {
   PushRow,
   RejectedSku,
   ReservationChange,
+  RestockEvent,
   StockEvent,
 } from '../src/inventory/ledger';
+import type { ReadBackReport, UnmappedVariantsReport } from '../src/inventory/targets';
 
 // ---- messages -------------------------------------------------------------------------------------
 /** A batch of master changes. Senders batch and coalesce, so 10,000 events a minute are a few signals. */
@@ -20,6 +22,11 @@ export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
  * sent (allocated), or cancelled/refused before allocation (release). Deduplicated by key in the ledger.
  */
 export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock');
+/**
+ * Returned goods back on sale (a return's restock decision), sent to every channel selling the item at once:
+ * pushed ahead of ordinary changes, deduplicated by key (src/inventory/ledger.ts, "restocks from returns").
+ */
+export const restockSignal = defineSignal<[RestockEvent[]]>('restock');
 /** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
 export const fullReadSignal = defineSignal('requestFullRead');
 /** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
@@ -93,6 +100,16 @@ export interface InventoryCounters {
   unlistedSkus?: number;
   /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
   heldReads?: number;
+  /** Targets read back after a push (Marketplacer): pushes in a row whose every row read back differs. */
+  readBackMisses?: number;
+  /** Since when the channel looks inactive (CHANNEL_CONNECTION_INACTIVE raised), until a read-back matches. */
+  connectionInactiveSince?: number;
+  lastReadBack?: ReadBackReport & { at: number };
+  /** Variants no master item code feeds (Marketplacer), as last reported, and the set last alerted. */
+  unmappedVariants?: UnmappedVariantsReport;
+  unmappedAlerted?: string;
+  /** Restock events from returns received. */
+  restocks?: number;
 }
 
 /** A full read that was not applied: most items known in stock suddenly read 0. */
@@ -170,6 +187,12 @@ export interface InventoryHealth {
   unlisted: { skus: number; leftOut: number };
   /** A full read held for confirmation (most items suddenly at 0), if any. */
   heldRead?: HeldRead;
+  /** Targets that apply at once and are read back (Marketplacer): the connection and the variant mapping. */
+  target?: {
+    connectionInactiveSince?: number;
+    lastReadBack?: ReadBackReport & { at: number };
+    unmappedVariants?: UnmappedVariantsReport;
+  };
   itemsKnown: number;
   /** Stock events dropped because the master has no such item code, and a few of those codes. */
   eventsUnknown: number;
@@ -236,6 +259,7 @@ export interface ShardImportOutcome {
 export type ShardEntry =
   | { events: StockEvent[] }
   | { changes: ReservationChange[] }
+  | { restocks: RestockEvent[] }
   | { read: ShardRead }
   | { pushed: ShardPushed }
   | { import: ShardImportOutcome }
@@ -253,6 +277,8 @@ export interface ShardReport {
   count: number;
   pending: number;
   oldestSince?: number;
+  /** A return's restock waits to be pushed (the push then does not wait for an intake poll). */
+  returnWaiting?: boolean;
   itemsKnown: number;
   reservations: { rows: number; units: number; keys: number; received: number };
   released: Record<string, number>;

@@ -26,6 +26,8 @@ import {
   applyEvents,
   applyRead,
   applyReservations,
+  applyRestocks,
+  returnWaiting,
   compactLedger,
   emptyLedger,
   expandLedger,
@@ -129,7 +131,8 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
     const c = state.counters;
     c.eventsUnknown += events.length - known.length;
     for (const e of events) {
-      if (l.master[e[0]] === undefined && !c.unknownSample.includes(e[0])) c.unknownSample.push(String(e[0]).slice(0, 60));
+      if (l.master[e[0]] === undefined && !c.unknownSample.includes(e[0]))
+        c.unknownSample.push(String(e[0]).slice(0, 60));
     }
     if (c.unknownSample.length > UNKNOWN_SAMPLE) c.unknownSample.splice(0, c.unknownSample.length - UNKNOWN_SAMPLE);
     return known;
@@ -151,6 +154,9 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
     changed = true;
     if ('events' in e) {
       state.counters.eventsApplied += applyEvents(l, s, knownOnly(e.events), now);
+    } else if ('restocks' in e) {
+      applyRestocks(l, s, e.restocks, now, s.restockHoldMs);
+      if (returnWaiting(l)) urgent = true;
     } else if ('changes' in e) {
       state.counters.reservationChanges += e.changes.length;
       applyReservations(l, s, e.changes, now);
@@ -165,6 +171,8 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
         l,
         p.rows.map(([offerSku, quantity]) => ({ offerSku, quantity, priority: 'change' as const, since: now })),
       );
+      // A return's restock that went is no longer ahead of the queue.
+      for (const [sku] of p.rows) if (l.returnPriority?.[sku] !== undefined) delete l.returnPriority[sku];
       if (p.unlisted.length > 0) markUnlisted(l, p.unlisted, now);
       if (p.importId && p.rows.length > 0) state.imports[p.importId] = { skus: p.rows.map(([sku]) => sku), at: now };
       // What the push re-evaluated (a velocity buffer relaxing) is what this ledger holds now.
@@ -207,6 +215,7 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
       count: state.count,
       pending: pendingCount(l),
       ...(oldestPending(l) !== undefined ? { oldestSince: oldestPending(l) } : {}),
+      ...(returnWaiting(l) ? { returnWaiting: true } : {}),
       itemsKnown: itemsKnown(l),
       reservations: { ...reservationCount(l), received: c.reservationChanges },
       released: { ...(l.released ?? {}) },
@@ -242,7 +251,11 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
     const view: Ledger = { ...l, pending: { ...l.pending }, velocity: { ...l.velocity } };
     refreshVelocity(view, settings, now);
     const oldest = oldestPending(view);
-    return { rows: nextBatch(view, max), pending: pendingCount(view), ...(oldest !== undefined ? { oldestSince: oldest } : {}) };
+    return {
+      rows: nextBatch(view, max),
+      pending: pendingCount(view),
+      ...(oldest !== undefined ? { oldestSince: oldest } : {}),
+    };
   });
   setHandler(shardHealthQuery, () => report());
 

@@ -2,6 +2,7 @@
 // with it (test/replay/histories/inventoryWorkflow-*.json) and workflows still running it replay here, and
 // at their next continue-as-new they move to the sharded workflow (workflows/inventory.ts), which takes
 // this run's state as it is. Do not change what this file does; change workflows/inventory.ts.
+// (Main's last version before sharding, restocks from returns and Marketplacer targets included.)
 import {
   ActivityFailure,
   condition,
@@ -17,6 +18,8 @@ import { SA } from '../src/temporal/search-attributes';
 import {
   applyEvents,
   applyReservations,
+  applyRestocks,
+  returnWaiting,
   emptyLedger,
   expireReservations,
   refreshItem,
@@ -35,9 +38,16 @@ import {
   requeue,
   retryRejected,
   type ReservationChange,
+  type RestockEvent,
   type StockEvent,
 } from '../src/inventory/ledger';
-import { intakeHoldUntil, nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import {
+  intakeHoldUntil,
+  nextPushDelayMs,
+  rowsPerPush,
+  type ReadBackReport,
+  type UnmappedVariantsReport,
+} from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
 import {
@@ -47,6 +57,7 @@ import {
   healthQuery,
   orderStockSignal,
   pendingQuery,
+  restockSignal,
   retrySkuUpdate,
   stockEventsSignal,
   MAX_EARLY_MESSAGES,
@@ -74,6 +85,20 @@ function targetActs(taskQueue: string) {
   });
 }
 
+/**
+ * The target's calls with a documented frequency (STO01, STO02, STO03): one attempt each. A failed attempt may
+ * have reached the marketplace (a lost response, a 5xx after the import was taken) and so used the window; a
+ * retry a second later would be refused (429), as the chaos bench saw on Mirakl. The rows stay pending (or the
+ * import stays followed) and the next call waits for the window, counted from the end of the failed one.
+ */
+function limitedTargetActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections'>>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 function masterActs(taskQueue: string) {
   return proxyActivities<Pick<InventoryActivities, 'readMasterAvailability'>>({
     taskQueue,
@@ -97,7 +122,7 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
       eventsApplied: 0,
       pushes: 0,
       rowsPushed: 0,
-      rowsByPriority: { 'sell-out': 0, restock: 0, change: 0 },
+      rowsByPriority: { 'sell-out': 0, return: 0, restock: 0, change: 0 },
       failedPushes: 0,
       importsCompleted: 0,
       importsFailed: 0,
@@ -116,7 +141,7 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
   const l = state.ledger;
   let settings: InventorySettings | undefined;
   // Messages that arrive before the settings, in arrival order.
-  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] }> = [];
+  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] }> = [];
   let dirty = false;
   let fullReadRequested = false;
   // Histories recorded before the bounds replay without them.
@@ -137,7 +162,7 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     return known;
   }
 
-  function holdEarly(m: { events: StockEvent[] } | { changes: ReservationChange[] }) {
+  function holdEarly(m: (typeof early)[number]) {
     if (bounded && early.length >= MAX_EARLY_MESSAGES) {
       // A full read follows the settings at once: stock figures can go; reservations are kept.
       const i = early.findIndex((x) => 'events' in x);
@@ -184,6 +209,15 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     }
     if (any) intakeBatches++;
   }
+  setHandler(restockSignal, (restocks) => {
+    state.counters.signals++;
+    state.counters.restocks = (state.counters.restocks ?? 0) + restocks.length;
+    if (!settings) {
+      holdEarly({ restocks });
+      return;
+    }
+    if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
+  });
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
   });
@@ -214,6 +248,7 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
   const s: InventorySettings = settings;
   for (const m of early.splice(0)) {
     if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
+    else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
     else {
       noteIntake(m.changes);
       applyReservations(l, s, m.changes, Date.now());
@@ -226,6 +261,7 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     return await continueAsNew<typeof inventoryWorkflowV1>({ ...input, resume: state });
   }
   const target = targetActs(s.taskQueues.inventory);
+  const limitedTarget = limitedTargetActs(s.taskQueues.inventory);
   // The full read runs on the inventory queue too: one or two Peoplevox calls every few minutes, paced by
   // the shared Peoplevox client like every other call from this worker.
   const master = masterActs(s.taskQueues.inventory);
@@ -312,6 +348,8 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
   /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
   async function holdForIntake(): Promise<void> {
     if (!s.intakeHold || !state.intakeSeenAt) return;
+    // Returned goods back on sale do not wait for an order poll: they go in this window.
+    if (returnWaiting(l)) return;
     const until = intakeHoldUntil(
       Date.now(),
       state.intakeSeenAt,
@@ -337,19 +375,32 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     state.counters.lastPushAt = Date.now();
     try {
-      const r = await target.pushStock({
+      const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
+      const r = await limitedTarget.pushStock({
         channel: state.channel,
         key,
         rows: batch.map((b) => [b.offerSku, b.quantity]),
+        ...(returned.length
+          ? { returnRestocks: returned.map((b) => ({ offerSku: b.offerSku, decidedAt: b.returnDecidedAt! })) }
+          : {}),
       });
       markSent(l, batch);
       if (r.unlisted?.length) {
         markUnlisted(l, r.unlisted, Date.now());
         state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted.length;
       }
+      // Targets that apply at once (Marketplacer): rows to send again, rows refused, the read-back, the mapping.
+      if (r.failed?.length) {
+        requeue(l, s, r.failed, Date.now());
+        dirty = true;
+      }
+      if (r.rejected?.length) await handleRejections({ importId: key }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
-      for (const b of batch) state.counters.rowsByPriority[b.priority]++;
+      for (const b of batch)
+        state.counters.rowsByPriority[b.priority] = (state.counters.rowsByPriority[b.priority] ?? 0) + 1;
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
       if (r.importId && s.limit.followImports) {
@@ -379,13 +430,13 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     const errorsEvery = (s.limit.importErrorsEveryMs ?? 60_000) / s.timeScale + s.marginMs;
     try {
       if (imp.reportDue) {
-        const rejected = await target.stockImportRejections({ channel: state.channel, importId: imp.importId });
+        const rejected = await limitedTarget.stockImportRejections({ channel: state.channel, importId: imp.importId });
         state.nextErrorsAt = Date.now() + errorsEvery;
         state.imports.shift();
         await handleRejections(imp, rejected);
         return;
       }
-      const r = await target.checkStockImport({ channel: state.channel, importId: imp.importId });
+      const r = await limitedTarget.checkStockImport({ channel: state.channel, importId: imp.importId });
       state.nextStatusAt = Date.now() + statusEvery;
       if (r.status === 'PENDING') {
         imp.checkAt = Date.now() + statusEvery;
@@ -417,8 +468,48 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
     }
   }
 
+  /**
+   * Two pushes in a row whose every row read back differs from what was sent: the marketplace accepts the updates
+   * but does not show them (its connection is inactive). One alert per spell; a matching read-back ends it.
+   */
+  async function checkReadBack(rb: ReadBackReport): Promise<void> {
+    const c = state.counters;
+    c.lastReadBack = { ...rb, at: Date.now() };
+    if (rb.checked === 0) return;
+    if (rb.differing < rb.checked) {
+      c.readBackMisses = 0;
+      c.connectionInactiveSince = undefined;
+      return;
+    }
+    c.readBackMisses = (c.readBackMisses ?? 0) + 1;
+    if (c.readBackMisses < 2 || c.connectionInactiveSince !== undefined) return;
+    c.connectionInactiveSince = Date.now();
+    const e = rb.sample[0];
+    await alert(`connection-inactive:${state.channel}:${c.connectionInactiveSince}`, 'CHANNEL_CONNECTION_INACTIVE', {
+      differing: rb.differing,
+      checked: rb.checked,
+      example: e ? `${e.offerSku} sent ${e.sent}, shown ${e.shown ?? 'nothing'}` : 'none',
+    });
+  }
+
+  /** Variants no item code feeds: an exception for merchandising, once per distinct set. */
+  async function checkUnmapped(u: UnmappedVariantsReport): Promise<void> {
+    const c = state.counters;
+    c.unmappedVariants = u;
+    if (u.count === 0) {
+      c.unmappedAlerted = undefined;
+      return;
+    }
+    if (c.unmappedAlerted === u.fingerprint) return;
+    c.unmappedAlerted = u.fingerprint;
+    await alert(`variant-unmapped:${state.channel}:${u.fingerprint}`, 'VARIANT_UNMAPPED', {
+      count: u.count,
+      sample: u.sample.slice(0, 10).join(', ') + (u.count > 10 ? ', …' : ''),
+    });
+  }
+
   async function handleRejections(
-    imp: ImportInFlight,
+    imp: Pick<ImportInFlight, 'importId'>,
     rejected: Array<{ offerSku: string; quantity: number; message: string }>,
   ): Promise<void> {
     const parked = markRejected(l, rejected, imp.importId, Date.now());
@@ -501,6 +592,15 @@ export async function inventoryWorkflowV1(input: InventoryWorkflowInput): Promis
       heldForIntake: c.heldForIntake ?? 0,
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
+      ...(c.lastReadBack || c.unmappedVariants
+        ? {
+            target: {
+              connectionInactiveSince: c.connectionInactiveSince,
+              lastReadBack: c.lastReadBack,
+              unmappedVariants: c.unmappedVariants,
+            },
+          }
+        : {}),
       itemsKnown: Object.keys(l.master).length,
       eventsUnknown: c.eventsUnknown ?? 0,
       unknownSample: [...(c.unknownSample ?? [])],

@@ -41,6 +41,8 @@ import {
   applyEvents,
   applyRead,
   applyReservations,
+  applyRestocks,
+  returnWaiting,
   compactLedger,
   emptyLedger,
   expandLedger,
@@ -65,9 +67,16 @@ import {
   type Ledger,
   type PushPriority,
   type ReservationChange,
+  type RestockEvent,
   type StockEvent,
 } from '../src/inventory/ledger';
-import { intakeHoldUntil, nextPushDelayMs, rowsPerPush } from '../src/inventory/targets';
+import {
+  intakeHoldUntil,
+  nextPushDelayMs,
+  rowsPerPush,
+  type ReadBackReport,
+  type UnmappedVariantsReport,
+} from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
 import { shardCountFor, shardOf, shardWorkflowId } from '../src/inventory/shards';
@@ -82,6 +91,7 @@ import {
   masterFiguresQuery,
   orderStockSignal,
   pendingQuery,
+  restockSignal,
   retrySkuUpdate,
   shardInboxSignal,
   shardReportSignal,
@@ -119,6 +129,22 @@ function targetActs(taskQueue: string) {
   });
 }
 
+/**
+ * The target's calls with a documented frequency (STO01, STO02, STO03): one attempt each. A failed attempt may
+ * have reached the marketplace (a lost response, a 5xx after the import was taken) and so used the window; a
+ * retry a second later would be refused (429), as the chaos bench saw on Mirakl. The rows stay pending (or the
+ * import stays followed) and the next call waits for the window, counted from the end of the failed one.
+ */
+function limitedTargetActs(taskQueue: string) {
+  return proxyActivities<
+    Pick<InventoryActivities, 'pushStock' | 'pushFromShards' | 'checkStockImport' | 'stockImportRejections'>
+  >({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 function masterActs(taskQueue: string) {
   return proxyActivities<Pick<InventoryActivities, 'readMasterDiff'>>({
     taskQueue,
@@ -137,7 +163,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   return inventoryChannel(input);
 }
 
-type Incoming = { events: StockEvent[] } | { changes: ReservationChange[] };
+type Incoming = { events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] };
 
 async function inventoryChannel(input: InventoryWorkflowInput): Promise<InventoryWorkflowState> {
   const startedAt = Date.now();
@@ -153,7 +179,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       eventsApplied: 0,
       pushes: 0,
       rowsPushed: 0,
-      rowsByPriority: { 'sell-out': 0, restock: 0, change: 0 },
+      rowsByPriority: { 'sell-out': 0, return: 0, restock: 0, change: 0 },
       failedPushes: 0,
       importsCompleted: 0,
       importsFailed: 0,
@@ -226,6 +252,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const last = q[q.length - 1];
     // Consecutive events (or reservation changes) travel as one entry.
     if (last && 'events' in last && 'events' in entry) last.events.push(...entry.events);
+    else if (last && 'restocks' in last && 'restocks' in entry) last.restocks.push(...entry.restocks);
     else if (last && 'changes' in last && 'changes' in entry) last.changes.push(...entry.changes);
     else q.push(entry);
     outbox.set(k, q);
@@ -244,6 +271,10 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       const count = state.shards!.count;
       if ('events' in m) {
         for (const e of m.events) enqueue(shardOf(e[0], count), { events: [e] });
+        return;
+      }
+      if ('restocks' in m) {
+        for (const r of m.restocks) enqueue(shardOf(r.itemCode, count), { restocks: [r] });
         return;
       }
       for (const c of m.changes) {
@@ -314,7 +345,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   function oldest(): number | undefined {
     if (!sharded()) return oldestPending(l);
     let o: number | undefined;
-    for (const r of reports()) if (r.oldestSince !== undefined && (o === undefined || r.oldestSince < o)) o = r.oldestSince;
+    for (const r of reports())
+      if (r.oldestSince !== undefined && (o === undefined || r.oldestSince < o)) o = r.oldestSince;
     return o;
   }
 
@@ -359,6 +391,19 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     }
     if (any) intakeBatches++;
   }
+  setHandler(restockSignal, (restocks) => {
+    state.counters.signals++;
+    state.counters.restocks = (state.counters.restocks ?? 0) + restocks.length;
+    if (!settings) {
+      holdEarly({ restocks });
+      return;
+    }
+    if (sharded()) {
+      route({ restocks });
+      return;
+    }
+    if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
+  });
   setHandler(shardReportSignal, (r) => {
     if (!state.shards) return;
     state.shards.reports[r.index] = r;
@@ -419,6 +464,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     if ('changes' in m) noteIntake(m.changes);
     if (sharded()) route(m);
     else if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
+    else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
     else applyReservations(l, s, m.changes, Date.now());
   }
   upsertSearchAttributes([{ key: SA.Channel, value: state.channel }] as never);
@@ -428,6 +474,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     return await renew();
   }
   const target = targetActs(s.taskQueues.inventory);
+  const limitedTarget = limitedTargetActs(s.taskQueues.inventory);
   // The full read runs on the inventory queue too, paced by the shared Peoplevox budget like every call.
   const master = masterActs(s.taskQueues.inventory);
   const maxRows = rowsPerPush(s.limit, s.maxRowsPerPush);
@@ -584,6 +631,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   /** An intake poll due within the hold: wait for its reservations (or the hold's end), then push. */
   async function holdForIntake(): Promise<void> {
     if (!s.intakeHold || !state.intakeSeenAt) return;
+    // Returned goods back on sale do not wait for an order poll: they go in this window.
+    if (sharded() ? reports().some((r) => r.returnWaiting) : returnWaiting(l)) return;
     const until = intakeHoldUntil(
       Date.now(),
       state.intakeSeenAt,
@@ -614,19 +663,32 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     state.counters.lastPushAt = Date.now();
     try {
-      const r = await target.pushStock({
+      const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
+      const r = await limitedTarget.pushStock({
         channel: state.channel,
         key,
         rows: batch.map((b) => [b.offerSku, b.quantity]),
+        ...(returned.length
+          ? { returnRestocks: returned.map((b) => ({ offerSku: b.offerSku, decidedAt: b.returnDecidedAt! })) }
+          : {}),
       });
       markSent(l, batch);
       if (r.unlisted?.length) {
         markUnlisted(l, r.unlisted, Date.now());
         state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted.length;
       }
+      // Targets that apply at once (Marketplacer): rows to send again, rows refused, the read-back, the mapping.
+      if (r.failed?.length) {
+        requeue(l, s, r.failed, Date.now());
+        dirty = true;
+      }
+      if (r.rejected?.length) await handleRejections({ importId: key }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       state.counters.pushes++;
       state.counters.rowsPushed += batch.length;
-      for (const b of batch) state.counters.rowsByPriority[b.priority]++;
+      for (const b of batch)
+        state.counters.rowsByPriority[b.priority] = (state.counters.rowsByPriority[b.priority] ?? 0) + 1;
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
       if (r.importId && s.limit.followImports) {
@@ -653,9 +715,9 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     state.pushSeq++;
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     const askedAt = Date.now();
-    let rows = 0;
+    let rows: number;
     try {
-      const r = await target.pushFromShards({
+      const r = await limitedTarget.pushFromShards({
         channel: state.channel,
         key,
         seq: state.pushSeq,
@@ -683,7 +745,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       if (r.unlisted > 0) state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted;
       state.counters.pushes++;
       state.counters.rowsPushed += r.rows;
-      for (const p of Object.keys(r.byPriority) as PushPriority[]) state.counters.rowsByPriority[p] += r.byPriority[p];
+      for (const p of Object.keys(r.byPriority) as PushPriority[])
+        state.counters.rowsByPriority[p] = (state.counters.rowsByPriority[p] ?? 0) + r.byPriority[p];
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
       if (r.importId && s.limit.followImports) {
@@ -712,7 +775,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   }
 
   /** Tells the shards an import carried rows from how it ended. */
-  function importOutcome(imp: ImportInFlight, outcome: { import: ShardImportOutcome }) {
+  function importOutcome(imp: Pick<ImportInFlight, 'shards'>, outcome: { import: ShardImportOutcome }) {
     whenRouting(() => {
       for (const k of imp.shards ?? []) if (k < state.shards!.count) enqueue(k, outcome);
     });
@@ -723,13 +786,13 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const errorsEvery = (s.limit.importErrorsEveryMs ?? 60_000) / s.timeScale + s.marginMs;
     try {
       if (imp.reportDue) {
-        const rejected = await target.stockImportRejections({ channel: state.channel, importId: imp.importId });
+        const rejected = await limitedTarget.stockImportRejections({ channel: state.channel, importId: imp.importId });
         state.nextErrorsAt = Date.now() + errorsEvery;
         state.imports.shift();
         await handleRejections(imp, rejected);
         return;
       }
-      const r = await target.checkStockImport({ channel: state.channel, importId: imp.importId });
+      const r = await limitedTarget.checkStockImport({ channel: state.channel, importId: imp.importId });
       state.nextStatusAt = Date.now() + statusEvery;
       if (r.status === 'PENDING') {
         imp.checkAt = Date.now() + statusEvery;
@@ -767,8 +830,48 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     }
   }
 
+  /**
+   * Two pushes in a row whose every row read back differs from what was sent: the marketplace accepts the updates
+   * but does not show them (its connection is inactive). One alert per spell; a matching read-back ends it.
+   */
+  async function checkReadBack(rb: ReadBackReport): Promise<void> {
+    const c = state.counters;
+    c.lastReadBack = { ...rb, at: Date.now() };
+    if (rb.checked === 0) return;
+    if (rb.differing < rb.checked) {
+      c.readBackMisses = 0;
+      c.connectionInactiveSince = undefined;
+      return;
+    }
+    c.readBackMisses = (c.readBackMisses ?? 0) + 1;
+    if (c.readBackMisses < 2 || c.connectionInactiveSince !== undefined) return;
+    c.connectionInactiveSince = Date.now();
+    const e = rb.sample[0];
+    await alert(`connection-inactive:${state.channel}:${c.connectionInactiveSince}`, 'CHANNEL_CONNECTION_INACTIVE', {
+      differing: rb.differing,
+      checked: rb.checked,
+      example: e ? `${e.offerSku} sent ${e.sent}, shown ${e.shown ?? 'nothing'}` : 'none',
+    });
+  }
+
+  /** Variants no item code feeds: an exception for merchandising, once per distinct set. */
+  async function checkUnmapped(u: UnmappedVariantsReport): Promise<void> {
+    const c = state.counters;
+    c.unmappedVariants = u;
+    if (u.count === 0) {
+      c.unmappedAlerted = undefined;
+      return;
+    }
+    if (c.unmappedAlerted === u.fingerprint) return;
+    c.unmappedAlerted = u.fingerprint;
+    await alert(`variant-unmapped:${state.channel}:${u.fingerprint}`, 'VARIANT_UNMAPPED', {
+      count: u.count,
+      sample: u.sample.slice(0, 10).join(', ') + (u.count > 10 ? ', …' : ''),
+    });
+  }
+
   async function handleRejections(
-    imp: ImportInFlight,
+    imp: Pick<ImportInFlight, 'importId' | 'shards'>,
     rejected: Array<{ offerSku: string; quantity: number; message: string }>,
   ): Promise<void> {
     let parked;
@@ -871,6 +974,15 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       heldForIntake: c.heldForIntake ?? 0,
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length + sum((r) => r.unlisted), leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
+      ...(c.lastReadBack || c.unmappedVariants
+        ? {
+            target: {
+              connectionInactiveSince: c.connectionInactiveSince,
+              lastReadBack: c.lastReadBack,
+              unmappedVariants: c.unmappedVariants,
+            },
+          }
+        : {}),
       itemsKnown: itemsKnown(l) + sum((r) => r.itemsKnown),
       eventsUnknown: (c.eventsUnknown ?? 0) + sum((r) => r.eventsUnknown),
       unknownSample: sample,

@@ -1,8 +1,10 @@
 // One simulated flash sale, run against the simulators with a given stock sync: hundreds of SKUs with
-// little stock, orders arriving faster than once a minute on two Mirakl channels (ASOS, Joules) that
-// share one Peoplevox stock. Customers only buy what the marketplace shows them; the marketplace
-// decrements what it shows on each order; orders reach the warehouse when the channel's intake polls
-// (OR11, once a simulated minute per channel), where the shared acceptance check decides each line.
+// little stock, orders arriving faster than once a minute on two Mirakl channels (ASOS, Joules) and a
+// Marketplacer one (mkp) that share one Peoplevox stock. Customers only buy what the marketplace shows them;
+// the marketplace decrements what it shows on each order; orders reach the warehouse when the channel's intake
+// polls (OR11, once a simulated minute per Mirakl channel; Marketplacer's webhooks, within 5 simulated seconds),
+// where the shared acceptance check decides each line. Marketplacer has no per-minute limit, only the key's
+// budget (750 requests / 10 s), so its channel pushes every simulated second.
 // Everything is measured from outside: the simulators' stock history and call log.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import axios from 'axios';
@@ -13,11 +15,12 @@ import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import type { MiraklSimulator } from '../../src/sandbox/mirakl/simulator';
+import type { marketplacerSimulator } from '../../src/sandbox/marketplacer';
 import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { PVX_RATE_LIMIT } from '../../src/sandbox/peoplevox/simulator';
 import { CallLog } from '../../src/sandbox/core/call-log';
 import { seededRandom } from '../../src/sandbox/core/faults';
-import { createRuntime } from '../../workers/runtime';
+import { createBudgetWorker, createRuntime } from '../../workers/runtime';
 import { createHttpServers } from '../../src/http/server';
 import { createInventoryWorker } from '../../src/inventory/worker';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../../src/inventory/intake';
@@ -29,9 +32,18 @@ import type { InventoryHealth } from '../../workflows/inventory';
 import { inventoryBundle } from './inventory-bundle';
 import { healthQuery } from '../../workflows/inventory';
 
-export const CHANNELS = ['asos', 'joules'] as const;
+export const CHANNELS = ['asos', 'joules', 'mkp'] as const;
 type Channel = (typeof CHANNELS)[number];
-const POLICY: Record<Channel, OutOfStockPolicy> = { asos: 'accept-and-backorder', joules: 'refuse-line' };
+const POLICY: Record<Channel, OutOfStockPolicy> = {
+  asos: 'accept-and-backorder',
+  joules: 'refuse-line',
+  // Marketplacer has no acceptance step: a line is never refused.
+  mkp: 'accept-and-backorder',
+};
+/** The Marketplacer channel's stock settings in every run (no per-minute limit: a push every simulated second). */
+export const MKP_INVENTORY = '{ pushIntervalSeconds: 1 }';
+/** Marketplacer's documented per-key budget. */
+const MARKETPLACER_KEY_LIMIT = { max: 750, windowMs: 10_000 };
 
 export interface SaleParams {
   timeScale: number;
@@ -69,6 +81,12 @@ export const PROPAGATION_DEFINITION =
 export interface RunResult {
   mode: 'loopline' | 'full-sync-15min';
   oversold_units: number;
+  /** The same, per channel whose order found the warehouse short. */
+  oversold_by_channel: Record<string, number>;
+  /** propagation_ms per channel (the same definition). */
+  propagation_by_channel: Record<string, Propagation & { changes_measured: number; not_reflected: number }>;
+  /** Marketplacer: the most Seller API calls in any (scaled) 10-second window against the key's 750. */
+  marketplacer_key_budget: { max_in_10s: number; limit: number; within: boolean };
   /** Oversold units found at each simulated minute's intake (when the warehouse saw the orders). */
   oversold_by_minute: number[];
   refused_lines: number;
@@ -118,6 +136,13 @@ sandbox: { enabled: true, demoOrdersPerMinute: 0 }
 systems:
   peoplevox: { baseUrl: ${url}/peoplevox, clientId: bench-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
 channels:${ch('asos', 'ASOS Marketplace', POLICY.asos)}${ch('joules', 'Joules Marketplace', POLICY.joules)}
+  - code: mkp
+    label: Marketplacer
+    platform: marketplacer
+    connection: { baseUrl: ${url}/marketplacer/mkp, apiKeyEnv: MARKETPLACER_MKP_API_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    inventory: ${inventory.mkp ?? MKP_INVENTORY}
 `;
 }
 
@@ -160,6 +185,10 @@ export async function runFlashSale(
   const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.inventory), 'bench', envVars);
   const systems = sandboxSystems(draft, { env: envVars, catalogueSize: p.skus });
   const mirakl = systems.find((s) => s.name === 'mirakl') as MiraklSimulator;
+  const mkp = (systems.find((s) => s.name === 'marketplacer:mkp') as ReturnType<typeof marketplacerSimulator>).store;
+  /** What a channel shows for a SKU right now (read in-process). */
+  const shownOn = (ch: Channel, sku: string) =>
+    ch === 'mkp' ? (mkp.variantBySku(sku)?.countOnHand ?? 0) : mirakl.shops.get(ch)!.offers.get(sku)!.quantity;
   const sandbox: RunningSandbox = await startSandbox({ log: quiet, port: 0, timeScale: p.timeScale }, systems);
   const config = parseConfig(configYaml(sandbox.url, suffix, opts.inventory), 'bench', envVars);
   const control = axios.create({ baseURL: sandbox.url, timeout: 30_000 });
@@ -175,10 +204,14 @@ export async function runFlashSale(
   for (const sku of skus) warehouse.set(sku, p.minStock + Math.floor(rnd() * (p.maxStock - p.minStock + 1)));
   const items = [...warehouse.entries()].map(([itemCode, available]) => ({ itemCode, available }));
   await control.put('/control/peoplevox/bench-client/stock', { items });
-  for (const ch of CHANNELS) {
+  for (const ch of ['asos', 'joules'] as const) {
     await control.put(`/control/mirakl/${ch}/offers`, {
       offers: items.map((i) => ({ offerSku: i.itemCode, quantity: i.available })),
     });
+  }
+  for (const i of items) {
+    const v = mkp.variantBySku(i.itemCode);
+    if (v) v.countOnHand = i.available;
   }
   let supplied = [...warehouse.values()].reduce((a, b) => a + b, 0);
 
@@ -192,7 +225,13 @@ export async function runFlashSale(
       workflowBundle: await inventoryBundle(),
       timeScale: p.timeScale,
     });
-    const running = worker.run();
+    // The Peoplevox budget the stock reads keep to runs on its own queue (workers/runtime.ts).
+    const budgetWorker = await createBudgetWorker({
+      connection: env.nativeConnection,
+      config,
+      workflowBundle: await inventoryBundle(),
+    });
+    const running = Promise.all([worker.run(), budgetWorker.run()]);
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
     const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = (await http.listen()).publicUrl;
@@ -206,6 +245,7 @@ export async function runFlashSale(
           .catch(() => undefined);
       await batcher.close();
       worker.shutdown();
+      budgetWorker.shutdown();
       await running.catch(() => undefined);
       await http.close();
     });
@@ -232,7 +272,8 @@ export async function runFlashSale(
     shown: Record<Channel, number>;
   }> = [];
   const lastMaster = new Map(warehouse);
-  const orders: Record<Channel, Array<{ id: string; sku: string; qty: number }>> = { asos: [], joules: [] };
+  const orders: Record<Channel, Array<{ id: string; sku: string; qty: number }>> = { asos: [], joules: [], mkp: [] };
+  const oversoldByChannel: Record<string, number> = { asos: 0, joules: 0, mkp: 0 };
   let orderSeq = 0;
   const result = { oversold: 0, refused: 0, backordered: 0, placed: 0, unitsOrdered: 0, turnedAway: 0 };
   const oversoldByMinute: number[] = [];
@@ -245,9 +286,7 @@ export async function runFlashSale(
     });
     for (const sku of changed) {
       // What each marketplace shows at the moment of the change (read in-process, before Loopline can react).
-      const shown = Object.fromEntries(
-        CHANNELS.map((ch) => [ch, mirakl.shops.get(ch)!.offers.get(sku)!.quantity]),
-      ) as Record<Channel, number>;
+      const shown = Object.fromEntries(CHANNELS.map((ch) => [ch, shownOn(ch, sku)])) as Record<Channel, number>;
       masterChanges.push({ sku, at, before: lastMaster.get(sku) ?? 0, after: warehouse.get(sku)!, shown });
       lastMaster.set(sku, warehouse.get(sku)!);
     }
@@ -281,6 +320,7 @@ export async function runFlashSale(
         [o.sku]: warehouse.get(o.sku) ?? 0,
       });
       result.oversold += d!.shortBy;
+      oversoldByChannel[ch] = (oversoldByChannel[ch] ?? 0) + d!.shortBy;
       const minute = Math.floor(simMs(Date.now() - t0) / 60_000);
       oversoldByMinute[minute] = (oversoldByMinute[minute] ?? 0) + d!.shortBy;
       // As the order path would: a refused line releases its reservation; an accepted one's warehouse
@@ -304,8 +344,15 @@ export async function runFlashSale(
 
   const fullSync = async () => {
     const avail = await runtime.peoplevox.listAvailability();
-    for (const ch of CHANNELS) {
+    for (const ch of ['asos', 'joules'] as const) {
       await runtime.mirakl(ch).importStock(avail.map((a) => ({ offerSku: a.itemCode, quantity: a.available })));
+    }
+    // Marketplacer: every variant's absolute count, one variantUpdate each.
+    const client = runtime.marketplacer('mkp');
+    const bySku = new Map(avail.map((a) => [a.itemCode, a.available]));
+    for (const v of await client.allVariants()) {
+      const q = v.sku ? bySku.get(v.sku) : undefined;
+      if (q !== undefined) await client.variantUpdate(v.id, Math.max(0, q));
     }
   };
 
@@ -331,13 +378,13 @@ export async function runFlashSale(
     events.push({
       at: v.at,
       run: async () => {
-        const shop = mirakl.shops.get(v.ch)!;
         for (const i of v.pick) {
           const sku = skus[i]!;
-          const shown = shop.offers.get(sku)!.quantity;
+          const shown = shownOn(v.ch, sku);
           if (shown <= 0) continue;
           const qty = Math.min(v.qty, shown);
-          shop.createOrder({ lines: [{ offerSku: sku, quantity: qty }] });
+          if (v.ch === 'mkp') mkp.placeInvoice({ lines: [{ sku, quantity: qty }] });
+          else mirakl.shops.get(v.ch)!.createOrder({ lines: [{ offerSku: sku, quantity: qty }] });
           orders[v.ch].push({ id: `${v.ch}-${++orderSeq}`, sku, qty });
           result.placed++;
           result.unitsOrdered += qty;
@@ -351,6 +398,9 @@ export async function runFlashSale(
     events.push({ at: m * 60_000, run: () => poll('asos') });
     events.push({ at: m * 60_000 - 30_000, run: () => poll('joules') });
   }
+  // Marketplacer's orders arrive by webhook within seconds: its intake every 5 simulated seconds.
+  for (let t = 5_000; t <= (p.simulatedMinutes + 1) * 60_000; t += 5_000)
+    events.push({ at: t, run: () => poll('mkp') });
   for (let m = p.restockEveryMinutes; m < p.simulatedMinutes; m += p.restockEveryMinutes) {
     events.push({
       at: m * 60_000 + 7_000,
@@ -397,16 +447,28 @@ export async function runFlashSale(
     for (const m of masterSeries.get(sku) ?? []) if (m.at >= from && m.at <= to) most = Math.max(most, m.value);
     return most;
   };
+  const perChannel: Record<string, { honest: number[]; notReflected: number }> = {};
   for (const ch of CHANNELS) {
-    const { data } = await control.get(`/control/mirakl/${ch}/stock-history`);
     const bySku = new Map<string, Array<{ at: number; quantity: number }>>();
-    for (const h of (data as { history: Array<{ at: string; offerSku: string; source: string; quantity: number }> })
-      .history) {
-      if (h.source !== 'STO01') continue;
-      const list = bySku.get(h.offerSku) ?? [];
-      list.push({ at: Date.parse(h.at), quantity: h.quantity });
-      bySku.set(h.offerSku, list);
+    if (ch === 'mkp') {
+      // What Marketplacer applied: variantUpdate calls that reached the marketplace.
+      for (const h of mkp.stockHistory) {
+        if (h.source !== 'api' || h.dropped || !h.sku) continue;
+        const list = bySku.get(h.sku) ?? [];
+        list.push({ at: h.at, quantity: h.countOnHand });
+        bySku.set(h.sku, list);
+      }
+    } else {
+      const { data } = await control.get(`/control/mirakl/${ch}/stock-history`);
+      for (const h of (data as { history: Array<{ at: string; offerSku: string; source: string; quantity: number }> })
+        .history) {
+        if (h.source !== 'STO01') continue;
+        const list = bySku.get(h.offerSku) ?? [];
+        list.push({ at: Date.parse(h.at), quantity: h.quantity });
+        bySku.set(h.offerSku, list);
+      }
     }
+    const mine = (perChannel[ch] = { honest: [] as number[], notReflected: 0 });
     for (const c of masterChanges) {
       const applied = (bySku.get(c.sku) ?? []).filter((a) => a.at >= c.at);
       if (applied.length === 0) never++;
@@ -421,8 +483,13 @@ export async function runFlashSale(
       const reflecting = applied.find((a) =>
         exposure ? a.quantity <= highestSince(c.sku, c.at, a.at) : a.quantity > shown,
       );
-      if (reflecting) honest.push(reflecting.at - c.at);
-      else notReflected++;
+      if (reflecting) {
+        honest.push(reflecting.at - c.at);
+        mine.honest.push(reflecting.at - c.at);
+      } else {
+        notReflected++;
+        mine.notReflected++;
+      }
     }
   }
   lat.sort((a, b) => a - b);
@@ -434,7 +501,11 @@ export async function runFlashSale(
     if (!Number.isFinite(at) || at < t0) continue;
     (pushPhases[c.tenant ?? ''] ??= []).push(Math.round((simMs(at - t0) % 60_000) / 1000));
   }
-  const calls = sandbox.ctx.calls.list({}).filter((c) => c.system === 'mirakl' || c.system === 'peoplevox');
+  const calls = sandbox.ctx.calls
+    .list({})
+    .filter((c) => c.system === 'mirakl' || c.system === 'peoplevox' || c.system === 'marketplacer');
+  const mkpCalls = calls.filter((c) => c.system === 'marketplacer');
+  const mkpBusiest = CallLog.maxInWindow(mkpCalls, wallMs(MARKETPLACER_KEY_LIMIT.windowMs));
   const apiCalls: Record<string, number> = {};
   const byKey = new Map<string, typeof calls>();
   for (const c of calls) {
@@ -485,6 +556,25 @@ export async function runFlashSale(
   return {
     mode,
     oversold_units: result.oversold,
+    oversold_by_channel: oversoldByChannel,
+    propagation_by_channel: Object.fromEntries(
+      Object.entries(perChannel).map(([ch, m]) => [
+        ch,
+        {
+          ...distribution(
+            [...m.honest].sort((a, b) => a - b),
+            simMs,
+          ),
+          changes_measured: m.honest.length + m.notReflected,
+          not_reflected: m.notReflected,
+        },
+      ]),
+    ),
+    marketplacer_key_budget: {
+      max_in_10s: mkpBusiest,
+      limit: MARKETPLACER_KEY_LIMIT.max,
+      within: mkpBusiest <= MARKETPLACER_KEY_LIMIT.max,
+    },
     oversold_by_minute: Array.from(oversoldByMinute, (x) => x ?? 0),
     refused_lines: result.refused,
     backordered_lines: result.backordered,

@@ -102,6 +102,7 @@ interface MiraklView {
     order_line_state: string;
     quantity: number;
     shipped_date?: string;
+    refunds?: Array<{ quantity?: number }>;
   }>;
   _sandbox: {
     shipMode: string | null;
@@ -116,7 +117,7 @@ interface ShopView {
   id: string;
   createdAt: string;
   sourceIdentifier?: string;
-  lineItems: Array<{ id: number; sku?: string; quantity: number; fulfilled: number }>;
+  lineItems: Array<{ id: number; sku?: string; quantity: number; fulfilled: number; refunded?: number }>;
   fulfillments: Array<{
     id: number;
     createdAt: string;
@@ -143,14 +144,26 @@ export interface ShopifyTrafficOptions {
   idPrefix: string;
   /** Loopline's HTTP server (the webhook deliveries arrive there); webhook faults are applied in front of it. */
   httpServer: Server;
-  /** The sandbox's `shopify-webhook` fault injector (the one `/control/faults/shopify-webhook` sets). */
+  /** The injector of the webhook faults (the sandbox's `shopify-webhook` one, or the caller's own). */
   webhookInjector: FaultInjector;
+  /** The Mirakl channel fulfilled by Shopify (default `asos`; multi-shipment, ST01). */
+  channel?: string;
   orders: number;
   seed?: number;
   arrivalPerSecond?: number;
   /** Least time between the two fulfilments of a partial (default 1.5 s; the rest also waits for ASOS to show the part). */
   partialDelayMs?: number;
   faults?: FaultProfile | null;
+  /**
+   * Whether this harness sets the fault rules on Mirakl and Shopify (and clears them when it judges); false
+   * when the caller owns them. The webhook faults and the at-least-once delivery policy are always its own.
+   */
+  installFaults?: boolean;
+  /** Share of orders refunded in Shopify once SHIPPED (one unit of their first line; default 0). */
+  refundShare?: number;
+  /** How often Shopify is read for orders to fulfil (default 500 ms), and Mirakl for shipped ones (default 2 s). */
+  fulfilPollMs?: number;
+  shippedPollMs?: number;
   /** After every order is SHIPPED, wait this long before judging, so a late duplicate confirmation is seen. */
   settleMs: number;
   deadlineMs: number;
@@ -163,6 +176,9 @@ export interface ShopifyTrafficReport {
   fulfilments: number;
   /** First order created on Mirakl → last order SHIPPED on Mirakl (sim timestamps). */
   seconds: number;
+  /** When the first order was created and the last SHIPPED on Mirakl (epoch ms; 0 when none). */
+  firstCreatedAt: number;
+  lastShippedAt: number;
   ordersPerSec: number;
   ackLatencyMs: Percentiles;
   /** Order created on Mirakl → Shopify order created. */
@@ -175,6 +191,8 @@ export interface ShopifyTrafficReport {
   /** Confirmed with the wrong tracking number, carrier, lines or ship mode. */
   wrongConfirmations: AuditFinding[];
   strays: AuditFinding[];
+  /** Refunds made in Shopify, and how they reached the marketplace (OR28), per order line. */
+  refunds: { requested: number; made: number; missing: AuditFinding[]; duplicate: AuditFinding[] };
   /** Order workflows whose state (query) is not SHIPPED when judged (the route keeps them open for the return window). */
   workflowsNotShipped: Array<{ workflowId: string; status: string; detail?: string }>;
   faultsFired: Record<string, Partial<Record<FaultKind, number>>>;
@@ -271,8 +289,9 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
   const { control, config } = opts;
   const log = opts.log ?? (() => undefined);
   const shop = shopControlPath(config);
-  const asos = config.channels.find((c) => c.code === 'asos');
-  if (asos?.fulfilment !== 'shopify') throw new Error('the asos channel is not fulfilled by Shopify');
+  const channel = opts.channel ?? 'asos';
+  const ch = config.channels.find((c) => c.code === channel);
+  if (ch?.fulfilment !== 'shopify') throw new Error(`the ${channel} channel is not fulfilled by Shopify`);
   const plans = planShopifyOrders(opts.orders, opts.idPrefix, opts.seed ?? 7);
   const harnessErrors: string[] = [];
   const partialDelayMs = opts.partialDelayMs ?? 1_500;
@@ -283,7 +302,7 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
   for (const c of catalogue) {
     await control.post(`${shop}/variants`, { sku: c.sku, priceMinor: c.priceMinor, stock: 100_000 });
   }
-  await control.put('/control/mirakl/asos/offers', {
+  await control.put(`/control/mirakl/${channel}/offers`, {
     offers: catalogue.map((c) => ({ offerSku: c.sku, quantity: 100_000 })),
   });
 
@@ -292,9 +311,11 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
   const dropShare = opts.faults ? opts.faults.probability / 4 : 0;
   if (opts.faults) {
     const rules = faultRules(opts.faults);
-    await control.put('/control/faults/mirakl', { seed: opts.faults.seed, rules });
-    await control.put('/control/faults/shopify', { seed: opts.faults.seed + 1, rules });
-    await control.put('/control/faults/shopify-webhook', { seed: opts.faults.seed + 2, rules });
+    if (opts.installFaults !== false) {
+      await control.put('/control/faults/mirakl', { seed: opts.faults.seed, rules });
+      await control.put('/control/faults/shopify', { seed: opts.faults.seed + 1, rules });
+    }
+    opts.webhookInjector.set(rules, opts.faults.seed + 2);
     removeWebhookFaults = injectWebhookFaults(opts.httpServer, opts.webhookInjector, webhookFaults);
     await control.put(`${shop}/webhook-delivery`, { duplicateProbability: opts.faults.probability / 4 });
   }
@@ -306,9 +327,21 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
     dueAt?: number;
     shipments: number;
     shipped: boolean;
+    /** A refund is due once SHIPPED (refundShare); made once. */
+    refund?: 'due' | 'made';
   };
+  const refundRnd = seededRandom((opts.seed ?? 7) + 11);
   const progress = new Map<string, Progress>(
-    plans.map((p) => [p.orderId, { plan: p, nextCall: 0, shipments: 0, shipped: false }]),
+    plans.map((p) => [
+      p.orderId,
+      {
+        plan: p,
+        nextCall: 0,
+        shipments: 0,
+        shipped: false,
+        ...(refundRnd() < (opts.refundShare ?? 0) ? { refund: 'due' } : {}),
+      },
+    ]),
   );
   const started = Date.now();
   const deadline = started + opts.deadlineMs;
@@ -326,7 +359,7 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
         }
         for (let attempt = 0; ; attempt++) {
           try {
-            await control.post('/control/mirakl/asos/orders', { orderId: plan.orderId, lines: plan.lines });
+            await control.post(`/control/mirakl/${channel}/orders`, { orderId: plan.orderId, lines: plan.lines });
             return;
           } catch (err) {
             if (attempt >= 5) {
@@ -343,7 +376,7 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
     // 2. Fulfil in Shopify once the order is there (the rest of a partial once ASOS shows the part).
     const fulfilling = (async () => {
       while (!stop) {
-        await sleep(500);
+        await sleep(opts.fulfilPollMs ?? 500);
         let orders: ShopView[];
         try {
           orders = ((await control.get(`${shop}/orders`)).data as { orders: ShopView[] }).orders;
@@ -384,13 +417,13 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
       }
     })();
 
-    // 3. Wait until ASOS shows every order SHIPPED (or the deadline passes).
+    // 3. Wait until the marketplace shows every order SHIPPED (or the deadline passes); refund those due.
     let lastReport = 0;
     let timedOut = false;
     for (;;) {
-      await sleep(2_000);
+      await sleep(opts.shippedPollMs ?? 2_000);
       try {
-        const { data } = await control.get('/control/mirakl/asos/orders');
+        const { data } = await control.get(`/control/mirakl/${channel}/orders`);
         for (const o of (data as { orders: MiraklView[] }).orders) {
           const p = progress.get(o.order_id);
           if (!p) continue;
@@ -400,6 +433,19 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
       } catch (err) {
         harnessErrors.push(`reading Mirakl orders: ${errText(err)}`);
       }
+      const refunds = [...progress.values()].filter((p) => p.shipped && p.ref && p.refund === 'due');
+      await inParallel(refunds, 4, async (p) => {
+        try {
+          await control.post(`${shop}/orders/${p.ref}/refund`, {
+            lines: [{ sku: p.plan.lines[0]!.offerSku, quantity: 1 }],
+            restockType: 'RETURN',
+          });
+          p.refund = 'made';
+        } catch (err) {
+          harnessErrors.push(`refunding ${p.plan.orderId}: ${errText(err)}`);
+          p.refund = undefined;
+        }
+      });
       const shipped = [...progress.values()].filter((p) => p.shipped).length;
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
@@ -409,7 +455,7 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
           `shopify: ${((Date.now() - started) / 1000).toFixed(0)} s: in Shopify ${inShop}, fulfilled ${fulfilled}, shipped ${shipped} of ${plans.length}`,
         );
       }
-      if (shipped === plans.length) break;
+      if (shipped === plans.length && refunds.length === 0) break;
       if (Date.now() > deadline) {
         timedOut = true;
         log(`shopify: deadline passed with ${plans.length - shipped} orders not shipped`);
@@ -418,9 +464,22 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
     }
     stop = true;
     await Promise.all([placing, fulfilling]);
-    // 4. A late duplicate (a redelivered webhook, the reconciliation poll) would land in this time.
+    // 4. Every refund made reaches the marketplace (OR28) through the refunds/create webhook.
+    const refunded = new Set([...progress.values()].filter((p) => p.refund === 'made').map((p) => p.plan.orderId));
+    while (refunded.size > 0 && Date.now() < deadline) {
+      try {
+        const { data } = await control.get(`/control/mirakl/${channel}/orders`);
+        for (const o of (data as { orders: MiraklView[] }).orders) {
+          if (o.order_lines.some((l) => (l.refunds ?? []).length > 0)) refunded.delete(o.order_id);
+        }
+      } catch (err) {
+        harnessErrors.push(`reading Mirakl orders: ${errText(err)}`);
+      }
+      if (refunded.size > 0) await sleep(opts.shippedPollMs ?? 2_000);
+    }
+    // 5. A late duplicate (a redelivered webhook, the reconciliation poll) would land in this time.
     await sleep(opts.settleMs);
-    const workflowsNotShipped = await workflowStates(opts.client, plans);
+    const workflowsNotShipped = await workflowStates(opts.client, plans, channel);
     return await judge(opts, plans, shop, { harnessErrors, timedOut, workflowsNotShipped, webhookFaults });
   } finally {
     stop = true;
@@ -429,10 +488,10 @@ export async function runShopifyTraffic(opts: ShopifyTrafficOptions): Promise<Sh
 }
 
 /** The order workflows stay open for the return window on this route: their state must be SHIPPED. */
-async function workflowStates(client: Client, plans: ShopifyOrderPlan[]) {
+async function workflowStates(client: Client, plans: ShopifyOrderPlan[], channel: string) {
   const out: ShopifyTrafficReport['workflowsNotShipped'] = [];
   await inParallel(plans, 16, async (p) => {
-    const workflowId = orderWorkflowId('asos', p.orderId);
+    const workflowId = orderWorkflowId(channel, p.orderId);
     try {
       const s = await client.workflow.getHandle(workflowId).query(orderStateQuery);
       if (s.status !== 'SHIPPED' && s.status !== 'CLOSED') {
@@ -458,12 +517,13 @@ async function judge(
   },
 ): Promise<ShopifyTrafficReport> {
   const { control } = opts;
+  const channel = opts.channel ?? 'asos';
   const planned = new Set(plans.map((p) => p.orderId));
   const strays: AuditFinding[] = [];
   const mirakl = new Map<string, MiraklView>();
-  for (const o of ((await control.get('/control/mirakl/asos/orders')).data as { orders: MiraklView[] }).orders) {
+  for (const o of ((await control.get(`/control/mirakl/${channel}/orders`)).data as { orders: MiraklView[] }).orders) {
     if (!o.order_id.startsWith(`${opts.idPrefix}-`)) continue;
-    if (!planned.has(o.order_id)) strays.push({ orderId: o.order_id, problem: 'unplanned on asos' });
+    if (!planned.has(o.order_id)) strays.push({ orderId: o.order_id, problem: `unplanned on ${channel}` });
     mirakl.set(o.order_id, o);
   }
   const shopOrders = new Map<string, ShopView[]>();
@@ -481,13 +541,14 @@ async function judge(
   const duplicateShopifyOrders: AuditFinding[] = [];
   const duplicateConfirmations: AuditFinding[] = [];
   const wrongConfirmations: AuditFinding[] = [];
+  const refunds: ShopifyTrafficReport['refunds'] = { requested: 0, made: 0, missing: [], duplicate: [] };
   const ack: number[] = [];
   const storeLatency: number[] = [];
   const confirm: number[] = [];
   let firstCreated = Infinity;
   let lastShipped = -Infinity;
   const carrierCode = new Map(
-    Object.entries(opts.config.channels.find((c) => c.code === 'asos')!.carrierMap ?? {}).map(([k, v]) => [
+    Object.entries(opts.config.channels.find((c) => c.code === channel)!.carrierMap ?? {}).map(([k, v]) => [
       k,
       (v as { code?: string }).code,
     ]),
@@ -529,7 +590,10 @@ async function judge(
     // with its own lines, quantities and tracking.
     const problems: string[] = [];
     if (m.order_state !== 'SHIPPED') problems.push(`order ${m.order_state}`);
-    const notShipped = m.order_lines.filter((l) => l.order_line_state !== 'SHIPPED');
+    // A line shipped and then wholly refunded (a refund in Shopify reached the marketplace as OR28) is REFUNDED.
+    const notShipped = m.order_lines.filter(
+      (l) => l.order_line_state !== 'SHIPPED' && !(l.order_line_state === 'REFUNDED' && (l.refunds ?? []).length > 0),
+    );
     if (notShipped.length) problems.push(`lines ${notShipped.map((l) => `${l.order_line_id}=${l.order_line_state}`)}`);
     if (!s) problems.push('no Shopify order');
     const skuOfLine = new Map(m.order_lines.map((l) => [l.order_line_id, l.offer_sku]));
@@ -597,6 +661,32 @@ async function judge(
     if (m.order_state === 'SHIPPED' && m._sandbox.shipMode !== 'ST01') {
       wrongConfirmations.push({ orderId: id, problem: `ship mode ${m._sandbox.shipMode} on a multi-shipment shop` });
     }
+    // Refunds: the units refunded in Shopify, refunded once on the marketplace (OR28), per SKU.
+    const refundedInShop = new Map<string, number>();
+    for (const li of s?.lineItems ?? []) {
+      if (li.refunded) refundedInShop.set(li.sku ?? '?', (refundedInShop.get(li.sku ?? '?') ?? 0) + li.refunded);
+    }
+    const refundedOnMarketplace = new Map<string, number>();
+    for (const l of m.order_lines) {
+      const q = (l.refunds ?? []).reduce((n, r) => n + (r.quantity ?? 0), 0);
+      if (q > 0) refundedOnMarketplace.set(l.offer_sku, (refundedOnMarketplace.get(l.offer_sku) ?? 0) + q);
+    }
+    if (refundedInShop.size > 0) refunds.requested += 1;
+    if (refundedOnMarketplace.size > 0) refunds.made += 1;
+    for (const sku of new Set([...refundedInShop.keys(), ...refundedOnMarketplace.keys()])) {
+      const want = refundedInShop.get(sku) ?? 0;
+      const got = refundedOnMarketplace.get(sku) ?? 0;
+      if (got > want)
+        refunds.duplicate.push({
+          orderId: id,
+          problem: `${sku}: ${got} refunded on the marketplace, ${want} in Shopify`,
+        });
+      else if (got < want)
+        refunds.missing.push({
+          orderId: id,
+          problem: `${sku}: ${got} refunded on the marketplace, ${want} in Shopify`,
+        });
+    }
     if (problems.length) {
       lost.push({ orderId: id, problem: problems.join('; ') });
       continue;
@@ -611,12 +701,14 @@ async function judge(
 
   // Faults and limits, from the simulators' own records.
   const faultsFired: ShopifyTrafficReport['faultsFired'] = {};
-  for (const system of ['mirakl', 'shopify', 'shopify-webhook']) {
+  for (const system of ['mirakl', 'shopify']) {
     faultsFired[system] = (
       (await control.get(`/control/faults/${system}`)).data as { fired: Record<FaultKind, number> }
     ).fired;
-    await control.delete(`/control/faults/${system}`);
+    if (opts.installFaults !== false) await control.delete(`/control/faults/${system}`);
   }
+  faultsFired['shopify-webhook'] = { ...opts.webhookInjector.fired };
+  opts.webhookInjector.clear();
   await control.put(`${shop}/webhook-delivery`, { duplicateProbability: 0, dropNext: {} });
   const calls = ((await control.get('/control/calls')).data as { calls: CallView[] }).calls;
   const faultsByEndpoint: ShopifyTrafficReport['faultsByEndpoint'] = {};
@@ -657,6 +749,8 @@ async function judge(
     byKind,
     fulfilments: plans.reduce((n, p) => n + p.calls.length, 0),
     seconds,
+    firstCreatedAt: Number.isFinite(firstCreated) ? firstCreated : 0,
+    lastShippedAt: Number.isFinite(lastShipped) ? lastShipped : 0,
     ordersPerSec: seconds > 0 ? completed / seconds : 0,
     ackLatencyMs: percentiles(ack),
     storeLatencyMs: percentiles(storeLatency),
@@ -665,6 +759,7 @@ async function judge(
     duplicateShopifyOrders,
     duplicateConfirmations,
     wrongConfirmations,
+    refunds,
     strays,
     faultsFired,
     faultsByEndpoint,

@@ -187,6 +187,15 @@ export interface TrafficOptions {
   /** Time between the two despatch calls of a partial despatch (default 1.5 s). */
   partialDelayMs?: number;
   faults?: FaultProfile | null;
+  /**
+   * Whether this harness sets the fault rules on the simulators (and clears them when it judges); false when
+   * the caller owns them (the chaos bench runs two routes and outages over the same simulators).
+   */
+  installFaults?: boolean;
+  /** How often the warehouse is read for orders to despatch (default 500 ms). */
+  despatchPollMs?: number;
+  /** How often Mirakl is read for SHIPPED orders (default 2 s; each read lists every shipped order). */
+  shippedPollMs?: number;
   /** Give up waiting (and judge what is there) after this long. */
   deadlineMs: number;
   log?: (line: string) => void;
@@ -268,7 +277,7 @@ async function topUpStock(control: AxiosInstance, config: Config, clientId: stri
   await control.put(`/control/peoplevox/${clientId}/stock`, {
     items: skus.map((itemCode) => ({ itemCode, available: 100_000 })),
   });
-  for (const ch of config.channels) {
+  for (const ch of config.channels.filter((c) => c.platform === 'mirakl')) {
     await control.put(`/control/mirakl/${ch.code}/offers`, {
       offers: skus.map((offerSku) => ({ offerSku, quantity: 100_000 })),
     });
@@ -291,7 +300,7 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
     clientId,
     sandboxCatalogue().map((c) => c.sku),
   );
-  if (opts.faults) {
+  if (opts.faults && opts.installFaults !== false) {
     const rules = faultRules(opts.faults, [...new Set(plans.map((p) => p.channel))]);
     await control.put('/control/faults/mirakl', { seed: opts.faults.seed, rules });
     await control.put('/control/faults/peoplevox', { seed: opts.faults.seed + 1, rules });
@@ -335,7 +344,7 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
   // 2. Despatch in the warehouse once Peoplevox holds the order and all its items.
   const despatching = (async () => {
     while (!stop) {
-      await sleep(500);
+      await sleep(opts.despatchPollMs ?? 500);
       let views: PvxView[];
       try {
         views = (await Promise.all(AWAITING_DESPATCH.map((st) => pvxOrders(control, clientId, st)))).flat();
@@ -370,7 +379,7 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
   let lastReport = 0;
   let timedOut = false;
   for (;;) {
-    await sleep(2_000);
+    await sleep(opts.shippedPollMs ?? 2_000);
     for (const ch of Object.keys(CHANNELS)) {
       try {
         for (const o of await miraklOrders(control, ch, 'SHIPPED')) {
@@ -608,7 +617,7 @@ async function judge(
     faultsFired[system] = (
       (await control.get(`/control/faults/${system}`)).data as { fired: Record<FaultKind, number> }
     ).fired;
-    await control.delete(`/control/faults/${system}`);
+    if (opts.installFaults !== false) await control.delete(`/control/faults/${system}`);
   }
   const calls = ((await control.get('/control/calls')).data as { calls: CallView[] }).calls;
   const faultsByEndpoint: TrafficReport['faultsByEndpoint'] = {};

@@ -8,6 +8,7 @@ import { secretValues } from '../config/secret-values';
 import { registerSecrets } from '../logging/logger';
 import { connectClient } from '../temporal/connection';
 import { fillSandboxSecrets } from '../sandbox/relaxations';
+import { createOpsService, type OpsService } from '../ops/service';
 
 export interface GlobalOptions {
   config?: string;
@@ -89,4 +90,37 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))]
     .join('\n')
     .concat('\n');
+}
+
+/**
+ * `retry|resolve|cancel <id>` under a command group (orders, returns): the operator actions of the exception
+ * mailbox, on the workflow `resolveId` finds for the id the operator typed, with what each verb does in `help`.
+ */
+export function addOperatorActions(
+  group: Command,
+  help: Record<'retry' | 'resolve' | 'cancel', string>,
+  resolveId: (ops: OpsService, id: string, channel?: string) => Promise<string>,
+): void {
+  for (const verb of ['retry', 'resolve', 'cancel'] as const) {
+    group
+      .command(`${verb} <id>`)
+      .description(help[verb])
+      .option('--channel <code>')
+      .option('--note <text>', 'why (kept on the timeline)')
+      .action(
+        action(async (ctx: CliContext, id: string, o: { channel?: string; note?: string }) => {
+          const ops = createOpsService(await ctx.client());
+          const workflowId = await resolveId(ops, id, o.channel);
+          const r = await ops.act(workflowId, verb, o.note);
+          if (!r.ok) process.exitCode = 1;
+          ctx.output(r, (x) =>
+            process.stdout.write(
+              x.ok
+                ? `${verb}: ${workflowId} is now ${x.status}${x.exception ? ` (exception ${x.exception})` : ''}\n`
+                : `${verb} refused for ${workflowId}: ${x.error}\n`,
+            ),
+          );
+        }),
+      );
+  }
 }

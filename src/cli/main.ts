@@ -3,6 +3,7 @@
 // Commands live one module per area under ./commands and register themselves on the program.
 import { Command } from 'commander';
 import { registerOrderCommands } from './commands/orders';
+import { registerReturnCommands } from './commands/returns';
 import { registerExceptionCommands } from './commands/exceptions';
 import { registerStockCommands } from './commands/stock';
 import { registerAuditCommands } from './commands/audit';
@@ -12,11 +13,14 @@ import { registerGoLiveCommands } from './commands/golive';
 
 export function buildProgram(): Command {
   const program = new Command('loopline')
-    .description('Loopline operations: orders, exceptions, stock, catalogue audit, reconciliation, webhooks, go-live')
+    .description(
+      'Loopline operations: orders, returns, exceptions, stock, catalogue audit, reconciliation, webhooks, go-live',
+    )
     .option('-c, --config <file>', 'config file (default src/config/loopline.yaml or $LOOPLINE_CONFIG)')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .showHelpAfterError();
   registerOrderCommands(program);
+  registerReturnCommands(program);
   registerExceptionCommands(program);
   registerStockCommands(program);
   registerAuditCommands(program);

@@ -3,6 +3,7 @@
 // Secrets never live here: each connection names the environment variable that holds its key.
 import { z } from 'zod';
 import { AlertsSchema, ALERTS_DEFAULTS } from './alerts';
+import { ChannelReturnPolicySchema, ReturnsSchema, ReveniSchema } from './returns';
 
 const envVarName = z
   .string()
@@ -19,6 +20,44 @@ export const MiraklConnectionSchema = z
     /** Only needed when the key can reach several shops. */
     shopId: z.number().int().positive().optional(),
     timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+  })
+  .strict();
+
+/**
+ * What a Marketplacer channel needs beyond its connection (docs/configuration.md, Marketplacer): the request
+ * budget of its API key and how it is shared, and the words sent with a cancellation. Read through
+ * `marketplacerSettings(channel)`, so a channel without the block gets the defaults.
+ */
+export const MarketplacerChannelSchema = z
+  .object({
+    /**
+     * Requests per 10 seconds this deployment sends with the channel's key. Marketplacer allows 750 per key,
+     * 600 per source address and 1,200 per operator (all keys together): the default is the lowest that
+     * applies to one deployment calling from one address.
+     */
+    requestsPer10Seconds: z.number().int().min(10).max(1200).default(600),
+    /**
+     * Share of that budget for stock (variantUpdate and its read-back), paced by the channel's inventory
+     * workflow; the rest is for orders (invoices, shipments, refund requests), paced by the marketplacer
+     * task queue.
+     */
+    stockShare: z.number().min(0.1).max(0.9).default(0.6),
+    /** The reason sent on each line of a cancellation (a refund request with dispatched: false). */
+    cancellationReason: z.string().min(1).max(200).default('Cancelled before despatch'),
+    /**
+     * The reason sent on each line of a return's refund request (dispatched: true): Marketplacer takes words, not
+     * codes. `returnReasons` names the words per refund reason of the reason table (returns.reasons[].refundReason,
+     * else the channel's returnPolicy.refundReason); a refund reason without words is sent as `returnReason`.
+     */
+    returnReason: z.string().min(1).max(200).default('Returned by customer'),
+    returnReasons: z.record(z.string().min(1), z.string().min(1).max(200)).default({}),
+    /** How long to wait after a 429 or 503 that carries no Retry-After (Marketplacer: at least 60 s). */
+    retryAfterDefaultSeconds: z.number().int().min(1).max(600).default(60),
+    /**
+     * Staging sites behind HTTP basic auth: the environment variable holding "user:password" (sent as Basic in
+     * Authorization; the API key then goes in MARKETPLACER-API-KEY).
+     */
+    basicAuthEnv: envVarName.optional(),
   })
   .strict();
 
@@ -197,7 +236,14 @@ export const ChannelSchema = z
     connection: MiraklConnectionSchema,
     /** The system that ships this channel's orders. */
     fulfilment: z.enum(['peoplevox', 'shopify']),
-    returns: z.enum(['none', 'reveni']).default('none'),
+    /**
+     * How returns are handled (docs/returns.md): reveni (the returns platform decides; its state drives the
+     * marketplace return), warehouse (a stock-positive return booked in Peoplevox triggers the refund),
+     * marketplace (the marketplace's own return flow: refunded once it is received), none.
+     */
+    returns: z.enum(['none', 'reveni', 'warehouse', 'marketplace']).default('none'),
+    /** Refund policy for returns (shipping share, refund reason, dispute tolerance). */
+    returnPolicy: ChannelReturnPolicySchema.prefault({}),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as GBP'),
     intake: z
       .object({
@@ -254,6 +300,8 @@ export const ChannelSchema = z
     additionalFields: z.record(z.string().min(1), AdditionalFieldSchema).default({}),
     /** Stock sync from the master to this channel (docs/inventory.md). */
     inventory: ChannelInventorySchema.default(INVENTORY_DEFAULTS),
+    /** `platform: marketplacer` only: the key's request budget and the route's wording (docs/configuration.md). */
+    marketplacer: MarketplacerChannelSchema.optional(),
   })
   .strict();
 
@@ -319,13 +367,18 @@ export const PeoplevoxSchema = z
      * `maxOrders` or `windowSeconds` after the first request — each two SaveData calls; despatches are read
      * once every `everySeconds` for all orders (sooner, at most every `minGapSeconds`, when a tracking callback
      * says one happened), each read overlapping the last by `overlapSeconds` (report dates are to the minute).
-     * Off: each order creates its own warehouse order and reads its own despatches (4–5 calls an order).
+     * Up to `maxBatchesInFlight` batches are saved at once. About 0.33 Peoplevox calls an order (bench:orders).
+     * On by default: the 1,000-order fault run passes with it (0 lost, 0 duplicated, 245 s). Off: each order
+     * creates its own warehouse order and reads its own despatches (4–5 calls an order, about 770 orders an hour
+     * within the documented budget); LOOPLINE_PEOPLEVOX_GATEWAY=off turns it off for a test stack.
      */
     gateway: z
       .object({
         enabled: z.boolean().default(true),
         maxOrders: z.number().int().min(1).max(100).default(25),
         windowSeconds: z.number().min(0.1).max(600).default(2),
+        /** Batches saved at once; their Peoplevox calls still keep to the SLA queue's share of the budget. */
+        maxBatchesInFlight: z.number().int().min(1).max(16).default(4),
         despatchEverySeconds: z.number().min(1).max(3600).default(60),
         despatchMinGapSeconds: z.number().min(0).max(3600).default(10),
         despatchOverlapSeconds: z.number().min(60).max(3600).default(120),
@@ -333,10 +386,10 @@ export const PeoplevoxSchema = z
       .strict()
       .prefault({}),
     /**
-     * How the requests-per-second budget is shared. Every Peoplevox request, from every replica, takes a slot
-     * from one budget the Temporal server keeps (workflows/rate-budget.ts): order-critical calls (creating and
-     * cancelling warehouse orders) take the first free slot; reads (despatches, stock, item codes, the catalogue
-     * audit) at most 1 − slaShare of the slots. Visible in /metrics.
+     * How the requests-per-second budget is shared. Every Peoplevox request, from every replica, keeps to lanes
+     * leased from one budget the Temporal server keeps (workflows/rate-budget.ts): order-critical calls (creating
+     * and cancelling warehouse orders) hold the lanes the reads leave; reads (despatches, stock, item codes, the
+     * catalogue audit) at most 1 − slaShare of them. Visible in /metrics.
      */
     budget: z
       .object({ slaShare: z.number().min(0.1).max(0.95).default(0.7) })
@@ -397,7 +450,7 @@ export const SecuritySchema = z
   .object({
     payloadEncryption: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         /** Encrypts every new payload; any key listed in `keys` still decrypts. */
         currentKeyId: z.string().optional(),
         keys: z.array(PayloadKeySchema).default([]),
@@ -656,6 +709,8 @@ export const ConfigSchema = z
             inventory: z.string().default('loopline-inventory'),
             /** Shopify fulfilment calls (docs/shopify.md): paced by Shopify's cost bucket, not Peoplevox's budget. */
             shopify: z.string().default('loopline-shopify'),
+            /** Marketplacer order calls (invoices, shipments, refund requests), rate-limited to the key's order share. */
+            marketplacer: z.string().default('loopline-marketplacer'),
           })
           .strict()
           .default({
@@ -665,6 +720,7 @@ export const ConfigSchema = z
             peoplevoxBulk: 'loopline-peoplevox-bulk',
             inventory: 'loopline-inventory',
             shopify: 'loopline-shopify',
+            marketplacer: 'loopline-marketplacer',
           }),
       })
       .strict()
@@ -680,6 +736,7 @@ export const ConfigSchema = z
           peoplevoxBulk: 'loopline-peoplevox-bulk',
           inventory: 'loopline-inventory',
           shopify: 'loopline-shopify',
+          marketplacer: 'loopline-marketplacer',
         },
       }),
     http: HttpSchema.prefault({}),
@@ -707,7 +764,7 @@ export const ConfigSchema = z
     sandbox: z
       .object({
         /** When true, `npm start` runs the simulators and points every connection at them. */
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9090),
         /** Where `npm start` serves the Temporal Web UI of its dev server. */
@@ -721,6 +778,11 @@ export const ConfigSchema = z
          * `enabled` is true, so it can never speed up a production deployment.
          */
         timeScale: z.number().min(1).max(3600).default(1),
+        /**
+         * Channels whose simulated Mirakl shop has multi-shipment on (ST01; PC01 says so). Absent: only a
+         * channel coded `asos`, as on the real ASOS marketplace.
+         */
+        multiShipmentChannels: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .default({
@@ -736,6 +798,8 @@ export const ConfigSchema = z
       .object({
         peoplevox: PeoplevoxSchema.optional(),
         shopify: ShopifySchema.optional(),
+        /** The returns platform of channels with `returns: reveni`. */
+        reveni: ReveniSchema.optional(),
       })
       .strict()
       .default({}),
@@ -778,6 +842,8 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Returns: the reason table every route shares, receipts and restock settings (docs/returns.md). */
+    returns: ReturnsSchema.prefault({}),
     /** Alert sinks, dedupe and bursts (docs/alerts.md). */
     alerts: AlertsSchema.default(ALERTS_DEFAULTS),
     security: SecuritySchema.default({
@@ -810,11 +876,48 @@ export const ConfigSchema = z
           message: `got ${ch.inventory.pushIntervalSeconds}; Mirakl allows STO01 at most once a minute`,
         });
       }
+      if (ch.platform === 'marketplacer') {
+        // Marketplacer invoices are paid orders: there is nothing to accept or refuse.
+        if (ch.acceptance.policy === 'manual') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['channels', i, 'acceptance', 'policy'],
+            message: 'Marketplacer has no acceptance step (an invoice is a paid order): use accept-when-mapped',
+          });
+        }
+        if (ch.acceptance.outOfStock === 'refuse-line') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['channels', i, 'acceptance', 'outOfStock'],
+            message: 'Marketplacer has no acceptance step, so a line cannot be refused: use accept-and-backorder',
+          });
+        }
+      } else if (ch.marketplacer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'marketplacer'],
+          message: `only for platform: marketplacer (this channel is ${ch.platform})`,
+        });
+      }
       if (ch.fulfilment === 'peoplevox' && !cfg.systems.peoplevox) {
         ctx.addIssue({
           code: 'custom',
           path: ['channels', i, 'fulfilment'],
           message: 'routes to peoplevox, but systems.peoplevox is not configured',
+        });
+      }
+      if (ch.returns === 'reveni' && (!cfg.systems.reveni || !cfg.systems.reveni.stores[ch.code])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'returns'],
+          message: `returns go to reveni, but systems.reveni.stores has no store for "${ch.code}"`,
+        });
+      }
+      if (ch.returns === 'warehouse' && ch.fulfilment !== 'peoplevox') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'returns'],
+          message: 'returns: warehouse needs the channel fulfilled by peoplevox (its return receipts are the trigger)',
         });
       }
       if (ch.fulfilment === 'shopify' && !cfg.systems.shopify) {
@@ -838,6 +941,12 @@ export type AdditionalFieldConfig = z.infer<typeof AdditionalFieldSchema>;
 export type CatalogueAuditConfig = z.infer<typeof CatalogueAuditSchema>;
 export type PayoutReconciliationConfig = z.infer<typeof PayoutReconciliationSchema>;
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
+export type MarketplacerChannelConfig = z.infer<typeof MarketplacerChannelSchema>;
+
+/** A Marketplacer channel's settings, with the defaults when the channel has no `marketplacer` block. */
+export function marketplacerSettings(ch: Pick<ChannelConfig, 'marketplacer'>): MarketplacerChannelConfig {
+  return ch.marketplacer ?? MarketplacerChannelSchema.parse({});
+}
 
 /** The warehouse order-number prefix of a channel: its configured prefix, else its code in capitals. */
 export function channelOrderPrefix(ch: Pick<ChannelConfig, 'code' | 'orderNumberPrefix'>): string {

@@ -259,6 +259,17 @@ export class LocalCluster {
     );
   }
 
+  /** The postmaster's pid (first line of postmaster.pid), while PostgreSQL runs. */
+  postgresPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
   async postgresRunning(): Promise<boolean> {
     return isListening('127.0.0.1', this.ports.postgres);
   }

@@ -65,7 +65,17 @@ async function runPhase(files: string[], concurrency: string): Promise<number> {
     process.stdout.write(`Using the already-running Temporal server at ${address}\n`);
   }
 
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+  // A test that hangs (a call waiting on something that will never answer) fails after 15 minutes instead of
+  // holding CI until its overall limit, naming itself.
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${process.env.LOOPLINE_TEST_TIMEOUT_MS ?? 900_000}`,
+    '--test-reporter=spec',
+    ...files,
+  ];
   const started = Date.now();
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {

@@ -22,6 +22,16 @@ export function acceptKey(channel: string, orderId: string): string {
   return `accept:${channel}:${orderId}`;
 }
 
+/** A cancellation sent to Marketplacer as a refund request (its external id, so a retry can find it). */
+export function marketplacerCancelKey(channel: string, orderId: string): string {
+  return `cancel:${channel}:${orderId}`;
+}
+
+/** The one workflow per channel that takes Marketplacer's webhook events (workflows/marketplace-events.ts). */
+export function marketplaceEventsWorkflowId(channel: string, scope?: string): string {
+  return scope ? `marketplace-events:${channel}:${scope}` : `marketplace-events:${channel}`;
+}
+
 /** Peoplevox SalesOrderNumber is a string(30). */
 export const WMS_ORDER_NUMBER_MAX = 30;
 
@@ -53,12 +63,31 @@ export function alertRouterWorkflowId(scope?: string): string {
   return scope ? `alerts:${scope}` : 'alerts';
 }
 
-/** The shared call budget of one tenant of a rate-limited system (workflows/rate-budget.ts); `scope` as above. */
-export function rateBudgetWorkflowId(system: string, tenant: string, scope?: string): string {
-  return `rate-budget:${system}:${tenant}${scope ? `:${scope}` : ''}`;
+/**
+ * The shared call budget of one tenant of a rate-limited system (workflows/rate-budget.ts); `scope` as above. The
+ * task queue its workers poll is part of the id: a budget left running on a queue nobody polls any more (a renamed
+ * queue, a deployment gone) could never answer, so a deployment on another queue starts its own.
+ */
+export function rateBudgetWorkflowId(system: string, tenant: string, taskQueue: string, scope?: string): string {
+  return `rate-budget:${system}:${tenant}${scope ? `:${scope}` : ''}@${taskQueue}`;
 }
 
 /** One standalone ORDER_UNREADABLE exception per channel and order (or record, when it has no order id). */
 export function orderUnreadableWorkflowId(channel: string, orderIdOrFingerprint: string): string {
   return `order-unreadable:${channel}:${orderIdOrFingerprint}`;
+}
+
+/** One return workflow per return (key: origin + the source's id, src/domain/returns.ts returnKeyOf). */
+export function returnWorkflowId(channel: string, returnKey: string): string {
+  return `return:${channel}:${returnKey}`;
+}
+
+/** The refund of one line of one return: logged with the OR28 that sends it. */
+export function refundKey(channel: string, returnKey: string, lineId: string): string {
+  return `refund:${channel}:${returnKey}:${lineId}`;
+}
+
+/** A restock decision of one return for one item: its stock event's dedupe key in every inventory workflow. */
+export function restockKey(channel: string, returnKey: string, itemCode: string): string {
+  return `restock:${channel}:${returnKey}:${itemCode}`;
 }

@@ -103,6 +103,11 @@ export const REASONS = {
     template: 'Order {orderId} waits for a person to accept it (channel policy is manual); deadline {deadline}.',
     fix: 'Accept it in the marketplace back office or retry here to accept it through Loopline.',
   },
+  CANCELLATION_REJECTED: {
+    owner: 'ops',
+    template: 'Order {orderId}: the marketplace refused the cancellation: {detail}.',
+    fix: 'Look at the order in the marketplace back office: cancel the lines there (Marketplacer: a refund request for the units not shipped), then resolve; or retry once the cause is fixed.',
+  },
   CANCELLED_AFTER_PICK: {
     owner: 'ops',
     template: 'Order {orderId} was cancelled on the marketplace but the warehouse has already {wmsStatus} it.',
@@ -158,6 +163,73 @@ export const REASONS = {
     owner: 'ops',
     template: 'Order {orderId} missed its shipping deadline {deadline}; {missing}.',
     fix: 'Despatch the order or cancel it with the customer; the marketplace counts it as late.',
+  },
+  // Returns and refunds (docs/returns.md): one return workflow per return, parked with one of these.
+  RETURN_REASON_UNMAPPED: {
+    owner: 'customer-service',
+    template:
+      'Return {returnId} of order {orderId}: the {source} reason "{reasonCode}" has no row in the returns reason table, so nothing is refunded or restocked.',
+    fix: "Add the reason to returns.reasons in the configuration (with the other systems' reasons and its disposition: restock, inspect or write-off), restart the workers, then retry the return.",
+  },
+  RETURN_ORDER_UNKNOWN: {
+    owner: 'ops',
+    template: 'Return {returnId} on {channel} is for order {orderId}, which Loopline never saw: {detail}.',
+    fix: 'Find the order in the marketplace back office: if it was shipped before Loopline went live, handle the return there and resolve; if the order id is wrong, raise it with the source system. Retry once the order is in Loopline.',
+  },
+  RETURN_LINE_UNKNOWN: {
+    owner: 'customer-service',
+    template: 'Return {returnId} of order {orderId}: {what} "{line}" is not on the order.',
+    fix: 'Check the return against the order in the marketplace back office; correct it at the source (or refund it there by hand) and retry, or resolve once handled.',
+  },
+  RETURN_QUANTITY_INVALID: {
+    owner: 'customer-service',
+    template: 'Return {returnId} of order {orderId} line {lineId}: quantity {quantity} is not a positive whole number.',
+    fix: 'Correct the return at its source (marketplace, Reveni or the warehouse booking) and retry, or resolve once handled by hand.',
+  },
+  RETURN_QUANTITY_EXCEEDS_SHIPPED: {
+    owner: 'customer-service',
+    template:
+      'Return {returnId} of order {orderId} line {lineId}: {quantity} unit(s) returned, but only {left} of the {shipped} shipped are left to return or refund.',
+    fix: 'Compare the return with what was shipped and already refunded; correct the return at its source and retry, or refund the right units by hand and resolve.',
+  },
+  RETURN_AFTER_WINDOW: {
+    owner: 'customer-service',
+    template:
+      'Return {returnId} of order {orderId} arrived {days} day(s) after the return window closed ({windowEnd}).',
+    fix: 'Decide with the customer: resolve to accept it anyway (it is then refunded and restocked as usual), or cancel to refuse it (on the marketplace: RETURN_REJECTION_WINDOW_CLOSED).',
+  },
+  RETURN_CURRENCY_MISMATCH: {
+    owner: 'finance',
+    template:
+      'Return {returnId} of order {orderId}: {source} states the refund in {currency}; the order is in {expected}.',
+    fix: 'Check the return in the returns platform; nothing is refunded until the currencies agree. Retry once corrected, or refund by hand and resolve.',
+  },
+  RETURN_AMOUNT_INVALID: {
+    owner: 'finance',
+    template: 'Return {returnId} of order {orderId}: {what} {value} is not a valid amount.',
+    fix: 'Check the order and the return with finance; retry once corrected at the source, or refund by hand and resolve.',
+  },
+  REFUND_EXCEEDS_PAID: {
+    owner: 'finance',
+    template:
+      'Return {returnId} of order {orderId} line {lineId}: refunding {amount} would take the refunds of the line to {total}, more than the {paid} paid.',
+    fix: 'Look at the refunds already made on the line in the marketplace back office (a goodwill or back-office refund?); refund the right amount by hand and resolve, or retry after correcting the return.',
+  },
+  REFUND_AMOUNT_DISPUTED: {
+    owner: 'finance',
+    template:
+      'Return {returnId} of order {orderId}: {platform} computed a refund of {theirs}; the marketplace order gives {ours} ({difference} apart). The customer was refunded {ours}, the marketplace figure.',
+    fix: "Nothing to refund: compare the two calculations (the return shows ours line by line) and correct the returns platform's settings if it is wrong; resolve when explained. Retry reads the platform's figure again.",
+  },
+  REFUND_REJECTED: {
+    owner: 'finance',
+    template: 'Return {returnId} of order {orderId}: the marketplace refused the refund: {detail}.',
+    fix: 'Check the order lines and refunds in the marketplace back office; refund by hand and resolve, or retry once the cause is fixed.',
+  },
+  RETURN_ACTION_REJECTED: {
+    owner: 'ops',
+    template: 'Return {returnId} of order {orderId}: {system} refused "{step}": {detail}.',
+    fix: 'Check the return in the named system (it may have been handled there already); retry once fixed, or resolve if the return is done.',
   },
   // Catalogue audit findings (docs/catalogue-audit.md): one exception per channel and kind, listing SKUs.
   OFFER_WITHOUT_ITEM: {
@@ -220,6 +292,25 @@ export const REASONS = {
     template:
       'Channel {channel}, billing cycle {cycleId}: the payout does not equal the sum of the cycle transactions: {sample}. Full list: {report}.',
     fix: 'Raise the payout statement with the marketplace operator; resolve when the difference is explained or paid.',
+  },
+  // Refunds on the payout against the refunds Loopline's returns made (channels with returns, every route).
+  PAYOUT_REFUND_NOT_RETURNED: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) on the payout were made by no return Loopline knows of: {sample}. Full list: {report}.',
+    fix: 'Find who refunded it in the marketplace back office (customer service, a goodwill gesture, the operator); when it is due, book it and resolve; when it is not, claim it back from the operator, then resolve.',
+  },
+  PAYOUT_RETURN_REFUND_MISSING: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) Loopline made for returns are not on the payout: {sample}. Full list: {report}.',
+    fix: 'Look the refund id up on the marketplace order: billed in another cycle (retry that cycle), still pending at the operator (retry after the next cycle), or never billed (raise it with the operator); resolve when explained.',
+  },
+  PAYOUT_RETURN_REFUND_DIFFERENCE: {
+    owner: 'finance',
+    template:
+      'Channel {channel}, billing cycle {cycleId}: {count} refund(s) on the payout differ from what the return refunded by more than one penny: {sample}. Full list: {report}.',
+    fix: "Compare the refund on the marketplace order with the return's refund calculation (loopline returns show); raise the difference with the operator or correct the refund, then retry or resolve.",
   },
 } as const satisfies Record<string, ReasonDefinition>;
 

@@ -10,7 +10,7 @@ import { recordDropped, type WebhookSource } from '../metrics/webhooks';
 import type { HttpContext } from './server';
 
 export const PEOPLEVOX_CALLBACK_PREFIX = '/webhooks/peoplevox';
-export type PeoplevoxCallback = 'tracking' | 'availability' | 'stock-hint';
+export type PeoplevoxCallback = 'tracking' | 'availability' | 'stock-hint' | 'returns';
 
 /** The route pattern of a Peoplevox callback. */
 export function peoplevoxRoute(event: PeoplevoxCallback): string {

@@ -69,6 +69,16 @@ export function registerOps(app: FastifyInstance, opts: HttpContext): void {
       }
     });
 
+    scope.get('/ops/api/returns', async (req, reply) => {
+      const f = Filter.safeParse(req.query);
+      if (!f.success) return reply.code(400).send({ error: z.prettifyError(f.error) });
+      try {
+        return { returns: await ops.returns({ ...f.data, limit: f.data.limit ?? 50, detail: true }) };
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message });
+      }
+    });
+
     scope.get('/ops/api/at-risk', async (req) => {
       const hours = Number((req.query as { withinHours?: string }).withinHours ?? 12);
       return { orders: await ops.atRisk(Math.max(0, Math.min(hours, 24 * 14)) * 3600_000) };

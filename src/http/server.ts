@@ -21,6 +21,8 @@ import { recordDropped } from '../metrics/webhooks';
 import { registerWebhooks } from './webhooks';
 import { registerIntakeWebhook } from './intake-webhook';
 import { registerShopifyWebhooks } from './shopify-webhooks';
+import { registerMarketplacerWebhooks } from './marketplacer-webhooks';
+import { registerReturnWebhooks } from './returns-webhooks';
 import { registerOps } from './ops';
 import { registerCodecEndpoint } from './codec';
 import { createFailureLimiter, type FailureLimiter } from './auth';
@@ -131,6 +133,8 @@ export async function createHttpServers(opts: HttpServerOptions): Promise<HttpSe
   registerWebhooks(pub, ctx);
   registerIntakeWebhook(pub, ctx);
   registerShopifyWebhooks(pub, ctx);
+  registerMarketplacerWebhooks(pub, ctx);
+  registerReturnWebhooks(pub, ctx);
 
   // ---- internal: people and tools -----------------------------------------------------------------
   const internal = baseServer(config, 64 * 1024);

@@ -101,6 +101,39 @@ export interface Ledger {
   restKey?: string;
   /** …and the offer SKUs that have no sent figure at all (never pushed), which must not be filled in. */
   unsent?: string[];
+  /**
+   * Units returned and restocked (a return's restock decision) that the master's figure does not show yet:
+   * item code → rows, oldest first (see "restocks from returns" below). (Optional: ledgers from before.)
+   */
+  returned?: Record<string, ReturnedRow[]>;
+  /** Dedupe: restock key → when it was applied, kept for the hold (bounded). */
+  returnKeys?: Record<string, number>;
+  /** Offer SKUs whose pending change carries a restock from a return: pushed ahead, with the decision time. */
+  returnPriority?: Record<string, number>;
+  /** Items a return restocked at the master itself (warehouse receipt): the next increase is pushed ahead. */
+  returnHints?: Record<string, number>;
+}
+
+/** Restocked units waiting for the master to show them: [key, units still held, decided at]. */
+export interface ReturnedRow {
+  key: string;
+  units: number;
+  at: number;
+}
+
+/**
+ * A return's restock decision, for every channel selling the item:
+ *   delta  — the goods are sellable again (the returns platform restocked them) before the master shows
+ *            them: the units are added on top of the master's figure until its own increase covers them;
+ *   master — the master itself was increased (the warehouse booked the goods in): its figure arrives by the
+ *            usual callback; only the push is brought forward.
+ */
+export interface RestockEvent {
+  key: string;
+  itemCode: string;
+  units: number;
+  at: number;
+  kind: 'delta' | 'master';
 }
 
 export function emptyLedger(): Ledger {
@@ -146,7 +179,7 @@ function itemCodeOf(s: LedgerSettings, offerSku: string): string {
 /** What the channel should show for an offer SKU now. */
 export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string, now: number): number {
   // Units sold on a marketplace but not yet allocated by the warehouse are not available to any channel.
-  const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode));
+  const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode) + returnedUnits(l, itemCode));
   if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
   const velocityUnits = s.velocity.enabled
     ? velocityBufferUnits(
@@ -184,6 +217,23 @@ export function refreshItem(
       l.pending[sku] = { quantity: q, since: prev?.since ?? now };
     }
   }
+  // A return's restock at the master (warehouse receipt): the increase it announced goes ahead of the queue.
+  const hint = l.returnHints?.[itemCode];
+  if (hint !== undefined) {
+    for (const sku of offerSkusFor(s, itemCode)) {
+      const p = l.pending[sku];
+      if (p && p.quantity > (l.sent[sku] ?? 0)) {
+        (l.returnPriority ??= {})[sku] = Math.min(l.returnPriority[sku] ?? hint, hint);
+        delete l.returnHints![itemCode];
+      }
+    }
+  }
+  // A priority mark lasts while an increase waits; once it is sent (or coalesced away) it goes.
+  for (const sku of offerSkusFor(s, itemCode)) {
+    if (l.returnPriority?.[sku] === undefined) continue;
+    const p = l.pending[sku];
+    if (!p || p.quantity <= (l.sent[sku] ?? 0)) delete l.returnPriority[sku];
+  }
 }
 
 /**
@@ -205,6 +255,8 @@ export function applyEvents(l: Ledger, s: LedgerSettings, events: readonly Stock
       if (before - after - consumed > 0)
         l.velocity[code] = recordSale(l.velocity[code], before - after - consumed, at, tau);
     }
+    // An increase is (first) the master catching up with units a return restocked ahead of it.
+    if (before !== undefined && after > before) consumeReturned(l, code, after - before, at);
     l.master[code] = after;
     l.masterAt[code] = at;
     releaseAllocatedFigures(l, code);
@@ -258,6 +310,7 @@ export function reconcile(
     if (known !== value) {
       // A lost allocation callback: the read's decrease consumes reservations like the callback would have.
       if (known !== undefined && value < known) consumeReservations(l, code, known - value, readStartedAt);
+      if (known !== undefined && value > known) consumeReturned(l, code, value - known, readStartedAt);
       if (known !== undefined) {
         report.drifted++;
         report.units += Math.abs(value - known);
@@ -273,16 +326,18 @@ export function reconcile(
   return report;
 }
 
-export type PushPriority = 'sell-out' | 'restock' | 'change';
+export type PushPriority = 'sell-out' | 'return' | 'restock' | 'change';
 
 export function priorityOf(l: Ledger, sku: string, quantity: number): PushPriority {
   const sent = l.sent[sku];
   if (quantity === 0 && sent !== 0) return 'sell-out';
+  // Returned goods back on sale: ahead of everything but sell-outs (seed 003, "restock priority").
+  if (l.returnPriority?.[sku] !== undefined && quantity > (sent ?? 0)) return 'return';
   if (quantity > 0 && (sent === 0 || sent === undefined)) return 'restock';
   return 'change';
 }
 
-const RANK: Record<PushPriority, number> = { 'sell-out': 0, restock: 1, change: 2 };
+const RANK: Record<PushPriority, number> = { 'sell-out': 0, return: 1, restock: 2, change: 3 };
 
 /** Push order: sell-outs, then restocks, then the oldest changes (then by SKU, so it is total). */
 export function comparePushRows(a: PushRow, b: PushRow): number {
@@ -294,6 +349,8 @@ export interface PushRow {
   quantity: number;
   priority: PushPriority;
   since: number;
+  /** A return's restock decision this row carries (the restock propagation metric's start). */
+  returnDecidedAt?: number;
 }
 
 /** The next push: latest value per SKU, sell-outs first, then restocks, then the oldest changes. */
@@ -301,7 +358,14 @@ export function nextBatch(l: Ledger, maxRows: number): PushRow[] {
   const rows: PushRow[] = [];
   for (const [offerSku, p] of Object.entries(l.pending)) {
     if (l.rejected[offerSku]) continue;
-    rows.push({ offerSku, quantity: p.quantity, priority: priorityOf(l, offerSku, p.quantity), since: p.since });
+    const priority = priorityOf(l, offerSku, p.quantity);
+    rows.push({
+      offerSku,
+      quantity: p.quantity,
+      priority,
+      since: p.since,
+      ...(priority === 'return' ? { returnDecidedAt: l.returnPriority![offerSku] } : {}),
+    });
   }
   rows.sort(comparePushRows);
   return rows.slice(0, Math.max(0, maxRows));
@@ -312,7 +376,14 @@ export function markSent(l: Ledger, rows: readonly PushRow[]): void {
   for (const r of rows) {
     l.sent[r.offerSku] = r.quantity;
     if (l.pending[r.offerSku]?.quantity === r.quantity) delete l.pending[r.offerSku];
+    if (r.priority === 'return' && l.returnPriority) delete l.returnPriority[r.offerSku];
   }
+}
+
+/** Whether a return's restock waits to be pushed (the push then does not wait for an intake poll). */
+export function returnWaiting(l: Ledger): boolean {
+  for (const sku of Object.keys(l.returnPriority ?? {})) if (l.pending[sku] && !l.rejected[sku]) return true;
+  return false;
 }
 
 /** The import report rejected these SKUs: park them for merchandising, forget what we think was sent. */
@@ -660,7 +731,8 @@ export function expandLedger(l: Ledger, s: LedgerSettings): boolean {
     const unsent = new Set(l.unsent ?? []);
     for (const code of Object.keys(l.master)) {
       for (const sku of offerSkusFor(s, code)) {
-        if (l.sent[sku] !== undefined || unsent.has(sku) || l.rejected[sku] || l.unlisted?.[sku] !== undefined) continue;
+        if (l.sent[sku] !== undefined || unsent.has(sku) || l.rejected[sku] || l.unlisted?.[sku] !== undefined)
+          continue;
         l.sent[sku] = restingQuantity(l, s, sku, code);
       }
     }
@@ -695,6 +767,7 @@ export function applyRead(
     if (!Number.isFinite(value)) continue;
     if (known !== value) {
       if (known !== undefined && value < known) consumeReservations(l, code, known - value, read.at);
+      if (known !== undefined && value > known) consumeReturned(l, code, value - known, read.at);
       l.master[code] = value;
     }
     l.masterAt[code] = read.at;
@@ -772,6 +845,14 @@ export function splitLedger(l: Ledger, s: LedgerSettings, moves: (itemCode: stri
       delete l.reservedKeys![key];
     }
   }
+  // Restocks from returns go with their item (a dedupe key ends with its item code).
+  for (const code of Object.keys(l.returned ?? {})) if (moves(code)) take(l.returned, (out.returned ??= {}), code);
+  for (const code of Object.keys(l.returnHints ?? {}))
+    if (moves(code)) take(l.returnHints, (out.returnHints ??= {}), code);
+  for (const sku of skus)
+    if (l.returnPriority?.[sku] !== undefined) take(l.returnPriority, (out.returnPriority ??= {}), sku);
+  for (const key of Object.keys(l.returnKeys ?? {}))
+    if (moves(key.slice(key.lastIndexOf(':') + 1))) take(l.returnKeys, (out.returnKeys ??= {}), key);
   return out;
 }
 
@@ -803,4 +884,87 @@ export function mergeLedger(into: Ledger, part: Ledger): void {
     into.reservations[code] = [...(into.reservations[code] ?? []), ...list].sort((a, b) => a.seenAt - b.seenAt);
   }
   Object.assign((into.reservedKeys ??= {}), part.reservedKeys ?? {});
+  if (part.returned) Object.assign((into.returned ??= {}), part.returned);
+  if (part.returnKeys) Object.assign((into.returnKeys ??= {}), part.returnKeys);
+  if (part.returnPriority) Object.assign((into.returnPriority ??= {}), part.returnPriority);
+  if (part.returnHints) Object.assign((into.returnHints ??= {}), part.returnHints);
+}
+
+// ---- restocks from returns ------------------------------------------------------------------------------
+// A return's restock decision (src/domain/returns.ts disposition `restock`, and the returns platform or the
+// warehouse saying the goods are sellable) reaches every channel selling the item at once, and its push goes
+// ahead of ordinary changes (priority `return`, after sell-outs only):
+//   delta   the units count on top of the master's figure until the master's own increase, observed at or
+//           after the decision, covers them (consumed oldest first, like reservations the other way), or
+//           until the hold ends (restockHoldMs: the warehouse never booked them in);
+//   master  the warehouse's figure already has them (it booked the goods in): the item's next increase is
+//           marked for priority when it arrives (or at once when it is already pending).
+// Deduplicated by key (restock:<channel>:<return>:<item>), so a repeated signal restocks nothing twice.
+
+export function returnedUnits(l: Ledger, itemCode: string): number {
+  let n = 0;
+  for (const r of l.returned?.[itemCode] ?? []) n += r.units;
+  return n;
+}
+
+/** An increase of `units` observed at `at`: covers restocked units decided no later, oldest first. */
+function consumeReturned(l: Ledger, itemCode: string, units: number, at: number): void {
+  const list = l.returned?.[itemCode];
+  if (!list || units <= 0) return;
+  let left = units;
+  for (const r of list) {
+    if (left <= 0) break;
+    if (r.at > at) continue;
+    const take = Math.min(left, r.units);
+    r.units -= take;
+    left -= take;
+  }
+  const kept = list.filter((r) => r.units > 0);
+  if (kept.length === 0) delete l.returned![itemCode];
+  else l.returned![itemCode] = kept;
+}
+
+/** Applies restock events; returns the item codes touched (their offer SKUs are re-evaluated). */
+export function applyRestocks(
+  l: Ledger,
+  s: LedgerSettings,
+  events: readonly RestockEvent[],
+  now: number,
+  holdMs = 6 * 3600_000,
+): string[] {
+  l.returnKeys ??= {};
+  const touched = new Set<string>();
+  for (const e of events) {
+    const units = Math.trunc(e.units);
+    if (l.returnKeys[e.key] !== undefined || !(units > 0) || !e.itemCode) continue;
+    l.returnKeys[e.key] = e.at;
+    if (!sellsItem(l, s, e.itemCode)) continue;
+    if (e.kind === 'delta')
+      (l.returned ??= {})[e.itemCode] = [...(l.returned[e.itemCode] ?? []), { key: e.key, units, at: e.at }];
+    // The push that carries this item goes ahead; `master` restocks mark its increase when it arrives.
+    (l.returnHints ??= {})[e.itemCode] = Math.min(l.returnHints[e.itemCode] ?? e.at, e.at);
+    touched.add(e.itemCode);
+  }
+  for (const code of expireReturned(l, now, holdMs)) touched.add(code);
+  for (const code of touched) refreshItem(l, s, code, now);
+  return [...touched];
+}
+
+/** Drops restocked units held longer than the hold, hints and dedupe keys older than it. */
+export function expireReturned(l: Ledger, now: number, holdMs: number): string[] {
+  const touched: string[] = [];
+  for (const [code, list] of Object.entries(l.returned ?? {})) {
+    const kept = list.filter((r) => now - r.at <= holdMs);
+    if (kept.length === list.length) continue;
+    touched.push(code);
+    if (kept.length === 0) delete l.returned![code];
+    else l.returned![code] = kept;
+  }
+  for (const [code, at] of Object.entries(l.returnHints ?? {})) if (now - at > holdMs) delete l.returnHints![code];
+  const keys = Object.entries(l.returnKeys ?? {});
+  for (const [key, at] of keys) if (now - at > holdMs * 4) delete l.returnKeys![key];
+  if (keys.length > 20_000) {
+    for (const [key] of keys.sort((a, b) => a[1] - b[1]).slice(0, keys.length - 20_000)) delete l.returnKeys![key];
+  }
+  return touched;
 }

@@ -26,6 +26,18 @@ export const INVENTORY_REASONS = {
       'Channel {channel}: stock import {importId} failed on the marketplace ({detail}); the SKUs are queued again.',
     fix: 'Nothing to do if the next push succeeds; otherwise check the marketplace back office import report.',
   },
+  CHANNEL_CONNECTION_INACTIVE: {
+    owner: 'ops',
+    template:
+      'Channel {channel}: the marketplace accepts stock updates but does not show them ({differing} of {checked} variants read back differ, e.g. {example}); its connection looks inactive, so stock is not reaching it.',
+    fix: "Check the marketplace's connection state with the Marketplacer operator (Connected marketplaces / seller settings) and reactivate it; Loopline keeps pushing and says when the counts show again.",
+  },
+  VARIANT_UNMAPPED: {
+    owner: 'merchandising',
+    template:
+      'Channel {channel}: {count} variant(s) on the marketplace have no Peoplevox item code behind them, so their stock is never updated: {sample}.',
+    fix: 'Give each variant the SKU of its Peoplevox item code (exactly, as the warehouse spells it), or add a skuMap entry for the channel; the next variant read (listingRefreshMinutes) clears it.',
+  },
 } as const satisfies Record<string, { owner: Owner; template: string; fix: string }>;
 
 export type InventoryReason = keyof typeof INVENTORY_REASONS;

@@ -4,8 +4,10 @@
 //   mirakl       STO01, one call a minute per shop, a whole CSV file per call, applied asynchronously
 //                (followed with STO02, rejected rows read from STO03). OF24 is never used for stock: it
 //                resets every offer field that is not sent.
-//   marketplacer variantUpdate countOnHand, 750 requests per 10 s per API key, one variant per request,
-//                applied synchronously (not built yet: only its limits live here).
+//   marketplacer variantUpdate countOnHand, one variant per request, applied synchronously, then read back
+//                (one `nodes` call a push): within the channel's stock share of its key's budget (config
+//                marketplacer.requestsPer10Seconds × stockShare; Marketplacer allows 750 / 10 s per key and 600
+//                per source address), so the limit is per channel: marketplacerStockLimit.
 //   shopify      inventorySetQuantities, cost-based GraphQL throttle (not built yet).
 // Whatever the target, rows go only to offer SKUs the channel lists (src/inventory/listing.ts): pushStock
 // leaves the others out and the ledger stops queueing them.
@@ -23,6 +25,38 @@ export interface StockPushLimit {
   importStatusEveryMs?: number;
   /** Error reports: at most one per this many ms (Mirakl STO03: once a minute). */
   importErrorsEveryMs?: number;
+  /** Calls every push makes besides its rows (Marketplacer: the read-back). */
+  extraCallsPerPush?: number;
+}
+
+/** After a push to a target that applies at once: did the marketplace show what was sent? */
+export interface ReadBackReport {
+  checked: number;
+  /** Rows whose count, read back right after the push, is not what was sent. */
+  differing: number;
+  sample: Array<{ offerSku: string; sent: number; shown: number | null }>;
+}
+
+/** Variants on the channel that no master item code feeds (no SKU, or a SKU the master does not have). */
+export interface UnmappedVariantsReport {
+  count: number;
+  sample: string[];
+  /** Changes when the set changes (one alert per distinct set). */
+  fingerprint: string;
+}
+
+/**
+ * A Marketplacer channel's stock limit: its stock share of the key's budget per 10 s, one variant per call, one
+ * read-back call per push.
+ */
+export function marketplacerStockLimit(requestsPer10Seconds: number, stockShare: number): StockPushLimit {
+  return {
+    calls: Math.max(2, Math.floor(requestsPer10Seconds * stockShare)),
+    windowMs: 10_000,
+    rowsPerCall: 1,
+    followImports: false,
+    extraCallsPerPush: 1,
+  };
 }
 
 export const STOCK_PUSH_LIMITS: Record<StockTargetPlatform, StockPushLimit> = {
@@ -40,7 +74,8 @@ export const STOCK_PUSH_LIMITS: Record<StockTargetPlatform, StockPushLimit> = {
 
 /** Rows one push may carry: the configured cap, and what the target's window allows at once. */
 export function rowsPerPush(limit: StockPushLimit, configuredMax: number): number {
-  return Math.max(1, Math.min(configuredMax, limit.calls * limit.rowsPerCall));
+  const calls = limit.calls - (limit.extraCallsPerPush ?? 0);
+  return Math.max(1, Math.min(configuredMax, calls * limit.rowsPerCall));
 }
 
 /**
@@ -56,7 +91,7 @@ export function nextPushDelayMs(
   timeScale = 1,
   marginMs = 0,
 ): number {
-  const calls = Math.max(1, Math.ceil(rowsSent / limit.rowsPerCall));
+  const calls = Math.max(1, Math.ceil(rowsSent / limit.rowsPerCall)) + (limit.extraCallsPerPush ?? 0);
   const byLimit = (calls * limit.windowMs) / limit.calls / timeScale;
   return Math.max(configuredIntervalMs, byLimit) + marginMs;
 }

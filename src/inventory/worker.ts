@@ -6,6 +6,8 @@ import type { Runtime } from '../../workers/runtime';
 import { createInventoryActivities } from '../../activities/inventory';
 import { createDataConverter } from '../temporal/data-converter';
 import { createRoutedAlertSink } from '../../activities/alerts';
+import { createMarketplacerStock } from '../../activities/marketplacer-stock';
+import { createItemCodeDirectory } from '../../activities/item-codes';
 
 export async function createInventoryWorker(opts: {
   connection: NativeConnection;
@@ -16,6 +18,19 @@ export async function createInventoryWorker(opts: {
 }): Promise<Worker> {
   const { runtime } = opts;
   runtime.shareBudgets(opts.client);
+  const config = runtime.config;
+  const marketplacerStock = config.channels.some((c) => c.platform === 'marketplacer')
+    ? createMarketplacerStock({
+        client: runtime.marketplacer,
+        variants: runtime.marketplacerVariants,
+        // The master's item codes, to find variants no item feeds (read with the variants, about hourly).
+        itemCodes: createItemCodeDirectory(() => runtime.peoplevoxReads.listItemCodes(), {
+          maxAgeMs: (60 * 60_000) / (opts.timeScale ?? 1),
+          missRefreshMs: 600_000 / (opts.timeScale ?? 1),
+        }),
+        log: runtime.log.child({ component: 'marketplacer-stock' }),
+      })
+    : undefined;
   return Worker.create({
     connection: opts.connection,
     namespace: runtime.config.temporal.namespace,
@@ -31,6 +46,7 @@ export async function createInventoryWorker(opts: {
       shopify: runtime.shopify,
       alerts: createRoutedAlertSink(opts.client, runtime.config),
       listing: (channel) => runtime.listing(channel),
+      marketplacerStock,
       log: runtime.log.child({ component: 'inventory' }),
       timeScale: opts.timeScale,
     }),

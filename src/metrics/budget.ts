@@ -1,5 +1,5 @@
 // How each rate-limited system's documented budget is split (config), so a dashboard can put the calls actually
-// made (loopline_api_calls_total) beside what each class of call may take: order-critical calls every slot the
+// made (loopline_api_calls_total) beside what each class of call may take: order-critical calls every lane the
 // reads leave, reads at most their share (workflows/rate-budget.ts).
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/schema';

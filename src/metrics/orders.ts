@@ -11,13 +11,14 @@ export function registerOrderMetrics(registry: Registry, client: Client, opts: {
   type Snapshot = Awaited<ReturnType<typeof read>>;
   let cache: { at: number; value: Promise<Snapshot> } | undefined;
   async function read() {
-    const [counts, exceptions, risk, failed] = await Promise.all([
+    const [counts, exceptions, risk, failed, returns] = await Promise.all([
       ops.counts(),
       ops.list({ exceptionsOnly: true, limit: 5000 }),
       ops.atRisk(14 * 24 * 3600_000, 500),
       ops.failedRuns({ limit: 500 }),
+      ops.returnCounts(),
     ]);
-    return { counts, exceptions, risk, failed };
+    return { counts, exceptions, risk, failed, returns };
   }
   const snapshot = () => {
     if (!cache || Date.now() - cache.at > cacheMs) {
@@ -76,6 +77,17 @@ export function registerOrderMetrics(registry: Registry, client: Client, opts: {
         const [reason, owner] = key.split('\u0000') as [string, string];
         this.set({ reason, owner }, n);
       }
+    },
+  });
+  new Gauge({
+    name: 'loopline_returns',
+    help: 'Running return workflows by state (RETURN_REQUESTED … RETURN_REFUNDED, EXCEPTION = parked for a person)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const s = await snapshot().catch(() => undefined);
+      for (const [state, n] of Object.entries(s?.returns ?? {})) this.set({ state }, n);
     },
   });
   new Gauge({

@@ -6,6 +6,7 @@ export type WebhookSource =
   | 'peoplevox-tracking'
   | 'peoplevox-availability'
   | 'peoplevox-stock-hint'
+  | 'peoplevox-returns'
   | 'shopify'
   | 'marketplacer'
   | 'reveni'
@@ -25,7 +26,9 @@ export type DropReason =
   | 'unknown-location'
   | 'duplicate'
   | 'stale'
-  | 'too-large';
+  | 'too-large'
+  /** Genuine, but nothing Loopline handles (answered 2xx so the sender keeps delivering). */
+  | 'ignored';
 
 const dropped = new Counter({
   name: 'loopline_inbound_dropped_total',

@@ -57,6 +57,26 @@ export interface ActionResult {
   timedOut?: boolean;
 }
 
+/** A return in the returns list (visibility, and its state when asked for detail). */
+export interface ReturnRow extends QueueRow {
+  returnKey: string;
+  returnStatus?: string;
+  origin?: string;
+  refundedMinor?: number;
+  currency?: string;
+  restocked?: number;
+  refundLatencyMs?: number;
+  message?: string;
+}
+
+interface ReturnSummarySource {
+  status: string;
+  origin: string;
+  refund?: { calculation: { totalMinor: number; currency: string }; latencyMs?: number };
+  restocks?: Array<{ units: number }>;
+  exception?: { message: string };
+}
+
 /** A run that ended without completing: failed, terminated or timed out (and not restarted since). */
 export interface FailedRun extends QueueRow {
   runId: string;
@@ -265,11 +285,44 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
           await new Promise((r) => setTimeout(r, 500 * attempt));
           continue;
         }
-        if (err instanceof WorkflowNotFoundError) return { workflowId, ok: false, error: 'no such workflow' };
+        if (err instanceof WorkflowNotFoundError)
+          return { workflowId, ok: false, error: await whyGone(workflowId, action) };
         const e = err as Error & { cause?: Error };
         return { workflowId, ok: false, error: e.cause?.message ?? e.message };
       }
     }
+  }
+
+  /**
+   * Why an operator action found no running workflow: none was ever started, or it has closed (an order that
+   * shipped while the operator was deciding). A closed order is read once more for the sentence the running
+   * order would have given (its despatches, for a cancel).
+   */
+  async function whyGone(workflowId: string, action: 'retry' | 'resolve' | 'cancel'): Promise<string> {
+    let closeStatus: string;
+    let row: QueueRow;
+    try {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      closeStatus = d.status.name;
+      row = toRow(d as unknown as WorkflowExecutionInfo);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'no such workflow';
+      throw err;
+    }
+    let st: (StateWithException & { despatches?: Array<{ despatchNumber: string }> }) | undefined;
+    try {
+      st = await client.connection.withDeadline(Date.now() + 5_000, () =>
+        client.workflow.getHandle(workflowId).query(stateQuery),
+      );
+    } catch {
+      st = undefined; // no worker to read a closed run: the search attributes say enough
+    }
+    const orderStatus = st?.status ?? row.status;
+    const gone = (st?.despatches ?? []).map((d) => d.despatchNumber);
+    const closed = `${workflowId} has closed (${closeStatus}${orderStatus ? `, ${orderStatus}` : ''})`;
+    if (action === 'cancel' && gone.length > 0)
+      return `${closed}: it cannot be cancelled: despatch ${gone.join(', ')} has left the warehouse; refund or return it instead`;
+    return `${closed}: nothing to ${action}`;
   }
 
   /** Retry every open exception with this reason (after fixing its cause), a few at a time. */
@@ -340,6 +393,63 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
     );
   }
 
+  /**
+   * Returns (one workflow each): newest first, by channel and status (RETURN_<status> or EXCEPTION), with the
+   * return's own summary from its state (refund, restocks, exception) when `detail` is asked.
+   */
+  async function returns(
+    f: {
+      channel?: string;
+      status?: string;
+      orderId?: string;
+      running?: boolean;
+      limit?: number;
+      detail?: boolean;
+    } = {},
+  ): Promise<ReturnRow[]> {
+    const parts = ['WorkflowType = "returnWorkflow"'];
+    const base = visibilityQuery({ channel: f.channel, orderId: f.orderId, status: f.status, running: f.running });
+    if (f.channel || f.orderId || f.status || f.running !== undefined) parts.push(base);
+    const limit = Math.min(f.limit ?? 100, 2000);
+    const rows: ReturnRow[] = [];
+    for await (const wf of client.workflow.list({ query: parts.join(' AND '), pageSize: Math.min(limit, 500) })) {
+      rows.push({ ...toRow(wf), returnKey: wf.workflowId.split(':').slice(2).join(':') });
+      if (rows.length >= limit) break;
+    }
+    if (f.detail) {
+      await Promise.all(
+        rows.map(async (r) => {
+          try {
+            const st = await state<ReturnSummarySource>(r.workflowId, 3_000);
+            r.returnStatus = st.status;
+            r.origin = st.origin;
+            r.refundedMinor = st.refund?.calculation.totalMinor;
+            r.currency = st.refund?.calculation.currency;
+            r.restocked = st.restocks?.reduce((n, x) => n + x.units, 0);
+            r.message = st.exception?.message;
+            r.refundLatencyMs = st.refund?.latencyMs;
+          } catch {
+            // No worker answered: the row shows what visibility knows.
+          }
+        }),
+      );
+    }
+    return rows.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  }
+
+  /** Running returns by status (RETURN_* or EXCEPTION), for the metrics. */
+  async function returnCounts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for await (const wf of client.workflow.list({
+      query: `WorkflowType = "returnWorkflow" AND ExecutionStatus = "Running"`,
+      pageSize: 1000,
+    })) {
+      const s = toRow(wf).status ?? 'UNKNOWN';
+      out[s] = (out[s] ?? 0) + 1;
+    }
+    return out;
+  }
+
   /** Counts by OrderStatus (running workflows) and by open exception reason, for metrics and the header. */
   async function counts(): Promise<{ byStatus: Record<string, number>; byReason: Record<string, number> }> {
     const byStatus: Record<string, number> = {};
@@ -348,6 +458,8 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
       query: `ExecutionStatus = "Running" AND ${SA.OrderStatus.name} IS NOT NULL`,
       pageSize: 1000,
     })) {
+      // Returns have their own counts (returnCounts); their exceptions count with everyone's below.
+      if (wf.type === 'returnWorkflow' && toRow(wf).status !== 'EXCEPTION') continue;
       const r = toRow(wf);
       if (r.status) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
       if (r.status === 'EXCEPTION' && r.reason) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
@@ -470,6 +582,8 @@ export function createOpsService(client: Client, opts: { now?: () => number } = 
 
   return {
     list,
+    returns,
+    returnCounts,
     state,
     exceptions,
     group,
@@ -501,6 +615,8 @@ const FAILED_RUN_TYPES = [
   'catalogueExceptionWorkflow',
   'reconciliationExceptionWorkflow',
   'orderUnreadableWorkflow',
+  'returnWorkflow',
+  'returnReceiptsSweepWorkflow',
   'alertRouterWorkflow',
   'despatchSweepWorkflow',
   'catalogueAuditWorkflow',

@@ -16,6 +16,8 @@ import {
   type MatchedLine,
   type ReconciliationKind,
   type RefundLine,
+  type ReturnRefund,
+  type ReturnRefundLine,
   type ShopifyOrderRecord,
   type TransactionRow,
   type UnmatchedMirakl,
@@ -96,7 +98,16 @@ export interface MatchInput {
   channel: string;
   cycle: BillingCycle;
   rows: readonly TransactionRow[];
-  shopify: ReadonlyMap<string, ShopifyOrderRecord>;
+  /**
+   * The Shopify orders of the billed Mirakl orders. Absent: the channel has no Shopify side (a Peoplevox
+   * route): lines are checked against the contract and the returns only.
+   */
+  shopify?: ReadonlyMap<string, ShopifyOrderRecord>;
+  /**
+   * Every refund Loopline's returns made or recorded on the billed orders. Absent: the channel takes no returns,
+   * and refunds are not compared with returns.
+   */
+  returnRefunds?: readonly ReturnRefund[];
   terms: CommissionTerms;
   /** Default one minor unit. */
   toleranceMinor?: number;
@@ -142,7 +153,7 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     field: DifferenceField,
     miraklMinor: number,
     expectedMinor: number,
-    where: { orderId?: string; lineId?: string; shopifyOrderId?: string },
+    where: { orderId?: string; lineId?: string; shopifyOrderId?: string; refundId?: string },
   ) => {
     if (Math.abs(miraklMinor - expectedMinor) <= tolerance) return;
     differences.push({
@@ -155,6 +166,27 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     });
   };
 
+  const lineOf = (agg: LineAgg, where: { orderId: string; lineId: string; shopifyOrderId?: string }) => ({
+    ...where,
+    grossMinor: agg.sums.gross,
+    shippingMinor: agg.sums.shipping,
+    commissionMinor: neg(agg.sums.commission),
+    commissionVatMinor: neg(agg.sums.commissionVat),
+    refundMinor: neg(agg.sums.refundGoods) + neg(agg.sums.refundShipping),
+    refundCommissionMinor: agg.sums.refundCommission + agg.sums.refundCommissionVat,
+    netMinor: agg.net,
+  });
+  // Against the contract rate; the VAT against the commission the contract gives (one anomaly, one finding).
+  const contractDiffs = (agg: LineAgg, where: { orderId: string; lineId: string; shopifyOrderId?: string }) => {
+    const s = agg.sums;
+    const expectedCommission = percentOf(s.gross, terms.ratePercent);
+    const expectedRefundCommission = percentOf(neg(s.refundGoods), terms.ratePercent);
+    diff('commission', neg(s.commission), expectedCommission, where);
+    diff('commissionVat', neg(s.commissionVat), percentOf(expectedCommission, terms.vatPercent), where);
+    diff('refundCommission', s.refundCommission, expectedRefundCommission, where);
+    diff('refundCommission', s.refundCommissionVat, percentOf(expectedRefundCommission, terms.vatPercent), where);
+  };
+
   const billedByOrder = new Map<string, LineAgg[]>();
   for (const agg of lines.values()) {
     const list = billedByOrder.get(agg.orderId) ?? [];
@@ -164,7 +196,7 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
 
   for (const [orderId, aggs] of [...billedByOrder.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     aggs.sort(byKey);
-    const order = input.shopify.get(orderId);
+    const order = input.shopify?.get(orderId);
     let shippingBilled = 0;
     let shippingRefunded = 0;
     for (const agg of aggs) {
@@ -174,6 +206,12 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
       shippingBilled += s.shipping;
       shippingRefunded += refundShipping;
       const shopLine = order?.lines.find((l) => l.miraklLineId === agg.lineId);
+      if (!input.shopify) {
+        // No Shopify side: the line is checked against the contract (and its refunds against the returns).
+        matched.push(lineOf(agg, { orderId, lineId: agg.lineId }));
+        contractDiffs(agg, { orderId, lineId: agg.lineId });
+        continue;
+      }
       if (refundGoods !== 0 || refundShipping !== 0 || (shopLine?.refundedMinor ?? 0) !== 0)
         refunds.push({
           orderId,
@@ -193,27 +231,10 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
         continue;
       }
       const where = { orderId, lineId: agg.lineId, shopifyOrderId: order.shopifyOrderId };
-      const commission = neg(s.commission);
-      const commissionVat = neg(s.commissionVat);
-      const expectedCommission = percentOf(s.gross, terms.ratePercent);
-      const expectedRefundCommission = percentOf(refundGoods, terms.ratePercent);
-      matched.push({
-        ...where,
-        grossMinor: s.gross,
-        shippingMinor: s.shipping,
-        commissionMinor: commission,
-        commissionVatMinor: commissionVat,
-        refundMinor: refundGoods + refundShipping,
-        refundCommissionMinor: s.refundCommission + s.refundCommissionVat,
-        netMinor: agg.net,
-      });
+      matched.push(lineOf(agg, where));
       diff('gross', s.gross, shopLine.amountMinor, where);
-      // Against the contract rate; the VAT against the commission the contract gives (one anomaly, one finding).
-      diff('commission', commission, expectedCommission, where);
-      diff('commissionVat', commissionVat, percentOf(expectedCommission, terms.vatPercent), where);
+      contractDiffs(agg, where);
       diff('refund', refundGoods, shopLine.refundedMinor, where);
-      diff('refundCommission', s.refundCommission, expectedRefundCommission, where);
-      diff('refundCommission', s.refundCommissionVat, percentOf(expectedRefundCommission, terms.vatPercent), where);
     }
     if (order) {
       const billedLineIds = new Set(aggs.map((a) => a.lineId));
@@ -238,6 +259,10 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
 
   diff('payout', rowsSum, cycle.transferredToSellerMinor, {});
 
+  const returnRefunds = input.returnRefunds
+    ? matchReturnRefunds(input.rows, input.returnRefunds, cycle, new Set(billedByOrder.keys()), diff)
+    : [];
+
   const sum = (f: (a: LineAgg) => number) => [...lines.values()].reduce((n, a) => n + f(a), 0);
   const gross = sum((a) => a.sums.gross);
   const shipping = sum((a) => a.sums.shipping);
@@ -256,6 +281,8 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
   const counts = emptyKindCounts();
   counts.PAYOUT_ORDER_NOT_IN_SHOPIFY = unmatchedMirakl.length;
   counts.PAYOUT_LINE_NOT_BILLED = unmatchedShopify.length;
+  counts.PAYOUT_REFUND_NOT_RETURNED = returnRefunds.filter((r) => r.returnMinor === undefined).length;
+  counts.PAYOUT_RETURN_REFUND_MISSING = returnRefunds.filter(isMissingReturnRefund).length;
   for (const d of differences) counts[d.kind] += 1;
 
   return {
@@ -267,6 +294,7 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     lines: lines.size,
     matched: matched.sort(byKey),
     refunds: refunds.sort(byKey),
+    returnRefunds,
     fees: fees.sort((a, b) => a.id.localeCompare(b.id)),
     unmatchedMirakl: unmatchedMirakl.sort(byKey),
     unmatchedShopify: unmatchedShopify.sort(byKey),
@@ -284,6 +312,91 @@ export function reconcileCycle(input: MatchInput): CycleReconciliation {
     },
     counts,
   };
+}
+
+/** A return refund of the cycle's period the payout does not carry, and not still pending at the marketplace. */
+export const isMissingReturnRefund = (x: ReturnRefundLine) => x.payoutMinor === undefined && !x.pendingState;
+
+/**
+ * The payout's refunds against the refunds Loopline's returns made (docs/reconciliation.md, "Refunds from
+ * returns"). A refund on the payout is the TL02 refund rows (goods and shipping, taxes included) of one refund id;
+ * it is matched to the return refund of that id, else (rows without a refund id) to a return refund on the same
+ * order line not matched yet, the nearest amount first. Left over: refunds on the payout no return made
+ * (PAYOUT_REFUND_NOT_RETURNED), and return refunds of the cycle's orders made inside the cycle's period — after
+ * the previous cycle was created, not after this one — that the payout does not carry and the marketplace
+ * shows as REFUNDED (when the activity read its state; PAYOUT_RETURN_REFUND_MISSING). Amounts differing by more than the tolerance: PAYOUT_RETURN_REFUND_DIFFERENCE.
+ */
+function matchReturnRefunds(
+  rows: readonly TransactionRow[],
+  known: readonly ReturnRefund[],
+  cycle: BillingCycle,
+  cycleOrders: ReadonlySet<string>,
+  diff: (
+    field: DifferenceField,
+    miraklMinor: number,
+    expectedMinor: number,
+    where: { orderId?: string; lineId?: string; refundId?: string },
+  ) => void,
+): ReturnRefundLine[] {
+  interface PayoutRefund {
+    orderId: string;
+    lineId: string;
+    refundId?: string;
+    minor: number;
+  }
+  const payout = new Map<string, PayoutRefund>();
+  for (const row of rows) {
+    const cat = CATEGORY[row.type];
+    if ((cat !== 'refundGoods' && cat !== 'refundShipping') || row.orderId === undefined) continue;
+    const key = row.refundId ? `id\u0000${row.refundId}` : `line\u0000${row.orderId}\u0000${row.lineId ?? ''}`;
+    const p = payout.get(key) ?? { orderId: row.orderId, lineId: row.lineId ?? '', refundId: row.refundId, minor: 0 };
+    p.minor -= row.amountMinor;
+    payout.set(key, p);
+  }
+  const byId = new Map(known.map((k) => [k.refundId, k]));
+  const used = new Set<ReturnRefund>();
+  const out: ReturnRefundLine[] = [];
+  const pair = (p: PayoutRefund, k: ReturnRefund | undefined) => {
+    if (k) used.add(k);
+    out.push({
+      orderId: p.orderId,
+      lineId: p.lineId,
+      refundId: p.refundId ?? k?.refundId,
+      returnWorkflowId: k?.returnWorkflowId,
+      payoutMinor: p.minor,
+      returnMinor: k?.amountMinor,
+    });
+    if (k) diff('returnRefund', p.minor, k.amountMinor, { orderId: p.orderId, lineId: p.lineId, refundId: k.refundId });
+  };
+  const withoutId: PayoutRefund[] = [];
+  for (const p of payout.values()) {
+    if (!p.refundId) withoutId.push(p);
+    else pair(p, byId.get(p.refundId));
+  }
+  for (const p of withoutId) {
+    const candidates = known
+      .filter((k) => !used.has(k) && k.orderId === p.orderId && k.lineId === p.lineId)
+      .sort((a, b) => Math.abs(a.amountMinor - p.minor) - Math.abs(b.amountMinor - p.minor));
+    pair(p, candidates[0]);
+  }
+  const closes = cycle.dateCreated ? Date.parse(cycle.dateCreated) : NaN;
+  const opened = cycle.previousDateCreated ? Date.parse(cycle.previousDateCreated) : NaN;
+  for (const k of known) {
+    if (used.has(k) || !cycleOrders.has(k.orderId)) continue;
+    // Made after the cycle was created: a later cycle's; made before the previous one: an earlier cycle's.
+    if (!Number.isNaN(closes) && k.at > closes) continue;
+    if (!Number.isNaN(opened) && k.at <= opened) continue;
+    const pending = k.marketplaceState !== undefined && k.marketplaceState !== 'REFUNDED';
+    out.push({
+      orderId: k.orderId,
+      lineId: k.lineId,
+      refundId: k.refundId,
+      returnWorkflowId: k.returnWorkflowId,
+      returnMinor: k.amountMinor,
+      ...(pending ? { pendingState: k.marketplaceState } : {}),
+    });
+  }
+  return out.sort((a, b) => byKey(a, b) || (a.refundId ?? '').localeCompare(b.refundId ?? ''));
 }
 
 const DESCRIPTIONS: Record<JournalAccount, string> = {
@@ -327,10 +440,18 @@ export function journalLines(
 export function findingLabels(r: CycleReconciliation, kind: ReconciliationKind, fmt: (minor: number) => string) {
   if (kind === 'PAYOUT_ORDER_NOT_IN_SHOPIFY') return r.unmatchedMirakl.map((u) => `${u.orderId}/${u.lineId}`);
   if (kind === 'PAYOUT_LINE_NOT_BILLED') return r.unmatchedShopify.map((u) => `${u.orderId}/${u.lineId}`);
+  if (kind === 'PAYOUT_REFUND_NOT_RETURNED')
+    return r.returnRefunds
+      .filter((x) => x.returnMinor === undefined)
+      .map((x) => `${x.orderId}/${x.lineId} refund ${x.refundId ?? '(no id)'} ${fmt(x.payoutMinor ?? 0)}`);
+  if (kind === 'PAYOUT_RETURN_REFUND_MISSING')
+    return r.returnRefunds
+      .filter(isMissingReturnRefund)
+      .map((x) => `${x.orderId}/${x.lineId} refund ${x.refundId ?? ''} ${fmt(x.returnMinor ?? 0)}`);
   return r.differences
     .filter((d) => d.kind === kind)
     .map(
       (d) =>
-        `${d.orderId ? `${d.orderId}/${d.lineId ?? ''} ` : ''}${d.field} ${fmt(d.miraklMinor)} vs ${fmt(d.expectedMinor)}`,
+        `${d.orderId ? `${d.orderId}/${d.lineId ?? ''} ` : ''}${d.refundId ? `refund ${d.refundId} ` : ''}${d.field} ${fmt(d.miraklMinor)} vs ${fmt(d.expectedMinor)}`,
     );
 }

@@ -40,5 +40,6 @@ export function describeReconciliationProgress(v: ReconciliationProgressView): s
   const wait = a.waitingMs ? `, waiting ${Math.ceil(a.waitingMs / 1000)} s for the TL02 limit` : '';
   if (a.phase === 'tl02') return `${head} · TL02 ${a.done} rows (${a.calls ?? 0} calls${wait})`;
   if (a.phase === 'shopify') return `${head} · Shopify ${a.done}/${a.total ?? '?'} orders`;
+  if (a.phase === 'returns') return `${head} · returns of ${a.done}/${a.total ?? '?'} orders`;
   return `${head} · report`;
 }

@@ -85,7 +85,7 @@ export function reconciliationCsv(r: CycleReconciliation): string {
       section: 'matched',
       order_id: l.orderId,
       line_id: l.lineId,
-      shopify_order_id: l.shopifyOrderId,
+      shopify_order_id: l.shopifyOrderId ?? '',
       gross: m(l.grossMinor),
       shipping: m(l.shippingMinor),
       commission: m(l.commissionMinor),
@@ -101,6 +101,23 @@ export function reconciliationCsv(r: CycleReconciliation): string {
       shopify_order_id: f.shopifyOrderId ?? '',
       mirakl_amount: m(f.miraklMinor),
       expected_amount: m(f.shopifyMinor),
+    });
+  for (const f of r.returnRefunds)
+    rows.push({
+      section: 'return_refund',
+      kind:
+        f.returnMinor === undefined
+          ? 'PAYOUT_REFUND_NOT_RETURNED'
+          : f.payoutMinor === undefined && !f.pendingState
+            ? 'PAYOUT_RETURN_REFUND_MISSING'
+            : '',
+      order_id: f.orderId,
+      line_id: f.lineId,
+      field: f.refundId ?? '',
+      mirakl_amount: m(f.payoutMinor),
+      expected_amount: m(f.returnMinor),
+      difference: f.payoutMinor !== undefined && f.returnMinor !== undefined ? m(f.payoutMinor - f.returnMinor) : '',
+      detail: `${f.returnWorkflowId ?? ''}${f.pendingState ? ` (pending at the marketplace: ${f.pendingState})` : ''}`,
     });
   for (const f of r.fees)
     rows.push({ section: 'fee', field: f.type, order_id: f.orderId ?? '', net: m(f.amountMinor), detail: f.feeCode });
@@ -129,7 +146,7 @@ export function reconciliationCsv(r: CycleReconciliation): string {
       order_id: d.orderId ?? '',
       line_id: d.lineId ?? '',
       shopify_order_id: d.shopifyOrderId ?? '',
-      field: d.field,
+      field: d.refundId ? `${d.field} ${d.refundId}` : d.field,
       mirakl_amount: m(d.miraklMinor),
       expected_amount: m(d.expectedMinor),
       difference: m(d.differenceMinor),
@@ -168,6 +185,7 @@ export function writeReconciliationReports(
     cycle: r.cycle,
     matched: r.matched,
     refunds: r.refunds,
+    returnRefunds: r.returnRefunds,
     fees: r.fees,
     unmatchedMirakl: r.unmatchedMirakl,
     unmatchedShopify: r.unmatchedShopify,

@@ -13,6 +13,11 @@ export interface BillingCycle {
   payOutState?: string;
   payOutReference?: string;
   paymentVoucherNumber?: string;
+  /**
+   * When the channel's billing cycle before this one was created (ISO), as SBC11 listed it; absent when it is
+   * older than the look-back. Bounds the return refunds this cycle should carry (docs/reconciliation.md).
+   */
+  previousDateCreated?: string;
 }
 
 /** One TL02 transaction log row. `amountMinor` is signed from the seller's side (debits negative). */
@@ -71,6 +76,50 @@ export interface CommissionTerms {
   vatPercent: number;
 }
 
+/**
+ * A refund Loopline made through a return (OR28), or found on the marketplace order and recorded by the return
+ * (made in the back office, or a lost response): one per marketplace refund id. Kept on the return workflow's
+ * state (`refund`), read through Temporal (src/reconciliation/returns-source.ts).
+ */
+export interface ReturnRefund {
+  orderId: string;
+  lineId: string;
+  /** The marketplace's refund id (OR28's refund_id; TL02 entities.refund.id). */
+  refundId: string;
+  /** The return that made or recorded it (its workflow id). */
+  returnWorkflowId: string;
+  /** What the payout should debit: goods + shipping, taxes included (added when the order is tax-exclusive). */
+  amountMinor: number;
+  /** When Loopline made or recorded it (epoch ms). */
+  at: number;
+  how: 'sent' | 'found';
+  /**
+   * The refund's state on the marketplace order (OR11 `refunds[].refund_state`), read only for a refund the
+   * payout lacks: one not REFUNDED yet (WAITING_REFUND…) is not expected on a payout.
+   */
+  marketplaceState?: string;
+}
+
+/** Whatever knows the refunds Loopline's returns made: the return workflows (Temporal), or a test double. */
+export interface ReturnRefundSource {
+  /** Every return refund on these marketplace orders of the channel. */
+  findReturnRefunds(channel: string, orderIds: readonly string[]): Promise<ReturnRefund[]>;
+}
+
+/** One refund on the payout (TL02 rows of one refund id) against the return refund Loopline knows. */
+export interface ReturnRefundLine {
+  orderId: string;
+  lineId: string;
+  refundId?: string;
+  returnWorkflowId?: string;
+  /** Refunded on the payout (goods + shipping, taxes included), a magnitude; absent: not on the payout. */
+  payoutMinor?: number;
+  /** What the return refunded; absent: no return refund Loopline knows of. */
+  returnMinor?: number;
+  /** Not on the payout because the marketplace has not completed it yet (its refund_state): not a finding. */
+  pendingState?: string;
+}
+
 export const DIFFERENCE_FIELDS = [
   'gross',
   'shipping',
@@ -79,6 +128,7 @@ export const DIFFERENCE_FIELDS = [
   'refund',
   'refundCommission',
   'payout',
+  'returnRefund',
 ] as const;
 export type DifferenceField = (typeof DIFFERENCE_FIELDS)[number];
 
@@ -90,6 +140,9 @@ export const RECONCILIATION_KINDS = [
   'PAYOUT_COMMISSION_DIFFERENCE',
   'PAYOUT_REFUND_DIFFERENCE',
   'PAYOUT_TOTAL_MISMATCH',
+  'PAYOUT_REFUND_NOT_RETURNED',
+  'PAYOUT_RETURN_REFUND_MISSING',
+  'PAYOUT_RETURN_REFUND_DIFFERENCE',
 ] as const;
 export type ReconciliationKind = (typeof RECONCILIATION_KINDS)[number];
 
@@ -101,13 +154,14 @@ export const KIND_OF_FIELD: Record<DifferenceField, ReconciliationKind> = {
   refundCommission: 'PAYOUT_COMMISSION_DIFFERENCE',
   refund: 'PAYOUT_REFUND_DIFFERENCE',
   payout: 'PAYOUT_TOTAL_MISMATCH',
+  returnRefund: 'PAYOUT_RETURN_REFUND_DIFFERENCE',
 };
 
-/** One billed order line with its Shopify counterpart. Amounts are positive magnitudes. */
+/** One billed order line with its Shopify counterpart (none on routes without Shopify). Positive magnitudes. */
 export interface MatchedLine {
   orderId: string;
   lineId: string;
-  shopifyOrderId: string;
+  shopifyOrderId?: string;
   grossMinor: number;
   shippingMinor: number;
   commissionMinor: number;
@@ -140,6 +194,8 @@ export interface Difference {
   orderId?: string;
   lineId?: string;
   shopifyOrderId?: string;
+  /** The marketplace refund a returnRefund difference is about. */
+  refundId?: string;
   /** What Mirakl billed (magnitude). */
   miraklMinor: number;
   /** What Shopify says, or what the contract rate gives. */
@@ -192,6 +248,8 @@ export interface CycleReconciliation {
   lines: number;
   matched: MatchedLine[];
   refunds: RefundLine[];
+  /** Refunds on the payout against the returns' refunds (channels with returns; empty otherwise). */
+  returnRefunds: ReturnRefundLine[];
   fees: FeeRow[];
   unmatchedMirakl: UnmatchedMirakl[];
   unmatchedShopify: UnmatchedShopify[];

@@ -55,6 +55,59 @@ export function startDemoTraffic(opts: {
     void tick();
   }
 
+  // Marketplacer channels: invoices placed on the simulator (it sends the webhooks); some with a gift message or
+  // delivery instructions, a few for a SKU the warehouse does not have (an exception to look at).
+  const buyers = [
+    ['Ada', 'Lovelace'],
+    ['Grace', 'Hopper'],
+    ['Alan', 'Turing'],
+    ['Mary', 'Somerville'],
+  ] as const;
+  const strayVariant = new Set<string>();
+  for (const ch of config.channels.filter((c) => c.enabled && c.platform === 'marketplacer')) {
+    const tick = async () => {
+      const n = 1 + Math.floor(rnd() * 2);
+      const lines = Array.from({ length: n }, () => ({
+        sku: catalogue[Math.floor(rnd() * catalogue.length)]!.sku,
+        quantity: 1 + Math.floor(rnd() * 2),
+      }));
+      if (rnd() < malformedShare) lines[0] = { sku: 'NOT-IN-WAREHOUSE-1', quantity: 1 };
+      const [firstName, surname] = buyers[Math.floor(rnd() * buyers.length)]!;
+      const metadata = [
+        ...(rnd() < 0.3 ? [{ key: 'giftMessage', value: 'Happy birthday!' }] : []),
+        ...(rnd() < 0.3 ? [{ key: 'deliveryInstructions', value: 'Leave with a neighbour' }] : []),
+      ];
+      try {
+        if (lines[0]!.sku === 'NOT-IN-WAREHOUSE-1' && !strayVariant.has(ch.code)) {
+          await http.post(`/control/marketplacer/${ch.code}/variants`, {
+            sku: 'NOT-IN-WAREHOUSE-1',
+            countOnHand: 1000,
+          });
+          strayVariant.add(ch.code);
+        }
+        const { data } = await http.post(`/control/marketplacer/${ch.code}/invoices`, {
+          lines,
+          buyer: { firstName, surname, email: `${firstName.toLowerCase()}@example.com`, phone: '07700900000' },
+          shippingAddress: {
+            address: '1 Demo Street',
+            city: 'Leeds',
+            postcode: 'LS1 4DY',
+            countryCode: 'GB',
+            countryName: 'United Kingdom',
+          },
+          metadata,
+          postageCents: 395,
+          ignoreStock: true,
+        });
+        log.info({ channel: ch.code, orderId: (data as { legacyId?: number }).legacyId }, 'demo invoice placed');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'demo invoice failed');
+      }
+    };
+    timers.push(setInterval(() => void tick(), periodMs));
+    void tick();
+  }
+
   const pvx = config.systems.peoplevox;
   if (pvx) {
     const despatchAfter = opts.despatchAfterMs ?? 45_000;

@@ -10,12 +10,15 @@ import { createLogger } from '../logging/logger';
 import { startSandbox } from './server';
 import { sandboxSystems, SANDBOX_SECRETS } from './systems';
 
-const KINDS = ['mirakl', 'peoplevox', 'shopify'] as const;
+const KINDS = ['mirakl', 'peoplevox', 'shopify', 'reveni', 'marketplacer'] as const;
 type Kind = (typeof KINDS)[number];
 
 function baseUrlsOf(config: Config, kind: Kind): string[] {
   if (kind === 'mirakl') return config.channels.filter((c) => c.platform === 'mirakl').map((c) => c.connection.baseUrl);
+  if (kind === 'marketplacer')
+    return config.channels.filter((c) => c.platform === 'marketplacer').map((c) => c.connection.baseUrl);
   if (kind === 'peoplevox') return config.systems.peoplevox ? [config.systems.peoplevox.baseUrl] : [];
+  if (kind === 'reveni') return config.systems.reveni ? [config.systems.reveni.baseUrl] : [];
   return config.systems.shopify ? [config.systems.shopify.baseUrl] : [];
 }
 

@@ -14,6 +14,9 @@ export const SANDBOX_SECRETS: Record<string, string> = {
   // The secret in the path of every callback URL registered with Peoplevox (and Reveni).
   LOOPLINE_WEBHOOK_SECRET: 'sandbox-callback-path-secret-published',
   MARKETPLACER_WEBHOOK_HMAC_KEY: 'sandbox-marketplacer-hmac-key-published',
+  // The sandbox's Marketplacer channel (code mkp): its Seller API key.
+  MARKETPLACER_MKP_API_KEY: 'sandbox-marketplacer-mkp-api-key',
+  REVENI_API_KEY: 'sandbox-reveni-key-published',
   // Payload encryption key of the sandbox (security.payloadEncryption): published here, so never use it
   // for a real tenant; generate your own with `openssl rand -base64 32` (docs/security.md).
   LOOPLINE_PAYLOAD_KEY_1: 'myZcWaLm8+OPGLAsaPLxk4Zk2D5aaanfglGi22Ug/Ow=',

@@ -65,7 +65,7 @@ function registerControlCore(app: FastifyInstance, ctx: SandboxContext) {
   app.get('/control/faults/:system', async (req) => {
     const { system } = req.params as { system: string };
     const f = ctx.faults(system);
-    return { rules: f.list(), fired: f.fired };
+    return { rules: f.list(), fired: f.fired, holding: [...f.holding] };
   });
   app.put('/control/faults/:system', async (req, reply) => {
     const { system } = req.params as { system: string };

@@ -20,11 +20,13 @@ import { createRuntime, createWorkers } from '../../workers/runtime';
 import { createHttpServers } from '../http/server';
 import { sandboxRelaxationRefusal } from './relaxations';
 import { startDemoTraffic } from './demo';
+import { subscribeSandboxMarketplacerWebhooks } from './marketplacer/setup';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../http/shopify-webhooks';
 import { ensureRecurringWork } from '../../workers/recurring';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createStockEventBatcher, ensureInventoryWorkflows, subscribeStockEvents } from '../inventory/intake';
+import { subscribeReturnEvents } from '../returns/subscriptions';
 
 async function main() {
   // Sandbox credentials: the simulators accept these; a real tenant's come from the environment.
@@ -90,6 +92,7 @@ async function main() {
   stops.push(async () => {
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await runtime.close();
     await connection.close();
   });
 
@@ -116,6 +119,10 @@ async function main() {
   await subscribeStockEvents(runtime.peoplevox, httpUrl, log.child({ component: 'stock-events' }), config);
   // Shopify-fulfilled channels: orders, fulfillments, refunds and stock come back as signed webhooks.
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  // Marketplacer channels: invoices and refund requests come as signed webhooks (set up in its portal in production).
+  await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
+  // Returns: Peoplevox Returns events (warehouse-driven channels) and Reveni webhooks (docs/returns.md).
+  await subscribeReturnEvents({ ...runtime, log: log.child({ component: 'returns' }) }, httpUrl);
   // One inventory workflow per channel (inventory:<code>): reads the master at once, then pushes changes.
   await ensureInventoryWorkflows(client, config);
 
@@ -139,7 +146,10 @@ async function main() {
     `    decryptor           user: any   password: ${env[config.http.decryptorTokenEnv] ?? '(unset)'}   (${config.http.decryptorTokenEnv})`,
     `  Webhooks              ${httpUrl}/webhooks/...   (public listener: webhooks only)`,
     `  Simulators            ${sandbox.url}  (control API: ${sandbox.url}/control/..., docs/sandbox/)`,
-    ...config.channels.map((c) => `    ${c.label.padEnd(20)}${sandbox.url}/mirakl/${c.code}/api`),
+    ...config.channels.map(
+      (c) =>
+        `    ${c.label.padEnd(20)}${sandbox.url}/${c.platform}/${c.code}/${c.platform === 'marketplacer' ? 'graphql' : 'api'}`,
+    ),
     `  Schedules             ${recurring.scheduleIds.join(', ') || '(none)'}`,
     `  Workflow history      ${dbFilename}`,
     '',

@@ -7,13 +7,15 @@ import { miraklSimulator } from './mirakl';
 import { peoplevoxSimulator } from './peoplevox';
 import { DEFAULT_TEMPLATES, SALES_ORDERS } from './peoplevox/templates';
 import { shopifySimulator } from './shopify';
+import { marketplacerSimulator } from './marketplacer';
+import { reveniSimulator } from './reveni';
 import { SANDBOX_SECRETS } from './secrets';
 
 /** Credentials the simulators accept (published; src/sandbox/secrets.ts). Real tenants' come from the environment. */
 export { SANDBOX_SECRETS } from './secrets';
 
 export interface SandboxSystemsOptions {
-  /** Multi-shipment per channel (default: ASOS has it, others ship whole orders). */
+  /** Multi-shipment per channel (default: config sandbox.multiShipmentChannels, else ASOS has it and others ship whole orders). */
   multiShipment?: Record<string, boolean>;
   catalogueSize?: number;
   env?: NodeJS.ProcessEnv;
@@ -32,7 +34,8 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
           label: c.label,
           apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
           shopId: c.connection.shopId,
-          multiShipment: opts.multiShipment?.[c.code] ?? c.code === 'asos',
+          multiShipment:
+            opts.multiShipment?.[c.code] ?? config.sandbox.multiShipmentChannels?.includes(c.code) ?? c.code === 'asos',
           partialAcceptance: true,
           hideAddressesUntilAcceptance: true,
           acceptanceWindowMs: c.deadlines.acceptanceWindowHours * 3600_000,
@@ -54,6 +57,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
           ],
           catalogue,
         })),
+      }),
+    );
+  }
+  // One Marketplacer instance per Marketplacer channel, selling the same catalogue (its variants' SKUs are the
+  // warehouse's item codes, as a well-kept seller account has them).
+  for (const c of config.channels.filter((x) => x.platform === 'marketplacer')) {
+    const basicAuthEnv = c.marketplacer?.basicAuthEnv;
+    systems.push(
+      marketplacerSimulator({
+        channel: c.code,
+        apiKey: env[c.connection.apiKeyEnv] ?? SANDBOX_SECRETS[c.connection.apiKeyEnv] ?? 'sandbox-key',
+        basicAuth: basicAuthEnv ? (env[basicAuthEnv] ?? SANDBOX_SECRETS[basicAuthEnv]) : undefined,
+        catalogue,
       }),
     );
   }
@@ -91,6 +107,19 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         accessToken: env[shop.accessTokenEnv] ?? SANDBOX_SECRETS[shop.accessTokenEnv] ?? 'sandbox',
         webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
         currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
+        catalogue,
+      }),
+    );
+  }
+  const reveni = config.systems.reveni;
+  if (reveni) {
+    systems.push(
+      reveniSimulator({
+        apiKey: env[reveni.apiKeyEnv] ?? SANDBOX_SECRETS[reveni.apiKeyEnv] ?? 'sandbox',
+        stores: Object.entries(reveni.stores).map(([channel, storeId]) => ({
+          storeId,
+          currency: config.channels.find((c) => c.code === channel)?.currency ?? 'GBP',
+        })),
         catalogue,
       }),
     );

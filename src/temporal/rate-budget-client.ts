@@ -1,40 +1,44 @@
-// The client side of a server-kept rate budget (workflows/rate-budget.ts): each process reserves call slots from
-// the one budget workflow, waits for a slot's start, and calls. Reservations are sized to the process's recent
-// demand (one slot when calls are rare, up to ten when a pager is reading fast), so the budget workflow sees a
-// few updates a second at most. A slot not used within a quarter interval of its start is given up: calls from
-// different processes never bunch. When the Temporal server cannot be reached the caller waits and asks again,
-// and after `giveUpAfterMs` the call fails retryably (the activity's own retry takes over).
+// The process side of a server-kept rate budget (workflows/rate-budget.ts). A holder leases lanes from the budget
+// workflow and keeps, on its own clock, at most one call per lane "in the air" in any `windowMs`: a call counts from
+// the moment it starts until a window after it ended, because it reaches the system somewhere in between — so
+// however late a request leaves (a busy event loop) or arrives, no window on the system's side sees more calls than
+// the lanes allow. No call waits on the server: the lease is renewed in the background every third of its length,
+// sized to the demand of the last window (calls made plus callers waiting), and given back when there is none.
+// Times from the server are taken conservatively: a lease ends `expiresInMs` after the request was sent, a lane
+// becomes usable `usableInMs` after the answer arrived.
+//
+// When the Temporal server cannot be reached the holder keeps to the lease it has until it runs out, then waits and
+// asks again; after `giveUpAfterMs` without lanes a call fails retryably (the activity's own retry takes over).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import {
-  MAX_SLOTS_PER_RESERVATION,
+  leaseLanesUpdate,
   rateBudgetWorkflow,
-  reserveSlotsUpdate,
+  type Lease,
+  type LaneClass,
   type RateBudgetTerms,
-  type SlotClass,
 } from '../../workflows/rate-budget';
 
-/** What a connector waits on before each request. */
+/**
+ * What a connector waits on before each request. `take` may resolve to a function the caller runs when the request
+ * is over (answered or failed), for pacers that count a call until it has surely reached the system.
+ */
 export interface CallPacer {
-  take(): Promise<void>;
+  take(): Promise<(() => void) | void>;
 }
 
-/** A documented limit of `max` calls in any `windowMs` as slot terms (see workflows/rate-budget.ts). */
-export function slotIntervalMs(limit: { max: number; windowMs: number }): number {
-  // Slots window / (max - 1) apart, used at most a quarter interval late (plus a quarter for the answer's
-  // travel), so any window holds at most floor(window / interval + 1/2) + 1 = max of them.
-  return limit.windowMs / Math.max(1, limit.max - 1);
-}
-
-export interface ServerRateBudgetOptions {
+export interface LeasedBudgetOptions {
   client: Client;
   workflowId: string;
   taskQueue: string;
-  slotClass: SlotClass;
+  laneClass: LaneClass;
   terms: RateBudgetTerms;
-  /** Fail a take after this long without a slot (the server unreachable); default 60 s. */
+  /** Fail a take after this long without a usable lane; default 60 s. */
   giveUpAfterMs?: number;
+  /** How long one lease request may take (default a third of a lease, within 2–10 s). */
+  requestTimeoutMs?: number;
   onError?: (err: unknown) => void;
-  now?: () => number;
 }
 
 export class RateBudgetUnavailableError extends Error {
@@ -43,7 +47,7 @@ export class RateBudgetUnavailableError extends Error {
     cause: unknown,
   ) {
     super(
-      `no call slot from the shared rate budget ${workflowId}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `no lane from the shared rate budget ${workflowId}: ${cause instanceof Error ? cause.message : String(cause)}`,
     );
     this.name = 'RateBudgetUnavailableError';
   }
@@ -51,79 +55,201 @@ export class RateBudgetUnavailableError extends Error {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
-export class ServerRateBudget implements CallPacer {
-  /** Local start times of the slots this process holds, ascending. */
-  private slots: number[] = [];
-  private chain: Promise<void> = Promise.resolve();
+export class LeasedBudget implements CallPacer {
+  readonly holder: string;
+  /** Local times from which each held lane may be used. */
+  private lanes: number[] = [];
+  private expiresAt = 0;
+  /** Local end times of the calls that ended inside the last window. */
+  private ended: number[] = [];
+  private inFlight = 0;
   private waiting = 0;
-  /** When recent takes happened (the last second), to size the next reservation. */
-  private recent: number[] = [];
-  private readonly now: () => number;
-  reservations = 0;
+  private wake: (() => void) | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private renewal: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastError: unknown;
+  private lastRequestAt = 0;
+  private dead = false;
+  /** Lease requests made (for tests and metrics). */
+  requests = 0;
 
-  constructor(private readonly opts: ServerRateBudgetOptions) {
-    this.now = opts.now ?? Date.now;
+  constructor(private readonly opts: LeasedBudgetOptions) {
+    this.holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:${opts.laneClass}`;
   }
 
-  take(): Promise<void> {
+  /** Lanes usable now. */
+  capacity(now = Date.now()): number {
+    if (now >= this.expiresAt) return 0;
+    return this.lanes.filter((t) => t <= now).length;
+  }
+
+  take(): Promise<() => void> {
     this.waiting++;
     const turn = this.chain.then(() => this.next()).finally(() => this.waiting--);
     this.chain = turn.catch(() => undefined);
-    return turn;
+    return turn.then(() => {
+      let over = false;
+      return () => {
+        if (over) return;
+        over = true;
+        this.inFlight--;
+        this.ended.push(Date.now());
+        this.wake?.();
+      };
+    });
+  }
+
+  /** Calls that count now: in the air, or ended less than a window ago. */
+  private occupied(now: number): number {
+    this.ended = this.ended.filter((t) => now - t < this.opts.terms.windowMs);
+    return this.inFlight + this.ended.length;
+  }
+
+  /** Sleeps until `ms` have passed or a call ends, whichever is first. */
+  private nap(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.max(1, ms));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 
   private async next(): Promise<void> {
-    const grace = this.opts.terms.intervalMs / 4;
+    const started = Date.now();
+    const { windowMs, leaseMs } = this.opts.terms;
     for (;;) {
-      const now = this.now();
-      while (this.slots.length > 0 && this.slots[0]! + grace < now) this.slots.shift();
-      const slot = this.slots.shift();
-      if (slot !== undefined) {
-        if (slot > now) await sleep(slot - now);
-        const at = this.now();
-        if (at > slot + grace) continue; // the timer fired late: the slot is gone
-        this.recent.push(at);
-        return;
-      }
-      await this.reserve();
-    }
-  }
-
-  private demand(): number {
-    const now = this.now();
-    this.recent = this.recent.filter((t) => now - t < 1000);
-    return Math.min(MAX_SLOTS_PER_RESERVATION, Math.max(1, this.waiting, this.recent.length));
-  }
-
-  private async reserve(): Promise<void> {
-    const started = this.now();
-    let delay = 50;
-    for (;;) {
-      try {
-        const slots = this.demand();
-        const res = await this.opts.client.workflow.executeUpdateWithStart(reserveSlotsUpdate, {
-          args: [{ ...this.opts.terms, slots, slotClass: this.opts.slotClass }],
-          startWorkflowOperation: new WithStartWorkflowOperation(rateBudgetWorkflow, {
-            workflowId: this.opts.workflowId,
-            taskQueue: this.opts.taskQueue,
-            args: [{ ...this.opts.terms }],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        });
-        const at = this.now();
-        this.slots.push(...res.startsInMs.map((ms) => at + ms));
-        this.slots.sort((a, b) => a - b);
-        this.reservations++;
-        return;
-      } catch (err) {
-        this.opts.onError?.(err);
-        if (this.now() - started >= (this.opts.giveUpAfterMs ?? 60_000)) {
-          throw new RateBudgetUnavailableError(this.opts.workflowId, err);
+      if (this.dead) throw new Error('this budget holder was abandoned');
+      let now = Date.now();
+      if (now >= this.expiresAt || this.lanes.length === 0) {
+        // Nothing held, or the lease ran out: ask now; if still nothing, wait a little and ask again.
+        if (now - started >= (this.opts.giveUpAfterMs ?? 60_000)) {
+          throw new RateBudgetUnavailableError(this.opts.workflowId, this.lastError ?? 'no lane granted');
         }
-        await sleep(delay);
-        delay = Math.min(delay * 2, 2000);
+        await this.renew();
+        now = Date.now();
+        if (now >= this.expiresAt || this.lanes.length === 0) {
+          await sleep(Math.min(leaseMs / 3, 1000));
+          continue;
+        }
       }
+      if (this.occupied(now) < this.capacity(now)) {
+        this.inFlight++;
+        this.schedule();
+        return;
+      }
+      // More demand than lanes: ask for more now (at most every sixth of a lease, and never more than a second apart).
+      if (this.want() > this.lanes.length && now - this.lastRequestAt >= Math.min(leaseMs / 6, 1000)) void this.renew();
+      // Wait for a call to end or leave the window, a lane to become usable, an answer, or the lease to need renewing.
+      const oldestOut = this.ended.length > 0 ? this.ended[0]! + windowMs : Infinity;
+      const laneIn = Math.min(...this.lanes.filter((t) => t > now), Infinity);
+      await this.nap(Math.min(oldestOut, laneIn, this.expiresAt) - now);
     }
+  }
+
+  /** Renew in the background every third of a lease while there is demand; give back once there is none. */
+  private schedule() {
+    if (this.timer || this.dead) return;
+    const every = Math.max(50, this.opts.terms.leaseMs / 3);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.renew().finally(() => {
+        if (this.lanes.length > 0) this.schedule();
+      });
+    }, every);
+    this.timer.unref();
+  }
+
+  /**
+   * Lanes to ask for: the calls of the last window and those waiting, plus half as many again (at least one), so
+   * a caller that speeds up (one call after another at start-up) is not held to one more lane per renewal. Under
+   * contention the fair split trims every holder to its share whatever it asks.
+   */
+  private want(): number {
+    const now = Date.now();
+    const demand = this.occupied(now) + this.waiting;
+    if (demand === 0) return 0;
+    return Math.min(this.opts.terms.lanes, demand + Math.max(1, Math.ceil(demand / 2)));
+  }
+
+  /** One lease request at a time; callers share it. */
+  private renew(): Promise<void> {
+    this.renewal ??= this.request().finally(() => {
+      this.renewal = undefined;
+    });
+    return this.renewal;
+  }
+
+  private async request(): Promise<void> {
+    const want = this.want();
+    if (this.dead || (want === 0 && this.lanes.length === 0)) return;
+    const sentAt = Date.now();
+    this.lastRequestAt = sentAt;
+    try {
+      const lease = await this.ask(want);
+      const at = Date.now();
+      this.requests++;
+      this.lanes = lease.usableInMs.map((ms) => at + ms);
+      this.expiresAt = sentAt + lease.expiresInMs;
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = err;
+      this.opts.onError?.(err);
+    } finally {
+      this.wake?.();
+    }
+  }
+
+  /**
+   * One lease request, bounded in time: an update waits for a worker to take it, and with no worker polling the
+   * budget's task queue (or a server that does not answer) it must fail rather than hold every caller.
+   */
+  private ask(want: number): Promise<Lease> {
+    const timeoutMs = this.opts.requestTimeoutMs ?? Math.max(2_000, Math.min(this.opts.terms.leaseMs / 3, 10_000));
+    const start = new WithStartWorkflowOperation(rateBudgetWorkflow, {
+      workflowId: this.opts.workflowId,
+      taskQueue: this.opts.taskQueue,
+      args: [{ ...this.opts.terms }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    // The start's own promise fails with the request (a closed connection, the deadline): that failure is the
+    // request's, handled by the caller, never an unhandled rejection.
+    start.workflowHandle().catch(() => undefined);
+    return this.opts.client.withDeadline(Date.now() + timeoutMs, () =>
+      this.opts.client.workflow.executeUpdateWithStart(leaseLanesUpdate, {
+        args: [{ ...this.opts.terms, holder: this.holder, laneClass: this.opts.laneClass, want }],
+        startWorkflowOperation: start,
+      }),
+    );
+  }
+
+  /** Stops renewing without giving anything back (what a killed process does; for tests). */
+  abandon(): void {
+    this.dead = true;
+    this.wake?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lanes = [];
+    this.expiresAt = 0;
+  }
+
+  /** Gives every lane back (a process shutting down) and stops renewing; later takes fail. */
+  async close(): Promise<void> {
+    this.dead = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake?.();
+    await this.renewal?.catch(() => undefined);
+    if (this.lanes.length === 0) return;
+    await this.ask(0).catch(() => undefined);
+    this.lanes = [];
+    this.expiresAt = 0;
   }
 }
 
@@ -139,7 +265,7 @@ export class DeferredPacer implements CallPacer {
   get current(): CallPacer {
     return this.target;
   }
-  take(): Promise<void> {
+  take(): Promise<(() => void) | void> {
     return this.target.take();
   }
 }

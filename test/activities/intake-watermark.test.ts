@@ -8,50 +8,26 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
-import { parseConfig } from '../../src/config/load';
 import { MiraklClient } from '../../src/connectors/mirakl/client';
 import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createIntakeActivities, type PollResult } from '../../activities/intake';
 import type { MarketplaceOrder } from '../../src/domain/order';
+import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
 
 /** One Mirakl channel in the simulator, an intake config for it, and the intake activities on a fake client. */
 async function intakeSandbox(opts: { intake: string; updateDateDeltaMs?: number }) {
   const log = pino({ level: 'silent' });
   const sim = miraklSimulator({
     channels: [
-      {
-        code: 'asos',
-        apiKey: 'k',
-        multiShipment: true,
-        partialAcceptance: true,
-        hideAddressesUntilAcceptance: false,
-        acceptanceWindowMs: 3_600_000,
-        leadtimeToShipDays: 2,
-        carriers: [],
-        catalogue: sandboxCatalogue({ size: 5 }),
+      miraklTestChannel(sandboxCatalogue({ size: 5 }), {
         ...(opts.updateDateDeltaMs === undefined ? {} : { updateDateDeltaMs: opts.updateDateDeltaMs }),
-      },
+      }),
     ],
   });
   const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
-  const config = parseConfig(
-    `
-systems:
-  shopify: { baseUrl: http://127.0.0.1:1, accessTokenEnv: SHOPIFY_TOKEN, webhookSecretEnv: SHOPIFY_SECRET }
-channels:
-  - code: asos
-    label: ASOS
-    platform: mirakl
-    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
-    fulfilment: shopify
-    currency: GBP
-    intake: ${opts.intake}
-`,
-    'test',
-    { MIRAKL_KEY: 'k', SHOPIFY_TOKEN: 't', SHOPIFY_SECRET: 's' },
-  );
+  const config = miraklTestConfig(sandbox.url, `    intake: ${opts.intake}`);
   const activities = (client: Client) =>
     createIntakeActivities({
       config,

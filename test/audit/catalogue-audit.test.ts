@@ -17,6 +17,7 @@ import { FINDING_KINDS, type FindingKind } from '../../src/audit/catalogue';
 import type { CatalogueAuditResult } from '../../workflows/catalogue-audit';
 import { findingsOperator } from '../../workflows/findings-exception';
 import { catalogueExceptionWorkflowId } from '../../activities/catalogue-audit';
+import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
 
 const scenario = catalogueAuditScenario({ channel: 'asos', size: 5000 });
 const reportsDir = mkdtempSync(join(tmpdir(), 'loopline-audit-'));
@@ -70,7 +71,7 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
     assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, 'catalogueAuditWorkflow');
 
     // The same workflow and input the Schedule starts, for one channel.
-    const handle = await env.client.workflow.start('catalogueAuditWorkflow', {
+    const handle = await env.client.workflow.start(catalogueAuditWorkflow, {
       workflowId: `catalogue-audit-test-${stack.idPrefix}`,
       taskQueue: stack.config.temporal.taskQueues.orders,
       args: [{ channels: ['asos'], taskQueue: stack.config.temporal.taskQueues.peoplevoxBulk }],

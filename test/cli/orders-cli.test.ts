@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import { runCli, writeCliConfig } from '../support/cli';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -82,7 +83,7 @@ describe('loopline CLI', () => {
     });
     await eventually(
       async () =>
-        (await env.client.workflow.getHandle(`order:asos:${healthy}`).query<{ status: string }>('state')).status ===
+        (await env.client.workflow.getHandle(`order:asos:${healthy}`).query(orderStateQuery)).status ===
           'IN_WAREHOUSE' || undefined,
       25_000,
       'healthy order in the warehouse',

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
@@ -16,7 +16,7 @@ import { LocalCluster, freePorts } from '../../src/devtools/cluster';
 import { PROJECT_ROOT, readServerTools } from '../../src/devtools/tools';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { TEST_SECURITY_YAML, eventually, testDataConverter } from '../support/temporal';
-import { startProcess, type LooplineProcess } from '../support/processes';
+import { READY_LINES, rssMb, startProcess, type LooplineProcess } from '../../bench/lib/processes';
 import { runCli } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'loopline-cluster-'));
@@ -40,7 +40,7 @@ function start(name: string, args: string[], readyLine: RegExp): LooplineProcess
   return p;
 }
 const worker = (role: string, replica = 1) =>
-  start(`worker-${role}-${replica}`, ['workers/main.ts', 'worker', role], /"msg":"workers running"/);
+  start(`worker-${role}-${replica}`, ['workers/main.ts', 'worker', role], READY_LINES.worker);
 
 before(async () => {
   const ports = await freePorts();
@@ -52,13 +52,18 @@ before(async () => {
     `# cluster up in ${Date.now() - started} ms: ${status.server.version} on ${status.postgres.version}, ${cluster.address}\n`,
   );
 
-  const [miraklPort, pvxPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const [miraklPort, pvxPort, httpPort, internalPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   configFile = join(dir, 'loopline.yaml');
   writeFileSync(
     configFile,
     `
 temporal: { address: ${cluster.address}, namespace: default }
-http: { host: 127.0.0.1, port: ${httpPort} }
+http: { host: 127.0.0.1, port: ${httpPort}, internal: { host: 127.0.0.1, port: ${internalPort} } }
 log: { level: info, format: json }
 sandbox: { enabled: true, timeScale: 60, demoOrdersPerMinute: 0 }
 systems:
@@ -88,11 +93,11 @@ ${TEST_SECURITY_YAML}`,
   peoplevox = axios.create({ baseURL: `http://127.0.0.1:${pvxPort}`, timeout: 10_000 });
 
   const sims = [
-    start('sim-mirakl', ['src/sandbox/main.ts', 'mirakl'], /"msg":"simulators running"/),
-    start('sim-peoplevox', ['src/sandbox/main.ts', 'peoplevox'], /"msg":"simulators running"/),
+    start('sim-mirakl', ['src/sandbox/main.ts', 'mirakl'], READY_LINES.simulators),
+    start('sim-peoplevox', ['src/sandbox/main.ts', 'peoplevox'], READY_LINES.simulators),
   ];
   await Promise.all(sims.map((p) => p.ready));
-  const http = start('http', ['workers/main.ts', 'http'], /HTTP server on/);
+  const http = start('http', ['workers/main.ts', 'http'], READY_LINES.http);
   const workers = ['orders', 'acknowledge', 'peoplevox', 'inventory'].map((r) => worker(r));
   await Promise.all([http.ready, ...workers.map((w) => w.ready)]);
   // The deployment step that points Peoplevox's despatch and stock callbacks at the HTTP process.
@@ -109,13 +114,7 @@ ${TEST_SECURITY_YAML}`,
   client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter() });
   process.stdout.write(`# ${processes.size} Loopline processes ready ${Date.now() - started} ms after the start\n`);
   // Resident memory of each process (docs/deployment.md's sizing), from /proc where there is one.
-  const rss = (pid: number | undefined) => {
-    try {
-      return `${Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024)} MB`;
-    } catch {
-      return '?';
-    }
-  };
+  const rss = (pid: number | undefined) => `${rssMb(pid) ?? '?'} MB`;
   const memory = [`temporal-server ${rss(cluster.serverPid())}`];
   for (const p of processes.values()) memory.push(`${p.name} ${rss(p.child.pid)}`);
   process.stdout.write(`# resident memory: ${memory.join(', ')}\n`);

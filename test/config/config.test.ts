@@ -30,7 +30,7 @@ test('the shipped default config is valid and runs the sandbox', () => {
   assert.equal(cfg.sandbox.enabled, true);
   assert.deepEqual(
     cfg.channels.map((c) => c.code),
-    ['asos', 'joules'],
+    ['asos', 'joules', 'mkp'],
   );
   assert.equal(cfg.channels[0]!.intake.pollIntervalSeconds, 60);
   // No secret values in the file: only the names of environment variables.

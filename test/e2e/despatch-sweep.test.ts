@@ -8,8 +8,9 @@ import { startTestEnv, eventually, maybeRecordHistory } from '../support/tempora
 import { startStack, type Stack } from '../support/stack';
 import type { SweepResult } from '../../activities/despatch-sweep';
 import { despatchSweepWorkflow } from '../../workflows/despatch-sweep';
-import type { DespatchExceptionState } from '../../workflows/despatch-exception';
 import { despatchExceptionWorkflowId } from '../../src/domain/keys';
+import { orderResolveUpdate, orderStateQuery } from '../../workflows/order/messages';
+import { despatchExceptionOperator } from '../../workflows/despatch-exception';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -121,7 +122,7 @@ describe('the scheduled despatch sweep', () => {
     const workflowId = despatchExceptionWorkflowId(son, despatchNumber!);
     const handle = env.client.workflow.getHandle(workflowId);
     const state = await eventually(
-      async () => (await handle.query<DespatchExceptionState>('state')).exception,
+      async () => (await handle.query(despatchExceptionOperator.state)).exception,
       15_000,
       'the exception workflow',
     );
@@ -144,10 +145,10 @@ describe('the scheduled despatch sweep', () => {
     assert.deepEqual(listed, [workflowId]);
 
     // Retry: still no order workflow, so it stays open; resolve closes it and clears it from the queue.
-    const retried = await handle.executeUpdate<DespatchExceptionState, []>('retry');
+    const retried = await handle.executeUpdate(despatchExceptionOperator.retry);
     assert.equal(retried.status, 'EXCEPTION');
     assert.ok(retried.timeline.some((t) => t.step === 'still no running order workflow'));
-    const resolved = await handle.executeUpdate<DespatchExceptionState, [string]>('resolve', {
+    const resolved = await handle.executeUpdate(despatchExceptionOperator.resolve, {
       args: ['D2C order shipped by hand'],
     });
     assert.equal(resolved.status, 'RESOLVED');
@@ -170,11 +171,11 @@ describe('the scheduled despatch sweep', () => {
     await stack.control.post(`/control/mirakl/asos/orders/${orderId}/cancel`, {});
     const order = env.client.workflow.getHandle(`order:asos:${orderId}`);
     await eventually(
-      async () => (await order.query<{ exception?: { reason: string } }>('state')).exception?.reason,
+      async () => (await order.query(orderStateQuery)).exception?.reason,
       25_000,
       'CANCELLED_AFTER_PICK',
     );
-    await order.executeUpdate('resolve', { args: ['told the warehouse to stop it'] });
+    await order.executeUpdate(orderResolveUpdate, { args: ['told the warehouse to stop it'] });
     assert.equal(((await order.result()) as { status: string }).status, 'CANCELLED');
     await maybeRecordHistory(order, 'order-v2-cancelled-after-pick-resolved');
 
@@ -187,7 +188,7 @@ describe('the scheduled despatch sweep', () => {
         (
           await env.client.workflow
             .getHandle(despatchExceptionWorkflowId(son, despatchNumber!))
-            .query<DespatchExceptionState>('state')
+            .query(despatchExceptionOperator.state)
         ).exception,
       15_000,
       'the closed-order exception',

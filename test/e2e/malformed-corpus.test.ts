@@ -15,6 +15,8 @@ import { wmsSalesOrderNumber } from '../../src/domain/keys';
 import type { ReasonCode } from '../../src/domain/reasons';
 import type { Owner } from '../../src/domain/owners';
 import type { OrderWorkflowState, OrderStatus } from '../../workflows/order';
+import { orderStateQuery } from '../../workflows/order/messages';
+import { intakeStateQuery } from '../../workflows/intake';
 
 type Channel = 'asos' | 'joules';
 
@@ -889,7 +891,7 @@ async function warehouseOrder(son: string): Promise<PvxOrder | undefined> {
   return (await warehouseOrders()).find((o) => o.salesOrderNumber === son);
 }
 function workflowState(channel: Channel, orderId: string): Promise<OrderWorkflowState> {
-  return env.client.workflow.getHandle(`order:${channel}:${orderId}`).query<OrderWorkflowState>('state');
+  return env.client.workflow.getHandle(`order:${channel}:${orderId}`).query(orderStateQuery);
 }
 /** The intake workflows the stack started (ids derive from the stack's suffix; see test/support/stack.ts). */
 function intakeId(channel: Channel): string {
@@ -922,7 +924,7 @@ async function runCase(c: Case, index: number): Promise<void> {
     // Wait until the intake has read past this order, then check it left no trace.
     await eventually(
       async () => {
-        const s = await env.client.workflow.getHandle(intakeId(channel)).query<{ watermark?: string }>('intakeState');
+        const s = await env.client.workflow.getHandle(intakeId(channel)).query(intakeStateQuery);
         return s.watermark !== undefined && s.watermark >= created.last_updated_date;
       },
       30_000,

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
+import { orderResolveUpdate } from '../../workflows/order/messages';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -281,8 +283,7 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
 
     const handle = env.client.workflow.getHandle(`order:asos:${picked}`);
     const parked = await eventually(
-      async () =>
-        (await handle.query<{ exception?: { reason: string; owner: string; message: string } }>('state')).exception,
+      async () => (await handle.query(orderStateQuery)).exception,
       25_000,
       'an exception for the picked order',
     );
@@ -292,15 +293,12 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     assert.equal((await warehouseOrder(`ASOS-${picked}`))?.status, 'Picking');
     // The parked order stays parked (no task failures, no loop) until ops say they have dealt with it.
     await new Promise((r) => setTimeout(r, 1_000));
-    assert.equal(
-      (await handle.query<{ exception?: { reason: string } }>('state')).exception?.reason,
-      'CANCELLED_AFTER_PICK',
-    );
+    assert.equal((await handle.query(orderStateQuery)).exception?.reason, 'CANCELLED_AFTER_PICK');
     // The server may refuse an update with FAILED_PRECONDITION when the workflow task carrying it is lost
     // (a transient server condition, seen once in CI under load); an operator would simply press again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await handle.executeUpdate('resolve', { args: ['parcel intercepted at packing'] });
+        await handle.executeUpdate(orderResolveUpdate, { args: ['parcel intercepted at packing'] });
         break;
       } catch (err) {
         const text = `${(err as Error).message} ${String((err as { cause?: unknown }).cause)}`;

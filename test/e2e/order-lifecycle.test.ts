@@ -291,6 +291,15 @@ describe('no order is lost (issue 10)', () => {
       'SHIPPED',
     );
     await order('asos', gone).result();
+    // Once the order has closed, the same cancel gets the same reason (not "no such workflow").
+    const late = await ops.act(orderWorkflowId('asos', gone), 'cancel', 'still too late');
+    assert.equal(late.ok, false);
+    assert.match(
+      late.error ?? '',
+      /has closed \(COMPLETED, CLOSED\): it cannot be cancelled: despatch .* has left the warehouse/,
+    );
+    const nothing = await ops.act(orderWorkflowId('asos', gone), 'retry');
+    assert.match(nothing.error ?? '', /has closed \(COMPLETED, CLOSED\): nothing to retry/);
     assert.equal(await calls('mirakl', 'asos', 'OR29'), or29Before, 'no OR29 on the shipped order, ever');
     await maybeRecordHistory(order('asos', gone), 'order-v2-cancel-refused-after-despatch');
   });

@@ -9,6 +9,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
+import { intakeStateQuery } from '../../workflows/intake';
 
 const TOKEN = 'push-token-for-the-e2e-tests';
 let env: TestWorkflowEnvironment;
@@ -25,7 +26,7 @@ before(async () => {
   const intake = env.client.workflow.getHandle(stack.recurring.intakeWorkflowIds[0]!);
   await eventually(
     async () => {
-      const st = await intake.query<{ totals: { polls: number } }>('intakeState');
+      const st = await intake.query(intakeStateQuery);
       return st.totals.polls >= 1 ? true : undefined;
     },
     20_000,

@@ -7,10 +7,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import { orderWorkflowId } from '../../src/domain/keys';
-import type { OrderWorkflowState } from '../../workflows/order';
 import { ensureInventoryWorkflows } from '../../src/inventory/intake';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createInventoryActivities } from '../../activities/inventory';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -88,7 +88,7 @@ const shopOrders = async (sourceIdentifier: string) =>
   ((await stack.control.get(`${SHOP}/orders`, { params: { sourceIdentifier } })).data as { orders: ShopOrder[] })
     .orders;
 const workflowState = (orderId: string) =>
-  env.client.workflow.getHandle(orderWorkflowId('asos', orderId)).query<OrderWorkflowState>('state');
+  env.client.workflow.getHandle(orderWorkflowId('asos', orderId)).query(orderStateQuery);
 
 async function placeAndImport(
   orderId: string,

@@ -8,7 +8,11 @@ import { startTestEnv, eventually, maybeRecordHistory } from '../support/tempora
 import { startStack, type Stack } from '../support/stack';
 import { orderWorkflowId } from '../../src/domain/keys';
 import { orderStateQuery } from '../../workflows/order';
-import { gatewayStateQuery } from '../../workflows/warehouse-gateway';
+import {
+  gatewayStateQuery,
+  warehouseCreateRequestedSignal,
+  warehouseRequestStatusQuery,
+} from '../../workflows/warehouse-gateway';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -17,7 +21,7 @@ before(async () => {
   // Batches of up to 10 orders, closed 1 s (60 s scaled) after the first request.
   stack = await startStack(env, {
     extraYaml: '',
-    peoplevoxYaml: 'gateway: { maxOrders: 10, windowSeconds: 60 }',
+    peoplevoxYaml: 'gateway: { enabled: true, maxOrders: 10, windowSeconds: 60 }',
   });
 });
 after(async () => {
@@ -82,6 +86,34 @@ describe('the warehouse gateway', () => {
     }
   });
 
+  test('a late repeat of a created order is answered from memory: no Peoplevox call, no new batch', async () => {
+    const ids = await placeAll('Q', 2);
+    await allInWarehouse(ids);
+    const son = `ASOS-${ids[0]}`;
+    const before = await gateway().query(gatewayStateQuery);
+    const calls = await saveDataCalls();
+    assert.equal((await gateway().query(warehouseRequestStatusQuery, son)).state, 'unknown');
+    // The order's answer crossed its re-ask: the repeat reaches the gateway after the order was created.
+    await gateway().signal(warehouseCreateRequestedSignal, {
+      workflowId: orderWorkflowId('asos', ids[0]!),
+      channel: 'asos',
+      orderId: ids[0]!,
+      salesOrderNumber: son,
+    });
+    const after = await eventually(
+      async () => {
+        const st = await gateway().query(gatewayStateQuery);
+        return (st.answeredAgain ?? 0) > (before.answeredAgain ?? 0) ? st : undefined;
+      },
+      20_000,
+      'the repeat answered',
+    );
+    assert.equal(after.batches, before.batches, 'no batch for the repeat');
+    assert.equal(await saveDataCalls(), calls, 'no SaveData for the repeat');
+    const s = await env.client.workflow.getHandle(orderWorkflowId('asos', ids[0]!)).query(orderStateQuery);
+    assert.equal(s.status, 'IN_WAREHOUSE');
+  });
+
   test('a lost SaveData answer: the batch looks before saving again, and every order is created once', async () => {
     await stack.control.put('/control/faults/peoplevox', {
       rules: [{ endpoint: 'SaveData', kind: 'lostResponse', count: 1 }],
@@ -143,8 +175,8 @@ describe('the warehouse gateway', () => {
       assert.ok((await gateway().query(gatewayStateQuery)).despatchReads > readsBefore);
       const order = env.client.workflow.getHandle(orderWorkflowId('asos', id!));
       await order.result();
-      await maybeRecordHistory(order, 'order-v3-through-warehouse-gateway');
-      await maybeRecordHistory(gateway(), 'warehouse-gateway-batches-and-reads');
+      await maybeRecordHistory(order, 'order-v3-gateway-request-carries-order');
+      await maybeRecordHistory(gateway(), 'warehouse-gateway-v2-parallel-coalesced');
     } finally {
       await stack.control.delete('/control/faults/peoplevox');
     }

@@ -11,7 +11,14 @@ import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { lastUnitsChannel } from '../../src/inventory/buffers';
-import { confirmFullReadUpdate, type InventoryHealth } from '../../workflows/inventory';
+import {
+  confirmFullReadUpdate,
+  fullReadSignal,
+  healthQuery,
+  inventoryWorkflow,
+  retrySkuUpdate,
+  type InventoryHealth,
+} from '../../workflows/inventory';
 import { createInventoryActivities } from '../../activities/inventory';
 import {
   reservationChangesFor,
@@ -56,12 +63,12 @@ before(async () => {
   });
   // ASOS's workflow continues-as-new every few hundred history events, so every test below also runs
   // across continue-as-new.
-  await env.client.workflow.start('inventoryWorkflow', {
+  await env.client.workflow.start(inventoryWorkflow, {
     workflowId: inventoryWorkflowId('asos', stack.config.temporal.idScope),
     taskQueue: stack.config.temporal.taskQueues.inventory,
     args: [{ channel: 'asos', maxHistoryEvents: 300 }],
   });
-  await env.client.workflow.start('inventoryWorkflow', {
+  await env.client.workflow.start(inventoryWorkflow, {
     workflowId: inventoryWorkflowId('joules', stack.config.temporal.idScope),
     taskQueue: stack.config.temporal.taskQueues.inventory,
     args: [{ channel: 'joules' }],
@@ -86,9 +93,7 @@ after(async () => {
 });
 
 function health(channel: string): Promise<InventoryHealth> {
-  return env.client.workflow
-    .getHandle(inventoryWorkflowId(channel, stack.config.temporal.idScope))
-    .query<InventoryHealth>('health');
+  return env.client.workflow.getHandle(inventoryWorkflowId(channel, stack.config.temporal.idScope)).query(healthQuery);
 }
 
 async function warehouseAvailable(itemCode: string): Promise<number> {
@@ -400,7 +405,7 @@ describe('drift, rejections and health', () => {
     assert.ok(sto03 >= 1);
     const retried = await env.client.workflow
       .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
-      .executeUpdate<boolean, [string]>('retrySku', { args: [sku] });
+      .executeUpdate(retrySkuUpdate, { args: [sku] });
     assert.equal(retried, true);
   });
 
@@ -550,7 +555,7 @@ describe('a full read where most figures suddenly drop to zero (runs last: it em
       );
       await env.client.workflow
         .getHandle(inventoryWorkflowId('joules', stack.config.temporal.idScope))
-        .signal('requestFullRead');
+        .signal(fullReadSignal);
       const held = await eventually(
         async () => {
           const x = await health('joules');

@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { sandboxSystems, SANDBOX_SECRETS } from '../../src/sandbox/systems';
-import { createRuntime, type Runtime } from '../../workers/runtime';
+import { createBudgetWorker, createRuntime, type Runtime } from '../../workers/runtime';
 import { createHttpServers } from '../../src/http/server';
 import { createAlertSink, type AlertSink } from '../../src/alerts/alerts';
 import { createInventoryWorker } from '../../src/inventory/worker';
@@ -100,7 +100,13 @@ export async function startInventoryStack(
     workflowBundle: await workflowBundle(),
     activities: createAlertActivities({ sinks: alerts, log }),
   });
-  const running = Promise.all([worker.run(), alertWorker.run()]);
+  // The Peoplevox budget the stock reads keep to (workflows/rate-budget.ts) on its own queue.
+  const budgetWorker = await createBudgetWorker({
+    connection: env.nativeConnection,
+    config,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = Promise.all([worker.run(), alertWorker.run(), budgetWorker.run()]);
   const batcher = createStockEventBatcher({ client: env.client, config, log, flushMs: 50 });
   const servers = await createHttpServers({ config, client: env.client, log, inventory: { batcher } });
   const { publicUrl: httpUrl } = await servers.listen();
@@ -121,6 +127,7 @@ export async function startInventoryStack(
       await batcher.close();
       worker.shutdown();
       alertWorker.shutdown();
+      budgetWorker.shutdown();
       await running.catch(() => undefined);
       await servers.close();
       await sandbox.close();

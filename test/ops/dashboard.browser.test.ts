@@ -11,6 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
 import { chromiumPath } from '../support/browser';
+import { orderStateQuery } from '../../workflows/order/messages';
 
 const TOKEN = 'ops-token-for-browser-test';
 /** The page's document as the predicates below use it (the tests compile without the DOM library). */
@@ -83,8 +84,8 @@ describe('ops dashboard (headless Chromium)', () => {
     const workflowId = `order:asos:${orderId}`;
     await eventually(
       async () =>
-        (await env.client.workflow.getHandle(workflowId).query<{ exception?: { reason: string } }>('state')).exception
-          ?.reason === 'SKU_UNMAPPED' || undefined,
+        (await env.client.workflow.getHandle(workflowId).query(orderStateQuery)).exception?.reason === 'SKU_UNMAPPED' ||
+        undefined,
       25_000,
       'the SKU_UNMAPPED exception',
     );

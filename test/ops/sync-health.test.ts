@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv } from '../support/temporal';
 import { createOpsService } from '../../src/ops/service';
+import { inventoryWorkflow } from '../../workflows/inventory';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -19,7 +20,7 @@ after(async () => {
 test('an inventory workflow nobody answers for is reported with the reason, within the deadline', async () => {
   const workflowId = `inventory:sync-health-${randomUUID().slice(0, 8)}`;
   // Started on a task queue no worker polls: its queries can never be answered.
-  const h = await env.client.workflow.start('inventoryWorkflow', {
+  const h = await env.client.workflow.start(inventoryWorkflow, {
     workflowId,
     taskQueue: `nobody-${randomUUID()}`,
     args: [{ channel: 'ghost' }],

@@ -1,10 +1,10 @@
 // The pure matching of a billing cycle (src/reconciliation/match.ts) and the TL02 call budget.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { journalLines, percentOf, reconcileCycle } from '../../src/reconciliation/match';
+import { findingLabels, journalLines, percentOf, reconcileCycle } from '../../src/reconciliation/match';
 import { CallBudget } from '../../src/reconciliation/pacer';
 import { toTransactionRow } from '../../src/reconciliation/mirakl';
-import type { ShopifyOrderRecord, TransactionRow } from '../../src/reconciliation/types';
+import type { ReturnRefund, ShopifyOrderRecord, TransactionRow } from '../../src/reconciliation/types';
 
 const terms = { ratePercent: 15, vatPercent: 20 };
 const cycle = { id: 'c'.repeat(36), currency: 'GBP', transferredToSellerMinor: 0 };
@@ -261,5 +261,159 @@ describe('TL02 call budget', () => {
     assert.equal(maxIn(3_600_000), 60);
     // 130 calls take a little over two hours, and no more.
     assert.ok(calls.at(-1)! >= 2 * 3_600_000 && calls.at(-1)! < 2 * 3_600_000 + 120_000, String(calls.at(-1)));
+  });
+});
+
+describe('refunds on the payout against the refunds returns made (every route)', () => {
+  const refundRows = (orderId: string, lineId: string, refundId: string | undefined, goods: number, shipping = 0) => {
+    const fee = percentOf(goods, 15);
+    return [
+      { ...row('REFUND_ORDER_AMOUNT', -goods, orderId, lineId), refundId },
+      ...(shipping ? [{ ...row('REFUND_ORDER_SHIPPING_AMOUNT', -shipping, orderId, lineId), refundId }] : []),
+      { ...row('REFUND_COMMISSION_FEE', fee, orderId, lineId), refundId },
+      { ...row('REFUND_COMMISSION_VAT', percentOf(fee, 20), orderId, lineId), refundId },
+    ];
+  };
+  const closes = Date.parse('2026-03-31T00:00:00Z');
+  const opened = Date.parse('2026-03-01T00:00:00Z');
+  const inCycle = closes - 86_400_000;
+  const known = (orderId: string, lineId: string, refundId: string, amountMinor: number, at = inCycle) => ({
+    orderId,
+    lineId,
+    refundId,
+    returnWorkflowId: `return:asos:marketplace-${refundId}`,
+    amountMinor,
+    at,
+    how: 'sent' as const,
+  });
+  const runReturns = (rows: TransactionRow[], refunds: ReturnRefund[]) =>
+    reconcileCycle({
+      channel: 'asos',
+      cycle: {
+        ...cycle,
+        transferredToSellerMinor: rows.reduce((n, r) => n + r.amountMinor, 0),
+        dateCreated: new Date(closes).toISOString(),
+        previousDateCreated: new Date(opened).toISOString(),
+      },
+      rows,
+      // A Peoplevox route: no Shopify side.
+      returnRefunds: refunds,
+      terms,
+    });
+
+  test('a Peoplevox route: refunds matched by refund id (goods + shipping), a penny of rounding accepted, no finding', () => {
+    const rows = [
+      ...billed('O1', 'O1-1', 4000, 395),
+      ...refundRows('O1', 'O1-1', 'RF1', 2000, 395),
+      ...billed('O2', 'O2-1', 2999),
+      ...refundRows('O2', 'O2-1', 'RF2', 1500),
+    ];
+    const r = runReturns(rows, [known('O1', 'O1-1', 'RF1', 2395), known('O2', 'O2-1', 'RF2', 1499)]);
+    assert.deepEqual(r.differences, []);
+    assert.ok(
+      Object.values(r.counts).every((n) => n === 0),
+      JSON.stringify(r.counts),
+    );
+    assert.equal(r.matched.length, 2, 'lines checked against the contract without Shopify');
+    assert.equal(r.matched[0]!.shopifyOrderId, undefined);
+    assert.deepEqual(
+      r.returnRefunds.map((x) => [x.refundId, x.payoutMinor, x.returnMinor]),
+      [
+        ['RF1', 2395, 2395],
+        ['RF2', 1500, 1499],
+      ],
+    );
+    assert.deepEqual(r.unmatchedMirakl, [], 'no Shopify side: nothing is "not in Shopify"');
+  });
+
+  test('a refund no return made, a return refund the payout lacks, and an amount two pence off are three named findings', () => {
+    const rows = [
+      ...billed('O1', 'O1-1', 4000),
+      ...refundRows('O1', 'O1-1', 'RF-BACKOFFICE', 700),
+      ...billed('O2', 'O2-1', 3000),
+      ...refundRows('O2', 'O2-1', 'RF2', 1502),
+      ...billed('O3', 'O3-1', 2000),
+    ];
+    const r = runReturns(rows, [known('O2', 'O2-1', 'RF2', 1500), known('O3', 'O3-1', 'RF3', 2000)]);
+    assert.equal(r.counts.PAYOUT_REFUND_NOT_RETURNED, 1);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_MISSING, 1);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_DIFFERENCE, 1);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.orderId, d.refundId, d.miraklMinor, d.expectedMinor, d.differenceMinor]),
+      [['PAYOUT_RETURN_REFUND_DIFFERENCE', 'O2', 'RF2', 1502, 1500, 2]],
+    );
+    const fmt = (n: number) => (n / 100).toFixed(2);
+    assert.deepEqual(findingLabels(r, 'PAYOUT_REFUND_NOT_RETURNED', fmt), ['O1/O1-1 refund RF-BACKOFFICE 7.00']);
+    assert.deepEqual(findingLabels(r, 'PAYOUT_RETURN_REFUND_MISSING', fmt), ['O3/O3-1 refund RF3 20.00']);
+    assert.deepEqual(findingLabels(r, 'PAYOUT_RETURN_REFUND_DIFFERENCE', fmt), [
+      'O2/O2-1 refund RF2 returnRefund 15.02 vs 15.00',
+    ]);
+  });
+
+  test("a return refund is expected only in its cycle's period, and only for the cycle's orders", () => {
+    const rows = [...billed('O1', 'O1-1', 4000), ...billed('O2', 'O2-1', 3000)];
+    const r = runReturns(rows, [
+      known('O1', 'O1-1', 'RF-LATER', 1000, closes + 1), // made after the cycle: the next one's
+      known('O1', 'O1-1', 'RF-EARLIER', 1000, opened), // made before the previous cycle: an earlier one's
+      known('O9', 'O9-1', 'RF-OTHER', 1000), // an order this cycle does not bill
+    ]);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_MISSING, 0);
+    assert.deepEqual(r.returnRefunds, []);
+    // Yet a refund made after the cycle that the payout does carry is matched, not a finding.
+    const r2 = runReturns(
+      [...rows, ...refundRows('O1', 'O1-1', 'RF-LATER', 1000)],
+      [known('O1', 'O1-1', 'RF-LATER', 1000, closes + 1)],
+    );
+    assert.ok(
+      Object.values(r2.counts).every((n) => n === 0),
+      JSON.stringify(r2.counts),
+    );
+  });
+
+  test('a return refund the payout lacks is no finding while the marketplace has not completed it', () => {
+    const rows = [...billed('O1', 'O1-1', 4000), ...billed('O2', 'O2-1', 3000)];
+    const r = runReturns(rows, [
+      { ...known('O1', 'O1-1', 'RF1', 1000), marketplaceState: 'WAITING_REFUND_PAYMENT' },
+      { ...known('O2', 'O2-1', 'RF2', 1000), marketplaceState: 'REFUNDED' },
+    ]);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_MISSING, 1);
+    assert.deepEqual(
+      r.returnRefunds.map((x) => [x.refundId, x.pendingState]),
+      [
+        ['RF1', 'WAITING_REFUND_PAYMENT'],
+        ['RF2', undefined],
+      ],
+    );
+    assert.deepEqual(findingLabels(r, 'PAYOUT_RETURN_REFUND_MISSING', String), ['O2/O2-1 refund RF2 1000']);
+  });
+
+  test('payout refund rows without a refund id are matched to a return refund of the same line, nearest amount first', () => {
+    const rows = [
+      ...billed('O1', 'O1-1', 4000),
+      ...refundRows('O1', 'O1-1', undefined, 1000),
+      ...billed('O2', 'O2-1', 4000),
+      ...refundRows('O2', 'O2-1', undefined, 999),
+    ];
+    const r = runReturns(rows, [known('O1', 'O1-1', 'RF1', 1000), known('O2', 'O2-1', 'RF2', 500)]);
+    assert.equal(r.counts.PAYOUT_REFUND_NOT_RETURNED, 0);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_MISSING, 0);
+    assert.equal(r.counts.PAYOUT_RETURN_REFUND_DIFFERENCE, 1, 'O2: 9.99 on the payout, 5.00 refunded');
+    assert.deepEqual(
+      r.returnRefunds.map((x) => [x.orderId, x.refundId, x.payoutMinor, x.returnMinor]),
+      [
+        ['O1', 'RF1', 1000, 1000],
+        ['O2', 'RF2', 999, 500],
+      ],
+    );
+  });
+
+  test('channels without returns compare no refund with returns (the Shopify comparison stays as it was)', () => {
+    const rows = [...billed('O1', 'O1-1', 4000), ...refundRows('O1', 'O1-1', 'RF1', 1000)];
+    const r = run(rows, [shop('O1', [['O1-1', 4000, 1000]])]);
+    assert.deepEqual(r.returnRefunds, []);
+    assert.ok(
+      Object.values(r.counts).every((n) => n === 0),
+      JSON.stringify(r.counts),
+    );
   });
 });

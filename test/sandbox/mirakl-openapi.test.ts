@@ -89,6 +89,15 @@ const ROUTES: [string, RegExp, string][] = [
   ['get', /^\/api\/offers\/stock\/imports\/[^/]+\/status$/, 'STO02'],
   ['post', /^\/api\/offers\/export\/async$/, 'OF52'],
   ['get', /^\/api\/offers\/export\/async\/status\/[^/]+$/, 'OF53'],
+  ['get', /^\/api\/returns$/, 'RT11'],
+  ['get', /^\/api\/returns\/items_to_return$/, 'RT12'],
+  ['post', /^\/api\/returns$/, 'RT01'],
+  ['put', /^\/api\/returns$/, 'RT04'],
+  ['put', /^\/api\/returns\/accept$/, 'RT21'],
+  ['put', /^\/api\/returns\/receive$/, 'RT25'],
+  ['put', /^\/api\/returns\/compliance$/, 'RT26'],
+  ['put', /^\/api\/returns\/close$/, 'RT27'],
+  ['put', /^\/api\/returns\/cancel$/, 'RT29'],
 ];
 const opOf = (method: string | undefined, url: string | undefined) =>
   ROUTES.find(([m, re]) => m === (method ?? 'get').toLowerCase() && re.test((url ?? '').split('?')[0]!))?.[2];
@@ -217,6 +226,40 @@ test('simulator responses and client requests conform to the Mirakl seller OpenA
   const tracking = await client.startOfferExport();
   await client.offerExportStatus(tracking);
 
+  // Returns: a customer return on the shipped order b, then the seller's side of its life (RT*), and one the
+  // seller creates itself (RT01) that is cancelled (RT29).
+  const { data: ret } = await axiosPost(`${sb.url}/control/mirakl/asos/returns`, {
+    orderId: b.order_id,
+    lines: [{ lineId: b.order_lines[0]!.order_line_id, quantity: 1, reason: 'RETURN_PDNT_TOO_SMALL' }],
+  });
+  const returnId = (ret as { id: string }).id;
+  await client.itemsToReturn(b.order_id.replace(/-A$/, ''));
+  await client.listReturns({ since: new Date(0), limit: 5 });
+  await client.acceptReturns([{ id: returnId, accepted: true }]);
+  await client.updateReturns([
+    { id: returnId, rma: 'RMA-1', tracking: { carrier_name: 'DPD', tracking_number: 'T9' } },
+  ]);
+  await client.receiveReturns([returnId]);
+  await client.returnCompliance([
+    { id: returnId, return_lines: [{ order_line_id: b.order_lines[0]!.order_line_id, compliant: true }] },
+  ]);
+  await client.closeReturns([returnId]);
+  // A write the state does not allow answers 200 with return_errors (the batch shape), not an HTTP error.
+  const late = await client.acceptReturns([{ id: returnId, accepted: true }]);
+  assert.equal(late.errors.length, 1);
+  const created = await client.createReturns([
+    {
+      order_commercial_id: a.order_id.replace(/-A$/, ''),
+      method_code: 'RETURN_METHOD_DROP_OFF_POINT',
+      return_lines: [
+        { order_line_id: a.order_lines[0]!.order_line_id, quantity: 1, reason_code: 'RETURN_CHANGED_MIND' },
+      ],
+    },
+  ]);
+  assert.equal(created.success.length, 1, JSON.stringify(created.errors));
+  await client.cancelReturns(created.success);
+  await client.getReturn(returnId);
+
   const ops = new Set(checked.map((c) => `${c.op}:${c.kind}`));
   for (const expected of [
     'OR11:response',
@@ -239,6 +282,22 @@ test('simulator responses and client requests conform to the Mirakl seller OpenA
     'OF52:request',
     'OF52:response',
     'OF53:response',
+    'RT01:request',
+    'RT01:response',
+    'RT04:request',
+    'RT04:response',
+    'RT11:response',
+    'RT12:response',
+    'RT21:request',
+    'RT21:response',
+    'RT25:request',
+    'RT25:response',
+    'RT26:request',
+    'RT26:response',
+    'RT27:request',
+    'RT27:response',
+    'RT29:request',
+    'RT29:response',
   ]) {
     assert.ok(ops.has(expected), `${expected} was validated`);
   }
@@ -249,8 +308,20 @@ test('simulator responses and client requests conform to the Mirakl seller OpenA
   );
 });
 
+async function axiosPost(url: string, body: unknown): Promise<{ data: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${url}: ${res.status}`);
+  return { data: await res.json() };
+}
+
 test('the validator catches a non-conforming order (it can fail)', () => {
   const v = validator('OR11', 'response')!;
   assert.equal(v({ orders: [{ order_id: 'X' }], total_count: 1 }), false);
   assert.equal(validator('OR21', 'request')!({ order_lines: [{ id: 'X-1' }] }), false);
+  assert.equal(validator('RT11', 'response')!({ data: [{ id: 'R', state: 'CLOSED' }] }), false);
+  assert.equal(validator('RT26', 'request')!({ returns: [{ id: 'R', return_lines: [{ compliant: true }] }] }), false);
 });

@@ -16,22 +16,25 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startTestEnv, eventually } from '../support/temporal';
-import { startStack, type Stack } from '../support/stack';
+import { MKP, startStack, type Stack } from '../support/stack';
 import { SANDBOX_SECRETS } from '../../src/sandbox/secrets';
 import { orderWorkflowId } from '../../src/domain/keys';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { ensureInventoryWorkflows } from '../../src/inventory/intake';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { despatchNotifiedSignal, refundNotifiedSignal } from '../../workflows/order';
-import type { InventoryHealth } from '../../workflows/inventory';
+import { orderStateQuery } from '../../workflows/order/messages';
+import { healthQuery } from '../../workflows/inventory';
 import { droppedCount } from '../../src/metrics/webhooks';
 import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
+import { payoutReconciliationWorkflow } from '../../workflows/payout-reconciliation';
 
 const SECRET = SANDBOX_SECRETS.LOOPLINE_WEBHOOK_SECRET!;
 const OPERATOR = SANDBOX_SECRETS.LOOPLINE_OPS_TOKEN!;
 const VIEWER = SANDBOX_SECRETS.LOOPLINE_VIEWER_TOKEN!;
 const DECRYPTOR = SANDBOX_SECRETS.LOOPLINE_DECRYPTOR_TOKEN!;
 const SHOPIFY_SECRET = SANDBOX_SECRETS.SHOPIFY_WEBHOOK_SECRET!;
+const MARKETPLACER_KEY = SANDBOX_SECRETS.MARKETPLACER_WEBHOOK_HMAC_KEY!;
 const SHOP = '/control/shopify/loopline-test';
 const TIME_SCALE = 120;
 /** One STO01 window at this time scale is 500 ms: effects of a case show within it. */
@@ -46,7 +49,7 @@ let int: AxiosInstance;
 let attackFrom = 0;
 const tally: Array<{ name: string; refused: boolean }> = [];
 
-const orders = { replay: '', open: '', plainJ: '', shop: '', plainA: '' };
+const orders = { replay: '', open: '', plainJ: '', shop: '', plainA: '', mkp: 0 };
 let replayUrl = '';
 let shopOrderNumber = 0;
 let inventoryItem = 0;
@@ -59,6 +62,7 @@ function isEffect(c: CallRecord, opts: { warehouseReads?: boolean } = {}): boole
   if (c.system === 'mirakl') return /^(OR21|OR23|OR24|OR28|OR29|ST01|ST24|STO01|OF24)$/.test(c.endpoint);
   if (c.system === 'peoplevox') return !opts.warehouseReads || c.endpoint === 'SaveData';
   if (c.system === 'shopify') return /(Create|Cancel|Update|Set|Adjust|Delete|Close)/.test(c.endpoint);
+  if (c.system === 'marketplacer') return /^(shipmentCreate|refundRequestCreate|variantUpdate)$/.test(c.endpoint);
   return false;
 }
 const lastSeq = () => stack.sandbox.ctx.calls.list().at(-1)?.seq ?? 0;
@@ -103,9 +107,7 @@ function shopifyPost(topic: string, body: string, hmac: string | undefined, extr
 }
 
 const health = (ch: string) =>
-  env.client.workflow
-    .getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope))
-    .query<InventoryHealth>('health');
+  env.client.workflow.getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope)).query(healthQuery);
 
 async function waitQuiet(what: string) {
   // No write downstream for 1.5 s: the stack is at rest.
@@ -124,6 +126,8 @@ before(async () => {
   env = await startTestEnv();
   stack = await startStack(env, {
     shopify: true,
+    // Reveni's webhook route (a store for ASOS): its events are hints, read back from Reveni.
+    reveni: true,
     timeScale: TIME_SCALE,
     // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read, and no
     // warehouse gateway (its despatch read runs every window; with it, a callback only brings that read forward).
@@ -131,6 +135,12 @@ before(async () => {
     peoplevoxYaml: 'gateway: { enabled: false }',
     inventory: { fullReadMinutes: 1440 },
     shopifyConfig: { stockLocations: [71000001] },
+    // A Marketplacer channel (mkp) with its webhooks on the public listener.
+    marketplacer: true,
+    // The intakes re-read no more than they must: with the default overlap (120 s, not scaled) an order placed in
+    // the setup is read again by every poll well into the attack window, so an order the plaintext case
+    // terminates would be started again at once (ALLOW_DUPLICATE_FAILED_ONLY) and call the warehouse.
+    intake: { overlapSeconds: 1 },
     // Brute-force cases come "from" 203.0.113.x through the local proxy, so the test's own address is
     // never locked out.
     http: { trustProxy: ['127.0.0.1'] },
@@ -144,7 +154,7 @@ finance: { reconciliation: { enabled: false, reportsDir: ${JSON.stringify(report
 
   // Both channels synced once (the first full read sends every SKU).
   await ensureInventoryWorkflows(env.client, stack.config);
-  for (const ch of ['asos', 'joules'])
+  for (const ch of ['asos', 'joules', MKP])
     await eventually(
       async () => {
         const h = await health(ch);
@@ -207,6 +217,25 @@ finance: { reconciliation: { enabled: false, reportsDir: ${JSON.stringify(report
     'the despatched order shipped on Joules',
   );
   replayUrl = `/webhooks/peoplevox/${SECRET}/tracking?despatch=${encodeURIComponent(despatchNumber)}&tn=ATTACK-TRK-1&carrier=DPD&order=${encodeURIComponent(son(orders.replay))}`;
+
+  // A Marketplacer invoice number the forged events name: never placed, so a genuine-looking event about it
+  // finds nothing to hand over.
+  orders.mkp = 990_001;
+
+  // The warehouse orders exist, but an order whose call failed on the way (an answer slow behind the Peoplevox
+  // budget) parks and asks again later, look-before-create: wait until each is IN_WAREHOUSE with no exception.
+  for (const [ch, id] of [
+    ['joules', orders.open],
+    ['joules', orders.plainJ],
+  ] as const)
+    await eventually(
+      async () => {
+        const st = await env.client.workflow.getHandle(orderWorkflowId(ch, id)).query(orderStateQuery);
+        return (st.status === 'IN_WAREHOUSE' && !st.exception) || undefined;
+      },
+      90_000,
+      `order ${ch} ${id} in the warehouse, no exception`,
+    );
 
   const row = (await stack.runtime.shopify!.inventory()).find((r) => r.sku === 'COAT-GREEN-M')!;
   inventoryItem = Number(row.inventoryItemId.split('/').pop());
@@ -415,6 +444,146 @@ describe('Shopify webhooks (HMAC over the raw body)', () => {
   });
 });
 
+describe('Marketplacer webhooks (HMAC over the raw body; a 4xx would switch the webhook off)', () => {
+  // From the internet (a documentation address through the trusted proxy): the failures it piles up lock out
+  // that address, never the test's own.
+  const from = { 'x-forwarded-for': '198.51.100.23' };
+  const node = () => ({
+    __typename: 'Invoice',
+    id: Buffer.from(`Invoice-${orders.mkp}`).toString('base64'),
+    legacyId: orders.mkp,
+  });
+  const event = (patch: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      id: Buffer.from(`WebhookEvent-${randomUUID()}`).toString('base64'),
+      event_name: 'update',
+      payload: { data: { node: node() } },
+      ...patch,
+    });
+  const sign = (body: string, key = MARKETPLACER_KEY) => createHmac('sha256', key).update(body).digest('base64');
+  let sequence = 900_000;
+  function mpPost(body: string, hmac: string | undefined, headers: Record<string, string> = {}, channel = MKP) {
+    return pub.post(`/webhooks/marketplacer/${channel}`, body, {
+      transformRequest: [(d: unknown) => d],
+      headers: {
+        ...from,
+        'content-type': 'application/json',
+        'marketplacer-sequence': String(++sequence),
+        'idempotency-key': `${MKP}:${sequence}`,
+        ...(hmac === undefined ? {} : { 'marketplacer-hmac-256': hmac }),
+        ...headers,
+      },
+    });
+  }
+  /** No order workflow may exist for an invoice id only a forged event named. */
+  async function noWorkflow(orderId: string) {
+    await assert.rejects(env.client.workflow.getHandle(orderWorkflowId(MKP, orderId)).describe());
+  }
+
+  attack('an unsigned invoice event is 401 and starts nothing', async () => {
+    const body = event({ payload: { data: { node: { __typename: 'Invoice', id: 'SW52b2ljZS03NzcwMDE=' } } } });
+    assert.equal((await mpPost(body, undefined)).status, 401);
+    await noWorkflow('777001');
+  });
+  attack('an invoice event with a made-up signature is 401', async () => {
+    assert.equal((await mpPost(event(), randomBytes(32).toString('base64'))).status, 401);
+  });
+  attack('an invoice event whose body was changed after signing is 401', async () => {
+    const signed = event();
+    const tampered = signed.replace('"event_name":"update"', '"event_name":"destroy"');
+    assert.equal((await mpPost(tampered, sign(signed))).status, 401);
+  });
+  attack('an invoice event signed with another key (another webhook, another tenant) is 401', async () => {
+    const body = event();
+    assert.equal((await mpPost(body, sign(body, 'not-the-hmac-key'))).status, 401);
+  });
+  attack('a genuine delivery replayed is answered 2xx and dropped as a duplicate', async () => {
+    const body = event();
+    const headers = { 'marketplacer-sequence': String(++sequence), 'idempotency-key': `${MKP}:replay-${sequence}` };
+    assert.equal((await mpPost(body, sign(body), headers)).status, 200);
+    const before = await droppedCount('marketplacer', 'duplicate');
+    const replay = await mpPost(body, sign(body), headers);
+    assert.equal(replay.status, 200, 'a 4xx would disable the webhook');
+    assert.deepEqual(replay.data, { ok: true, duplicate: true });
+    assert.equal(await droppedCount('marketplacer', 'duplicate'), before + 1);
+  });
+  attack(
+    'an old delivery (lower Marketplacer-Sequence) after a newer one is answered 2xx and dropped as stale',
+    async () => {
+      const before = await droppedCount('marketplacer', 'stale');
+      const old = event();
+      const r = await mpPost(old, sign(old), { 'marketplacer-sequence': '5', 'idempotency-key': `${MKP}:old-5` });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.data, { ok: true, stale: true });
+      assert.equal(await droppedCount('marketplacer', 'stale'), before + 1);
+    },
+  );
+  attack('a signed event for a channel that is not on Marketplacer is answered 2xx and ignored (no OR21)', async () => {
+    const body = event();
+    const r = await mpPost(body, sign(body), {}, 'joules');
+    assert.equal(r.status, 200);
+    assert.equal((r.data as { ignored?: string }).ignored, 'no such marketplacer channel');
+  });
+  attack(
+    'a signed body that is not a Marketplacer event is answered 2xx and ignored, never parsed further',
+    async () => {
+      const body = '{"id":"x","event_name":"drop tables","payload":{}}';
+      const r = await mpPost(body, sign(body));
+      assert.equal(r.status, 200);
+      assert.equal((r.data as { ignored?: string }).ignored, 'unreadable');
+    },
+  );
+  attack('a non-numeric Marketplacer-Sequence is not trusted (ignored, never ordered by)', async () => {
+    const body = event();
+    const r = await mpPost(body, sign(body), { 'marketplacer-sequence': '1e99' });
+    assert.equal(r.status, 200);
+    assert.equal((r.data as { ignored?: string }).ignored, 'unreadable');
+  });
+  attack('a 2 MB body is refused before anything reads it (413)', async () => {
+    const body = JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) });
+    assert.equal((await mpPost(body, sign(body))).status, 413);
+  });
+});
+
+describe('Reveni webhooks and the Peoplevox Returns event (the secret in the path)', () => {
+  const reveniEvent = (patch: Record<string, unknown> = {}) => ({
+    id: `evt-${randomUUID()}`,
+    event: 'return.updated',
+    created: Math.floor(Date.now() / 1000),
+    data: { resource_id: randomBytes(16).toString('hex'), status: 'accepted' },
+    ...patch,
+  });
+  attack('a forged Reveni event without the secret, or with a wrong one, is 404', async () => {
+    assert.equal((await pub.post('/webhooks/reveni/asos', reveniEvent())).status, 404);
+    assert.equal((await pub.post('/webhooks/reveni/not-the-secret-000000000000000/asos', reveniEvent())).status, 404);
+  });
+  attack('an "accepted" event for a return Reveni does not have gets the plain answer and is dropped', async () => {
+    const dropped = await droppedCount('reveni', 'unknown-order');
+    const r = await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent());
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.data, { ok: true });
+    assert.equal(await droppedCount('reveni', 'unknown-order'), dropped + 1, 'read back from Reveni: no such return');
+  });
+  attack('a Reveni event whose return id is a path (../) or over-long is refused (400), nothing read', async () => {
+    const ids = ['../stores/other/returns/x', 'a'.repeat(200)];
+    for (const resource_id of ids)
+      assert.equal(
+        (await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent({ data: { resource_id } }))).status,
+        400,
+      );
+  });
+  attack('a Reveni event older than the accepted window is dropped as stale', async () => {
+    const dropped = await droppedCount('reveni', 'stale');
+    const r = await pub.post(`/webhooks/reveni/${SECRET}/asos`, reveniEvent({ created: 1_000_000 }));
+    assert.equal(r.status, 200);
+    assert.equal(await droppedCount('reveni', 'stale'), dropped + 1);
+  });
+  attack('the Peoplevox Returns event without the secret is 404 (no Return summary read)', async () => {
+    assert.equal((await pub.get('/webhooks/peoplevox/returns')).status, 404);
+    assert.equal((await pub.get('/webhooks/peoplevox/wrong-secret-000000000000000/returns')).status, 404);
+  });
+});
+
 describe('push intake', () => {
   attack('a push without a token is 401 (no OR21, no workflow)', async () => {
     assert.equal((await pub.post('/webhooks/intake/asos/orders', { order_ids: ['X-1-A'] })).status, 401);
@@ -578,12 +747,23 @@ describe('Temporal: require-encrypted refuses plaintext data', () => {
     'a plaintext despatch signal sent straight to Temporal is never applied (no confirmation, no warehouse read)',
     async () => {
       const workflowId = orderWorkflowId('joules', orders.plainJ);
+      const seq = lastSeq();
       await plainClient()
         .workflow.getHandle(workflowId)
         .signal(despatchNotifiedSignal, { despatchNumber: 'FORGED-9', trackingNumber: 'X', carrier: 'DPD' });
       await taskFailedAfterSignal(workflowId, 'despatchNotified');
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // While the forged signal sits in the workflow: no confirmation and no warehouse call at all.
+      assert.deepEqual(
+        effectsSince(seq).map((c) => `${c.system} ${c.endpoint} (${c.tenant})`),
+        [],
+        'nothing may change downstream',
+      );
       await env.client.workflow.getHandle(workflowId).terminate('forged plaintext signal (attack test)');
     },
+    // Ended, the order is started again by the intake when it next sees it (nothing is lost: issue 10); the new
+    // run looks its warehouse order up (a read) and finds it. Writes are still refused from here on.
+    { warehouseReads: true },
   );
 });
 
@@ -594,7 +774,7 @@ describe('reports: remote ids and cells', () => {
       const evil = `../../../../../../../../../tmp/${pwn}`.padEnd(36, 'x').slice(0, 36);
       const traversalTarget = join('/tmp', evil.slice(evil.lastIndexOf('/') + 1));
       await stack.control.post('/control/mirakl/asos/billing-cycles', { cycleId: evil, orderIds: [] });
-      const result = (await env.client.workflow.execute('payoutReconciliationWorkflow', {
+      const result = (await env.client.workflow.execute(payoutReconciliationWorkflow, {
         workflowId: `attack-recon-${stack.idPrefix}`,
         taskQueue: stack.config.temporal.taskQueues.orders,
         args: [{ channels: ['asos'], cycleIds: [evil], raiseExceptions: false }],

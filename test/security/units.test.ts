@@ -257,13 +257,18 @@ describe('report files', () => {
       currency: 'GBP',
       matched: [],
       refunds: [],
+      returnRefunds: [{ orderId: 'O1', lineId: 'O1-1', refundId: '=cmd|calc', payoutMinor: 250 }],
       fees: [{ type: 'FEE', orderId: '=1+1', amountMinor: -1234, feeCode: '@fee' }],
       unmatchedMirakl: [],
       unmatchedShopify: [],
       differences: [],
       journal: [],
     } as unknown as CycleReconciliation;
-    const fee = (parseCsv(reconciliationCsv(r), { columns: true }) as Array<Record<string, string>>)[0]!;
+    const csvRows = parseCsv(reconciliationCsv(r), { columns: true }) as Array<Record<string, string>>;
+    const refund = csvRows.find((x) => x.section === 'return_refund')!;
+    assert.equal(refund.field, "'=cmd|calc", 'a refund id from the marketplace is text');
+    assert.equal(refund.mirakl_amount, '2.50');
+    const fee = csvRows.find((x) => x.section === 'fee')!;
     assert.equal(fee.order_id, "'=1+1");
     assert.equal(fee.detail, "'@fee");
     assert.equal(fee.net, '-12.34', 'an amount is a number, not escaped text');

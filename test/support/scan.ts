@@ -103,6 +103,35 @@ export async function customerNeedles(control: AxiosInstance, channels: readonly
   return [...values].map(([text, what]) => ({ what, kind: 'pii' as const, text }));
 }
 
+/** The buyers of a stack's Marketplacer invoices (names, emails, phones, streets, postcodes). */
+export async function marketplacerCustomerNeedles(
+  control: AxiosInstance,
+  channels: readonly string[],
+): Promise<Needle[]> {
+  const values = new Map<string, string>();
+  const add = (what: string, v: string | null | undefined, min = 5) => {
+    const t = v?.trim();
+    if (t && t.length >= min) values.set(t.toLowerCase(), what);
+  };
+  for (const ch of channels) {
+    const { data } = await control.get(`/control/marketplacer/${ch}/invoices`);
+    for (const inv of (data as { invoices: Array<Record<string, unknown>> }).invoices) {
+      const s = (k: string) => (typeof inv[k] === 'string' ? (inv[k] as string) : undefined);
+      if (s('buyerFirstName') && s('buyerSurname')) add('customer name', `${s('buyerFirstName')} ${s('buyerSurname')}`);
+      add('customer last name', s('buyerSurname'), 6);
+      add('email', s('buyerEmailAddress'));
+      add('phone', s('buyerPhone'), 8);
+      for (const a of [inv.shippingAddress, inv.buyerBillingAddress] as Array<Record<string, string | null> | null>) {
+        if (!a) continue;
+        add('street', a.address, 8);
+        add('street', a.address2, 8);
+        add('postcode', a.postcode, 6);
+      }
+    }
+  }
+  return [...values].map(([text, what]) => ({ what, kind: 'pii' as const, text }));
+}
+
 /**
  * Every string in a JSON tree, plus the text of every value that looks like base64. A long base64 string
  * (a payload's data: ciphertext when encrypted) is searched decoded only: its own letters are random, and

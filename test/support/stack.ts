@@ -24,12 +24,16 @@ import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { createHttpServers, type HttpServers } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
+import { subscribeReturnEvents } from '../../src/returns/subscriptions';
+import { subscribeStockEvents } from '../../src/inventory/intake';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
+import { subscribeSandboxMarketplacerWebhooks } from '../../src/sandbox/marketplacer/setup';
 import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
 import { scanLog, scanLogPosition } from './scan-log';
 import {
   assertClean,
   customerNeedles,
+  marketplacerCustomerNeedles,
   saveReport,
   scanHistories,
   scanLogFile,
@@ -75,6 +79,10 @@ export interface StackOptions {
   peoplevoxYaml?: string;
   /** ASOS fulfilled by the Shopify simulator (docs/shopify.md) instead of Peoplevox; webhooks subscribed. */
   shopify?: boolean;
+  /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
+  reveni?: boolean;
+  /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
+  stockEvents?: boolean;
   /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
   noScan?: boolean;
   /** Overrides of every channel's `inventory` block (e.g. fullReadMinutes). */
@@ -83,10 +91,48 @@ export interface StackOptions {
   http?: Record<string, unknown>;
   /** Merged into systems.shopify (with `shopify`), e.g. stockLocations. */
   shopifyConfig?: Record<string, unknown>;
+  /**
+   * A third channel, `mkp`, on the Marketplacer simulator (Peoplevox fulfils it), its webhooks subscribed to the
+   * public listener; keys merged into its block (carrierMap, additionalFields, inventory…).
+   */
+  marketplacer?: boolean | Record<string, unknown>;
+}
+
+/** The Marketplacer channel of a test stack (code mkp, warehouse prefix MKP). */
+export const MKP = 'mkp';
+
+function marketplacerChannel(sandboxUrl: string, opts: StackOptions): string {
+  if (!opts.marketplacer) return '';
+  const extra = typeof opts.marketplacer === 'object' ? opts.marketplacer : {};
+  const block: Record<string, unknown> = {
+    code: MKP,
+    label: 'Marketplacer demo',
+    platform: 'marketplacer',
+    connection: { baseUrl: `${sandboxUrl}/marketplacer/${MKP}`, apiKeyEnv: 'MARKETPLACER_MKP_API_KEY' },
+    fulfilment: 'peoplevox',
+    currency: 'GBP',
+    returnWindowDays: 0,
+    carrierMap: { 'Royal Mail': { name: 'Royal Mail' }, DPD: { name: 'DPD' } },
+    ...(opts.intake ? { intake: opts.intake } : {}),
+    ...extra,
+    // Every channel's inventory overrides apply here too, under the channel's own.
+    ...(opts.inventory || extra.inventory
+      ? { inventory: { ...opts.inventory, ...(extra.inventory as Record<string, unknown> | undefined) } }
+      : {}),
+  };
+  return `
+  - ${JSON.stringify(block)}`;
 }
 
 function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): string {
-  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {}, peoplevoxYaml = '' } = opts;
+  const { extraYaml: extra = '', intake, skuMap = {}, shopify = false, channelExtra = {} } = opts;
+  // LOOPLINE_PEOPLEVOX_GATEWAY=on|off turns the warehouse gateway on or off for a run (the fault run, the bench)
+  // whatever the default; a test that configures the gateway itself keeps its own.
+  const gatewaySwitch = process.env.LOOPLINE_PEOPLEVOX_GATEWAY;
+  const peoplevoxYaml =
+    opts.peoplevoxYaml ??
+    (gatewaySwitch === 'on' || gatewaySwitch === 'off' ? `gateway: { enabled: ${gatewaySwitch === 'on'} }` : '');
+  const reveni = opts.reveni ?? false;
   // JSON is YAML flow syntax.
   const intakeLine = intake ? `\n    intake: ${JSON.stringify(intake)}` : '';
   const map = (ch: string) =>
@@ -100,7 +146,7 @@ function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): str
   return `
 temporal:
   idScope: "${suffix}"
-  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix} }
+  taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix}, marketplacer: mkp-${suffix} }
 http: ${JSON.stringify(http)}
 log: { level: fatal }
 sandbox: { enabled: true, demoOrdersPerMinute: 0 }
@@ -109,24 +155,22 @@ systems:
     shopify
       ? `\n  shopify: { baseUrl: ${sandboxUrl}/shopify/loopline-test, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' }${shopifyExtra} }`
       : ''
-  }
+  }${reveni ? `\n  reveni: { baseUrl: ${sandboxUrl}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: asos-store-${suffix} } }` : ''}
 channels:
   - code: asos
     label: ASOS Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: ${shopify ? 'shopify' : 'peoplevox'}
-    currency: GBP
-    returnWindowDays: ${shopify ? 1 : 0}
+    currency: GBP${channelExtra.asos?.returnWindowDays === undefined ? `\n    returnWindowDays: ${shopify ? 1 : 0}` : ''}
     carrierMap: { Royal Mail: { code: ROYALMAIL }, DPD: { code: DPD } }${intakeLine}${map('asos')}${inventory}
   - code: joules
     label: Joules Marketplace
     platform: mirakl
     connection: { baseUrl: ${sandboxUrl}/mirakl/joules, apiKeyEnv: MIRAKL_JOULES_API_KEY }
     fulfilment: peoplevox
-    currency: GBP
-    returnWindowDays: 0
-    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}
+    currency: GBP${channelExtra.joules?.returnWindowDays === undefined ? '\n    returnWindowDays: 0' : ''}
+    carrierMap: { Royal Mail: { code: RM }, DPD: { code: DPD } }${intakeLine}${map('joules')}${inventory}${marketplacerChannel(sandboxUrl, opts)}
 ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
 }
@@ -163,6 +207,10 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   const { publicUrl: httpUrl, internalUrl } = await servers.listen();
   await subscribeWarehouseEvents(runtime, httpUrl);
   if (runtime.shopify) await subscribeShopifyWebhooks(runtime.shopify, httpUrl);
+  if (opts.marketplacer)
+    await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
+  await subscribeReturnEvents(runtime, httpUrl);
+  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
 
   const recurring = await ensureRecurringWork(env.client, config, {
     idSuffix: suffix,
@@ -197,18 +245,27 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       // The customers this stack's marketplaces held, read before the simulators go.
       const pii = opts.noScan
         ? []
-        : await customerNeedles(
-            control,
-            config.channels.map((c) => c.code),
-          );
+        : [
+            ...(await customerNeedles(
+              control,
+              config.channels.filter((c) => c.platform === 'mirakl').map((c) => c.code),
+            )),
+            ...(await marketplacerCustomerNeedles(
+              control,
+              config.channels.filter((c) => c.platform === 'marketplacer').map((c) => c.code),
+            )),
+          ];
       // Stop what could start more work first (webhooks, then workers and their in-flight activities, which
       // may signal-with-start an inventory workflow), then leave nothing running on this stack's queues:
       // without workers, a query to those workflows would hang other test files' dashboards and metrics.
       await servers.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));
+      // The warehouse gateway runs on the coordination queue (not in the config's list).
+      if (recurring.gatewayWorkflowId) ids.add(recurring.gatewayWorkflowId);
       for await (const wf of env.client.workflow.list({
         query: `ExecutionStatus = "Running" AND (${queues.join(' OR ')})`,
       }))

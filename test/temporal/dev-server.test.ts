@@ -11,7 +11,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer, devServerArgs } from '../../src/temporal/dev-server';
 import { readTemporalTools } from '../../src/devtools/tools';
 import { workflowBundle, eventually, maybeRecordHistory } from '../support/temporal';
-import { intakeStateQuery, intakeWorkflow } from '../../workflows/intake';
+import { intakeStateQuery, intakeWorkflow, stopIntakeSignal } from '../../workflows/intake';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,7 +85,7 @@ test('a running workflow resumes after the server and worker restart on the same
       assert.ok(st.totals.polls > before);
       const desc = await h.describe();
       assert.equal(desc.status.name, 'RUNNING');
-      await client.workflow.getHandle('intake:resume').signal('stop');
+      await client.workflow.getHandle('intake:resume').signal(stopIntakeSignal);
       await h.result();
       await maybeRecordHistory(h, 'intake-resumed-after-restart');
     });

@@ -19,6 +19,7 @@ import {
   type OrderWorkflowState,
 } from './messages';
 import { Refunds } from './refunds';
+import { OrderReturns } from './returns';
 import { MAX_PENDING_NOTICES, OrderRun } from './run';
 import { validate } from './validation';
 import { createWarehouseOrder, registerWarehouseHandlers } from './warehouse';
@@ -56,6 +57,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     run.notices.push(n);
   });
   const refunds = new Refunds(run);
+  // Returns: a child workflow per return; the order stays open while any is open (order-returns-v1).
+  const returns = new OrderReturns(run);
   registerWarehouseHandlers(run);
 
   await run.loadSettings();
@@ -65,7 +68,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   try {
     if (!run.resumed) {
       run.note('received', `marketplace state ${run.order.state}`);
-      if (run.order.state === 'WAITING_ACCEPTANCE') {
+      // A marketplace without acceptance (Marketplacer: an invoice is a paid order) never waits here.
+      if (run.order.state === 'WAITING_ACCEPTANCE' && run.settings.acceptance !== 'none') {
         run.setStatus('AWAITING_ACCEPTANCE');
         deadlines.arm(
           'acceptance',
@@ -95,7 +99,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       if (!run.resumed || run.v2) shippingAlerts();
       await awaitDespatches(run);
     }
-    if (state.status === 'SHIPPED') {
+    if (state.status === 'SHIPPED' && returns.enabled) {
+      // The return window and every return of the order, then close.
+      await returns.awaitReturns(input);
+      run.setStatus('CLOSED');
+    } else if (state.status === 'SHIPPED') {
       // The return window, then close.
       const until = (state.shippedAt ?? Date.now()) + run.settings.returnWindowDays * 24 * 3600 * 1000;
       await condition(

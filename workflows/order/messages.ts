@@ -9,6 +9,15 @@ import type { RefundCalculation, RefundNotice } from '../../activities/shopify';
 import { operatorMessages, type TimelineEntry } from '../exception-mailbox';
 
 export type { TimelineEntry } from '../exception-mailbox';
+// Returns (workflows/returns/): the order starts a child per return; these are the messages between them.
+export {
+  returnNotifiedSignal,
+  returnRefundRequestSignal,
+  returnSettledSignal,
+  type ReturnHandover,
+  type OrderReturnEntry,
+} from '../returns/messages';
+import type { OrderReturnEntry, ReturnRefundAnswer } from '../returns/messages';
 
 export type OrderStatus =
   | 'RECEIVED'
@@ -122,4 +131,10 @@ export interface OrderWorkflowState {
   outagesHealed?: number;
   /** Deadlines that passed before the order got there (ACCEPTANCE_/SHIPPING_DEADLINE_PASSED raised). */
   deadlinesPassed?: string[];
+  /** The order's returns (child workflows), open and settled (bounded). */
+  returns?: OrderReturnEntry[];
+  /** Every refund id Loopline's return refunds claimed on this order (never matched as another's). */
+  returnRefundIds?: string[];
+  /** Answers to return refund requests, for a repeated request (bounded). */
+  returnAnswers?: ReturnRefundAnswer[];
 }

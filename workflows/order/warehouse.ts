@@ -13,6 +13,10 @@ import type { OrderRun } from './run';
 
 /** Asks again this many times when the gateway's answer does not come, before the step parks. */
 const GATEWAY_ASKS = 3;
+/** Waits while the gateway still holds the request (it said so), before the step parks as an outage. */
+const GATEWAY_QUEUED_WAITS = 20;
+/** The longest single wait, in result timeouts, whatever the gateway's estimate. */
+const GATEWAY_LONGEST_WAIT = 10;
 
 /** Registers what the gateway needs from this order: its answer signal and the query its batch reads. */
 export function registerWarehouseHandlers(run: OrderRun): void {
@@ -57,17 +61,34 @@ async function throughGateway(run: OrderRun): Promise<{ salesOrderNumber: string
   const salesOrderNumber = state.plannedSalesOrderNumber!;
   const timeoutMs = run.settings.warehouseGateway!.resultTimeoutMs;
   let result: WarehouseResult | undefined;
-  for (let ask = 1; ask <= GATEWAY_ASKS && !result; ask++) {
+  let waitMs: number;
+  let queuedWaits = 0;
+  for (let ask = 1; ask <= GATEWAY_ASKS && !result;) {
     run.warehouseResult = undefined;
-    await settingsActs.requestWarehouseOrder({
+    // Asking again, the order first looks whether the gateway still holds its request: if so it is not sent again
+    // and the order waits as long as the queue ahead of it should take (activities before this returned nothing).
+    const ack = await settingsActs.requestWarehouseOrder({
       workflowId: workflowInfo().workflowId,
       channel: state.channel,
       orderId: state.orderId,
       salesOrderNumber,
+      // What the batch needs, so it does not have to query this workflow (the query stays for older requests).
+      request: {
+        order: state.refusedLines?.length ? { ...run.order, lines: run.liveLines() } : run.order,
+        salesOrderNumber,
+      },
+      ...(ask > 1 || queuedWaits > 0 ? { check: true } : {}),
     });
+    if (ack?.state === 'queued' && queuedWaits < GATEWAY_QUEUED_WAITS) {
+      queuedWaits += 1;
+      waitMs = Math.min(Math.max(timeoutMs, Math.ceil(ack.etaMs * 1.5)), GATEWAY_LONGEST_WAIT * timeoutMs);
+    } else {
+      ask += 1;
+      waitMs = timeoutMs;
+    }
     // The answer, or ask again; a retry answer (the batch could not read this order) asks again too.
-    if (await condition(() => run.warehouseResult !== undefined, timeoutMs)) {
-      result = run.warehouseResult!.outcome === 'retry' && ask < GATEWAY_ASKS ? undefined : run.warehouseResult;
+    if (await condition(() => run.warehouseResult !== undefined, waitMs)) {
+      result = run.warehouseResult!.outcome === 'retry' && ask <= GATEWAY_ASKS ? undefined : run.warehouseResult;
     }
   }
   if (!result) {

@@ -1,7 +1,7 @@
 // `loopline orders …` — list, show, retry, resolve, cancel, and bulk retry of one reason after a fix.
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { action, table, type CliContext } from '../context';
+import { action, addOperatorActions, table, type CliContext } from '../context';
 import { createOpsService, type OpsService } from '../../ops/service';
 import { orderWorkflowId } from '../../domain/keys';
 
@@ -90,34 +90,15 @@ export function registerOrderCommands(program: Command): void {
       }),
     );
 
-  for (const verb of ['retry', 'resolve', 'cancel'] as const) {
-    orders
-      .command(`${verb} <id>`)
-      .description(
-        verb === 'retry'
-          ? 'run the failed step again (after fixing its cause)'
-          : verb === 'resolve'
-            ? 'mark the exception handled by hand and let the order move on'
-            : 'cancel the order (on the marketplace and in the warehouse where still possible)',
-      )
-      .option('--channel <code>')
-      .option('--note <text>', 'why (kept on the timeline)')
-      .action(
-        action(async (ctx: CliContext, id: string, o: { channel?: string; note?: string }) => {
-          const ops = createOpsService(await ctx.client());
-          const workflowId = await resolveWorkflowId(ops, id, o.channel);
-          const r = await ops.act(workflowId, verb, o.note);
-          if (!r.ok) process.exitCode = 1;
-          ctx.output(r, (x) =>
-            process.stdout.write(
-              x.ok
-                ? `${verb}: ${workflowId} is now ${x.status}${x.exception ? ` (exception ${x.exception})` : ''}\n`
-                : `${verb} refused for ${workflowId}: ${x.error}\n`,
-            ),
-          );
-        }),
-      );
-  }
+  addOperatorActions(
+    orders,
+    {
+      retry: 'run the failed step again (after fixing its cause)',
+      resolve: 'mark the exception handled by hand and let the order move on',
+      cancel: 'cancel the order (on the marketplace and in the warehouse where still possible)',
+    },
+    resolveWorkflowId,
+  );
 
   orders
     .command('failed')

@@ -24,10 +24,13 @@ const SHORT: Record<(typeof RECONCILIATION_KINDS)[number], string> = {
   PAYOUT_COMMISSION_DIFFERENCE: 'commission',
   PAYOUT_REFUND_DIFFERENCE: 'refund',
   PAYOUT_TOTAL_MISMATCH: 'payout',
+  PAYOUT_REFUND_NOT_RETURNED: 'refundNotReturned',
+  PAYOUT_RETURN_REFUND_MISSING: 'returnRefundMissing',
+  PAYOUT_RETURN_REFUND_DIFFERENCE: 'returnRefund',
 };
 
 export function registerReconciliationCommands(program: Command): void {
-  const recon = program.command('reconciliation').description('marketplace payouts against Shopify orders');
+  const recon = program.command('reconciliation').description('marketplace payouts against Shopify orders and returns');
   recon
     .command('report')
     .description('reconcile billing cycles (SBC11/TL02) with Shopify orders: reports, journal lines, exceptions')

@@ -11,13 +11,14 @@ import { createRuntime } from '../../../workers/runtime';
 import { subscribeWarehouseEvents } from '../../../workers/subscriptions';
 import { stockChannels, subscribeStockEvents } from '../../inventory/intake';
 import { SHOPIFY_TOPICS, SHOPIFY_WEBHOOK_PATH, subscribeShopifyWebhooks } from '../../http/shopify-webhooks';
+import { subscribeReturnEvents } from '../../returns/subscriptions';
 
 const PublicUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://loopline.example.com' })
   .transform((u) => u.replace(/\/+$/, ''));
 
 export interface SubscriptionRow {
-  system: 'peoplevox' | 'shopify';
+  system: 'peoplevox' | 'shopify' | 'reveni';
   events: string;
   status: 'subscribed' | 'failed';
   detail?: string;
@@ -43,6 +44,14 @@ export async function subscribeEverything(ctx: CliContext, url: string): Promise
       events: 'AvailabilityChanges, GoodsReceived',
       status: stock.length === 2 ? 'subscribed' : 'failed',
       detail: stock.length > 0 ? `id ${stock.join(', ')}` : 'see the warning above; the full stock read still runs',
+    });
+  }
+  for (const r of await subscribeReturnEvents({ ...runtime, log }, url)) {
+    rows.push({
+      system: r.system,
+      events: r.channel ? `${r.events} (${r.channel})` : r.events,
+      status: r.error ? 'failed' : 'subscribed',
+      detail: r.error ?? `id ${r.id}`,
     });
   }
   if (runtime.shopify) {

@@ -42,6 +42,15 @@ import {
   type TL02Row,
 } from './schemas';
 import { outcomeOf, recordApiCall } from '../../metrics/api-calls';
+import {
+  MiraklReturnSchema,
+  ReturnBatchResponseSchema,
+  RT11ResponseSchema,
+  type MiraklReturn,
+  type NonComplianceReason,
+  type ReturnBatchResult,
+  type ReturnRejectionReason,
+} from './returns';
 
 export interface MiraklClientOptions {
   /** Instance root, e.g. https://asos-marketplace.mirakl.net (the client appends /api/...). */
@@ -317,6 +326,170 @@ export class MiraklClient {
       OR28ResponseSchema,
     );
     return res.refunds;
+  }
+
+  // ---- returns (RT*) ----------------------------------------------------------------------------------
+  /**
+   * RT11, one page (seek). Each return is validated on its own: one the connector cannot read is skipped with
+   * its id (never the whole page). `since` filters on return_last_updated_from.
+   */
+  async listReturns(p: {
+    since?: string | Date;
+    returnIds?: string[];
+    orderCommercialIds?: string[];
+    states?: string[];
+    limit?: number;
+    pageToken?: string;
+  }): Promise<{ returns: MiraklReturn[]; unreadable: Array<{ id?: string; problem: string }>; next?: string }> {
+    const params = new URLSearchParams();
+    if (p.pageToken) params.set('page_token', p.pageToken);
+    else {
+      const since = dateParam(p.since);
+      if (since) params.set('return_last_updated_from', since);
+      for (const id of p.returnIds ?? []) params.append('return_id', id);
+      for (const id of p.orderCommercialIds ?? []) params.append('order_commercial_id', id);
+      for (const st of p.states ?? []) params.append('return_state', st);
+      params.set('limit', String(Math.min(100, p.limit ?? 100)));
+      params.set('sort', 'date_created,ASC');
+    }
+    const res = await this.call(
+      'RT11',
+      { method: 'GET', url: `/api/returns?${params.toString()}` },
+      RT11ResponseSchema,
+    );
+    const returns: MiraklReturn[] = [];
+    const unreadable: Array<{ id?: string; problem: string }> = [];
+    for (const raw of res.data) {
+      const parsed = MiraklReturnSchema.safeParse(raw);
+      if (parsed.success) returns.push(parsed.data);
+      else {
+        const id = raw && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
+        unreadable.push({
+          id: typeof id === 'string' ? id : undefined,
+          problem: parsed.error.issues[0]?.message ?? 'unreadable',
+        });
+      }
+    }
+    return { returns, unreadable, next: res.next_page_token ?? undefined };
+  }
+
+  /** RT11 by return id (a read-back after a write: not the 5-minute poll). */
+  async getReturn(returnId: string): Promise<MiraklReturn | undefined> {
+    const r = await this.listReturns({ returnIds: [returnId], limit: 1 });
+    return r.returns.find((x) => x.id === returnId);
+  }
+
+  private async returnBatch(
+    op: string,
+    method: 'PUT' | 'POST',
+    path: string,
+    returns: unknown[],
+  ): Promise<ReturnBatchResult> {
+    if (returns.length > (op === 'RT01' ? 200 : 100))
+      throw new RangeError(`${op} takes at most ${op === 'RT01' ? 200 : 100} returns`);
+    const res = await this.call(op, { method, url: path, data: { returns } }, ReturnBatchResponseSchema);
+    return {
+      success: res.return_success.map((x) => x.id ?? '').filter(Boolean),
+      errors: res.return_errors.map((e) => ({
+        id: e.id ?? e.order_commercial_id ?? undefined,
+        message: e.message ?? 'error',
+      })),
+    };
+  }
+
+  /** RT21: accept (or refuse, with a rejection reason) return requests. */
+  acceptReturns(items: Array<{ id: string; accepted: boolean; rejection_reason_code?: ReturnRejectionReason }>) {
+    return this.returnBatch('RT21', 'PUT', '/api/returns/accept', items);
+  }
+  /** RT25: the goods arrived. */
+  receiveReturns(ids: string[]) {
+    return this.returnBatch(
+      'RT25',
+      'PUT',
+      '/api/returns/receive',
+      ids.map((id) => ({ id })),
+    );
+  }
+  /** RT26: per line, compliant or not. */
+  returnCompliance(
+    items: Array<{
+      id: string;
+      return_lines: Array<{
+        order_line_id: string;
+        compliant: boolean;
+        non_compliance_reason_code?: NonComplianceReason;
+        non_compliance_additional_info?: string;
+      }>;
+    }>,
+  ) {
+    return this.returnBatch('RT26', 'PUT', '/api/returns/compliance', items);
+  }
+  /** RT27: close received returns. */
+  closeReturns(ids: string[]) {
+    return this.returnBatch(
+      'RT27',
+      'PUT',
+      '/api/returns/close',
+      ids.map((id) => ({ id })),
+    );
+  }
+  /** RT29: cancel returns not received. */
+  cancelReturns(ids: string[]) {
+    return this.returnBatch(
+      'RT29',
+      'PUT',
+      '/api/returns/cancel',
+      ids.map((id) => ({ id })),
+    );
+  }
+  /** RT04: label, tracking, RMA, method, return address. */
+  updateReturns(items: Array<{ id: string; [field: string]: unknown }>) {
+    return this.returnBatch('RT04', 'PUT', '/api/returns', items);
+  }
+  /** RT01: returns created by the seller (≤ 200). */
+  createReturns(
+    items: Array<{
+      order_commercial_id: string;
+      method_code: string;
+      return_lines: Array<{ order_line_id: string; quantity: number; reason_code: string }>;
+      [field: string]: unknown;
+    }>,
+  ) {
+    return this.returnBatch('RT01', 'POST', '/api/returns', items);
+  }
+  /** RT12: per shipped line, the units that can still be returned. */
+  async itemsToReturn(
+    orderCommercialId: string,
+  ): Promise<Array<{ lineId: string; returnable: number; windowDays?: number }>> {
+    const out: Array<{ lineId: string; returnable: number; windowDays?: number }> = [];
+    let token: string | undefined;
+    do {
+      const params = new URLSearchParams();
+      if (token) params.set('page_token', token);
+      else {
+        params.set('order_commercial_id', orderCommercialId);
+        params.set('limit', '100');
+      }
+      const res = await this.call(
+        'RT12',
+        { method: 'GET', url: `/api/returns/items_to_return?${params.toString()}` },
+        SeekPageSchema(
+          z.looseObject({
+            order_line_id: z.string(),
+            returnable_quantity: z.number(),
+            return_window: z.number().optional().nullable(),
+          }),
+        ),
+      );
+      for (const r of res.data)
+        out.push({
+          lineId: r.order_line_id,
+          returnable: r.returnable_quantity,
+          windowDays: r.return_window ?? undefined,
+        });
+      token = res.next_page_token ?? undefined;
+    } while (token);
+    return out;
   }
 
   // ---- shipments ------------------------------------------------------------------------------------

@@ -17,10 +17,13 @@ import {
   DESPATCH_SUMMARY_REPORT,
   ITEM_INVENTORY_SUMMARY_REPORT,
   ITEM_TYPES_TEMPLATE,
+  RETURN_SUMMARY_REPORT,
   SALES_ORDER_ITEMS_TEMPLATE,
   SALES_ORDERS_TEMPLATE,
   despatchesFromReport,
   formatPvxSearchDate,
+  returnReceiptsFromReport,
+  type ReturnReceipt,
   type PvxRow,
 } from './map';
 import { RequestPacer } from './pacer';
@@ -120,6 +123,12 @@ export interface ReportRequest {
 }
 
 /** Report columns each read cannot do without (any one of a list of spellings). */
+const RETURN_SUMMARY_NEEDS = [
+  ['Return code'],
+  ['Sales order number', 'Salesorder number'],
+  ['Item barcode'],
+  ['Quantity'],
+];
 const DESPATCH_SUMMARY_NEEDS = [['Despatch number'], ['Salesorder number', 'Sales order number'], ['Item code']];
 const AVAILABILITY_NEEDS = [['Item code'], ['Available']];
 
@@ -249,7 +258,7 @@ export class PeoplevoxClient {
 
   /**
    * The same tenant, session and template cache, with requests paced by `pacer` (order-critical calls and reads
-   * take their slots from different classes of one shared budget).
+   * take their lanes from different classes of one shared budget).
    */
   withPacer(pacer: CallPacer): PeoplevoxClient {
     return new PeoplevoxClient({ ...this.opts, pacer }, this);
@@ -304,15 +313,16 @@ export class PeoplevoxClient {
 
   /** One paced HTTP round trip; returns the IntegrationResponse. */
   private async invoke(op: string, body: Record<string, unknown>, sessionId?: string): Promise<PvxResult> {
+    const xml = this.envelope(op, body, sessionId);
+    let done: (() => void) | void;
     try {
-      await this.pacer.take();
+      done = await this.pacer.take();
     } catch (err) {
-      throw new ConnectorError(SYSTEM, op, 'no call slot from the shared rate budget', true, {
+      throw new ConnectorError(SYSTEM, op, 'no lane from the shared rate budget', true, {
         code: 'RATE_BUDGET_UNAVAILABLE',
         detail: err instanceof Error ? err.message : String(err),
       });
     }
-    const xml = this.envelope(op, body, sessionId);
     let data: string;
     const started = Date.now();
     try {
@@ -328,6 +338,9 @@ export class PeoplevoxClient {
       }
       recordApiCall(SYSTEM, op, outcomeOf(e), Date.now() - started);
       throw e;
+    } finally {
+      // The call is over (it reached Peoplevox, if it ever will): a shared budget counts it from now.
+      done?.();
     }
     let doc: Record<string, unknown>;
     try {
@@ -843,6 +856,28 @@ export class PeoplevoxClient {
       opts.onPage,
     );
     return availabilityRows(report, this.opts.log);
+  }
+
+  /**
+   * Returns booked in at the warehouse since `sinceIso` ('Return summary', the backstop of the Returns event;
+   * report dates have minute precision, so callers overlap their windows and dedupe by return code).
+   */
+  async listReturnReceipts(q: { sinceIso?: string } = {}): Promise<ReturnReceipt[]> {
+    const report = await this.getWholeReport(RETURN_SUMMARY_REPORT, {
+      searchClause: q.sinceIso ? `([Return date] >= ${formatPvxSearchDate(q.sinceIso, this.timeZone)})` : '',
+      orderBy: '[Return code]',
+      itemsPerPage: PVX_MAX_PAGE_SIZE,
+    });
+    requireReportColumns(RETURN_SUMMARY_REPORT, report, RETURN_SUMMARY_NEEDS);
+    return returnReceiptsFromReport(report.rows, this.timeZone);
+  }
+
+  /** Barcode → ItemCode from the 'Item types' template (the Return summary names items by barcode). */
+  async itemCodesByBarcode(): Promise<Map<string, string>> {
+    const rows = await this.getAllData(ITEM_TYPES_TEMPLATE, '', { itemsPerPage: PVX_MAX_PAGE_SIZE });
+    const out = new Map<string, string>();
+    for (const r of rows) if (r.Barcode && r.ItemCode) out.set(r.Barcode.trim(), r.ItemCode.trim());
+    return out;
   }
 
   /** Every ItemCode from the 'Item types' template. */

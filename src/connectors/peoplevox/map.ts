@@ -14,6 +14,7 @@ export const SALES_ORDER_ITEMS_TEMPLATE = 'Sales order items';
 export const ITEM_TYPES_TEMPLATE = 'Item types';
 export const DESPATCH_SUMMARY_REPORT = 'Despatch summary';
 export const ITEM_INVENTORY_SUMMARY_REPORT = 'Item inventory summary';
+export const RETURN_SUMMARY_REPORT = 'Return summary';
 
 /** Peoplevox's Customer column is string(50): a display name, so it is shortened rather than rejected. */
 const CUSTOMER_MAX = 50;
@@ -291,4 +292,50 @@ export function despatchesFromReport(rows: Record<string, string>[], timeZone = 
     else d.items.push({ itemCode, quantity });
   }
   return [...byNumber.values()];
+}
+
+/** A return booked in at the warehouse: one return code, its items as the 'Return summary' names them. */
+export interface ReturnReceipt {
+  returnCode: string;
+  salesOrderNumber: string;
+  returnedAt?: string;
+  items: Array<{
+    /** The report names items by barcode (and name); the item code comes from the Item types template. */
+    barcode: string;
+    itemName?: string;
+    /** As the report says it (a non-number stays NaN, for the return workflow to name). */
+    quantity: number;
+    reason?: string;
+    condition?: string;
+    comments?: string;
+  }>;
+}
+
+/** 'Return summary' rows (one per returned item) grouped per return code. */
+export function returnReceiptsFromReport(rows: Record<string, string>[], timeZone = 'UTC'): ReturnReceipt[] {
+  const byCode = new Map<string, ReturnReceipt>();
+  for (const row of rows) {
+    const returnCode = col(row, 'Return code')?.trim();
+    const salesOrderNumber = col(row, 'Sales order number')?.trim() ?? col(row, 'Salesorder number')?.trim();
+    if (!returnCode || !salesOrderNumber) continue;
+    let r = byCode.get(returnCode);
+    if (!r) {
+      r = { returnCode, salesOrderNumber, returnedAt: parsePvxDate(col(row, 'Return date'), timeZone), items: [] };
+      byCode.set(returnCode, r);
+    }
+    const rawQty = col(row, 'Quantity')?.trim() ?? '';
+    const opt = (name: string) => {
+      const v = col(row, name)?.trim();
+      return v ? v : undefined;
+    };
+    r.items.push({
+      barcode: col(row, 'Item barcode')?.trim() ?? '',
+      ...(opt('Item name') ? { itemName: opt('Item name') } : {}),
+      quantity: /^-?\d+(\.\d+)?$/.test(rawQty) ? Number(rawQty) : Number.NaN,
+      ...(opt('Return reason') ? { reason: opt('Return reason') } : {}),
+      ...(opt('Return condition') ? { condition: opt('Return condition') } : {}),
+      ...(opt('Return comments') ? { comments: opt('Return comments') } : {}),
+    });
+  }
+  return [...byCode.values()];
 }

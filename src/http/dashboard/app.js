@@ -137,6 +137,34 @@
     );
   }
 
+  async function loadReturns() {
+    const q = new URLSearchParams({ limit: '50' });
+    const ch = $('#f-channel').value;
+    if (ch) q.set('channel', ch);
+    const data = await api(`/ops/api/returns?${q}`);
+    const money = (r) =>
+      typeof r.refundedMinor === 'number' ? `${r.currency || ''} ${(r.refundedMinor / 100).toFixed(2)}` : '';
+    $('#returns tbody').replaceChildren(
+      ...data.returns.map((r) =>
+        el(
+          'tr',
+          { dataset: { workflowId: r.workflowId } },
+          el('td', {}, el('a', { class: 'order', onclick: () => showDetail(r.workflowId) }, r.returnKey)),
+          el('td', {}, r.channel || ''),
+          el('td', {}, r.orderId || ''),
+          el(
+            'td',
+            {},
+            r.status === 'EXCEPTION' ? `${r.reason} (${r.owner})` : (r.status || '').replace(/^RETURN_/, ''),
+          ),
+          el('td', {}, money(r)),
+          el('td', {}, r.restocked ?? ''),
+          el('td', {}, secs(r.refundLatencyMs)),
+        ),
+      ),
+    );
+  }
+
   async function loadSync() {
     const data = await api('/ops/api/sync-health');
     loadIntake(data);
@@ -258,7 +286,7 @@
 
   async function refresh() {
     try {
-      await Promise.all([loadSummary(), loadExceptions(), loadFailed(), loadAtRisk(), loadSync()]);
+      await Promise.all([loadSummary(), loadExceptions(), loadFailed(), loadReturns(), loadAtRisk(), loadSync()]);
       document.body.dataset.loaded = String(Date.now());
     } catch (err) {
       status(`error: ${err.message}`);

@@ -11,6 +11,8 @@ export interface CallRecord {
   fault?: string;
   /** Rejected by the simulator's documented rate limit (not an injected fault). */
   rateLimited?: boolean;
+  /** A call of a rate-limited operation that does not count towards the limit (OR11 past page one, by ids). */
+  exempt?: boolean;
 }
 
 export class CallLog {

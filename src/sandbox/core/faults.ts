@@ -35,10 +35,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** A request a `timeout` fault is holding right now: who is waiting (the client's TCP port) and since when. */
+export interface HeldRequest {
+  endpoint: string;
+  tenant?: string;
+  since: number;
+  /** The client side's port of the connection, to find the process waiting on it (bench/lib/processes.ts). */
+  remotePort?: number;
+}
+
 export class FaultInjector {
   private rules: FaultRule[] = [];
   private random: () => number;
   readonly fired: Record<string, number> = {};
+  /** Requests held by a `timeout` fault at this moment. */
+  readonly holding = new Set<HeldRequest>();
 
   constructor(seed = 42) {
     this.random = seededRandom(seed);
@@ -114,7 +125,13 @@ export async function withFault<T>(
     return fault.kind;
   }
   if (fault?.kind === 'timeout') {
-    await new Promise((r) => setTimeout(r, fault.delayMs ?? 30_000));
+    const held: HeldRequest = { endpoint, tenant, since: Date.now(), remotePort: reply.request.socket?.remotePort };
+    faults.holding.add(held);
+    try {
+      await new Promise((r) => setTimeout(r, fault.delayMs ?? 30_000));
+    } finally {
+      faults.holding.delete(held);
+    }
     if (!reply.raw.destroyed) await reply.code(504).send({ message: 'Gateway Timeout (injected)' });
     return fault.kind;
   }

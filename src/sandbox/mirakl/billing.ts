@@ -14,6 +14,8 @@ export interface CycleSeed {
   orderIds?: string[];
   /** Refunds billed in this cycle, beyond the OR28 refunds already on the orders. */
   refunds?: Array<{ lineId: string; amountMinor: number; shippingMinor?: number }>;
+  /** OR28 refunds on the orders that this cycle leaves out (the operator has not billed them yet). */
+  unbilledRefundIds?: string[];
   /** Anomalies: the row of `type` on `lineId` is moved by deltaMinor (seller side, signed). */
   adjustments?: Array<{ lineId: string; type: string; deltaMinor: number }>;
   /** Rows the shop's orders do not explain: fees, credits, or lines of orders the shop never had. */
@@ -133,12 +135,15 @@ export class MiraklBilling {
         add({ ...at, type: 'ORDER_SHIPPING_AMOUNT', amountMinor: toMinor(line.shipping_price as number, cur) });
         add({ ...at, type: 'COMMISSION_FEE', amountMinor: -toMinor(line.commission_fee as number, cur) });
         add({ ...at, type: 'COMMISSION_VAT', amountMinor: -toMinor(line.commission_vat as number, cur) });
+        const unbilled = new Set(seed.unbilledRefundIds ?? []);
         const refunds = [
-          ...((line.refunds ?? []) as Array<Record<string, unknown>>).map((r) => ({
-            refundId: String(r.id ?? randomUUID()),
-            amountMinor: toMinor((r.amount as number) ?? 0, cur),
-            shippingMinor: toMinor((r.shipping_amount as number) ?? 0, cur),
-          })),
+          ...((line.refunds ?? []) as Array<Record<string, unknown>>)
+            .filter((r) => !unbilled.has(String(r.id)))
+            .map((r) => ({
+              refundId: String(r.id ?? randomUUID()),
+              amountMinor: toMinor((r.amount as number) ?? 0, cur),
+              shippingMinor: toMinor((r.shipping_amount as number) ?? 0, cur),
+            })),
           ...(extraRefunds.get(lineId) ?? []).map((r) => ({
             refundId: randomUUID(),
             amountMinor: r.amountMinor,
@@ -346,6 +351,11 @@ export function parseCycleSeed(body: unknown): CycleSeed {
   };
   if (seed.orderIds !== undefined && !Array.isArray(seed.orderIds))
     throw new MiraklError(400, 'orderIds must be an array', 'VALIDATION_ERROR');
+  if (
+    seed.unbilledRefundIds !== undefined &&
+    (!Array.isArray(seed.unbilledRefundIds) || !seed.unbilledRefundIds.every((x) => typeof x === 'string'))
+  )
+    throw new MiraklError(400, 'unbilledRefundIds must be an array of refund ids', 'VALIDATION_ERROR');
   ints(seed.refunds, 'refunds', ['amountMinor', 'shippingMinor']);
   ints(seed.adjustments, 'adjustments', ['deltaMinor']);
   ints(seed.extraRows, 'extraRows', ['amountMinor']);

@@ -7,6 +7,7 @@ import { withFault, type FaultKind } from '../core/faults';
 import type { SandboxSystem } from '../server';
 import { MiraklError, MiraklShop, type OpResult } from './shop';
 import { billingOf, parseCycleSeed } from './billing';
+import { returnsOf, type CustomerReturnSpec } from './returns';
 import type { MiraklSimChannel, OrderSpec } from './types';
 
 /** Documented maximum call frequencies (MS "Call Frequency"), per shop. */
@@ -17,6 +18,8 @@ export const MIRAKL_RATE_LIMITS: Record<string, { max: number; windowMs: number 
   STO02: { max: 1, windowMs: 15_000 },
   STO03: { max: 1, windowMs: 60_000 },
   ST12: { max: 1, windowMs: 300_000 },
+  // RT11: "Maximum usage: Every 5 minutes".
+  RT11: { max: 1, windowMs: 300_000 },
   TL02: { max: 20, windowMs: 60_000 },
   OF52: { max: 1, windowMs: 60_000 },
   // "Maximum usage: every 10 seconds".
@@ -98,6 +101,7 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
             const shop = shops.get(channel!);
             // Logged at arrival, the moment the rate limits count, not when the (possibly slow) reply left.
             const arrivedAt = Date.now();
+            const exempt = MIRAKL_RATE_LIMITS[op] && !countsTowardsLimit(op, req) ? true : undefined;
             const log = (status: number, fault?: FaultKind, rateLimited?: boolean) =>
               ctx.calls.add({
                 system: 'mirakl',
@@ -106,6 +110,7 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
                 status,
                 fault,
                 rateLimited,
+                exempt,
                 at: arrivedAt,
               });
             if (!shop) {
@@ -219,6 +224,17 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
         },
       );
 
+      // Returns (RT*): the seller side of Mirakl's return flow (src/sandbox/mirakl/returns.ts).
+      api('POST', '/returns', 'RT01', (s, req) => returnsOf(s).createReturns(req.body));
+      api('PUT', '/returns', 'RT04', (s, req) => returnsOf(s).update(req.body));
+      api('GET', '/returns', 'RT11', (s, req) => returnsOf(s).listReturns(q(req)));
+      api('GET', '/returns/items_to_return', 'RT12', (s, req) => returnsOf(s).itemsToReturn(q(req)));
+      api('PUT', '/returns/accept', 'RT21', (s, req) => returnsOf(s).accept(req.body));
+      api('PUT', '/returns/receive', 'RT25', (s, req) => returnsOf(s).receive(req.body));
+      api('PUT', '/returns/compliance', 'RT26', (s, req) => returnsOf(s).compliance(req.body));
+      api('PUT', '/returns/close', 'RT27', (s, req) => returnsOf(s).close(req.body));
+      api('PUT', '/returns/cancel', 'RT29', (s, req) => returnsOf(s).cancel(req.body));
+
       api('GET', '/seller-billing-cycles', 'SBC11', (s, req) => billingOf(s).listCycles(q(req)));
       api('GET', '/sellerpayment/transactions_logs', 'TL02', (s, req) => billingOf(s).listTransactions(q(req)));
 
@@ -230,12 +246,16 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
 }
 
 /**
- * Which calls count towards a documented limit. OR11's "once per minute" is for polling; look-ups by
- * order_ids and the following pages of one poll (offset > 0) are the "synchronous" use Mirakl allows.
+ * Which calls count towards a documented limit. OR11's "once per minute" and RT11's "every 5 minutes" are for
+ * polling; look-ups by id and the following pages of one poll are the "synchronous" use Mirakl allows.
  */
 function countsTowardsLimit(op: string, req: FastifyRequest): boolean {
-  if (op !== 'OR11') return true;
   const q = req.query as Query;
+  // RT11 by return id (reading back one return after a write) is not the 5-minute poll either, nor are the
+  // following pages of one poll (page_token): like OR11's offset pages, a guess (docs/contracts.md).
+  if (op === 'RT11')
+    return (q.return_id === undefined || q.return_id === '') && (q.page_token === undefined || q.page_token === '');
+  if (op !== 'OR11') return true;
   if (q.order_ids !== undefined && q.order_ids !== '') return false;
   return !(Number(q.offset ?? 0) > 0);
 }
@@ -374,6 +394,34 @@ function registerControl(app: FastifyInstance, shops: Map<string, MiraklShop>) {
     `${base}/billing-cycles`,
     withShop((shop) => ({ cycles: billingOf(shop).controlCycles() })),
   );
+  // Returns: a customer opens one on a shipped order; the operator's moves; reads.
+  app.post(
+    `${base}/returns`,
+    withShop((shop, req, reply) => {
+      const spec = req.body as CustomerReturnSpec | undefined;
+      if (!spec || typeof spec.orderId !== 'string' || !Array.isArray(spec.lines))
+        return reply.code(400).send({ message: 'body needs orderId and lines[{lineId|offerSku, quantity, reason?}]' });
+      return reply.code(201).send(returnsOf(shop).openCustomerReturn(spec));
+    }),
+  );
+  app.get(
+    `${base}/returns`,
+    withShop((shop) => ({ returns: [...returnsOf(shop).returns.values()].map((r) => returnsOf(shop).wire(r)) })),
+  );
+  app.get(
+    `${base}/returns/:id`,
+    withShop((shop, req) => returnsOf(shop).get(id(req))),
+  );
+  for (const [verb, to] of [
+    ['no-reception', 'NO_RECEPTION'],
+    ['receive', 'RECEIVED'],
+    ['cancel', 'CANCELED'],
+  ] as const) {
+    app.post(
+      `${base}/returns/:id/${verb}`,
+      withShop((shop, req) => returnsOf(shop).operatorMove(id(req), to)),
+    );
+  }
   app.get(
     `${base}/state`,
     withShop((shop) => shop.summary()),

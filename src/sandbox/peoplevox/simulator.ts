@@ -137,6 +137,21 @@ const DespatchBody = z.object({
     )
     .default([{}]),
 });
+const ReturnBody = z.object({
+  salesOrderNumber: z.string().min(1),
+  items: z
+    .array(
+      z.object({
+        itemCode: z.string().min(1),
+        quantity: z.number().int(),
+        condition: z.string().optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .min(1),
+  comments: z.string().optional(),
+  unchecked: z.boolean().optional(),
+});
 const StockEntry = z.object({ itemCode: z.string().min(1), available: z.number().int().min(0) });
 const StockBody = z.union([StockEntry, z.object({ items: z.array(StockEntry) })]);
 const ItemsBody = z.object({
@@ -371,8 +386,15 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
                 soapFault('soap:Client', `Server did not recognize the value of HTTP Header SOAPAction: ${action}.`),
               );
             }
+            // Logged at admission, the moment the rate limit counts, not when a (possibly held) reply left.
+            const admittedAt = Date.now();
             if (ctx.enforceRateLimits) {
-              const rl = ctx.rateLimits.take(`peoplevox:${clientId}`, PVX_RATE_LIMIT.max, PVX_RATE_LIMIT.windowMs);
+              const rl = ctx.rateLimits.take(
+                `peoplevox:${clientId}`,
+                PVX_RATE_LIMIT.max,
+                PVX_RATE_LIMIT.windowMs,
+                admittedAt,
+              );
               if (!rl.ok) {
                 ctx.calls.add({
                   system: 'peoplevox',
@@ -417,6 +439,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               tenant: clientId,
               status: fault ? FAULT_STATUS[fault] : 200,
               fault,
+              at: admittedAt,
             });
             return reply;
           });
@@ -509,6 +532,21 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
             };
           });
         });
+        // The warehouse books a customer return in (goods-in scans the parcel): Return summary row, Returns event.
+        scope.post(`${base}/returns`, async (req, reply) => {
+          const parsed = ReturnBody.safeParse(req.body ?? {});
+          if (!parsed.success) return bad(reply, parsed.error);
+          return handle(reply, () => {
+            const rows = store.bookReturn(parsed.data);
+            return reply.code(201).send({
+              returnCode: rows[0]!.returnCode,
+              receipts: rows.map((r) => ({ ...r, bookedAt: new Date(r.bookedAt).toISOString() })),
+            });
+          });
+        });
+        scope.get(`${base}/returns`, async () => ({
+          receipts: store.returnReceipts.map((r) => ({ ...r, bookedAt: new Date(r.bookedAt).toISOString() })),
+        }));
         scope.put(`${base}/stock`, async (req, reply) => {
           const parsed = StockBody.safeParse(req.body);
           if (!parsed.success) return bad(reply, parsed.error);

@@ -10,6 +10,8 @@ import {
   EVENT_TYPES,
   ITEM_INVENTORY_SUMMARY_COLUMNS,
   ITEM_TYPES,
+  RETURN_SUMMARY,
+  RETURN_SUMMARY_COLUMNS,
   SALES_ORDER_ITEMS,
   SALES_ORDERS,
   STATUS_ROLE_ORDER,
@@ -56,6 +58,20 @@ export interface SimOrder {
   modifiedAt: number;
   lines: SimLine[];
   despatches: SimDespatch[];
+}
+
+/** One item of a return booked in the warehouse (a 'Return summary' row). */
+export interface SimReturnReceipt {
+  returnCode: string;
+  bookedAt: number;
+  salesOrderNumber: string;
+  itemCode: string;
+  quantity: number;
+  reason: string;
+  condition: string;
+  comments: string;
+  /** Whether the goods went back into sellable stock (a resaleable condition). */
+  restocked: boolean;
 }
 
 export interface SimSubscription {
@@ -133,6 +149,12 @@ export class PeoplevoxStore {
   readonly templates: Record<string, string[]>;
   readonly statuses: Record<PvxStatusRole, string>;
   readonly saveCounts: Record<string, { created: number; updated: number }> = {};
+  readonly returnReceipts: SimReturnReceipt[] = [];
+  /** [I] Return conditions that put goods back into sellable stock (the real list is a tenant setting). */
+  resaleableConditions = ['NEW', 'GOOD', 'RESALEABLE'];
+  private returnSeq = 0;
+  /** Return codes differ between sandboxes (tests share one Temporal server, and a return's workflow id is its code). */
+  private readonly returnPrefix = randomUUID().slice(0, 4).toUpperCase();
   private despatchSeq = 0;
   private subscriptionSeq = 0;
   private trackingSeq = 0;
@@ -537,6 +559,61 @@ export class PeoplevoxStore {
     return created;
   }
 
+  // ---------- returns ----------
+  /**
+   * A return booked in at the warehouse (the goods-in team scans the parcel): one return code, a row per item.
+   * A resaleable condition puts the units back on hand (AvailabilityChanges); any other condition does not.
+   * Then the `Returns` event fires ([I] placeholders {ReturnCode}, {SalesOrderNumber}: none are documented).
+   */
+  bookReturn(b: {
+    salesOrderNumber: string;
+    items: Array<{ itemCode: string; quantity: number; condition?: string; reason?: string }>;
+    comments?: string;
+    /** Book against a sales order the warehouse does not have, or for more than was despatched. */
+    unchecked?: boolean;
+    at?: number;
+  }): SimReturnReceipt[] {
+    const order = this.orders.get(b.salesOrderNumber);
+    if (!b.unchecked) {
+      if (!order) throw new StoreError(`sales order '${b.salesOrderNumber}' not found`, 404);
+      for (const it of b.items) {
+        const despatched = order.lines.filter((l) => l.itemCode === it.itemCode).reduce((s, l) => s + l.despatched, 0);
+        const returned = this.returnReceipts
+          .filter((r) => r.salesOrderNumber === b.salesOrderNumber && r.itemCode === it.itemCode)
+          .reduce((s, r) => s + r.quantity, 0);
+        if (it.quantity > despatched - returned)
+          throw new StoreError(`item '${it.itemCode}': ${despatched - returned} despatched unit(s) left to return`);
+      }
+    }
+    const returnCode = `RET${this.returnPrefix}${String(++this.returnSeq).padStart(6, '0')}`;
+    const at = b.at ?? Date.now();
+    const out: SimReturnReceipt[] = [];
+    for (const it of b.items) {
+      const condition = (it.condition ?? 'NEW').trim();
+      const restocked =
+        it.quantity > 0 && this.resaleableConditions.some((c) => c.toUpperCase() === condition.toUpperCase());
+      if (restocked && this.items.has(it.itemCode))
+        this.withAvailabilityEvent(it.itemCode, () => {
+          this.items.get(it.itemCode)!.onHand += it.quantity;
+        });
+      const r: SimReturnReceipt = {
+        returnCode,
+        bookedAt: at,
+        salesOrderNumber: b.salesOrderNumber,
+        itemCode: it.itemCode,
+        quantity: it.quantity,
+        reason: it.reason ?? '',
+        condition,
+        comments: b.comments ?? '',
+        restocked,
+      };
+      this.returnReceipts.push(r);
+      out.push(r);
+    }
+    this.emit('Returns', { ReturnCode: returnCode, SalesOrderNumber: b.salesOrderNumber });
+    return out;
+  }
+
   // ---------- subscriptions ----------
   subscribe(s: Omit<SimSubscription, 'id' | 'createdAt'>): number {
     if (!(EVENT_TYPES as readonly string[]).includes(s.eventType))
@@ -637,6 +714,34 @@ export class PeoplevoxStore {
           Available: String(PeoplevoxStore.available(i)),
           'Site reference': this.siteReference,
         })),
+      };
+    }
+    if (name === RETURN_SUMMARY) {
+      return {
+        columns: RETURN_SUMMARY_COLUMNS,
+        rows: this.returnReceipts.map((r) => {
+          const item = this.items.get(r.itemCode);
+          const order = this.orders.get(r.salesOrderNumber);
+          const despatchedAt = order?.despatches.find((d) =>
+            d.items.some((i) => i.itemCode === r.itemCode),
+          )?.despatchedAt;
+          return {
+            'Return code': r.returnCode,
+            'Return date': formatReportDate(r.bookedAt),
+            Quantity: String(r.quantity),
+            'Item name': item?.name ?? '',
+            'Item barcode': item?.barcode ?? '',
+            'Sales order number': r.salesOrderNumber,
+            'Despatch date': despatchedAt !== undefined ? formatReportDate(despatchedAt) : '',
+            'Return reason': r.reason,
+            'Return condition': r.condition,
+            'Return comments': r.comments,
+            'Days since despatch':
+              despatchedAt !== undefined ? String(Math.floor((r.bookedAt - despatchedAt) / 86_400_000)) : '',
+            'Contact name': order?.fields.ContactName ?? '',
+            Email: order?.fields.Email ?? '',
+          };
+        }),
       };
     }
     throw new StoreError(`Report '${name}' not found`);

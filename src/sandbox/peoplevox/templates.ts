@@ -135,6 +135,24 @@ export const ITEM_INVENTORY_SUMMARY_COLUMNS = [
   'Site reference',
 ];
 
+export const RETURN_SUMMARY = 'Return summary';
+/** 'Return summary' (P8 Zynk's documented report): no item code column, the item is named by barcode and name. */
+export const RETURN_SUMMARY_COLUMNS = [
+  'Return code',
+  'Return date',
+  'Quantity',
+  'Item name',
+  'Item barcode',
+  'Sales order number',
+  'Despatch date',
+  'Return reason',
+  'Return condition',
+  'Return comments',
+  'Days since despatch',
+  'Contact name',
+  'Email',
+];
+
 /** Event types from the WSDL enum plus the newer package events (A8). */
 export const EVENT_TYPES = [
   'AvailabilityChanges',
