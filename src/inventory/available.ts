@@ -57,7 +57,9 @@ export async function masterAvailable(
     [...groups].map(async ([shard, list]) => {
       const handle = client.workflow.getHandle(layout.ids[shard]!);
       for (let i = 0; i < list.length; i += QUERY_CHUNK) {
-        const part = await within(client, timeoutMs, () => handle.query(availableQuery, list.slice(i, i + QUERY_CHUNK)));
+        const part = await within(client, timeoutMs, () =>
+          handle.query(availableQuery, list.slice(i, i + QUERY_CHUNK)),
+        );
         Object.assign(out, part);
       }
     }),

@@ -84,7 +84,9 @@ export function createKnownItemFilter(opts: {
     if (!channel) return undefined;
     try {
       // From the channel's inventory workflow, or its shards when the catalogue is split (src/inventory/available.ts).
-      return await masterAvailable(opts.client, opts.config, channel, codes, { timeoutMs: opts.queryTimeoutMs ?? 3000 });
+      return await masterAvailable(opts.client, opts.config, channel, codes, {
+        timeoutMs: opts.queryTimeoutMs ?? 3000,
+      });
     } catch {
       return undefined;
     }
