@@ -203,7 +203,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   let dirty = false;
   let fullReadRequested = false;
   const myId = workflowInfo().workflowId;
-  const gen = state.shards?.gen ?? workflowInfo().firstExecutionRunId.slice(0, 8);
+  const gen = state.shards?.gen ?? workflowInfo().firstExecutionRunId.slice(-8);
   // Sharded: what each shard is still to be told, in order; one forwarder per shard sends it.
   const outbox = new Map<number, ShardEntry[]>(
     Object.entries(state.outbox ?? {}).map(([k, v]) => [Number(k), v] as [number, ShardEntry[]]),
