@@ -138,6 +138,12 @@ export interface ShardPushResult {
   shards: number[];
   /** What each shard still has waiting after this push, by index. */
   pending: Array<{ pending: number; oldestSince?: number }>;
+  /** Targets that apply at once (Marketplacer): rows not sent for a transient failure (still pending in their shards). */
+  failed?: number;
+  /** Rows the target refused at once: the channel parks them (and tells their shards) as an import's rejected rows. */
+  rejected?: Array<{ offerSku: string; quantity: number; message: string }>;
+  readBack?: ReadBackReport;
+  unmappedVariants?: UnmappedVariantsReport;
 }
 
 export interface PushStockInput {
@@ -464,14 +470,11 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
      */
     async pushFromShards(input: ShardPushInput): Promise<ShardPushResult> {
       const ch = channelConfig(input.channel);
-      if (ch.platform !== 'mirakl') {
-        // Marketplacer applies at once and answers per row (failed, rejected, read back): not wired for shards
-        // yet; a Marketplacer catalogue stays in one ledger (docs/inventory.md, "Scale").
-        throw ApplicationFailure.nonRetryable(
-          `sharded stock pushes for ${ch.platform} are not built yet`,
-          'UNEXPECTED_ERROR',
-        );
+      if (ch.platform !== 'mirakl' && ch.platform !== 'marketplacer') {
+        throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
       }
+      if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
+        throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
       const now = Date.now();
       const candidates: PushCandidates[] = await Promise.all(
         input.shardIds.map((id) =>
@@ -484,15 +487,35 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       );
       const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
       for (const r of batch) byPriority[r.priority]++;
-      const listing = deps.listing?.(input.channel);
-      const listed: typeof batch = [];
+      const listing = ch.platform === 'mirakl' ? deps.listing?.(input.channel) : undefined;
+      let listed: typeof batch = [];
       const unlisted: typeof batch = [];
       for (const r of batch) {
         if (listing && (await listing.lists(r.offerSku)) === false) unlisted.push(r);
         else listed.push(r);
       }
       let importId: string | undefined;
-      if (listed.length > 0) {
+      let direct: Awaited<ReturnType<MarketplacerStock['push']>> | undefined;
+      if (ch.platform === 'marketplacer') {
+        // Applies at once, row by row: a failed row stays pending in its shard (not reported as pushed), a
+        // refused one goes back to the channel to be parked, a variant the channel lacks is unlisted.
+        direct = await deps.marketplacerStock!.push(
+          ch,
+          listed.map((r) => [r.offerSku, r.quantity]),
+          input.key,
+        );
+        const out = new Set([...direct.failed, ...direct.unlisted, ...direct.rejected.map((r) => r.offerSku)]);
+        const gone = new Set(direct.unlisted);
+        for (const r of listed) if (gone.has(r.offerSku)) unlisted.push(r);
+        listed = listed.filter((r) => !out.has(r.offerSku));
+        if (listed.length === 0 && direct.failed.length > 0 && direct.rejected.length === 0) {
+          // Nothing got through: a failed push (the rows stay pending; the workflow counts it).
+          throw ApplicationFailure.retryable(
+            `no variant updated (${direct.failed.length} failed)`,
+            'marketplacer:variantUpdate',
+          );
+        }
+      } else if (listed.length > 0) {
         try {
           importId = await deps
             .mirakl(input.channel)
@@ -537,6 +560,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         unlisted: unlisted.length,
         shards: [...taken.keys()].filter((k) => taken.get(k)!.rows.length > 0).sort((a, b) => a - b),
         pending,
+        ...(direct?.failed.length ? { failed: direct.failed.length } : {}),
+        ...(direct?.rejected.length ? { rejected: direct.rejected } : {}),
+        ...(direct?.readBack ? { readBack: direct.readBack } : {}),
+        ...(direct?.unmappedVariants ? { unmappedVariants: direct.unmappedVariants } : {}),
       };
     },
 

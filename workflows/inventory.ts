@@ -749,6 +749,13 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
         state.counters.rowsByPriority[p] = (state.counters.rowsByPriority[p] ?? 0) + r.byPriority[p];
       state.counters.lastSuccessfulPushAt = r.acceptedAt;
       state.counters.lastPushError = undefined;
+      // Targets that apply at once (Marketplacer): failed rows stayed pending in their shards; refused rows are
+      // parked here and in their shards; the read-back and the mapping as for a single ledger.
+      if (r.failed) dirty = true;
+      if (r.rejected?.length)
+        await handleRejections({ importId: key, shards: shardIds().map((_, k) => k) }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
       if (r.importId && s.limit.followImports) {
         state.imports.push({
           importId: r.importId,
