@@ -469,102 +469,114 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
      * lost answer asks the shards again and sends the same figures (absolute quantities).
      */
     async pushFromShards(input: ShardPushInput): Promise<ShardPushResult> {
-      const ch = channelConfig(input.channel);
-      if (ch.platform !== 'mirakl' && ch.platform !== 'marketplacer') {
-        throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
-      }
-      if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
-        throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
-      const now = Date.now();
-      const candidates: PushCandidates[] = await Promise.all(
-        input.shardIds.map((id) =>
-          within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
-        ),
-      );
-      const batch = mergeCandidates(
-        candidates.map((c) => c.rows),
-        input.maxRows,
-      );
-      const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
-      for (const r of batch) byPriority[r.priority]++;
-      const listing = ch.platform === 'mirakl' ? deps.listing?.(input.channel) : undefined;
-      let listed: typeof batch = [];
-      const unlisted: typeof batch = [];
-      for (const r of batch) {
-        if (listing && (await listing.lists(r.offerSku)) === false) unlisted.push(r);
-        else listed.push(r);
-      }
-      let importId: string | undefined;
-      let direct: Awaited<ReturnType<MarketplacerStock['push']>> | undefined;
-      if (ch.platform === 'marketplacer') {
-        // Applies at once, row by row: a failed row stays pending in its shard (not reported as pushed), a
-        // refused one goes back to the channel to be parked, a variant the channel lacks is unlisted.
-        direct = await deps.marketplacerStock!.push(
-          ch,
-          listed.map((r) => [r.offerSku, r.quantity]),
-          input.key,
-        );
-        const out = new Set([...direct.failed, ...direct.unlisted, ...direct.rejected.map((r) => r.offerSku)]);
-        const gone = new Set(direct.unlisted);
-        for (const r of listed) if (gone.has(r.offerSku)) unlisted.push(r);
-        listed = listed.filter((r) => !out.has(r.offerSku));
-        if (listed.length === 0 && direct.failed.length > 0 && direct.rejected.length === 0) {
-          // Nothing got through: a failed push (the rows stay pending; the workflow counts it).
-          throw ApplicationFailure.retryable(
-            `no variant updated (${direct.failed.length} failed)`,
-            'marketplacer:variantUpdate',
-          );
-        }
-      } else if (listed.length > 0) {
+      // The first pushes of a large catalogue carry 10,000 rows gathered from every shard: it beats meanwhile.
+      const beat = setInterval(() => {
         try {
-          importId = await deps
-            .mirakl(input.channel)
-            .importStock(listed.map((r) => ({ offerSku: r.offerSku, quantity: r.quantity })));
-        } catch (err) {
-          throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+          Context.current().heartbeat();
+        } catch {
+          // not in an activity (unit use)
         }
-      }
-      const acceptedAt = Date.now();
-      for (const r of listed)
-        if (r.returnDecidedAt !== undefined)
-          restockPropagation.observe({ channel: input.channel }, Math.max(0, acceptedAt - r.returnDecidedAt) / 1000);
-      log.info(
-        { channel: input.channel, key: input.key, rows: listed.length, unlisted: unlisted.length, importId },
-        'stock pushed from shards (STO01)',
-      );
-      const taken = new Map<number, { rows: Array<[string, number]>; unlisted: string[] }>();
-      const slot = (k: number) => taken.get(k) ?? taken.set(k, { rows: [], unlisted: [] }).get(k)!;
-      for (const r of listed) slot(r.shard).rows.push([r.offerSku, r.quantity]);
-      for (const r of unlisted) slot(r.shard).unlisted.push(r.offerSku);
-      await Promise.all(
-        [...taken].map(async ([k, part]) => {
-          try {
-            await workflow(input.shardIds[k]!).signal(shardInboxSignal, [
-              { pushed: { seq: input.seq, ...(importId ? { importId } : {}), ...part } },
-            ]);
-          } catch (err) {
-            // The shard pushes those rows again next time (same figures): harmless.
-            log.warn({ err: (err as Error).message, shard: k }, 'shard not told of a push');
+      }, 2_000);
+      try {
+        const ch = channelConfig(input.channel);
+        if (ch.platform !== 'mirakl' && ch.platform !== 'marketplacer') {
+          throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
+        }
+        if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
+          throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
+        const now = Date.now();
+        const candidates: PushCandidates[] = await Promise.all(
+          input.shardIds.map((id) =>
+            within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
+          ),
+        );
+        const batch = mergeCandidates(
+          candidates.map((c) => c.rows),
+          input.maxRows,
+        );
+        const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
+        for (const r of batch) byPriority[r.priority]++;
+        const listing = ch.platform === 'mirakl' ? deps.listing?.(input.channel) : undefined;
+        let listed: typeof batch = [];
+        const unlisted: typeof batch = [];
+        for (const r of batch) {
+          if (listing && (await listing.lists(r.offerSku)) === false) unlisted.push(r);
+          else listed.push(r);
+        }
+        let importId: string | undefined;
+        let direct: Awaited<ReturnType<MarketplacerStock['push']>> | undefined;
+        if (ch.platform === 'marketplacer') {
+          // Applies at once, row by row: a failed row stays pending in its shard (not reported as pushed), a
+          // refused one goes back to the channel to be parked, a variant the channel lacks is unlisted.
+          direct = await deps.marketplacerStock!.push(
+            ch,
+            listed.map((r) => [r.offerSku, r.quantity]),
+            input.key,
+          );
+          const out = new Set([...direct.failed, ...direct.unlisted, ...direct.rejected.map((r) => r.offerSku)]);
+          const gone = new Set(direct.unlisted);
+          for (const r of listed) if (gone.has(r.offerSku)) unlisted.push(r);
+          listed = listed.filter((r) => !out.has(r.offerSku));
+          if (listed.length === 0 && direct.failed.length > 0 && direct.rejected.length === 0) {
+            // Nothing got through: a failed push (the rows stay pending; the workflow counts it).
+            throw ApplicationFailure.retryable(
+              `no variant updated (${direct.failed.length} failed)`,
+              'marketplacer:variantUpdate',
+            );
           }
-        }),
-      );
-      const pending = candidates.map((c, k) => {
-        const left = Math.max(0, c.pending - (taken.get(k)?.rows.length ?? 0) - (taken.get(k)?.unlisted.length ?? 0));
-        return left > 0 ? { pending: left, oldestSince: c.oldestSince } : { pending: 0 };
-      });
-      return {
-        rows: batch.length,
-        byPriority,
-        ...(importId ? { importId } : {}),
-        acceptedAt,
-        unlisted: unlisted.length,
-        shards: [...taken.keys()].filter((k) => taken.get(k)!.rows.length > 0).sort((a, b) => a - b),
-        pending,
-        ...(direct?.failed.length ? { failed: direct.failed.length } : {}),
-        ...(direct?.rejected.length ? { rejected: direct.rejected } : {}),
-        ...(direct?.readBack ? { readBack: direct.readBack } : {}),
-        ...(direct?.unmappedVariants ? { unmappedVariants: direct.unmappedVariants } : {}),
-      };
+        } else if (listed.length > 0) {
+          try {
+            importId = await deps
+              .mirakl(input.channel)
+              .importStock(listed.map((r) => ({ offerSku: r.offerSku, quantity: r.quantity })));
+          } catch (err) {
+            throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+          }
+        }
+        const acceptedAt = Date.now();
+        for (const r of listed)
+          if (r.returnDecidedAt !== undefined)
+            restockPropagation.observe({ channel: input.channel }, Math.max(0, acceptedAt - r.returnDecidedAt) / 1000);
+        log.info(
+          { channel: input.channel, key: input.key, rows: listed.length, unlisted: unlisted.length, importId },
+          'stock pushed from shards (STO01)',
+        );
+        const taken = new Map<number, { rows: Array<[string, number]>; unlisted: string[] }>();
+        const slot = (k: number) => taken.get(k) ?? taken.set(k, { rows: [], unlisted: [] }).get(k)!;
+        for (const r of listed) slot(r.shard).rows.push([r.offerSku, r.quantity]);
+        for (const r of unlisted) slot(r.shard).unlisted.push(r.offerSku);
+        await Promise.all(
+          [...taken].map(async ([k, part]) => {
+            try {
+              await workflow(input.shardIds[k]!).signal(shardInboxSignal, [
+                { pushed: { seq: input.seq, ...(importId ? { importId } : {}), ...part } },
+              ]);
+            } catch (err) {
+              // The shard pushes those rows again next time (same figures): harmless.
+              log.warn({ err: (err as Error).message, shard: k }, 'shard not told of a push');
+            }
+          }),
+        );
+        const pending = candidates.map((c, k) => {
+          const left = Math.max(0, c.pending - (taken.get(k)?.rows.length ?? 0) - (taken.get(k)?.unlisted.length ?? 0));
+          return left > 0 ? { pending: left, oldestSince: c.oldestSince } : { pending: 0 };
+        });
+        return {
+          rows: batch.length,
+          byPriority,
+          ...(importId ? { importId } : {}),
+          acceptedAt,
+          unlisted: unlisted.length,
+          shards: [...taken.keys()].filter((k) => taken.get(k)!.rows.length > 0).sort((a, b) => a - b),
+          pending,
+          ...(direct?.failed.length ? { failed: direct.failed.length } : {}),
+          ...(direct?.rejected.length ? { rejected: direct.rejected } : {}),
+          ...(direct?.readBack ? { readBack: direct.readBack } : {}),
+          ...(direct?.unmappedVariants ? { unmappedVariants: direct.unmappedVariants } : {}),
+        };
+      } finally {
+        clearInterval(beat);
+      }
     },
 
     /**

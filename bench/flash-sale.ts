@@ -139,6 +139,18 @@ async function main() {
       `flash sale: ${params.skus} SKUs, ${params.simulatedMinutes} simulated minutes, time scale ${params.timeScale}`,
     );
     const loopline = await runFlashSale(env, 'loopline', params, log, { absorb });
+    if (process.env.FLASH_SALE_SMOKE === '1') {
+      // A quick check of the Loopline run alone (no baseline, no oracle, no result file).
+      const { histories, oversold_units, units_sold, setup_ms, propagation_ms, health } = loopline;
+      log(
+        JSON.stringify(
+          { setup_ms, oversold_units, units_sold, p99: propagation_ms.wall.p99, histories, health },
+          null,
+          1,
+        ),
+      );
+      return;
+    }
     // A variant with the last-unit rule off on both channels (FLASH_SALE_VARIANT=0 skips it): what the rule
     // buys, and what it costs (customers turned away, units left unsold at the end of the sale).
     const variant =

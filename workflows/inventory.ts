@@ -145,6 +145,16 @@ function limitedTargetActs(taskQueue: string) {
   });
 }
 
+/** A push gathered from the shards: one attempt as above, but the first pushes of 50,000 items take a while. */
+function shardPushActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'pushFromShards'>>({
+    taskQueue,
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '1m',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 function masterActs(taskQueue: string) {
   return proxyActivities<Pick<InventoryActivities, 'readMasterDiff'>>({
     taskQueue,
@@ -475,6 +485,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   }
   const target = targetActs(s.taskQueues.inventory);
   const limitedTarget = limitedTargetActs(s.taskQueues.inventory);
+  const shardPush = shardPushActs(s.taskQueues.inventory);
   // The full read runs on the inventory queue too, paced by the shared Peoplevox budget like every call.
   const master = masterActs(s.taskQueues.inventory);
   const maxRows = rowsPerPush(s.limit, s.maxRowsPerPush);
@@ -717,7 +728,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const askedAt = Date.now();
     let rows: number;
     try {
-      const r = await limitedTarget.pushFromShards({
+      const r = await shardPush.pushFromShards({
         channel: state.channel,
         key,
         seq: state.pushSeq,

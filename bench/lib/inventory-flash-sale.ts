@@ -279,6 +279,7 @@ export async function runFlashSale(
       await http.close();
     });
     // Wait for the first full read and push of every SKU, so both runs start from the same place.
+    let said = Date.now();
     for (const ch of CHANNELS) {
       for (;;) {
         const h = await env.client.workflow
@@ -286,9 +287,16 @@ export async function runFlashSale(
           .query(healthQuery)
           .catch(() => undefined);
         if (h && h.pushes > 0 && h.pendingCount === 0) break;
+        if (Date.now() - said > 10_000) {
+          said = Date.now();
+          log(
+            `  initial sync of ${ch}: ${h ? `${h.pushes} pushes, ${h.rowsPushed} rows, ${h.pendingCount} pending, ${h.fullReads} reads, layout ${h.layout?.mode ?? 'local'} × ${h.layout?.shards ?? 1}, ${h.failedPushes} failed${h.lastPushError ? ` (${h.lastPushError})` : ''}` : 'no answer'}`,
+          );
+        }
         await sleep(100);
       }
     }
+    log(`  ${mode}: initial sync done in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
   }
 
   // ---- the sale -----------------------------------------------------------------------------------
