@@ -25,6 +25,8 @@ import { parseConfig } from '../src/config/load';
 import type { Config } from '../src/config/schema';
 import { orderWorkflowId } from '../src/domain/keys';
 import { CallLog, type CallRecord } from '../src/sandbox/core/call-log';
+import { shopifyBudget } from '../src/config/budget';
+import { shopifyTenant } from '../src/connectors/shopify/shared-budget';
 import { FaultInjector, type FaultRule, type HeldRequest } from '../src/sandbox/core/faults';
 import { MIRAKL_RATE_LIMITS } from '../src/sandbox/mirakl/simulator';
 import { PVX_RATE_LIMIT } from '../src/sandbox/peoplevox/simulator';
@@ -327,6 +329,8 @@ interface WindowFigure {
   limit: number;
   window_ms_scaled: number;
   calls: number;
+  /** `points` when the limit is a cost bucket (Shopify): max_calls_per_window is then points charged. */
+  unit?: 'points';
   max_calls_per_window: number;
   refused_by_limit: number;
   within_limits: boolean;
@@ -378,13 +382,37 @@ function windowFigures(calls: CallRecord[], config: Config, timeScale: number) {
     const mine = calls.filter((c) => c.system === 'marketplacer' && c.tenant === ch.code);
     figure('marketplacer', ch.code, '* (every GraphQL request)', MARKETPLACER_LIMIT, mine);
   }
-  // Shopify: the shop's cost bucket; a THROTTLED answer means the bucket was empty.
+  // Shopify: the shop's cost bucket, in points: the most points charged in any window the bucket takes to refill
+  // from empty (maximumAvailable / restoreRate, time-scaled) against the bucket; a THROTTLED answer means the
+  // bucket was short of a query's requested cost.
   const shop = calls.filter((c) => c.system === 'shopify');
+  const sb = shopifyBudget(config, timeScale);
+  const refillMs = Math.max(1, Math.round(sb.windowMs));
+  const throttled = shop.filter((c) => c.rateLimited).length;
+  const maxPoints = CallLog.maxCostInWindow(shop, refillMs);
+  const bucket = config.systems.shopify!.bucket;
+  figures.push({
+    system: 'shopify',
+    tenant: shopifyTenant(config.systems.shopify!.baseUrl),
+    endpoint: '* (cost points of every GraphQL request)',
+    documented_limit: `${bucket.maximumAvailable} points, ${bucket.restoreRate} restored per s (refills in ${bucket.maximumAvailable / bucket.restoreRate} s)`,
+    unit: 'points',
+    limit: bucket.maximumAvailable,
+    window_ms_scaled: refillMs,
+    calls: shop.length,
+    max_calls_per_window: maxPoints,
+    refused_by_limit: throttled,
+    within_limits: maxPoints <= bucket.maximumAvailable && throttled === 0,
+  });
+  const left = shop.flatMap((c) => (c.bucketLeft === undefined ? [] : [c.bucketLeft]));
   const shopify = {
     calls: shop.length,
-    throttled: shop.filter((c) => c.rateLimited).length,
-    documented_limit: 'cost bucket (restore rate per second, maximum available), shared by every caller',
-    within_limits: shop.every((c) => !c.rateLimited),
+    throttled,
+    points_charged: shop.filter((c) => !c.rateLimited).reduce((a, c) => a + (c.cost ?? 0), 0),
+    max_points_per_refill_window: maxPoints,
+    lowest_bucket_left: left.length > 0 ? left.reduce((a, b) => Math.min(a, b)) : null,
+    documented_limit: 'cost bucket (restore rate per second, maximum available), one per app and shop',
+    within_limits: throttled === 0 && maxPoints <= bucket.maximumAvailable,
   };
   return { figures, shopify, within_limits: figures.every((f) => f.within_limits) && shopify.within_limits };
 }

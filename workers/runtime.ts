@@ -8,6 +8,7 @@ import { secretFromEnv } from '../src/config/load';
 import { MiraklClient } from '../src/connectors/mirakl/client';
 import { PeoplevoxClient } from '../src/connectors/peoplevox/client';
 import { ShopifyClient } from '../src/connectors/shopify/client';
+import { createSharedShopifyBudget } from '../src/connectors/shopify/shared-budget';
 import { createShopifyActivities } from '../activities/shopify';
 import { createOrderActivities } from '../activities/order';
 import { createIntakeActivities } from '../activities/intake';
@@ -49,7 +50,9 @@ export interface Runtime {
   /**
    * From now on every Peoplevox request keeps to the lanes it leases from the tenant's budget kept by the Temporal server
    * (workflows/rate-budget.ts), shared with every replica; until then (a CLI command, the go-live probe) this
-   * process paces itself at the documented rate. Workers call it (createWorkers); calling it again is harmless.
+   * process paces itself at the documented rate. The same for every Shopify call (lanes of cost points of the
+   * shop's bucket; until then, the client's local bucket model only). Workers call it (createWorkers); calling it
+   * again is harmless.
    */
   shareBudgets(client: Client): void;
   /** Gives the leased budget lanes back and stops renewing them (a process or test stack shutting down). */
@@ -155,8 +158,12 @@ export function createRuntime(
     return d;
   }
   const shop = config.systems.shopify;
+  const shopBudget = shop
+    ? createSharedShopifyBudget(config, timeScale, log.child({ component: 'rate-budget', system: 'shopify' }))
+    : undefined;
   const shopify = shop
     ? new ShopifyClient({
+        budget: shopBudget!.budget,
         baseUrl: shop.baseUrl,
         apiVersion: shop.apiVersion,
         accessToken: secretFromEnv(shop.accessTokenEnv, 'systems.shopify.accessTokenEnv'),
@@ -213,6 +220,7 @@ export function createRuntime(
     );
     priorityPacer.use(leases[0]!);
     sharePacer.use(leases[1]!);
+    shopBudget?.lease(client, budgetTaskQueue(config));
   }
   return {
     config,
@@ -221,7 +229,7 @@ export function createRuntime(
     peoplevoxReads: peoplevox.withPacer(sharePacer),
     shareBudgets,
     close: async () => {
-      await Promise.all(leases.map((l) => l.close()));
+      await Promise.all([...leases.map((l) => l.close()), shopBudget?.close()]);
     },
     shopify,
     reveni,

@@ -433,6 +433,23 @@ export const ShopifySchema = z
       .min(1)
       .optional(),
     timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+    /**
+     * The shop's cost bucket and how every replica shares it (docs/deployment.md#rate-budgets). Shopify's plans:
+     * Standard restores 100 points a second into a 2,000-point bucket (the dev-store captures), Advanced 200,
+     * Plus 1,000 (docs/contracts.md). Set the shop's plan here: a smaller bucket than the shop's only wastes
+     * capacity, a larger one would be caught by the THROTTLED safety net.
+     */
+    bucket: z
+      .object({
+        maximumAvailable: z.number().int().min(100).max(100_000).default(2000),
+        restoreRate: z.number().int().min(10).max(10_000).default(100),
+        /** Part of the bucket the shared budget leases out; the rest absorbs calls made outside it (CLI, probe). */
+        leaseShare: z.number().min(0.5).max(1).default(0.9),
+        /** Part of the leased points reads (stock, SKU lists, the probe) may hold; order-critical calls get the rest. */
+        readShare: z.number().min(0.1).max(0.9).default(0.5),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Config } from '../config/schema';
 import { secretFromEnv } from '../config/load';
 import { ShopifyClient } from '../connectors/shopify/client';
+import { createSharedShopifyBudget } from '../connectors/shopify/shared-budget';
 import {
   FulfillmentWebhookSchema,
   InventoryLevelWebhookSchema,
@@ -39,8 +40,10 @@ export interface ShopifyWebhookOptions {
   config: Config;
   client: Client;
   log: Logger;
-  /** Defaults to a client built from systems.shopify. */
+  /** Defaults to a client built from systems.shopify, keeping to the shop's shared budget. */
   shopify?: ShopifyClient;
+  /** The sandbox's clock speed-up (the budget's terms); default: the config's. */
+  timeScale?: number;
   /** inventory_levels/update (default: a stockEvents signal to each Shopify-mastered channel). */
   onStock?: (e: z.infer<typeof InventoryLevelWebhookSchema>) => Promise<void>;
 }
@@ -61,9 +64,23 @@ export function registerShopifyWebhooks(app: FastifyInstance, opts: ShopifyWebho
   const cfg = opts.config.systems.shopify;
   if (!cfg) return;
   const secret = secretFromEnv(cfg.webhookSecretEnv, 'systems.shopify.webhookSecretEnv');
+  // A client of its own keeps to the shop's budget shared with every worker replica (on the budgets' queue, served by
+  // the workers: workers/runtime.ts budgetTaskQueue), with the workers' time scale so the terms are the same.
+  const ownBudget = opts.shopify
+    ? undefined
+    : createSharedShopifyBudget(
+        opts.config,
+        opts.timeScale ?? (opts.config.sandbox.enabled ? opts.config.sandbox.timeScale : 1),
+        opts.log.child({ component: 'rate-budget', system: 'shopify' }),
+      );
+  if (ownBudget) {
+    ownBudget.lease(opts.client, `${opts.config.temporal.taskQueues.orders}-budgets`);
+    app.addHook('onClose', async () => ownBudget.close());
+  }
   const shopify =
     opts.shopify ??
     new ShopifyClient({
+      budget: ownBudget?.budget,
       baseUrl: cfg.baseUrl,
       apiVersion: cfg.apiVersion,
       accessToken: secretFromEnv(cfg.accessTokenEnv, 'systems.shopify.accessTokenEnv'),

@@ -67,7 +67,14 @@ export function shopifyConnectorOrderSource(opts: ShopifyConnectorSourceOptions)
       if (ids.length === 0) return out;
       const miraklOrders = new Map((await opts.mirakl.getOrders([...ids])).map((o) => [o.order_id, o]));
       for (const id of ids) {
-        const res = await opts.shopify.request('orders', QUERY, { q: `source_identifier:'${id}'` }, ReconOrdersSchema);
+        // A bulk read (the payout's orders): it keeps to the reads' part of the shop's budget.
+        const res = await opts.shopify.request(
+          'orders',
+          QUERY,
+          { q: `source_identifier:'${id}'` },
+          ReconOrdersSchema,
+          'share',
+        );
         const order = res.orders.nodes.find((o) => o.sourceIdentifier === id);
         if (!order) continue;
         const cur = order.currencyCode;

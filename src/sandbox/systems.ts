@@ -108,6 +108,8 @@ export function sandboxSystems(config: Config, opts: SandboxSystemsOptions = {})
         webhookSecret: env[shop.webhookSecretEnv] ?? SANDBOX_SECRETS[shop.webhookSecretEnv] ?? 'sandbox',
         currency: config.channels.find((c) => c.fulfilment === 'shopify')?.currency ?? 'GBP',
         catalogue,
+        // The shop plays the plan the config names (the budget's terms come from the same figures).
+        bucket: { maximumAvailable: shop.bucket.maximumAvailable, restoreRate: shop.bucket.restoreRate },
       }),
     );
   }

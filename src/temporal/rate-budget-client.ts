@@ -9,6 +9,11 @@
 //
 // When the Temporal server cannot be reached the holder keeps to the lease it has until it runs out, then waits and
 // asks again; after `giveUpAfterMs` without lanes a call fails retryably (the activity's own retry takes over).
+//
+// A call may weigh more than one lane (Shopify: a query's cost in points, src/config/budget.ts shopifyBudget): it
+// waits until that many of the holder's lanes are free in the window, and counts as that many until a window after
+// it ended — or as its actual weight, when the system says after the answer that it charged less. A call heavier
+// than its class can ever hold is counted as the class's whole part (the bucket's margin absorbs the difference).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
@@ -22,10 +27,11 @@ import {
 
 /**
  * What a connector waits on before each request. `take` may resolve to a function the caller runs when the request
- * is over (answered or failed), for pacers that count a call until it has surely reached the system.
+ * is over (answered or failed), for pacers that count a call until it has surely reached the system. `weight`: the
+ * lanes the call takes (default 1); the function may be given the weight actually charged, when known.
  */
 export interface CallPacer {
-  take(): Promise<(() => void) | void>;
+  take(weight?: number): Promise<((actualWeight?: number) => void) | void>;
 }
 
 export interface LeasedBudgetOptions {
@@ -60,9 +66,11 @@ export class LeasedBudget implements CallPacer {
   /** Local times from which each held lane may be used. */
   private lanes: number[] = [];
   private expiresAt = 0;
-  /** Local end times of the calls that ended inside the last window. */
-  private ended: number[] = [];
+  /** Local end times (and weights) of the calls that ended inside the last window. */
+  private ended: Array<{ at: number; weight: number }> = [];
+  /** Weight of the calls in the air. */
   private inFlight = 0;
+  /** Weight of the calls waiting for lanes. */
   private waiting = 0;
   private wake: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -84,26 +92,41 @@ export class LeasedBudget implements CallPacer {
     return this.lanes.filter((t) => t <= now).length;
   }
 
-  take(): Promise<() => void> {
-    this.waiting++;
-    const turn = this.chain.then(() => this.next()).finally(() => this.waiting--);
+  /** The most lanes a holder of this class can ever hold: every lane, less what reads may hold (or that part). */
+  private classLanes(): number {
+    const { lanes, readShare } = this.opts.terms;
+    const readCap = Math.max(1, Math.floor(lanes * readShare));
+    return this.opts.laneClass === 'share' ? readCap : Math.max(1, lanes - readCap);
+  }
+
+  take(weight = 1): Promise<(actualWeight?: number) => void> {
+    if (!Number.isInteger(weight) || weight < 1) {
+      return Promise.reject(new Error(`a call takes a whole number of lanes, not ${weight}`));
+    }
+    const w = Math.min(weight, this.classLanes());
+    this.waiting += w;
+    const turn = this.chain.then(() => this.next(w)).finally(() => (this.waiting -= w));
     this.chain = turn.catch(() => undefined);
     return turn.then(() => {
       let over = false;
-      return () => {
+      return (actualWeight?: number) => {
         if (over) return;
         over = true;
-        this.inFlight--;
-        this.ended.push(Date.now());
+        this.inFlight -= w;
+        const counted =
+          actualWeight !== undefined && Number.isFinite(actualWeight)
+            ? Math.max(0, Math.min(w, Math.ceil(actualWeight)))
+            : w;
+        if (counted > 0) this.ended.push({ at: Date.now(), weight: counted });
         this.wake?.();
       };
     });
   }
 
-  /** Calls that count now: in the air, or ended less than a window ago. */
+  /** Lanes that count now: calls in the air, or ended less than a window ago. */
   private occupied(now: number): number {
-    this.ended = this.ended.filter((t) => now - t < this.opts.terms.windowMs);
-    return this.inFlight + this.ended.length;
+    this.ended = this.ended.filter((e) => now - e.at < this.opts.terms.windowMs);
+    return this.inFlight + this.ended.reduce((s, e) => s + e.weight, 0);
   }
 
   /** Sleeps until `ms` have passed or a call ends, whichever is first. */
@@ -121,15 +144,16 @@ export class LeasedBudget implements CallPacer {
     });
   }
 
-  private async next(): Promise<void> {
+  private async next(weight: number): Promise<void> {
     const started = Date.now();
+    const giveUpAfterMs = this.opts.giveUpAfterMs ?? 60_000;
     const { windowMs, leaseMs } = this.opts.terms;
     for (;;) {
       if (this.dead) throw new Error('this budget holder was abandoned');
       let now = Date.now();
       if (now >= this.expiresAt || this.lanes.length === 0) {
         // Nothing held, or the lease ran out: ask now; if still nothing, wait a little and ask again.
-        if (now - started >= (this.opts.giveUpAfterMs ?? 60_000)) {
+        if (now - started >= giveUpAfterMs) {
           throw new RateBudgetUnavailableError(this.opts.workflowId, this.lastError ?? 'no lane granted');
         }
         await this.renew();
@@ -139,15 +163,19 @@ export class LeasedBudget implements CallPacer {
           continue;
         }
       }
-      if (this.occupied(now) < this.capacity(now)) {
-        this.inFlight++;
+      if (this.occupied(now) + weight <= this.capacity(now)) {
+        this.inFlight += weight;
         this.schedule();
         return;
+      }
+      // A heavy call the lanes held have not made room for (others of its class busy too): fail retryably in time.
+      if (weight > 1 && now - started >= giveUpAfterMs) {
+        throw new RateBudgetUnavailableError(this.opts.workflowId, `no room for a call of ${weight} lanes`);
       }
       // More demand than lanes: ask for more now (at most every sixth of a lease, and never more than a second apart).
       if (this.want() > this.lanes.length && now - this.lastRequestAt >= Math.min(leaseMs / 6, 1000)) void this.renew();
       // Wait for a call to end or leave the window, a lane to become usable, an answer, or the lease to need renewing.
-      const oldestOut = this.ended.length > 0 ? this.ended[0]! + windowMs : Infinity;
+      const oldestOut = this.ended.length > 0 ? this.ended[0]!.at + windowMs : Infinity;
       const laneIn = Math.min(...this.lanes.filter((t) => t > now), Infinity);
       await this.nap(Math.min(oldestOut, laneIn, this.expiresAt) - now);
     }
@@ -265,7 +293,7 @@ export class DeferredPacer implements CallPacer {
   get current(): CallPacer {
     return this.target;
   }
-  take(): Promise<(() => void) | void> {
-    return this.target.take();
+  take(weight?: number): Promise<((actualWeight?: number) => void) | void> {
+    return this.target.take(weight);
   }
 }

@@ -1,10 +1,14 @@
 // Shopify Admin GraphQL client: axios, every response checked with zod, and the calculated-cost leaky
-// bucket respected by design: each response's extensions.cost.throttleStatus updates a local model of
-// the bucket, and a request waits until the model says its cost fits (it never relies on THROTTLED).
+// bucket respected by design. Every replica's calls keep to the shop's budget kept by the Temporal server
+// (`budget`: lanes of cost points leased from workflows/rate-budget.ts, src/config/budget.ts shopifyBudget),
+// order-critical calls and reads in their own classes; each response's extensions.cost.throttleStatus also
+// updates a local model of the bucket, and a request waits until the model says its cost fits. THROTTLED is
+// a safety net only (retried), never how the limit is found.
 import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConnectorError, classifyHttpError } from '../errors';
+import type { CallPacer } from '../../temporal/rate-budget-client';
 import { costOf } from './cost';
 import {
   FulfillmentsSchema,
@@ -20,6 +24,19 @@ import {
   type ShopifyOrderSummary,
   type ThrottleStatus,
 } from './schemas';
+
+/**
+ * Which part of the shared budget a call keeps to: `priority` for order-critical calls (imports, fulfilment and
+ * refund reads, order look-ups), `share` for reads (stock, SKU lists, the probe), which hold at most their part.
+ */
+export type ShopifyCallClass = 'priority' | 'share';
+
+/** The shop's shared budget as this process sees it: a pacer per class, and a cost's weight in lanes. */
+export interface ShopifyBudget {
+  priority: CallPacer;
+  share: CallPacer;
+  lanesFor(cost: number): number;
+}
 
 export interface ShopifyClientOptions {
   baseUrl: string;
@@ -39,6 +56,8 @@ export interface ShopifyClientOptions {
    * every location.
    */
   stockLocations?: readonly number[];
+  /** The budget shared with every replica (workers/runtime.ts); unset: the local bucket model only. */
+  budget?: ShopifyBudget;
 }
 
 export interface OrderCreateInput {
@@ -195,49 +214,70 @@ export class ShopifyClient {
     query: string,
     variables: Record<string, unknown>,
     data: z.ZodType<T>,
+    callClass: ShopifyCallClass = 'priority',
   ): Promise<T> {
     const cost = costOf(query, variables);
+    const budget = this.opts.budget;
     const run = async (): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
-        await this.pace(cost);
-        let body: unknown;
-        this.inFlightCost += cost;
+        // The shared budget first (lanes of points in the window, with every replica), then the local model.
+        let done: ((actualWeight?: number) => void) | void;
         try {
-          body = (await this.http.post('/graphql.json', { query, variables })).data;
+          done = await budget?.[callClass].take(budget.lanesFor(cost));
         } catch (err) {
-          throw classifyHttpError('shopify', operation, err);
+          throw new ConnectorError('shopify', operation, 'no lane from the shared rate budget', true, {
+            code: 'RATE_BUDGET_UNAVAILABLE',
+            detail: err instanceof Error ? err.message : String(err),
+          });
+        }
+        // What Shopify says it charged (requested less the refund); unknown after a transport failure.
+        let charged: number | undefined;
+        try {
+          await this.pace(cost);
+          let body: unknown;
+          this.inFlightCost += cost;
+          try {
+            body = (await this.http.post('/graphql.json', { query, variables })).data;
+          } catch (err) {
+            throw classifyHttpError('shopify', operation, err);
+          } finally {
+            this.inFlightCost -= cost;
+          }
+          const env = GraphQLEnvelope.safeParse(body);
+          if (!env.success) {
+            throw new ConnectorError('shopify', operation, 'unexpected response envelope', true, {
+              detail: z.prettifyError(env.error),
+            });
+          }
+          const costExt = env.data.extensions?.cost;
+          if (costExt && costExt.actualQueryCost !== undefined) charged = costExt.actualQueryCost ?? 0;
+          this.learn(costExt?.throttleStatus, this.inFlightCost);
+          const errors = env.data.errors ?? [];
+          if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
+            // A safety net: the shared budget keeps every replica inside the bucket, but another app or a call made
+            // outside the budget (a CLI command) can take from it. Wait for the bucket (the model) and try again.
+            if (attempt >= 3) throw new ConnectorError('shopify', operation, 'THROTTLED', true, { code: 'THROTTLED' });
+            this.log.warn({ operation }, 'shopify throttled despite the shared budget (calls outside it?)');
+            continue;
+          }
+          if (errors.length > 0) {
+            const detail = errors.map((e) => e.message).join('; ');
+            const code = errors[0]?.extensions?.code;
+            throw new ConnectorError('shopify', operation, `GraphQL error${code ? ` ${code}` : ''}`, false, {
+              code,
+              detail,
+            });
+          }
+          const parsed = data.safeParse(env.data.data);
+          if (!parsed.success) {
+            throw new ConnectorError('shopify', operation, 'unexpected data', false, {
+              detail: z.prettifyError(parsed.error),
+            });
+          }
+          return parsed.data;
         } finally {
-          this.inFlightCost -= cost;
+          done?.(charged === undefined || !budget ? undefined : charged === 0 ? 0 : budget.lanesFor(charged));
         }
-        const env = GraphQLEnvelope.safeParse(body);
-        if (!env.success) {
-          throw new ConnectorError('shopify', operation, 'unexpected response envelope', true, {
-            detail: z.prettifyError(env.error),
-          });
-        }
-        this.learn(env.data.extensions?.cost?.throttleStatus, this.inFlightCost);
-        const errors = env.data.errors ?? [];
-        if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
-          // Should not happen (we pace), but another app can share the bucket: wait for it and try again.
-          if (attempt >= 3) throw new ConnectorError('shopify', operation, 'THROTTLED', true, { code: 'THROTTLED' });
-          this.log.warn({ operation }, 'shopify throttled despite pacing (shared bucket?)');
-          continue;
-        }
-        if (errors.length > 0) {
-          const detail = errors.map((e) => e.message).join('; ');
-          const code = errors[0]?.extensions?.code;
-          throw new ConnectorError('shopify', operation, `GraphQL error${code ? ` ${code}` : ''}`, false, {
-            code,
-            detail,
-          });
-        }
-        const parsed = data.safeParse(env.data.data);
-        if (!parsed.success) {
-          throw new ConnectorError('shopify', operation, 'unexpected data', false, {
-            detail: z.prettifyError(parsed.error),
-          });
-        }
-        return parsed.data;
       }
     };
     while (this.inFlight >= this.maxConcurrent) await new Promise<void>((r) => this.waiting.push(r));
@@ -331,7 +371,7 @@ export class ShopifyClient {
     let after: string | null | undefined;
     do {
       const q = `query All($after: String) { productVariants(first: 250, after: $after) { nodes { id sku } pageInfo { hasNextPage endCursor } } }`;
-      const res = await this.request('productVariants', q, { after }, VariantsSchema);
+      const res = await this.request('productVariants', q, { after }, VariantsSchema, 'share');
       for (const n of res.productVariants.nodes) if (n.sku) out.push(n.sku);
       after = res.productVariants.pageInfo?.hasNextPage ? res.productVariants.pageInfo.endCursor : undefined;
     } while (after);
@@ -381,7 +421,7 @@ export class ShopifyClient {
     do {
       const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes ${INVENTORY_ITEM_FIELDS}
         pageInfo { hasNextPage endCursor } } }`;
-      const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema);
+      const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema, 'share');
       out.push(...inventoryRows(res.inventoryItems.nodes, this.opts.stockLocations));
       after = res.inventoryItems.pageInfo.hasNextPage ? res.inventoryItems.pageInfo.endCursor : undefined;
     } while (after);
@@ -397,7 +437,7 @@ export class ShopifyClient {
     for (const sku of new Set(skus)) {
       const q = `query InvSku($q: String!) { inventoryItems(first: 5, query: $q) { nodes ${INVENTORY_ITEM_FIELDS}
         pageInfo { hasNextPage endCursor } } }`;
-      const res = await this.request('inventoryItems', q, { q: `sku:'${sku}'` }, InventoryItemsSchema);
+      const res = await this.request('inventoryItems', q, { q: `sku:'${sku}'` }, InventoryItemsSchema, 'share');
       out.push(...inventoryRows(res.inventoryItems.nodes, this.opts.stockLocations).filter((r) => r.sku === sku));
     }
     return out;
@@ -425,7 +465,7 @@ export class ShopifyClient {
   /** The shop: name, domain and currency (read-only; the go-live probe). */
   async shop(): Promise<{ name: string; myshopifyDomain: string; currencyCode: string }> {
     const q = `query Shop { shop { name myshopifyDomain currencyCode } }`;
-    return (await this.request('shop', q, {}, ShopSchema)).shop;
+    return (await this.request('shop', q, {}, ShopSchema, 'share')).shop;
   }
 
   /** The app's webhook subscriptions (read-only; the go-live probe). */
@@ -435,7 +475,7 @@ export class ShopifyClient {
     do {
       const q = `query Subs($after: String) { webhookSubscriptions(first: 100, after: $after) { nodes { id topic uri }
         pageInfo { hasNextPage endCursor } } }`;
-      const res = await this.request('webhookSubscriptions', q, { after }, WebhookSubscriptionsSchema);
+      const res = await this.request('webhookSubscriptions', q, { after }, WebhookSubscriptionsSchema, 'share');
       out.push(...res.webhookSubscriptions.nodes);
       after = res.webhookSubscriptions.pageInfo.hasNextPage ? res.webhookSubscriptions.pageInfo.endCursor : undefined;
     } while (after);

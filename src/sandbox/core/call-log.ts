@@ -13,6 +13,10 @@ export interface CallRecord {
   rateLimited?: boolean;
   /** A call of a rate-limited operation that does not count towards the limit (OR11 past page one, by ids). */
   exempt?: boolean;
+  /** Points the call asked of a cost bucket (Shopify's requested query cost); charged unless `rateLimited`. */
+  cost?: number;
+  /** Points left in the bucket just after the call was admitted or refused (Shopify's currentlyAvailable). */
+  bucketLeft?: number;
 }
 
 export class CallLog {
@@ -39,6 +43,26 @@ export class CallLog {
 
   clear(): void {
     this.records = [];
+  }
+
+  /**
+   * Highest sum of points charged (`cost` of the calls admitted) inside any sliding window of `windowMs`: against a
+   * cost bucket, the points that window took from it.
+   */
+  static maxCostInWindow(records: readonly CallRecord[], windowMs: number): number {
+    const charged = records
+      .filter((r) => !r.rateLimited && (r.cost ?? 0) > 0)
+      .map((r) => ({ at: r.at, cost: r.cost! }))
+      .sort((a, b) => a.at - b.at);
+    let max = 0;
+    let sum = 0;
+    let start = 0;
+    for (let end = 0; end < charged.length; end++) {
+      sum += charged[end]!.cost;
+      while (charged[end]!.at - charged[start]!.at >= windowMs) sum -= charged[start++]!.cost;
+      max = Math.max(max, sum);
+    }
+    return max;
   }
 
   /** Highest number of calls inside any sliding window of `windowMs` (for "never above the limit"). */

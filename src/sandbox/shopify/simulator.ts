@@ -186,6 +186,9 @@ function validationError(e: GraphQLError): Record<string, unknown> {
   return { message: e.message, locations: e.locations };
 }
 
+/** The most points one query may ask (shopify.dev "API rate limits": a single query costs at most 1,000). */
+const MAX_QUERY_COST = 1000;
+
 class LeakyBucket {
   private available: number;
   private at = Date.now();
@@ -899,8 +902,11 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
 
       app.post(`/shopify/${opts.shop}/admin/api/:version/graphql.json`, async (req, reply) => {
         const { version } = req.params as { version: string };
-        const log = (endpoint: string, status: number, extra: { fault?: string; rateLimited?: boolean } = {}) =>
-          ctx.calls.add({ system: 'shopify', endpoint, tenant: opts.shop, status, ...extra });
+        const log = (
+          endpoint: string,
+          status: number,
+          extra: { fault?: string; rateLimited?: boolean; cost?: number; bucketLeft?: number } = {},
+        ) => ctx.calls.add({ system: 'shopify', endpoint, tenant: opts.shop, status, ...extra });
         if (!(SHOPIFY_VERSIONS as readonly string[]).includes(version)) {
           log('graphql', 404);
           return reply.code(404).send({ errors: 'Not Found' });
@@ -944,13 +950,15 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
           return { errors: invalid };
         }
         const cost = requestedCost(doc, op, vars);
-        if (cost > bucket.maximumAvailable) {
+        // One query may ask at most 1,000 points whatever the bucket (shopify.dev rate limits; shared contracts A2).
+        const maxCost = Math.min(MAX_QUERY_COST, bucket.maximumAvailable);
+        if (cost > maxCost) {
           log(endpoint, 200);
           return {
             errors: [
               {
-                message: `Query cost is ${cost}, which exceeds the single query max cost limit (${bucket.maximumAvailable}).`,
-                extensions: { code: 'MAX_COST_EXCEEDED', cost, maxCost: bucket.maximumAvailable },
+                message: `Query cost is ${cost}, which exceeds the single query max cost limit (${maxCost}).`,
+                extensions: { code: 'MAX_COST_EXCEEDED', cost, maxCost },
               },
             ],
           };
@@ -958,8 +966,9 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
         const costExt = () => ({
           cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: bucket.status() },
         });
+        // One bucket per shop, whoever calls (every replica, every app token of this shop's app): as Shopify's.
         if (!bucket.take(cost)) {
-          log(endpoint, 200, { rateLimited: true });
+          log(endpoint, 200, { rateLimited: true, cost, bucketLeft: bucket.status().currentlyAvailable });
           return {
             errors: [
               {
@@ -970,6 +979,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
             extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: bucket.status() } },
           };
         }
+        const bucketLeft = bucket.status().currentlyAvailable;
         const fault = await withFault(ctx.faults('shopify'), endpoint, reply, async () => {
           const result = await execute({
             schema,
@@ -996,7 +1006,7 @@ export function shopifySimulator(opts: ShopifySimulatorOptions): SandboxSystem &
             },
           };
         });
-        log(endpoint, fault ? 0 : 200, fault ? { fault } : {});
+        log(endpoint, fault ? 0 : 200, { cost, bucketLeft, ...(fault ? { fault } : {}) });
         return reply;
       });
 
