@@ -261,22 +261,33 @@ export async function runFlashSale(
       workflowBundle: await inventoryBundle(),
     });
     const running = Promise.all([worker.run(), budgetWorker.run()]);
+    // A worker that stops on its own is a failed run, not a quiet one.
+    running.catch((err: unknown) =>
+      log(`  ${mode}: a worker stopped: ${err instanceof Error ? err.stack : String(err)}`),
+    );
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
     const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = (await http.listen()).publicUrl;
     await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet, config);
     await ensureInventoryWorkflows(env.client, config);
     stops.unshift(async () => {
-      for (const ch of CHANNELS)
-        await env.client.workflow
-          .getHandle(inventoryWorkflowId(ch))
-          .terminate('bench over')
-          .catch(() => undefined);
+      // Callbacks first: a stock event batched after the terminate would signal-with-start the channel's
+      // workflow again on this run's task queue, and the next run would find it running with no worker.
+      await http.close();
       await batcher.close();
+      for (const ch of CHANNELS) {
+        // Its shards too (a large catalogue), so nothing of this run keeps running without a worker.
+        const layout = await inventoryLayout(env.client, config, ch).catch(() => undefined);
+        const ids = [inventoryWorkflowId(ch), ...(layout?.mode === 'sharded' ? layout.ids : [])];
+        for (const id of ids)
+          await env.client.workflow
+            .getHandle(id)
+            .terminate('bench over')
+            .catch(() => undefined);
+      }
       worker.shutdown();
       budgetWorker.shutdown();
       await running.catch(() => undefined);
-      await http.close();
     });
     // Wait for the first full read and push of every SKU, so both runs start from the same place.
     let said = Date.now();
