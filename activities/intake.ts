@@ -25,6 +25,7 @@ import type { ChannelListing } from '../src/inventory/listing';
 import type { ReservationChange } from '../src/inventory/ledger';
 import type { InvoiceRecord, MarketplacerClient } from '../src/connectors/marketplacer/client';
 import { createMarketplacerIntake } from './marketplacer-intake';
+import { RecentHandOvers } from './recent-hand-overs';
 
 /** A poll's progress, heartbeated after each order so that a retry resumes from it. */
 const PollProgress = z.object({
@@ -48,6 +49,8 @@ export interface PollResult {
   reservations?: number;
   /** Orders Loopline does not handle (already over when first seen, click and collect): logged, no workflow. */
   ignored?: number;
+  /** Orders read again as this process last handed them over (the overlap's re-reads): not signalled again. */
+  unchanged?: number;
 }
 
 export interface IntakeActivityDeps {
@@ -86,6 +89,7 @@ export function notSoonerThan(f: ApplicationFailure, ms: number): ApplicationFai
 
 export function createIntakeActivities(deps: IntakeActivityDeps) {
   const { config, log } = deps;
+  const recent = new RecentHandOvers();
 
   /**
    * Starts the order's workflow, or signals it when it runs already (signal-with-start: one atomic call,
@@ -177,6 +181,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     record: OrderRecord,
     result: PollResult,
     stock: ReservationChange[],
+    polled = false,
   ): Promise<void> {
     result.seen += 1;
     if ('unreadable' in record) return reportUnreadable(ch, record.unreadable, result);
@@ -195,12 +200,36 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
         result,
       );
     }
-    await handOverOrder(order, result, stock);
+    await handOverOrder(order, result, stock, polled ? ch : undefined);
   }
 
-  /** A mapped order to its workflow, its units reserved on the channels sharing the master. */
-  async function handOverOrder(order: MarketplaceOrder, result: PollResult, stock: ReservationChange[]) {
-    const outcome = await handOver(order);
+  /**
+   * How long a poll's hand-over stands for its re-reads: the overlap, Mirakl's start_update_date delta (a few
+   * seconds; 10 s allowed) and two poll windows (time-scaled like the window; the overlap is set in wall seconds).
+   */
+  function reReadMs(ch: ChannelConfig): number {
+    return (
+      ch.intake.overlapSeconds * 1000 + 10_000 + (2 * ch.intake.pollIntervalSeconds * 1000) / (deps.timeScale ?? 1)
+    );
+  }
+
+  /**
+   * A mapped order to its workflow, its units reserved on the channels sharing the master. `polledFrom`: read by
+   * the date-window poll, whose re-reads of an order handed over unchanged are not signalled again.
+   */
+  async function handOverOrder(
+    order: MarketplaceOrder,
+    result: PollResult,
+    stock: ReservationChange[],
+    polledFrom?: ChannelConfig,
+  ) {
+    const workflowId = orderWorkflowId(order.channel, order.orderId);
+    const digest = polledFrom ? RecentHandOvers.digest(order) : '';
+    const now = Date.now();
+    const outcome =
+      polledFrom && recent.unchanged(workflowId, digest, now) ? ('unchanged' as const) : await handOver(order);
+    if (polledFrom && outcome !== 'unchanged') recent.remember(workflowId, digest, now + reReadMs(polledFrom), now);
+    if (outcome === 'unchanged') result.unchanged = (result.unchanged ?? 0) + 1;
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
     // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).
     stock.push(...(await resolvedReservationChanges(config, order, Date.now(), deps.itemCodes)));
@@ -280,7 +309,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const stock: ReservationChange[] = [];
       try {
         for await (const record of client.listOrderRecordsUpdatedSince(since, ch.intake.pageSize, offset)) {
-          await handOverRecord(ch, record, result, stock);
+          await handOverRecord(ch, record, result, stock, true);
           const progress: z.infer<typeof PollProgress> = {
             since,
             offset: offset + result.seen,

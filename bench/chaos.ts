@@ -904,6 +904,7 @@ function buildResult(r: {
     engine_ceiling: r.ceiling
       ? {
           ...r.ceiling,
+          workflowIds: undefined,
           seconds: round(r.ceiling.seconds, 1),
           ordersPerSec: round(r.ceiling.ordersPerSec),
           note: 'after the run, Loopline stopped: the same plans through a no-op workflow of the same shape on the same server (bench/lib/ceiling.ts), workers in the bench process',

@@ -11,14 +11,23 @@
 // Writes bench/results/orders.json (see bench/README.md).
 import './lib/sdk-logging';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
 import { startStack } from '../test/support/stack';
 import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
+import { childPids, cpuSeconds } from './lib/processes';
+import { readFileSync } from 'node:fs';
+import { externalWorkerProcesses, type WorkerProcessesReport } from './lib/worker-processes';
+import { profileWorkflows, type HistoryProfile } from './lib/history-profile';
+import { parseConfig } from '../src/config/load';
+import { configuredRoles } from '../workers/runtime';
+import { orderWorkflowId } from '../src/domain/keys';
+import { SANDBOX_SECRETS } from '../src/sandbox/systems';
+import type { Config } from '../src/config/schema';
 import { activityFailureCount } from './lib/sdk-logging';
 import { runShopifyTraffic, shopControlPath, type ShopifyTrafficReport } from './lib/shopify-traffic';
 import { runMarketplacerTraffic } from './lib/marketplacer-traffic';
@@ -44,6 +53,9 @@ const { values: args } = parseArgs({
     'marketplacer-orders': { type: 'string', default: '500' },
     'steady-minutes': { type: 'string', default: '10' },
     'steady-min-orders': { type: 'string', default: '200' },
+    // Loopline's workers (and the ceiling's) in this process, as before 2026-12: worker RSS is then the bench's.
+    'in-process-workers': { type: 'boolean', default: false },
+    'history-sample': { type: 'string', default: '60' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'orders.json') },
   },
 });
@@ -77,6 +89,19 @@ async function main(): Promise<number> {
   // Payloads are encrypted as in production (the sandbox key): the bench's client and the ceiling's
   // workers must encode and decode them too, or workflow results read as "Unknown encoding".
   const env = await startLocalTemporal({ logLevel: 'error' });
+  // Loopline's workers in processes of their own (workers/main.ts worker <role>, one per role), against this dev
+  // server; the simulators, HTTP listeners and harness stay here (bench/lib/worker-processes.ts).
+  const inProcess = args['in-process-workers'];
+  const workDir = mkdtempSync(join(tmpdir(), 'loopline-bench-orders-'));
+  const external = inProcess
+    ? undefined
+    : externalWorkerProcesses({
+        temporalAddress: env.address,
+        dir: workDir,
+        roles: (yaml) => configuredRoles(parseConfig(yaml, 'bench:orders', { ...process.env, ...SANDBOX_SECRETS })),
+        log: say,
+      });
+  const stackWorkers = external ? { externalWorkers: external.externalWorkers } : {};
 
   const loadBefore = loadavg();
   let rssPeak = process.memoryUsage().rss;
@@ -89,10 +114,12 @@ async function main(): Promise<number> {
       timeScale,
       multiShipment: { asos: true, joules: false },
       despatchBackstopMs,
+      ...stackWorkers,
     });
     const overlapSeconds = scaleIntakeOverlap(stack.config, timeScale);
     const intakeIntervalMs = (stack.config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale;
     const failuresBefore = activityFailureCount();
+    const cpuBurst = cpuMeter(() => external?.current()?.usageSeries() ?? []);
     say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
     let report;
     let steady: Record<string, unknown> | null = null;
@@ -109,6 +136,7 @@ async function main(): Promise<number> {
         deadlineMs: Math.max(10 * 60_000, orders * 1_000),
         log: say,
       });
+      cpuBurst.stop();
       // Steady state: orders arriving at half the burst's measured throughput, for at least the given simulated
       // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
       // floor is the OR11 poll window.
@@ -150,21 +178,38 @@ async function main(): Promise<number> {
     } finally {
       await stack.stop();
     }
-    const activityRetries = activityFailureCount() - failuresBefore;
+    const pvxWorkers: WorkerProcessesReport | undefined = external?.reports[0];
+    const activityRetries = pvxWorkers ? pvxWorkers.activity_failures : activityFailureCount() - failuresBefore;
     say(`run: ${report.ordersPerSec.toFixed(2)} orders/s over ${report.seconds.toFixed(1)} s`);
+    if (pvxWorkers)
+      say(
+        `worker processes: peak VmRSS ${pvxWorkers.peak_rss_mb} MB (${pvxWorkers.processes.map((p) => `${p.role} ${p.peak_rss_mb}`).join(', ')})`,
+      );
+    const historySample = Number(args['history-sample']);
+    const realProfile = await profileWorkflows(
+      env.client,
+      planOrders(stack.config, orders, stack.idPrefix).map((p) => orderWorkflowId(p.channel, p.orderId)),
+      historySample,
+    );
 
     let ceiling;
+    let ceilingCpu: Record<string, unknown> | undefined;
     if (!args['no-ceiling']) {
       say('engine ceiling: the same orders through a no-op workflow of the same shape');
+      const cpuCeiling = cpuMeter(() => []);
       ceiling = await runCeiling({
         client: env.client,
         connection: env.nativeConnection,
         namespace: 'default',
         plans: planOrders(stack.config, orders, `C${stack.idPrefix.slice(1)}`),
         log: say,
+        ...(inProcess ? {} : { workerProcesses: { temporalAddress: env.address, logDir: join(workDir, 'ceiling') } }),
       });
       say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s over ${ceiling.seconds.toFixed(1)} s`);
+      cpuCeiling.stop();
+      ceilingCpu = { ...cpuCeiling.figures(), workers: ceiling.workerCpuSeconds ?? null };
     }
+    const ceilingProfile = ceiling ? await profileWorkflows(env.client, ceiling.workflowIds, historySample) : undefined;
     // The Peoplevox run's figures are taken before the Shopify route runs.
     const rssPeakPvx = rssPeak;
     const loadAfterPvx = loadavg();
@@ -187,6 +232,8 @@ async function main(): Promise<number> {
           arrivalPerSecond,
           faults,
           rssPeak: () => rssPeak,
+          stackWorkers,
+          workerReport: () => external?.reports.at(-1),
         });
       } catch (err) {
         say(`${name} route failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -209,7 +256,12 @@ async function main(): Promise<number> {
       ack_latency_ms: report.ackLatencyMs,
       wms_latency_ms: report.wmsLatencyMs,
       confirm_latency_ms: report.confirmLatencyMs,
-      worker_rss_mb_peak: round(rssPeakPvx / 2 ** 20, 0),
+      worker_rss_mb_peak: pvxWorkers ? pvxWorkers.peak_rss_mb : round(rssPeakPvx / 2 ** 20, 0),
+      worker_rss_measured_in: pvxWorkers
+        ? 'the worker processes alone (workers/main.ts worker <role>, one process per role; VmRSS sampled every second): the largest of them'
+        : 'the bench process (workers, simulators, HTTP listeners and harness together; --in-process-workers)',
+      worker_processes: pvxWorkers ?? null,
+      bench_process_rss_mb_peak: round(rssPeakPvx / 2 ** 20, 0),
       lost: report.lost.length,
       duplicate_wms_orders: report.duplicateWms.length,
       duplicate_confirmations: report.duplicateConfirmations.length,
@@ -218,6 +270,17 @@ async function main(): Promise<number> {
       ...peoplevoxBudgetFigures(report),
       engine_ceiling_orders_per_sec: ceiling ? round(ceiling.ordersPerSec) : null,
       overhead_ratio: ceiling && report.ordersPerSec > 0 ? round(ceiling.ordersPerSec / report.ordersPerSec) : null,
+      ceiling_ratio: ceiling ? round(report.ordersPerSec / ceiling.ordersPerSec) : null,
+      ceiling_ratio_goal: 0.8,
+      ceiling_ratio_met: ceiling ? report.ordersPerSec / ceiling.ordersPerSec >= 0.8 : null,
+      gap_analysis: {
+        ...gapAnalysis(stack.config, timeScale, realProfile, ceilingProfile),
+        cpu_seconds: {
+          real_burst: cpuBurst.figures(),
+          ceiling: ceilingCpu ?? null,
+          how: 'CPU time (utime + stime, /proc) used while the burst ran (its orders placed → judged) and while the ceiling ran (first order started → last closed; its worker processes from the first order started): the bench process (real run: simulators, HTTP listeners and harness; ceiling: its starter and poller), the Temporal dev server, and the worker processes (by process). On 2 shared cores the run is CPU-bound: these are where the cores went',
+        },
+      },
       measured_at: new Date().toISOString(),
       traffic: {
         by_channel: report.byChannel,
@@ -248,9 +311,14 @@ async function main(): Promise<number> {
       engine_ceiling: ceiling
         ? {
             ...ceiling,
+            workflowIds: undefined,
             seconds: round(ceiling.seconds, 1),
             ordersPerSec: round(ceiling.ordersPerSec),
-            note: 'same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities, no rate limit on the peoplevox queue',
+            note: `same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities (the stock check on a third queue, as the real run’s inventory process serves it; the gateway’s answer signalled by the starter); ${
+              inProcess
+                ? 'workers in the bench process, as the real run’s'
+                : 'workers in child processes of their own, one per task queue (orders with the workflow, acknowledge, the stock check’s: bench/lib/ceiling-worker.ts), as the real run’s workers ran one process per role; the harness in the bench process, as in the real run'
+            }`,
           }
         : null,
       machine: {
@@ -332,7 +400,54 @@ async function main(): Promise<number> {
   } finally {
     clearInterval(sampler);
     await env.teardown();
+    rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** The Temporal dev server this bench started: the child process running `temporal server start-dev`. */
+function temporalServerPid(): number | undefined {
+  return childPids(process.pid).find((pid) => {
+    try {
+      return /server\0start-dev/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * CPU seconds used from now until stop(): by this process, the Temporal dev server and the worker processes
+ * (`workers()`: their usage series, whose CPU counts from when sampling began).
+ */
+function cpuMeter(workers: () => Array<{ name: string; cpuSeconds: number }>) {
+  const server = temporalServerPid();
+  const bench = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const snap = () => ({
+    bench: bench(),
+    server: cpuSeconds(server) ?? 0,
+    workers: Object.fromEntries(workers().map((w) => [w.name, w.cpuSeconds])),
+  });
+  const start = snap();
+  let end: ReturnType<typeof snap> | undefined;
+  return {
+    stop() {
+      end = snap();
+    },
+    figures() {
+      const e = end ?? snap();
+      const workers = Object.fromEntries(
+        Object.entries(e.workers).map(([k, v]) => [k, round(v - (start.workers[k] ?? 0), 1)]),
+      );
+      return {
+        bench_process: round(e.bench - start.bench, 1),
+        temporal_server: server ? round(e.server - start.server, 1) : null,
+        ...(Object.keys(workers).length > 0 ? { worker_processes: workers } : {}),
+      };
+    },
+  };
 }
 
 /** Peoplevox documents about 15 requests per 15 seconds per tenant (limits-and-slas.md). */
@@ -357,6 +472,65 @@ function peoplevoxBudgetFigures(report: TrafficReport) {
   };
 }
 
+/** A route's memory: the worker processes' (when they ran apart) and the bench process's. */
+function routeMemory(o: ShopifyRouteOptions) {
+  const w = o.stackWorkers.externalWorkers ? o.workerReport() : undefined;
+  return {
+    worker_rss_mb_peak: w ? w.peak_rss_mb : round(o.rssPeak() / 2 ** 20, 0),
+    worker_processes: w ?? null,
+    bench_process_rss_mb_peak: round(o.rssPeak() / 2 ** 20, 0),
+  };
+}
+
+/**
+ * Where the gap to the engine ceiling goes (issue 15, item 3): what an order costs the engine in the real run and
+ * in the ceiling (histories of a sample of each, read from the server: bench/lib/history-profile.ts), and the pacing
+ * waits that are Loopline's by design (the intake poll window, the warehouse gateway's batch window, Peoplevox's
+ * budget on its task queues), scaled as the run ran them.
+ */
+function gapAnalysis(
+  config: Config,
+  timeScale: number,
+  real: HistoryProfile,
+  ceiling: HistoryProfile | undefined,
+): Record<string, unknown> {
+  const pvx = config.systems.peoplevox!;
+  const gw = pvx.gateway;
+  const ch = config.channels[0]!;
+  const diff = (k: keyof HistoryProfile['per_workflow']) =>
+    ceiling ? round(real.per_workflow[k] - ceiling.per_workflow[k]) : null;
+  return {
+    sample: { real_orders: real.workflows, ceiling_orders: ceiling?.workflows ?? 0 },
+    per_order_real_minus_ceiling: {
+      events: diff('events'),
+      workflow_tasks: diff('workflow_tasks'),
+      activities: diff('activities'),
+      activity_attempts: diff('activity_attempts'),
+      signals_received: diff('signals_received'),
+      signals_sent: diff('signals_sent'),
+      search_attribute_upserts: diff('search_attribute_upserts'),
+      timers: diff('timers'),
+    },
+    real,
+    ceiling: ceiling ?? null,
+    pacing_by_design: {
+      intake_poll_window_ms: (ch.intake.pollIntervalSeconds * 1000) / timeScale,
+      gateway: gw?.enabled
+        ? {
+            batch_window_ms: (gw.windowSeconds * 1000) / timeScale,
+            max_orders_per_batch: gw.maxOrders,
+            max_batches_in_flight: gw.maxBatchesInFlight,
+            despatch_read_every_ms: (gw.despatchEverySeconds * 1000) / timeScale,
+            despatch_min_gap_ms: (gw.despatchMinGapSeconds * 1000) / timeScale,
+          }
+        : null,
+      peoplevox_requests_per_sec_scaled: pvx.requestsPerSecond * timeScale,
+      peoplevox_sla_share: pvx.budget?.slaShare ?? null,
+    },
+    how: 'histories of an evenly spread sample of the real run’s order workflows and of the ceiling’s, read from the dev server after each run; per order means. time_ms splits an order’s wall time (first to last history event) into workflow tasks queued and running, activities queued (scheduled → start of the attempt that finished, so earlier attempts and their backoff count here) and running, and the waits each received signal or fired timer ended (the time since the event before it while the order had no activity and no workflow task outstanding: the marketplace letting the order ship, the warehouse gateway’s answer, despatch notices)',
+  };
+}
+
 interface ShopifyRouteOptions {
   env: TestWorkflowEnvironment;
   orders: number;
@@ -364,8 +538,12 @@ interface ShopifyRouteOptions {
   despatchBackstopMs: number;
   arrivalPerSecond: number;
   faults: FaultProfile;
-  /** Peak RSS since the route started. */
+  /** Peak RSS of the bench process since the route started. */
   rssPeak: () => number;
+  /** Worker processes for the route's stack (none: workers in this process). */
+  stackWorkers: Pick<Parameters<typeof startStack>[1] & object, 'externalWorkers'>;
+  /** The memory figures of the worker processes of the stack that stopped last. */
+  workerReport: () => WorkerProcessesReport | undefined;
 }
 
 /** The Shopify route on its own stack (ASOS fulfilled by the Shopify simulator): `shopify_route` in the JSON. */
@@ -377,6 +555,7 @@ async function shopifyRoute(o: ShopifyRouteOptions): Promise<{ route: Record<str
     shopify: true,
     multiShipment: { asos: true, joules: false },
     despatchBackstopMs,
+    ...o.stackWorkers,
   });
   const shopOverlap = scaleIntakeOverlap(shopifyStack.config, timeScale);
   const settleMs = despatchBackstopMs + 2_000;
@@ -417,7 +596,7 @@ async function shopifyRoute(o: ShopifyRouteOptions): Promise<{ route: Record<str
     ack_latency_ms: sr.ackLatencyMs,
     store_latency_ms: sr.storeLatencyMs,
     confirm_latency_ms: sr.confirmLatencyMs,
-    worker_rss_mb_peak: round(o.rssPeak() / 2 ** 20, 0),
+    ...routeMemory(o),
     lost: sr.lost.length,
     duplicate_shopify_orders: sr.duplicateShopifyOrders.length,
     duplicate_confirmations: sr.duplicateConfirmations.length,
@@ -463,7 +642,8 @@ async function shopifyRoute(o: ShopifyRouteOptions): Promise<{ route: Record<str
       fired: sr.faultsFired,
       by_endpoint: sr.faultsByEndpoint,
       webhooks: sr.webhooks,
-      activity_attempts_failed_and_retried: activityFailureCount() - shopFailuresBefore,
+      activity_attempts_failed_and_retried:
+        o.workerReport()?.activity_failures ?? activityFailureCount() - shopFailuresBefore,
     },
     simulator_calls: sr.calls,
     simulator_rate_limited: sr.rateLimited,
@@ -486,7 +666,7 @@ async function marketplacerRoute(
   o: ShopifyRouteOptions,
 ): Promise<{ route: Record<string, unknown>; failures: number }> {
   const { env, timeScale, despatchBackstopMs, arrivalPerSecond, faults } = o;
-  const mStack = await startStack(env, { timeScale, marketplacer: true, despatchBackstopMs });
+  const mStack = await startStack(env, { timeScale, marketplacer: true, despatchBackstopMs, ...o.stackWorkers });
   const ch = mStack.config.channels.find((c) => c.code === MKP)!;
   const pvx = mStack.config.systems.peoplevox!;
   say(`marketplacer route: ${o.orders} invoices, fault probability ${faults.probability}`);
@@ -517,7 +697,7 @@ async function marketplacerRoute(
     orders_per_sec: round(r.orders / Math.max(0.001, r.seconds)),
     wms_latency_ms: r.wmsLatencyMs,
     shipment_latency_ms: r.shipmentLatencyMs,
-    worker_rss_mb_peak: round(o.rssPeak() / 2 ** 20, 0),
+    ...routeMemory(o),
     lost: r.lost.length,
     duplicate_wms_orders: r.duplicateWmsOrders.length,
     duplicate_shipments: r.duplicateShipments.length,
@@ -549,7 +729,8 @@ async function marketplacerRoute(
       ],
       fired: r.faultsFired,
       webhooks: r.webhooks,
-      activity_attempts_failed_and_retried: activityFailureCount() - failuresBefore,
+      activity_attempts_failed_and_retried:
+        o.workerReport()?.activity_failures ?? activityFailureCount() - failuresBefore,
     },
     marketplacer_calls: r.marketplacerCalls,
     marketplacer_busiest_window: r.busiestWindow,

@@ -528,6 +528,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         dataConverter,
         taskQueue: q.orders,
         workflowBundle,
+        // Bounded: open orders beyond it are replayed when they wake, not kept in memory for days.
+        maxCachedWorkflows: config.temporal.maxCachedWorkflows,
         activities: {
           ...general,
           ...intakeActs,

@@ -1,16 +1,18 @@
-// Bench only: a workflow with the shape of orderWorkflow (workflows/order.ts) whose activities do nothing.
-// Same activity calls on the same task queues (orders → acknowledge → orders → peoplevox → per despatch
-// notice a peoplevox read, per confirmation an acknowledge-queue write), the same search-attribute
-// upserts at the same steps, the same start (signal-with-start carrying the order) and the same wake-ups by
-// signal (the intake's update once the marketplace lets the order ship, one despatch notice per parcel), so
-// the time it takes is Temporal's share of an order on this machine and the rest is ours.
+// Bench only: a workflow with the shape of orderWorkflow (workflows/order/) whose activities do nothing.
+// Same activity calls on the same task queues (orders → inventory's stock check → acknowledge → orders → the
+// request to the warehouse gateway → per confirmation an acknowledge-queue write), the same start
+// (signal-with-start carrying the order) and the same wake-ups by signal (the intake's update once the
+// marketplace lets the order ship, the gateway's answer, one despatch notice per parcel, whose items the
+// gateway's shared read carries: no per-order despatch read), with search-attribute upserts at the same steps,
+// so the time it takes is Temporal's share of an order on this machine and the rest is ours. (Before
+// 2026-12-06 it called createWarehouseOrder and a despatch read per notice, as the order did before the gateway.)
 import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { SA } from '../../src/temporal/search-attributes';
 
 export interface CeilingInput {
   channel: string;
   orderId: string;
-  taskQueues: { acknowledge: string; peoplevox: string };
+  taskQueues: { acknowledge: string; inventory: string };
   /** Despatch notices (one per parcel) the workflow waits for. */
   parcels: number;
   /** Confirmations it sends: one per parcel with multi-shipment, one at the end without. */
@@ -24,8 +26,8 @@ export interface CeilingActivities {
   resolveItemCodes(input: unknown): Promise<void>;
   validateOrder(input: unknown): Promise<void>;
   acknowledgeOrder(input: unknown): Promise<void>;
-  createWarehouseOrder(input: unknown): Promise<void>;
-  listWarehouseDespatches(input: unknown): Promise<void>;
+  checkOrderStock(input: unknown): Promise<void>;
+  requestWarehouseOrder(input: unknown): Promise<void>;
   confirmShipment(input: unknown): Promise<void>;
 }
 
@@ -35,19 +37,24 @@ export const ceilingActivities: CeilingActivities = {
   async resolveItemCodes() {},
   async validateOrder() {},
   async acknowledgeOrder() {},
-  async createWarehouseOrder() {},
-  async listWarehouseDespatches() {},
+  async checkOrderStock() {},
+  async requestWarehouseOrder() {},
   async confirmShipment() {},
 };
 
 export const ceilingUpdatedSignal = defineSignal<[{ state: string }]>('orderUpdated');
 export const ceilingDespatchSignal = defineSignal<[{ despatchNumber: string }]>('despatchNotified');
+export const ceilingWarehouseResultSignal = defineSignal<[{ salesOrderNumber: string }]>('warehouseResult');
 
 const retry = { initialInterval: '2s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 15 };
 
 export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ status: string }> {
   let state = 'WAITING_ACCEPTANCE';
   let notices = 0;
+  let inWarehouse = false;
+  setHandler(ceilingWarehouseResultSignal, () => {
+    inWarehouse = true;
+  });
   setHandler(ceilingUpdatedSignal, (o) => {
     state = o.state;
   });
@@ -60,9 +67,9 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
     startToCloseTimeout: '30s',
     retry,
   });
-  const pvx = proxyActivities<CeilingActivities>({
-    taskQueue: input.taskQueues.peoplevox,
-    startToCloseTimeout: '2m',
+  const stock = proxyActivities<CeilingActivities>({
+    taskQueue: input.taskQueues.inventory,
+    startToCloseTimeout: '30s',
     retry,
   });
   const publish = (status: string) =>
@@ -78,6 +85,7 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
   publish('RECEIVED');
   publish('AWAITING_ACCEPTANCE');
   await general.resolveItemCodes(input);
+  await stock.checkOrderStock(input);
   await ack.acknowledgeOrder(input);
   publish('ACCEPTED');
   await condition(() => state === 'SHIPPING');
@@ -85,14 +93,15 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
   await general.validateOrder(input);
   await general.resolveItemCodes(input);
   publish('VALIDATED');
-  await pvx.createWarehouseOrder(input);
+  // The gateway's queue takes the request; its answer comes by signal (the ceiling's starter sends it).
+  await general.requestWarehouseOrder(input);
+  await condition(() => inWarehouse);
   publish('IN_WAREHOUSE');
   let read = 0;
   let confirmed = 0;
   while (read < input.parcels) {
     await condition(() => notices > read);
     read = notices;
-    await pvx.listWarehouseDespatches(input);
     const due = read >= input.parcels ? input.confirmations : Math.min(input.confirmations - 1, read);
     while (confirmed < due) {
       await ack.confirmShipment(input);

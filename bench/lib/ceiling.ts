@@ -11,10 +11,13 @@ import {
   ceilingDespatchSignal,
   ceilingOrderWorkflow,
   ceilingUpdatedSignal,
+  ceilingWarehouseResultSignal,
   type CeilingInput,
 } from './ceiling-workflow';
 import { CHANNELS, type OrderPlan } from './traffic';
 import { inParallel } from './in-parallel';
+import { cpuSeconds, rssMb, type LooplineProcess } from './processes';
+import { startWorkerScript } from './worker-processes';
 
 export interface CeilingResult {
   orders: number;
@@ -23,6 +26,12 @@ export interface CeilingResult {
   /** Activity calls and signals per order, as the ceiling workflow made them (for the record). */
   activitiesPerOrder: number;
   signalsPerOrder: number;
+  /** With worker processes: each one's peak VmRSS in MB, by task queue role. */
+  workerRssMbPeak?: Record<string, number>;
+  /** With worker processes: CPU seconds each used from the first order started to the last one closed. */
+  workerCpuSeconds?: Record<string, number>;
+  /** The ceiling's workflow ids, for reading histories. */
+  workflowIds: string[];
 }
 
 export async function runCeiling(opts: {
@@ -31,30 +40,72 @@ export async function runCeiling(opts: {
   namespace: string;
   plans: OrderPlan[];
   log?: (line: string) => void;
+  /**
+   * Run the ceiling's workers in child processes (bench/lib/ceiling-worker.ts), one per task queue, as the real
+   * run's workers ran (bench/lib/worker-processes.ts); otherwise in this process.
+   */
+  workerProcesses?: { temporalAddress: string; logDir: string };
 }): Promise<CeilingResult> {
   const { client, plans } = opts;
   const suffix = randomUUID().slice(0, 8);
   const q = {
     orders: `ceiling-orders-${suffix}`,
     acknowledge: `ceiling-ack-${suffix}`,
-    peoplevox: `ceiling-pvx-${suffix}`,
+    inventory: `ceiling-inv-${suffix}`,
   };
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./ceiling-workflow'),
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
-  const base = { connection: opts.connection, namespace: opts.namespace };
-  const workers = await Promise.all([
-    Worker.create({ ...base, taskQueue: q.orders, workflowBundle, activities: ceilingActivities }),
-    Worker.create({ ...base, taskQueue: q.acknowledge, activities: ceilingActivities }),
-    Worker.create({ ...base, taskQueue: q.peoplevox, activities: ceilingActivities }),
-  ]);
+  let workers: Worker[] = [];
+  let processes: Array<{ role: string; p: LooplineProcess }> = [];
+  const rssPeak: Record<string, number> = {};
+  const cpuAt = () => Object.fromEntries(processes.map(({ role, p }) => [role, cpuSeconds(p.child.pid) ?? 0]));
+  let sampler: NodeJS.Timeout | undefined;
+  const wp = opts.workerProcesses;
+  if (wp) {
+    processes = (
+      [
+        ['orders', q.orders, 'workflows'],
+        ['acknowledge', q.acknowledge],
+        ['inventory', q.inventory],
+      ] as const
+    ).map(([role, queue, what]) => ({
+      role,
+      p: startWorkerScript({
+        name: `ceiling-${role}-${suffix}`,
+        script: 'bench/lib/ceiling-worker.ts',
+        args: what ? [queue, what] : [queue],
+        temporalAddress: wp.temporalAddress,
+        logDir: wp.logDir,
+      }),
+    }));
+    const ready = await Promise.allSettled(processes.map(({ p }) => p.ready));
+    const failed = ready.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    if (failed.length > 0) {
+      await Promise.all(processes.map(({ p }) => p.stop()));
+      throw new Error(`ceiling workers did not start:\n${failed.join('\n')}`);
+    }
+    const sample = () => {
+      for (const { role, p } of processes) rssPeak[role] = Math.max(rssPeak[role] ?? 0, rssMb(p.child.pid) ?? 0);
+    };
+    sample();
+    sampler = setInterval(sample, 1_000);
+  } else {
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./ceiling-workflow'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: new DefaultLogger('WARN'),
+    });
+    const base = { connection: opts.connection, namespace: opts.namespace };
+    workers = await Promise.all([
+      Worker.create({ ...base, taskQueue: q.orders, workflowBundle, activities: ceilingActivities }),
+      Worker.create({ ...base, taskQueue: q.acknowledge, activities: ceilingActivities }),
+      Worker.create({ ...base, taskQueue: q.inventory, activities: ceilingActivities }),
+    ]);
+  }
   const running = workers.map((w) => w.run());
   const ids: string[] = [];
   let activities = 0;
   let signals = 0;
   try {
+    const cpuBefore = cpuAt();
     const started = Date.now();
     await inParallel(plans, 12, async (plan, i) => {
       const parcels = plan.calls.flat().length;
@@ -62,13 +113,13 @@ export async function runCeiling(opts: {
       const input: CeilingInput = {
         channel: plan.channel,
         orderId: plan.orderId,
-        taskQueues: { acknowledge: q.acknowledge, peoplevox: q.peoplevox },
+        taskQueues: { acknowledge: q.acknowledge, inventory: q.inventory },
         parcels,
         confirmations,
         order: plan,
       };
-      activities += 7 + parcels + confirmations;
-      signals += 2 + parcels;
+      activities += 8 + confirmations;
+      signals += 3 + parcels;
       const workflowId = `ceiling:${suffix}:${i}`;
       ids.push(workflowId);
       // As the intake does: signal-with-start carrying the order, then the update that lets it ship; then
@@ -81,6 +132,7 @@ export async function runCeiling(opts: {
         signalArgs: [{ state: 'WAITING_ACCEPTANCE' }],
       });
       await handle.signal(ceilingUpdatedSignal, { state: 'SHIPPING' });
+      await handle.signal(ceilingWarehouseResultSignal, { salesOrderNumber: plan.orderId });
       for (let p = 0; p < parcels; p++) await handle.signal(ceilingDespatchSignal, { despatchNumber: `D${p}` });
     });
     opts.log?.(`ceiling: started ${plans.length} workflows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -102,6 +154,7 @@ export async function runCeiling(opts: {
       open = still;
       if (open.length > 0) await new Promise((r) => setTimeout(r, 500));
     }
+    const cpuAfter = cpuAt();
     const seconds = (last - first) / 1000;
     return {
       orders: plans.length,
@@ -109,9 +162,20 @@ export async function runCeiling(opts: {
       ordersPerSec: plans.length / seconds,
       activitiesPerOrder: activities / plans.length,
       signalsPerOrder: signals / plans.length,
+      ...(wp
+        ? {
+            workerRssMbPeak: rssPeak,
+            workerCpuSeconds: Object.fromEntries(
+              Object.entries(cpuAfter).map(([k, v]) => [k, Math.round((v - (cpuBefore[k] ?? 0)) * 10) / 10]),
+            ),
+          }
+        : {}),
+      workflowIds: ids,
     };
   } finally {
+    if (sampler) clearInterval(sampler);
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await Promise.all(processes.map(({ p }) => p.stop()));
   }
 }

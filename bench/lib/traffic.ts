@@ -194,6 +194,12 @@ export interface TrafficOptions {
   installFaults?: boolean;
   /** How often the warehouse is read for orders to despatch (default 500 ms). */
   despatchPollMs?: number;
+  /**
+   * Whether an order's next despatch call (0: the first) may be made now; asked each time the warehouse holds
+   * the order (with all its items) and that call is due. Default: always. The soak bench (bench/soak.ts) holds
+   * its backlog with it and releases it in waves; being asked also tells it the order is in the warehouse.
+   */
+  despatchGate?: (plan: OrderPlan, nextCall: number) => boolean;
   /** How often Mirakl is read for SHIPPED orders (default 2 s; each read lists every shipped order). */
   shippedPollMs?: number;
   /** Give up waiting (and judge what is there) after this long. */
@@ -359,6 +365,7 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
         if (!p || p.nextCall >= p.plan.calls.length) continue;
         if (p.nextCall === 0 && v.items.length < p.plan.lines.length) continue;
         if (p.dueAt !== undefined && p.dueAt > now) continue;
+        if (opts.despatchGate && !opts.despatchGate(p.plan, p.nextCall)) continue;
         work.push({ p, parcels: p.plan.calls[p.nextCall]! });
       }
       await inParallel(work, 8, async ({ p, parcels }) => {

@@ -715,6 +715,13 @@ export const ConfigSchema = z
           .regex(/^[A-Za-z0-9-]{1,40}$/, 'letters, digits and dashes')
           .optional(),
         tls: z.boolean().default(false),
+        /**
+         * Workflows the orders worker keeps in memory between their tasks (the SDK's sticky cache). The SDK's
+         * default grows with the heap (about 2,300 at a 4 GB heap, near 0.8 MB each for an order), so a worker
+         * holding thousands of open orders would hold them all; past this bound the least recently used is
+         * evicted and replayed from its history when its next task comes (a few milliseconds for an order).
+         */
+        maxCachedWorkflows: z.number().int().min(0).max(100_000).default(500),
         taskQueues: z
           .object({
             orders: z.string().default('loopline-orders'),
@@ -746,6 +753,7 @@ export const ConfigSchema = z
         namespace: 'default',
         apiKeyEnv: 'TEMPORAL_API_KEY',
         tls: false,
+        maxCachedWorkflows: 500,
         taskQueues: {
           orders: 'loopline-orders',
           acknowledge: 'loopline-acknowledge',

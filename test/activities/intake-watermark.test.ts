@@ -2,7 +2,8 @@
 // last_updated_date is later than the poll's start, so the next poll must read from no later than that start.
 // The watermark used to be the newest last_updated_date the poll saw: when another order was updated later
 // still during the same poll, the next poll started past the first update, which was lost for good (found by
-// the 1,000-order fault run: accepted orders that never learned they could ship).
+// the 1,000-order fault run: accepted orders that never learned they could ship). Also: the poll's re-reads of an
+// order it handed over unchanged are not signalled again (activities/recent-hand-overs.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
@@ -13,6 +14,7 @@ import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { createIntakeActivities, type PollResult } from '../../activities/intake';
+import { RecentHandOvers } from '../../activities/recent-hand-overs';
 import type { MarketplaceOrder } from '../../src/domain/order';
 import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
 
@@ -134,9 +136,58 @@ test('a poll that fails part-way is resumed by the retry from the last order it 
     const other = new MockActivityEnvironment({
       heartbeatDetails: { ...(beat as object), since: '2020-01-01T00:00:00Z' },
     });
-    await other.run(acts.pollChannelOrders, { channel: 'asos' });
-    assert.deepEqual(handed, ids);
+    const again: PollResult = await other.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.equal(again.seen, ids.length, 'read from page one');
+    // Each was handed over unchanged moments ago: not signalled again (activities/recent-hand-overs.ts).
+    assert.deepEqual(handed, []);
+    assert.equal(again.unchanged, ids.length);
   } finally {
     await sandbox.close();
   }
+});
+
+test('an order the poll reads again unchanged is not signalled again; a changed one is', async () => {
+  const { sandbox, shop, sku, activities } = await intakeSandbox({ intake: '{ overlapSeconds: 60 }' });
+  try {
+    for (const orderId of ['RR-1-A', 'RR-2-A']) shop.createOrder({ orderId, lines: [{ offerSku: sku, quantity: 1 }] });
+    const handed: string[] = [];
+    const client = {
+      workflow: {
+        async signalWithStart(_type: string, opts: { signalArgs: [MarketplaceOrder] }) {
+          handed.push(`${opts.signalArgs[0].orderId}:${opts.signalArgs[0].state}`);
+        },
+      },
+    } as unknown as Client;
+    const acts = activities(client);
+    const env = new MockActivityEnvironment();
+    const first: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.deepEqual(handed.sort(), ['RR-1-A:WAITING_ACCEPTANCE', 'RR-2-A:WAITING_ACCEPTANCE']);
+    handed.length = 0;
+    // The overlap reads both again: nothing new, nothing signalled.
+    const second: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.equal(second.seen, 2);
+    assert.equal(second.unchanged, 2);
+    assert.deepEqual(handed, []);
+    // One changes: only it is handed over.
+    shop.accept('RR-1-A', { order_lines: [{ id: 'RR-1-A-1', accepted: true }] });
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(handed, ['RR-1-A:SHIPPING']);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+test('the hand-over memory forgets an entry when it expires, and its oldest entries past its bound', () => {
+  const r = new RecentHandOvers(2);
+  const d = RecentHandOvers.digest({ state: 'SHIPPING' });
+  r.remember('a', d, 1_000, 0);
+  assert.ok(r.unchanged('a', d, 999));
+  assert.ok(!r.unchanged('a', d, 1_000), 'expired');
+  assert.ok(!r.unchanged('a', RecentHandOvers.digest({ state: 'SHIPPED' }), 10), 'other content');
+  r.remember('b', d, 1_000, 0);
+  r.remember('c', d, 1_000, 0);
+  assert.equal(r.size, 2);
+  assert.ok(!r.unchanged('a', d, 10), 'the oldest went past the bound');
+  r.remember('d', d, 5_000, 2_000);
+  assert.equal(r.size, 1, 'expired entries are dropped');
 });

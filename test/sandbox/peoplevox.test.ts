@@ -365,6 +365,15 @@ describe('peoplevox simulator + client', () => {
 
     const despatches = await client.listDespatches({ salesOrderNumber: son });
     assert.equal(despatches.length, 2);
+    // The call log names the template or report of each data call (bench:soak tells despatch detection apart).
+    const logOf = (endpoint: string) => sandbox.ctx.calls.list({ system: 'peoplevox', tenant: CLIENT, endpoint });
+    assert.equal(logOf('GetReportData').at(-1)?.template, 'Despatch summary');
+    assert.deepEqual(
+      logOf('SaveData')
+        .slice(-2)
+        .map((c) => c.template),
+      ['Sales orders', 'Sales order items'],
+    );
     const [d1, d2] = despatches;
     assert.equal(d1!.trackingNumber, 'DPD 0001/A');
     assert.equal(d1!.carrier, 'DPD');

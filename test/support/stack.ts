@@ -96,6 +96,15 @@ export interface StackOptions {
    * public listener; keys merged into its block (carrierMap, additionalFields, inventory…).
    */
   marketplacer?: boolean | Record<string, unknown>;
+  /**
+   * Loopline's workers in processes of their own (bench:orders): the stack starts none in this process; once the
+   * simulators are up, `start` gets the config file's text (the dev server's address and the time scale in it) and
+   * starts them; stop() stops them. The intake workflows get the ids a worker process gives them (no suffix).
+   */
+  externalWorkers?: {
+    temporalAddress: string;
+    start(configYaml: string): Promise<{ stop(): Promise<void> }>;
+  };
 }
 
 /** The Marketplacer channel of a test stack (code mkp, warehouse prefix MKP). */
@@ -143,13 +152,14 @@ function configYaml(sandboxUrl: string, suffix: string, opts: StackOptions): str
   const inventory = opts.inventory ? `\n    inventory: ${JSON.stringify(opts.inventory)}` : '';
   const http = { port: 0, ...opts.http, internal: { port: 0, ...(opts.http?.internal as object | undefined) } };
   const shopifyExtra = opts.shopifyConfig ? `, ${JSON.stringify(opts.shopifyConfig).slice(1, -1)}` : '';
+  const external = opts.externalWorkers;
   return `
-temporal:
+temporal:${external ? `\n  address: "${external.temporalAddress}"` : ''}
   idScope: "${suffix}"
   taskQueues: { orders: orders-${suffix}, acknowledge: ack-${suffix}, peoplevox: pvx-${suffix}, peoplevoxBulk: pvxb-${suffix}, inventory: inv-${suffix}, shopify: shp-${suffix}, marketplacer: mkp-${suffix} }
 http: ${JSON.stringify(http)}
 log: { level: fatal }
-sandbox: { enabled: true, demoOrdersPerMinute: 0 }
+sandbox: { enabled: true, demoOrdersPerMinute: 0${external ? `, timeScale: ${opts.timeScale ?? 60}` : ''} }
 systems:
   peoplevox: { baseUrl: ${sandboxUrl}/peoplevox, clientId: test-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD${peoplevoxYaml ? `, ${peoplevoxYaml}` : ''} }${
     shopify
@@ -194,14 +204,19 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   registerSecrets(secretValues(config, process.env));
 
   const runtime = createRuntime(config, log, { timeScale });
-  const workers = await createWorkers({
-    connection: env.nativeConnection,
-    client: env.client,
-    runtime,
-    workflowBundle: await workflowBundle(),
-    despatchBackstopMs: opts.despatchBackstopMs ?? 3_000,
-    timeScale,
-  });
+  const external = opts.externalWorkers
+    ? await opts.externalWorkers.start(configYaml(sandbox.url, suffix, opts))
+    : undefined;
+  const workers = external
+    ? []
+    : await createWorkers({
+        connection: env.nativeConnection,
+        client: env.client,
+        runtime,
+        workflowBundle: await workflowBundle(),
+        despatchBackstopMs: opts.despatchBackstopMs ?? 3_000,
+        timeScale,
+      });
   const running = workers.map((w) => w.run());
   const servers = await createHttpServers({ config, client: env.client, log, timeScale });
   const { publicUrl: httpUrl, internalUrl } = await servers.listen();
@@ -212,11 +227,17 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   await subscribeReturnEvents(runtime, httpUrl);
   if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
 
+  // Worker processes start the intake workflows, the gateway and the Schedules under their own ids (no suffix):
+  // ensured here under the same ids, so stop() ends them; Schedules not asked for are deleted at once.
   const recurring = await ensureRecurringWork(env.client, config, {
-    idSuffix: suffix,
+    ...(external ? {} : { idSuffix: suffix }),
     timeScale,
-    schedules: opts.schedules ?? false,
+    schedules: external ? true : (opts.schedules ?? false),
   });
+  if (external && !opts.schedules) {
+    for (const id of recurring.scheduleIds) await env.client.schedule.getHandle(id).delete();
+    recurring.scheduleIds = [];
+  }
   const control = axios.create({ baseURL: sandbox.url, timeout: 10_000 });
   return {
     config,
@@ -261,6 +282,7 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
       await servers.close();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      await external?.stop();
       await runtime.close();
       const queues = Object.values(config.temporal.taskQueues).map((q) => `TaskQueue = "${q}"`);
       const ids = new Set(config.channels.map((c) => inventoryWorkflowId(c.code, config.temporal.idScope)));

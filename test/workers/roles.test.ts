@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseConfig } from '../../src/config/load';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers, parseWorkerRoles } from '../../workers/runtime';
-import { startTestEnv } from '../support/temporal';
+import { startTestEnv, workflowBundle } from '../support/temporal';
 
 const config = parseConfig(
   `
@@ -55,4 +55,33 @@ test('createWorkers builds exactly the workers of the roles asked, on their task
     // The peoplevox role polls the order-critical queue and the reads' queue.
     ['r-ack', 'r-pvx', 'r-pvxb'],
   );
+});
+
+test('the orders worker keeps at most temporal.maxCachedWorkflows workflows in memory (default 500)', async () => {
+  assert.equal(config.temporal.maxCachedWorkflows, 500);
+  const bounded = parseConfig(
+    `
+temporal: { maxCachedWorkflows: 7, taskQueues: { orders: r2-orders, inventory: r2-inv } }
+systems:
+  peoplevox: { baseUrl: http://127.0.0.1:1/peoplevox, clientId: c1, username: u, passwordEnv: PEOPLEVOX_PASSWORD }
+channels:
+  - { code: asos, label: ASOS, platform: mirakl, connection: { baseUrl: http://127.0.0.1:1/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY },
+      fulfilment: peoplevox, currency: GBP, returnWindowDays: 0 }
+`,
+    'test',
+    SANDBOX_SECRETS,
+  );
+  const runtime = createRuntime(bounded, pino({ level: 'silent' }));
+  const workers = await createWorkers({
+    connection: env.nativeConnection,
+    client: env.client,
+    runtime,
+    roles: ['orders'],
+    workflowBundle: await workflowBundle(),
+  });
+  const running = workers.map((w) => w.run());
+  workers.forEach((w) => w.shutdown());
+  await Promise.all(running);
+  const orders = workers.find((w) => w.options.taskQueue === 'r2-orders');
+  assert.equal(orders?.options.maxCachedWorkflows, 7);
 });

@@ -7,6 +7,8 @@ export interface CallRecord {
   endpoint: string;
   /** Tenant within the system (Mirakl channel, Peoplevox client id). */
   tenant?: string;
+  /** What the operation worked on, where it names it: a Peoplevox template or report ('Despatch summary'). */
+  template?: string;
   status: number;
   fault?: string;
   /** Rejected by the simulator's documented rate limit (not an injected fault). */

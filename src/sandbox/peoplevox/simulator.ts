@@ -377,6 +377,13 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               );
             }
             const op = parsed.operation;
+            // The template or report a data call names (for the call log: which reads cost what).
+            const request = (
+              { GetData: 'getRequest', GetReportData: 'getReportRequest', SaveData: 'saveRequest' } as const
+            )[op as 'GetData'];
+            const template = request
+              ? text(child(parsed.body, request), 'TemplateName').trim() || undefined
+              : undefined;
             const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
             if (!(PVX_OPERATIONS as readonly string[]).includes(op) || (action && action !== `${PVX_NS}${op}`)) {
               ctx.calls.add({ system: 'peoplevox', endpoint: op, tenant: clientId, status: 500 });
@@ -400,6 +407,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
                   system: 'peoplevox',
                   endpoint: op,
                   tenant: clientId,
+                  ...(template ? { template } : {}),
                   status: PVX_RATE_LIMIT_RESPONSE_STATUS,
                   rateLimited: true,
                 });
@@ -437,6 +445,7 @@ export function peoplevoxSimulator(opts: PeoplevoxSimulatorOptions): SandboxSyst
               system: 'peoplevox',
               endpoint: op,
               tenant: clientId,
+              ...(template ? { template } : {}),
               status: fault ? FAULT_STATUS[fault] : 200,
               fault,
               at: admittedAt,

@@ -1,0 +1,45 @@
+// The engine ceiling's workers in a process of their own (bench/lib/ceiling.ts with worker processes), so the
+// ceiling runs in the arrangement of the real run's workers (bench/lib/worker-processes.ts):
+//   node --import tsx bench/lib/ceiling-worker.ts <task queue> [workflows]
+// polls one task queue on TEMPORAL_ADDRESS with the no-op activities (and the ceiling workflow with
+// `workflows`), payloads encrypted with the sandbox key as everywhere else; logs {"msg":"workers running"}
+// once polling, and stops on SIGTERM.
+import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { testDataConverter } from '../../test/support/temporal';
+import { ceilingActivities } from './ceiling-workflow';
+
+async function main() {
+  const [taskQueue, what] = process.argv.slice(2);
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!taskQueue || !address)
+    throw new Error('usage: ceiling-worker.ts <task queue> [workflows] (TEMPORAL_ADDRESS set)');
+  const connection = await NativeConnection.connect({ address });
+  const workflowBundle =
+    what === 'workflows'
+      ? await bundleWorkflowCode({
+          workflowsPath: require.resolve('./ceiling-workflow'),
+          failureConverterPath: FAILURE_CONVERTER_PATH,
+          logger: new DefaultLogger('WARN'),
+        })
+      : undefined;
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    dataConverter: testDataConverter(),
+    activities: ceilingActivities,
+    ...(workflowBundle ? { workflowBundle } : {}),
+  });
+  const stop = () => worker.shutdown();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.stdout.write(`${JSON.stringify({ msg: 'workers running', taskQueue })}\n`);
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,233 @@
+// Where an order's time and work go, read from the Temporal server's histories of a sample of workflows (the
+// real run's orders and the engine ceiling's): events, workflow tasks, activities by type and their attempts,
+// signals received and sent, search-attribute upserts, timers, markers; and the order's wall time split into
+// workflow-task queueing, activity queueing (schedule → start: task-queue rate limits and worker slots), activity
+// execution (start → close: the external system's answers and retries' backoff inside an attempt) and waiting
+// for a signal (the time before each signal that ended a wait: the marketplace, the warehouse gateway, despatch).
+import type { Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { inParallel } from './in-parallel';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const ET = temporal.api.enums.v1.EventType;
+
+export interface HistoryProfile {
+  workflows: number;
+  /** Means per workflow. */
+  per_workflow: {
+    events: number;
+    workflow_tasks: number;
+    activities: number;
+    activity_attempts: number;
+    signals_received: number;
+    signals_sent: number;
+    search_attribute_upserts: number;
+    timers: number;
+    markers: number;
+    child_workflows: number;
+  };
+  activities_by_type: Record<string, number>;
+  signals_by_name: Record<string, number>;
+  timers_by_length: Record<string, number>;
+  /** Means per workflow, in ms. */
+  time_ms: {
+    wall: number;
+    workflow_task_queued: number;
+    workflow_task_running: number;
+    activity_queued: number;
+    activity_running: number;
+    /**
+     * By signal name: time from the previous event to the signal while nothing was outstanding (no activity, no
+     * workflow task), summed per workflow: what it waited for.
+     */
+    waiting_for_signal: Record<string, number>;
+    /** The same for timers that fired (a retry's or a deadline's wait). */
+    timers: number;
+  };
+  /** Per activity type: mean queued (schedule → start of the last attempt) and running (start → close) in ms. */
+  activity_time_ms: Record<string, { queued: number; running: number }>;
+}
+
+const ms = (e: HistoryEvent) => tsToMs(e.eventTime);
+
+/** Timers by length: a deadline's timer is started again with what is left, so lengths are bucketed. */
+function timerBucket(ms: number): string {
+  for (const [limit, name] of [
+    [1_000, '≤ 1 s'],
+    [10_000, '≤ 10 s'],
+    [60_000, '≤ 1 min'],
+    [600_000, '≤ 10 min'],
+    [3_600_000, '≤ 1 h'],
+  ] as const)
+    if (ms <= limit) return name;
+  return '> 1 h';
+}
+
+export function profileHistories(histories: HistoryEvent[][]): HistoryProfile {
+  const n = Math.max(1, histories.length);
+  const sum = {
+    events: 0,
+    workflow_tasks: 0,
+    activities: 0,
+    activity_attempts: 0,
+    signals_received: 0,
+    signals_sent: 0,
+    search_attribute_upserts: 0,
+    timers: 0,
+    markers: 0,
+    child_workflows: 0,
+  };
+  const t = { wall: 0, workflow_task_queued: 0, workflow_task_running: 0, activity_queued: 0, activity_running: 0 };
+  const waiting: Record<string, number> = {};
+  let timerMs = 0;
+  const byType: Record<string, number> = {};
+  const bySignal: Record<string, number> = {};
+  const byTimer: Record<string, number> = {};
+  const actTime: Record<string, { queued: number; running: number; n: number }> = {};
+  for (const events of histories) {
+    if (events.length === 0) continue;
+    sum.events += events.length;
+    t.wall += ms(events[events.length - 1]!) - ms(events[0]!);
+    const byId = new Map<string, HistoryEvent>();
+    for (const e of events) byId.set(String(e.eventId), e);
+    const scheduledOf = (id: unknown) => byId.get(String(id));
+    // What the workflow has outstanding: activities scheduled and not closed, a workflow task not completed.
+    let activitiesOut = 0;
+    let taskOut = false;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const idle = i > 0 && activitiesOut === 0 && !taskOut;
+      const gap = i > 0 ? ms(e) - ms(events[i - 1]!) : 0;
+      switch (e.eventType) {
+        case ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+          taskOut = true;
+          break;
+        case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        case ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+          taskOut = false;
+          break;
+        default:
+          break;
+      }
+      switch (e.eventType) {
+        case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
+          const s = scheduledOf(e.workflowTaskStartedEventAttributes?.scheduledEventId);
+          if (s) t.workflow_task_queued += ms(e) - ms(s);
+          break;
+        }
+        case ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+          taskOut = false;
+          sum.workflow_tasks += 1;
+          const s = scheduledOf(e.workflowTaskCompletedEventAttributes?.startedEventId);
+          if (s) t.workflow_task_running += ms(e) - ms(s);
+          break;
+        }
+        case ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+          activitiesOut += 1;
+          sum.activities += 1;
+          const type = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+          byType[type] = (byType[type] ?? 0) + 1;
+          break;
+        }
+        case ET.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+          const a = e.activityTaskStartedEventAttributes;
+          sum.activity_attempts += a?.attempt ?? 1;
+          const s = scheduledOf(a?.scheduledEventId);
+          if (s) t.activity_queued += ms(e) - ms(s);
+          break;
+        }
+        case ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        case ET.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        case ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
+          activitiesOut = Math.max(0, activitiesOut - 1);
+          const a =
+            e.activityTaskCompletedEventAttributes ??
+            e.activityTaskFailedEventAttributes ??
+            e.activityTaskTimedOutEventAttributes;
+          const s = scheduledOf(a?.scheduledEventId);
+          const st = scheduledOf(a?.startedEventId);
+          if (s && st) {
+            t.activity_running += ms(e) - ms(st);
+            const type = s.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+            const x = (actTime[type] ??= { queued: 0, running: 0, n: 0 });
+            x.queued += ms(st) - ms(s);
+            x.running += ms(e) - ms(st);
+            x.n += 1;
+          }
+          break;
+        }
+        case ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
+          sum.signals_received += 1;
+          const name = e.workflowExecutionSignaledEventAttributes?.signalName ?? '?';
+          bySignal[name] = (bySignal[name] ?? 0) + 1;
+          // The wait this signal ended: since the last event, when the workflow had nothing else outstanding.
+          if (idle) waiting[name] = (waiting[name] ?? 0) + gap;
+          break;
+        }
+        case ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+          sum.signals_sent += 1;
+          break;
+        case ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+          sum.search_attribute_upserts += 1;
+          break;
+        case ET.EVENT_TYPE_TIMER_STARTED: {
+          sum.timers += 1;
+          const d = e.timerStartedEventAttributes?.startToFireTimeout;
+          const key = d ? timerBucket(tsToMs(d as never)) : '?';
+          byTimer[key] = (byTimer[key] ?? 0) + 1;
+          break;
+        }
+        case ET.EVENT_TYPE_TIMER_FIRED:
+          if (idle) timerMs += gap;
+          break;
+        case ET.EVENT_TYPE_MARKER_RECORDED:
+          sum.markers += 1;
+          break;
+        case ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+          sum.child_workflows += 1;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  const mean = (x: number) => Math.round((x / n) * 100) / 100;
+  const meanMs = (x: number) => Math.round(x / n);
+  return {
+    workflows: histories.length,
+    per_workflow: Object.fromEntries(
+      Object.entries(sum).map(([k, v]) => [k, mean(v)]),
+    ) as HistoryProfile['per_workflow'],
+    activities_by_type: Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, mean(v)])),
+    signals_by_name: Object.fromEntries(Object.entries(bySignal).map(([k, v]) => [k, mean(v)])),
+    timers_by_length: Object.fromEntries(Object.entries(byTimer).map(([k, v]) => [k, mean(v)])),
+    time_ms: {
+      wall: meanMs(t.wall),
+      workflow_task_queued: meanMs(t.workflow_task_queued),
+      workflow_task_running: meanMs(t.workflow_task_running),
+      activity_queued: meanMs(t.activity_queued),
+      activity_running: meanMs(t.activity_running),
+      waiting_for_signal: Object.fromEntries(Object.entries(waiting).map(([k, v]) => [k, meanMs(v)])),
+      timers: meanMs(timerMs),
+    },
+    activity_time_ms: Object.fromEntries(
+      Object.entries(actTime).map(([k, v]) => [
+        k,
+        { queued: Math.round(v.queued / v.n), running: Math.round(v.running / v.n) },
+      ]),
+    ),
+  };
+}
+
+/** Reads the histories of `ids` (at most `sample`, spread evenly) and profiles them. */
+export async function profileWorkflows(client: Client, ids: string[], sample = 60): Promise<HistoryProfile> {
+  const step = Math.max(1, Math.floor(ids.length / sample));
+  const chosen = ids.filter((_, i) => i % step === 0).slice(0, sample);
+  const histories: HistoryEvent[][] = [];
+  await inParallel(chosen, 8, async (id) => {
+    const h = await client.workflow.getHandle(id).fetchHistory();
+    histories.push(h.events ?? []);
+  });
+  return profileHistories(histories);
+}
