@@ -1,5 +1,7 @@
 // Stock activities: thin. Read the master, push to a channel's target, follow the import, raise alerts,
 // and the acceptance check the order workflow shares. Built by a factory that receives connectors.
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -19,10 +21,18 @@ import {
 } from '../src/inventory/targets';
 import { marketplacerSettings } from '../src/config/schema';
 import type { MarketplacerStock } from './marketplacer-stock';
-import { inventoryWorkflowId } from '../src/inventory/keys';
 import { stockChannels } from '../src/inventory/intake';
 import type { LastUnitsRule } from '../src/inventory/buffers';
-import { RESERVATION_DEFAULTS, type FullReadGuard } from '../src/inventory/ledger';
+import {
+  RESERVATION_DEFAULTS,
+  suspectFullRead,
+  type DriftReport,
+  type FullReadGuard,
+  type PushPriority,
+  type SuspectRead,
+} from '../src/inventory/ledger';
+import { mergeCandidates, shardCountFor, shardOf } from '../src/inventory/shards';
+import { masterAvailable } from '../src/inventory/available';
 import type { ChannelListing } from '../src/inventory/listing';
 import {
   decideStockAcceptance,
@@ -30,7 +40,14 @@ import {
   type StockLineDecision,
   type OutOfStockPolicy,
 } from '../src/inventory/acceptance';
-import { availableQuery } from '../workflows/inventory';
+import {
+  masterFiguresQuery,
+  pushCandidatesQuery,
+  shardInboxSignal,
+  type MasterFigures,
+  type PushCandidates,
+  type ShardRead,
+} from '../workflows/inventory-defs';
 import { restockPropagation } from '../src/metrics/returns';
 
 export interface InventorySettings {
@@ -66,8 +83,67 @@ export interface InventorySettings {
   taskQueues: { inventory: string; peoplevox: string };
   /** Continue-as-new at this history length even if the server has not suggested it yet. */
   maxHistoryEvents: number;
+  /** Fingerprint of what a SKU's resting figure depends on (ledger compaction); absent in older histories. */
+  restKey?: string;
+  /** Most items one workflow holds before the ledger is split into shards (absent in older histories). */
+  shardItems?: number;
   /** Restocked units from returns count ahead of the master for at most this long (absent in older histories). */
   restockHoldMs?: number;
+}
+
+/** Where a ledger lives, for the full read and the push: the channel workflow, or its shards by index. */
+export type LedgerTarget = { workflowId: string } | { shardIds: string[] };
+
+export interface ReadDiffInput {
+  channel: string;
+  target: LedgerTarget;
+  /** Shards today (1 when the channel holds its ledger) and the most items one may hold. */
+  shards: number;
+  shardItems: number;
+  /** An operator confirmed the zeros (confirmFullRead): apply whatever the read shows. */
+  confirm: boolean;
+  guard?: FullReadGuard;
+}
+
+export interface ReadDiffResult {
+  /** When the read started (epoch ms): figures newer than this are the events'. */
+  startedAt: number;
+  items: number;
+  /** The catalogue needs this many shards: nothing was compared or handed over (split, then read again). */
+  needsShards?: number;
+  /** Most items known in stock suddenly read 0: nothing was handed over (STOCK_READ_HELD). */
+  suspect?: SuspectRead;
+  drift?: DriftReport;
+  /** To the channel workflow (local): the differences to apply. Shards were signalled theirs instead. */
+  read?: ShardRead;
+  /** Items whose figure differed from the ledger's (new items included). */
+  differences: number;
+}
+
+export interface ShardPushInput {
+  channel: string;
+  key: string;
+  seq: number;
+  shardIds: string[];
+  maxRows: number;
+}
+
+export interface ShardPushResult {
+  rows: number;
+  byPriority: Record<PushPriority, number>;
+  importId?: string;
+  acceptedAt: number;
+  unlisted: number;
+  /** Shards whose rows the push carried. */
+  shards: number[];
+  /** What each shard still has waiting after this push, by index. */
+  pending: Array<{ pending: number; oldestSince?: number }>;
+  /** Targets that apply at once (Marketplacer): rows not sent for a transient failure (still pending in their shards). */
+  failed?: number;
+  /** Rows the target refused at once: the channel parks them (and tells their shards) as an import's rejected rows. */
+  rejected?: Array<{ offerSku: string; quantity: number; message: string }>;
+  readBack?: ReadBackReport;
+  unmappedVariants?: UnmappedVariantsReport;
 }
 
 export interface PushStockInput {
@@ -117,6 +193,11 @@ export interface InventoryActivityDeps {
   marketplacerStock?: MarketplacerStock;
 }
 
+interface MasterRead {
+  startedAt: number;
+  totals: Map<string, number>;
+}
+
 export function createInventoryActivities(deps: InventoryActivityDeps) {
   const { config, log } = deps;
   const timeScale = deps.timeScale ?? 1;
@@ -145,6 +226,55 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     return value;
   }
 
+  // The master's whole availability, read once for every channel (and ledger) that asks within a minute
+  // (scaled): ASOS and Joules read the same Peoplevox report on the same grid, and a ledger that had to be
+  // split first reads again at once. Each page is its own request, paced by the reads' share of the budget.
+  const masterReads = new Map<string, { doneAt?: number; value: Promise<MasterRead> }>();
+  function sharedMasterRead(channel: string): Promise<MasterRead> {
+    const source = channelConfig(channel).fulfilment === 'shopify' ? 'shopify' : 'peoplevox';
+    const ttlMs = Math.max(2_000, 60_000 / timeScale);
+    const hit = masterReads.get(source);
+    if (hit && (hit.doneAt === undefined || Date.now() - hit.doneAt < ttlMs)) return hit.value;
+    const entry: { doneAt?: number; value: Promise<MasterRead> } = {
+      value: (async (): Promise<MasterRead> => {
+        const startedAt = Date.now();
+        if (source === 'shopify') return { startedAt, totals: new Map(await readShopify(channel)) };
+        try {
+          // One figure per item and site (a row seen twice across a page boundary is not counted twice).
+          const bySite = new Map<string, number>();
+          const rows = await deps.peoplevox.listAvailability({
+            onPage: (p) => log.debug({ channel, ...p }, 'master availability page'),
+          });
+          for (const r of rows) bySite.set(`${r.itemCode}\u0000${r.siteReference ?? ''}`, r.available);
+          const totals = new Map<string, number>();
+          for (const [key, available] of bySite) {
+            const code = key.slice(0, key.indexOf('\u0000'));
+            totals.set(code, (totals.get(code) ?? 0) + available);
+          }
+          log.info({ channel, items: totals.size, ms: Date.now() - startedAt }, 'read master availability');
+          return { startedAt, totals };
+        } catch (err) {
+          throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
+        }
+      })(),
+    };
+    entry.value.then(
+      () => (entry.doneAt = Date.now()),
+      () => masterReads.delete(source),
+    );
+    masterReads.set(source, entry);
+    return entry.value;
+  }
+
+  const within = <T>(ms: number, call: () => Promise<T>): Promise<T> => {
+    if (!deps.client) throw ApplicationFailure.nonRetryable('no Temporal client for the inventory activities');
+    return deps.client.connection.withDeadline(Date.now() + ms, call);
+  };
+  const workflow = (id: string) => {
+    if (!deps.client) throw ApplicationFailure.nonRetryable('no Temporal client for the inventory activities');
+    return deps.client.workflow.getHandle(id);
+  };
+
   /** Shopify as the master: available per variant SKU (= item code), summed over locations. */
   async function readShopify(channel: string): Promise<Array<[string, number]>> {
     if (!deps.shopify) throw ApplicationFailure.nonRetryable('systems.shopify is not wired', 'UNEXPECTED_ERROR');
@@ -159,7 +289,14 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
   }
 
   return {
-    async inventorySettings(channel: string): Promise<InventorySettings> {
+    /**
+     * A channel's stock settings. A shard asks for its part of the skuMap only; a channel whose ledger lives
+     * in shards asks for none (a skuMap of 50,000 entries would otherwise be in every run's history).
+     */
+    async inventorySettings(
+      channel: string,
+      opts: { shard?: { index: number; count: number }; skuMap?: boolean } = {},
+    ): Promise<InventorySettings> {
       const ch = channelConfig(channel);
       const inv = ch.inventory;
       const mp = ch.platform === 'marketplacer' ? marketplacerSettings(ch) : undefined;
@@ -168,7 +305,22 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         : STOCK_PUSH_LIMITS[ch.platform];
       const pushIntervalMs = (inv.pushIntervalSeconds * 1000) / timeScale;
       const offerSkusByItem: Record<string, string[]> = {};
-      for (const [offerSku, itemCode] of Object.entries(ch.skuMap)) (offerSkusByItem[itemCode] ??= []).push(offerSku);
+      if (opts.skuMap !== false) {
+        for (const [offerSku, itemCode] of Object.entries(ch.skuMap)) {
+          if (opts.shard && shardOf(itemCode, opts.shard.count) !== opts.shard.index) continue;
+          (offerSkusByItem[itemCode] ??= []).push(offerSku);
+        }
+      }
+      const lastUnits = {
+        below: inv.lastUnits.oneChannelBelow,
+        channel,
+        channels: stockChannels(config, ch.fulfilment),
+      };
+      // Everything a SKU's resting figure depends on: the same for every shard of the channel.
+      const restKey = createHash('sha256')
+        .update(JSON.stringify([inv.buffer, inv.skuBuffers, lastUnits, Object.entries(ch.skuMap).sort()]))
+        .digest('base64url')
+        .slice(0, 16);
       return {
         channel,
         enabled: inv.enabled,
@@ -195,11 +347,9 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           horizonMs: pushIntervalMs + ((mp ? 5 : ch.intake.pollIntervalSeconds) * 1000) / timeScale,
         },
         offerSkusByItem,
-        lastUnits: {
-          below: inv.lastUnits.oneChannelBelow,
-          channel,
-          channels: stockChannels(config, ch.fulfilment),
-        },
+        lastUnits,
+        restKey,
+        shardItems: inv.shardItems,
         intakeHold: {
           intervalMs: Object.fromEntries(
             config.channels
@@ -239,6 +389,193 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         return [...total.entries()];
       } catch (err) {
         throw toActivityFailure(err, 'peoplevox', 'GetReportData', 'SYSTEM_UNAVAILABLE');
+      }
+    },
+
+    /**
+     * The full read handed over as differences. Reads the whole master (paged: 50 requests for 50,000 items
+     * at 1,000 a page, each taking a slot from the reads' share of the budget), then asks the ledger —
+     * the channel workflow, or each shard — for the figures it holds (a query: nothing enters history),
+     * and hands over only the items that differ, with counts. A read where most items known in stock
+     * suddenly read 0 is not handed over (the caller raises STOCK_READ_HELD); a catalogue that outgrew
+     * its shards is not compared (the caller splits the ledger, then reads again from this read).
+     */
+    async readMasterDiff(input: ReadDiffInput): Promise<ReadDiffResult> {
+      const beat = setInterval(() => {
+        try {
+          Context.current().heartbeat();
+        } catch {
+          // not in an activity (unit use)
+        }
+      }, 2_000);
+      try {
+        const { startedAt, totals } = await sharedMasterRead(input.channel);
+        const items = totals.size;
+        const needs = shardCountFor(items, input.shardItems, input.shards);
+        if (needs > input.shards) return { startedAt, items, needsShards: needs, differences: 0 };
+        const ids = 'workflowId' in input.target ? [input.target.workflowId] : input.target.shardIds;
+        const held: MasterFigures[] = await Promise.all(
+          ids.map((id) => within(30_000, () => workflow(id).query(masterFiguresQuery, { newerThan: startedAt }))),
+        );
+        const figures: Record<string, number> = {};
+        const newer = new Set<string>();
+        for (const h of held) {
+          Object.assign(figures, h.figures);
+          for (const c of h.newer) newer.add(c);
+        }
+        const rows = [...totals.entries()];
+        const suspect = input.confirm ? undefined : suspectFullRead({ master: figures }, rows, input.guard);
+        if (suspect) return { startedAt, items, suspect, differences: 0 };
+        const drift: DriftReport = { at: Date.now(), checked: items, drifted: 0, units: 0, examples: [] };
+        const shardOfRow = (code: string) => ('workflowId' in input.target ? 0 : shardOf(code, ids.length));
+        const reads: ShardRead[] = ids.map(() => ({ at: startedAt, rows: [], absent: [], checked: 0 }));
+        let differences = 0;
+        for (const [code, raw] of rows) {
+          const read = reads[shardOfRow(code)]!;
+          read.checked++;
+          if (newer.has(code)) continue;
+          const value = Math.max(0, Math.trunc(raw));
+          const known = figures[code];
+          if (known === value) continue;
+          differences++;
+          read.rows.push([code, value]);
+          if (known === undefined) continue;
+          drift.drifted++;
+          drift.units += Math.abs(value - known);
+          if (drift.examples.length < 10) drift.examples.push({ itemCode: code, loopline: known, master: value });
+        }
+        for (const code of Object.keys(figures)) {
+          if (totals.has(code)) continue;
+          const read = reads[shardOfRow(code)]!;
+          if (read.absent.length < 500) read.absent.push(code);
+        }
+        log.info(
+          { channel: input.channel, items, differences, drifted: drift.drifted, ledgers: ids.length },
+          'full read compared',
+        );
+        if ('workflowId' in input.target) return { startedAt, items, drift, read: reads[0]!, differences };
+        await Promise.all(ids.map((id, k) => workflow(id).signal(shardInboxSignal, [{ read: reads[k]! }])));
+        return { startedAt, items, drift, differences };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /**
+     * One push for a channel whose ledger lives in shards: asks every shard for its next rows (a query),
+     * takes the first `maxRows` of them in push order (sell-outs, restocks, oldest changes: what one ledger
+     * would have sent), leaves out SKUs the channel does not list, sends one STO01, and tells each shard what
+     * went (a signal). The rows never enter the channel's history; the result is counts. A retry after a
+     * lost answer asks the shards again and sends the same figures (absolute quantities).
+     */
+    async pushFromShards(input: ShardPushInput): Promise<ShardPushResult> {
+      // The first pushes of a large catalogue carry 10,000 rows gathered from every shard: it beats meanwhile.
+      const beat = setInterval(() => {
+        try {
+          Context.current().heartbeat();
+        } catch {
+          // not in an activity (unit use)
+        }
+      }, 2_000);
+      try {
+        const ch = channelConfig(input.channel);
+        if (ch.platform !== 'mirakl' && ch.platform !== 'marketplacer') {
+          throw ApplicationFailure.nonRetryable(`no stock connector for ${ch.platform} yet`, 'UNEXPECTED_ERROR');
+        }
+        if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
+          throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
+        const now = Date.now();
+        const candidates: PushCandidates[] = await Promise.all(
+          input.shardIds.map((id) =>
+            within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
+          ),
+        );
+        const batch = mergeCandidates(
+          candidates.map((c) => c.rows),
+          input.maxRows,
+        );
+        const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
+        for (const r of batch) byPriority[r.priority]++;
+        const listing = ch.platform === 'mirakl' ? deps.listing?.(input.channel) : undefined;
+        let listed: typeof batch = [];
+        const unlisted: typeof batch = [];
+        for (const r of batch) {
+          if (listing && (await listing.lists(r.offerSku)) === false) unlisted.push(r);
+          else listed.push(r);
+        }
+        let importId: string | undefined;
+        let direct: Awaited<ReturnType<MarketplacerStock['push']>> | undefined;
+        if (ch.platform === 'marketplacer') {
+          // Applies at once, row by row: a failed row stays pending in its shard (not reported as pushed), a
+          // refused one goes back to the channel to be parked, a variant the channel lacks is unlisted.
+          direct = await deps.marketplacerStock!.push(
+            ch,
+            listed.map((r) => [r.offerSku, r.quantity]),
+            input.key,
+          );
+          const out = new Set([...direct.failed, ...direct.unlisted, ...direct.rejected.map((r) => r.offerSku)]);
+          const gone = new Set(direct.unlisted);
+          for (const r of listed) if (gone.has(r.offerSku)) unlisted.push(r);
+          listed = listed.filter((r) => !out.has(r.offerSku));
+          if (listed.length === 0 && direct.failed.length > 0 && direct.rejected.length === 0) {
+            // Nothing got through: a failed push (the rows stay pending; the workflow counts it).
+            throw ApplicationFailure.retryable(
+              `no variant updated (${direct.failed.length} failed)`,
+              'marketplacer:variantUpdate',
+            );
+          }
+        } else if (listed.length > 0) {
+          try {
+            importId = await deps
+              .mirakl(input.channel)
+              .importStock(listed.map((r) => ({ offerSku: r.offerSku, quantity: r.quantity })));
+          } catch (err) {
+            throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+          }
+        }
+        const acceptedAt = Date.now();
+        for (const r of listed)
+          if (r.returnDecidedAt !== undefined)
+            restockPropagation.observe({ channel: input.channel }, Math.max(0, acceptedAt - r.returnDecidedAt) / 1000);
+        log.info(
+          { channel: input.channel, key: input.key, rows: listed.length, unlisted: unlisted.length, importId },
+          'stock pushed from shards (STO01)',
+        );
+        const taken = new Map<number, { rows: Array<[string, number]>; unlisted: string[] }>();
+        const slot = (k: number) => taken.get(k) ?? taken.set(k, { rows: [], unlisted: [] }).get(k)!;
+        for (const r of listed) slot(r.shard).rows.push([r.offerSku, r.quantity]);
+        for (const r of unlisted) slot(r.shard).unlisted.push(r.offerSku);
+        await Promise.all(
+          [...taken].map(async ([k, part]) => {
+            try {
+              await workflow(input.shardIds[k]!).signal(shardInboxSignal, [
+                { pushed: { seq: input.seq, ...(importId ? { importId } : {}), ...part } },
+              ]);
+            } catch (err) {
+              // The shard pushes those rows again next time (same figures): harmless.
+              log.warn({ err: (err as Error).message, shard: k }, 'shard not told of a push');
+            }
+          }),
+        );
+        const pending = candidates.map((c, k) => {
+          const left = Math.max(0, c.pending - (taken.get(k)?.rows.length ?? 0) - (taken.get(k)?.unlisted.length ?? 0));
+          return left > 0 ? { pending: left, oldestSince: c.oldestSince } : { pending: 0 };
+        });
+        return {
+          rows: batch.length,
+          byPriority,
+          ...(importId ? { importId } : {}),
+          acceptedAt,
+          unlisted: unlisted.length,
+          shards: [...taken.keys()].filter((k) => taken.get(k)!.rows.length > 0).sort((a, b) => a - b),
+          pending,
+          ...(direct?.failed.length ? { failed: direct.failed.length } : {}),
+          ...(direct?.rejected.length ? { rejected: direct.rejected } : {}),
+          ...(direct?.readBack ? { readBack: direct.readBack } : {}),
+          ...(direct?.unmappedVariants ? { unmappedVariants: direct.unmappedVariants } : {}),
+        };
+      } finally {
+        clearInterval(beat);
       }
     },
 
@@ -351,9 +688,8 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       let available: Record<string, number> | undefined;
       if (deps.client) {
         try {
-          available = await deps.client.workflow
-            .getHandle(inventoryWorkflowId(input.channel, deps.config.temporal.idScope))
-            .query(availableQuery, codes);
+          // The channel's inventory workflow, or the shards holding these items (src/inventory/available.ts).
+          available = await masterAvailable(deps.client, deps.config, input.channel, codes);
         } catch (err) {
           log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');
         }

@@ -5,6 +5,7 @@ export { despatchSweepWorkflow } from './despatch-sweep';
 export { despatchExceptionWorkflow } from './despatch-exception';
 export { pushedOrdersWorkflow } from './pushed-orders';
 export { inventoryWorkflow } from './inventory';
+export { inventoryShardWorkflow } from './inventory-shard';
 export { catalogueAuditWorkflow } from './catalogue-audit';
 export { payoutReconciliationWorkflow } from './payout-reconciliation';
 export {

@@ -5,53 +5,67 @@
 //   → follow the import (STO02) and its error report (STO03): a rejected SKU is parked for merchandising
 //   → a full read of the master on a timer corrects drift and reports how much it found
 //   → health (sync age, oldest pending change, pending count, failed pushes) as a query; alert when stale
-//   → continue-as-new when the server suggests it, carrying the ledger as plain data.
-// Bounded whatever arrives (docs/security.md): a stock event for an item code the master does not have
-// (random codes from a forged or broken callback) is counted and dropped, never added to the ledger (a
-// new item is learned by the next full read); messages that arrive before the settings are held up to a
-// cap. So the ledger, and the continue-as-new payload that carries it, stay the size of the catalogue.
+//   → continue-as-new when the server suggests it.
+// Bounded whatever the catalogue (docs/inventory.md, "Scale"):
+//   - a full read is handed over as differences: the activity reads the master page by page and compares
+//     it with the figures the ledger holds (a query), so only items that differ enter history;
+//   - up to `inventory.shardItems` items the ledger lives here ('local'); beyond, in shard workflows
+//     (workflows/inventory-shard.ts, a power of two of them, split as the catalogue grows): this workflow
+//     routes stock events and reservations to them, and each push asks them for their rows (an activity
+//     that queries them and tells them what went), so neither the rows nor the ledger pass through here;
+//   - carried across continue-as-new compacted: an item at rest costs its master figure.
+// Bounded whatever arrives (docs/security.md): a stock event for an item code the master does not have is
+// counted and dropped, never added to the ledger (a new item is learned by the next full read); messages
+// that arrive before the settings are held up to a cap.
+// Histories from before shards (patch 'inventory-shards') replay the frozen workflows/inventory-v1.ts,
+// whose state this workflow takes over at its next continue-as-new.
 // No I/O here: every effect is an activity.
 import {
   ActivityFailure,
+  ParentClosePolicy,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
+  sleep,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { InventoryActivities, InventorySettings } from '../activities/inventory';
 import { SA } from '../src/temporal/search-attributes';
 import {
   applyEvents,
+  applyRead,
   applyReservations,
   applyRestocks,
   returnWaiting,
+  compactLedger,
   emptyLedger,
+  expandLedger,
   expireReservations,
-  refreshItem,
-  relist,
-  reservationCount,
+  itemsKnown,
   markRejected,
   markSent,
   markUnlisted,
-  suspectFullRead,
-  unlistedBefore,
+  masterAtOf,
   nextBatch,
   oldestPending,
   pendingCount,
-  reconcile,
+  refreshAll,
+  refreshItem,
   refreshVelocity,
+  relist,
   requeue,
+  reservationCount,
   retryRejected,
-  type DriftReport,
+  splitLedger,
+  unlistedBefore,
   type Ledger,
   type PushPriority,
-  type RejectedSku,
   type ReservationChange,
   type RestockEvent,
   type StockEvent,
@@ -65,176 +79,35 @@ import {
 } from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
 import { stockPushKey } from '../src/inventory/keys';
+import { shardCountFor, shardOf, shardWorkflowId } from '../src/inventory/shards';
+import { inventoryWorkflowV1 } from './inventory-v1';
+import { inventoryShardWorkflow } from './inventory-shard';
+import {
+  availableQuery,
+  confirmFullReadUpdate,
+  fullReadSignal,
+  healthQuery,
+  layoutQuery,
+  masterFiguresQuery,
+  orderStockSignal,
+  pendingQuery,
+  restockSignal,
+  retrySkuUpdate,
+  shardInboxSignal,
+  shardReportSignal,
+  stockEventsSignal,
+  MAX_EARLY_MESSAGES,
+  UNKNOWN_SAMPLE,
+  type ImportInFlight,
+  type InventoryHealth,
+  type InventoryWorkflowInput,
+  type InventoryWorkflowState,
+  type ShardEntry,
+  type ShardImportOutcome,
+  type ShardReport,
+} from './inventory-defs';
 
-// ---- messages -------------------------------------------------------------------------------------
-/** A batch of master changes. Senders batch and coalesce, so 10,000 events a minute are a few signals. */
-export const stockEventsSignal = defineSignal<[StockEvent[]]>('stockEvents');
-/**
- * Order lines seen by the intake of any channel sharing this master (reserve), their warehouse order
- * sent (allocated), or cancelled/refused before allocation (release). Deduplicated by key in the ledger.
- */
-export const orderStockSignal = defineSignal<[ReservationChange[]]>('orderStock');
-/**
- * Returned goods back on sale (a return's restock decision), sent to every channel selling the item at once:
- * pushed ahead of ordinary changes, deduplicated by key (src/inventory/ledger.ts, "restocks from returns").
- */
-export const restockSignal = defineSignal<[RestockEvent[]]>('restock');
-/** Read the whole master now (an operator, or a GoodsReceived / IncrementalChanges callback). */
-export const fullReadSignal = defineSignal('requestFullRead');
-/** An operator fixed a rejected SKU (offer created, mapping corrected): push it again. */
-export const retrySkuUpdate = defineUpdate<boolean, [string]>('retrySku');
-/**
- * An operator checked a held full read (most items suddenly at 0) and the figures are real: the next read
- * is applied whatever it shows, and one starts now. Returns whether a read was being held.
- */
-export const confirmFullReadUpdate = defineUpdate<boolean>('confirmFullRead');
-export const healthQuery = defineQuery<InventoryHealth>('health');
-/** The master's available per item code, as this workflow knows it (the order acceptance check). */
-export const availableQuery = defineQuery<Record<string, number>, [string[]]>('available');
-export const pendingQuery = defineQuery<Array<{ offerSku: string; quantity: number; since: number }>, [number?]>(
-  'pending',
-);
-
-export interface InventoryWorkflowInput {
-  channel: string;
-  /** Carried across continue-as-new. */
-  resume?: InventoryWorkflowState;
-  /** Continue-as-new at this history length (default from settings); tests lower it. */
-  maxHistoryEvents?: number;
-}
-
-export interface ImportInFlight {
-  importId: string;
-  rows: Array<[string, number]>;
-  pushedAt: number;
-  /** Next STO02 check. */
-  checkAt: number;
-  /** COMPLETE with an error report still to read (STO03). */
-  reportDue?: boolean;
-}
-
-export interface InventoryCounters {
-  createdAt: number;
-  runs: number;
-  signals: number;
-  eventsReceived: number;
-  eventsApplied: number;
-  pushes: number;
-  rowsPushed: number;
-  rowsByPriority: Record<PushPriority, number>;
-  failedPushes: number;
-  lastPushError?: string;
-  lastPushAt?: number;
-  lastSuccessfulPushAt?: number;
-  importsCompleted: number;
-  importsFailed: number;
-  rejectedSkus: number;
-  fullReads: number;
-  lastDrift?: DriftReport;
-  driftUnitsTotal: number;
-  /** Reservation changes received (orderStock signals' entries). */
-  reservationChanges?: number;
-  /** Pushes held back for an intake poll due within the hold (see intakeHoldUntil). */
-  heldForIntake?: number;
-  /** lastSuccessfulPushAt (or createdAt) of the incident already alerted, so one alert per incident. */
-  staleAlertFor?: number;
-  /** Stock events for item codes the master does not have: dropped (bounded ledger). */
-  eventsUnknown?: number;
-  /** A few of those codes, newest last, for the health query. */
-  unknownSample?: string[];
-  /** Messages dropped because too many arrived before the settings. */
-  earlyDropped?: number;
-  /** Offer SKUs the pushes left out because the channel does not list them. */
-  unlistedSkus?: number;
-  /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
-  heldReads?: number;
-  /** Targets read back after a push (Marketplacer): pushes in a row whose every row read back differs. */
-  readBackMisses?: number;
-  /** Since when the channel looks inactive (CHANNEL_CONNECTION_INACTIVE raised), until a read-back matches. */
-  connectionInactiveSince?: number;
-  lastReadBack?: ReadBackReport & { at: number };
-  /** Variants no master item code feeds (Marketplacer), as last reported, and the set last alerted. */
-  unmappedVariants?: UnmappedVariantsReport;
-  unmappedAlerted?: string;
-  /** Restock events from returns received. */
-  restocks?: number;
-}
-
-/** A full read that was not applied: most items known in stock suddenly read 0. */
-export interface HeldRead {
-  at: number;
-  inStock: number;
-  droppedToZero: number;
-}
-
-export interface InventoryWorkflowState {
-  channel: string;
-  ledger: Ledger;
-  imports: ImportInFlight[];
-  counters: InventoryCounters;
-  pushSeq: number;
-  nextPushAt: number;
-  /** Channel → when its intake last sent reservations (epoch ms, the intake's clock): its poll rhythm. */
-  intakeSeenAt?: Record<string, number>;
-  nextStatusAt: number;
-  nextErrorsAt: number;
-  nextFullReadAt: number;
-  /** The last full read held for confirmation, until a read is applied. */
-  heldRead?: HeldRead;
-  /** An operator confirmed: apply the next full read whatever it shows. */
-  confirmNextRead?: boolean;
-}
-
-/** Messages held before the settings arrive (one activity); beyond this, stock events are dropped. */
-export const MAX_EARLY_MESSAGES = 1000;
-/** Unknown item codes kept as examples in the health query. */
-export const UNKNOWN_SAMPLE = 20;
-
-export interface InventoryHealth {
-  channel: string;
-  /** ms since the last successful push (since the workflow started, before the first). */
-  syncAgeMs: number;
-  /** ms since the oldest change that has not reached the channel yet; 0 when nothing waits. */
-  oldestPendingMs: number;
-  pendingCount: number;
-  failedPushes: number;
-  lastPushError?: string;
-  pushes: number;
-  rowsPushed: number;
-  rowsByPriority: Record<PushPriority, number>;
-  importsInFlight: number;
-  rejected: RejectedSku[];
-  lastDrift?: DriftReport;
-  driftUnitsTotal: number;
-  fullReads: number;
-  eventsReceived: number;
-  signals: number;
-  /** Order lines reserved and not yet reflected by the master (rows, units), and dedupe keys held. */
-  reservations: { rows: number; units: number; keys: number; received: number };
-  /** Units released, by rule (allocation, allocated-figure, cancelled, refused, operator, expired). */
-  reservationsReleased: Record<string, number>;
-  /** Pushes that waited for an intake poll due shortly (aligning pushes with the intake). */
-  heldForIntake: number;
-  /** Offer SKUs the channel does not list (never pushed), and how many pushes left out. */
-  unlisted: { skus: number; leftOut: number };
-  /** A full read held for confirmation (most items suddenly at 0), if any. */
-  heldRead?: HeldRead;
-  /** Targets that apply at once and are read back (Marketplacer): the connection and the variant mapping. */
-  target?: {
-    connectionInactiveSince?: number;
-    lastReadBack?: ReadBackReport & { at: number };
-    unmappedVariants?: UnmappedVariantsReport;
-  };
-  itemsKnown: number;
-  /** Stock events dropped because the master has no such item code, and a few of those codes. */
-  eventsUnknown: number;
-  unknownSample: string[];
-  lastPushAt?: number;
-  lastSuccessfulPushAt?: number;
-  nextPushAt: number;
-  historyLength: number;
-  runs: number;
-}
+export * from './inventory-defs';
 
 // ---- activities -----------------------------------------------------------------------------------
 const local = proxyActivities<Pick<InventoryActivities, 'inventorySettings' | 'raiseInventoryAlert'>>({
@@ -244,7 +117,10 @@ const local = proxyActivities<Pick<InventoryActivities, 'inventorySettings' | 'r
 
 function targetActs(taskQueue: string) {
   return proxyActivities<
-    Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections' | 'checkListing'>
+    Pick<
+      InventoryActivities,
+      'pushStock' | 'pushFromShards' | 'checkStockImport' | 'stockImportRejections' | 'checkListing'
+    >
   >({
     taskQueue,
     startToCloseTimeout: '1m',
@@ -260,23 +136,46 @@ function targetActs(taskQueue: string) {
  * import stays followed) and the next call waits for the window, counted from the end of the failed one.
  */
 function limitedTargetActs(taskQueue: string) {
-  return proxyActivities<Pick<InventoryActivities, 'pushStock' | 'checkStockImport' | 'stockImportRejections'>>({
+  return proxyActivities<
+    Pick<InventoryActivities, 'pushStock' | 'pushFromShards' | 'checkStockImport' | 'stockImportRejections'>
+  >({
     taskQueue,
     startToCloseTimeout: '1m',
     retry: { maximumAttempts: 1 },
   });
 }
 
-function masterActs(taskQueue: string) {
-  return proxyActivities<Pick<InventoryActivities, 'readMasterAvailability'>>({
+/** A push gathered from the shards: one attempt as above, but the first pushes of 50,000 items take a while. */
+function shardPushActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'pushFromShards'>>({
     taskQueue,
-    startToCloseTimeout: '5m',
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '1m',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+function masterActs(taskQueue: string) {
+  return proxyActivities<Pick<InventoryActivities, 'readMasterDiff'>>({
+    taskQueue,
+    // 50,000 items are 50 pages, each waiting for a slot of the reads' share of the Peoplevox budget: a
+    // few minutes at the documented rate. The activity beats while it reads.
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '2m',
     retry: { initialInterval: '2s', maximumInterval: '1m', backoffCoefficient: 2, maximumAttempts: 5 },
   });
 }
 
 // ---- the workflow ---------------------------------------------------------------------------------
 export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<InventoryWorkflowState> {
+  // Runs recorded before shards replay as they ran; every new run (and their next continue-as-new) is here.
+  if (!patched('inventory-shards')) return inventoryWorkflowV1(input);
+  return inventoryChannel(input);
+}
+
+type Incoming = { events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] };
+
+async function inventoryChannel(input: InventoryWorkflowInput): Promise<InventoryWorkflowState> {
   const startedAt = Date.now();
   const state: InventoryWorkflowState = input.resume ?? {
     channel: input.channel,
@@ -306,18 +205,34 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     nextFullReadAt: startedAt,
   };
   state.counters.runs++;
-  const l = state.ledger;
+  state.mode ??= 'local';
+  let l: Ledger = state.ledger;
   let settings: InventorySettings | undefined;
   // Messages that arrive before the settings, in arrival order.
-  const early: Array<{ events: StockEvent[] } | { changes: ReservationChange[] } | { restocks: RestockEvent[] }> = [];
+  const early: Incoming[] = [];
   let dirty = false;
   let fullReadRequested = false;
-  // Histories recorded before the bounds replay without them.
-  const bounded = patched('inventory-bounded-items');
+  const myId = workflowInfo().workflowId;
+  const gen = state.shards?.gen ?? workflowInfo().firstExecutionRunId.slice(-8);
+  // Sharded: what each shard is still to be told, in order; one forwarder per shard sends it.
+  const outbox = new Map<number, ShardEntry[]>(
+    Object.entries(state.outbox ?? {}).map(([k, v]) => [Number(k), v] as [number, ShardEntry[]]),
+  );
+  delete state.outbox;
+  const forwarders = new Set<number>();
+  let forwarding = 0;
+  // While the ledger is split into more shards, routing waits (then goes by the new count).
+  let resharding = false;
+  const afterReshard: Array<() => void> = [];
+  /** Most items one workflow holds (inventory.shardItems; from the settings). */
+  let perShard = Infinity;
+
+  const sharded = () => state.mode === 'sharded' && state.shards !== undefined;
+  const shardId = (k: number) => shardWorkflowId(myId, gen, k);
+  const shardIds = () => Array.from({ length: state.shards?.count ?? 0 }, (_, k) => shardId(k));
 
   /** The events whose item code the master has; the others are counted and dropped (see the top). */
   function knownOnly(events: StockEvent[]): StockEvent[] {
-    if (!bounded) return events;
     const known = events.filter((e) => l.master[e[0]] !== undefined);
     const unknown = events.length - known.length;
     if (unknown === 0) return known;
@@ -330,18 +245,119 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     return known;
   }
 
-  function holdEarly(m: (typeof early)[number]) {
-    if (bounded && early.length >= MAX_EARLY_MESSAGES) {
+  function holdEarly(m: Incoming) {
+    if (early.length >= MAX_EARLY_MESSAGES) {
       // A full read follows the settings at once: stock figures can go; reservations are kept.
       const i = early.findIndex((x) => 'events' in x);
-      if ('events' in m || i < 0) {
-        state.counters.earlyDropped = (state.counters.earlyDropped ?? 0) + 1;
-        return;
-      }
-      early.splice(i, 1);
       state.counters.earlyDropped = (state.counters.earlyDropped ?? 0) + 1;
+      if ('events' in m || i < 0) return;
+      early.splice(i, 1);
     }
     early.push(m);
+  }
+
+  // ---- routing to shards ----------------------------------------------------------------------------
+  function enqueue(k: number, entry: ShardEntry) {
+    const q = outbox.get(k) ?? [];
+    const last = q[q.length - 1];
+    // Consecutive events (or reservation changes) travel as one entry.
+    if (last && 'events' in last && 'events' in entry) last.events.push(...entry.events);
+    else if (last && 'restocks' in last && 'restocks' in entry) last.restocks.push(...entry.restocks);
+    else if (last && 'changes' in last && 'changes' in entry) last.changes.push(...entry.changes);
+    else q.push(entry);
+    outbox.set(k, q);
+  }
+  function whenRouting(f: () => void) {
+    if (resharding) afterReshard.push(f);
+    else f();
+  }
+  function broadcast(entry: ShardEntry) {
+    whenRouting(() => {
+      for (let k = 0; k < state.shards!.count; k++) enqueue(k, entry);
+    });
+  }
+  function route(m: Incoming) {
+    whenRouting(() => {
+      const count = state.shards!.count;
+      if ('events' in m) {
+        for (const e of m.events) enqueue(shardOf(e[0], count), { events: [e] });
+        return;
+      }
+      if ('restocks' in m) {
+        for (const r of m.restocks) enqueue(shardOf(r.itemCode, count), { restocks: [r] });
+        return;
+      }
+      for (const c of m.changes) {
+        // A reserve names its item; a release or an allocation names only its key: every shard hears it
+        // (one that never reserved the key ignores it), unless the sender named the item.
+        const code = c.op === 'reserve' ? c.itemCode : (c as { itemCode?: string }).itemCode;
+        if (code) enqueue(shardOf(code, count), { changes: [c] });
+        else for (let k = 0; k < count; k++) enqueue(k, { changes: [c] });
+      }
+    });
+  }
+  function startForwarder(k: number) {
+    if (forwarders.has(k)) return;
+    forwarders.add(k);
+    void (async () => {
+      let failures = 0;
+      for (;;) {
+        await condition(() => (outbox.get(k)?.length ?? 0) > 0);
+        const entries = outbox.get(k)!.splice(0);
+        forwarding++;
+        try {
+          await getExternalWorkflowHandle(shardId(k)).signal(shardInboxSignal, entries);
+          failures = 0;
+        } catch {
+          // Not delivered: keep them first in line, wait, and (after a few tries) start the shard again —
+          // an operator may have terminated it; the next full read gives it its items back.
+          outbox.set(k, [...entries, ...(outbox.get(k) ?? [])]);
+          failures++;
+          if (failures >= 3 && settings) await startShard(k, state.shards!.count).catch(() => undefined);
+          await sleep(Math.max(100, (settings?.pushIntervalMs ?? 60_000) / 4));
+        } finally {
+          forwarding--;
+        }
+      }
+    })();
+  }
+  async function startShard(k: number, count: number, initial?: Ledger): Promise<void> {
+    try {
+      await startChild(inventoryShardWorkflow, {
+        workflowId: shardId(k),
+        taskQueue: settings!.taskQueues.inventory,
+        // A shard outlives each run of this workflow (continue-as-new closes the run).
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            channel: state.channel,
+            index: k,
+            count,
+            parentId: myId,
+            gen,
+            ...(initial ? { initial } : {}),
+            ...(input.maxHistoryEvents ? { maxHistoryEvents: input.maxHistoryEvents } : {}),
+          },
+        ],
+      });
+    } catch (err) {
+      // Already running (this workflow was reset or restarted): it keeps its items.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  // ---- ledger-wide figures, wherever the ledger lives ------------------------------------------------
+  const reports = (): ShardReport[] => Object.values(state.shards?.reports ?? {});
+  function pending(): number {
+    if (!sharded()) return pendingCount(l);
+    return reports().reduce((n, r) => n + r.pending, 0);
+  }
+  function oldest(): number | undefined {
+    if (!sharded()) return oldestPending(l);
+    let o: number | undefined;
+    for (const r of reports())
+      if (r.oldestSince !== undefined && (o === undefined || r.oldestSince < o)) o = r.oldestSince;
+    return o;
   }
 
   // Handlers first, before any await.
@@ -350,6 +366,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     state.counters.eventsReceived += events.length;
     if (!settings) {
       holdEarly({ events });
+      return;
+    }
+    if (sharded()) {
+      route({ events });
       return;
     }
     state.counters.eventsApplied += applyEvents(l, settings, knownOnly(events), Date.now());
@@ -363,6 +383,10 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       return;
     }
     noteIntake(changes);
+    if (sharded()) {
+      route({ changes });
+      return;
+    }
     if (applyReservations(l, settings, changes, Date.now()).length > 0) dirty = true;
   });
   let intakeBatches = 0;
@@ -384,13 +408,28 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       holdEarly({ restocks });
       return;
     }
+    if (sharded()) {
+      route({ restocks });
+      return;
+    }
     if (applyRestocks(l, settings, restocks, Date.now(), settings.restockHoldMs).length > 0) dirty = true;
+  });
+  setHandler(shardReportSignal, (r) => {
+    if (!state.shards) return;
+    state.shards.reports[r.index] = r;
+    if (r.pending > 0) dirty = true;
   });
   setHandler(fullReadSignal, () => {
     fullReadRequested = true;
   });
   setHandler(retrySkuUpdate, async (offerSku) => {
     await condition(() => settings !== undefined);
+    if (sharded()) {
+      if (!l.rejected[offerSku]) return false;
+      delete l.rejected[offerSku];
+      broadcast({ retry: offerSku });
+      return true;
+    }
     const ok = retryRejected(l, settings!, offerSku, Date.now());
     if (ok) dirty = true;
     return ok;
@@ -402,42 +441,61 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     return held;
   });
   setHandler(healthQuery, () => health());
+  setHandler(layoutQuery, () =>
+    sharded()
+      ? { channel: state.channel, mode: 'sharded', count: state.shards!.count, ids: shardIds(), resharding }
+      : { channel: state.channel, mode: 'local', count: 1, ids: [myId], resharding },
+  );
   setHandler(availableQuery, (codes) => {
+    if (sharded()) {
+      throw new Error(`the ledger of ${state.channel} is in ${state.shards!.count} shards: ask them (inventoryLayout)`);
+    }
     const out: Record<string, number> = {};
     for (const c of codes) if (l.master[c] !== undefined) out[c] = l.master[c];
     return out;
   });
+  setHandler(masterFiguresQuery, ({ newerThan }) => ({
+    figures: l.master,
+    newer: Object.keys(l.masterAt).filter((c) => masterAtOf(l, c) > newerThan),
+  }));
   setHandler(pendingQuery, (max) =>
-    nextBatch(l, max ?? 100).map((r) => ({ offerSku: r.offerSku, quantity: r.quantity, since: r.since })),
+    sharded()
+      ? []
+      : nextBatch(l, max ?? 100).map((r) => ({ offerSku: r.offerSku, quantity: r.quantity, since: r.since })),
   );
 
-  settings = await local.inventorySettings(state.channel);
+  const wantSkuMap = !sharded();
+  settings = await local.inventorySettings(state.channel, wantSkuMap ? {} : { skuMap: false });
   if (input.maxHistoryEvents) settings = { ...settings, maxHistoryEvents: input.maxHistoryEvents };
   const s: InventorySettings = settings;
+  if (!sharded() && expandLedger(l, s)) refreshAll(l, s, Date.now());
+  if (sharded()) for (let k = 0; k < state.shards!.count; k++) startForwarder(k);
   for (const m of early.splice(0)) {
-    if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
+    if ('changes' in m) noteIntake(m.changes);
+    if (sharded()) route(m);
+    else if ('events' in m) state.counters.eventsApplied += applyEvents(l, s, knownOnly(m.events), Date.now());
     else if ('restocks' in m) applyRestocks(l, s, m.restocks, Date.now(), s.restockHoldMs);
-    else {
-      noteIntake(m.changes);
-      applyReservations(l, s, m.changes, Date.now());
-    }
+    else applyReservations(l, s, m.changes, Date.now());
   }
   upsertSearchAttributes([{ key: SA.Channel, value: state.channel }] as never);
   if (!s.enabled) {
     // Stock sync off for this channel: keep absorbing (the acceptance check still reads the master).
-    await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents);
-    return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
+    await condition(() => renewDue());
+    return await renew();
   }
   const target = targetActs(s.taskQueues.inventory);
   const limitedTarget = limitedTargetActs(s.taskQueues.inventory);
-  // The full read runs on the inventory queue too: one or two Peoplevox calls every few minutes, paced by
-  // the shared Peoplevox client like every other call from this worker.
+  const shardPush = shardPushActs(s.taskQueues.inventory);
+  // The full read runs on the inventory queue too, paced by the shared Peoplevox budget like every call.
   const master = masterActs(s.taskQueues.inventory);
   const maxRows = rowsPerPush(s.limit, s.maxRowsPerPush);
+  perShard = s.shardItems ?? Infinity;
+  // A ledger carried from before shards may already be too big for one workflow.
+  if (!sharded() && itemsKnown(l) > perShard) await reshard(shardCountFor(itemsKnown(l), perShard, 1));
 
   for (;;) {
     const now = Date.now();
-    const waiting = pendingCount(l) > 0;
+    const waiting = pending() > 0;
     const wakeAt = Math.min(
       waiting ? state.nextPushAt : Infinity,
       state.imports.length > 0 ? Math.max(state.imports[0]!.checkAt, importGate(state.imports[0]!)) : Infinity,
@@ -445,21 +503,17 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       staleAlertAt(),
     );
     await condition(
-      () =>
-        (dirty && Date.now() >= state.nextPushAt) ||
-        fullReadRequested ||
-        workflowInfo().continueAsNewSuggested ||
-        workflowInfo().historyLength > s.maxHistoryEvents,
+      () => (dirty && Date.now() >= state.nextPushAt) || fullReadRequested || renewDue(),
       Math.max(1, wakeAt - now),
     );
     dirty = false;
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents) {
-      return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
+    if (renewDue()) return await renew();
+    if (!sharded()) {
+      // Reservations past their TTL (a lost release) stop holding stock back (shards see to their own).
+      for (const code of expireReservations(l, s, Date.now())) refreshItem(l, s, code, Date.now());
     }
-    // Reservations past their TTL (a lost release) stop holding stock back.
-    for (const code of expireReservations(l, s, Date.now())) refreshItem(l, s, code, Date.now());
     if (fullReadRequested || Date.now() >= state.nextFullReadAt) await fullRead();
-    if (pendingCount(l) > 0 && Date.now() >= state.nextPushAt) {
+    if (pending() > 0 && Date.now() >= state.nextPushAt) {
       await holdForIntake();
       await push();
     }
@@ -469,38 +523,110 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   }
 
   // ---- steps (hoisted) ------------------------------------------------------------------------------
+  function renewDue(): boolean {
+    return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings!.maxHistoryEvents;
+  }
+
+  /** Continue as new: what waits for the shards goes along; a local ledger goes compacted. */
+  async function renew(): Promise<InventoryWorkflowState> {
+    await condition(() => forwarding === 0, 10_000);
+    const left = [...outbox].filter(([, q]) => q.length > 0);
+    if (left.length > 0) state.outbox = Object.fromEntries(left);
+    if (!sharded()) state.ledger = compactLedger(l, settings!);
+    return await continueAsNew<typeof inventoryWorkflow>({ ...input, resume: state });
+  }
+
+  /**
+   * Splits the ledger into `to` shards: from here (the first time) each shard starts with its part; later,
+   * each shard keeps the items of the new count and hands the rest to its new sibling. Routing waits
+   * meanwhile; imports in flight are followed to their end first (their rows are recorded by shard).
+   */
+  async function reshard(to: number): Promise<void> {
+    const drainUntil = Date.now() + 5 * s.pushIntervalMs;
+    while (state.imports.length > 0 && Date.now() < drainUntil) {
+      const head = state.imports[0]!;
+      const at = Math.max(head.checkAt, importGate(head));
+      if (at > Date.now()) await sleep(at - Date.now());
+      await followImport(head);
+    }
+    resharding = true;
+    try {
+      if (!sharded()) {
+        const rejected = { ...l.rejected };
+        const released = l.released;
+        const parts = Array.from({ length: to }, (_, k) => splitLedger(l, s, (code) => shardOf(code, to) === k));
+        state.mode = 'sharded';
+        state.shards = { count: to, gen, reports: {} };
+        for (let k = 0; k < to; k++) await startShard(k, to, compactLedger(parts[k]!, s));
+        // Here stay the channel's rejected SKUs (health, retrySku) and release counts; the rest is the shards'.
+        state.ledger = l = emptyLedger();
+        l.rejected = rejected;
+        if (released) l.released = released;
+        for (let k = 0; k < to; k++) startForwarder(k);
+      } else {
+        const from = state.shards!.count;
+        for (let k = from; k < to; k++) await startShard(k, to);
+        for (let k = 0; k < from; k++) enqueue(k, { reshard: to });
+        for (let k = from; k < to; k++) startForwarder(k);
+        await condition(
+          () => Array.from({ length: from }, (_, k) => state.shards!.reports[k]?.count === to).every(Boolean),
+          Math.max(60_000, 20 * s.pushIntervalMs),
+        );
+        state.shards!.count = to;
+      }
+    } finally {
+      resharding = false;
+      for (const f of afterReshard.splice(0)) f();
+    }
+  }
+
   async function fullRead(): Promise<void> {
     fullReadRequested = false;
     const readStartedAt = Date.now();
     try {
-      const rows = await master.readMasterAvailability({ channel: state.channel });
-      const suspect = state.confirmNextRead ? undefined : suspectFullRead(l, rows, s.fullReadGuard);
-      if (suspect) {
+      const r = await master.readMasterDiff({
+        channel: state.channel,
+        target: sharded() ? { shardIds: shardIds() } : { workflowId: myId },
+        shards: sharded() ? state.shards!.count : 1,
+        shardItems: Number.isFinite(perShard) ? perShard : Number.MAX_SAFE_INTEGER,
+        confirm: state.confirmNextRead === true,
+        ...(s.fullReadGuard ? { guard: s.fullReadGuard } : {}),
+      });
+      if (r.needsShards) {
+        // The catalogue outgrew the ledger's shards: split, then read again at once (the same read, shared).
+        await reshard(r.needsShards);
+        fullReadRequested = true;
+        return;
+      }
+      if (r.suspect) {
         // Not applied: a sell-out of most of the catalogue at once is far likelier a broken report than
         // real. Callbacks keep flowing; the next read is applied if it looks normal, or once confirmed.
         const first = state.heldRead === undefined;
-        state.heldRead = { at: readStartedAt, ...suspect };
+        state.heldRead = { at: r.startedAt, ...r.suspect };
         state.counters.heldReads = (state.counters.heldReads ?? 0) + 1;
         if (first) {
           await alert(`stock-read-held:${state.channel}:${readStartedAt}`, 'STOCK_READ_HELD', {
-            dropped: suspect.droppedToZero,
-            inStock: suspect.inStock,
+            dropped: r.suspect.droppedToZero,
+            inStock: r.suspect.inStock,
           });
         }
       } else {
-        const report = reconcile(l, s, rows, readStartedAt, Date.now());
+        if (r.read) applyRead(l, s, r.read, Date.now());
         state.counters.fullReads++;
-        state.counters.lastDrift = report;
-        state.counters.driftUnitsTotal += report.units;
+        if (r.drift) {
+          state.counters.lastDrift = r.drift;
+          state.counters.driftUnitsTotal += r.drift.units;
+        }
         state.heldRead = undefined;
         state.confirmNextRead = undefined;
-        await relistDue();
+        if (!sharded()) await relistDue();
       }
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       // Try again at the next interval; callbacks keep flowing meanwhile.
     }
-    state.nextFullReadAt = Date.now() + s.fullReadMs;
+    // On a grid (every channel of one master reads at the same moments, and shares the read).
+    state.nextFullReadAt = (Math.floor(Date.now() / s.fullReadMs) + 1) * s.fullReadMs;
   }
 
   /** SKUs marked unlisted long enough ago: ask the channel's list again; those it lists go back to the queue. */
@@ -517,7 +643,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   async function holdForIntake(): Promise<void> {
     if (!s.intakeHold || !state.intakeSeenAt) return;
     // Returned goods back on sale do not wait for an order poll: they go in this window.
-    if (returnWaiting(l)) return;
+    if (sharded() ? reports().some((r) => r.returnWaiting) : returnWaiting(l)) return;
     const until = intakeHoldUntil(
       Date.now(),
       state.intakeSeenAt,
@@ -532,9 +658,14 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       () => intakeBatches > batches || fullReadRequested || workflowInfo().continueAsNewSuggested,
       Math.max(1, until - Date.now()),
     );
+    if (sharded() && intakeBatches > batches) {
+      // The poll's reservations are on their way to the shards: let them arrive before asking for rows.
+      await condition(() => forwarding === 0 && [...outbox.values()].every((q) => q.length === 0), 2_000);
+    }
   }
 
   async function push(): Promise<void> {
+    if (sharded()) return pushFromShards();
     // The velocity buffer relaxes as sales stop; re-evaluate before choosing what to send.
     refreshVelocity(l, s, Date.now());
     const batch = nextBatch(l, maxRows);
@@ -588,9 +719,84 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, batch.length, s.pushIntervalMs, s.timeScale, s.marginMs);
   }
 
+  /** A push when the ledger lives in shards: the activity gathers their rows; counts come back. */
+  async function pushFromShards(): Promise<void> {
+    // Everything routed so far reaches the shards before they are asked for their rows.
+    await condition(() => forwarding === 0 && [...outbox.values()].every((q) => q.length === 0), 5_000);
+    state.pushSeq++;
+    const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
+    const askedAt = Date.now();
+    let rows: number;
+    try {
+      const r = await shardPush.pushFromShards({
+        channel: state.channel,
+        key,
+        seq: state.pushSeq,
+        shardIds: shardIds(),
+        maxRows,
+      });
+      r.pending.forEach((p, k) => {
+        const rep = state.shards!.reports[k];
+        // A report newer than the question stands; otherwise the push's own count does.
+        if (rep && rep.at > askedAt) return;
+        if (rep) {
+          rep.pending = p.pending;
+          if (p.oldestSince !== undefined) rep.oldestSince = p.oldestSince;
+          else delete rep.oldestSince;
+        }
+      });
+      dirty = pending() > 0;
+      if (r.rows === 0) {
+        // Nothing to send after all (coalesced away): the window stays open.
+        state.nextPushAt = Date.now() + Math.max(1, s.pushIntervalMs / 20);
+        return;
+      }
+      rows = r.rows;
+      state.counters.lastPushAt = askedAt;
+      if (r.unlisted > 0) state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted;
+      state.counters.pushes++;
+      state.counters.rowsPushed += r.rows;
+      for (const p of Object.keys(r.byPriority) as PushPriority[])
+        state.counters.rowsByPriority[p] = (state.counters.rowsByPriority[p] ?? 0) + r.byPriority[p];
+      state.counters.lastSuccessfulPushAt = r.acceptedAt;
+      state.counters.lastPushError = undefined;
+      // Targets that apply at once (Marketplacer): failed rows stayed pending in their shards; refused rows are
+      // parked here and in their shards; the read-back and the mapping as for a single ledger.
+      if (r.failed) dirty = true;
+      if (r.rejected?.length)
+        await handleRejections({ importId: key, shards: shardIds().map((_, k) => k) }, r.rejected);
+      if (r.readBack) await checkReadBack(r.readBack);
+      if (r.unmappedVariants) await checkUnmapped(r.unmappedVariants);
+      if (r.importId && s.limit.followImports) {
+        state.imports.push({
+          importId: r.importId,
+          rows: [],
+          shards: r.shards,
+          rowCount: r.rows,
+          pushedAt: r.acceptedAt,
+          checkAt: Date.now() + (s.limit.importStatusEveryMs ?? 15_000) / s.timeScale,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      state.counters.lastPushAt = askedAt;
+      state.counters.failedPushes++;
+      state.counters.lastPushError = err.cause?.message ?? err.message;
+      rows = 1;
+    }
+    state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
+  }
+
   /** When the next STO02 (or STO03, when the report is due) may be called, by the target's limits. */
   function importGate(imp: ImportInFlight): number {
     return imp.reportDue ? state.nextErrorsAt : state.nextStatusAt;
+  }
+
+  /** Tells the shards an import carried rows from how it ended. */
+  function importOutcome(imp: Pick<ImportInFlight, 'shards'>, outcome: { import: ShardImportOutcome }) {
+    whenRouting(() => {
+      for (const k of imp.shards ?? []) if (k < state.shards!.count) enqueue(k, outcome);
+    });
   }
 
   async function followImport(imp: ImportInFlight): Promise<void> {
@@ -613,17 +819,23 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       if (r.status === 'COMPLETE') {
         state.counters.importsCompleted++;
         if (r.hasErrorReport) imp.reportDue = true;
-        else state.imports.shift();
+        else {
+          state.imports.shift();
+          if (imp.shards) importOutcome(imp, { import: { importId: imp.importId, outcome: 'complete' } });
+        }
         return;
       }
       state.imports.shift();
       state.counters.importsFailed++;
-      requeue(
-        l,
-        s,
-        imp.rows.map(([sku]) => sku),
-        Date.now(),
-      );
+      if (imp.shards) importOutcome(imp, { import: { importId: imp.importId, outcome: 'failed' } });
+      else {
+        requeue(
+          l,
+          s,
+          imp.rows.map(([sku]) => sku),
+          Date.now(),
+        );
+      }
       dirty = true;
       await alert(`stock-import:${state.channel}:${imp.importId}`, 'STOCK_PUSH_FAILED', {
         importId: imp.importId,
@@ -677,10 +889,19 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   }
 
   async function handleRejections(
-    imp: Pick<ImportInFlight, 'importId'>,
+    imp: Pick<ImportInFlight, 'importId' | 'shards'>,
     rejected: Array<{ offerSku: string; quantity: number; message: string }>,
   ): Promise<void> {
-    const parked = markRejected(l, rejected, imp.importId, Date.now());
+    let parked;
+    if (imp.shards) {
+      // The shards park their SKUs (never pushed again until retried); the channel keeps the list for
+      // health and retrySku.
+      importOutcome(imp, { import: { importId: imp.importId, outcome: 'complete', rejected } });
+      const fresh = rejected.filter((r) => !l.rejected[r.offerSku]);
+      parked = markRejected(l, fresh, imp.importId, Date.now());
+    } else {
+      parked = markRejected(l, rejected, imp.importId, Date.now());
+    }
     state.counters.rejectedSkus += parked.length;
     // One exception per SKU, owned by merchandising; the first few alert one by one, the rest in one line.
     for (const r of parked.slice(0, 5)) {
@@ -700,7 +921,7 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   }
 
   function staleAlertAt(): number {
-    if (pendingCount(l) === 0) return Infinity;
+    if (pending() === 0) return Infinity;
     const since = state.counters.lastSuccessfulPushAt ?? state.counters.createdAt;
     if (state.counters.staleAlertFor === since) return Infinity;
     return since + s.syncAgeAlertMs;
@@ -711,11 +932,11 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
     if (Date.now() < at) return;
     const since = state.counters.lastSuccessfulPushAt ?? state.counters.createdAt;
     state.counters.staleAlertFor = since;
-    const oldest = oldestPending(l);
+    const o = oldest();
     await alert(`sync:${state.channel}:${since}`, 'STOCK_SYNC_STALE', {
       minutes: Math.round(((Date.now() - since) * s.timeScale) / 60_000),
-      pending: pendingCount(l),
-      oldestMinutes: oldest === undefined ? 0 : Math.round(((Date.now() - oldest) * s.timeScale) / 60_000),
+      pending: pending(),
+      oldestMinutes: o === undefined ? 0 : Math.round(((Date.now() - o) * s.timeScale) / 60_000),
     });
   }
 
@@ -737,12 +958,18 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
   function health(): InventoryHealth {
     const now = Date.now();
     const c = state.counters;
-    const oldest = oldestPending(l);
+    const o = oldest();
+    const rs = reports();
+    const sum = (f: (r: ShardReport) => number) => rs.reduce((n, r) => n + f(r), 0);
+    const released: Record<string, number> = { ...(l.released ?? {}) };
+    for (const r of rs) for (const [k, v] of Object.entries(r.released)) released[k] = (released[k] ?? 0) + v;
+    const own = reservationCount(l);
+    const sample = [...(c.unknownSample ?? []), ...rs.flatMap((r) => r.unknownSample)].slice(-UNKNOWN_SAMPLE);
     return {
       channel: state.channel,
       syncAgeMs: now - (c.lastSuccessfulPushAt ?? c.createdAt),
-      oldestPendingMs: oldest === undefined ? 0 : now - oldest,
-      pendingCount: pendingCount(l),
+      oldestPendingMs: o === undefined ? 0 : now - o,
+      pendingCount: pending(),
       failedPushes: c.failedPushes,
       lastPushError: c.lastPushError,
       pushes: c.pushes,
@@ -755,10 +982,15 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
       fullReads: c.fullReads,
       eventsReceived: c.eventsReceived,
       signals: c.signals,
-      reservations: { ...reservationCount(l), received: c.reservationChanges ?? 0 },
-      reservationsReleased: { ...(l.released ?? {}) },
+      reservations: {
+        rows: own.rows + sum((r) => r.reservations.rows),
+        units: own.units + sum((r) => r.reservations.units),
+        keys: own.keys + sum((r) => r.reservations.keys),
+        received: c.reservationChanges ?? 0,
+      },
+      reservationsReleased: released,
       heldForIntake: c.heldForIntake ?? 0,
-      unlisted: { skus: Object.keys(l.unlisted ?? {}).length, leftOut: c.unlistedSkus ?? 0 },
+      unlisted: { skus: Object.keys(l.unlisted ?? {}).length + sum((r) => r.unlisted), leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
       ...(c.lastReadBack || c.unmappedVariants
         ? {
@@ -769,14 +1001,20 @@ export async function inventoryWorkflow(input: InventoryWorkflowInput): Promise<
             },
           }
         : {}),
-      itemsKnown: Object.keys(l.master).length,
-      eventsUnknown: c.eventsUnknown ?? 0,
-      unknownSample: [...(c.unknownSample ?? [])],
+      itemsKnown: itemsKnown(l) + sum((r) => r.itemsKnown),
+      eventsUnknown: (c.eventsUnknown ?? 0) + sum((r) => r.eventsUnknown),
+      unknownSample: sample,
       lastPushAt: c.lastPushAt,
       lastSuccessfulPushAt: c.lastSuccessfulPushAt,
       nextPushAt: state.nextPushAt,
       historyLength: workflowInfo().historyLength,
       runs: c.runs,
+      layout: {
+        mode: sharded() ? 'sharded' : 'local',
+        shards: sharded() ? state.shards!.count : 1,
+        largestShardItems: sharded() ? Math.max(0, ...rs.map((r) => r.itemsKnown)) : itemsKnown(l),
+        shardItems: Number.isFinite(perShard) ? perShard : 0,
+      },
     };
   }
 }

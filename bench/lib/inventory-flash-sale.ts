@@ -31,6 +31,8 @@ import { decideStockAcceptance, type OutOfStockPolicy } from '../../src/inventor
 import type { InventoryHealth } from '../../workflows/inventory';
 import { inventoryBundle } from './inventory-bundle';
 import { healthQuery } from '../../workflows/inventory';
+import { inventoryLayout } from '../../src/inventory/available';
+import { combineStats, historyStats, SERVER_LIMITS, type HistoryStats } from '../../src/temporal/history-stats';
 
 export const CHANNELS = ['asos', 'joules', 'mkp'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -59,6 +61,11 @@ export interface SaleParams {
   restockSkus: number;
   restockUnits: number;
   seed: number;
+  /**
+   * A sale on part of a large catalogue: this share of the customers' picks go to the first `hotSkus` SKUs
+   * (the sale's lines), the rest anywhere in the catalogue. Absent: every pick anywhere (the 300-SKU sale).
+   */
+  hot?: { skus: number; share: number };
 }
 
 interface Propagation {
@@ -78,8 +85,14 @@ export const PROPAGATION_DEFINITION =
   "own order, or the velocity buffer absorbed it). propagation_until_next_push_ms: every master change to the SKU's next " +
   'STO01, the pessimistic figure, for reference.';
 
+export const ORACLE_DEFINITION =
+  'oracle: every channel sees the master instantly and without any rate limit — after every order (on any channel) and ' +
+  'every goods-in, each marketplace shows the units the warehouse has minus the units ordered on any channel that the ' +
+  'warehouse has not seen yet (its next intake poll). No buffers, no last-unit rule, no API calls: the most units this ' +
+  "demand could buy without overselling. Its units sold (ordered − oversold) are the denominator of Loopline's share.";
+
 export interface RunResult {
-  mode: 'loopline' | 'full-sync-15min';
+  mode: 'loopline' | 'full-sync-15min' | 'oracle';
   oversold_units: number;
   /** The same, per channel whose order found the warehouse short. */
   oversold_by_channel: Record<string, number>;
@@ -111,6 +124,21 @@ export interface RunResult {
   /** Second of the simulated minute at which each STO01 arrived, per shop (intake polls: ASOS :00, Joules :30). */
   push_phase_simulated_s?: Record<string, number[]>;
   health?: Record<string, Partial<InventoryHealth>>;
+  /** Loopline: the inventory workflows' histories as the server keeps them (every channel workflow and shard). */
+  histories?: {
+    workflows: number;
+    runs: number;
+    max_events_in_a_run: number;
+    largest_payload_bytes: number;
+    largest_event_bytes: number;
+    largest_start_input_bytes: number;
+    server_limits: { payload_bytes: number; history_events: number };
+    by_channel: Record<string, { shards: number; runs: number; max_events: number; largest_payload_bytes: number }>;
+  };
+  /** Units customers bought that the warehouse could supply: units_ordered − oversold_units. */
+  units_sold: number;
+  /** Wall ms from the start of the run to the sale's first visit (setup and the initial sync). */
+  setup_ms: number;
 }
 
 /** Per-channel `inventory:` blocks (flow YAML) for a variant run; the default run uses none (defaults). */
@@ -178,6 +206,7 @@ export async function runFlashSale(
     inventory?: InventoryVariant;
   } = {},
 ): Promise<RunResult & { absorption?: unknown }> {
+  const setupStarted = Date.now();
   const suffix = randomUUID().slice(0, 8);
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
@@ -232,24 +261,36 @@ export async function runFlashSale(
       workflowBundle: await inventoryBundle(),
     });
     const running = Promise.all([worker.run(), budgetWorker.run()]);
+    // A worker that stops on its own is a failed run, not a quiet one.
+    running.catch((err: unknown) =>
+      log(`  ${mode}: a worker stopped: ${err instanceof Error ? err.stack : String(err)}`),
+    );
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
     const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = (await http.listen()).publicUrl;
     await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet, config);
     await ensureInventoryWorkflows(env.client, config);
     stops.unshift(async () => {
-      for (const ch of CHANNELS)
-        await env.client.workflow
-          .getHandle(inventoryWorkflowId(ch))
-          .terminate('bench over')
-          .catch(() => undefined);
+      // Callbacks first: a stock event batched after the terminate would signal-with-start the channel's
+      // workflow again on this run's task queue, and the next run would find it running with no worker.
+      await http.close();
       await batcher.close();
+      for (const ch of CHANNELS) {
+        // Its shards too (a large catalogue), so nothing of this run keeps running without a worker.
+        const layout = await inventoryLayout(env.client, config, ch).catch(() => undefined);
+        const ids = [inventoryWorkflowId(ch), ...(layout?.mode === 'sharded' ? layout.ids : [])];
+        for (const id of ids)
+          await env.client.workflow
+            .getHandle(id)
+            .terminate('bench over')
+            .catch(() => undefined);
+      }
       worker.shutdown();
       budgetWorker.shutdown();
       await running.catch(() => undefined);
-      await http.close();
     });
     // Wait for the first full read and push of every SKU, so both runs start from the same place.
+    let said = Date.now();
     for (const ch of CHANNELS) {
       for (;;) {
         const h = await env.client.workflow
@@ -257,9 +298,16 @@ export async function runFlashSale(
           .query(healthQuery)
           .catch(() => undefined);
         if (h && h.pushes > 0 && h.pendingCount === 0) break;
+        if (Date.now() - said > 10_000) {
+          said = Date.now();
+          log(
+            `  initial sync of ${ch}: ${h ? `${h.pushes} pushes, ${h.rowsPushed} rows, ${h.pendingCount} pending, ${h.fullReads} reads, layout ${h.layout?.mode ?? 'local'} × ${h.layout?.shards ?? 1}, ${h.failedPushes} failed${h.lastPushError ? ` (${h.lastPushError})` : ''}` : 'no answer'}`,
+          );
+        }
         await sleep(100);
       }
     }
+    log(`  ${mode}: initial sync done in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
   }
 
   // ---- the sale -----------------------------------------------------------------------------------
@@ -278,8 +326,22 @@ export async function runFlashSale(
   const result = { oversold: 0, refused: 0, backordered: 0, placed: 0, unitsOrdered: 0, turnedAway: 0 };
   const oversoldByMinute: number[] = [];
 
+  /** Oracle: units ordered per SKU on any channel that the warehouse has not seen yet. */
+  const unseen = new Map<string, number>();
+  /** Oracle: every channel shows what is truly left, at once and without an API call. */
+  const showTruth = (sku: string) => {
+    const left = Math.max(0, (warehouse.get(sku) ?? 0) - (unseen.get(sku) ?? 0));
+    for (const ch of ['asos', 'joules'] as const) {
+      const offer = mirakl.shops.get(ch)!.offers.get(sku);
+      if (offer) offer.quantity = left;
+    }
+    const v = mkp.variantBySku(sku);
+    if (v) v.countOnHand = left;
+  };
+
   const setWarehouse = async (changed: string[]) => {
     if (changed.length === 0) return;
+    if (mode === 'oracle') for (const sku of changed) showTruth(sku);
     const at = Date.now();
     await control.put('/control/peoplevox/bench-client/stock', {
       items: changed.map((itemCode) => ({ itemCode, available: warehouse.get(itemCode)! })),
@@ -296,6 +358,8 @@ export async function runFlashSale(
   const poll = async (ch: Channel) => {
     const batch = orders[ch].splice(0);
     const changed = new Set<string>();
+    // Oracle: the warehouse sees these orders now; they stop counting as unseen (the figure shown stays).
+    if (mode === 'oracle') for (const o of batch) unseen.set(o.sku, (unseen.get(o.sku) ?? 0) - o.qty);
     const loopline = mode === 'loopline';
     // Loopline's intake (activities/intake.ts): the orders it just read are reserved in every channel
     // sharing the stock before the warehouse gets them. (The bench hands them to the warehouse at once;
@@ -367,7 +431,11 @@ export async function runFlashSale(
       visits.push({
         at: t,
         ch,
-        pick: [0, 1, 2].map(() => Math.floor(rnd() * skus.length)),
+        pick: [0, 1, 2].map(() =>
+          p.hot && rnd() < p.hot.share
+            ? Math.floor(rnd() * Math.min(p.hot.skus, skus.length))
+            : Math.floor(rnd() * skus.length),
+        ),
         qty: rnd() < 0.85 ? 1 : 2,
       });
     }
@@ -386,6 +454,10 @@ export async function runFlashSale(
           if (v.ch === 'mkp') mkp.placeInvoice({ lines: [{ sku, quantity: qty }] });
           else mirakl.shops.get(v.ch)!.createOrder({ lines: [{ offerSku: sku, quantity: qty }] });
           orders[v.ch].push({ id: `${v.ch}-${++orderSeq}`, sku, qty });
+          if (mode === 'oracle') {
+            unseen.set(sku, (unseen.get(sku) ?? 0) + qty);
+            showTruth(sku);
+          }
           result.placed++;
           result.unitsOrdered += qty;
           return;
@@ -406,18 +478,29 @@ export async function runFlashSale(
       at: m * 60_000 + 7_000,
       run: async () => {
         const chosen = new Set<string>();
-        while (chosen.size < p.restockSkus) chosen.add(skus[Math.floor(rnd() * skus.length)]!);
+        // Goods-in for the sale's lines (a large catalogue's sale), or anywhere (the 300-SKU sale).
+        const pool = p.hot ? Math.min(p.hot.skus, skus.length) : skus.length;
+        while (chosen.size < Math.min(p.restockSkus, pool)) chosen.add(skus[Math.floor(rnd() * pool)]!);
         for (const sku of chosen) warehouse.set(sku, warehouse.get(sku)! + p.restockUnits);
         supplied += chosen.size * p.restockUnits;
         await setWarehouse([...chosen]);
       },
     });
   }
+  // The scheduled sync runs beside the sale (at 50,000 SKUs one sync is minutes of Marketplacer calls).
+  const syncs: Array<Promise<void>> = [];
   if (mode === 'full-sync-15min') {
-    for (let m = 15; m <= p.simulatedMinutes; m += 15) events.push({ at: m * 60_000 + 1_000, run: fullSync });
+    for (let m = 15; m <= p.simulatedMinutes; m += 15)
+      events.push({
+        at: m * 60_000 + 1_000,
+        run: async () => {
+          syncs.push(fullSync().catch((err: unknown) => log(`  full sync failed: ${String(err)}`)));
+        },
+      });
   }
   events.sort((a, b) => a.at - b.at);
   log(`  ${mode}: ${visits.length} customer visits over ${p.simulatedMinutes} simulated minutes`);
+  const setupMs = Date.now() - setupStarted;
   for (const e of events) {
     const due = t0 + wallMs(e.at);
     const wait = due - Date.now();
@@ -426,6 +509,7 @@ export async function runFlashSale(
   }
   // Let the last pushes land before reading what the marketplaces applied.
   await sleep(wallMs(2 * 60_000));
+  await Promise.all(syncs);
   const endAt = Date.now();
   log(`  ${mode}: sale over in ${((endAt - t0) / 1000).toFixed(1)} s (wall)`);
 
@@ -548,6 +632,36 @@ export async function runFlashSale(
       };
     }
   }
+  let histories: RunResult['histories'];
+  if (mode === 'loopline') {
+    // Read from the server: every run of every channel workflow and of its shards.
+    const byChannel: NonNullable<RunResult['histories']>['by_channel'] = {};
+    const all: HistoryStats[] = [];
+    for (const ch of CHANNELS) {
+      const layout = await inventoryLayout(env.client, config, ch);
+      const ids = [inventoryWorkflowId(ch), ...(layout.mode === 'sharded' ? layout.ids : [])];
+      const stats = await Promise.all(ids.map((id) => historyStats(env.client, id)));
+      const c = combineStats(stats, ch);
+      all.push(...stats);
+      byChannel[ch] = {
+        shards: layout.mode === 'sharded' ? layout.count : 0,
+        runs: c.runs,
+        max_events: c.maxEvents,
+        largest_payload_bytes: c.largestPayloadBytes,
+      };
+    }
+    const t = combineStats(all);
+    histories = {
+      workflows: all.length,
+      runs: t.runs,
+      max_events_in_a_run: t.maxEvents,
+      largest_payload_bytes: t.largestPayloadBytes,
+      largest_event_bytes: t.largestEventBytes,
+      largest_start_input_bytes: t.largestStartInputBytes,
+      server_limits: { payload_bytes: SERVER_LIMITS.payloadBytes, history_events: SERVER_LIMITS.historyEvents },
+      by_channel: byChannel,
+    };
+  }
   const absorption =
     mode === 'loopline' && opts.absorb
       ? await opts.absorb({ httpUrl, config, env, sandboxUrl: sandbox.url })
@@ -580,7 +694,9 @@ export async function runFlashSale(
     backordered_lines: result.backordered,
     orders_placed: result.placed,
     units_ordered: result.unitsOrdered,
+    units_sold: result.unitsOrdered - result.oversold,
     units_supplied: supplied,
+    setup_ms: setupMs,
     customers_turned_away: result.turnedAway,
     propagation_ms: {
       ...distribution(honest, simMs),
@@ -593,7 +709,7 @@ export async function runFlashSale(
     max_calls_per_minute: maxPerMinute,
     rate_limited_calls: calls.filter((c) => c.rateLimited).length,
     push_phase_simulated_s: pushPhases,
-    ...(mode === 'loopline' ? { health } : {}),
+    ...(mode === 'loopline' ? { health, histories } : {}),
     ...(absorption ? { absorption } : {}),
   };
 }

@@ -105,6 +105,7 @@ const INVENTORY_DEFAULTS = {
   lastUnits: { oneChannelBelow: 2 },
   listingRefreshMinutes: 60,
   fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
+  shardItems: 4_000,
 };
 
 /** Stock sync for one channel (docs/inventory.md). Defaults keep older configs valid. */
@@ -166,6 +167,11 @@ export const ChannelInventorySchema = z
       })
       .strict()
       .default(INVENTORY_DEFAULTS.fullReadGuard),
+    /**
+     * Most items one inventory workflow holds: a larger catalogue is split into shard workflows (a power of
+     * two of them), so no workflow's state grows with the catalogue (docs/inventory.md, "Scale").
+     */
+    shardItems: z.number().int().min(50).max(100_000).default(INVENTORY_DEFAULTS.shardItems),
     /** Alert when changes wait and the last successful push is older than this. */
     syncAgeAlertMinutes: z
       .number()

@@ -18,7 +18,8 @@ import { ConfigError } from '../config/load';
 import type { PeoplevoxClient } from '../connectors/peoplevox/client';
 import { inventoryWorkflowId } from './keys';
 import type { StockEvent } from './ledger';
-import { availableQuery, fullReadSignal, inventoryWorkflow, stockEventsSignal } from '../../workflows/inventory';
+import { fullReadSignal, inventoryWorkflow, stockEventsSignal } from '../../workflows/inventory';
+import { masterAvailable } from './available';
 import { recordAccepted, recordDropped } from '../metrics/webhooks';
 import { callbackSecretGuard, noControlCharacters, peoplevoxCallbackUrl, peoplevoxRoute } from '../http/callbacks';
 import { sourceRateLimit } from '../http/limits';
@@ -81,22 +82,14 @@ export function createKnownItemFilter(opts: {
   const ask = async (codes: string[]): Promise<Record<string, number> | undefined> => {
     const channel = stockChannels(opts.config, opts.master ?? 'peoplevox')[0];
     if (!channel) return undefined;
-    const handle = opts.client.workflow.getHandle(inventoryWorkflowId(channel, opts.config.temporal.idScope));
-    const out: Record<string, number> = {};
     try {
-      for (let i = 0; i < codes.length; i += 2000) {
-        let timer: NodeJS.Timeout | undefined;
-        const part = await Promise.race([
-          handle.query(availableQuery, codes.slice(i, i + 2000)),
-          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), opts.queryTimeoutMs ?? 3000))),
-        ]).finally(() => clearTimeout(timer));
-        if (!part) return undefined;
-        Object.assign(out, part);
-      }
+      // From the channel's inventory workflow, or its shards when the catalogue is split (src/inventory/available.ts).
+      return await masterAvailable(opts.client, opts.config, channel, codes, {
+        timeoutMs: opts.queryTimeoutMs ?? 3000,
+      });
     } catch {
       return undefined;
     }
-    return out;
   };
   return {
     async partition(codes: readonly string[], now = Date.now()): Promise<{ known: string[]; unknown: string[] }> {

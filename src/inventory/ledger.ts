@@ -40,6 +40,12 @@ export interface LedgerSettings {
   reservations?: { ttlMs: number; max: number };
   /** The last units of a shared SKU on one channel only (absent in histories from before the rule: off). */
   lastUnits?: LastUnitsRule;
+  /**
+   * A fingerprint of everything an offer SKU's resting figure depends on (buffers, the last-unit rule, the
+   * skuMap): a ledger compacted under the same key leaves out every `sent` figure equal to it
+   * (compactLedger). Absent in histories from before compaction: nothing is left out.
+   */
+  restKey?: string;
 }
 
 /**
@@ -86,6 +92,15 @@ export interface Ledger {
    * (Optional: ledgers from before listings.)
    */
   unlisted?: Record<string, number>;
+  /**
+   * When the last full read applied to this ledger started (epoch ms): every item it knows was read then,
+   * so `masterAt` keeps only items with a newer event (masterAtOf). Absent before reads were differences.
+   */
+  readAt?: number;
+  /** Compacted (compactLedger): the restKey the left-out `sent` figures follow… */
+  restKey?: string;
+  /** …and the offer SKUs that have no sent figure at all (never pushed), which must not be filled in. */
+  unsent?: string[];
   /**
    * Units returned and restocked (a return's restock decision) that the master's figure does not show yet:
    * item code → rows, oldest first (see "restocks from returns" below). (Optional: ledgers from before.)
@@ -137,6 +152,13 @@ export function emptyLedger(): Ledger {
 
 function emptyReleased(): NonNullable<Ledger['released']> {
   return { allocation: 0, 'allocated-figure': 0, cancelled: 0, refused: 0, operator: 0, expired: 0 };
+}
+
+/** When the item's newest figure was observed: its last event, or the last full read, whichever is later. */
+export function masterAtOf(l: Ledger, itemCode: string): number {
+  const at = l.masterAt[itemCode] ?? -Infinity;
+  if (l.readAt === undefined || l.master[itemCode] === undefined) return at;
+  return Math.max(at, l.readAt);
 }
 
 export function offerSkusFor(s: LedgerSettings, itemCode: string): string[] {
@@ -223,7 +245,7 @@ export function applyEvents(l: Ledger, s: LedgerSettings, events: readonly Stock
   const touched = new Set<string>();
   const tau = decayConstantMs(s.velocity.halfLifeMs / 1000);
   for (const [code, available, at] of events) {
-    if (!Number.isFinite(available) || (l.masterAt[code] ?? -Infinity) > at) continue;
+    if (!Number.isFinite(available) || masterAtOf(l, code) > at) continue;
     const before = l.master[code];
     const after = Math.max(0, Math.trunc(available));
     if (before !== undefined && after < before) {
@@ -282,7 +304,7 @@ export function reconcile(
   const report: DriftReport = { at: now, checked: 0, drifted: 0, units: 0, examples: [] };
   for (const [code, available] of rows) {
     report.checked++;
-    if ((l.masterAt[code] ?? -Infinity) > readStartedAt) continue;
+    if (masterAtOf(l, code) > readStartedAt) continue;
     const known = l.master[code];
     const value = Math.max(0, Math.trunc(available));
     if (known !== value) {
@@ -317,6 +339,11 @@ export function priorityOf(l: Ledger, sku: string, quantity: number): PushPriori
 
 const RANK: Record<PushPriority, number> = { 'sell-out': 0, return: 1, restock: 2, change: 3 };
 
+/** Push order: sell-outs, then restocks, then the oldest changes (then by SKU, so it is total). */
+export function comparePushRows(a: PushRow, b: PushRow): number {
+  return RANK[a.priority] - RANK[b.priority] || a.since - b.since || (a.offerSku < b.offerSku ? -1 : 1);
+}
+
 export interface PushRow {
   offerSku: string;
   quantity: number;
@@ -340,7 +367,7 @@ export function nextBatch(l: Ledger, maxRows: number): PushRow[] {
       ...(priority === 'return' ? { returnDecidedAt: l.returnPriority![offerSku] } : {}),
     });
   }
-  rows.sort((a, b) => RANK[a.priority] - RANK[b.priority] || a.since - b.since || (a.offerSku < b.offerSku ? -1 : 1));
+  rows.sort(comparePushRows);
   return rows.slice(0, Math.max(0, maxRows));
 }
 
@@ -454,7 +481,7 @@ export interface SuspectRead {
  * the read should be held for a person to confirm, else undefined.
  */
 export function suspectFullRead(
-  l: Ledger,
+  l: Pick<Ledger, 'master'>,
   rows: ReadonlyArray<[string, number]>,
   guard: FullReadGuard | undefined,
 ): SuspectRead | undefined {
@@ -563,8 +590,8 @@ function consumeReservations(l: Ledger, itemCode: string, units: number, at: num
 /** Reservations whose warehouse order was sent before the item's newest master figure: that figure has them. */
 function releaseAllocatedFigures(l: Ledger, itemCode: string): void {
   const list = l.reservations?.[itemCode];
-  const figureAt = l.masterAt[itemCode];
-  if (!list || figureAt === undefined) return;
+  const figureAt = masterAtOf(l, itemCode);
+  if (!list || figureAt === -Infinity) return;
   for (const r of list) {
     if (r.allocatedAt !== undefined && r.allocatedAt <= figureAt && r.units > 0) {
       released(l)['allocated-figure'] += r.units;
@@ -650,6 +677,217 @@ export function expireReservations(l: Ledger, s: LedgerSettings, now: number): s
     }
   });
   return [...new Set(touched)];
+}
+
+// ---- a ledger that scales with the catalogue ------------------------------------------------------
+// A full read is handed over as differences (applyRead): only items whose figure differs from the
+// ledger's, the rest confirmed by one time stamp (readAt). Carried across continue-as-new (and handed from
+// shard to shard) compacted: an item at rest — its offer SKUs showing what its figure says, nothing
+// pending, no reservation — costs its master figure and nothing else (compactLedger / expandLedger).
+
+/** What an offer SKU shows when nothing moves: the target without reservations or the velocity buffer. */
+export function restingQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string): number {
+  const available = Math.max(0, l.master[itemCode] ?? 0);
+  if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
+  return availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 });
+}
+
+/**
+ * Makes the ledger small for history (continue-as-new, a handover): event times already covered by the
+ * last read go, and every `sent` figure equal to its SKU's resting figure under these settings goes (SKUs
+ * never sent are listed, so they are not taken for sent). Mutates and returns the ledger: do not use it
+ * afterwards except through expandLedger.
+ */
+export function compactLedger(l: Ledger, s: LedgerSettings): Ledger {
+  if (l.readAt !== undefined) {
+    for (const [code, at] of Object.entries(l.masterAt)) {
+      if (at <= l.readAt && l.master[code] !== undefined) delete l.masterAt[code];
+    }
+  }
+  if (!s.restKey || l.restKey !== undefined) return l;
+  const unsent: string[] = [];
+  for (const code of Object.keys(l.master)) {
+    for (const sku of offerSkusFor(s, code)) {
+      if (l.rejected[sku] || l.unlisted?.[sku] !== undefined) continue;
+      const sent = l.sent[sku];
+      if (sent === undefined) unsent.push(sku);
+      else if (sent === restingQuantity(l, s, sku, code)) delete l.sent[sku];
+    }
+  }
+  l.unsent = unsent;
+  l.restKey = s.restKey;
+  return l;
+}
+
+/**
+ * Undoes compactLedger under today's settings. When the settings changed since (another buffer, skuMap or
+ * last-unit rule), the figures left out are not known any more: they stay unknown, so every item
+ * re-evaluated sends them again once. Returns whether that happened (the caller then re-evaluates all).
+ */
+export function expandLedger(l: Ledger, s: LedgerSettings): boolean {
+  if (l.restKey === undefined) return false;
+  const same = l.restKey === s.restKey;
+  if (same) {
+    const unsent = new Set(l.unsent ?? []);
+    for (const code of Object.keys(l.master)) {
+      for (const sku of offerSkusFor(s, code)) {
+        if (l.sent[sku] !== undefined || unsent.has(sku) || l.rejected[sku] || l.unlisted?.[sku] !== undefined)
+          continue;
+        l.sent[sku] = restingQuantity(l, s, sku, code);
+      }
+    }
+  }
+  delete l.restKey;
+  delete l.unsent;
+  return !same;
+}
+
+/** Re-evaluates every item the ledger knows (after a read, or when the settings changed). */
+export function refreshAll(l: Ledger, s: LedgerSettings, now: number): void {
+  for (const code of Object.keys(l.master)) refreshItem(l, s, code, now);
+}
+
+/**
+ * A full read handed over as differences (the activity compared the master with this ledger's figures):
+ * `rows` are the items that differ (or are new), every other item the ledger knows was read with the
+ * figure it has. Same rules as reconcile — an item with an event newer than the read keeps it, a decrease
+ * consumes reservations, the read's figure includes allocations sent before it — and every item is
+ * re-evaluated, so a SKU not pushed yet is queued. The drift report is the activity's.
+ */
+export function applyRead(
+  l: Ledger,
+  s: LedgerSettings,
+  read: { at: number; rows: ReadonlyArray<[string, number]>; absent: readonly string[] },
+  now: number,
+): void {
+  for (const [code, available] of read.rows) {
+    if (masterAtOf(l, code) > read.at) continue;
+    const known = l.master[code];
+    const value = Math.max(0, Math.trunc(available));
+    if (!Number.isFinite(value)) continue;
+    if (known !== value) {
+      if (known !== undefined && value < known) consumeReservations(l, code, known - value, read.at);
+      if (known !== undefined && value > known) consumeReturned(l, code, value - known, read.at);
+      l.master[code] = value;
+    }
+    l.masterAt[code] = read.at;
+  }
+  // Items the read did not have keep the time of their own last figure.
+  const absent = new Set(read.absent);
+  for (const code of absent) {
+    if (l.master[code] !== undefined && l.masterAt[code] === undefined && l.readAt !== undefined) {
+      l.masterAt[code] = l.readAt;
+    }
+  }
+  if (l.readAt === undefined || read.at > l.readAt) l.readAt = read.at;
+  for (const code of Object.keys(l.reservations ?? {})) {
+    if (!absent.has(code) && l.master[code] !== undefined) releaseAllocatedFigures(l, code);
+  }
+  refreshAll(l, s, now);
+  for (const [code, at] of Object.entries(l.masterAt)) {
+    if (at <= l.readAt && l.master[code] !== undefined && !absent.has(code)) delete l.masterAt[code];
+  }
+}
+
+/** Items the ledger knows (its master figures). */
+export function itemsKnown(l: Ledger): number {
+  return Object.keys(l.master).length;
+}
+
+/**
+ * Moves the items for which `moves(itemCode)` holds, with everything kept about them (figures, sales
+ * velocity, what was sent and what waits for each of their offer SKUs, rejections, listings,
+ * reservations and their keys), out of `l` into a new ledger. Release counters stay.
+ */
+export function splitLedger(l: Ledger, s: LedgerSettings, moves: (itemCode: string) => boolean): Ledger {
+  const out = emptyLedger();
+  out.readAt = l.readAt;
+  const items = new Set<string>();
+  for (const code of new Set([...Object.keys(l.master), ...Object.keys(l.reservations ?? {})])) {
+    if (moves(code)) items.add(code);
+  }
+  const skus = new Set<string>();
+  for (const code of items) for (const sku of offerSkusFor(s, code)) skus.add(sku);
+  // Every offer SKU the ledger holds goes with its item (also one whose item it no longer knows).
+  const itemOf = new Map<string, string>();
+  for (const [code, list] of Object.entries(s.offerSkusByItem)) for (const sku of list) itemOf.set(sku, code);
+  const held = new Set<string>([
+    ...Object.keys(l.sent),
+    ...Object.keys(l.pending),
+    ...Object.keys(l.rejected),
+    ...Object.keys(l.unlisted ?? {}),
+  ]);
+  for (const sku of held) if (!skus.has(sku) && moves(itemOf.get(sku) ?? sku)) skus.add(sku);
+  const take = <T>(from: Record<string, T> | undefined, to: Record<string, T>, key: string) => {
+    if (from && from[key] !== undefined) {
+      to[key] = from[key]!;
+      delete from[key];
+    }
+  };
+  for (const code of items) {
+    take(l.master, out.master, code);
+    take(l.masterAt, out.masterAt, code);
+    take(l.velocity, out.velocity, code);
+    take(l.reservations, out.reservations!, code);
+  }
+  for (const sku of skus) {
+    take(l.sent, out.sent, sku);
+    take(l.pending, out.pending, sku);
+    take(l.rejected, out.rejected, sku);
+    if (l.unlisted?.[sku] !== undefined) {
+      (out.unlisted ??= {})[sku] = l.unlisted[sku]!;
+      delete l.unlisted[sku];
+    }
+  }
+  for (const [key, seen] of Object.entries(l.reservedKeys ?? {})) {
+    if (items.has(seen[0]) || moves(seen[0])) {
+      out.reservedKeys![key] = seen;
+      delete l.reservedKeys![key];
+    }
+  }
+  // Restocks from returns go with their item (a dedupe key ends with its item code).
+  for (const code of Object.keys(l.returned ?? {})) if (moves(code)) take(l.returned, (out.returned ??= {}), code);
+  for (const code of Object.keys(l.returnHints ?? {}))
+    if (moves(code)) take(l.returnHints, (out.returnHints ??= {}), code);
+  for (const sku of skus)
+    if (l.returnPriority?.[sku] !== undefined) take(l.returnPriority, (out.returnPriority ??= {}), sku);
+  for (const key of Object.keys(l.returnKeys ?? {}))
+    if (moves(key.slice(key.lastIndexOf(':') + 1))) take(l.returnKeys, (out.returnKeys ??= {}), key);
+  return out;
+}
+
+/**
+ * Takes in items handed over from another ledger (splitLedger, then compacted and expanded). When the two
+ * were last read at different times, each item keeps its own read time.
+ */
+export function mergeLedger(into: Ledger, part: Ledger): void {
+  if (part.readAt !== undefined && into.readAt !== part.readAt) {
+    const pin = (l: Ledger) => {
+      for (const code of Object.keys(l.master)) {
+        const at = masterAtOf(l, code);
+        if (Number.isFinite(at)) l.masterAt[code] = at;
+      }
+    };
+    if (into.readAt !== undefined) pin(into);
+    pin(part);
+    into.readAt = into.readAt === undefined ? part.readAt : Math.min(into.readAt, part.readAt);
+  }
+  Object.assign(into.master, part.master);
+  Object.assign(into.masterAt, part.masterAt);
+  Object.assign(into.velocity, part.velocity);
+  Object.assign(into.sent, part.sent);
+  Object.assign(into.pending, part.pending);
+  Object.assign(into.rejected, part.rejected);
+  if (part.unlisted) Object.assign((into.unlisted ??= {}), part.unlisted);
+  into.reservations ??= {};
+  for (const [code, list] of Object.entries(part.reservations ?? {})) {
+    into.reservations[code] = [...(into.reservations[code] ?? []), ...list].sort((a, b) => a.seenAt - b.seenAt);
+  }
+  Object.assign((into.reservedKeys ??= {}), part.reservedKeys ?? {});
+  if (part.returned) Object.assign((into.returned ??= {}), part.returned);
+  if (part.returnKeys) Object.assign((into.returnKeys ??= {}), part.returnKeys);
+  if (part.returnPriority) Object.assign((into.returnPriority ??= {}), part.returnPriority);
+  if (part.returnHints) Object.assign((into.returnHints ??= {}), part.returnHints);
 }
 
 // ---- restocks from returns ------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ export function createChannelListing(
   let loadedAt = -Infinity;
   let triedAt = -Infinity;
   let inflight: Promise<void> | undefined;
+  /** The first read's wait ends here for every caller (a push asks row by row: one wait, not one per row). */
+  let waitUntil = -Infinity;
 
   const refresh = () => {
     inflight ??= (async () => {
@@ -57,15 +59,25 @@ export function createChannelListing(
     size: () => skus?.size,
     async lists(offerSku: string) {
       if (!skus && (inflight || now() - triedAt > missRefresh)) {
-        // The first read (or a retry of a failed one, at most every missRefreshMs): wait a while, no longer.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          refresh(),
-          new Promise<void>((r) => {
-            timer = setTimeout(r, firstReadWait);
-          }),
-        ]).finally(() => clearTimeout(timer));
-      } else if (now() - loadedAt > maxAge && now() - triedAt > missRefresh) await refresh();
+        // The first read (or a retry of a failed one, at most every missRefreshMs): wait a while, no longer —
+        // and only once per read: callers after the wait answer 'unknown' until the read is done.
+        if (!inflight) waitUntil = now() + firstReadWait;
+        const left = waitUntil - now();
+        const reading = refresh();
+        if (left > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            reading,
+            new Promise<void>((r) => {
+              timer = setTimeout(r, left);
+            }),
+          ]).finally(() => clearTimeout(timer));
+        }
+      } else if (now() - loadedAt > maxAge && now() - triedAt > missRefresh) {
+        // Old but known: answer from it while a fresh read goes on (a catalogue of 50,000 offers is 500 OF21
+        // pages; a push must not wait for them).
+        void refresh();
+      }
       if (!skus) return undefined;
       if (skus.has(offerSku)) return true;
       // A SKU not seen yet may be a new offer: read the list again, at most every missRefreshMs.

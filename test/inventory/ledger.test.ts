@@ -13,7 +13,12 @@ import {
 } from '../../src/inventory/buffers';
 import {
   applyEvents,
+  applyRead,
+  applyRestocks,
   emptyLedger,
+  mergeLedger,
+  returnedUnits,
+  splitLedger,
   markRejected,
   markSent,
   nextBatch,
@@ -399,5 +404,40 @@ describe('push limits per target', () => {
     assert.equal(rowsPerPush(mp, 10_000), 750);
     assert.equal(nextPushDelayMs(mp, 750, 1000), 10_000);
     assert.equal(nextPushDelayMs(mp, 75, 500), 1000);
+  });
+});
+
+describe('a ledger split into shards', () => {
+  test('a restock from a return moves with its item on a split, and a full read as differences consumes it', () => {
+    const s = settings();
+    const l = emptyLedger();
+    applyEvents(
+      l,
+      s,
+      [
+        ['A', 4, 1],
+        ['B', 6, 1],
+      ],
+      1,
+    );
+    markSent(l, nextBatch(l, 10));
+    applyRestocks(l, s, [{ key: 'restock:asos:R1:A', itemCode: 'A', units: 2, at: 5, kind: 'delta' }], 5);
+    assert.equal(returnedUnits(l, 'A'), 2);
+    assert.deepEqual(
+      nextBatch(l, 10).map((r) => [r.offerSku, r.quantity, r.priority]),
+      [['A', 6, 'return']],
+      'the restocked units show at once, ahead of ordinary changes',
+    );
+    const part = splitLedger(l, s, (code) => code === 'A');
+    assert.equal(returnedUnits(l, 'A'), 0, 'nothing of A stays behind');
+    assert.equal(returnedUnits(part, 'A'), 2);
+    assert.deepEqual(Object.keys(part.returnKeys ?? {}), ['restock:asos:R1:A']);
+    assert.deepEqual(Object.keys(part.master), ['A']);
+    const shard = emptyLedger();
+    mergeLedger(shard, part);
+    // The warehouse books the goods in: the read's increase covers the restocked units (not counted twice).
+    applyRead(shard, s, { at: 10, rows: [['A', 6]], absent: [] }, 10);
+    assert.equal(returnedUnits(shard, 'A'), 0);
+    assert.equal(nextBatch(shard, 10).find((r) => r.offerSku === 'A')?.quantity ?? shard.sent.A, 6, 'A shows 6, not 8');
   });
 });

@@ -610,11 +610,19 @@ export class PeoplevoxClient {
     return (await this.getWholeReport(templateName, req)).rows;
   }
 
-  /** Every page of a report, with the columns the service returned. */
-  async getWholeReport(templateName: string, req: Omit<ReportRequest, 'pageNo'> = {}): Promise<PvxPage> {
+  /**
+   * Every page of a report, with the columns the service returned. Each page is its own request, paced
+   * like every other (a report of 50,000 items at 1,000 a page is 50 requests); `onPage` hears of each.
+   */
+  async getWholeReport(
+    templateName: string,
+    req: Omit<ReportRequest, 'pageNo'> = {},
+    onPage?: (p: { pageNo: number; rows: number; totalCount: number }) => void,
+  ): Promise<PvxPage> {
     return this.pages(
       (pageNo, itemsPerPage) => this.getReportData(templateName, { ...req, pageNo, itemsPerPage }),
       req.itemsPerPage,
+      onPage,
     );
   }
 
@@ -628,6 +636,7 @@ export class PeoplevoxClient {
   private async pages(
     fetch: (pageNo: number, itemsPerPage: number) => Promise<PvxPage>,
     itemsPerPage = PVX_DEFAULT_PAGE_SIZE,
+    onPage?: (p: { pageNo: number; rows: number; totalCount: number }) => void,
   ): Promise<PvxPage> {
     const size = Math.max(1, Math.min(itemsPerPage, PVX_MAX_PAGE_SIZE));
     const out: PvxPage = { rows: [], columns: [], totalCount: 0 };
@@ -635,7 +644,8 @@ export class PeoplevoxClient {
       const page = await fetch(pageNo, size);
       if (out.columns.length === 0) out.columns = page.columns;
       out.totalCount = page.totalCount;
-      out.rows.push(...page.rows);
+      for (const r of page.rows) out.rows.push(r);
+      onPage?.({ pageNo, rows: out.rows.length, totalCount: page.totalCount });
       if (page.rows.length === 0 || out.rows.length >= page.totalCount || page.rows.length < size) return out;
       if (pageNo > Math.ceil(page.totalCount / size) + 1) return out;
     }
@@ -832,11 +842,19 @@ export class PeoplevoxClient {
    * 'Item inventory summary': available per item code (and site). A report without the Item code or
    * Available column is refused, never read as zeros (that would push a sell-out of the whole catalogue).
    */
-  async listAvailability(): Promise<Array<{ itemCode: string; available: number; siteReference?: string }>> {
-    const report = await this.getWholeReport(ITEM_INVENTORY_SUMMARY_REPORT, {
-      columns: ['Item code', 'Available', 'Site reference'],
-      itemsPerPage: PVX_MAX_PAGE_SIZE,
-    });
+  async listAvailability(
+    opts: { onPage?: (p: { pageNo: number; rows: number; totalCount: number }) => void } = {},
+  ): Promise<Array<{ itemCode: string; available: number; siteReference?: string }>> {
+    const report = await this.getWholeReport(
+      ITEM_INVENTORY_SUMMARY_REPORT,
+      {
+        columns: ['Item code', 'Available', 'Site reference'],
+        // A stable order, so a page boundary never moves an item between two pages while the report is read.
+        orderBy: '[Item code]',
+        itemsPerPage: PVX_MAX_PAGE_SIZE,
+      },
+      opts.onPage,
+    );
     return availabilityRows(report, this.opts.log);
   }
 

@@ -1,0 +1,164 @@
+// The inventory's state is bounded whatever the catalogue (issue 15, part 2; docs/inventory.md, "Scale"):
+// 3,000 items with `shardItems: 1000` put the ledger in four shard workflows; every workflow continues as
+// new (a low history bound) with a payload far below the server's 2 MB limit, read from the server's own
+// histories, and the pushes still carry the right figures — judged from the Mirakl simulator's offers
+// against the Peoplevox simulator's stock, not from Loopline's counters.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
+import { startInventoryStack, setWarehouseStock, type InventoryStack } from './support';
+import { sandboxCatalogue } from '../../src/sandbox/catalogue';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { historyStats, SERVER_LIMITS } from '../../src/temporal/history-stats';
+import {
+  fullReadSignal,
+  healthQuery,
+  inventoryWorkflow,
+  layoutQuery,
+  type InventoryHealth,
+  type InventoryLayout,
+} from '../../workflows/inventory';
+
+const ITEMS = 3_000;
+const SKUS = sandboxCatalogue({ size: ITEMS }).map((c) => c.sku);
+let env: TestWorkflowEnvironment;
+let stack: InventoryStack;
+let id: string;
+
+before(async () => {
+  env = await startTestEnv();
+  stack = await startInventoryStack(env, {
+    catalogueSize: ITEMS,
+    channelYaml: {
+      asos: `    inventory:
+      velocityBuffer: { enabled: false }
+      fullReadMinutes: 120
+      shardItems: 1000`,
+      joules: `    inventory:
+      enabled: false`,
+    },
+  });
+  // ASOS shows nothing yet: every figure it shows at the end was pushed.
+  await stack.control.put('/control/mirakl/asos/catalogue', {
+    offers: SKUS.map((offerSku) => ({ offerSku, quantity: 0 })),
+  });
+  id = inventoryWorkflowId('asos', stack.config.temporal.idScope);
+  await env.client.workflow.start(inventoryWorkflow, {
+    workflowId: id,
+    taskQueue: stack.config.temporal.taskQueues.inventory,
+    // Low, so the channel and every shard continue as new during the test.
+    args: [{ channel: 'asos', maxHistoryEvents: 60 }],
+  });
+});
+
+after(async () => {
+  const layout = await layout_().catch(() => undefined);
+  const h = env.client.workflow.getHandle(id);
+  await maybeRecordHistory(h, 'inventoryWorkflow-sharded-asos').catch(() => undefined);
+  if (layout?.mode === 'sharded') {
+    await maybeRecordHistory(env.client.workflow.getHandle(layout.ids[0]!), 'inventoryShardWorkflow-asos').catch(
+      () => undefined,
+    );
+    for (const sid of layout.ids)
+      await env.client.workflow
+        .getHandle(sid)
+        .terminate('test over')
+        .catch(() => undefined);
+  }
+  await h.terminate('test over').catch(() => undefined);
+  await stack?.stop();
+  await env?.teardown();
+});
+
+const health = (): Promise<InventoryHealth> => env.client.workflow.getHandle(id).query(healthQuery);
+const layout_ = (): Promise<InventoryLayout> => env.client.workflow.getHandle(id).query(layoutQuery);
+
+/** Offer SKU → what ASOS shows, and item code → what Peoplevox has available. */
+async function shown(): Promise<Map<string, number>> {
+  const { data } = await stack.control.get('/control/mirakl/asos/offers');
+  return new Map(
+    (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers.map((o) => [o.offerSku, o.quantity]),
+  );
+}
+async function warehouse(): Promise<Map<string, number>> {
+  const { data } = await stack.control.get('/control/peoplevox/test-client/items');
+  return new Map(
+    (data as { items: Array<{ itemCode: string; available: number }> }).items.map((i) => [i.itemCode, i.available]),
+  );
+}
+/** SKUs whose shown figure is not the warehouse's (no buffer; every item has at least 2, so no last-unit rule). */
+async function mismatches(): Promise<string[]> {
+  const [s, w] = await Promise.all([shown(), warehouse()]);
+  return SKUS.filter((sku) => s.get(sku) !== w.get(sku));
+}
+
+describe('inventory over a catalogue larger than one workflow holds', () => {
+  test('3,000 items: split into 4 shards by the first full read, every SKU pushed with the master figure', async () => {
+    const h = await eventually(
+      async () => {
+        const x = await health();
+        return x.layout?.mode === 'sharded' && x.pushes > 0 && x.pendingCount === 0 && (await mismatches()).length === 0
+          ? x
+          : undefined;
+      },
+      90_000,
+      'the first full read split the ledger and every SKU shows the warehouse figure',
+    );
+    assert.equal(h.layout!.shards, 4);
+    assert.equal(h.itemsKnown, ITEMS);
+    assert.ok(h.layout!.largestShardItems <= 1000, `largest shard ${h.layout!.largestShardItems} items`);
+  });
+
+  test('changes reach the channel through the shards; a drift only a full read sees is pushed as a difference', async () => {
+    // 40 changes spread over the catalogue (and so over the shards), one callback each.
+    const changed = Array.from({ length: 40 }, (_, i) => SKUS[i * 73]!);
+    for (const [i, itemCode] of changed.entries()) await setWarehouseStock(stack, [{ itemCode, available: 50 + i }]);
+    await eventually(async () => (await mismatches()).length === 0, 30_000, 'every change shows on ASOS');
+    const s = await shown();
+    for (const [i, sku] of changed.entries()) assert.equal(s.get(sku), 50 + i, sku);
+
+    // A lost callback: only the full read can notice; it hands over that one difference.
+    const sku = SKUS[2_999]!;
+    stack.sandbox.ctx
+      .faults('peoplevox')
+      .set([{ endpoint: 'callback:AvailabilityChanges', kind: 'error5xx', count: 1 }] as never);
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 3 }]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.notEqual((await shown()).get(sku), 3, 'nothing told ASOS yet');
+    const before = await health();
+    await env.client.workflow.getHandle(id).signal(fullReadSignal);
+    const h = await eventually(
+      async () => {
+        const x = await health();
+        return x.fullReads > before.fullReads && (await shown()).get(sku) === 3 ? x : undefined;
+      },
+      30_000,
+      'the full read found the drift and pushed it',
+    );
+    stack.sandbox.ctx.faults('peoplevox').clear();
+    assert.equal(h.lastDrift!.drifted, 1, 'one item differed');
+    assert.equal(h.lastDrift!.examples[0]!.itemCode, sku);
+    assert.equal(h.lastDrift!.examples[0]!.master, 3);
+    assert.equal((await mismatches()).length, 0);
+  });
+
+  test('every workflow continued as new with a payload far below the server limit (read from its history)', async () => {
+    const layout = await layout_();
+    assert.equal(layout.mode, 'sharded');
+    const stats = await Promise.all([id, ...layout.ids].map((wid) => historyStats(env.client, wid)));
+    const channel = stats[0]!;
+    const shards = stats.slice(1);
+    assert.ok(channel.runs >= 2, `the channel continued as new (runs ${channel.runs})`);
+    assert.ok(
+      shards.some((s) => s.runs >= 2),
+      `a shard continued as new (runs ${shards.map((s) => s.runs).join(', ')})`,
+    );
+    for (const s of stats) {
+      // Measured: a shard's compacted ledger of ~750 items is 15-31 KB, the channel's state under 3 KB.
+      assert.ok(s.largestPayloadBytes < 128 * 1024, `${s.workflowId}: largest payload ${s.largestPayloadBytes} B`);
+      assert.ok(s.largestPayloadBytes < SERVER_LIMITS.payloadBytes / 16);
+      assert.ok(s.maxEvents < 1_000, `${s.workflowId}: ${s.maxEvents} events in a run`);
+    }
+  });
+});
