@@ -401,13 +401,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
      * its shards is not compared (the caller splits the ledger, then reads again from this read).
      */
     async readMasterDiff(input: ReadDiffInput): Promise<ReadDiffResult> {
-      const beat = setInterval(() => {
-        try {
-          Context.current().heartbeat();
-        } catch {
-          // not in an activity (unit use)
-        }
-      }, 2_000);
+      const beat = heartbeatEvery(2_000);
       try {
         const { startedAt, totals } = await sharedMasterRead(input.channel);
         const items = totals.size;
@@ -470,13 +464,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
      */
     async pushFromShards(input: ShardPushInput): Promise<ShardPushResult> {
       // The first pushes of a large catalogue carry 10,000 rows gathered from every shard: it beats meanwhile.
-      const beat = setInterval(() => {
-        try {
-          Context.current().heartbeat();
-        } catch {
-          // not in an activity (unit use)
-        }
-      }, 2_000);
+      const beat = heartbeatEvery(2_000);
       try {
         const ch = channelConfig(input.channel);
         if (ch.platform !== 'mirakl' && ch.platform !== 'marketplacer') {
@@ -723,3 +711,14 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
 }
 
 export type InventoryActivities = ReturnType<typeof createInventoryActivities>;
+
+/** Heartbeats every `ms` while a long step runs (clear the handle when done); outside an activity it does nothing. */
+function heartbeatEvery(ms: number): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    try {
+      Context.current().heartbeat();
+    } catch {
+      // not in an activity (unit use)
+    }
+  }, ms);
+}
