@@ -99,6 +99,12 @@ describe('the warehouse gateway', () => {
     const ids = await placeAll('Q', 2);
     await allInWarehouse(ids);
     const son = `ASOS-${ids[0]}`;
+    // Read once the batch's answer has reached the gateway (the orders can show in Peoplevox a moment before).
+    await eventually(
+      async () => ((await gateway().query(gatewayStateQuery)).inFlight === 0 ? true : undefined),
+      20_000,
+      'the gateway to record the batch',
+    ).catch(() => undefined);
     const before = await gateway().query(gatewayStateQuery);
     const calls = await saveDataCalls();
     assert.equal((await gateway().query(warehouseRequestStatusQuery, son)).state, 'unknown');

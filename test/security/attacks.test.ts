@@ -237,7 +237,21 @@ finance: { reconciliation: { enabled: false, reportsDir: ${JSON.stringify(report
       `order ${ch} ${id} in the warehouse, no exception`,
     );
 
-  const row = (await stack.runtime.shopify!.inventory()).find((r) => r.sku === 'COAT-GREEN-M')!;
+  // A stock read is the heaviest Shopify call (about 900 points, all the reads' part of the shared budget): on a busy
+  // machine it can wait out its turn and fail retryably, as an activity would; read again then.
+  const stock = await eventually(
+    async () => {
+      try {
+        return await stack.runtime.shopify!.inventory();
+      } catch (err) {
+        if ((err as { retryable?: boolean }).retryable) return undefined;
+        throw err;
+      }
+    },
+    240_000,
+    'a Shopify stock read',
+  );
+  const row = stock.find((r) => r.sku === 'COAT-GREEN-M')!;
   inventoryItem = Number(row.inventoryItemId.split('/').pop());
   await waitQuiet('the stack at rest before the attacks');
   attackFrom = lastSeq();
