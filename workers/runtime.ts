@@ -528,8 +528,10 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         dataConverter,
         taskQueue: q.orders,
         workflowBundle,
-        // Bounded: open orders beyond it are replayed when they wake, not kept in memory for days.
-        maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+        // When bounded (temporal.maxCachedWorkflows), open orders beyond it are replayed when they wake.
+        ...(config.temporal.maxCachedWorkflows !== undefined
+          ? { maxCachedWorkflows: config.temporal.maxCachedWorkflows }
+          : {}),
         activities: {
           ...general,
           ...intakeActs,

@@ -716,12 +716,13 @@ export const ConfigSchema = z
           .optional(),
         tls: z.boolean().default(false),
         /**
-         * Workflows the orders worker keeps in memory between their tasks (the SDK's sticky cache). The SDK's
-         * default grows with the heap (about 2,300 at a 4 GB heap, near 0.8 MB each for an order), so a worker
-         * holding thousands of open orders would hold them all; past this bound the least recently used is
-         * evicted and replayed from its history when its next task comes (a few milliseconds for an order).
+         * Workflows the orders worker keeps in memory between their tasks (the SDK's sticky cache). Unset: the SDK's
+         * default, which grows with the heap (about 2,300 at a 4 GB heap, near 0.8 MB each for an order). A bound
+         * caps the worker's memory when thousands of orders stay open for days, at a price: past it the least
+         * recently used is evicted and replayed from its history at its next task, which costs CPU when more orders
+         * than the bound are busy at once (a 1,000-order burst with a bound of 500 ran several times slower).
          */
-        maxCachedWorkflows: z.number().int().min(0).max(100_000).default(500),
+        maxCachedWorkflows: z.number().int().min(2).max(100_000).optional(),
         taskQueues: z
           .object({
             orders: z.string().default('loopline-orders'),
@@ -753,7 +754,6 @@ export const ConfigSchema = z
         namespace: 'default',
         apiKeyEnv: 'TEMPORAL_API_KEY',
         tls: false,
-        maxCachedWorkflows: 500,
         taskQueues: {
           orders: 'loopline-orders',
           acknowledge: 'loopline-acknowledge',

@@ -114,7 +114,7 @@ describe('inventory over a catalogue larger than one workflow holds', () => {
     // 40 changes spread over the catalogue (and so over the shards), one callback each.
     const changed = Array.from({ length: 40 }, (_, i) => SKUS[i * 73]!);
     for (const [i, itemCode] of changed.entries()) await setWarehouseStock(stack, [{ itemCode, available: 50 + i }]);
-    await eventually(async () => (await mismatches()).length === 0, 30_000, 'every change shows on ASOS');
+    await eventually(async () => (await mismatches()).length === 0, 180_000, 'every change shows on ASOS');
     const s = await shown();
     for (const [i, sku] of changed.entries()) assert.equal(s.get(sku), 50 + i, sku);
 
@@ -133,7 +133,7 @@ describe('inventory over a catalogue larger than one workflow holds', () => {
         const x = await health();
         return x.fullReads > before.fullReads && (await shown()).get(sku) === 3 ? x : undefined;
       },
-      30_000,
+      180_000,
       'the full read found the drift and pushed it',
     );
     stack.sandbox.ctx.faults('peoplevox').clear();
