@@ -63,32 +63,18 @@ export function statsOfHistory(
 
 /** Every run of a workflow id the server still has (newest first in visibility), summed up. */
 export async function historyStats(client: Client, workflowId: string): Promise<HistoryStats> {
-  const out: HistoryStats = {
-    workflowId,
-    runs: 0,
-    maxEvents: 0,
-    totalEvents: 0,
-    largestEventBytes: 0,
-    largestPayloadBytes: 0,
-    largestStartInputBytes: 0,
-  };
   const runIds: string[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, "\\'")}'` })) {
     runIds.push(w.runId);
   }
   // Visibility may lag behind the newest run: the current run is always read.
   if (runIds.length === 0) runIds.push('');
+  const runs: HistoryStats[] = [];
   for (const runId of runIds) {
-    const h = await client.workflow.getHandle(workflowId, runId || undefined).fetchHistory();
-    const s = statsOfHistory(h);
-    out.runs++;
-    out.totalEvents += s.maxEvents;
-    out.maxEvents = Math.max(out.maxEvents, s.maxEvents);
-    out.largestEventBytes = Math.max(out.largestEventBytes, s.largestEventBytes);
-    out.largestPayloadBytes = Math.max(out.largestPayloadBytes, s.largestPayloadBytes);
-    out.largestStartInputBytes = Math.max(out.largestStartInputBytes, s.largestStartInputBytes);
+    const s = statsOfHistory(await client.workflow.getHandle(workflowId, runId || undefined).fetchHistory());
+    runs.push({ workflowId, runs: 1, totalEvents: s.maxEvents, ...s });
   }
-  return out;
+  return combineStats(runs, workflowId);
 }
 
 /** The figures of several workflows in one: the largest of each, the runs and events summed. */

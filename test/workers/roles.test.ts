@@ -8,17 +8,23 @@ import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createRuntime, createWorkers, parseWorkerRoles } from '../../workers/runtime';
 import { startTestEnv, workflowBundle } from '../support/temporal';
 
-const config = parseConfig(
-  `
-temporal: { taskQueues: { orders: r-orders, acknowledge: r-ack, peoplevox: r-pvx, peoplevoxBulk: r-pvxb, inventory: r-inv, shopify: r-shp } }
+/** A one-channel Peoplevox config with the given `temporal:` section. */
+const rolesConfig = (temporal: string) =>
+  parseConfig(
+    `
+temporal: ${temporal}
 systems:
   peoplevox: { baseUrl: http://127.0.0.1:1/peoplevox, clientId: c1, username: u, passwordEnv: PEOPLEVOX_PASSWORD }
 channels:
   - { code: asos, label: ASOS, platform: mirakl, connection: { baseUrl: http://127.0.0.1:1/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY },
       fulfilment: peoplevox, currency: GBP, returnWindowDays: 0 }
 `,
-  'test',
-  SANDBOX_SECRETS,
+    'test',
+    SANDBOX_SECRETS,
+  );
+
+const config = rolesConfig(
+  '{ taskQueues: { orders: r-orders, acknowledge: r-ack, peoplevox: r-pvx, peoplevoxBulk: r-pvxb, inventory: r-inv, shopify: r-shp } }',
 );
 
 test('roles: none or "all" means every configured one; commas and words both work; shopify needs systems.shopify', () => {
@@ -59,18 +65,7 @@ test('createWorkers builds exactly the workers of the roles asked, on their task
 
 test('the orders worker keeps at most temporal.maxCachedWorkflows workflows in memory when set (unset by default: the SDK decides)', async () => {
   assert.equal(config.temporal.maxCachedWorkflows, undefined);
-  const bounded = parseConfig(
-    `
-temporal: { maxCachedWorkflows: 7, taskQueues: { orders: r2-orders, inventory: r2-inv } }
-systems:
-  peoplevox: { baseUrl: http://127.0.0.1:1/peoplevox, clientId: c1, username: u, passwordEnv: PEOPLEVOX_PASSWORD }
-channels:
-  - { code: asos, label: ASOS, platform: mirakl, connection: { baseUrl: http://127.0.0.1:1/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY },
-      fulfilment: peoplevox, currency: GBP, returnWindowDays: 0 }
-`,
-    'test',
-    SANDBOX_SECRETS,
-  );
+  const bounded = rolesConfig('{ maxCachedWorkflows: 7, taskQueues: { orders: r2-orders, inventory: r2-inv } }');
   const runtime = createRuntime(bounded, pino({ level: 'silent' }));
   const workers = await createWorkers({
     connection: env.nativeConnection,
