@@ -38,6 +38,7 @@ import {
   decideReveniReturn,
   firstStockPush,
   judgeLineRefunds,
+  refreshReturnStates,
   returnSettled,
   reveniReturns,
   reveniWorkflowId,
@@ -307,18 +308,14 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   let lastProgress = Date.now();
   let reported = false;
   for (;;) {
-    await inParallel(
-      returns.filter((r) => !states.has(r.workflowId!) || !done(states.get(r.workflowId!)!)),
-      20,
-      async (r) => {
-        try {
-          states.set(r.workflowId!, await env.client.workflow.getHandle(r.workflowId!).query(returnStateQuery));
-        } catch {
-          // Not started yet (its source not read yet).
-        }
-      },
+    const stillOpen = new Set(
+      await refreshReturnStates(
+        env.client,
+        returns.map((r) => r.workflowId!),
+        states,
+      ),
     );
-    const open = returns.filter((r) => !states.has(r.workflowId!) || !done(states.get(r.workflowId!)!));
+    const open = returns.filter((r) => stillOpen.has(r.workflowId!));
     if (open.length === 0 || Date.now() > settleBy) break;
     if (open.length !== lastOpen) {
       lastOpen = open.length;
@@ -421,7 +418,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
     else clean.push(ms);
     byRoute[x.kind === 'warehouse' ? 'warehouse' : 'reveni']!.push(ms);
   }
-  const notSettled = returns.filter((r) => !states.get(r.workflowId!) || !done(states.get(r.workflowId!)!));
+  const notSettled = returns.filter((r) => !states.get(r.workflowId!) || !returnSettled(states.get(r.workflowId!)!));
   const window = 60_000 / TIME_SCALE;
   const restockDist = dist(propagation);
   const baselineDist = dist(batch.latencies(restocks, histories));
@@ -476,8 +473,6 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
     },
   };
 }
-
-const done = returnSettled;
 
 async function firstOrderTime(stack: Stack): Promise<number> {
   const calls = (await stack.control.get('/control/calls', { params: { system: 'mirakl', endpoint: 'OR21' } }))

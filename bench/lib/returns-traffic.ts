@@ -14,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import { returnWorkflowId } from '../../src/domain/keys';
 import { returnKeyOf } from '../../src/domain/returns';
 import { returnStateQuery, type ReturnWorkflowState } from '../../workflows/returns/messages';
+import type { SimReveniReturn } from '../../test/support/returns';
 import { inParallel } from './in-parallel';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,16 +26,7 @@ const errText = (err: unknown) => {
 // ---- Reveni ----------------------------------------------------------------------------------------------
 
 /** A return as the Reveni simulator's control API lists it. */
-export interface ReveniReturnView {
-  id: string;
-  status: string;
-  mode: string;
-  external_reference?: string;
-  return_items: Array<{ id: string; sku: string; quantity: number; status?: string; restock?: boolean }>;
-  refund: { amount: number; currency: string };
-  created_at: string;
-  updated_at: string;
-}
+export type ReveniReturnView = SimReveniReturn & { created_at: string; updated_at: string };
 
 /** Reveni's return states past which nothing changes (docs/sandbox/reveni.md). */
 const REVENI_FINAL = new Set(['accepted', 'partly_accepted', 'rejected', 'cancelled']);
@@ -90,6 +82,27 @@ export async function decideReveniReturn(
 /** A return workflow that has nothing left to do. */
 export function returnSettled(s: ReturnWorkflowState): boolean {
   return ['CLOSED', 'REFUSED', 'CANCELLED', 'RESOLVED'].includes(s.status);
+}
+
+/**
+ * Reads the state of every return workflow in `ids` not known to have settled into `states`, and returns the
+ * ids still open. A query that fails (the return not started yet, its source not read yet; the server away)
+ * leaves the return open, to be read again next time.
+ */
+export async function refreshReturnStates(
+  client: Client,
+  ids: readonly string[],
+  states: Map<string, ReturnWorkflowState>,
+): Promise<string[]> {
+  const open = (id: string) => !states.has(id) || !returnSettled(states.get(id)!);
+  await inParallel(ids.filter(open), 16, async (id) => {
+    try {
+      states.set(id, await client.workflow.getHandle(id).query(returnStateQuery));
+    } catch {
+      // read again next time
+    }
+  });
+  return ids.filter(open);
 }
 
 // ---- refunds on Mirakl (OR28) -------------------------------------------------------------------------------
@@ -358,15 +371,8 @@ export async function runReturnTraffic(opts: ReturnTrafficOptions): Promise<Retu
     } catch (err) {
       note('reading Reveni returns', err);
     }
-    // 3. Which have settled (a query fails while the server restarts: asked again next time).
-    const unsettled = [...byWorkflow.keys()].filter((id) => !states.has(id) || !returnSettled(states.get(id)!));
-    await inParallel(unsettled, 16, async (id) => {
-      try {
-        states.set(id, await client.workflow.getHandle(id).query(returnStateQuery));
-      } catch {
-        // Not started yet (its source not read yet), or the server is away.
-      }
-    });
+    // 3. Which have settled.
+    await refreshReturnStates(client, [...byWorkflow.keys()], states);
     const opened = byWorkflow.size;
     const settled = [...states.values()].filter(returnSettled).length;
     if (Date.now() - lastReport > 10_000) {
