@@ -4,7 +4,7 @@
 // 90 MB of heap in use). A process that finds the bundle of its own code in the cache reads it instead.
 //
 // The cache key is a digest of every source file the bundle can contain (the workflows' and src/ directories
-// beside them) and the Temporal workflow library's version, so a changed workflow is never run from an old
+// beside them), the package lock (libraries the workflows import) and the Temporal workflow library's version, so a changed workflow is never run from an old
 // bundle. Written atomically (a temporary file renamed), so replicas starting together never read half a file.
 // Where the cache cannot be written (a read-only image) the bundle is built in memory as before.
 import { createHash } from 'node:crypto';
@@ -58,6 +58,14 @@ export function workflowBundleKey(workflowsPath: string, salt = ''): string {
     h.update(`@temporalio/workflow:${pkg.version}\n`);
   } catch {
     h.update('@temporalio/workflow:unknown\n');
+  }
+  // Libraries the workflows import are in the bundle too: their locked versions are part of the key.
+  for (const lock of ['package-lock.json', 'package.json']) {
+    const f = join(root, lock);
+    if (existsSync(f)) {
+      h.update(`${lock}\n`);
+      h.update(readFileSync(f));
+    }
   }
   for (const f of files) {
     h.update(`${relative(root, f)}\n`);

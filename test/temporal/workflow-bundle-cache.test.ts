@@ -55,6 +55,9 @@ test('a changed source file, a new file or another salt is a new key: the old bu
     writeFileSync(join(p.root, 'workflows', 'extra.ts'), 'export const b = 1;\n');
     assert.notEqual(workflowBundleKey(p.entry), k1);
     assert.notEqual(workflowBundleKey(p.entry, 'other'), workflowBundleKey(p.entry));
+    const k1b = workflowBundleKey(p.entry);
+    writeFileSync(join(p.root, 'package-lock.json'), '{"lockfileVersion":3}');
+    assert.notEqual(workflowBundleKey(p.entry), k1b, 'a changed package lock is a new key');
     // Files outside workflows/ and src/ (tests, benches) do not change the key.
     mkdirSync(join(p.root, 'test'));
     const k2 = workflowBundleKey(p.entry);
