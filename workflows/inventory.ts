@@ -733,8 +733,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const window = nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
     const cause = err.cause;
     const d = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as
-      | { status?: number; retryAfterMs?: number }
-      | undefined;
+      { status?: number; retryAfterMs?: number } | undefined;
     if (d?.status === 429 && typeof d.retryAfterMs === 'number' && d.retryAfterMs >= 0)
       return Date.now() + Math.min(d.retryAfterMs + s.marginMs, 2 * window);
     return Date.now() + window;

@@ -101,7 +101,7 @@ describe('Shopify budget shared by three replicas through the Temporal server', 
     await new Promise((r) => setTimeout(r, 2 * budget.windowMs));
   });
 
-  test('a full stock read pages below the reads\' part of the budget, and completes while another replica reads', async (t) => {
+  test("a full stock read pages below the reads' part of the budget, and completes while another replica reads", async (t) => {
     const budget = shopifyBudget(stack.config, TIME_SCALE);
     const replicas = [
       stack.runtime,
