@@ -1,8 +1,8 @@
 // After a failed STO01 (real Temporal server, Mirakl simulator at time scale 10: one STO01 a shop every 6 s):
 // a call the platform refused outright (429) never counted towards the limit, so the rows go again when its
 // Retry-After says, not a whole window later — and that next call is not refused for exceeding the limit; a 5xx
-// may have reached the platform and used the window, so the next push waits the whole window. Judged from the
-// simulator's call log.
+// or a timeout may have reached the platform and used the window, so the next push waits the whole window,
+// counted from when the failed call was sent. Judged from the simulator's call log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -62,7 +62,8 @@ function sto01(): CallRecord[] {
 
 /** Fails the next STO01 with `fault`, changes one SKU, and returns the failed call and the one that carried it. */
 async function failOnceThenCarry(
-  fault: { kind: 'rateLimit429'; retryAfterSeconds: number } | { kind: 'error5xx' },
+  fault:
+    { kind: 'rateLimit429'; retryAfterSeconds: number } | { kind: 'error5xx' } | { kind: 'timeout'; delayMs: number },
   sku: string,
   available: number,
 ): Promise<{ failed: CallRecord; next: CallRecord }> {
@@ -104,6 +105,17 @@ describe('STO01 after a failed push (one a shop every 6 s here)', () => {
     assert.equal(failed.status, 503);
     assert.ok(!failed.exempt, 'a 5xx keeps its place in the window');
     assert.ok(gap >= WINDOW_MS, `a whole window (${WINDOW_MS} ms) after the 5xx: ${gap} ms`);
+    assert.ok(next.status >= 200 && next.status < 300 && !next.rateLimited);
+  });
+
+  test('a timeout: the whole window again, counted from when the failed call was sent, not from its end', async () => {
+    const HELD_MS = 3_000;
+    const { failed, next } = await failOnceThenCarry({ kind: 'timeout', delayMs: HELD_MS }, SKUS[3]!, 5);
+    const gap = next.at - failed.at;
+    assert.equal(failed.status, 504);
+    assert.ok(gap >= WINDOW_MS, `a whole window (${WINDOW_MS} ms) after the call arrived: ${gap} ms`);
+    // Counted from the end, it would be the hold plus the window.
+    assert.ok(gap < WINDOW_MS + HELD_MS - 500, `not the hold (${HELD_MS} ms) plus the window: ${gap} ms`);
     assert.ok(next.status >= 200 && next.status < 300 && !next.rateLimited);
   });
 
