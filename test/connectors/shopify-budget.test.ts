@@ -71,13 +71,19 @@ describe('Shopify budget shared by three replicas through the Temporal server', 
     };
   }
 
-  test('three replicas: no THROTTLED, never more points in a refill window than the bucket holds', async (t) => {
-    const budget = shopifyBudget(stack.config, TIME_SCALE);
+  /** The stack's runtime and two more, every one on the shop's shared budget. */
+  function sharingReplicas(): Runtime[] {
     const replicas = [
       stack.runtime,
       ...[1, 2].map(() => createRuntime(stack.config, memoryLogger().log, { timeScale: TIME_SCALE })),
     ];
     for (const r of replicas) r.shareBudgets(env.client);
+    return replicas;
+  }
+
+  test('three replicas: no THROTTLED, never more points in a refill window than the bucket holds', async (t) => {
+    const budget = shopifyBudget(stack.config, TIME_SCALE);
+    const replicas = sharingReplicas();
     const ms = 10 * budget.windowMs;
     const run = await burst(replicas, ms);
     const max = CallLog.maxCostInWindow(run.calls, budget.windowMs);
@@ -103,11 +109,7 @@ describe('Shopify budget shared by three replicas through the Temporal server', 
 
   test("a full stock read pages below the reads' part of the budget, and completes while another replica reads", async (t) => {
     const budget = shopifyBudget(stack.config, TIME_SCALE);
-    const replicas = [
-      stack.runtime,
-      ...[1, 2].map(() => createRuntime(stack.config, memoryLogger().log, { timeScale: TIME_SCALE })),
-    ];
-    for (const r of replicas) r.shareBudgets(env.client);
+    const replicas = sharingReplicas();
     const since = stack.sandbox.ctx.calls.list().at(-1)?.seq ?? 0;
     // Two replicas keep reads' lanes busy with small stock reads while the first reads the whole catalogue twice.
     let busy = true;
