@@ -34,6 +34,8 @@ export function toActivityFailure(
     type: `${system}:${operation}`,
     nonRetryable: false,
     nextRetryDelay: ce.retryAfterMs,
-    details: [{ ...details, detail: ce.opts.detail ?? ce.message, status: ce.status }],
+    // retryAfterMs also in the details: a workflow that makes one attempt (a call with a documented frequency)
+    // reads when a refused call (429) may be made again.
+    details: [{ ...details, detail: ce.opts.detail ?? ce.message, status: ce.status, retryAfterMs: ce.retryAfterMs }],
   });
 }

@@ -513,12 +513,17 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
             );
           }
         } else if (listed.length > 0) {
+          const sentAt = Date.now();
           try {
             importId = await deps
               .mirakl(input.channel)
               .importStock(listed.map((r) => ({ offerSku: r.offerSku, quantity: r.quantity })));
           } catch (err) {
-            throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+            // How long the failed call took: its window counts from when it was sent (workflows/inventory.ts).
+            throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', {
+              key: input.key,
+              elapsedMs: Date.now() - sentAt,
+            });
           }
         }
         const acceptedAt = Date.now();
@@ -601,6 +606,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         );
       }
       if (rows.length === 0) return { acceptedAt: Date.now(), unlisted };
+      const sentAt = Date.now();
       try {
         const importId = await deps
           .mirakl(input.channel)
@@ -611,7 +617,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
             restockPropagation.observe({ channel: input.channel }, Math.max(0, Date.now() - r.decidedAt) / 1000);
         return { importId, acceptedAt: Date.now(), ...(unlisted.length ? { unlisted } : {}) };
       } catch (err) {
-        throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', { key: input.key });
+        throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', {
+          key: input.key,
+          elapsedMs: Date.now() - sentAt,
+        });
       }
     },
 

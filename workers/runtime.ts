@@ -29,6 +29,7 @@ import { RequestPacer } from '../src/connectors/peoplevox/pacer';
 import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client';
 import { createInventoryWorker } from '../src/inventory/worker';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
+import { cachedWorkflowBundle } from '../src/temporal/workflow-bundle-cache';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
 import { marketplacerSettings } from '../src/config/schema';
 import { MarketplacerClient } from '../src/connectors/marketplacer/client';
@@ -331,6 +332,18 @@ export async function buildWorkflowBundle() {
   });
 }
 
+/** The workflow bundle of this code from the cache every workflow worker shares, built (and cached) if absent. */
+export async function sharedWorkflowBundle(log: Logger): Promise<{ code: string }> {
+  const started = Date.now();
+  const b = await cachedWorkflowBundle({
+    workflowsPath: require.resolve('../workflows'),
+    salt: `failureConverter:${FAILURE_CONVERTER_PATH}`,
+    build: buildWorkflowBundle,
+  });
+  log.info({ source: b.source, key: b.key, ms: Date.now() - started }, 'workflow bundle ready');
+  return { code: b.code };
+}
+
 /**
  * The task queue of the shared rate budgets (workflows/rate-budget.ts) and the warehouse gateway
  * (workflows/warehouse-gateway.ts): their own, so a lease or a batch is never queued behind order work (a
@@ -506,7 +519,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     throw new Error('worker role "shopify" needs systems.shopify in the config');
   // Only the roles that run workflows need the bundle (seconds of CPU and tens of MB per process).
   const needsBundle = roles.has('orders') || roles.has('inventory');
-  const workflowBundle = needsBundle ? (opts.workflowBundle ?? (await buildWorkflowBundle())) : undefined;
+  // A process whose code was bundled before (by a replica, or an earlier start) reads that bundle instead.
+  const workflowBundle = needsBundle ? (opts.workflowBundle ?? (await sharedWorkflowBundle(runtime.log))) : undefined;
   // Every worker decrypts what it reads and encrypts what it writes (docs/security.md).
   const dataConverter = createDataConverter(config);
   const q = config.temporal.taskQueues;

@@ -22,6 +22,7 @@
 // No I/O here: every effect is an activity.
 import {
   ActivityFailure,
+  ApplicationFailure,
   ParentClosePolicy,
   condition,
   continueAsNew,
@@ -714,9 +715,30 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       if (!(err instanceof ActivityFailure)) throw err;
       state.counters.failedPushes++;
       state.counters.lastPushError = err.cause?.message ?? err.message;
+      state.nextPushAt = afterFailedPush(err, batch.length);
+      return;
     }
     // The window counts from the end of the call: the target saw it no later than that.
     state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, batch.length, s.pushIntervalMs, s.timeScale, s.marginMs);
+  }
+
+  /**
+   * When the next push may go after a failed one. A call the target refused outright (429) never counted towards
+   * its limit: the next goes when its Retry-After says (plus the margin), at most two windows on. Any other failure
+   * may have reached the target (a lost response, a 5xx, a timeout) and used the window: the full window, counted
+   * from when the failed call was sent (the activity says how long it took; durations only, so no clock of
+   * another host is trusted), which after a slow timeout is seconds sooner than from its end.
+   */
+  function afterFailedPush(err: ActivityFailure, rows: number): number {
+    const s = settings!;
+    const window = nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
+    const cause = err.cause;
+    const d = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as
+      { status?: number; retryAfterMs?: number; elapsedMs?: number } | undefined;
+    if (d?.status === 429 && typeof d.retryAfterMs === 'number' && d.retryAfterMs >= 0)
+      return Date.now() + Math.min(d.retryAfterMs + s.marginMs, 2 * window);
+    const elapsed = typeof d?.elapsedMs === 'number' && d.elapsedMs > 0 ? Math.min(d.elapsedMs, window) : 0;
+    return Date.now() + window - elapsed;
   }
 
   /** A push when the ledger lives in shards: the activity gathers their rows; counts come back. */
@@ -782,7 +804,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       state.counters.lastPushAt = askedAt;
       state.counters.failedPushes++;
       state.counters.lastPushError = err.cause?.message ?? err.message;
-      rows = 1;
+      state.nextPushAt = afterFailedPush(err, 1);
+      return;
     }
     state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
   }

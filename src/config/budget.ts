@@ -83,5 +83,13 @@ export function shopifyBudget(config: Config, timeScale = 1) {
     terms,
     /** The lanes a call of `cost` points takes. */
     lanesFor: (cost: number) => Math.max(1, Math.ceil(cost / pointsPerLane)),
+    /**
+     * The most points one holder of a class can ever be lent in a window (rate-budget-client classLanes): reads
+     * page below a part of it, so a read never needs every lane of its class while another replica holds some.
+     */
+    classPoints: (callClass: 'priority' | 'share') => {
+      const readLanes = Math.max(1, Math.floor(terms.lanes * terms.readShare));
+      return (callClass === 'share' ? readLanes : Math.max(1, terms.lanes - readLanes)) * pointsPerLane;
+    },
   };
 }

@@ -3,7 +3,8 @@
 // once — make no THROTTLED and never take more points in a bucket-refill window than the bucket holds, judged
 // from the simulator's own call log (one bucket per shop, whoever calls); order-critical calls keep their part
 // while reads saturate. The same three runtimes on their local bucket models only are THROTTLED (what the
-// shared budget prevents).
+// shared budget prevents). A full stock read pages below the reads' part, so it finds room while other replicas
+// read.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -70,13 +71,19 @@ describe('Shopify budget shared by three replicas through the Temporal server', 
     };
   }
 
-  test('three replicas: no THROTTLED, never more points in a refill window than the bucket holds', async (t) => {
-    const budget = shopifyBudget(stack.config, TIME_SCALE);
+  /** The stack's runtime and two more, every one on the shop's shared budget. */
+  function sharingReplicas(): Runtime[] {
     const replicas = [
       stack.runtime,
       ...[1, 2].map(() => createRuntime(stack.config, memoryLogger().log, { timeScale: TIME_SCALE })),
     ];
     for (const r of replicas) r.shareBudgets(env.client);
+    return replicas;
+  }
+
+  test('three replicas: no THROTTLED, never more points in a refill window than the bucket holds', async (t) => {
+    const budget = shopifyBudget(stack.config, TIME_SCALE);
+    const replicas = sharingReplicas();
     const ms = 10 * budget.windowMs;
     const run = await burst(replicas, ms);
     const max = CallLog.maxCostInWindow(run.calls, budget.windowMs);
@@ -96,6 +103,43 @@ describe('Shopify budget shared by three replicas through the Temporal server', 
     assert.ok(total >= 0.4 * ((budget.restorePerSecond * ms) / 1000), `used ${total} points`);
     // Reads saturate too, yet order-critical calls keep at least their part (reads at most readShare of the lanes).
     assert.ok(run.priorityPoints >= total * (1 - budget.terms.readShare) * 0.8, 'order-critical calls keep their part');
+    await Promise.all(replicas.slice(1).map((r) => r.close()));
+    await new Promise((r) => setTimeout(r, 2 * budget.windowMs));
+  });
+
+  test("a full stock read pages below the reads' part of the budget, and completes while another replica reads", async (t) => {
+    const budget = shopifyBudget(stack.config, TIME_SCALE);
+    const replicas = sharingReplicas();
+    const since = stack.sandbox.ctx.calls.list().at(-1)?.seq ?? 0;
+    // Two replicas keep reads' lanes busy with small stock reads while the first reads the whole catalogue twice.
+    let busy = true;
+    const others = Promise.all(
+      replicas.slice(1).flatMap((r) => [
+        (async () => {
+          while (busy) await r.shopify!.inventoryForSkus(['TEE-NAVY-XS']).catch(() => undefined);
+        })(),
+        (async () => {
+          while (busy) await r.shopify!.inventoryForSkus(['TEE-NAVY-S']).catch(() => undefined);
+        })(),
+      ]),
+    );
+    let rows = 0;
+    try {
+      for (let i = 0; i < 2; i++) rows = (await stack.runtime.shopify!.inventory()).length;
+    } finally {
+      busy = false;
+      await others;
+    }
+    const reads = stack.sandbox.ctx.calls
+      .list({ system: 'shopify', sinceSeq: since })
+      .filter((c) => c.endpoint === 'inventoryItems' && !c.rateLimited);
+    const heaviest = Math.max(...reads.map((c) => c.cost ?? 0));
+    const classPoints = budget.classPoints('share');
+    t.diagnostic(`${rows} rows a read; heaviest stock page ${heaviest} points (reads' part ${classPoints})`);
+    assert.ok(rows > 12, 'the catalogue takes several pages');
+    // A whole page of 50 would cost about 900 points: every lane of the class, never free while others read.
+    assert.ok(heaviest <= classPoints / 4, `pages cost at most a quarter of the reads' part, saw ${heaviest}`);
+    assert.ok(heaviest > 92, 'the full read was among the calls judged');
     await Promise.all(replicas.slice(1).map((r) => r.close()));
     await new Promise((r) => setTimeout(r, 2 * budget.windowMs));
   });

@@ -160,6 +160,6 @@ describe('Marketplacer returns → refundRequestCreate (dispatched: true)', () =
       s.restocks.map((r) => [r.itemCode, r.units]),
       [['TEE-RED-M', 1]],
     );
-    await maybeRecordHistory(env.client.workflow.getHandle(workflowId), 'return-warehouse-marketplacer');
+    await maybeRecordHistory(env.client.workflow.getHandle(workflowId), 'return-warehouse-marketplacer-restock-first');
   });
 });

@@ -90,7 +90,7 @@ describe('Joules → warehouse receipts (seeds 000, 004)', () => {
       30_000,
       'the receipt pushed to Joules',
     );
-    await maybeRecordHistory(env.client.workflow.getHandle(receiptFlow), 'return-warehouse-receipt');
+    await maybeRecordHistory(env.client.workflow.getHandle(receiptFlow), 'return-warehouse-receipt-restock-first');
     if (process.env.LOOPLINE_RECORD_HISTORIES === '1') {
       // The Return summary read the Returns event started (a short workflow of its own).
       for await (const w of env.client.workflow.list({

@@ -123,7 +123,7 @@ describe('ASOS → Reveni (seed 003)', () => {
       order.returns?.map((e) => [e.workflowId, e.open, e.status]),
       [[r.workflowId, false, 'CLOSED']],
     );
-    await maybeRecordHistory(env.client.workflow.getHandle(r.workflowId), 'return-reveni-not-instant');
+    await maybeRecordHistory(env.client.workflow.getHandle(r.workflowId), 'return-reveni-not-instant-restock-first');
     await stack.control.post(`/control/mirakl/asos/orders/${o.orderId}/close`);
     const handle = env.client.workflow.getHandle(orderWorkflowId('asos', o.orderId));
     await handle.result();
@@ -156,7 +156,7 @@ describe('ASOS → Reveni (seed 003)', () => {
       const s = await waitForReturn(env, r.workflowId, (x) => x.status === 'CLOSED', 'closed');
       assert.equal(s.restocks.length, 1);
       assert.equal((await refundsOf(stack, 'asos', o.orderId))[o.lines[0]!.lineId]!.length, 1, 'refunded once');
-      await maybeRecordHistory(env.client.workflow.getHandle(r.workflowId), 'return-reveni-instant');
+      await maybeRecordHistory(env.client.workflow.getHandle(r.workflowId), 'return-reveni-instant-restock-first');
     } finally {
       await reveniBehaviour({ defaultMode: 'not_instant' });
     }

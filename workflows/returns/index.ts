@@ -9,7 +9,7 @@
 //   per line) → restock what goes back on sale, to every channel at once → close → compare the returns
 //   platform's figure (REFUND_AMOUNT_DISPUTED for finance when it differs).
 // Anything a person must decide parks the return in the exception mailbox (reason, owner, sentence). No I/O.
-import { condition, getExternalWorkflowHandle, uuid4 } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, uuid4 } from '@temporalio/workflow';
 import { REVENI_DECIDED, type ReveniSnapshot } from '../../src/connectors/reveni/map';
 import {
   money,
@@ -33,6 +33,8 @@ export * from './messages';
 
 /** A return waits this long for the order workflow's answer to a refund request before asking again. */
 const REASK_MS = 10 * 60_000;
+/** Goods going back on sale are restocked before the refund and the marketplace calls around it. */
+const RESTOCK_FIRST = 'returns-restock-first';
 const DAY = 86_400_000;
 
 export async function returnWorkflow(input: ReturnWorkflowInput): Promise<ReturnWorkflowState> {
@@ -428,6 +430,18 @@ async function reveniFlow(run: ReturnRun, order: OrderForReturn): Promise<void> 
     'decided in Reveni',
     `${snap.status}: ${decided.map((d) => `${d.line.lineId} ${d.accepted}/${d.line.quantity} accepted`).join(', ')}`,
   );
+  // What Reveni put back on sale goes to every channel now (since 'returns-restock-first'), not after the
+  // compliance call and the refund, whose retries under a marketplace fault would hold it.
+  const restockFirst = patched(RESTOCK_FIRST);
+  const goods = () =>
+    restock(
+      run,
+      decided
+        .filter((d) => d.accepted > 0 && d.restock && d.line.disposition === 'restock')
+        .map((d) => ({ itemCode: d.line.itemCode ?? d.line.offerSku, units: d.accepted })),
+      'delta',
+    );
+  if (restockFirst) await goods();
   await marketplaceAction(
     run,
     'compliance',
@@ -443,13 +457,7 @@ async function reveniFlow(run: ReturnRun, order: OrderForReturn): Promise<void> 
     })),
   );
   if (snap.mode !== 'instant') await refund(run, state.accepted);
-  await restock(
-    run,
-    decided
-      .filter((d) => d.accepted > 0 && d.restock && d.line.disposition === 'restock')
-      .map((d) => ({ itemCode: d.line.itemCode ?? d.line.offerSku, units: d.accepted })),
-    'delta',
-  );
+  if (!restockFirst) await goods();
   const held = decided.filter((d) => d.accepted > 0 && d.line.disposition !== 'restock');
   if (held.length)
     run.note(
@@ -507,15 +515,20 @@ async function warehouseFlow(run: ReturnRun): Promise<ReturnWorkflowState['recei
     state.triggerAt = Date.now();
     run.setStatus('RECEIVED', `booked in at the warehouse (${state.source.sourceId})`);
     state.accepted = state.lines.map((l) => ({ lineId: l.lineId, quantity: l.quantity }));
+    // The warehouse already counted resaleable goods in its stock: the push that carries them goes first, and
+    // (since 'returns-restock-first') before the refund, whose retries under a marketplace fault would hold it.
+    const restockFirst = patched(RESTOCK_FIRST);
+    const goods = () =>
+      restock(
+        run,
+        state.lines
+          .filter((l) => l.disposition === 'restock')
+          .map((l) => ({ itemCode: l.itemCode ?? l.offerSku, units: l.quantity })),
+        'master',
+      );
+    if (restockFirst) await goods();
     await refund(run, state.accepted);
-    // The warehouse already counted resaleable goods in its stock: the push that carries them goes first.
-    await restock(
-      run,
-      state.lines
-        .filter((l) => l.disposition === 'restock')
-        .map((l) => ({ itemCode: l.itemCode ?? l.offerSku, units: l.quantity })),
-      'master',
-    );
+    if (!restockFirst) await goods();
     const held = state.lines.filter((l) => l.disposition !== 'restock');
     if (held.length)
       run.note(

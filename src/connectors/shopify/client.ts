@@ -36,6 +36,8 @@ export interface ShopifyBudget {
   priority: CallPacer;
   share: CallPacer;
   lanesFor(cost: number): number;
+  /** The most points a holder of the class can ever be lent in a window (paged reads stay well below it). */
+  classPoints?(callClass: ShopifyCallClass): number;
 }
 
 export interface ShopifyClientOptions {
@@ -206,6 +208,23 @@ export class ShopifyClient {
   }
 
   /**
+   * Nodes per page of a paged read: `max`, or fewer so that a page costs at most a quarter of what one holder of
+   * the class can ever be lent from the shared budget. A page heavier than that (a full stock page is about 900
+   * points, every lane of the reads' class) could find no room while another replica holds some of the class and
+   * fail for want of a lane; smaller pages cost the same points in all and always fit. Without a shared budget the
+   * local bucket model lets `max` through.
+   */
+  pageSize(max: number, query: (first: number) => string, callClass: ShopifyCallClass): number {
+    const points = this.opts.budget?.classPoints?.(callClass);
+    if (points === undefined) return max;
+    // Cost is linear in `first` (2 + first × per node): two points give the line.
+    const one = costOf(query(1), {});
+    const perNode = costOf(query(2), {}) - one;
+    const fit = Math.floor((points / 4 - (one - perNode)) / Math.max(1, perNode));
+    return Math.max(1, Math.min(max, fit));
+  }
+
+  /**
    * One GraphQL request. `cost` is the caller's estimate of the requested cost (the same rules the API
    * uses); the bucket model holds the request until it fits.
    */
@@ -365,12 +384,14 @@ export class ShopifyClient {
     return out;
   }
 
-  /** Every variant SKU in the shop (paged, 250 a page). */
+  /** Every variant SKU in the shop (paged, up to 250 a page: pageSize). */
   async listSkus(): Promise<string[]> {
     const out: string[] = [];
     let after: string | null | undefined;
+    const query = (first: number) =>
+      `query All($after: String) { productVariants(first: ${first}, after: $after) { nodes { id sku } pageInfo { hasNextPage endCursor } } }`;
+    const q = query(this.pageSize(250, query, 'share'));
     do {
-      const q = `query All($after: String) { productVariants(first: 250, after: $after) { nodes { id sku } pageInfo { hasNextPage endCursor } } }`;
       const res = await this.request('productVariants', q, { after }, VariantsSchema, 'share');
       for (const n of res.productVariants.nodes) if (n.sku) out.push(n.sku);
       after = res.productVariants.pageInfo?.hasNextPage ? res.productVariants.pageInfo.endCursor : undefined;
@@ -414,13 +435,14 @@ export class ShopifyClient {
     }));
   }
 
-  /** The full stock read: available per SKU at the shop's location(s), summed (paged, 50 a page). */
+  /** The full stock read: available per SKU at the shop's location(s), summed (paged, up to 50 a page: pageSize). */
   async inventory(): Promise<ShopifyInventoryRow[]> {
     const out: ShopifyInventoryRow[] = [];
     let after: string | null | undefined;
+    const query = (first: number) => `query Inv($after: String) { inventoryItems(first: ${first}, after: $after) {
+        nodes ${INVENTORY_ITEM_FIELDS} pageInfo { hasNextPage endCursor } } }`;
+    const q = query(this.pageSize(50, query, 'share'));
     do {
-      const q = `query Inv($after: String) { inventoryItems(first: 50, after: $after) { nodes ${INVENTORY_ITEM_FIELDS}
-        pageInfo { hasNextPage endCursor } } }`;
       const res = await this.request('inventoryItems', q, { after }, InventoryItemsSchema, 'share');
       out.push(...inventoryRows(res.inventoryItems.nodes, this.opts.stockLocations));
       after = res.inventoryItems.pageInfo.hasNextPage ? res.inventoryItems.pageInfo.endCursor : undefined;

@@ -34,7 +34,7 @@ export function createSharedShopifyBudget(config: Config, timeScale: number, log
   const share = new DeferredPacer(UNPACED);
   const leases: LeasedBudget[] = [];
   return {
-    budget: { priority, share, lanesFor: b.lanesFor },
+    budget: { priority, share, lanesFor: b.lanesFor, classPoints: b.classPoints },
     lease(client, taskQueue) {
       if (leases.length > 0) return;
       let lastWarn = 0;

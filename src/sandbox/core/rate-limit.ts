@@ -18,6 +18,12 @@ export class SlidingWindowLimit {
     this.hits.push(now);
     return { ok: true };
   }
+
+  /** Gives back the call recorded at `at` (a call refused after all: it never counted). */
+  release(at: number): void {
+    const i = this.hits.lastIndexOf(at);
+    if (i >= 0) this.hits.splice(i, 1);
+  }
 }
 
 export class RateLimits {
@@ -32,6 +38,11 @@ export class RateLimits {
       this.limits.set(key, l);
     }
     return l.take(now);
+  }
+
+  /** Gives back a call `take` recorded at `at` under `key`. */
+  release(key: string, at: number): void {
+    this.limits.get(key)?.release(at);
   }
 
   reset(): void {

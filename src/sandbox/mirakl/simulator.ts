@@ -102,7 +102,7 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
             // Logged at arrival, the moment the rate limits count, not when the (possibly slow) reply left.
             const arrivedAt = Date.now();
             const exempt = MIRAKL_RATE_LIMITS[op] && !countsTowardsLimit(op, req) ? true : undefined;
-            const log = (status: number, fault?: FaultKind, rateLimited?: boolean) =>
+            const log = (status: number, fault?: FaultKind, rateLimited?: boolean, refused?: boolean) =>
               ctx.calls.add({
                 system: 'mirakl',
                 tenant: channel,
@@ -110,9 +110,11 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
                 status,
                 fault,
                 rateLimited,
-                exempt,
+                exempt: exempt ?? (refused || undefined),
                 at: arrivedAt,
               });
+            // The limit slots this call took, given back if an injected 429 refuses it after all.
+            const taken: string[] = [];
             if (!shop) {
               log(404);
               return reply.code(404).send({ status: 404, message: `Unknown Mirakl channel '${channel}'` });
@@ -129,19 +131,22 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
             const limit = isFullExport(op, req) ? MIRAKL_FULL_EXPORT_LIMIT : MIRAKL_RATE_LIMITS[op];
             if (limit && ctx.enforceRateLimits && countsTowardsLimit(op, req)) {
               const key = limit === MIRAKL_FULL_EXPORT_LIMIT ? `${channel}:${op}:full` : `${channel}:${op}`;
-              const taken = ctx.rateLimits.take(key, limit.max, limit.windowMs);
-              if (!taken.ok) {
+              const got = ctx.rateLimits.take(key, limit.max, limit.windowMs, arrivedAt);
+              if (!got.ok) {
                 log(429, undefined, true);
                 return reply
                   .code(429)
-                  .header('Retry-After', String(taken.retryAfterSeconds))
+                  .header('Retry-After', String(got.retryAfterSeconds))
                   .send({
                     status: 429,
                     message: `Too many requests: ${op} is limited to ${limit.max} call(s) per ${limit.windowMs / 1000} s`,
                   });
               }
+              taken.push(key);
               const extra = MIRAKL_EXTRA_RATE_LIMITS[op];
-              const takenExtra = extra && ctx.rateLimits.take(`${channel}:${op}:long`, extra.max, extra.windowMs);
+              const takenExtra =
+                extra && ctx.rateLimits.take(`${channel}:${op}:long`, extra.max, extra.windowMs, arrivedAt);
+              if (takenExtra && takenExtra.ok) taken.push(`${channel}:${op}:long`);
               if (takenExtra && !takenExtra.ok) {
                 log(429, undefined, true);
                 return reply
@@ -175,9 +180,15 @@ export function miraklSimulator(opts: { channels: MiraklSimChannel[] }): MiraklS
               },
               channel,
             );
+            // An injected 429 is a refusal, as the platform's own are: the call does not count towards the limit
+            // (its slots are given back), so a client honouring Retry-After is not refused again. A 5xx or a
+            // timeout reached the platform and keeps its slot.
+            if (fault === 'rateLimit429') for (const key of taken) ctx.rateLimits.release(key, arrivedAt);
             log(
               fault === 'error5xx' ? 503 : fault === 'rateLimit429' ? 429 : fault === 'timeout' ? 504 : status,
               fault,
+              undefined,
+              fault === 'rateLimit429' && taken.length > 0,
             );
             return reply;
           },
