@@ -274,7 +274,10 @@ export interface ReturnTrafficReport {
   duplicateRefunds: string[];
   wrongRefundAmounts: number;
   wrongRefundDetails: string[];
-  /** Reveni's own record: returns by status, and those not in the state the merchant's decision set. */
+  /**
+   * Reveni's own record: returns by status, and those not in the state the merchant's decision set (or never
+   * registered there, or registered twice).
+   */
   reveniStates: Record<string, number>;
   reveniNotFinal: string[];
   restocks: { decisions: number; carried: number; notCarried: string[] };
@@ -437,6 +440,10 @@ async function judgeReturnTraffic(
   for (const rv of await reveniReturns(control, store)) {
     const r = ours.get(reveniWorkflowId(channel, rv));
     if (!r) continue;
+    if (seen.has(r.workflowId!)) {
+      reveniNotFinal.push(`${r.workflowId}: registered in Reveni more than once (also ${rv.id}, ${rv.status})`);
+      continue;
+    }
     seen.add(r.workflowId!);
     reveniStates[rv.status] = (reveniStates[rv.status] ?? 0) + 1;
     const want = r.rejected ? 'rejected' : 'accepted';
