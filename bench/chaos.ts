@@ -672,6 +672,7 @@ async function main(): Promise<number> {
           channel: 'asos',
           store: REVENI_STORE,
           candidates: returnCandidates,
+          miraklChannels: config.channels.filter((c) => c.platform === 'mirakl').map((c) => c.code),
           deadlineMs,
           shippedPollMs: 10_000,
           log: (l) => say(`returns route: ${l}`),
@@ -1100,6 +1101,7 @@ function buildResult(r: {
                 decisions: rets.restocks.decisions,
                 carried_by_sto01: rets.restocks.carried,
                 not_carried: rets.restocks.notCarried.length,
+                on_other_channels_not_judged: rets.restocks.onOtherChannels,
               },
             }
           : null,

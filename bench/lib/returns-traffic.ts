@@ -247,6 +247,8 @@ export interface ReturnTrafficOptions {
   store: string;
   /** The orders that get a return once SHIPPED on Mirakl (all of them on `channel`). */
   candidates: ReturnCandidate[];
+  /** The Mirakl channels, whose stock history (STO01) judges the restocks; others' restocks are counted apart. */
+  miraklChannels: readonly string[];
   /** Give up opening, deciding and waiting after this long (from the start), and judge what is there. */
   deadlineMs: number;
   /** How often Mirakl is read for shipped candidates and Reveni for returns to decide (default 5 s / 2 s). */
@@ -280,7 +282,8 @@ export interface ReturnTrafficReport {
    */
   reveniStates: Record<string, number>;
   reveniNotFinal: string[];
-  restocks: { decisions: number; carried: number; notCarried: string[] };
+  /** Restock decisions per channel pushed to: on a Mirakl channel carried by a later STO01 or not; elsewhere not judged. */
+  restocks: { decisions: number; carried: number; notCarried: string[]; onOtherChannels: number };
   notSettled: string[];
   harnessErrors: string[];
   timedOut: boolean;
@@ -455,10 +458,17 @@ async function judgeReturnTraffic(
   const decisions = opened.flatMap((r) =>
     (states.get(r.workflowId!)?.restocks ?? []).flatMap((x) => x.channels.map((ch) => ({ ...x, channel: ch, r }))),
   );
-  const histories = await stockHistories(control, [...new Set(decisions.map((d) => d.channel))]);
-  const notCarried = decisions
-    .filter((d) => !firstStockPush(histories.get(d.channel), d.itemCode, d.decidedAt))
-    .map((d) => `${d.r.workflowId}: ${d.itemCode} on ${d.channel} not pushed after the restock`);
+  const onMirakl = decisions.filter((d) => opts.miraklChannels.includes(d.channel));
+  let notCarried: string[];
+  try {
+    const histories = await stockHistories(control, [...new Set(onMirakl.map((d) => d.channel))]);
+    notCarried = onMirakl
+      .filter((d) => !firstStockPush(histories.get(d.channel), d.itemCode, d.decidedAt))
+      .map((d) => `${d.r.workflowId}: ${d.itemCode} on ${d.channel} not pushed after the restock`);
+  } catch (err) {
+    run.harnessErrors.push(`reading Mirakl stock histories: ${errText(err)}`);
+    notCarried = onMirakl.map((d) => `${d.r.workflowId}: ${d.itemCode} on ${d.channel} not judged (no stock history)`);
+  }
   const byKind: Record<ReturnKind, number> = { mirakl: 0, instant: 0 };
   for (const r of opened) byKind[r.kind] += 1;
   return {
@@ -480,7 +490,12 @@ async function judgeReturnTraffic(
     wrongRefundDetails: refunds.wrongDetails,
     reveniStates,
     reveniNotFinal,
-    restocks: { decisions: decisions.length, carried: decisions.length - notCarried.length, notCarried },
+    restocks: {
+      decisions: onMirakl.length,
+      carried: onMirakl.length - notCarried.length,
+      notCarried,
+      onOtherChannels: decisions.length - onMirakl.length,
+    },
     notSettled: notSettled.map((r) => r.workflowId!),
     ...run,
   };
