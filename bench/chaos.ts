@@ -3,10 +3,14 @@
 // the simulators (Mirakl, Peoplevox, Shopify), the HTTP server and N replicas of every worker role, each in
 // its own process started by the deployment's entry points (bench/lib/processes.ts). Orders arrive on every
 // route — ASOS and Joules to Peoplevox (bench/lib/traffic.ts), a third Mirakl channel to Shopify with refunds
-// (bench/lib/shopify-traffic.ts), Marketplacer invoices to Peoplevox (bench/lib/marketplacer-traffic.ts) — with the fault profile on every endpoint, while the run: kills a worker
+// (bench/lib/shopify-traffic.ts), Marketplacer invoices to Peoplevox (bench/lib/marketplacer-traffic.ts), and
+// returns of a share of the shipped ASOS orders through Reveni (bench/lib/returns-traffic.ts: Mirakl customer
+// returns Loopline sends on to Reveni, and Reveni-instant returns; refunds OR28, restocks STO01) — with the
+// fault profile on every endpoint, while the run: kills a worker
 // process of each role with SIGKILL while the simulator holds a slow response to it (an activity in flight),
 // then starts it again as a supervisor would; kills and restarts the Temporal server; stops PostgreSQL in
-// immediate mode and starts it again; takes Peoplevox down for 10 scaled minutes and Mirakl for 5.
+// immediate mode and starts it again; takes Peoplevox down for 10 scaled minutes and Mirakl for 5; with returns,
+// kills an acknowledge worker mid-refund (OR28) and an orders worker mid-registration of a return in Reveni.
 // Judged from the simulators' state (orders, shipments, refunds, call logs) and the server's visibility and
 // histories, never from Loopline's own counters. Then the engine ceiling on the same server. Writes
 // bench/results/chaos.json (see bench/README.md). Heavy: run it under `flock /work/wt/bench.lock` or alone.
@@ -35,6 +39,8 @@ import { SANDBOX_SECRETS } from '../src/sandbox/systems';
 import { orderWorkflow } from '../workflows/order';
 import { orderStateQuery, type OrderWorkflowState } from '../workflows/order/messages';
 import { TEST_SECURITY_YAML, encryptionPlugin, testDataConverter } from '../test/support/temporal';
+import { REASONS_YAML } from '../test/support/returns';
+import { RATE_LIMIT_DEFAULTS } from '../src/config/schema';
 import { runCli } from '../test/support/cli';
 import { runCeiling } from './lib/ceiling';
 import { routedControl, type SimulatedSystem } from './lib/control';
@@ -42,6 +48,7 @@ import { startForwarder } from './lib/forwarder';
 import { inParallel } from './lib/in-parallel';
 import { ProcessFleet, childPids } from './lib/processes';
 import { runMarketplacerTraffic, type MarketplacerTrafficReport } from './lib/marketplacer-traffic';
+import { runReturnTraffic, type ReturnCandidate, type ReturnTrafficReport } from './lib/returns-traffic';
 import { runShopifyTraffic, planShopifyOrders, type ShopifyTrafficReport } from './lib/shopify-traffic';
 import {
   DEFAULT_FAULTS,
@@ -61,6 +68,8 @@ const { values: args } = parseArgs({
     'shopify-share': { type: 'string', default: '0.3' },
     'refund-share': { type: 'string', default: '0.2' },
     'marketplacer-share': { type: 'string', default: '0.1' },
+    /** The share of the ASOS → Peoplevox orders that get a return through Reveni once shipped. */
+    'returns-share': { type: 'string', default: '0.1' },
     'fault-probability': { type: 'string', default: String(DEFAULT_FAULTS.probability) },
     'peoplevox-outage-minutes': { type: 'string', default: '10' },
     'mirakl-outage-minutes': { type: 'string', default: '5' },
@@ -86,31 +95,50 @@ const MKP_CHANNEL = 'mkp';
 /** Marketplacer's documented per-address budget (every Loopline process calls from one address here). */
 const MARKETPLACER_LIMIT = { max: 600, windowMs: 10_000 };
 const ID_PREFIX = 'CHAOS';
-const SYSTEMS = ['mirakl', 'peoplevox', 'shopify', 'marketplacer'] as const;
+const SYSTEMS = ['mirakl', 'peoplevox', 'shopify', 'marketplacer', 'reveni'] as const;
+/** ASOS's Reveni store (systems.reveni.stores.asos) on the returns route. */
+const REVENI_STORE = 'chaos-asos';
 
 interface Ports {
   mirakl: number;
   peoplevox: number;
   shopify: number;
   marketplacer: number;
+  reveni: number;
   http: number;
   internal: number;
 }
 
-function configYaml(p: Ports, address: string, timeScale: number, marketplacer: boolean): string {
+/** With returns (returnWindowDays > 0): ASOS's returns go through Reveni, its orders open for that many days. */
+function configYaml(
+  p: Ports,
+  address: string,
+  timeScale: number,
+  marketplacer: boolean,
+  returnWindowDays: number,
+): string {
   const sim = (port: number) => `http://127.0.0.1:${port}`;
   // The intake overlap (wall-clock) is cut in proportion to the time scale, as bench/lib/traffic.ts does in
   // process: otherwise every scaled poll would re-read two real minutes of orders.
   const intake = `{ overlapSeconds: ${Math.max(1, Math.ceil(120 / timeScale))} }`;
   const carriers = (rm: string) => `{ Royal Mail: { code: ${rm} }, DPD: { code: DPD } }`;
+  const returns = returnWindowDays > 0;
+  // Reveni's webhooks per source are limited in real seconds while the sandbox runs timeScale times faster:
+  // scaled like time (as bench/returns.ts does), else a busy minute would be refused and, retries scaled too, lost.
+  const reveniLimit = `{ max: ${RATE_LIMIT_DEFAULTS.reveni.max * timeScale}, windowSeconds: ${RATE_LIMIT_DEFAULTS.reveni.windowSeconds} }`;
   return `# Written by bench/chaos.ts
 temporal: { address: ${address}, namespace: default }
-http: { host: 127.0.0.1, port: ${p.http}, internal: { host: 127.0.0.1, port: ${p.internal} } }
+http: { host: 127.0.0.1, port: ${p.http}, internal: { host: 127.0.0.1, port: ${p.internal} }${returns ? `, rateLimits: { reveni: ${reveniLimit} }` : ''} }
 log: { level: info, format: json }
 sandbox: { enabled: true, timeScale: ${timeScale}, demoOrdersPerMinute: 0, multiShipmentChannels: [asos, ${SHOP_CHANNEL}] }
 systems:
   peoplevox: { baseUrl: ${sim(p.peoplevox)}/peoplevox, clientId: chaos-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
-  shopify: { baseUrl: ${sim(p.shopify)}/shopify/loopline-chaos, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }
+  shopify: { baseUrl: ${sim(p.shopify)}/shopify/loopline-chaos, accessTokenEnv: SHOPIFY_ACCESS_TOKEN, webhookSecretEnv: SHOPIFY_WEBHOOK_SECRET, refundReasons: { damaged: '17', '*': '16' } }${
+    returns
+      ? `
+  reveni: { baseUrl: ${sim(p.reveni)}/reveni, apiKeyEnv: REVENI_API_KEY, stores: { asos: ${REVENI_STORE} } }`
+      : ''
+  }${returns ? REASONS_YAML : ''}
 channels:
   - code: asos
     label: ASOS Marketplace
@@ -118,7 +146,13 @@ channels:
     connection: { baseUrl: ${sim(p.mirakl)}/mirakl/asos, apiKeyEnv: MIRAKL_ASOS_API_KEY }
     fulfilment: peoplevox
     currency: GBP
-    returnWindowDays: 0
+    returnWindowDays: ${returnWindowDays}${
+      returns
+        ? `
+    returns: reveni
+    returnPolicy: { platformPollMinutes: 5 }`
+        : ''
+    }
     intake: ${intake}
     carrierMap: ${carriers('ROYALMAIL')}
   - code: joules
@@ -427,6 +461,7 @@ async function main(): Promise<number> {
   const shopifyShare = Number(args['shopify-share']);
   const refundShare = Number(args['refund-share']);
   const marketplacerShare = Number(args['marketplacer-share']);
+  const returnsShare = Number(args['returns-share']);
   const pvxOutageMinutes = Number(args['peoplevox-outage-minutes']);
   const miraklOutageMinutes = Number(args['mirakl-outage-minutes']);
   const ceilingOrders = Number(args['ceiling-orders']);
@@ -439,10 +474,11 @@ async function main(): Promise<number> {
     !(shopifyShare > 0 && shopifyShare < 1) ||
     !(refundShare >= 0 && refundShare <= 1) ||
     !(marketplacerShare >= 0 && shopifyShare + marketplacerShare < 1) ||
+    !(returnsShare >= 0 && returnsShare <= 1) ||
     !(faults.probability >= 0 && faults.probability < 1)
   ) {
     say(
-      'usage: npm run bench:chaos -- [--orders N] [--time-scale S] [--replicas R] [--arrival-minutes M] [--shopify-share F] [--refund-share F] [--marketplacer-share F] [--fault-probability P] [--ceiling-orders N] [--dir D] [--keep]',
+      'usage: npm run bench:chaos -- [--orders N] [--time-scale S] [--replicas R] [--arrival-minutes M] [--shopify-share F] [--refund-share F] [--marketplacer-share F] [--returns-share F] [--fault-probability P] [--ceiling-orders N] [--dir D] [--keep]',
     );
     return 2;
   }
@@ -451,6 +487,11 @@ async function main(): Promise<number> {
   const withMarketplacer = mkpOrders > 0;
   const pvxOrders = orders - shopOrders - mkpOrders;
   const arrivalMs = arrivalMinutes * 60_000;
+  const drainMs = Number(args['drain-minutes']) * 60_000;
+  // A share of the ASOS orders get a return (chosen once the config is read); ASOS's orders then stay open for a
+  // return window longer than the whole run at the time scale (the refund of a return goes through its order).
+  const withReturns = returnsShare > 0;
+  const returnWindowDays = withReturns ? Math.max(1, Math.ceil(((arrivalMs + drainMs) * timeScale) / 86_400_000)) : 0;
   const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'loopline-chaos-'));
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -463,17 +504,20 @@ async function main(): Promise<number> {
 
   const free = await freePorts();
   let more = await freePorts();
-  while (Object.values(free).includes(more.frontend)) more = await freePorts();
+  while (Object.values(free).includes(more.frontend) || Object.values(free).includes(more.history))
+    more = await freePorts();
   const ports: Ports = {
     mirakl: free.frontend,
     peoplevox: free.history,
     shopify: free.matching,
     marketplacer: more.frontend,
+    reveni: more.history,
     http: free.worker,
     internal: free.frontendHttp,
   };
   const configFile = join(dir, 'loopline.yaml');
-  writeFileSync(configFile, configYaml(ports, cluster.address, timeScale, withMarketplacer));
+  const yaml = configYaml(ports, cluster.address, timeScale, withMarketplacer, returnWindowDays);
+  writeFileSync(configFile, yaml);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...SANDBOX_SECRETS,
@@ -482,15 +526,28 @@ async function main(): Promise<number> {
     LOG_FORMAT: 'json',
   };
   delete env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
-  const config = parseConfig(configYaml(ports, cluster.address, timeScale, withMarketplacer), configFile, env);
+  const config = parseConfig(yaml, configFile, env);
+  // The ASOS orders that get a return once shipped, spread evenly over the arrivals.
+  const returnCandidates: ReturnCandidate[] = planOrders(config, pvxOrders, ID_PREFIX)
+    .filter((p) => withReturns && p.channel === 'asos')
+    .filter((_, j) => Math.floor((j + 1) * returnsShare) > Math.floor(j * returnsShare))
+    .map((p) => ({ channel: p.channel, orderId: p.orderId }));
 
   const roles = ROLES.filter((r) => r !== 'marketplacer' || withMarketplacer);
+  /** The simulated systems this run has. */
+  const running = SYSTEMS.filter((s) => (s !== 'marketplacer' || withMarketplacer) && (s !== 'reveni' || withReturns));
   const workers = Object.fromEntries(roles.map((r) => [r, replicas]));
   const fleet = new ProcessFleet({
     configFile,
     env,
     logDir,
-    simulators: [['mirakl'], ['peoplevox'], ['shopify'], ...(withMarketplacer ? [['marketplacer']] : [])],
+    simulators: [
+      ['mirakl'],
+      ['peoplevox'],
+      ['shopify'],
+      ...(withMarketplacer ? [['marketplacer']] : []),
+      ...(withReturns ? [['reveni']] : []),
+    ],
     http: 1,
     workers,
     readyTimeoutMs: 600_000,
@@ -545,6 +602,7 @@ async function main(): Promise<number> {
       peoplevox: `http://127.0.0.1:${ports.peoplevox}`,
       shopify: `http://127.0.0.1:${ports.shopify}`,
       ...(withMarketplacer ? { marketplacer: `http://127.0.0.1:${ports.marketplacer}` } : {}),
+      ...(withReturns ? { reveni: `http://127.0.0.1:${ports.reveni}` } : {}),
     });
 
     // The fault profile on every endpoint of every system (the harnesses leave the rules to us).
@@ -556,16 +614,24 @@ async function main(): Promise<number> {
       peoplevox: faultRules(faults),
       shopify: faultRules(faults),
       marketplacer: faultRules(faults),
+      reveni: faultRules(faults),
     };
     const seeds = {
       mirakl: faults.seed,
       peoplevox: faults.seed + 1,
       shopify: faults.seed + 5,
       marketplacer: faults.seed + 7,
+      reveni: faults.seed + 11,
     };
-    for (const system of SYSTEMS.filter((s) => s !== 'marketplacer' || withMarketplacer)) {
+    for (const system of running) {
       await control.put(`/control/faults/${system}`, { seed: seeds[system], rules: rules[system] });
     }
+    // Reveni delivers some webhooks twice and out of order (as bench:returns has it).
+    if (withReturns)
+      await control.put(`/control/reveni/${REVENI_STORE}/behaviour`, {
+        duplicateProbability: 0.1,
+        reorderMaxDelayMs: 500,
+      });
 
     fleet.alsoSample('temporal-server', () => [cluster.serverPid()].filter((p): p is number => p !== undefined));
     fleet.alsoSample(
@@ -596,8 +662,22 @@ async function main(): Promise<number> {
       despatchPollMs: 1_000,
       shippedPollMs: 10_000,
       deadlineMs,
+      ...(withReturns ? { openForReturns: ['asos'] } : {}),
       log: (l) => say(`peoplevox route: ${l}`),
     });
+    const returnsRun: Promise<ReturnTrafficReport | undefined> = withReturns
+      ? runReturnTraffic({
+          control,
+          client,
+          channel: 'asos',
+          store: REVENI_STORE,
+          candidates: returnCandidates,
+          miraklChannels: config.channels.filter((c) => c.platform === 'mirakl').map((c) => c.code),
+          deadlineMs,
+          shippedPollMs: 10_000,
+          log: (l) => say(`returns route: ${l}`),
+        })
+      : Promise.resolve(undefined);
     const shopRun = runShopifyTraffic({
       control,
       client,
@@ -636,6 +716,7 @@ async function main(): Promise<number> {
     pvxRun.catch(() => undefined);
     shopRun.catch(() => undefined);
     mkpRun.catch(() => undefined);
+    returnsRun.catch(() => undefined);
 
     const chaos = new Chaos({ control, fleet, cluster, ports, rules, timeScale, t0 });
     const when = async (fraction: number) => {
@@ -660,9 +741,16 @@ async function main(): Promise<number> {
     await chaos.killMidActivity('shopify', 'shopify', 'orderCreate', 12_000);
     await when(0.8);
     await chaos.killMidActivity('inventory', 'mirakl', 'STO01', 12_000);
+    if (withReturns) {
+      // Returns in flight: a refund (OR28 on ASOS) and a Mirakl return being registered in Reveni.
+      await when(0.86);
+      await chaos.killMidActivity('acknowledge', 'mirakl', 'OR28', 12_000, 'asos');
+      await when(0.9);
+      await chaos.killMidActivity('orders', 'reveni', 'returns.create', 12_000);
+    }
     say('chaos done; waiting for every order');
 
-    const [pvx, shop, mkp] = await Promise.all([pvxRun, shopRun, mkpRun]);
+    const [pvx, shop, mkp, rets] = await Promise.all([pvxRun, shopRun, mkpRun, returnsRun]);
     const runSeconds = (Date.now() - t0) / 1000;
     say(`traffic judged after ${round(runSeconds, 0)} s`);
 
@@ -695,7 +783,7 @@ async function main(): Promise<number> {
     const limits = windowFigures(calls, config, timeScale);
     const bucket = (await control.get('/control/shopify/loopline-chaos/bucket')).data as Record<string, unknown>;
     const fired: Record<string, unknown> = {};
-    for (const system of SYSTEMS.filter((s) => s !== 'marketplacer' || withMarketplacer)) {
+    for (const system of running) {
       fired[system] = ((await control.get(`/control/faults/${system}`)).data as { fired: unknown }).fired;
     }
     fired['shopify-webhook'] = shop.faultsFired['shopify-webhook'];
@@ -708,6 +796,7 @@ async function main(): Promise<number> {
         pvx,
         shop,
         mkp,
+        rets,
         chaos: chaos.log,
         byStatus,
         failed,
@@ -731,8 +820,11 @@ async function main(): Promise<number> {
             [`joules → peoplevox`]: pvx.byChannel.joules ?? 0,
             [`${SHOP_CHANNEL} → shopify`]: shop.orders,
             ...(mkp ? { [`${MKP_CHANNEL} (marketplacer) → peoplevox`]: mkp.orders } : {}),
+            ...(rets ? { [`asos (mirakl) ↔ reveni returns`]: rets.returns } : {}),
           },
           refund_share: refundShare,
+          returns_share: returnsShare,
+          asos_return_window_days: returnWindowDays,
           fault_profile: faults,
           peoplevox_outage_scaled_minutes: pvxOutageMinutes,
           mirakl_outage_scaled_minutes: miraklOutageMinutes,
@@ -813,6 +905,7 @@ function buildResult(r: {
   pvx: TrafficReport;
   shop: ShopifyTrafficReport;
   mkp: MarketplacerTrafficReport | undefined;
+  rets: ReturnTrafficReport | undefined;
   chaos: ChaosLog;
   byStatus: Record<string, number>;
   failed: number;
@@ -830,7 +923,7 @@ function buildResult(r: {
   machine: Record<string, unknown>;
   runSeconds: number;
 }) {
-  const { pvx, shop, mkp, chaos } = r;
+  const { pvx, shop, mkp, rets, chaos } = r;
   // The run: from the first order created on a marketplace to the last one SHIPPED there (simulator times).
   const firsts = [pvx.lastShippedAt - pvx.seconds * 1000, shop.firstCreatedAt].filter((t) => t > 0);
   const lasts = [pvx.lastShippedAt, shop.lastShippedAt].filter((t) => t > 0);
@@ -841,6 +934,8 @@ function buildResult(r: {
   // On Marketplacer a confirmation is a shipment (shipmentCreate), one per parcel.
   const duplicateConfirmations =
     pvx.duplicateConfirmations.length + shop.duplicateConfirmations.length + (mkp?.duplicateShipments.length ?? 0);
+  // Refunds sent twice: Shopify refunds on the Shopify route, and OR28 refunds from returns (Reveni route).
+  const duplicateRefunds = shop.refunds.duplicate.length + (rets?.duplicateRefunds.length ?? 0);
   const workers = [...r.fleet.members.values()].filter((m) => m.kind === 'worker');
   const cpuTotal = r.usage.reduce((n, u) => n + u.cpuSeconds, 0);
   const cpuPerOrder = cpuTotal / r.orders;
@@ -871,7 +966,8 @@ function buildResult(r: {
     lost === 0 &&
     duplicateWms === 0 &&
     duplicateConfirmations === 0 &&
-    shop.refunds.duplicate.length === 0 &&
+    duplicateRefunds === 0 &&
+    (rets ? rets.lost.length === 0 && rets.wrongRefundAmounts === 0 : true) &&
     r.failed === 0 &&
     r.limits.within_limits;
   const summary = {
@@ -889,7 +985,15 @@ function buildResult(r: {
     lost,
     duplicate_wms_orders: duplicateWms,
     duplicate_confirmations: duplicateConfirmations,
-    duplicate_refunds: shop.refunds.duplicate.length,
+    duplicate_refunds: duplicateRefunds,
+    ...(rets
+      ? {
+          returns: rets.returns,
+          returns_settled: rets.settled,
+          returns_lost: rets.lost.length,
+          wrong_refund_amounts: rets.wrongRefundAmounts,
+        }
+      : {}),
     failed_workflows: r.failed,
     orders_parked_then_healed: r.outcomes.parkedThenHealed,
     max_calls_per_window: r.limits,
@@ -924,6 +1028,17 @@ function buildResult(r: {
         missing: shop.refunds.missing.length,
         duplicate: shop.refunds.duplicate.length,
       },
+      refunds_from_returns: rets
+        ? {
+            expected_units: rets.refunds.expectedUnits,
+            refunded_units: rets.refunds.refundedUnits,
+            refunds_on_mirakl: rets.refunds.refunds,
+            missing_units: rets.refunds.lostUnits,
+            duplicate_units: rets.refunds.duplicateUnits,
+            lines_refunded_twice: rets.duplicateRefunds.length,
+            wrong_amounts: rets.wrongRefundAmounts,
+          }
+        : null,
       routes: {
         peoplevox: {
           orders: pvx.orders,
@@ -972,6 +1087,24 @@ function buildResult(r: {
               rate_limited: mkp.rateLimited,
             }
           : null,
+        returns: rets
+          ? {
+              returns: rets.returns,
+              by_kind: { mirakl_via_reveni: rets.byKind.mirakl, reveni_instant: rets.byKind.instant },
+              rejected_in_reveni: rets.rejectedInReveni,
+              not_opened: rets.notOpened,
+              settled: rets.settled,
+              lost: rets.lost.length,
+              reveni_states: rets.reveniStates,
+              reveni_not_as_decided: rets.reveniNotFinal.length,
+              restocks: {
+                decisions: rets.restocks.decisions,
+                carried_by_sto01: rets.restocks.carried,
+                not_carried: rets.restocks.notCarried.length,
+                on_other_channels_not_judged: rets.restocks.onOtherChannels,
+              },
+            }
+          : null,
       },
     },
     sizing: {
@@ -1012,14 +1145,19 @@ function buildResult(r: {
       ].slice(0, 50),
       refunds_missing: shop.refunds.missing.slice(0, 50),
       refunds_duplicate: shop.refunds.duplicate.slice(0, 50),
+      refunds_duplicate_from_returns: rets?.duplicateRefunds.slice(0, 50) ?? [],
+      returns_lost: rets?.lost.slice(0, 50) ?? [],
+      wrong_refund_amounts: rets?.wrongRefundDetails.slice(0, 50) ?? [],
+      reveni_not_as_decided: rets?.reveniNotFinal.slice(0, 50) ?? [],
+      restocks_not_carried: rets?.restocks.notCarried.slice(0, 50) ?? [],
       failed_workflows: r.failedList,
       still_parked: r.outcomes.stillParked.slice(0, 50),
       unreadable: r.outcomes.unreadable.slice(0, 50),
       workflows_not_completed: pvx.workflowsNotCompleted.slice(0, 50),
       workflows_not_shipped: shop.workflowsNotShipped.slice(0, 50),
       strays: [...pvx.strays, ...shop.strays].slice(0, 50),
-      harness_errors: [...pvx.harnessErrors, ...shop.harnessErrors].slice(0, 50),
-      timed_out: pvx.timedOut || shop.timedOut || (mkp?.timedOut ?? false),
+      harness_errors: [...pvx.harnessErrors, ...shop.harnessErrors, ...(rets?.harnessErrors ?? [])].slice(0, 50),
+      timed_out: pvx.timedOut || shop.timedOut || (mkp?.timedOut ?? false) || (rets?.timedOut ?? false),
     },
   };
 }

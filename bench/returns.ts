@@ -21,7 +21,6 @@ import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
 import { startLocalTemporal } from '../test/support/temporal';
 import type { Stack } from '../test/support/stack';
 import {
-  miraklOrder,
   openMiraklReturn,
   placeShippedOrder,
   reveniStore,
@@ -35,6 +34,17 @@ import { returnStateQuery, type ReturnWorkflowState } from '../workflows/returns
 import { sandboxCatalogue } from '../src/sandbox/catalogue';
 import { FAULT_KINDS, type FaultRule } from '../src/sandbox/core/faults';
 import { inParallel } from './lib/in-parallel';
+import {
+  decideReveniReturn,
+  firstStockPush,
+  judgeLineRefunds,
+  refreshReturnStates,
+  returnSettled,
+  reveniReturns,
+  reveniWorkflowId,
+  stockHistories,
+  type StockHistoryEntry,
+} from './lib/returns-traffic';
 import { scaleIntakeOverlap } from './lib/traffic';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/schema';
 
@@ -279,29 +289,13 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   const batch = startBatchBaseline(stack, env, returns);
   const deadline = Date.now() + 20 * 60_000;
   while (decided.size < pendingReveni.size && Date.now() < deadline) {
-    const { data } = await stack.control.get(`/control/reveni/${reveniStore(stack)}/returns`);
-    for (const rv of (data as { returns: Array<SimReveniReturn & { updated_at: string }> }).returns) {
-      const key = rv.external_reference
-        ? returnWorkflowId('asos', returnKeyOf('marketplace', rv.external_reference))
-        : returnWorkflowId('asos', returnKeyOf('reveni', rv.id));
+    for (const rv of await reveniReturns(stack.control, reveniStore(stack))) {
+      const key = reveniWorkflowId('asos', rv);
       const r = pendingReveni.get(key);
       if (!r || decided.has(key)) continue;
       decided.add(key);
-      await stack.control.post(`/control/reveni/${reveniStore(stack)}/returns/${rv.id}/advance`, { to: 'received' });
-      const { data: after } = await stack.control.post(
-        `/control/reveni/${reveniStore(stack)}/returns/${rv.id}/decide`,
-        {
-          items: [
-            {
-              sku: rv.return_items[0]!.sku,
-              accepted: !r.rejected,
-              restock: true,
-              ...(r.rejected ? { rejectReason: 'used' } : {}),
-            },
-          ],
-        },
-      );
-      if (r.kind === 'mirakl') r.triggerAt = Date.parse((after as { updated_at: string }).updated_at);
+      const decidedAt = await decideReveniReturn(stack.control, reveniStore(stack), rv, r.rejected ?? false);
+      if (r.kind === 'mirakl') r.triggerAt = decidedAt;
     }
     await sleep(500);
   }
@@ -314,18 +308,14 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   let lastProgress = Date.now();
   let reported = false;
   for (;;) {
-    await inParallel(
-      returns.filter((r) => !states.has(r.workflowId!) || !done(states.get(r.workflowId!)!)),
-      20,
-      async (r) => {
-        try {
-          states.set(r.workflowId!, await env.client.workflow.getHandle(r.workflowId!).query(returnStateQuery));
-        } catch {
-          // Not started yet (its source not read yet).
-        }
-      },
+    const stillOpen = new Set(
+      await refreshReturnStates(
+        env.client,
+        returns.map((r) => r.workflowId!),
+        states,
+      ),
     );
-    const open = returns.filter((r) => !states.has(r.workflowId!) || !done(states.get(r.workflowId!)!));
+    const open = returns.filter((r) => stillOpen.has(r.workflowId!));
     if (open.length === 0 || Date.now() > settleBy) break;
     if (open.length !== lastOpen) {
       lastOpen = open.length;
@@ -356,10 +346,6 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   await sleep((3 * 60_000) / TIME_SCALE);
 
   // ---- judge on the simulators ----
-  let lost = 0;
-  let duplicate = 0;
-  let wrong = 0;
-  const refundLatency: number[] = [];
   const perLine = new Map<string, { order: ShippedOrder; units: number; returns: PlannedReturn[] }>();
   for (const r of returns) {
     const key = `${r.order.channel}:${r.order.lines[0]!.lineId}`;
@@ -368,33 +354,28 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
     e.returns.push(r);
     perLine.set(key, e);
   }
-  const wrongDetails: string[] = [];
-  await inParallel([...perLine.values()], 20, async (e) => {
-    const o = await miraklOrder(stack, e.order.channel, e.order.orderId);
-    const line = o.order_lines[0]!;
-    const refunds = line.refunds as unknown as Array<{
-      id: string;
-      amount: number;
-      quantity: number;
-      created_date: string;
-    }>;
-    const units = refunds.reduce((s, x) => s + x.quantity, 0);
-    lost += Math.max(0, e.units - units);
-    duplicate += Math.max(0, units - e.units);
-    const unit = e.order.lines[0]!.price / e.order.lines[0]!.quantity;
-    for (const x of refunds)
-      if (Math.round(x.amount * 100) !== unit * x.quantity) {
-        wrong++;
-        wrongDetails.push(`${e.order.orderId}: ${x.amount} for ${x.quantity} (unit ${unit / 100})`);
-      }
+  const judged = await judgeLineRefunds(
+    stack.control,
+    [...perLine.values()].map((e) => ({
+      channel: e.order.channel,
+      orderId: e.order.orderId,
+      lineId: e.order.lines[0]!.lineId,
+      linePrice: e.order.lines[0]!.price,
+      lineQuantity: e.order.lines[0]!.quantity,
+      units: e.units,
+    })),
+  );
+  const { lostUnits: lost, duplicateUnits: duplicate, wrongAmounts: wrong, wrongDetails } = judged;
+  const refundLatency: number[] = [];
+  for (const [key, e] of perLine) {
+    const refunds = judged.refunds.get(key) ?? [];
     for (const r of e.returns) {
-      const st = states.get(r.workflowId!);
-      const id = st?.refund?.refundIds[line.order_line_id];
+      const id = states.get(r.workflowId!)?.refund?.refundIds[e.order.lines[0]!.lineId];
       const refund = refunds.find((x) => x.id === id);
       if (refund && r.triggerAt !== undefined)
         refundLatency.push(Math.max(0, Date.parse(refund.created_date) - r.triggerAt));
     }
-  });
+  }
 
   // Restock propagation: each restock decision, to the first STO01 carrying the SKU on each channel after it.
   const restocks = returns.flatMap((r) =>
@@ -409,16 +390,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
       })),
     ),
   );
-  const histories = new Map<string, Array<{ at: string; offerSku: string; source: string; importId?: string }>>();
-  for (const ch of ['asos', 'joules'])
-    histories.set(
-      ch,
-      (
-        (await stack.control.get(`/control/mirakl/${ch}/stock-history`)).data as {
-          history: Array<{ at: string; offerSku: string; source: string; importId?: string }>;
-        }
-      ).history,
-    );
+  const histories = await stockHistories(stack.control, ['asos', 'joules']);
   // The STO01 calls that failed (an injected fault, or refused): a restock whose window met one waits for the
   // next window by construction (one STO01 a minute per shop), so it is reported apart as well as in the whole.
   const failedSto01 = new Map<string, number[]>();
@@ -435,15 +407,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   const byRoute: Record<string, number[]> = { reveni: [], warehouse: [] };
   let notCarried = 0;
   for (const x of restocks) {
-    const first = histories
-      .get(x.channel)!
-      .find(
-        (h) =>
-          h.source === 'STO01' &&
-          h.offerSku === x.itemCode &&
-          Date.parse(h.at) >= x.from &&
-          !batch.imports.has(h.importId ?? ''),
-      );
+    const first = firstStockPush(histories.get(x.channel), x.itemCode, x.from, batch.imports);
     if (!first) {
       notCarried++;
       continue;
@@ -454,7 +418,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
     else clean.push(ms);
     byRoute[x.kind === 'warehouse' ? 'warehouse' : 'reveni']!.push(ms);
   }
-  const notSettled = returns.filter((r) => !states.get(r.workflowId!) || !done(states.get(r.workflowId!)!));
+  const notSettled = returns.filter((r) => !states.get(r.workflowId!) || !returnSettled(states.get(r.workflowId!)!));
   const window = 60_000 / TIME_SCALE;
   const restockDist = dist(propagation);
   const baselineDist = dist(batch.latencies(restocks, histories));
@@ -508,10 +472,6 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
       reveni_webhooks: { duplicateProbability: 0.1, reorderMaxDelayMs: 500 },
     },
   };
-}
-
-function done(s: ReturnWorkflowState): boolean {
-  return ['CLOSED', 'REFUSED', 'CANCELLED', 'RESOLVED'].includes(s.status);
 }
 
 async function firstOrderTime(stack: Stack): Promise<number> {
@@ -590,7 +550,7 @@ function startBatchBaseline(
     },
     latencies(
       restocks: Array<{ itemCode: string; from: number; channel: string }>,
-      histories: Map<string, Array<{ at: string; offerSku: string; source: string; importId?: string }>>,
+      histories: Map<string, StockHistoryEntry[]>,
     ): number[] {
       const out: number[] = [];
       for (const x of restocks) {

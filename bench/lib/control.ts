@@ -1,7 +1,8 @@
 // The sandbox's control API when each simulator runs in its own process (src/sandbox/main.ts <system>), as
 // one axios instance, so the traffic harnesses (traffic.ts, shopify-traffic.ts) drive a multi-process
 // sandbox exactly as they drive the in-process one:
-//   /control/mirakl/…, /control/peoplevox/…, /control/shopify/…, /control/marketplacer/…  → that system's process
+//   /control/mirakl/…, /control/peoplevox/…, /control/shopify/…, /control/marketplacer/…, /control/reveni/…
+//                                                                 → that system's process
 //   /control/faults/<system>                                      → that system's process
 //   /control/calls                                                → every process; the call logs merged by time
 //   /control/health                                               → the first process
@@ -13,7 +14,7 @@ import axios, {
 } from 'axios';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 
-export type SimulatedSystem = 'mirakl' | 'peoplevox' | 'shopify' | 'marketplacer';
+export type SimulatedSystem = 'mirakl' | 'peoplevox' | 'shopify' | 'marketplacer' | 'reveni';
 
 /** The origin (http://host:port) of each simulator process. */
 export type SimulatorOrigins = Partial<Record<SimulatedSystem, string>>;

@@ -204,6 +204,11 @@ export interface TrafficOptions {
   shippedPollMs?: number;
   /** Give up waiting (and judge what is there) after this long. */
   deadlineMs: number;
+  /**
+   * Channels whose orders stay open for their return window (returnWindowDays > 0): a running order workflow
+   * there counts as done once its state is SHIPPED with no exception (its return, if any, is judged apart).
+   */
+  openForReturns?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -416,10 +421,14 @@ export async function runOrderTraffic(opts: TrafficOptions): Promise<TrafficRepo
   await Promise.all([placing, despatching]);
 
   // 4. Let every order workflow finish (nothing may still be in flight when the simulators are judged).
+  const openForReturns = new Set(
+    plans.filter((p) => opts.openForReturns?.includes(p.channel)).map((p) => orderWorkflowId(p.channel, p.orderId)),
+  );
   const workflowsNotCompleted = await awaitWorkflows(
     client,
     plans.map((p) => orderWorkflowId(p.channel, p.orderId)),
     Math.max(30_000, deadline - Date.now()),
+    openForReturns,
   );
   await sleep(1_000);
 
@@ -432,11 +441,15 @@ function channelPrefix(config: Config, code: string): string {
   return channelOrderPrefix(ch);
 }
 
-/** Polls until every workflow has closed; returns those that did not complete (or are still running). */
+/**
+ * Polls until every workflow has closed (or, for those in `openForReturns`, is SHIPPED and waiting out its
+ * return window); returns those that did not complete (or are still running).
+ */
 async function awaitWorkflows(
   client: Client,
   ids: string[],
   timeoutMs: number,
+  openForReturns: ReadonlySet<string> = new Set(),
 ): Promise<TrafficReport['workflowsNotCompleted']> {
   const until = Date.now() + timeoutMs;
   let open = ids;
@@ -446,7 +459,10 @@ async function awaitWorkflows(
     await inParallel(open, 16, async (id) => {
       try {
         const d = await client.workflow.getHandle(id).describe();
-        if (d.status.name === 'RUNNING') still.push(id);
+        if (d.status.name === 'RUNNING' && openForReturns.has(id)) {
+          const s = await client.workflow.getHandle(id).query(orderStateQuery);
+          if (s.status !== 'SHIPPED' || s.exception) still.push(id);
+        } else if (d.status.name === 'RUNNING') still.push(id);
         else if (d.status.name !== 'COMPLETED') finished.push({ workflowId: id, status: d.status.name });
         else {
           const result = (await client.workflow.getHandle(id).result()) as { status?: string } | undefined;

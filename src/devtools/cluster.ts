@@ -424,6 +424,10 @@ export class LocalCluster {
       }
       await sleep(100);
     }
+    // A multi-threaded process's leader can show as a zombie while its other threads still hold its sockets:
+    // wait for the frontend port to be let go, so a start right after does not take it for another server's.
+    const released = Date.now() + 10_000;
+    while (Date.now() < released && (await isListening('127.0.0.1', this.ports.frontend))) await sleep(100);
     rmSync(this.serverPidPath, { force: true });
   }
 
