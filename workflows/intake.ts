@@ -27,6 +27,13 @@ export interface IntakeInput {
   taskQueue?: string;
   watermark?: string;
   totals?: IntakeTotals;
+  /**
+   * Set by the run that continued as new: not before this (workflow time) does the first poll go, so the interval
+   * holds across continue-as-new (a poll at once would fall inside OR11's window, which the last poll used).
+   */
+  nextPollAt?: number;
+  /** History length past which the run continues as new (default 2,000; tests set less). */
+  maxHistoryEvents?: number;
   /** The marketplace's returns (RT11): watermark and when they were last read (carried across continue-as-new). */
   returns?: {
     watermark?: string;
@@ -100,6 +107,9 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
   });
 
   const acts = pollActs(input.intervalMs, input.taskQueue);
+  // The interval since the last poll of the run before this one (continue-as-new) is kept first.
+  if (input.nextPollAt !== undefined && input.nextPollAt > Date.now())
+    await condition(() => stopped, input.nextPollAt - Date.now());
   const firstPollAt = Date.now();
   while (!stopped) {
     const started = Date.now();
@@ -132,8 +142,10 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     }
     // The marketplace's returns, in the same rhythm: after an order poll, once RT11's 5 minutes have passed.
     if (result && patched('intake-returns-v1')) await pollReturns(input.channel, input.intervalMs, returns);
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
-      await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns });
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.maxHistoryEvents ?? 2000)) {
+      // The next run's first poll keeps the interval from the end of this one, as the loop below does.
+      const nextPollAt = Date.now() + input.intervalMs + Math.max(250, input.intervalMs * 0.02);
+      await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns, nextPollAt });
     }
     // Never two polls inside one interval, however long the poll took. The interval counts from the end of
     // the poll: its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
