@@ -1,7 +1,8 @@
-// Regression (found by bench:chaos): Mirakl allows OR11 once a minute per shop, and a call it answers 429 has
-// used that minute. The poll activity turned the 429's Retry-After (1 s) into the failure's next retry delay,
-// which overrides the intake workflow's retry interval (a window and 5 %), so the retry came a second later
-// and was refused too. A failed poll now never asks to be retried sooner than the window.
+// Regression (found by bench:chaos): Mirakl allows OR11 once a minute per shop. The poll activity turned a 429's
+// Retry-After (1 s) into the failure's next retry delay, which overrides the intake workflow's retry interval (a
+// window and 5 %), so the retry came a second later and, while the simulator counted a refused call against the
+// minute, was refused too. Whether Mirakl counts a refused call is not documented (docs/contracts.md: the
+// simulator now gives the slot back): a failed poll still never asks to be retried sooner than the window.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
@@ -32,7 +33,7 @@ test('an OR11 poll answered 429 with a Retry-After shorter than the window is re
       alerts: { raise: async () => undefined } as never,
       log,
     });
-    // The next OR11 is answered 429 with Retry-After: 1, after the simulator counted it against the minute.
+    // The next OR11 is answered 429 with Retry-After: 1 (an injected refusal).
     await axios.put(`${sandbox.url}/control/faults/mirakl`, {
       rules: [{ endpoint: 'OR11', kind: 'rateLimit429', count: 1, retryAfterSeconds: 1 }],
     });
@@ -44,7 +45,9 @@ test('an OR11 poll answered 429 with a Retry-After shorter than the window is re
     assert.equal(failure.nonRetryable, false);
     assert.ok(failure.nextRetryDelay !== undefined && failure.nextRetryDelay !== null);
     assert.equal(msToNumber(failure.nextRetryDelay), 63_000, 'the window (60 s) and 5 %, not the Retry-After');
-    // The premise: within the window the simulator refuses OR11 for real.
+    // A refused call is taken as not counted (the simulator gives its slot back: docs/contracts.md), so waiting a
+    // window is the cautious reading; a poll that does use the window is refused within it for real.
+    await new MockActivityEnvironment().run(acts.pollChannelOrders, { channel: 'asos' });
     const again = await new MockActivityEnvironment().run(acts.pollChannelOrders, { channel: 'asos' }).then(
       () => undefined,
       (err: unknown) => err,
