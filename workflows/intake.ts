@@ -96,6 +96,11 @@ const alerts = proxyActivities<Pick<IntakeActivities, 'raiseIntakeAlert'>>({
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3 },
 });
 
+/** Added to the interval between two polls: absorbs the delay between a timer and the HTTP call. */
+function pollMargin(intervalMs: number): number {
+  return Math.max(250, intervalMs * 0.02);
+}
+
 export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> {
   let watermark = input.watermark;
   const totals: IntakeTotals = input.totals ?? { polls: 0, ordersSeen: 0, started: 0, signalled: 0, unreadable: 0 };
@@ -144,14 +149,14 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
     if (result && patched('intake-returns-v1')) await pollReturns(input.channel, input.intervalMs, returns);
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.maxHistoryEvents ?? 2000)) {
       // The next run's first poll keeps the interval from the end of this one, as the loop below does.
-      const nextPollAt = Date.now() + input.intervalMs + Math.max(250, input.intervalMs * 0.02);
+      const nextPollAt = Date.now() + input.intervalMs + pollMargin(input.intervalMs);
       await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns, nextPollAt });
     }
     // Never two polls inside one interval, however long the poll took. The interval counts from the end of
     // the poll: its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
     // than that, while counting from the start let the next poll follow a late retry within the window (a 429
     // in the chaos bench). The margin absorbs the delay between this timer and the HTTP call.
-    const margin = Math.max(250, input.intervalMs * 0.02);
+    const margin = pollMargin(input.intervalMs);
     const from = patched('intake-pace-from-end') ? Date.now() : started;
     const wait = Math.max(0, input.intervalMs + margin - (Date.now() - from));
     if (await condition(() => stopped, wait)) break;
