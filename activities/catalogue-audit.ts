@@ -26,7 +26,9 @@ import {
   type FindingKind,
 } from '../src/audit/catalogue';
 import { writeReports, type ChannelAuditSummary, type OfferSource } from '../src/audit/report';
+import { ConnectorError } from '../src/connectors/errors';
 import { toActivityFailure } from './errors';
+import { catalogueAuditWorkflow, latestExports, type CatalogueAuditResult } from '../workflows/catalogue-audit';
 import { syncFindingsException } from './exception-findings';
 
 /** Heartbeat details of auditChannelCatalogue: what the CLI's progress bar shows. */
@@ -49,6 +51,19 @@ export interface CatalogueAuditDeps {
 }
 
 export const PVX_AUDIT_PAGE_SIZE = 1000;
+/** Audits that closed within this long are read for the day's exports (a day, with room for a late run)… */
+const FULL_EXPORT_LOOKBACK_MS = 2 * 86_400_000;
+/** …the latest this many of them (a few a day). */
+const FULL_EXPORT_LOOKBACK_RUNS = 20;
+
+/** The OF52 export an attempt asked for: heartbeated with the progress so that a retry resumes it. */
+interface ExportState {
+  requestedAt?: string;
+  trackingId?: string;
+}
+const ResumeDetails = z.object({
+  export: z.object({ requestedAt: z.string().optional(), trackingId: z.string().optional() }).optional(),
+});
 
 /** One row of an OF54 JSON chunk. Field names follow the export's naming (snake_case, kebab-case or camelCase). */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional();
@@ -77,14 +92,35 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
   const settings = config.audit.catalogue;
   const scale = deps.timeScale ?? 1;
 
-  const beat = (p: AuditProgress) => Context.current().heartbeat(p);
+  /**
+   * Each running attempt's OF52 export (resumed from the last attempt's heartbeat, so that a retry never asks
+   * for another), by activity context: attempts for several channels or audits may run side by side.
+   */
+  const exports = new WeakMap<Context, ExportState>();
+  const exportOf = (): ExportState => exports.get(Context.current()) ?? {};
+  const setExport = (e: ExportState) => exports.set(Context.current(), e);
+  const beat = (p: AuditProgress) => Context.current().heartbeat({ ...p, export: exportOf() });
   const sleep = (ms: number) => Context.current().sleep(Math.max(1, Math.round(ms / scale)));
 
-  /** OF52 full export with inactive offers, OF53 polled no more than Mirakl allows, OF54 chunks. */
+  /**
+   * OF52 full export with inactive offers, OF53 polled no more than Mirakl allows, OF54 chunks. The time of the
+   * request is heartbeated before it is sent (a lost response still used the day's export), and the tracking id
+   * once known, so that a retried attempt polls the same export instead of asking for a second one.
+   */
   async function offersByExport(channel: string, mirakl: MiraklClient): Promise<Map<string, AuditOffer>> {
     const offers = new Map<string, AuditOffer>();
-    const trackingId = await mirakl.startOfferExport({ includeInactive: true, itemsPerChunk: 10_000 });
-    const deadline = Date.now() + (settings.exportTimeoutMinutes * 60_000) / scale;
+    let state = exportOf();
+    if (!state.trackingId) {
+      if (state.requestedAt)
+        throw new Error(`the export requested at ${state.requestedAt} gave no tracking id (lost response)`);
+      setExport({ requestedAt: new Date().toISOString() });
+      beat({ channel, phase: 'offers', done: 0, api: 'OF52' });
+      const trackingId = await mirakl.startOfferExport({ includeInactive: true, itemsPerChunk: 10_000 });
+      setExport({ ...exportOf(), trackingId });
+      state = exportOf();
+    }
+    const trackingId = state.trackingId!;
+    const deadline = Date.parse(state.requestedAt!) + (settings.exportTimeoutMinutes * 60_000) / scale;
     let urls: string[] | undefined;
     for (let polls = 0; ; polls++) {
       beat({ channel, phase: 'offers', done: 0, api: 'OF52' });
@@ -137,19 +173,39 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
     }
   }
 
-  async function readOffers(channel: string): Promise<{ offers: Map<string, AuditOffer>; source: OfferSource }> {
+  async function readOffers(
+    channel: string,
+    fullExport: true | string,
+  ): Promise<{ offers: Map<string, AuditOffer>; source: OfferSource }> {
     const mirakl = deps.mirakl(channel);
-    try {
-      return { offers: await offersByExport(channel, mirakl), source: { api: 'OF52' } };
-    } catch (err) {
-      // A full OF52 export is allowed once a day; a second audit that day (or an export that fails) pages OF21.
-      const reason = err instanceof Error ? err.message : String(err);
-      log.info({ channel, reason }, 'OF52 export unavailable; paging OF21');
+    const paged = async (reason: string): Promise<{ offers: Map<string, AuditOffer>; source: OfferSource }> => {
       try {
-        return { offers: await offersByPaging(channel, mirakl), source: { api: 'OF21', fallbackReason: reason } };
-      } catch (err2) {
-        throw toActivityFailure(err2, 'mirakl', 'OF21', 'SYSTEM_UNAVAILABLE', { channel });
+        const offers = await offersByPaging(channel, mirakl);
+        return {
+          offers,
+          source: { api: 'OF21', fallbackReason: reason, fullExportRequestedAt: exportOf().requestedAt },
+        };
+      } catch (err) {
+        throw toActivityFailure(err, 'mirakl', 'OF21', 'SYSTEM_UNAVAILABLE', {
+          channel,
+          fullExportRequestedAt: exportOf().requestedAt,
+        });
       }
+    };
+    // The workflow knows when this shop's last full export was asked for: within the day, page OF21 at once.
+    if (fullExport !== true) return paged(fullExport);
+    try {
+      const offers = await offersByExport(channel, mirakl);
+      return { offers, source: { api: 'OF52', fullExportRequestedAt: exportOf().requestedAt } };
+    } catch (err) {
+      // A full OF52 export is allowed once a day; one refused (429: another client, or a run Loopline does not
+      // remember, such as the CLI's), failed or timed out pages OF21.
+      const reason = err instanceof Error ? err.message : String(err);
+      if (err instanceof ConnectorError && err.status === 429 && !exportOf().trackingId)
+        // Refused: no export was made, but none is allowed yet either; the next run counts the day from then.
+        setExport({ requestedAt: exportOf().requestedAt ?? new Date().toISOString() });
+      log.info({ channel, reason }, 'OF52 export unavailable; paging OF21');
+      return paged(reason);
     }
   }
 
@@ -187,8 +243,18 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
   }
 
   return {
-    async auditChannelCatalogue(input: { channel: string; auditId: string }): Promise<ChannelAuditSummary> {
+    async auditChannelCatalogue(input: {
+      channel: string;
+      auditId: string;
+      /**
+       * true: ask for a full OF52 export (unless a previous attempt of this activity already did); a sentence:
+       * why not (the day's export is used), and OF21 is paged straight away. Absent: true.
+       */
+      fullExport?: true | string;
+    }): Promise<ChannelAuditSummary> {
       const { channel } = input;
+      const resumed = ResumeDetails.safeParse(Context.current().info.heartbeatDetails);
+      setExport(resumed.success ? (resumed.data.export ?? {}) : {});
       const ch = config.channels.find((c) => c.code === channel);
       if (!ch)
         throw toActivityFailure(
@@ -199,7 +265,7 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
         );
       const startedAt = new Date().toISOString();
 
-      const { offers, source } = await readOffers(channel);
+      const { offers, source } = await readOffers(channel, input.fullExport ?? true);
 
       const itemCodes: string[] = [];
       await pvxPages(
@@ -264,6 +330,30 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
         'catalogue audit',
       );
       return summary;
+    },
+
+    /**
+     * When each shop's last full OF52 export was asked for, as this deployment's catalogue audits that completed
+     * in the last two days say (their results carry `lastFullExports` and `scope`): every run, whoever started
+     * it (the Schedule, the CLI), pages OF21 rather than ask Mirakl for a second full export the same day.
+     */
+    async recentFullExports(): Promise<{ scope: string; lastFullExports: Record<string, string> }> {
+      const scope = config.temporal.idScope ?? '';
+      const since = new Date(Date.now() - FULL_EXPORT_LOOKBACK_MS).toISOString();
+      const query = `WorkflowType = '${catalogueAuditWorkflow.name}' AND ExecutionStatus = 'Completed' AND CloseTime > '${since}'`;
+      const runs: Array<{ workflowId: string; runId: string; closed: number }> = [];
+      for await (const wf of deps.client.workflow.list({ query }))
+        runs.push({ workflowId: wf.workflowId, runId: wf.runId, closed: wf.closeTime?.getTime() ?? 0 });
+      runs.sort((a, b) => b.closed - a.closed);
+      const records: Array<Record<string, string>> = [];
+      for (const run of runs.slice(0, FULL_EXPORT_LOOKBACK_RUNS)) {
+        const result = (await deps.client.workflow
+          .getHandle(run.workflowId, run.runId)
+          .result()
+          .catch(() => undefined)) as CatalogueAuditResult | undefined;
+        if (result && (result.scope ?? '') === scope) records.push(result.lastFullExports ?? {});
+      }
+      return { scope, lastFullExports: latestExports(...records) };
     },
 
     async raiseCatalogueFindings(input: {

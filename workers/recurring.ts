@@ -12,7 +12,12 @@ import { WorkflowIdConflictPolicy, type Workflow } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema';
 import { despatchSweepWorkflow, type DespatchSweepInput } from '../workflows/despatch-sweep';
-import { catalogueAuditWorkflow, type CatalogueAuditInput } from '../workflows/catalogue-audit';
+import {
+  catalogueAuditWorkflow,
+  FULL_EXPORT_GAP_MS,
+  MAX_EXPORT_WAIT_MS,
+  type CatalogueAuditInput,
+} from '../workflows/catalogue-audit';
 import { payoutReconciliationWorkflow, type PayoutReconciliationInput } from '../workflows/payout-reconciliation';
 import { intakeWorkflow } from '../workflows/intake';
 import { warehouseGatewayWorkflow } from '../workflows/warehouse-gateway';
@@ -182,7 +187,13 @@ export async function ensureRecurringWork(
   const auditChannels = config.channels.filter((c) => c.enabled && c.platform === 'mirakl').map((c) => c.code);
   if (pvx && audit.enabled && auditChannels.length > 0) {
     const scheduleId = catalogueAuditScheduleId(opts.idSuffix);
-    const input: CatalogueAuditInput = { channels: auditChannels, taskQueue: config.temporal.taskQueues.peoplevoxBulk };
+    const input: CatalogueAuditInput = {
+      channels: auditChannels,
+      taskQueue: config.temporal.taskQueues.peoplevoxBulk,
+      // One full OF52 export a day per shop, remembered from run to run (workflows/catalogue-audit.ts).
+      fullExportGapMs: FULL_EXPORT_GAP_MS / scale,
+      maxExportWaitMs: MAX_EXPORT_WAIT_MS / scale,
+    };
     await ensureSchedule(
       client,
       scheduleId,

@@ -453,7 +453,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
     peoplevox: runtime.peoplevoxReads,
     log: runtime.log.child({ component: 'despatch-sweep' }),
   });
-  const { auditChannelCatalogue, raiseCatalogueFindings } = createCatalogueAuditActivities({
+  const { auditChannelCatalogue, raiseCatalogueFindings, recentFullExports } = createCatalogueAuditActivities({
     config,
     client: opts.client,
     mirakl: runtime.mirakl,
@@ -552,6 +552,7 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
           forwardDespatch,
           deliverWarehouseResults,
           raiseCatalogueFindings,
+          recentFullExports,
           ...reconciliationActs,
           ...returnActs,
           ...returnIntakeActs,

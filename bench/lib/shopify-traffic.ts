@@ -29,7 +29,14 @@ import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import type { Config } from '../../src/config/schema';
 import { orderWorkflowId } from '../../src/domain/keys';
 import { SHOPIFY_WEBHOOK_PATH } from '../../src/http/shopify-webhooks';
-import { faultRules, percentiles, type AuditFinding, type FaultProfile, type Percentiles } from './traffic';
+import {
+  faultRules,
+  linesNotShipped,
+  percentiles,
+  type AuditFinding,
+  type FaultProfile,
+  type Percentiles,
+} from './traffic';
 import { inParallel } from './in-parallel';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { orderStateQuery } from '../../workflows/order/messages';
@@ -590,10 +597,7 @@ async function judge(
     // with its own lines, quantities and tracking.
     const problems: string[] = [];
     if (m.order_state !== 'SHIPPED') problems.push(`order ${m.order_state}`);
-    // A line shipped and then wholly refunded (a refund in Shopify reached the marketplace as OR28) is REFUNDED.
-    const notShipped = m.order_lines.filter(
-      (l) => l.order_line_state !== 'SHIPPED' && !(l.order_line_state === 'REFUNDED' && (l.refunds ?? []).length > 0),
-    );
+    const notShipped = linesNotShipped(m.order_lines);
     if (notShipped.length) problems.push(`lines ${notShipped.map((l) => `${l.order_line_id}=${l.order_line_state}`)}`);
     if (!s) problems.push('no Shopify order');
     const skuOfLine = new Map(m.order_lines.map((l) => [l.order_line_id, l.offer_sku]));

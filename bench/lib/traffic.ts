@@ -139,7 +139,13 @@ interface MiraklView {
   created_date: string;
   acceptance_decision_date?: string;
   shipping_tracking?: string;
-  order_lines: Array<{ order_line_id: string; order_line_state: string; quantity: number; shipped_date?: string }>;
+  order_lines: Array<{
+    order_line_id: string;
+    order_line_state: string;
+    quantity: number;
+    shipped_date?: string;
+    refunds?: unknown[];
+  }>;
   _sandbox: {
     shipMode: string | null;
     shipments: Array<{
@@ -560,7 +566,7 @@ async function judge(
     // Marketplace side: SHIPPED, every line confirmed for exactly its quantity, each parcel once.
     const problems: string[] = [];
     if (m.order_state !== 'SHIPPED') problems.push(`order ${m.order_state}`);
-    const notShipped = m.order_lines.filter((l) => l.order_line_state !== 'SHIPPED');
+    const notShipped = linesNotShipped(m.order_lines);
     if (notShipped.length) problems.push(`lines ${notShipped.map((l) => `${l.order_line_id}=${l.order_line_state}`)}`);
     if (!w) problems.push('no Peoplevox sales order');
     const despatchNumbers = new Set(w?.despatches.map((d) => d.despatchNumber) ?? []);
@@ -692,4 +698,15 @@ async function judge(
     callsByEndpoint,
     ...run,
   };
+}
+
+/**
+ * The lines of a marketplace order that are not SHIPPED. A line shipped and then wholly refunded (a refund in
+ * Shopify, or a customer return, reached the marketplace as OR28) is REFUNDED with its refunds, and counts as
+ * shipped: the refunds themselves are judged on their own (refunds_*, wrong_refund_amounts).
+ */
+export function linesNotShipped<L extends { order_line_state: string; refunds?: unknown[] }>(lines: L[]): L[] {
+  return lines.filter(
+    (l) => l.order_line_state !== 'SHIPPED' && !(l.order_line_state === 'REFUNDED' && (l.refunds ?? []).length > 0),
+  );
 }

@@ -23,6 +23,11 @@ export const REPORT_COLUMNS = [
 export interface OfferSource {
   api: 'OF52' | 'OF21';
   fallbackReason?: string;
+  /**
+   * When this run asked Mirakl for a full OF52 export (ISO time), whether or not the export was then read: Mirakl
+   * allows one a day, so the next run waits for the day to pass or pages OF21 (workflows/catalogue-audit.ts).
+   */
+  fullExportRequestedAt?: string;
 }
 
 /** What a run returns and keeps in its JSON report header: counts and paths, never the catalogue. */

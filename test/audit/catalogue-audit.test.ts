@@ -14,7 +14,7 @@ import { startStack, type Stack } from '../support/stack';
 import { runCli, writeCliConfig } from '../support/cli';
 import { catalogueAuditScenario, seedCatalogueAudit, type ExpectedFinding } from '../../src/audit/sandbox-seed';
 import { FINDING_KINDS, type FindingKind } from '../../src/audit/catalogue';
-import type { CatalogueAuditResult } from '../../workflows/catalogue-audit';
+import type { CatalogueAuditInput, CatalogueAuditResult } from '../../workflows/catalogue-audit';
 import { findingsOperator } from '../../workflows/findings-exception';
 import { catalogueExceptionWorkflowId } from '../../activities/catalogue-audit';
 import { catalogueAuditWorkflow } from '../../workflows/catalogue-audit';
@@ -29,10 +29,11 @@ const expectedKeys = scenario.expected.map(key).sort();
 
 async function terminateExceptions() {
   for (const kind of FINDING_KINDS)
-    await env.client.workflow
-      .getHandle(catalogueExceptionWorkflowId('asos', kind))
-      .terminate('test cleanup')
-      .catch(() => undefined);
+    for (const channel of ['asos', 'joules'])
+      await env.client.workflow
+        .getHandle(catalogueExceptionWorkflowId(channel, kind))
+        .terminate('test cleanup')
+        .catch(() => undefined);
 }
 
 before(async () => {
@@ -50,6 +51,26 @@ after(async () => {
   await stack?.stop();
   await env?.teardown();
 });
+
+interface Call {
+  at: number;
+  status: number;
+  rateLimited?: boolean;
+}
+const of52Calls = async (channel: string): Promise<Call[]> =>
+  (
+    (await stack.control.get('/control/calls', { params: { system: 'mirakl', tenant: channel, endpoint: 'OF52' } }))
+      .data as { calls: Call[] }
+  ).calls;
+
+async function runAudit(id: string, input: Partial<CatalogueAuditInput> & { channels: string[] }) {
+  const handle = await env.client.workflow.start(catalogueAuditWorkflow, {
+    workflowId: `catalogue-audit-${id}-${stack.idPrefix}`,
+    taskQueue: stack.config.temporal.taskQueues.orders,
+    args: [{ taskQueue: stack.config.temporal.taskQueues.peoplevoxBulk, ...input }],
+  });
+  return { handle, result: (await handle.result()) as CatalogueAuditResult };
+}
 
 function reportedKeys(json: { findings: Record<FindingKind, ExpectedFinding[]> }): string[] {
   return FINDING_KINDS.flatMap((k) => json.findings[k].map((f) => key({ ...f, kind: k }))).sort();
@@ -77,7 +98,7 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
       args: [{ channels: ['asos'], taskQueue: stack.config.temporal.taskQueues.peoplevoxBulk }],
     });
     first = (await handle.result()) as CatalogueAuditResult;
-    await maybeRecordHistory(handle, 'catalogue-audit-5000-skus');
+    await maybeRecordHistory(handle, 'catalogue-audit-export-day');
     assert.deepEqual(first.failed, []);
     const s = first.channels[0]!;
     assert.equal(s.offerSource.api, 'OF52');
@@ -123,7 +144,7 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
     }
   });
 
-  test('the CLI runs the audit with progress on stderr and the same figures on stdout (OF21 fallback)', async () => {
+  test("the CLI runs the audit with progress on stderr and the same figures on stdout (OF21: the day's export is used)", async () => {
     const configFile = writeCliConfig(stack.config, reportsDir);
     const { code, stdout, stderr } = await runCli(
       { configFile, temporalAddress: env.address },
@@ -139,8 +160,10 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
     };
     const row = out.channels[0]!;
     assert.equal(row.channel, 'asos');
-    // A full OF52 export is allowed once a day and the first run used it: the CLI's run paged OF21.
+    // A full OF52 export is allowed once a day and the first run used it: the CLI read that run's result and
+    // paged OF21 without asking Mirakl again.
     assert.equal(row.source, 'OF21');
+    assert.equal((await of52Calls('asos')).length, 1, 'no second OF52 call for asos');
     assert.equal(row.offers, scenario.offers.length);
     for (const k of FINDING_KINDS) assert.equal(row[k], scenario.counts[k], k);
     for (const k of FINDING_KINDS)
@@ -173,5 +196,96 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
       .getHandle(catalogueExceptionWorkflowId('asos', 'SKU_CASE_MISMATCH'))
       .executeUpdate(findingsOperator.resolve, { args: ['fixed in the PIM'] });
     assert.equal(resolved.status, 'RESOLVED');
+  });
+
+  // Mirakl allows one full OF52 export a day per shop: the audit remembers each shop's, never asks twice.
+  let joulesExportAt: string;
+
+  test('a retried attempt reads the export it asked for instead of asking for another', async () => {
+    assert.equal((await of52Calls('joules')).length, 0);
+    // Attempt 1: the export is asked for and polled, its chunk fails, and so does the OF21 fallback.
+    await stack.control.put('/control/faults/mirakl', {
+      rules: [
+        { endpoint: 'OF54', tenant: 'joules', kind: 'error5xx', probability: 1, count: 1 },
+        { endpoint: 'OF21', tenant: 'joules', kind: 'error5xx', probability: 1, count: 1 },
+      ],
+    });
+    try {
+      const { result } = await runAudit('resume', { channels: ['joules'], raiseExceptions: false });
+      assert.deepEqual(result.failed, []);
+      const s = result.channels[0]!;
+      assert.equal(s.offerSource.api, 'OF52', JSON.stringify(s.offerSource));
+      const calls = await of52Calls('joules');
+      assert.equal(calls.length, 1, 'one OF52 call over both attempts');
+      assert.ok(s.offerSource.fullExportRequestedAt);
+      assert.ok(Math.abs(Date.parse(s.offerSource.fullExportRequestedAt) - calls[0]!.at) < 2000);
+      assert.equal(result.lastFullExports?.joules, s.offerSource.fullExportRequestedAt);
+      joulesExportAt = s.offerSource.fullExportRequestedAt;
+    } finally {
+      await stack.control.put('/control/faults/mirakl', { rules: [] });
+    }
+  });
+
+  test('within the day a run pages OF21 without asking; shortly before its end it waits for the day', async () => {
+    const before = (await of52Calls('joules')).length;
+    // The real gap (a day and five minutes) from the export just made: OF21 at once, no OF52 call.
+    const within = await runAudit('within-day', {
+      channels: ['joules'],
+      raiseExceptions: false,
+      lastFullExports: { joules: joulesExportAt },
+    });
+    const s = within.result.channels[0]!;
+    assert.equal(s.offerSource.api, 'OF21');
+    assert.match(s.offerSource.fallbackReason ?? '', /full OF52 export was asked for at/);
+    assert.equal((await of52Calls('joules')).length, before, 'no OF52 call within the day');
+    assert.equal(within.result.lastFullExports?.joules, joulesExportAt, 'the day still counts from the export');
+
+    // A gap that ends in 3 s, within the wait allowed: the run waits for it, then asks.
+    const gapMs = Date.now() - Date.parse(joulesExportAt) + 3000;
+    const startedAt = Date.now();
+    const waited = await runAudit('wait-day', {
+      channels: ['joules'],
+      raiseExceptions: false,
+      lastFullExports: { joules: joulesExportAt },
+      fullExportGapMs: gapMs,
+      maxExportWaitMs: 30_000,
+    });
+    const calls = await of52Calls('joules');
+    assert.equal(calls.length, before + 1);
+    assert.ok(calls.at(-1)!.at >= Date.parse(joulesExportAt) + gapMs, 'asked only once the gap was over');
+    assert.ok(calls.at(-1)!.at - startedAt >= 2500);
+    // The simulator's day (24 min at this scale) is not over, so Mirakl refused it and the run paged OF21:
+    // a refused request counts as the day's export from then on.
+    assert.equal(calls.at(-1)!.rateLimited, true);
+    const w = waited.result.channels[0]!;
+    assert.equal(w.offerSource.api, 'OF21');
+    assert.equal(waited.result.lastFullExports?.joules, w.offerSource.fullExportRequestedAt);
+    assert.ok(Date.parse(w.offerSource.fullExportRequestedAt!) > Date.parse(joulesExportAt));
+  });
+
+  test("a run the Schedule starts reads the day's exports from earlier audits and asks for none", async () => {
+    const scheduleId = stack.recurring.scheduleIds.find((id) => id.startsWith('catalogue-audit'))!;
+    const schedule = env.client.schedule.getHandle(scheduleId);
+    const channels = ['asos', 'joules'];
+    const counts = await Promise.all(channels.map(async (c) => (await of52Calls(c)).length));
+    const seen = (await schedule.describe()).info.recentActions.length;
+    await schedule.trigger();
+    const action = await eventually(
+      async () => (await schedule.describe()).info.recentActions[seen],
+      15_000,
+      'the triggered run',
+    );
+    const run = (await env.client.workflow
+      .getHandle(action.action.workflow.workflowId)
+      .result()) as CatalogueAuditResult;
+    assert.deepEqual(run.failed, []);
+    assert.deepEqual(run.channels.map((c) => c.channel).sort(), channels);
+    for (const s of run.channels) {
+      assert.equal(s.offerSource.api, 'OF21', s.channel);
+      assert.match(s.offerSource.fallbackReason ?? '', /full OF52 export was asked for at/, s.channel);
+    }
+    assert.deepEqual(await Promise.all(channels.map(async (c) => (await of52Calls(c)).length)), counts, 'no OF52 call');
+    assert.equal(run.scope, stack.config.temporal.idScope);
+    assert.deepEqual(Object.keys(run.lastFullExports ?? {}).sort(), channels);
   });
 });
