@@ -43,7 +43,6 @@ import {
   reveniReturns,
   reveniWorkflowId,
   stockHistories,
-  type StockHistoryEntry,
 } from './lib/returns-traffic';
 import { scaleIntakeOverlap } from './lib/traffic';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/schema';
@@ -286,7 +285,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   // ---- Reveni: the goods arrive and the merchant decides (Mirakl returns once Loopline sent them on) ----
   const pendingReveni = new Map(returns.filter((r) => r.kind !== 'warehouse').map((r) => [r.workflowId!, r]));
   const decided = new Set<string>();
-  const batch = startBatchBaseline(stack, env, returns);
+  const batch = startBatchBaseline(env, returns);
   const deadline = Date.now() + 20 * 60_000;
   while (decided.size < pendingReveni.size && Date.now() < deadline) {
     for (const rv of await reveniReturns(stack.control, reveniStore(stack))) {
@@ -406,10 +405,27 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   let afterFailedPush = 0;
   const byRoute: Record<string, number[]> = { reveni: [], warehouse: [] };
   let notCarried = 0;
+  const notCarriedSample: Array<Record<string, unknown>> = [];
   for (const x of restocks) {
-    const first = firstStockPush(histories.get(x.channel), x.itemCode, x.from, batch.imports);
+    const first = firstStockPush(histories.get(x.channel), x.itemCode, x.from);
     if (!first) {
       notCarried++;
+      // What the shop shows for the SKU before the decision and now, and how many STO01s went after it: the
+      // figure unchanged means the restock was netted out by a sale in the same window (nothing to carry).
+      const h = (histories.get(x.channel) ?? []).filter((e) => e.offerSku === x.itemCode);
+      const before = h.filter((e) => Date.parse(e.at) < x.from).at(-1);
+      if (notCarriedSample.length < 20)
+        notCarriedSample.push({
+          channel: x.channel,
+          item: x.itemCode,
+          route: x.kind,
+          units: x.units,
+          quantity_before: before?.quantity,
+          quantity_now: h.at(-1)?.quantity,
+          sto01_after_on_channel: (histories.get(x.channel) ?? []).filter(
+            (e) => e.source === 'STO01' && Date.parse(e.at) >= x.from,
+          ).length,
+        });
       continue;
     }
     const ms = Date.parse(first.at) - x.from;
@@ -421,7 +437,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
   const notSettled = returns.filter((r) => !states.get(r.workflowId!) || !returnSettled(states.get(r.workflowId!)!));
   const window = 60_000 / TIME_SCALE;
   const restockDist = dist(propagation);
-  const baselineDist = dist(batch.latencies(restocks, histories));
+  const baselineDist = dist(batch.latencies(restocks));
   return {
     returns: returns.length,
     by_route: { mirakl_via_reveni: nMirakl, reveni_instant: nInstant, warehouse_receipts: nWarehouse },
@@ -453,6 +469,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
       },
       after_a_failed_sto01: afterFailedPush,
       not_carried: notCarried,
+      not_carried_sample: notCarriedSample,
       window_ms: window,
       target_p99_ms: window + 2000,
       met: restockDist.p99 <= window + 2000,
@@ -462,7 +479,7 @@ async function run(stack: Stack, env: Awaited<ReturnType<typeof startLocalTempor
     batch_baseline_15min: {
       restock_propagation_ms: baselineDist,
       definition:
-        'the same restock decisions pushed by a batch job every 15 scaled minutes (one STO01 per channel per run, real calls to the simulator), measured the same way',
+        "the same restock decisions pushed by a batch job every 15 scaled minutes: a decision waits for the next run (real timers), whose push is counted at the run (not sent: it would share the shops' one-a-minute STO01 windows with Loopline)",
     },
     restock_decisions: restocks.length,
     faults: {
@@ -483,20 +500,21 @@ async function firstOrderTime(stack: Stack): Promise<number> {
 }
 
 /**
- * The baseline: a batch job every 15 scaled minutes pushes the SKUs restocked since its last run (one STO01 per
- * channel, with the quantity the marketplace shows, so Loopline's own figures are not disturbed).
+ * The baseline: a batch job every 15 scaled minutes pushes the SKUs restocked since its last run. Its runs are
+ * real (timers, reading what was restocked from the returns), but its push is not sent to the simulated shops:
+ * those are Loopline's, and Mirakl allows one STO01 a minute per shop, so a second client's STO01 would take
+ * Loopline's windows (refused with 429) and could write back a figure Loopline had just changed. An earlier
+ * version made the calls; in its second measured run 73 restocks met a failed STO01, against 3 in the first.
+ * A batch push is counted at its run's time (a STO01 call takes milliseconds in the simulator).
  */
-function startBatchBaseline(
-  stack: Stack,
-  env: Awaited<ReturnType<typeof startLocalTemporal>>,
-  returns: PlannedReturn[],
-) {
+function startBatchBaseline(env: Awaited<ReturnType<typeof startLocalTemporal>>, returns: PlannedReturn[]) {
   const every = 900_000 / TIME_SCALE;
-  const imports = new Set<string>();
-  const pushed = new Map<string, number>();
+  /** channel:item → the times of the batch runs that pushed it. */
+  const pushes = new Map<string, number[]>();
+  const pushed = new Set<string>();
   let stopped = false;
   const tick = async () => {
-    const due: Record<string, Set<string>> = { asos: new Set(), joules: new Set() };
+    const at = Date.now();
     for (const r of returns) {
       let st: ReturnWorkflowState | undefined;
       try {
@@ -505,32 +523,13 @@ function startBatchBaseline(
         continue;
       }
       for (const x of st.restocks)
-        for (const ch of x.channels)
-          if (!pushed.has(`${ch}:${x.itemCode}:${x.decidedAt}`)) due[ch]!.add(`${x.itemCode}|${x.decidedAt}`);
-    }
-    for (const [ch, items] of Object.entries(due)) {
-      if (items.size === 0) continue;
-      const skus = [...new Set([...items].map((i) => i.split('|')[0]!))];
-      const offers = (
-        (await stack.control.get(`/control/mirakl/${ch}/offers`)).data as {
-          offers: Array<{ offerSku: string; quantity: number }>;
+        for (const ch of x.channels) {
+          const decision = `${ch}:${x.itemCode}:${x.decidedAt}`;
+          if (pushed.has(decision)) continue;
+          pushed.add(decision);
+          const key = `${ch}:${x.itemCode}`;
+          pushes.set(key, [...(pushes.get(key) ?? []), at]);
         }
-      ).offers;
-      const rows = skus.map((offerSku) => ({
-        offerSku,
-        quantity: offers.find((o) => o.offerSku === offerSku)?.quantity ?? 0,
-      }));
-      for (let attempt = 0; attempt < 30; attempt++) {
-        try {
-          const id = await stack.runtime.mirakl(ch).importStock(rows);
-          imports.add(id);
-          for (const i of items) pushed.set(`${ch}:${i.replace('|', ':')}`, Date.now());
-          break;
-        } catch {
-          // The once-a-minute window (Loopline pushed in it) or an injected fault: try again shortly.
-          await sleep(60_000 / TIME_SCALE / 4);
-        }
-      }
     }
   };
   const loop = (async () => {
@@ -540,7 +539,6 @@ function startBatchBaseline(
     }
   })();
   return {
-    imports,
     async stop() {
       // One last run, so every decision has its batch push.
       await sleep(every);
@@ -548,16 +546,11 @@ function startBatchBaseline(
       stopped = true;
       await loop.catch(() => undefined);
     },
-    latencies(
-      restocks: Array<{ itemCode: string; from: number; channel: string }>,
-      histories: Map<string, StockHistoryEntry[]>,
-    ): number[] {
+    latencies(restocks: Array<{ itemCode: string; from: number; channel: string }>): number[] {
       const out: number[] = [];
       for (const x of restocks) {
-        const h = histories
-          .get(x.channel)!
-          .find((e) => e.offerSku === x.itemCode && imports.has(e.importId ?? '') && Date.parse(e.at) >= x.from);
-        if (h) out.push(Date.parse(h.at) - x.from);
+        const at = (pushes.get(`${x.channel}:${x.itemCode}`) ?? []).find((t) => t >= x.from);
+        if (at !== undefined) out.push(at - x.from);
       }
       return out;
     },

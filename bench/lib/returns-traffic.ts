@@ -188,6 +188,7 @@ export async function judgeLineRefunds(control: AxiosInstance, lines: LineExpect
 export interface StockHistoryEntry {
   at: string;
   offerSku: string;
+  quantity?: number;
   source: string;
   importId?: string;
 }
