@@ -311,10 +311,12 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           (offerSkusByItem[itemCode] ??= []).push(offerSku);
         }
       }
-      const lastUnits = {
+      const lastUnits: LastUnitsRule = {
         below: inv.lastUnits.oneChannelBelow,
         channel,
         channels: stockChannels(config, ch.fulfilment),
+        // Only when set, so that the resting key of configs without it stays what it was.
+        ...(inv.lastUnits.splitBelow > 0 ? { splitBelow: inv.lastUnits.splitBelow } : {}),
       };
       // Everything a SKU's resting figure depends on: the same for every shard of the channel.
       const restKey = createHash('sha256')

@@ -49,6 +49,20 @@ const params: SaleParams = {
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
+/**
+ * FLASH_SALE_SPLIT_BELOW=n: the main Loopline run splits a SKU's units between the channels below n units
+ * (inventory.lastUnits.splitBelow, off by default), to measure that rule against the default one.
+ */
+const SPLIT_BELOW = Number(process.env.FLASH_SALE_SPLIT_BELOW ?? 0);
+const MAIN_INVENTORY =
+  SPLIT_BELOW > 0
+    ? {
+        asos: `{ lastUnits: { splitBelow: ${SPLIT_BELOW} } }`,
+        joules: `{ lastUnits: { splitBelow: ${SPLIT_BELOW} } }`,
+        mkp: `{ pushIntervalSeconds: 1, lastUnits: { splitBelow: ${SPLIT_BELOW} } }`,
+      }
+    : undefined;
+
 /** The variant run's stock settings: the last-unit rule (docs/inventory.md) off, everything else default. */
 const LAST_UNITS_OFF = '{ lastUnits: { oneChannelBelow: 0 } }';
 
@@ -138,7 +152,7 @@ async function main() {
     log(
       `flash sale: ${params.skus} SKUs, ${params.simulatedMinutes} simulated minutes, time scale ${params.timeScale}`,
     );
-    const loopline = await runFlashSale(env, 'loopline', params, log, { absorb });
+    const loopline = await runFlashSale(env, 'loopline', params, log, { absorb, inventory: MAIN_INVENTORY });
     if (process.env.FLASH_SALE_SMOKE === '1') {
       // A quick check of the Loopline run alone (no baseline, no oracle, no result file).
       const { histories, oversold_units, units_sold, setup_ms, propagation_ms, health } = loopline;
@@ -204,7 +218,11 @@ async function main() {
         baseline: 'every 15 simulated minutes: read Item inventory summary, STO01 every SKU to both channels',
         loopline:
           'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on, the last unit of a SKU ' +
-          'shown on one channel only); at each intake poll the ' +
+          'shown on one channel only' +
+          (SPLIT_BELOW > 0
+            ? `; below ${SPLIT_BELOW} units a SKU's units split between the channels (lastUnits.splitBelow)`
+            : '') +
+          '); at each intake poll the ' +
           'orders read are reserved in both channels (orderStock signal, as activities/intake.ts does) before the warehouse ' +
           'allocates them; refused lines release, accepted lines are marked allocated. In this model the warehouse allocates at the ' +
           'same poll (production: after acceptance and the debit, a poll or more later), so reservations have little gap to close here.',

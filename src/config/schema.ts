@@ -102,7 +102,7 @@ const INVENTORY_DEFAULTS = {
   velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9 },
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
-  lastUnits: { oneChannelBelow: 2 },
+  lastUnits: { oneChannelBelow: 2, splitBelow: 0 },
   listingRefreshMinutes: 60,
   fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
   shardItems: 4_000,
@@ -138,7 +138,15 @@ export const ChannelInventorySchema = z
      * unit between pushes. 0 turns it off for this channel (it then shows its last units like any others).
      */
     lastUnits: z
-      .object({ oneChannelBelow: z.number().int().min(0).max(1000).default(2) })
+      .object({
+        oneChannelBelow: z.number().int().min(0).max(1000).default(2),
+        /**
+         * Below this many units (after reservations) the SKU's units are split between the channels that
+         * share its stock (each shows its share; together never more than there are) instead of every channel
+         * showing all of them. 0: off. Takes over from oneChannelBelow where both apply.
+         */
+        splitBelow: z.number().int().min(0).max(1000).default(0),
+      })
       .strict()
       .default(INVENTORY_DEFAULTS.lastUnits),
     /** Full read of the master (Peoplevox Item inventory summary) to correct drift. */

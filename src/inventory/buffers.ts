@@ -101,6 +101,11 @@ export function lastUnitsChannel(itemCode: string, channels: readonly string[]):
 export interface LastUnitsRule {
   /** Below this many units available (after reservations), only one channel shows the SKU. 0: off. */
   below: number;
+  /**
+   * Below this many units available (after reservations), the units are split between the channels instead:
+   * each shows its share, and together they never show more than there are. Absent or 0: off.
+   */
+  splitBelow?: number;
   /** This channel. */
   channel: string;
   /** Every channel that shares this master and syncs stock, in config order (this one included). */
@@ -111,4 +116,24 @@ export interface LastUnitsRule {
 export function lastUnitsElsewhere(rule: LastUnitsRule | undefined, itemCode: string, available: number): boolean {
   if (!rule || rule.below <= 0 || rule.channels.length < 2 || available >= rule.below) return false;
   return lastUnitsChannel(itemCode, rule.channels) !== rule.channel;
+}
+
+/** Whether the SKU's units are split between the channels at this level (the rule's `splitBelow`). */
+export function lastUnitsSplit(rule: LastUnitsRule | undefined, available: number): rule is LastUnitsRule {
+  return !!rule && (rule.splitBelow ?? 0) > 0 && rule.channels.length >= 2 && available < rule.splitBelow!;
+}
+
+/**
+ * This channel's share of `units` split between the rule's channels: ranked in config order starting from the
+ * SKU's last-units channel (lastUnitsChannel), each gets units / n and the first units mod n one more. The
+ * shares add up to `units`, and every channel's workflow computes the same split without talking to the others.
+ */
+export function channelShare(rule: LastUnitsRule, itemCode: string, units: number): number {
+  const n = rule.channels.length;
+  const me = rule.channels.indexOf(rule.channel);
+  if (n < 2 || me < 0) return units;
+  const first = rule.channels.indexOf(lastUnitsChannel(itemCode, rule.channels)!);
+  const rank = (me - first + n) % n;
+  const whole = Math.max(0, Math.trunc(units));
+  return Math.floor(whole / n) + (rank < whole % n ? 1 : 0);
 }

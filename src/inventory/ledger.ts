@@ -6,6 +6,8 @@ import {
   availableToSell,
   decayConstantMs,
   lastUnitsElsewhere,
+  lastUnitsSplit,
+  channelShare,
   recordSale,
   velocityAt,
   velocityBufferUnits,
@@ -181,6 +183,13 @@ export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, i
   // Units sold on a marketplace but not yet allocated by the warehouse are not available to any channel.
   const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode) + returnedUnits(l, itemCode));
   if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
+  // Split between the channels, no channel can sell another's units: no velocity buffer on top.
+  if (lastUnitsSplit(s.lastUnits, available))
+    return channelShare(
+      s.lastUnits,
+      itemCode,
+      availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 }),
+    );
   const velocityUnits = s.velocity.enabled
     ? velocityBufferUnits(
         velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),
@@ -689,7 +698,8 @@ export function expireReservations(l: Ledger, s: LedgerSettings, now: number): s
 export function restingQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string): number {
   const available = Math.max(0, l.master[itemCode] ?? 0);
   if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
-  return availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 });
+  const ats = availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 });
+  return lastUnitsSplit(s.lastUnits, available) ? channelShare(s.lastUnits, itemCode, ats) : ats;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   velocityBufferUnits,
   decayConstantMs,
   lastUnitsChannel,
+  channelShare,
 } from '../../src/inventory/buffers';
 import {
   applyEvents,
@@ -23,6 +24,7 @@ import {
   markSent,
   nextBatch,
   reconcile,
+  restingQuantity,
   retryRejected,
   type LedgerSettings,
 } from '../../src/inventory/ledger';
@@ -37,6 +39,22 @@ const settings = (over: Partial<LedgerSettings> = {}): LedgerSettings => ({
   offerSkusByItem: {},
   ...over,
 });
+
+/** A one-channel config with this `inventory` section, through the schema. */
+function parseInventory(inventory?: unknown) {
+  const channel = {
+    code: 'asos',
+    label: 'A',
+    platform: 'mirakl',
+    connection: { baseUrl: 'http://x', apiKeyEnv: 'K' },
+    fulfilment: 'peoplevox',
+    currency: 'GBP',
+  };
+  return ConfigSchema.safeParse({
+    systems: { peoplevox: { baseUrl: 'http://x', clientId: 'c', username: 'u', passwordEnv: 'P' } },
+    channels: [{ ...channel, ...(inventory ? { inventory } : {}) }],
+  });
+}
 
 describe('buffers and floors', () => {
   test('a fixed buffer of 2 shows 8 of 10, and never less than 0', () => {
@@ -214,26 +232,73 @@ describe('the last units of a shared SKU on one channel', () => {
   });
 
   test('the config default is the last unit on one channel; 0 is accepted; a negative threshold is refused', () => {
-    const channel = {
-      code: 'asos',
-      label: 'A',
-      platform: 'mirakl',
-      connection: { baseUrl: 'http://x', apiKeyEnv: 'K' },
-      fulfilment: 'peoplevox',
-      currency: 'GBP',
-    };
-    const parse = (inventory?: unknown) =>
-      ConfigSchema.safeParse({
-        systems: { peoplevox: { baseUrl: 'http://x', clientId: 'c', username: 'u', passwordEnv: 'P' } },
-        channels: [{ ...channel, ...(inventory ? { inventory } : {}) }],
-      });
-    const ok = parse();
+    const ok = parseInventory();
     assert.ok(ok.success, JSON.stringify(ok.error?.issues));
     assert.equal(ok.data.channels[0]!.inventory.lastUnits.oneChannelBelow, 2);
-    assert.ok(parse({ lastUnits: { oneChannelBelow: 0 } }).success);
-    const bad = parse({ lastUnits: { oneChannelBelow: -1 } });
+    assert.ok(parseInventory({ lastUnits: { oneChannelBelow: 0 } }).success);
+    const bad = parseInventory({ lastUnits: { oneChannelBelow: -1 } });
     assert.ok(!bad.success);
     assert.match(JSON.stringify(bad.error.issues[0]!.path), /lastUnits/);
+  });
+});
+
+describe('low stock split between the channels (lastUnits.splitBelow)', () => {
+  const channels = ['asos', 'joules', 'mkp'];
+  const items = Array.from({ length: 300 }, (_, i) => `ITEM-${i}`);
+  const rule = (channel: string, splitBelow = 6, below = 2) => ({ below, channel, channels, splitBelow });
+
+  test('below the threshold the channels show shares that add up to what there is, never more', () => {
+    for (const code of items)
+      for (let units = 0; units < 6; units++) {
+        const shares = channels.map((c) => channelShare(rule(c), code, units));
+        assert.equal(
+          shares.reduce((a, b) => a + b, 0),
+          units,
+          `${code} at ${units}: ${shares.join('/')}`,
+        );
+        assert.ok(Math.max(...shares) - Math.min(...shares) <= 1, `${code}: even split ${shares.join('/')}`);
+        // One unit goes where the last-unit rule sends it.
+        if (units === 1) assert.equal(channels[shares.indexOf(1)], lastUnitsChannel(code, channels));
+      }
+  });
+
+  test("each channel's workflow shows its share; at the threshold and above every channel shows everything", () => {
+    const ledgers = channels.map((c) => {
+      const s = settings({ lastUnits: rule(c) });
+      const l = emptyLedger();
+      applyEvents(
+        l,
+        s,
+        items.map((code, i) => [code, i % 8, 1]),
+        1,
+      );
+      return { s, l };
+    });
+    for (const [i, code] of items.entries()) {
+      const shown = ledgers.map(({ l }) => l.pending[code]?.quantity ?? 0);
+      const stock = i % 8;
+      if (stock < 6)
+        assert.equal(
+          shown.reduce((a, b) => a + b, 0),
+          stock,
+          `${code} at ${stock}`,
+        );
+      else assert.deepEqual(shown, [stock, stock, stock], `${code} at ${stock}`);
+      // The resting figure (what compaction keeps) agrees with what is pushed.
+      ledgers.forEach(({ s, l }, k) =>
+        assert.equal(restingQuantity(l, s, code, code), shown[k], `${channels[k]} resting ${code}`),
+      );
+    }
+  });
+
+  test('off by default (0) and in the config schema; a negative threshold is refused', () => {
+    const s = settings({ lastUnits: { below: 2, channel: 'asos', channels } });
+    const l = emptyLedger();
+    applyEvents(l, s, [['X', 3, 1]], 1);
+    assert.equal(l.pending.X!.quantity, 3);
+    assert.equal(parseInventory().data?.channels[0]!.inventory.lastUnits.splitBelow, 0);
+    assert.equal(parseInventory({ lastUnits: { splitBelow: 4 } }).data?.channels[0]!.inventory.lastUnits.splitBelow, 4);
+    assert.ok(!parseInventory({ lastUnits: { splitBelow: -1 } }).success);
   });
 });
 
