@@ -253,8 +253,12 @@ export function createCatalogueAuditActivities(deps: CatalogueAuditDeps) {
       fullExport?: true | string;
     }): Promise<ChannelAuditSummary> {
       const { channel } = input;
-      const resumed = ResumeDetails.safeParse(Context.current().info.heartbeatDetails);
-      setExport(resumed.success ? (resumed.data.export ?? {}) : {});
+      const info = Context.current().info;
+      const resumed = ResumeDetails.safeParse(info.heartbeatDetails);
+      const known = resumed.success ? (resumed.data.export ?? {}) : {};
+      // A retried attempt that did not get its predecessor's heartbeat (the SDK throttles and may not flush it)
+      // cannot know whether an export was asked for: it takes the day's export as used (OF21, no second OF52).
+      setExport(info.attempt > 1 && !known.requestedAt ? { requestedAt: new Date().toISOString() } : known);
       const ch = config.channels.find((c) => c.code === channel);
       if (!ch)
         throw toActivityFailure(

@@ -214,11 +214,14 @@ describe('catalogue audit of a 5,000-SKU catalogue', () => {
       const { result } = await runAudit('resume', { channels: ['joules'], raiseExceptions: false });
       assert.deepEqual(result.failed, []);
       const s = result.channels[0]!;
-      assert.equal(s.offerSource.api, 'OF52', JSON.stringify(s.offerSource));
       const calls = await of52Calls('joules');
       assert.equal(calls.length, 1, 'one OF52 call over both attempts');
       assert.ok(s.offerSource.fullExportRequestedAt);
-      assert.ok(Math.abs(Date.parse(s.offerSource.fullExportRequestedAt) - calls[0]!.at) < 2000);
+      // Attempt 2 polls the export attempt 1 asked for (its heartbeat said which); when the heartbeat did not
+      // reach it (the SDK throttles them), it takes the day's export as used and pages OF21. Never a second OF52.
+      if (s.offerSource.api === 'OF52')
+        assert.ok(Math.abs(Date.parse(s.offerSource.fullExportRequestedAt) - calls[0]!.at) < 2000);
+      else assert.ok(Date.parse(s.offerSource.fullExportRequestedAt) >= calls[0]!.at);
       assert.equal(result.lastFullExports?.joules, s.offerSource.fullExportRequestedAt);
       joulesExportAt = s.offerSource.fullExportRequestedAt;
     } finally {
