@@ -102,41 +102,19 @@ describe('buffers and floors', () => {
     assert.deepEqual(Object.keys(l.pending).sort(), ['OFFER-A', 'OFFER-B']);
   });
   test('the config accepts each buffer kind, and existing configs without an inventory block stay valid', () => {
-    const base = {
-      systems: { peoplevox: { baseUrl: 'http://x', clientId: 'c', username: 'u', passwordEnv: 'P' } },
-      channels: [
-        {
-          code: 'asos',
-          label: 'A',
-          platform: 'mirakl',
-          connection: { baseUrl: 'http://x', apiKeyEnv: 'K' },
-          fulfilment: 'peoplevox',
-          currency: 'GBP',
-        },
-      ],
-    };
-    const cfg = ConfigSchema.parse(base);
-    assert.equal(cfg.channels[0]!.inventory.pushIntervalSeconds, 60);
-    assert.deepEqual(cfg.channels[0]!.inventory.buffer, { kind: 'units', units: 0 });
-    const bad = ConfigSchema.safeParse({
-      ...base,
-      channels: [{ ...base.channels[0], inventory: { pushIntervalSeconds: 30 } }],
-    });
+    const cfg = parseInventory();
+    assert.ok(cfg.success);
+    assert.equal(cfg.data.channels[0]!.inventory.pushIntervalSeconds, 60);
+    assert.deepEqual(cfg.data.channels[0]!.inventory.buffer, { kind: 'units', units: 0 });
+    const bad = parseInventory({ pushIntervalSeconds: 30 });
     assert.equal(bad.success, false);
     assert.match(JSON.stringify(bad.error?.issues), /once a minute/);
-    const ok = ConfigSchema.parse({
-      ...base,
-      channels: [
-        {
-          ...base.channels[0],
-          inventory: {
-            buffer: { kind: 'percent', percent: 10 },
-            skuBuffers: { X: { kind: 'zeroBelow', threshold: 3 } },
-          },
-        },
-      ],
+    const ok = parseInventory({
+      buffer: { kind: 'percent', percent: 10 },
+      skuBuffers: { X: { kind: 'zeroBelow', threshold: 3 } },
     });
-    assert.equal(ok.channels[0]!.inventory.skuBuffers.X!.kind, 'zeroBelow');
+    assert.ok(ok.success);
+    assert.equal(ok.data.channels[0]!.inventory.skuBuffers.X!.kind, 'zeroBelow');
   });
 });
 
