@@ -13,6 +13,7 @@ import type { ShopifyClient } from '../src/connectors/shopify/client';
 import { toMarketplaceOrder } from '../src/connectors/mirakl/map';
 import { resolveCountry } from '../src/domain/countries';
 import { toActivityFailure } from './errors';
+import { attemptSendBy } from '../src/temporal/attempt-deadline';
 
 export interface ShopifyActivityDeps {
   config: Config;
@@ -227,9 +228,12 @@ export function createShopifyActivities(deps: ShopifyActivityDeps) {
             details: [{ detail: `SKU ${missing} has no variant in Shopify` }],
           });
         }
+        // Never sent once this attempt could have been given up on: its retry may have looked already.
+        const sendBy = attemptSendBy(deps.shopify.requestTimeoutMs);
         const created = await deps.shopify.orderCreate(
           toOrderCreateInput(input.order, ch, c, variants, skuOf(ch)),
           c.inventoryBehaviour,
+          sendBy === undefined ? {} : { sendBy },
         );
         log.info({ orderId: input.order.orderId, shopifyOrder: created.id }, 'shopify order created');
         return { salesOrderNumber: created.id, created: true };

@@ -29,6 +29,7 @@ const ORDER = {
 
 let app: FastifyInstance;
 let client: ShopifyClient;
+let baseUrl = '';
 const seen: Array<{ query: string; variables: Record<string, unknown> }> = [];
 let answer: (query: string, variables: Record<string, unknown>) => unknown;
 
@@ -40,6 +41,7 @@ before(async () => {
     return answer(body.query, body.variables ?? {});
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  baseUrl = url;
   client = new ShopifyClient({
     baseUrl: url,
     apiVersion: '2026-04',
@@ -314,5 +316,47 @@ describe('Shopify connector on real-shaped responses', () => {
     };
     assert.equal(await client.findOrderBySource('NONE'), undefined);
     assert.equal(calls, 2);
+  });
+});
+
+// orderCreate has no idempotency key: exactly-once rests on the retry's look-before-create. An attempt held up for a
+// lane (or the bucket) past its activity deadline must not send its create afterwards: its retry may have looked
+// already and created the order (the chaos run's duplicate Shopify orders when the budget stalled).
+describe('a write held past its attempt deadline is not sent', () => {
+  const slowLane = (ms: number) => ({
+    take: () => new Promise<() => void>((r) => setTimeout(() => r(() => undefined), ms)),
+  });
+  const budgeted = (waitMs: number) =>
+    new ShopifyClient({
+      baseUrl,
+      apiVersion: '2026-04',
+      accessToken: 't',
+      log: pino({ level: 'silent' }),
+      budget: { priority: slowLane(waitMs), share: slowLane(waitMs), lanesFor: () => 1 },
+    });
+
+  test('the lane came after sendBy: nothing is sent, and the failure is retryable', async () => {
+    answer = () => ({ data: { orderCreate: { order: ORDER, userErrors: [] } }, extensions: cost(10) });
+    const before = seen.length;
+    const err = await budgeted(150)
+      .orderCreate({ sourceIdentifier: 'ASOS-1-A', lineItems: [] }, 'BYPASS', { sendBy: Date.now() + 20 })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof ConnectorError, String(err));
+    assert.equal(err.retryable, true);
+    assert.equal(err.code, 'SEND_DEADLINE_PASSED');
+    assert.equal(seen.length, before, 'no request reached Shopify');
+  });
+
+  test('the lane came in time: the create is sent once', async () => {
+    answer = () => ({ data: { orderCreate: { order: ORDER, userErrors: [] } }, extensions: cost(10) });
+    const before = seen.length;
+    const created = await budgeted(20).orderCreate({ sourceIdentifier: 'ASOS-1-A', lineItems: [] }, 'BYPASS', {
+      sendBy: Date.now() + 5_000,
+    });
+    assert.equal(created.id, ORDER.id);
+    assert.equal(seen.length, before + 1);
   });
 });

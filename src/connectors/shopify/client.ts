@@ -160,6 +160,11 @@ export class ShopifyClient {
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
   }
 
+  /** How long one request may take before it is abandoned (axios's timeout). */
+  get requestTimeoutMs(): number {
+    return this.opts.timeoutMs ?? 15_000;
+  }
+
   /** The cost bucket as the client last saw it (for tests and metrics). */
   throttleStatus() {
     return this.bucket ? { ...this.bucket, available: this.estimate() } : undefined;
@@ -234,6 +239,7 @@ export class ShopifyClient {
     variables: Record<string, unknown>,
     data: z.ZodType<T>,
     callClass: ShopifyCallClass = 'priority',
+    opts: { sendBy?: number } = {},
   ): Promise<T> {
     const cost = costOf(query, variables);
     const budget = this.opts.budget;
@@ -253,6 +259,16 @@ export class ShopifyClient {
         let charged: number | undefined;
         try {
           await this.pace(cost);
+          if (opts.sendBy !== undefined && Date.now() > opts.sendBy) {
+            // The lanes, the bucket or the requests in flight held this call past the moment its caller can
+            // still hear the answer (an activity attempt's deadline): a write sent now could land after the
+            // caller's retry has looked for it and found nothing, so it is not sent at all.
+            charged = 0;
+            throw new ConnectorError('shopify', operation, 'not sent: waited for the rate budget past its deadline', true, {
+              code: 'SEND_DEADLINE_PASSED',
+              detail: `${Date.now() - opts.sendBy} ms late`,
+            });
+          }
           let body: unknown;
           this.inFlightCost += cost;
           try {
@@ -326,7 +342,11 @@ export class ShopifyClient {
    * says so, and orderCreate's does not. Exactly-once comes from the caller looking for the order's
    * sourceIdentifier first (findOrderBySource), after any lost response too.
    */
-  async orderCreate(order: OrderCreateInput, inventoryBehaviour: string): Promise<ShopifyOrderSummary> {
+  async orderCreate(
+    order: OrderCreateInput,
+    inventoryBehaviour: string,
+    opts: { sendBy?: number } = {},
+  ): Promise<ShopifyOrderSummary> {
     const q = `mutation Create($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
       orderCreate(order: $order, options: $options) {
         order { ${ORDER_FIELDS} }
@@ -338,6 +358,8 @@ export class ShopifyClient {
       q,
       { order, options: { inventoryBehaviour, sendReceipt: false, sendFulfillmentReceipt: false } },
       OrderCreateSchema,
+      'priority',
+      opts,
     );
     const { order: created, userErrors } = res.orderCreate ?? { order: null, userErrors: [] };
     if (userErrors.length > 0 || !created) {
