@@ -11,7 +11,7 @@ describe('attemptSendBy', () => {
       currentAttemptScheduledTimestampMs: 1_000_000,
       startToCloseTimeoutMs: 120_000,
     });
-    assert.equal(await env.run(() => attemptSendBy(15_000)), 1_000_000 + 120_000 - 15_000 - 2_000);
+    assert.equal(await env.run(async () => attemptSendBy(15_000)), 1_000_000 + 120_000 - 15_000 - 2_000);
   });
 
   test('without a start-to-close timeout the schedule-to-close one bounds the attempt', async () => {
@@ -20,7 +20,7 @@ describe('attemptSendBy', () => {
       startToCloseTimeoutMs: 0,
       scheduleToCloseTimeoutMs: 60_000,
     });
-    assert.equal(await env.run(() => attemptSendBy(10_000)), 5_000 + 60_000 - 10_000 - 2_000);
+    assert.equal(await env.run(async () => attemptSendBy(10_000)), 5_000 + 60_000 - 10_000 - 2_000);
   });
 
   test('outside an activity there is no deadline', () => {
