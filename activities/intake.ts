@@ -70,14 +70,17 @@ export interface IntakeActivityDeps {
 }
 
 /**
- * A retryable failure whose next retry would come sooner than `ms` (a Retry-After the server sent, or an
+ * A retryable failure whose next retry would come sooner than `ms` (with `always`, any retryable failure) (a Retry-After the server sent, or an
  * injected one) retries at `ms` instead: for an operation limited to one call a window, a retry inside the
  * window is refused (429) — the chaos bench saw the retry of an OR11 answered "429, Retry-After: 1" refused a
  * second later, the first call having used the window.
  */
-export function notSoonerThan(f: ApplicationFailure, ms: number): ApplicationFailure {
-  if (f.nonRetryable || f.nextRetryDelay === undefined || f.nextRetryDelay === null) return f;
-  if (msToNumber(f.nextRetryDelay) >= ms) return f;
+export function notSoonerThan(f: ApplicationFailure, ms: number, opts: { always?: boolean } = {}): ApplicationFailure {
+  if (f.nonRetryable) return f;
+  const delay = f.nextRetryDelay === undefined || f.nextRetryDelay === null ? undefined : msToNumber(f.nextRetryDelay);
+  // Without `always`, only a failure that names its own retry delay (a Retry-After) is held back.
+  if (delay === undefined && !opts.always) return f;
+  if (delay !== undefined && delay >= ms) return f;
   return ApplicationFailure.create({
     message: f.message,
     ...(f.type ? { type: f.type } : {}),
@@ -90,6 +93,8 @@ export function notSoonerThan(f: ApplicationFailure, ms: number): ApplicationFai
 export function createIntakeActivities(deps: IntakeActivityDeps) {
   const { config, log } = deps;
   const recent = new RecentHandOvers();
+  // Which order each stock change came from, so a change not delivered makes its order handed over again.
+  const stockOwner = new WeakMap<ReservationChange, string>();
 
   /**
    * Starts the order's workflow, or signals it when it runs already (signal-with-start: one atomic call,
@@ -244,7 +249,14 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     if (outcome === 'unchanged') result.unchanged = (result.unchanged ?? 0) + 1;
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
     // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).
-    stock.push(...(await resolvedReservationChanges(config, order, Date.now(), deps.itemCodes)));
+    // A re-read of an order handed over unchanged carries nothing new for stock either: its changes went with
+    // the read that handed it over (the inventory ledger would drop them as known keys, but each one was a
+    // signal in the inventory workflow's history: most of its size at 10,000 orders an hour).
+    if (outcome !== 'unchanged') {
+      const changes = await resolvedReservationChanges(config, order, Date.now(), deps.itemCodes);
+      for (const c of changes) stockOwner.set(c, workflowId);
+      stock.push(...changes);
+    }
     if (outcome === 'started') result.started += 1;
     if (outcome === 'signalled') result.signalled += 1;
     if (outcome === 'ignored') {
@@ -260,7 +272,9 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
   async function sendStock(stock: ReservationChange[], result: PollResult): Promise<void> {
     const changes = stock.splice(0);
     if (changes.length === 0) return;
-    await signalReservations(deps.client, config, changes, log, { listing: deps.listing });
+    const sent = await signalReservations(deps.client, config, changes, log, { listing: deps.listing });
+    // Not delivered everywhere: the next re-read of these orders hands them over (and sends their stock) again.
+    if (sent.failed > 0) for (const c of changes) recent.forget(stockOwner.get(c) ?? '');
     result.reservations = (result.reservations ?? 0) + changes.length;
   }
 

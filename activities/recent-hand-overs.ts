@@ -37,6 +37,11 @@ export class RecentHandOvers {
     }
   }
 
+  /** Forgets a hand-over whose follow-up did not get through (its stock changes): the next read is handed over. */
+  forget(workflowId: string): void {
+    this.entries.delete(workflowId);
+  }
+
   get size(): number {
     return this.entries.size;
   }

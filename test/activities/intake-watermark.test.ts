@@ -17,6 +17,7 @@ import { createIntakeActivities, type PollResult } from '../../activities/intake
 import { RecentHandOvers } from '../../activities/recent-hand-overs';
 import type { MarketplaceOrder } from '../../src/domain/order';
 import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
+import { parseConfig } from '../../src/config/load';
 
 /** One Mirakl channel in the simulator, an intake config for it, and the intake activities on a fake client. */
 async function intakeSandbox(opts: { intake: string; updateDateDeltaMs?: number }) {
@@ -114,7 +115,10 @@ test('a poll that fails part-way is resumed by the retry from the last order it 
             sandbox.ctx.faults('mirakl').set([{ endpoint: 'OR11', kind: 'error5xx', count: 1 }]);
           }
         },
-        getHandle: () => ({ describe: async () => ({ status: { name: 'RUNNING' } }) }),
+        getHandle: () => ({
+          describe: async () => ({ status: { name: 'RUNNING' } }),
+          signal: async () => undefined,
+        }),
       },
     } as unknown as Client;
     const acts = activities(client);
@@ -203,4 +207,80 @@ test('the hand-over memory forgets an entry when it expires, and its oldest entr
   assert.ok(!r.unchanged('a', d, 10), 'the oldest went past the bound');
   r.remember('d', d, 5_000, 2_000);
   assert.equal(r.size, 1, 'expired entries are dropped');
+});
+
+test("a re-read of an order handed over unchanged sends its stock reservations no more: the inventory workflow's history keeps only what changed", async () => {
+  const log = pino({ level: 'silent' });
+  const catalogue = sandboxCatalogue({ size: 5 });
+  const sim = miraklSimulator({ channels: [miraklTestChannel(catalogue)] });
+  const sandbox = await startSandbox({ log, port: 0, enforceRateLimits: false }, [sim]);
+  try {
+    const config = parseConfig(
+      `
+systems:
+  peoplevox: { baseUrl: http://127.0.0.1:1, clientId: c, username: u, passwordEnv: PVX_PASSWORD }
+channels:
+  - code: asos
+    label: ASOS
+    platform: mirakl
+    connection: { baseUrl: ${sandbox.url}/mirakl/asos, apiKeyEnv: MIRAKL_KEY }
+    fulfilment: peoplevox
+    currency: GBP
+    intake: { overlapSeconds: 60 }
+`,
+      'test',
+      { MIRAKL_KEY: 'k', PVX_PASSWORD: 'p' },
+    );
+    const shop = sim.shops.get('asos')!;
+    shop.createOrder({ orderId: 'RS-1-A', lines: [{ offerSku: catalogue[0]!.sku, quantity: 2 }] });
+    shop.createOrder({ orderId: 'RS-2-A', lines: [{ offerSku: catalogue[0]!.sku, quantity: 1 }] });
+    const stockSignals: string[][] = [];
+    let failStock = false;
+    const client = {
+      workflow: {
+        async signalWithStart(
+          _wf: unknown,
+          opts: { workflowId: string; signal: { name: string }; signalArgs: unknown[] },
+        ) {
+          if (opts.signal.name === 'orderStock') {
+            if (failStock) throw new Error('inventory workflow unreachable');
+            stockSignals.push(
+              (opts.signalArgs[0] as Array<{ op: string; key: string }>).map((c) => `${c.op} ${c.key}`),
+            );
+          }
+        },
+        getHandle: () => ({
+          describe: async () => ({ status: { name: 'RUNNING' } }),
+          signal: async () => undefined,
+        }),
+      },
+    } as unknown as Client;
+    const acts = createIntakeActivities({
+      config,
+      client,
+      mirakl: () => new MiraklClient({ baseUrl: `${sandbox.url}/mirakl/asos`, apiKey: 'k', timeoutMs: 5_000 }),
+      alerts: { raise: async () => undefined } as never,
+      log,
+    });
+    const env = new MockActivityEnvironment();
+    const first: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.deepEqual(stockSignals.flat().sort(), ['reserve asos:RS-1-A:RS-1-A-1', 'reserve asos:RS-2-A:RS-2-A-1']);
+    stockSignals.length = 0;
+    // The overlap reads both again unchanged: no stock signal at all.
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(stockSignals, []);
+    // One is refused: its release goes.
+    shop.accept('RS-2-A', { order_lines: [{ id: 'RS-2-A-1', accepted: false }] });
+    failStock = true;
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    // That signal did not get through: the next re-read sends it again (the order is handed over again).
+    failStock = false;
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(stockSignals.flat(), ['release asos:RS-2-A:RS-2-A-1']);
+    stockSignals.length = 0;
+    await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(stockSignals, [], 'delivered: not sent again');
+  } finally {
+    await sandbox.close();
+  }
 });
