@@ -1,7 +1,7 @@
 // What the inventory workflows say to each other and to the world: signals, updates, queries and the
 // shapes they carry, for the channel workflow (workflows/inventory.ts), its frozen pre-sharding body
 // (workflows/inventory-v1.ts) and its shards (workflows/inventory-shard.ts). No workflow code here.
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
 import type {
   DriftReport,
   Ledger,
@@ -49,6 +49,8 @@ export interface InventoryWorkflowInput {
   resume?: InventoryWorkflowState;
   /** Continue-as-new at this history length (default from settings); tests lower it. */
   maxHistoryEvents?: number;
+  /** Or at this many bytes of history since the run began (default from settings); tests lower it. */
+  maxHistoryBytes?: number;
 }
 
 export interface ImportInFlight {
@@ -331,4 +333,15 @@ export interface InventoryShardState {
     reservationChanges: number;
     reads: number;
   };
+}
+
+/**
+ * Whether a long-lived inventory workflow should continue as new: the server suggests it, or its history passed
+ * the settings' event count or (where set) size. The size counts from `baseBytes`, what the history held when the
+ * run began (its input is the state carried over), so a large carried ledger cannot make a run renew at once.
+ */
+export function historyFull(s: { maxHistoryEvents: number; maxHistoryBytes?: number }, baseBytes: number): boolean {
+  const info = workflowInfo();
+  if (info.continueAsNewSuggested || info.historyLength > s.maxHistoryEvents) return true;
+  return s.maxHistoryBytes !== undefined && info.historySize - baseBytes > s.maxHistoryBytes;
 }

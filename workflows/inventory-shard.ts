@@ -57,6 +57,7 @@ import { shardOf, shardWorkflowId } from '../src/inventory/shards';
 import {
   availableQuery,
   masterFiguresQuery,
+  historyFull,
   pushCandidatesQuery,
   shardHealthQuery,
   shardInboxSignal,
@@ -84,6 +85,7 @@ function listingActs(taskQueue: string) {
 
 export async function inventoryShardWorkflow(input: InventoryShardInput): Promise<void> {
   const startedAt = Date.now();
+  const baseBytes = workflowInfo().historySize;
   const state: InventoryShardState = input.resume ?? {
     channel: input.channel,
     index: input.index,
@@ -305,7 +307,7 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
   }
 
   function renew(): boolean {
-    return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > s.maxHistoryEvents;
+    return historyFull(s, baseBytes);
   }
 
   async function loadSettings(): Promise<InventorySettings> {

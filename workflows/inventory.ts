@@ -79,12 +79,13 @@ import {
   type UnmappedVariantsReport,
 } from '../src/inventory/targets';
 import { describeInventory, INVENTORY_REASONS } from '../src/inventory/reasons';
-import { stockPushKey } from '../src/inventory/keys';
+import { INVENTORY_WORKFLOW_TASK_TIMEOUT, stockPushKey } from '../src/inventory/keys';
 import { shardCountFor, shardOf, shardWorkflowId } from '../src/inventory/shards';
 import { inventoryWorkflowV1 } from './inventory-v1';
 import { inventoryShardWorkflow } from './inventory-shard';
 import {
   availableQuery,
+  historyFull,
   confirmFullReadUpdate,
   fullReadSignal,
   healthQuery,
@@ -178,6 +179,7 @@ type Incoming = { events: StockEvent[] } | { changes: ReservationChange[] } | { 
 
 async function inventoryChannel(input: InventoryWorkflowInput): Promise<InventoryWorkflowState> {
   const startedAt = Date.now();
+  const baseBytes = workflowInfo().historySize;
   const state: InventoryWorkflowState = input.resume ?? {
     channel: input.channel,
     ledger: emptyLedger(),
@@ -327,6 +329,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       await startChild(inventoryShardWorkflow, {
         workflowId: shardId(k),
         taskQueue: settings!.taskQueues.inventory,
+        workflowTaskTimeout: INVENTORY_WORKFLOW_TASK_TIMEOUT,
         // A shard outlives each run of this workflow (continue-as-new closes the run).
         parentClosePolicy: ParentClosePolicy.ABANDON,
         args: [
@@ -468,6 +471,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   const wantSkuMap = !sharded();
   settings = await local.inventorySettings(state.channel, wantSkuMap ? {} : { skuMap: false });
   if (input.maxHistoryEvents) settings = { ...settings, maxHistoryEvents: input.maxHistoryEvents };
+  if (input.maxHistoryBytes) settings = { ...settings, maxHistoryBytes: input.maxHistoryBytes };
   const s: InventorySettings = settings;
   if (!sharded() && expandLedger(l, s)) refreshAll(l, s, Date.now());
   if (sharded()) for (let k = 0; k < state.shards!.count; k++) startForwarder(k);
@@ -525,7 +529,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
 
   // ---- steps (hoisted) ------------------------------------------------------------------------------
   function renewDue(): boolean {
-    return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings!.maxHistoryEvents;
+    return historyFull(settings!, baseBytes);
   }
 
   /** Continue as new: what waits for the shards goes along; a local ledger goes compacted. */

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { ChannelConfig, Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import type { PeoplevoxClient } from '../connectors/peoplevox/client';
-import { inventoryWorkflowId } from './keys';
+import { INVENTORY_WORKFLOW_TASK_TIMEOUT, inventoryWorkflowId } from './keys';
 import type { StockEvent } from './ledger';
 import { fullReadSignal, inventoryWorkflow, stockEventsSignal } from '../../workflows/inventory';
 import { masterAvailable } from './available';
@@ -39,6 +39,7 @@ export function stockChannels(config: Config, master?: ChannelConfig['fulfilment
 export async function signalStock(client: Client, config: Config, channel: string, events: StockEvent[]) {
   await client.workflow.signalWithStart(inventoryWorkflow, {
     workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
+    workflowTaskTimeout: INVENTORY_WORKFLOW_TASK_TIMEOUT,
     taskQueue: config.temporal.taskQueues.inventory,
     args: [{ channel }],
     signal: stockEventsSignal,

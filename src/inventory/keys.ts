@@ -11,3 +11,11 @@ export function inventoryWorkflowId(channel: string, scope?: string): string {
 export function stockPushKey(channel: string, runId: string, seq: number): string {
   return `stock:${channel}:${runId.slice(0, 8)}:${seq}`;
 }
+
+/**
+ * The workflow task timeout of the inventory workflows (the server's default is 10 s). A worker that picks one up
+ * without it in its cache (the worker that had it was killed, or evicted it) replays its history in one task;
+ * under load a long history took longer than 10 s, the task timed out, and the next worker started over (the
+ * 10k chaos run). Histories are kept well below that (continue-as-new by size); this is the margin.
+ */
+export const INVENTORY_WORKFLOW_TASK_TIMEOUT = '30s';

@@ -38,8 +38,11 @@ export interface LedgerSettings {
   velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence?: number };
   /** item code → offer SKUs, where a skuMap says so; other item codes are their own offer SKU. */
   offerSkusByItem: Record<string, string[]>;
-  /** Reservations from order intake (see reservation rules below); defaults when absent. */
-  reservations?: { ttlMs: number; max: number };
+  /**
+   * Reservations from order intake (see reservation rules below); defaults when absent. `keepReleasedKeysMs`: how
+   * long the dedupe key of a reservation already released is kept (absent in histories from before: the TTL).
+   */
+  reservations?: { ttlMs: number; max: number; keepReleasedKeysMs?: number };
   /** The last units of a shared SKU on one channel only (absent in histories from before the rule: off). */
   lastUnits?: LastUnitsRule;
   /**
@@ -71,7 +74,7 @@ export type ReservationChange =
   | { op: 'allocated'; key: string; at: number }
   | { op: 'release'; key: string; at: number; reason: 'cancelled' | 'refused' | 'operator' };
 
-export const RESERVATION_DEFAULTS = { ttlMs: 96 * 3600_000, max: 5_000 };
+export const RESERVATION_DEFAULTS: NonNullable<LedgerSettings['reservations']> = { ttlMs: 96 * 3600_000, max: 5_000 };
 
 export interface Ledger {
   master: Record<string, number>;
@@ -661,9 +664,16 @@ export function applyReservations(
   return [...touched];
 }
 
-/** Drops reservations past the TTL or beyond the cap (oldest first), and dedupe keys past the TTL or cap. */
+/**
+ * Drops reservations past the TTL or beyond the cap (oldest first), and dedupe keys past the TTL or cap. The key
+ * of a reservation already released (allocated, cancelled, refused, expired) is kept only `keepReleasedKeysMs`
+ * after it was seen: long enough for the intake's re-reads of the order (its overlap), not for days — at 10,000
+ * orders an hour, keys kept for the whole TTL were most of the ledger carried across continue-as-new. A
+ * reserve of a key already dropped reserves again, and the order's allocation releases it like any other.
+ */
 export function expireReservations(l: Ledger, s: LedgerSettings, now: number): string[] {
-  const { ttlMs, max } = s.reservations ?? RESERVATION_DEFAULTS;
+  const { ttlMs, max, keepReleasedKeysMs } = s.reservations ?? RESERVATION_DEFAULTS;
+  const releasedTtl = Math.min(ttlMs, keepReleasedKeysMs ?? ttlMs);
   const touched: string[] = [];
   const rows: Array<[number, string, ReservationRow]> = [];
   for (const [code, list] of Object.entries(l.reservations ?? {})) for (const r of list) rows.push([r.seenAt, code, r]);
@@ -681,7 +691,7 @@ export function expireReservations(l: Ledger, s: LedgerSettings, now: number): s
   const keyOverCap = Math.max(0, keys.length - max * 2);
   if (keyOverCap > 0) keys.sort((a, b) => a[1][1] - b[1][1]);
   keys.forEach(([key, [, seenAt]], i) => {
-    if (i < keyOverCap || now - seenAt > ttlMs) {
+    if (i < keyOverCap || now - seenAt > releasedTtl) {
       if (!findReservation(l, key)) delete l.reservedKeys![key];
     }
   });

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { MarketplaceOrder } from '../domain/order';
-import { inventoryWorkflowId } from './keys';
+import { INVENTORY_WORKFLOW_TASK_TIMEOUT, inventoryWorkflowId } from './keys';
 import { stockChannels } from './intake';
 import type { ReservationChange } from './ledger';
 import { inventoryWorkflow, orderStockSignal } from '../../workflows/inventory';
@@ -144,6 +144,7 @@ export async function signalReservations(
         try {
           await client.workflow.signalWithStart(inventoryWorkflow, {
             workflowId: inventoryWorkflowId(channel, config.temporal.idScope),
+            workflowTaskTimeout: INVENTORY_WORKFLOW_TASK_TIMEOUT,
             taskQueue: config.temporal.taskQueues.inventory,
             args: [{ channel }],
             signal: orderStockSignal,

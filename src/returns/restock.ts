@@ -3,7 +3,7 @@
 // that do not sell the item keep no row for it (the ledger checks its listing).
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema';
-import { inventoryWorkflowId } from '../inventory/keys';
+import { INVENTORY_WORKFLOW_TASK_TIMEOUT, inventoryWorkflowId } from '../inventory/keys';
 import { stockChannels } from '../inventory/intake';
 import type { RestockEvent } from '../inventory/ledger';
 import { inventoryWorkflow, restockSignal } from '../../workflows/inventory';
@@ -15,6 +15,7 @@ export async function signalRestocks(client: Client, config: Config, events: Res
     channels.map((ch) =>
       client.workflow.signalWithStart(inventoryWorkflow, {
         workflowId: inventoryWorkflowId(ch, config.temporal.idScope),
+        workflowTaskTimeout: INVENTORY_WORKFLOW_TASK_TIMEOUT,
         taskQueue: config.temporal.taskQueues.inventory,
         args: [{ channel: ch }],
         signal: restockSignal,

@@ -71,7 +71,8 @@ before(async () => {
   await env.client.workflow.start(inventoryWorkflow, {
     workflowId: inventoryWorkflowId('joules', stack.config.temporal.idScope),
     taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'joules' }],
+    // Joules renews by the size of its history (a few tens of kilobytes here; a megabyte by default).
+    args: [{ channel: 'joules', maxHistoryBytes: 60_000 }],
   });
   // The first full read sends every SKU once (Joules: 10 a push, so four windows).
   for (const ch of ['asos', 'joules']) {
@@ -477,6 +478,8 @@ describe('volume and durability', () => {
     for (const [code, q] of final) assert.equal(known[code], q, code);
     for (const code of items.slice(0, 5)) await shows('asos', code, final.get(code)! - 1);
     assert.ok(h.runs >= 2, `continued as new (${h.runs} runs)`);
+    const j = await health('joules');
+    assert.ok(j.runs >= 2, `Joules continued as new by history size (${j.runs} runs, ${j.historyLength} events)`);
   });
 
   test('the acceptance check reads the inventory workflow: Joules refuses the line it cannot cover', async () => {

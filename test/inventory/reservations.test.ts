@@ -189,6 +189,30 @@ describe('reservations from order intake', () => {
     assert.equal(l.released?.expired, 5);
   });
 
+  test("a released reservation's key is kept for the intake's re-reads only; an outstanding one's for the TTL", () => {
+    const s = settings({ reservations: { ttlMs: 3_600_000, max: 100, keepReleasedKeysMs: 60_000 } });
+    const l = primed(s, { A: 10, B: 10 });
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 100), reserve('asos:O2:1', 'B', 1, 100)], 100);
+    applyReservations(l, s, [{ op: 'release', key: 'asos:O1:1', at: 200, reason: 'cancelled' }], 200);
+    // Within the window the released key still dedupes a re-read.
+    applyReservations(l, s, [reserve('asos:O1:1', 'A', 2, 30_000)], 30_000);
+    assert.equal(reservedUnits(l, 'A'), 0);
+    assert.equal(reservationCount(l).keys, 2);
+    // Past it the released key goes; the outstanding reservation and its key stay.
+    expireReservations(l, s, 61_000);
+    assert.equal(reservationCount(l).keys, 1);
+    assert.equal(reservedUnits(l, 'B'), 1);
+    expireReservations(l, s, 3_000_000);
+    assert.equal(reservedUnits(l, 'B'), 1, 'still within the TTL');
+    // A ledger from settings without the field keeps released keys for the whole TTL, as it did.
+    const old = settings();
+    const l2 = primed(old, { A: 10 });
+    applyReservations(l2, old, [reserve('asos:O1:1', 'A', 2, 100)], 100);
+    applyReservations(l2, old, [{ op: 'release', key: 'asos:O1:1', at: 200, reason: 'cancelled' }], 200);
+    expireReservations(l2, old, 61_000);
+    assert.equal(reservationCount(l2).keys, 1);
+  });
+
   test('the ledger with reservations is plain data (continue-as-new carries it)', () => {
     const s = settings();
     const l = primed(s, { A: 5 });
