@@ -17,6 +17,7 @@ import { workflowIdForSalesOrder } from '../src/temporal/order-lookup';
 import { handOverReturn } from '../src/returns/handover';
 import { orderStateQuery } from '../workflows/order/messages';
 import { toActivityFailure } from './errors';
+import { notSoonerThan } from './intake';
 
 /**
  * Where a poll that stopped between pages goes on: the next page's token, the watermark so far and the moment
@@ -148,7 +149,12 @@ export function createReturnIntakeActivities(deps: ReturnIntakeDeps) {
           if (token) Context.current().heartbeat({ since, token, watermark: result.watermark, startedAt });
         } while (token);
       } catch (err) {
-        throw toActivityFailure(err, 'mirakl', 'RT11', 'UNEXPECTED_ERROR');
+        // RT11 allows one poll every 5 minutes, and a call that failed (a 5xx, a timeout) has used the window as
+        // much as one that answered: any retry comes a window later, or Mirakl refuses it (the 10k chaos run saw
+        // 215 refused retries). A retry that resumes from a heartbeated page would not count, but cannot know
+        // that its predecessor's heartbeat reached it.
+        const windowMs = Math.ceil((RT11_MIN_INTERVAL_MS / scale) * 1.05);
+        throw notSoonerThan(toActivityFailure(err, 'mirakl', 'RT11', 'UNEXPECTED_ERROR'), windowMs, { always: true });
       }
       // Never past the poll's start: a return updated while the pages were read comes again next time.
       if (result.watermark && Date.parse(result.watermark) > startedAt)

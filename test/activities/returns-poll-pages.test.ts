@@ -13,7 +13,13 @@ import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
 import { returnsOf } from '../../src/sandbox/mirakl/returns';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
-import { createReturnIntakeActivities, type ReturnPollResult } from '../../activities/returns-intake';
+import {
+  createReturnIntakeActivities,
+  RT11_MIN_INTERVAL_MS,
+  type ReturnPollResult,
+} from '../../activities/returns-intake';
+import { ApplicationFailure } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { ReturnHandover } from '../../workflows/returns';
 import { miraklTestChannel, miraklTestConfig } from '../support/mirakl-channel';
 
@@ -137,6 +143,25 @@ test('RT11: a retried attempt resumes from the page its last heartbeat named', a
     const r = (await retry.run(activities.pollChannelReturns, { channel: 'asos' })) as ReturnPollResult;
     assert.deepEqual(handedOver, returnIds.slice(2), 'pages two and three only');
     assert.equal(r.seen, 3);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+test('RT11: a failed first call (a 5xx) has used the 5-minute window, so its retry comes a window later, never sooner', async () => {
+  const { sandbox, activities, faults } = await returnsSandbox(true);
+  try {
+    await faults({ seed: 1, rules: [{ endpoint: 'RT11', kind: 'error5xx', count: 1 }] });
+    const err = await new MockActivityEnvironment().run(activities.pollChannelReturns, { channel: 'asos' }).then(
+      () => undefined,
+      (e: unknown) => e as ApplicationFailure,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.nonRetryable, false);
+    assert.ok(
+      err.nextRetryDelay !== undefined && msToNumber(err.nextRetryDelay) >= RT11_MIN_INTERVAL_MS,
+      `retry after ${String(err.nextRetryDelay)}`,
+    );
   } finally {
     await sandbox.close();
   }
