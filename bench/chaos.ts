@@ -551,6 +551,10 @@ async function main(): Promise<number> {
     http: 1,
     workers,
     readyTimeoutMs: 600_000,
+    // A process that dies by itself is started again, as compose's `restart: unless-stopped` would, and the
+    // crash is a finding of the run (the second 10k run lost all three inventory workers to a Node crash
+    // and nobody restarted them).
+    restartCrashedAfterMs: 5_000,
   });
   let env2: TestWorkflowEnvironment | undefined;
   let forwarder: Awaited<ReturnType<typeof startForwarder>> | undefined;
@@ -810,6 +814,7 @@ async function main(): Promise<number> {
         ceilingNote,
         clusterStatus,
         fleet,
+        runStartedAt: t0,
         settings: {
           time_scale: timeScale,
           replicas_per_role: replicas,
@@ -919,6 +924,8 @@ function buildResult(r: {
   ceilingNote?: string | undefined;
   clusterStatus: Awaited<ReturnType<LocalCluster['status']>>;
   fleet: ProcessFleet;
+  /** When the traffic began (ms since the epoch): crash times are given from it, like the chaos log's. */
+  runStartedAt: number;
   settings: Record<string, unknown>;
   machine: Record<string, unknown>;
   runSeconds: number;
@@ -962,7 +969,11 @@ function buildResult(r: {
       },
     ]),
   );
+  // Processes that died by themselves (not the planned kills): restarted by the fleet's supervisor, but each is
+  // a defect of the run.
+  const crashes = r.fleet.crashes();
   const ok =
+    crashes.length === 0 &&
     lost === 0 &&
     duplicateWms === 0 &&
     duplicateConfirmations === 0 &&
@@ -995,6 +1006,14 @@ function buildResult(r: {
         }
       : {}),
     failed_workflows: r.failed,
+    process_crashes: crashes.map((c) => ({
+      name: c.name,
+      at_s: round((c.at - r.runStartedAt) / 1000, 1),
+      code: c.code,
+      signal: c.signal,
+      restarted: c.restarted,
+      log_tail: c.logTail.split('\n').slice(-4),
+    })),
     orders_parked_then_healed: r.outcomes.parkedThenHealed,
     max_calls_per_window: r.limits,
     seconds: round(seconds, 1),

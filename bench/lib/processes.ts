@@ -237,6 +237,24 @@ export interface FleetOptions {
   /** Replicas per worker role (e.g. { orders: 3, acknowledge: 3 }). */
   workers?: Record<string, number>;
   readyTimeoutMs?: number;
+  /**
+   * Restart a process that exits by itself (a crash), after this long, as a supervisor (compose's `restart:`,
+   * systemd) would; every such exit is recorded (crashes()). Unset: a crashed process stays down.
+   */
+  restartCrashedAfterMs?: number;
+}
+
+/** A process that exited without being told to (not kill9, not stop). */
+export interface FleetCrash {
+  name: string;
+  role: string;
+  /** When it exited, in ms since the epoch. */
+  at: number;
+  code: number | null;
+  signal: string | null;
+  /** The end of its log: why it went. */
+  logTail: string;
+  restarted: boolean;
 }
 
 export class ProcessFleet {
@@ -248,6 +266,10 @@ export class ProcessFleet {
   private sampler?: NodeJS.Timeout;
   private sampleStart = 0;
   private external: Array<{ name: string; pids: () => number[]; rss: boolean }> = [];
+  /** Processes told to go (kill9, stop): their exit is no crash. */
+  private readonly told = new WeakSet<LooplineProcess>();
+  private readonly crashLog: FleetCrash[] = [];
+  private stopping = false;
 
   constructor(private readonly opts: FleetOptions) {
     this.env = { ...opts.env, LOOPLINE_CONFIG: opts.configFile };
@@ -266,7 +288,34 @@ export class ProcessFleet {
     });
     const member = { ...m, process, starts };
     this.members.set(m.name, member);
+    void process.exited.then(() => this.exitedByItself(member));
     return member;
+  }
+
+  /** A member's process exited: if nobody told it to, record a crash and (when supervising) start it again. */
+  private exitedByItself(member: FleetMember): void {
+    if (this.stopping || this.told.has(member.process) || this.members.get(member.name) !== member) return;
+    const restart = this.opts.restartCrashedAfterMs;
+    this.crashLog.push({
+      name: member.name,
+      role: member.role,
+      at: Date.now(),
+      code: member.process.child.exitCode,
+      signal: member.process.child.signalCode,
+      logTail: member.process.logTail(8),
+      restarted: restart !== undefined,
+    });
+    if (restart === undefined) return;
+    setTimeout(() => {
+      if (this.stopping || this.members.get(member.name) !== member) return;
+      if (this.sampler) this.sample();
+      this.launch(member, member.starts + 1).process.ready.catch(() => undefined);
+    }, restart).unref();
+  }
+
+  /** Processes that exited by themselves so far (crashes), oldest first. */
+  crashes(): FleetCrash[] {
+    return [...this.crashLog];
   }
 
   /** Simulators first (the workers read offers and settings at start), then the HTTP server and the workers. */
@@ -332,6 +381,7 @@ export class ProcessFleet {
   async kill9(name: string, restartAfterMs?: number): Promise<FleetMember> {
     const m = this.get(name);
     if (this.sampler) this.sample(); // its CPU time up to the kill
+    this.told.add(m.process);
     await m.process.kill9();
     if (restartAfterMs === undefined) return m;
     await new Promise((r) => setTimeout(r, restartAfterMs));
@@ -417,6 +467,7 @@ export class ProcessFleet {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopSampling();
     // Workers and HTTP first, the simulators last (workers still talk to them while they drain).
     const all = [...this.members.values()];
