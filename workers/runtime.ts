@@ -1,5 +1,6 @@
 // Wires one process's dependencies from the config: connectors → activities → workers. Shared by the
 // worker entry point, the sandbox and the tests, so all three run the same code.
+import { withIsolateTimeout } from '../src/temporal/worker-limits';
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -364,17 +365,19 @@ export function createBudgetWorker(opts: {
   /** The warehouse gateway's own activity (it runs on this queue too): its answers to the orders. */
   activities?: Pick<WarehouseGatewayActivities, 'deliverWarehouseResults'>;
 }): Promise<Worker> {
-  return Worker.create({
-    connection: opts.connection,
-    namespace: opts.config.temporal.namespace,
-    dataConverter: createDataConverter(opts.config),
-    taskQueue: budgetTaskQueue(opts.config),
-    workflowBundle: opts.workflowBundle,
-    ...(opts.activities ? { activities: opts.activities } : {}),
-    // A budget or two and a warehouse gateway per deployment, each task answered in a few milliseconds.
-    maxCachedWorkflows: 20,
-    maxConcurrentWorkflowTaskExecutions: 4,
-  });
+  return Worker.create(
+    withIsolateTimeout({
+      connection: opts.connection,
+      namespace: opts.config.temporal.namespace,
+      dataConverter: createDataConverter(opts.config),
+      taskQueue: budgetTaskQueue(opts.config),
+      workflowBundle: opts.workflowBundle,
+      ...(opts.activities ? { activities: opts.activities } : {}),
+      // A budget or two and a warehouse gateway per deployment, each task answered in a few milliseconds.
+      maxCachedWorkflows: 20,
+      maxConcurrentWorkflowTaskExecutions: 4,
+    }),
+  );
 }
 
 /**
@@ -536,29 +539,31 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   } = orderActs;
   const build: Record<WorkerRole, () => Promise<Worker | Worker[]>> = {
     orders: () =>
-      Worker.create({
-        connection,
-        namespace: config.temporal.namespace,
-        dataConverter,
-        taskQueue: q.orders,
-        workflowBundle,
-        // When bounded (temporal.maxCachedWorkflows), open orders beyond it are replayed when they wake.
-        ...(config.temporal.maxCachedWorkflows !== undefined
-          ? { maxCachedWorkflows: config.temporal.maxCachedWorkflows }
-          : {}),
-        activities: {
-          ...general,
-          ...intakeActs,
-          forwardDespatch,
-          deliverWarehouseResults,
-          raiseCatalogueFindings,
-          recentFullExports,
-          ...reconciliationActs,
-          ...returnActs,
-          ...returnIntakeActs,
-          ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
-        },
-      }),
+      Worker.create(
+        withIsolateTimeout({
+          connection,
+          namespace: config.temporal.namespace,
+          dataConverter,
+          taskQueue: q.orders,
+          workflowBundle,
+          // When bounded (temporal.maxCachedWorkflows), open orders beyond it are replayed when they wake.
+          ...(config.temporal.maxCachedWorkflows !== undefined
+            ? { maxCachedWorkflows: config.temporal.maxCachedWorkflows }
+            : {}),
+          activities: {
+            ...general,
+            ...intakeActs,
+            forwardDespatch,
+            deliverWarehouseResults,
+            raiseCatalogueFindings,
+            recentFullExports,
+            ...reconciliationActs,
+            ...returnActs,
+            ...returnIntakeActs,
+            ...createAlertActivities({ sinks: runtime.alerts, log: runtime.log.child({ component: 'alerts' }) }),
+          },
+        }),
+      ),
     acknowledge: () =>
       Worker.create({
         connection,

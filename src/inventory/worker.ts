@@ -1,5 +1,6 @@
 // The inventory worker: the per-channel inventory workflows and their activities on their own task queue
 // (config temporal.taskQueues.inventory), so stock pushes never wait behind order work and vice versa.
+import { withIsolateTimeout } from '../temporal/worker-limits';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Runtime } from '../../workers/runtime';
@@ -31,24 +32,26 @@ export async function createInventoryWorker(opts: {
         log: runtime.log.child({ component: 'marketplacer-stock' }),
       })
     : undefined;
-  return Worker.create({
-    connection: opts.connection,
-    namespace: runtime.config.temporal.namespace,
-    dataConverter: createDataConverter(runtime.config),
-    taskQueue: runtime.config.temporal.taskQueues.inventory,
-    workflowBundle: opts.workflowBundle,
-    activities: createInventoryActivities({
-      config: runtime.config,
-      client: opts.client,
-      mirakl: runtime.mirakl,
-      // Stock reads take the reads' share of the Peoplevox budget.
-      peoplevox: runtime.peoplevoxReads,
-      shopify: runtime.shopify,
-      alerts: createRoutedAlertSink(opts.client, runtime.config),
-      listing: (channel) => runtime.listing(channel),
-      marketplacerStock,
-      log: runtime.log.child({ component: 'inventory' }),
-      timeScale: opts.timeScale,
+  return Worker.create(
+    withIsolateTimeout({
+      connection: opts.connection,
+      namespace: runtime.config.temporal.namespace,
+      dataConverter: createDataConverter(runtime.config),
+      taskQueue: runtime.config.temporal.taskQueues.inventory,
+      workflowBundle: opts.workflowBundle,
+      activities: createInventoryActivities({
+        config: runtime.config,
+        client: opts.client,
+        mirakl: runtime.mirakl,
+        // Stock reads take the reads' share of the Peoplevox budget.
+        peoplevox: runtime.peoplevoxReads,
+        shopify: runtime.shopify,
+        alerts: createRoutedAlertSink(opts.client, runtime.config),
+        listing: (channel) => runtime.listing(channel),
+        marketplacerStock,
+        log: runtime.log.child({ component: 'inventory' }),
+        timeScale: opts.timeScale,
+      }),
     }),
-  });
+  );
 }
