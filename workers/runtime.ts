@@ -1,9 +1,9 @@
 // Wires one process's dependencies from the config: connectors → activities → workers. Shared by the
 // worker entry point, the sandbox and the tests, so all three run the same code.
-import { withIsolateTimeout } from '../src/temporal/worker-limits';
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { withIsolateTimeout } from '../src/temporal/worker-limits';
 import type { Config } from '../src/config/schema';
 import { secretFromEnv } from '../src/config/load';
 import { MiraklClient } from '../src/connectors/mirakl/client';

@@ -1,8 +1,8 @@
 // The inventory worker: the per-channel inventory workflows and their activities on their own task queue
 // (config temporal.taskQueues.inventory), so stock pushes never wait behind order work and vice versa.
-import { withIsolateTimeout } from '../temporal/worker-limits';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import { withIsolateTimeout } from '../temporal/worker-limits';
 import type { Runtime } from '../../workers/runtime';
 import { createInventoryActivities } from '../../activities/inventory';
 import { createDataConverter } from '../temporal/data-converter';
