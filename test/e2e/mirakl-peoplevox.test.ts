@@ -136,7 +136,15 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     const handle = env.client.workflow.getHandle(`order:asos:${orderId}`);
     const result = (await handle.result()) as { status: string };
     assert.equal(result.status, 'CLOSED');
-    await maybeRecordHistory(handle, 'order-v4-e2e-asos-two-parcels');
+    // Every change behind a patch is one patch in a new run: one marker, one TemporalChangeVersion upsert.
+    const history = await handle.fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    const versionUpserts = (history.events ?? []).filter(
+      (e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
+    );
+    assert.equal(markers.length, 1, `${markers.length} patch markers`);
+    assert.equal(versionUpserts.length, 1, `${versionUpserts.length} TemporalChangeVersion upserts`);
+    await maybeRecordHistory(handle, 'order-v5-e2e-asos-two-parcels');
   });
 
   test('a Joules order (no multi-shipment) ships with OR23 + OR24 once every line is despatched', async () => {

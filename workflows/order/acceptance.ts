@@ -1,6 +1,6 @@
 // Phase 1, acknowledge first: decide per line (SKU mapped, channel policy, stock) and send OR21 before any
 // warehouse work, or park the order with the reason it cannot be accepted automatically.
-import { ActivityFailure, condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { StockLineDecision } from '../../src/inventory/acceptance';
 import type { MarketplaceOrder } from '../../src/domain/order';
 import { makeException, type OrderException } from '../../src/domain/reasons';
@@ -143,7 +143,7 @@ async function decideAcceptance(run: OrderRun): Promise<Decision> {
   }
   // Stock: the channel's out-of-stock policy for lines the master cannot cover any more (docs/inventory.md).
   // Patched: histories from before the check have no such activity at this point.
-  if (patched('order-stock-check')) {
+  if (run.has('order-stock-check')) {
     let stock: StockLineDecision[];
     try {
       stock = await stockActs(settings.taskQueues.inventory ?? workflowInfo().taskQueue).checkOrderStock({

@@ -2,7 +2,7 @@
 // and what is missing; at the deadline itself ACCEPTANCE_DEADLINE_PASSED / SHIPPING_DEADLINE_PASSED is raised
 // (at once for an order that arrives already late). Timers run beside the main flow and never block it; they
 // are armed again after continue-as-new and whenever the marketplace moves a deadline.
-import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import { describeUnshipped } from '../../src/domain/despatch';
 import { makeException } from '../../src/domain/reasons';
 import type { OrderRun } from './run';
@@ -33,7 +33,7 @@ export class Deadlines {
     const { run } = this;
     const end = new Date(deadline).getTime();
     const fractions = [...run.settings.alertAtFractions, ...(run.v2 ? [1] : [])];
-    run.chainedDeadlineTimers ??= patched('deadline-timers-chained');
+    run.chainedDeadlineTimers ??= run.has('deadline-timers-chained');
     if (run.chainedDeadlineTimers) {
       // One timer at a time per deadline, each started when the one before it fired, and none once the order no
       // longer needs the deadline (an order used to start all three at once: 6.45 timers an order in

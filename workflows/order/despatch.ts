@@ -1,6 +1,6 @@
 // Phase 4, despatches: every parcel the warehouse sends is confirmed to the marketplace with its lines, carrier
 // and tracking (ST01 per parcel on multi-shipment platforms, OR23 + OR24 once everything has gone otherwise).
-import { allHandlersFinished, condition, continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { Despatch } from '../../src/domain/order';
 import { makeException } from '../../src/domain/reasons';
 import { allocateDespatch, anyShipped, applyShipment, fullyShipped } from '../../src/domain/despatch';
@@ -13,7 +13,7 @@ export async function awaitDespatches(run: OrderRun): Promise<void> {
   const { state } = run;
   // Through the warehouse gateway, despatches come to the order with their items (one read for everyone per
   // window): no read of its own on a timer. Without it, the order reads its despatches every backstop period.
-  const fedByGateway = run.settings.warehouseGateway !== undefined && patched('order-despatch-by-gateway');
+  const fedByGateway = run.settings.warehouseGateway !== undefined && run.has('order-despatch-by-gateway');
   const backstopMs = run.settings.despatchBackstopMs;
   while (!fullyShipped(state.lines)) {
     const wake = () =>

@@ -13,7 +13,6 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -53,7 +52,7 @@ export class OrderReturns {
   private busy = 0;
 
   constructor(private readonly run: OrderRun) {
-    this.enabled = patched('order-returns-v1');
+    this.enabled = run.has('order-returns-v1');
     const { state } = run;
     setHandler(returnNotifiedSignal, (h) => this.serial(() => this.take(h)));
     setHandler(returnRefundRequestSignal, (req) => this.serial(() => this.refund(req)));

@@ -4,7 +4,7 @@
 // Through the warehouse gateway (Peoplevox, by default): the order asks the gateway (a reference, no data), the
 // gateway saves it in a batch with others and answers by signal; a lost answer is asked for again. Without it,
 // the order's own activity looks before it creates.
-import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { wmsSalesOrderNumber } from '../../src/domain/keys';
 import { makeException } from '../../src/domain/reasons';
 import { settingsActs } from './activities';
@@ -40,7 +40,7 @@ export async function createWarehouseOrder(run: OrderRun): Promise<void> {
   const viaGateway =
     run.settings.warehouseGateway !== undefined &&
     state.plannedSalesOrderNumber !== undefined &&
-    patched('order-warehouse-gateway');
+    run.has('order-warehouse-gateway');
   const created = await run.step('create warehouse order', () =>
     viaGateway
       ? throughGateway(run)
