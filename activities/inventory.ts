@@ -32,7 +32,7 @@ import {
   type SuspectRead,
 } from '../src/inventory/ledger';
 import { mergeCandidates, shardCountFor, shardOf } from '../src/inventory/shards';
-import { masterAvailable } from '../src/inventory/available';
+import { createAvailabilityReader, type AvailabilityReader } from '../src/inventory/available';
 import type { ChannelListing } from '../src/inventory/listing';
 import {
   decideStockAcceptance,
@@ -201,6 +201,8 @@ interface MasterRead {
 }
 
 export function createInventoryActivities(deps: InventoryActivityDeps) {
+  /** The acceptance checks' reads of the inventory workflows, shared by every check this process runs. */
+  let availability: AvailabilityReader | undefined;
   const { config, log } = deps;
   const timeScale = deps.timeScale ?? 1;
 
@@ -696,7 +698,10 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
       if (deps.client) {
         try {
           // The channel's inventory workflow, or the shards holding these items (src/inventory/available.ts).
-          available = await masterAvailable(deps.client, deps.config, input.channel, codes);
+          available = await (availability ??= createAvailabilityReader(deps.client, deps.config)).available(
+            input.channel,
+            codes,
+          );
         } catch (err) {
           log.debug({ err: (err as Error).message, channel: input.channel }, 'inventory workflow not queryable');
         }
