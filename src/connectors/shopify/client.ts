@@ -264,10 +264,16 @@ export class ShopifyClient {
             // still hear the answer (an activity attempt's deadline): a write sent now could land after the
             // caller's retry has looked for it and found nothing, so it is not sent at all.
             charged = 0;
-            throw new ConnectorError('shopify', operation, 'not sent: waited for the rate budget past its deadline', true, {
-              code: 'SEND_DEADLINE_PASSED',
-              detail: `${Date.now() - opts.sendBy} ms late`,
-            });
+            throw new ConnectorError(
+              'shopify',
+              operation,
+              'not sent: waited for the rate budget past its deadline',
+              true,
+              {
+                code: 'SEND_DEADLINE_PASSED',
+                detail: `${Date.now() - opts.sendBy} ms late`,
+              },
+            );
           }
           let body: unknown;
           this.inFlightCost += cost;
