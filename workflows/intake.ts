@@ -177,11 +177,19 @@ async function pollReturns(channel: string, intervalMs: number, r: NonNullable<I
     // The margin keeps two polls more than the documented interval apart, whatever the timers' jitter.
     if (r.lastPollAt !== undefined && Date.now() - r.lastPollAt < every + Math.max(250, every * 0.02)) return;
     r.lastPollAt = Date.now();
-    const res = await returnActs.pollChannelReturns({
-      channel,
-      since: r.watermark,
-      ...(r.resume ? { resume: r.resume } : {}),
-    });
+    let res;
+    try {
+      res = await returnActs.pollChannelReturns({
+        channel,
+        since: r.watermark,
+        ...(r.resume ? { resume: r.resume } : {}),
+      });
+    } finally {
+      // Paced from the end of the poll, as the order poll is: its counted call (the first page) left no later than
+      // that, while counting from the start let the next poll follow a call that left late (a worker busy, a retry a
+      // window on) inside the window: 422 refused polls in the third 10k chaos run.
+      if (patched('intake-returns-pace-from-end')) r.lastPollAt = Date.now();
+    }
     r.watermark = res.watermark ?? r.watermark;
     r.resume = res.resume;
     r.polls = (r.polls ?? 0) + 1;
