@@ -435,8 +435,10 @@ describe('ASOS (Mirakl) ↔ Shopify, end to end', () => {
         `ASOS showing ${available}`,
       );
       const took = Date.now() - at;
-      // One window to wait for the push slot, one for STO01 to land, plus processing.
-      assert.ok(took < 2 * windowMs + 2_000, `${available}: reached ASOS after ${took} ms`);
+      // One window to wait for the push slot, one for STO01 to land, plus processing: seconds, where a 15-minute
+      // batch takes 15 s at this scale. Processing took over 2 s once in CI (two test files at once on two cores:
+      // 4,258 ms in all), so 4 s are allowed for it; the latency target itself is bench:flash-sale's.
+      assert.ok(took < 2 * windowMs + 4_000, `${available}: reached ASOS after ${took} ms`);
     }
     const hooks = (await stack.control.get(`${SHOP}/webhooks`)).data as { deliveries: Array<{ topic: string }> };
     assert.ok(hooks.deliveries.some((d) => d.topic === 'inventory_levels/update'));
