@@ -531,7 +531,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
               .mirakl(input.channel)
               .importStock(listed.map((r) => ({ offerSku: r.offerSku, quantity: r.quantity })));
           } catch (err) {
-            // How long the failed call took: its window counts from when it was sent (workflows/inventory.ts).
+            // How long the failed call took, for the record; the next window counts from its end (workflows/inventory.ts).
             throw toActivityFailure(err, 'mirakl', 'STO01', 'SYSTEM_UNAVAILABLE', {
               key: input.key,
               elapsedMs: Date.now() - sentAt,

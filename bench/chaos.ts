@@ -367,7 +367,24 @@ interface WindowFigure {
   unit?: 'points';
   max_calls_per_window: number;
   refused_by_limit: number;
+  /** For up to 10 refused calls: the calls before it that still counted, ms before the refusal (diagnosis). */
+  refusals?: { at: number; before: { ms: number; status: number; fault?: string }[] }[];
   within_limits: boolean;
+}
+
+/** What came just before each refused call (up to 10): was it a failed call, a success, how long before. */
+function refusalContext(mine: CallRecord[], windowMs: number): NonNullable<WindowFigure['refusals']> {
+  const sorted = [...mine].sort((a, b) => a.at - b.at);
+  const out: NonNullable<WindowFigure['refusals']> = [];
+  for (const [i, c] of sorted.entries()) {
+    if (!c.rateLimited || out.length >= 10) continue;
+    const before = sorted
+      .slice(Math.max(0, i - 5), i)
+      .filter((p) => c.at - p.at < 2 * windowMs)
+      .map((p) => ({ ms: c.at - p.at, status: p.status, ...(p.fault ? { fault: p.fault } : {}) }));
+    out.push({ at: c.at, before });
+  }
+  return out;
 }
 
 function windowFigures(calls: CallRecord[], config: Config, timeScale: number) {
@@ -392,6 +409,7 @@ function windowFigures(calls: CallRecord[], config: Config, timeScale: number) {
       calls: mine.length,
       max_calls_per_window: max,
       refused_by_limit: refused,
+      ...(refused > 0 ? { refusals: refusalContext(mine, windowMs) } : {}),
       within_limits: max <= limit.max && refused === 0,
     });
   };

@@ -1,8 +1,8 @@
 // After a failed STO01 (real Temporal server, Mirakl simulator at time scale 10: one STO01 a shop every 6 s):
 // a call the platform refused outright (429) never counted towards the limit, so the rows go again when its
 // Retry-After says, not a whole window later — and that next call is not refused for exceeding the limit; a 5xx
-// or a timeout may have reached the platform and used the window, so the next push waits the whole window,
-// counted from when the failed call was sent. Judged from the simulator's call log.
+// or a timeout may have reached the platform and used the window at any moment until its end, so the next push
+// waits the whole window, counted from the end of the failed call. Judged from the simulator's call log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -108,14 +108,14 @@ describe('STO01 after a failed push (one a shop every 6 s here)', () => {
     assert.ok(next.status >= 200 && next.status < 300 && !next.rateLimited);
   });
 
-  test('a timeout: the whole window again, counted from when the failed call was sent, not from its end', async () => {
+  test('a timeout: the whole window again, counted from the end of the failed call', async () => {
     const HELD_MS = 3_000;
     const { failed, next } = await failOnceThenCarry({ kind: 'timeout', delayMs: HELD_MS }, SKUS[3]!, 5);
     const gap = next.at - failed.at;
     assert.equal(failed.status, 504);
-    assert.ok(gap >= WINDOW_MS, `a whole window (${WINDOW_MS} ms) after the call arrived: ${gap} ms`);
-    // Counted from the end, it would be the hold plus the window.
-    assert.ok(gap < WINDOW_MS + HELD_MS - 500, `not the hold (${HELD_MS} ms) plus the window: ${gap} ms`);
+    // The platform may have taken the call as late as its end: the hold, then a whole window.
+    assert.ok(gap >= HELD_MS + WINDOW_MS, `the hold (${HELD_MS} ms) plus a whole window (${WINDOW_MS} ms): ${gap} ms`);
+    assert.ok(gap < HELD_MS + 2 * WINDOW_MS, `but not a second window: ${gap} ms`);
     assert.ok(next.status >= 200 && next.status < 300 && !next.rateLimited);
   });
 
