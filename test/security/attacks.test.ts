@@ -39,6 +39,15 @@ const SHOP = '/control/shopify/loopline-test';
 const TIME_SCALE = 120;
 /** One STO01 window at this time scale is 500 ms: effects of a case show within it. */
 const SETTLE_MS = 800;
+/**
+ * The inventory workflows read the master on a grid: every `fullReadMinutes` (scaled) counted from the epoch, so
+ * that the channels of one master share each read (workflows/inventory.ts). A read that finds drift pushes it to
+ * the channels, a genuine write that is no attack's effect: the attacks start only where the next read is further
+ * off than they take (71 cases, about 70 s; the margin is for a busy machine).
+ */
+const FULL_READ_MINUTES = 1440;
+const FULL_READ_PERIOD_MS = (FULL_READ_MINUTES * 60_000) / TIME_SCALE;
+const ATTACKS_TAKE_AT_MOST_MS = 180_000;
 const reportsDir = mkdtempSync(join(tmpdir(), 'loopline-attack-reports-'));
 const pwn = `pwn${randomBytes(3).toString('hex')}`;
 
@@ -122,6 +131,29 @@ async function waitQuiet(what: string) {
   );
 }
 
+/** When the next scheduled full read would fall inside the attacks: lets it happen, and its pushes finish, first. */
+async function clearOfFullRead() {
+  const toNext = FULL_READ_PERIOD_MS - (Date.now() % FULL_READ_PERIOD_MS);
+  if (toNext > ATTACKS_TAKE_AT_MOST_MS) return;
+  const channels = ['asos', 'joules', MKP];
+  const before = await Promise.all(channels.map(async (ch) => (await health(ch)).fullReads));
+  await new Promise((r) => setTimeout(r, toNext));
+  // Each channel's read, and the pushes of what it found. A read that fails is tried at the next grid point
+  // (12 minutes on): nothing more comes of it here, so the wait ends without it.
+  await Promise.all(
+    channels.map((ch, i) =>
+      eventually(
+        async () => {
+          const h = await health(ch);
+          return h.fullReads > before[i]! && h.pendingCount === 0 ? true : undefined;
+        },
+        90_000,
+        `${ch}: the scheduled full read before the attacks, and its pushes`,
+      ).catch(() => undefined),
+    ),
+  );
+}
+
 before(async () => {
   env = await startTestEnv();
   stack = await startStack(env, {
@@ -129,11 +161,12 @@ before(async () => {
     // Reveni's webhook route (a store for ASOS): its events are hints, read back from Reveni.
     reveni: true,
     timeScale: TIME_SCALE,
-    // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read, and no
-    // warehouse gateway (its despatch read runs every window; with it, a callback only brings that read forward).
+    // Nothing on a timer touches the warehouse during the attacks: no backstop, no scheduled full read inside the
+    // attack window (see clearOfFullRead), and no warehouse gateway (its despatch read runs every window; with it,
+    // a callback only brings that read forward).
     despatchBackstopMs: 10 * 60_000,
     peoplevoxYaml: 'gateway: { enabled: false }',
-    inventory: { fullReadMinutes: 1440 },
+    inventory: { fullReadMinutes: FULL_READ_MINUTES },
     shopifyConfig: { stockLocations: [71000001] },
     // A Marketplacer channel (mkp) with its webhooks on the public listener.
     marketplacer: true,
@@ -253,6 +286,7 @@ finance: { reconciliation: { enabled: false, reportsDir: ${JSON.stringify(report
   );
   const row = stock.find((r) => r.sku === 'COAT-GREEN-M')!;
   inventoryItem = Number(row.inventoryItemId.split('/').pop());
+  await clearOfFullRead();
   await waitQuiet('the stack at rest before the attacks');
   attackFrom = lastSeq();
 });
