@@ -131,13 +131,15 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       for (let attempt = 0; page === undefined; attempt++) {
         const wait = budget.waitMs();
         if (wait > 0) await sleep(wait, progress);
-        budget.record();
+        const sentAt = budget.record();
         calls += 1;
         try {
           page = await mirakl.listTransactionLogs(
             token ? { pageToken: token } : { billingCycleId: cycleId, limit: settings.tl02.pageSize },
           );
+          budget.ended(sentAt);
         } catch (err) {
+          budget.ended(sentAt);
           // Our pacing should make this impossible; if another client of the shop used the budget, wait it out.
           if (err instanceof ConnectorError && err.status === 429 && attempt < TL02_RETRIES_ON_429) {
             log.warn({ channel, cycleId, retryAfterMs: err.retryAfterMs }, 'TL02 rate limited; waiting');

@@ -33,8 +33,22 @@ export class CallBudget {
     return wait;
   }
 
-  record(now = Date.now()): void {
+  /** A call goes now; returns its mark, for `ended`. */
+  record(now = Date.now()): number {
     this.calls.push(now);
+    return now;
+  }
+
+  /**
+   * The call recorded at `sentAt` has ended: from now on it counts from its end. The server counted it when it
+   * arrived, which a busy host or network makes any moment until then; only the end bounds that.
+   */
+  ended(sentAt: number, now = Date.now()): void {
+    const i = this.calls.lastIndexOf(sentAt);
+    if (i < 0) return;
+    this.calls.splice(i, 1);
+    this.calls.push(Math.max(sentAt, now));
+    this.calls.sort((a, b) => a - b);
   }
 
   /** Calls recorded inside the last `windowMs`. */

@@ -262,6 +262,16 @@ describe('TL02 call budget', () => {
     // 130 calls take a little over two hours, and no more.
     assert.ok(calls.at(-1)! >= 2 * 3_600_000 && calls.at(-1)! < 2 * 3_600_000 + 120_000, String(calls.at(-1)));
   });
+
+  test('a call counts from its end once it ended: the server may have taken it as late as that', () => {
+    const budget = new CallBudget([{ max: 1, windowMs: 1_000 }], 0);
+    const sentAt = budget.record(0);
+    assert.equal(budget.waitMs(0), 1_000, 'from the send while it is in flight');
+    budget.ended(sentAt, 400); // the call took 400 ms
+    assert.equal(budget.waitMs(400), 1_000, 'a whole window from its end');
+    assert.equal(budget.waitMs(1_399), 1);
+    assert.equal(budget.waitMs(1_400), 0);
+  });
 });
 
 describe('refunds on the payout against the refunds returns made (every route)', () => {
