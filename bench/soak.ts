@@ -55,6 +55,10 @@ const { values: args } = parseArgs({
     /** Wall minutes to wait for the whole backlog to reach the warehouse before the hold starts anyway. */
     'open-minutes': { type: 'string' },
     'fault-probability': { type: 'string', default: '0' },
+    /** temporal.maxCachedWorkflows for the orders worker (unset: the SDK's default, which grows with the heap). */
+    'max-cached': { type: 'string' },
+    /** The orders worker's V8 old-space limit in MB (--max-old-space-size; unset: Node's default). */
+    'orders-heap-mb': { type: 'string' },
     /** Histories read per workflow type for the payload maxima (the largest by size). */
     'history-sample': { type: 'string', default: '3' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'soak.json') },
@@ -75,7 +79,7 @@ interface Ports {
   internal: number;
 }
 
-function configYaml(p: Ports, address: string, timeScale: number): string {
+function configYaml(p: Ports, address: string, timeScale: number, maxCached?: number): string {
   const sim = (port: number) => `http://127.0.0.1:${port}`;
   // As bench/chaos.ts: the intake overlap is wall-clock, cut in proportion to the time scale. The acceptance
   // window is the longest the schema allows (14 days, 34 wall minutes at scale 600): the backlog is placed
@@ -93,7 +97,7 @@ function configYaml(p: Ports, address: string, timeScale: number): string {
     intake: ${intake}
     carrierMap: { Royal Mail: { code: ${rm} }, DPD: { code: DPD } }`;
   return `# Written by bench/soak.ts
-temporal: { address: ${address}, namespace: default }
+temporal: { address: ${address}, namespace: default${maxCached !== undefined ? `, maxCachedWorkflows: ${maxCached}` : ''} }
 http: { host: 127.0.0.1, port: ${p.http}, internal: { host: 127.0.0.1, port: ${p.internal} } }
 log: { level: info, format: json }
 sandbox: { enabled: true, timeScale: ${timeScale}, demoOrdersPerMinute: 0, multiShipmentChannels: [asos] }
@@ -236,7 +240,8 @@ async function main(): Promise<number> {
     internal: free.frontendHttp,
   };
   const configFile = join(dir, 'loopline.yaml');
-  const yaml = configYaml(ports, address, timeScale);
+  const maxCached = args['max-cached'] !== undefined ? Number(args['max-cached']) : undefined;
+  const yaml = configYaml(ports, address, timeScale, maxCached);
   writeFileSync(configFile, yaml);
   const procEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -244,6 +249,8 @@ async function main(): Promise<number> {
     TEMPORAL_ADDRESS: address,
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
+    // Each worker logs its memory (RSS and V8 heap in use) every 10 wall seconds: the log shows the heap's share.
+    LOOPLINE_MEMORY_LOG_SECONDS: '10',
   };
   delete procEnv.LOOPLINE_TEST_TEMPORAL_ADDRESS;
   const config = parseConfig(yaml, configFile, procEnv);
@@ -254,6 +261,9 @@ async function main(): Promise<number> {
     simulators: [['mirakl'], ['peoplevox']],
     http: 1,
     workers: Object.fromEntries(ROLES.map((r) => [r, 1])),
+    ...(args['orders-heap-mb'] !== undefined
+      ? { roleEnv: { orders: { NODE_OPTIONS: `--max-old-space-size=${Number(args['orders-heap-mb'])}` } } }
+      : {}),
     readyTimeoutMs: 600_000,
   });
   const stopAll = async () => {
@@ -436,6 +446,8 @@ async function main(): Promise<number> {
       orders: orders,
       simulated_days_held: days,
       time_scale: timeScale,
+      max_cached_workflows: maxCached ?? null,
+      orders_worker_heap_limit_mb: args['orders-heap-mb'] !== undefined ? Number(args['orders-heap-mb']) : null,
       trickle_orders: trickled?.orders ?? 0,
       lost,
       duplicate_wms_orders: duplicateWms,

@@ -45,7 +45,11 @@ async function runWorker(args: string[]) {
   // every replica of the role that runs them is a no-op.
   if (roles.includes('orders')) await ensureRecurringWork(client, config, { log, timeScale });
   if (roles.includes('inventory')) await ensureInventoryWorkflows(client, config);
-  const stop = () => workers.forEach((w) => w.shutdown());
+  const memory = logMemoryEvery(log, Number(process.env.LOOPLINE_MEMORY_LOG_SECONDS ?? 300));
+  const stop = () => {
+    clearInterval(memory);
+    workers.forEach((w) => w.shutdown());
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   log.info(
@@ -55,6 +59,30 @@ async function runWorker(args: string[]) {
   await Promise.all(workers.map((w) => w.run()));
   await runtime.close();
   await connection.close();
+}
+
+/**
+ * Logs the process's memory every `seconds` (0: never): the resident set and the V8 heap in use, so ops (and the
+ * soak benchmark) can tell the workflow cache's share from the heap's slack. LOOPLINE_MEMORY_LOG_SECONDS sets it.
+ */
+function logMemoryEvery(log: ReturnType<typeof createLogger>, seconds: number) {
+  if (!(seconds > 0)) return undefined;
+  const mb = (n: number) => Math.round(n / 1048576);
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    log.info(
+      {
+        rssMb: mb(m.rss),
+        heapUsedMb: mb(m.heapUsed),
+        heapTotalMb: mb(m.heapTotal),
+        externalMb: mb(m.external),
+        arrayBuffersMb: mb(m.arrayBuffers),
+      },
+      'worker memory',
+    );
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }
 
 async function runHttp() {

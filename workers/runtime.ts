@@ -1,6 +1,6 @@
 // Wires one process's dependencies from the config: connectors → activities → workers. Shared by the
 // worker entry point, the sandbox and the tests, so all three run the same code.
-import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { withIsolateTimeout } from '../src/temporal/worker-limits';
@@ -29,7 +29,13 @@ import { rateBudgetWorkflowId } from '../src/domain/keys';
 import { RequestPacer } from '../src/connectors/peoplevox/pacer';
 import { DeferredPacer, LeasedBudget } from '../src/temporal/rate-budget-client';
 import { createInventoryWorker } from '../src/inventory/worker';
-import { FAILURE_CONVERTER_PATH, createDataConverter } from '../src/temporal/data-converter';
+import { createDataConverter } from '../src/temporal/data-converter';
+import {
+  WORKFLOWS_PATH,
+  WORKFLOW_BUNDLE_SALT,
+  buildWorkflowBundle,
+  buildWorkflowBundleInChild,
+} from '../src/temporal/workflow-bundle';
 import { cachedWorkflowBundle } from '../src/temporal/workflow-bundle-cache';
 import { createChannelListing, type ChannelListing } from '../src/inventory/listing';
 import { marketplacerSettings } from '../src/config/schema';
@@ -324,22 +330,16 @@ export interface WorkerSetOptions {
   timeScale?: number;
 }
 
-export async function buildWorkflowBundle() {
-  // Loopline's failure converter goes into the bundle: failures raised in workflows are encrypted too.
-  return bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
-}
+export { buildWorkflowBundle };
 
 /** The workflow bundle of this code from the cache every workflow worker shares, built (and cached) if absent. */
 export async function sharedWorkflowBundle(log: Logger): Promise<{ code: string }> {
   const started = Date.now();
   const b = await cachedWorkflowBundle({
-    workflowsPath: require.resolve('../workflows'),
-    salt: `failureConverter:${FAILURE_CONVERTER_PATH}`,
-    build: buildWorkflowBundle,
+    workflowsPath: WORKFLOWS_PATH,
+    salt: WORKFLOW_BUNDLE_SALT,
+    // In a child process: webpack's memory never stays in a long-lived worker.
+    build: buildWorkflowBundleInChild,
   });
   log.info({ source: b.source, key: b.key, ms: Date.now() - started }, 'workflow bundle ready');
   return { code: b.code };

@@ -19,6 +19,8 @@ async function main() {
     what === 'workflows'
       ? await bundleWorkflowCode({
           workflowsPath: require.resolve('./ceiling-workflow'),
+          // Preloaded as Loopline's own workflows are (src/temporal/workflow-bundle.ts): the same shape.
+          preloadModules: [require.resolve('./ceiling-workflow')],
           failureConverterPath: FAILURE_CONVERTER_PATH,
           logger: new DefaultLogger('WARN'),
         })

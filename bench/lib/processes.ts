@@ -236,6 +236,8 @@ export interface FleetOptions {
   http?: number;
   /** Replicas per worker role (e.g. { orders: 3, acknowledge: 3 }). */
   workers?: Record<string, number>;
+  /** Environment added for the workers of a role (e.g. { orders: { NODE_OPTIONS: '--max-old-space-size=400' } }). */
+  roleEnv?: Record<string, NodeJS.ProcessEnv>;
   readyTimeoutMs?: number;
   /**
    * Restart a process that exits by itself (a crash), after this long, as a supervisor (compose's `restart:`,
@@ -281,7 +283,7 @@ export class ProcessFleet {
     const process = startProcess({
       name: m.name,
       args: m.args,
-      env: this.env,
+      env: m.kind === 'worker' ? { ...this.env, ...this.opts.roleEnv?.[m.role] } : this.env,
       logDir: this.opts.logDir,
       readyLine,
       timeoutMs: this.opts.readyTimeoutMs ?? 180_000,

@@ -6,8 +6,8 @@ export interface Money {
   currency: string;
 }
 
-const ZERO_DECIMAL = new Set(['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'HUF']);
-const THREE_DECIMAL = new Set(['BHD', 'KWD', 'OMR', 'JOD', 'TND']);
+const ZERO_DECIMAL: ReadonlySet<string> = new Set(['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'HUF']);
+const THREE_DECIMAL: ReadonlySet<string> = new Set(['BHD', 'KWD', 'OMR', 'JOD', 'TND']);
 
 export function minorUnitExponent(currency: string): number {
   if (ZERO_DECIMAL.has(currency)) return 0;

@@ -57,7 +57,7 @@ export const DEFAULT_LIMITS: FieldLimits = {
 
 const UK_POSTCODE =
   /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
-const UK_CODES = new Set(['GB', 'GBR', 'UK', 'UNITED KINGDOM']);
+const UK_CODES: ReadonlySet<string> = new Set(['GB', 'GBR', 'UK', 'UNITED KINGDOM']);
 
 /** Length in user-perceived characters (an emoji counts once), the way a person reads the limit. */
 export function visibleLength(s: string): number {

@@ -4,7 +4,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   DefaultLogger,
   Runtime,
-  bundleWorkflowCode,
   type NativeConnectionPlugin,
   type WorkerPlugin,
   type WorkflowBundleWithSourceMap,
@@ -19,7 +18,8 @@ import { scanSdkEntry } from './scan-log';
 import { SA } from '../../src/temporal/search-attributes';
 import { parseConfig } from '../../src/config/load';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
-import { FAILURE_CONVERTER_PATH, createDataConverter } from '../../src/temporal/data-converter';
+import { createDataConverter } from '../../src/temporal/data-converter';
+import { buildWorkflowBundle } from '../../src/temporal/workflow-bundle';
 
 // Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show. Every
 // entry also goes through Loopline's logger into the scanned log (test/support/scan-log.ts), as
@@ -118,11 +118,7 @@ export async function startLocalTemporal(
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Workflows bundled once per test process (bundling takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
+  bundle ??= buildWorkflowBundle();
   return bundle;
 }
 
