@@ -143,37 +143,46 @@ async function main(): Promise<number> {
       if (steadyMinutes > 0 && report.ordersPerSec > 0) {
         const rate = report.ordersPerSec / 2;
         const n = Math.max(Number(args['steady-min-orders']), Math.ceil((rate * steadyMinutes * 60) / timeScale));
-        say(`steady state: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`);
-        const r = await runOrderTraffic({
-          control: stack.control,
-          client: env.client,
-          config: stack.config,
-          idPrefix: `${stack.idPrefix}S`,
-          orders: n,
-          seed: 2,
-          arrivalPerSecond: rate,
-          faults: faults.probability > 0 ? faults : null,
-          deadlineMs: Math.max(10 * 60_000, n * 1_000),
-          log: say,
-        });
-        steady = {
-          arrival_orders_per_sec: round(rate),
-          orders: r.orders,
-          arrival_wall_seconds: round(n / rate, 1),
-          arrival_simulated_minutes: round((n / rate / 60) * timeScale, 1),
-          ack_latency_ms: r.ackLatencyMs,
-          wms_latency_ms: r.wmsLatencyMs,
-          confirm_latency_ms: r.confirmLatencyMs,
-          target_ack_p99_ms: intakeIntervalMs + 1000,
-          ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
-          lost: r.lost.length,
-          duplicate_wms_orders: r.duplicateWms.length,
-          duplicate_confirmations: r.duplicateConfirmations.length,
-          workflows_not_completed: r.workflowsNotCompleted.length,
-          definition:
-            'ack latency: order created on Mirakl → accepted (OR21), simulator clocks; target one OR11 poll window (scaled) + 1 s',
+        // Twice: with no faults (the day-to-day acknowledgement, judged against the target: one injected timeout
+        // alone is 3 s, so no p99 under faults can meet a 2 s target) and with the burst's faults (for reference).
+        const steadyRun = async (withFaults: boolean, seed: number, suffix: string) => {
+          say(
+            `steady state${withFaults ? ' with faults' : ''}: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`,
+          );
+          const r = await runOrderTraffic({
+            control: stack.control,
+            client: env.client,
+            config: stack.config,
+            idPrefix: `${stack.idPrefix}${suffix}`,
+            orders: n,
+            seed,
+            arrivalPerSecond: rate,
+            faults: withFaults && faults.probability > 0 ? faults : null,
+            deadlineMs: Math.max(10 * 60_000, n * 1_000),
+            log: say,
+          });
+          steadyFailures += r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
+          return {
+            faults: withFaults && faults.probability > 0 ? `the burst's (probability ${faults.probability})` : 'none',
+            arrival_orders_per_sec: round(rate),
+            orders: r.orders,
+            arrival_wall_seconds: round(n / rate, 1),
+            arrival_simulated_minutes: round((n / rate / 60) * timeScale, 1),
+            ack_latency_ms: r.ackLatencyMs,
+            wms_latency_ms: r.wmsLatencyMs,
+            confirm_latency_ms: r.confirmLatencyMs,
+            target_ack_p99_ms: intakeIntervalMs + 1000,
+            ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
+            lost: r.lost.length,
+            duplicate_wms_orders: r.duplicateWms.length,
+            duplicate_confirmations: r.duplicateConfirmations.length,
+            workflows_not_completed: r.workflowsNotCompleted.length,
+            definition:
+              'ack latency: order created on Mirakl → accepted (OR21), simulator clocks; target one OR11 poll window (scaled) + 1 s',
+          };
         };
-        steadyFailures = r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
+        steady = await steadyRun(false, 2, 'S');
+        if (faults.probability > 0) steady.with_faults = await steadyRun(true, 3, 'F');
       }
     } finally {
       await stack.stop();

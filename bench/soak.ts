@@ -59,6 +59,8 @@ const { values: args } = parseArgs({
     'max-cached': { type: 'string' },
     /** The orders worker's V8 old-space limit in MB (--max-old-space-size; unset: Node's default). */
     'orders-heap-mb': { type: 'string' },
+    /** MALLOC_ARENA_MAX for every worker process (glibc's malloc arenas; unset: glibc's default, 8 per core). */
+    'malloc-arena-max': { type: 'string' },
     /** Histories read per workflow type for the payload maxima (the largest by size). */
     'history-sample': { type: 'string', default: '3' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'soak.json') },
@@ -261,9 +263,19 @@ async function main(): Promise<number> {
     simulators: [['mirakl'], ['peoplevox']],
     http: 1,
     workers: Object.fromEntries(ROLES.map((r) => [r, 1])),
-    ...(args['orders-heap-mb'] !== undefined
-      ? { roleEnv: { orders: { NODE_OPTIONS: `--max-old-space-size=${Number(args['orders-heap-mb'])}` } } }
-      : {}),
+    roleEnv: Object.fromEntries(
+      ROLES.map((r) => [
+        r,
+        {
+          ...(args['malloc-arena-max'] !== undefined
+            ? { MALLOC_ARENA_MAX: String(Number(args['malloc-arena-max'])) }
+            : {}),
+          ...(r === 'orders' && args['orders-heap-mb'] !== undefined
+            ? { NODE_OPTIONS: `--max-old-space-size=${Number(args['orders-heap-mb'])}` }
+            : {}),
+        },
+      ]),
+    ),
     readyTimeoutMs: 600_000,
   });
   const stopAll = async () => {
@@ -448,6 +460,8 @@ async function main(): Promise<number> {
       time_scale: timeScale,
       max_cached_workflows: maxCached ?? null,
       orders_worker_heap_limit_mb: args['orders-heap-mb'] !== undefined ? Number(args['orders-heap-mb']) : null,
+      worker_malloc_arena_max: args['malloc-arena-max'] !== undefined ? Number(args['malloc-arena-max']) : null,
+      open_rate_per_sec: openRate > 0 ? openRate : 'all at once',
       trickle_orders: trickled?.orders ?? 0,
       lost,
       duplicate_wms_orders: duplicateWms,
