@@ -26,8 +26,9 @@ import type { ReservationChange } from '../src/inventory/ledger';
 import type { InvoiceRecord, MarketplacerClient } from '../src/connectors/marketplacer/client';
 import { createMarketplacerIntake } from './marketplacer-intake';
 import { RecentHandOvers } from './recent-hand-overs';
+import { inParallel } from '../src/util/in-parallel';
 
-/** A poll's progress, heartbeated after each order so that a retry resumes from it. */
+/** A poll's progress, heartbeated after each page of orders so that a retry resumes from it. */
 const PollProgress = z.object({
   since: z.string().optional(),
   /** OR11 offset of the next order to read. */
@@ -36,6 +37,36 @@ const PollProgress = z.object({
   startedAt: z.number(),
   watermark: z.string().optional(),
 });
+
+/** Orders of one OR11 page handed over at once at most. */
+export const HAND_OVER_CONCURRENCY = 8;
+
+/**
+ * Hands a page's records over, up to HAND_OVER_CONCURRENCY orders at a time; records of the same order (an order
+ * updated while the poll pages through) one after another, in the order read. Every hand-over runs to its end
+ * before the first failure is thrown, so nothing of a failed poll is still running when its retry starts.
+ */
+export async function handOverConcurrently(
+  records: readonly OrderRecord[],
+  handOver: (record: OrderRecord) => Promise<void>,
+): Promise<void> {
+  const byOrder = new Map<string, OrderRecord[]>();
+  for (const r of records) {
+    const id = 'unreadable' in r ? (r.unreadable.orderId ?? `#${r.unreadable.fingerprint}`) : r.order.order_id;
+    const same = byOrder.get(id);
+    if (same) same.push(r);
+    else byOrder.set(id, [r]);
+  }
+  const failures: unknown[] = [];
+  await inParallel([...byOrder.values()], HAND_OVER_CONCURRENCY, async (same) => {
+    try {
+      for (const r of same) await handOver(r);
+    } catch (err) {
+      failures.push(err);
+    }
+  });
+  if (failures.length > 0) throw failures[0];
+}
 
 export interface PollResult {
   watermark?: string;
@@ -334,8 +365,14 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const offset = from?.offset ?? 0;
       const stock: ReservationChange[] = [];
       try {
-        for await (const record of client.listOrderRecordsUpdatedSince(since, ch.intake.pageSize, offset)) {
-          await handOverRecord(ch, record, result, stock, true);
+        // A page at a time: its orders are handed over concurrently (the hand-over is a signal-with-start and
+        // a look at the item codes, each a round trip: one after another, a burst's page of 100 orders waited
+        // for the last of them), and its progress is heartbeated once the whole page is handed over.
+        let page: OrderRecord[] = [];
+        const handOverPage = async () => {
+          const records = page;
+          page = [];
+          await handOverConcurrently(records, (record) => handOverRecord(ch, record, result, stock, true));
           const progress: z.infer<typeof PollProgress> = {
             since,
             offset: offset + result.seen,
@@ -345,7 +382,12 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
           Context.current().heartbeat(progress);
           // A page at a time, so a long poll does not hold reservations back.
           if (stock.length >= ch.intake.pageSize) await sendStock(stock, result);
+        };
+        for await (const record of client.listOrderRecordsUpdatedSince(since, ch.intake.pageSize, offset)) {
+          page.push(record);
+          if (page.length >= ch.intake.pageSize) await handOverPage();
         }
+        if (page.length > 0) await handOverPage();
       } catch (err) {
         // OR11 allows one call a window: a retry sooner (a Retry-After shorter than the window, honoured as the
         // failure's next retry delay, which overrides the workflow's retry interval) would be refused.
