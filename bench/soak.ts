@@ -57,8 +57,8 @@ const { values: args } = parseArgs({
     'fault-probability': { type: 'string', default: '0' },
     /** temporal.maxCachedWorkflows for the orders worker (unset: the SDK's default, which grows with the heap). */
     'max-cached': { type: 'string' },
-    /** The orders worker's V8 old-space limit in MB (--max-old-space-size; unset: Node's default). */
-    'orders-heap-mb': { type: 'string' },
+    /** NODE_OPTIONS for the orders worker, e.g. '--max-old-space-size=192 --max-semi-space-size=8' (its V8 heaps). */
+    'orders-node-options': { type: 'string' },
     /** MALLOC_ARENA_MAX for every worker process (glibc's malloc arenas; unset: glibc's default, 8 per core). */
     'malloc-arena-max': { type: 'string' },
     /** Histories read per workflow type for the payload maxima (the largest by size). */
@@ -270,9 +270,7 @@ async function main(): Promise<number> {
           ...(args['malloc-arena-max'] !== undefined
             ? { MALLOC_ARENA_MAX: String(Number(args['malloc-arena-max'])) }
             : {}),
-          ...(r === 'orders' && args['orders-heap-mb'] !== undefined
-            ? { NODE_OPTIONS: `--max-old-space-size=${Number(args['orders-heap-mb'])}` }
-            : {}),
+          ...(r === 'orders' && args['orders-node-options'] ? { NODE_OPTIONS: args['orders-node-options'] } : {}),
         },
       ]),
     ),
@@ -459,7 +457,7 @@ async function main(): Promise<number> {
       simulated_days_held: days,
       time_scale: timeScale,
       max_cached_workflows: maxCached ?? null,
-      orders_worker_heap_limit_mb: args['orders-heap-mb'] !== undefined ? Number(args['orders-heap-mb']) : null,
+      orders_worker_node_options: args['orders-node-options'] ?? null,
       worker_malloc_arena_max: args['malloc-arena-max'] !== undefined ? Number(args['malloc-arena-max']) : null,
       open_rate_per_sec: openRate > 0 ? openRate : 'all at once',
       trickle_orders: trickled?.orders ?? 0,
