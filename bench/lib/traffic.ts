@@ -120,8 +120,13 @@ export function faultRules(p: FaultProfile, miraklChannels: readonly string[] = 
     { endpoint: 'OR11', tenant, kind: 'timeout', count: 1, delayMs: p.timeoutDelayMs },
     { endpoint: 'OR11', tenant, kind: 'error5xx', count: 1 },
   ]);
+  // Likewise Peoplevox's SaveData: the warehouse gateway creates a burst's orders in batches, about a hundred
+  // SaveData calls for 1,000 orders, so a 1-in-50 lost response missed them all in one CI run in about ten. The
+  // first SaveData's response is lost for certain (the write happened): exactly-once must then hold.
+  const savedata: FaultRule[] = p.probability > 0 ? [{ endpoint: 'SaveData', kind: 'lostResponse', count: 1 }] : [];
   return [
     ...intake,
+    ...savedata,
     ...FAULT_KINDS.map((kind) => ({
       endpoint: '*',
       kind,
