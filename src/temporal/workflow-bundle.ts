@@ -17,7 +17,8 @@ export const WORKFLOWS_PATH = require.resolve('../../workflows');
  * every workflow it creates or replays. That is safe because no module in the bundle keeps per-workflow state
  * at module level or calls a workflow API there (only defineSignal/defineQuery/defineUpdate, which build plain
  * definitions, and proxyActivities, which schedules nothing until called); test/workflows/preload.test.ts
- * guards both. It cut the orders worker's memory per cached order and the CPU of starting and replaying one.
+ * guards both. Creating or replaying a workflow then no longer evaluates Loopline's modules; the memory a cached
+ * order costs (about 0.4 MB, docs/deployment.md) is mostly the SDK's own and did not move measurably.
  */
 export function workflowBundleOptions(): BundleOptions {
   return {
@@ -35,6 +36,21 @@ export function buildWorkflowBundle() {
   return bundleWorkflowCode(workflowBundleOptions());
 }
 
+/**
+ * The module-loader flags of this process (`--import tsx`, `--require …`, `--loader …`), for a child that must load
+ * the same source: nothing else, so an `--eval`, `--test`, `--cpu-prof` or `--inspect` of the parent is not repeated.
+ */
+export function loaderFlags(execArgv: readonly string[]): string[] {
+  const withValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (withValue.has(a) && i + 1 < execArgv.length) out.push(a, execArgv[++i]!);
+    else if ([...withValue].some((f) => f.startsWith('--') && a.startsWith(`${f}=`))) out.push(a);
+  }
+  return out;
+}
+
 /** The script that builds the bundle into a file (src/temporal/build-workflow-bundle.ts, or its compiled .js). */
 const BUILD_SCRIPT = require.resolve('./build-workflow-bundle');
 
@@ -48,8 +64,9 @@ export async function buildWorkflowBundleInChild(): Promise<{ code: string }> {
   const out = join(dir, 'workflows.js');
   try {
     await new Promise<void>((resolve, reject) => {
-      const flags = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-      const child = spawn(process.execPath, [...flags, BUILD_SCRIPT, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...loaderFlags(process.execArgv), BUILD_SCRIPT, out], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
       child.on('error', reject);

@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../src/devtools/tools';
 import {
   buildWorkflowBundle,
   buildWorkflowBundleInChild,
+  loaderFlags,
   workflowBundleOptions,
 } from '../../src/temporal/workflow-bundle';
 
@@ -101,6 +102,24 @@ describe('workflow modules are safe to preload and share between workflows', () 
     const child = await buildWorkflowBundleInChild();
     assert.equal(child.code.length, bundle.length);
     assert.ok(child.code === bundle, 'the child built the same bundle');
+  });
+
+  test('the child gets the loader flags only, never an --eval, --test or profiler flag of the parent', () => {
+    assert.deepEqual(
+      loaderFlags([
+        '--import',
+        'tsx',
+        '-e',
+        'run()',
+        '--test',
+        '--cpu-prof',
+        '--require=./x.js',
+        '-r',
+        'y',
+        '--inspect',
+      ]),
+      ['--import', 'tsx', '--require=./x.js', '-r', 'y'],
+    );
   });
 
   test('the check finds what it is for', () => {
