@@ -4,8 +4,8 @@
 // polls one task queue on TEMPORAL_ADDRESS with the no-op activities (and the ceiling workflow with
 // `workflows`), payloads encrypted with the sandbox key as everywhere else; logs {"msg":"workers running"}
 // once polling, and stops on SIGTERM.
-import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleCeiling } from './ceiling-bundle';
 import { testDataConverter } from '../../test/support/temporal';
 import { ceilingActivities } from './ceiling-workflow';
 
@@ -15,16 +15,7 @@ async function main() {
   if (!taskQueue || !address)
     throw new Error('usage: ceiling-worker.ts <task queue> [workflows] (TEMPORAL_ADDRESS set)');
   const connection = await NativeConnection.connect({ address });
-  const workflowBundle =
-    what === 'workflows'
-      ? await bundleWorkflowCode({
-          workflowsPath: require.resolve('./ceiling-workflow'),
-          // Preloaded as Loopline's own workflows are (src/temporal/workflow-bundle.ts): the same shape.
-          preloadModules: [require.resolve('./ceiling-workflow')],
-          failureConverterPath: FAILURE_CONVERTER_PATH,
-          logger: new DefaultLogger('WARN'),
-        })
-      : undefined;
+  const workflowBundle = what === 'workflows' ? await bundleCeiling() : undefined;
   const worker = await Worker.create({
     connection,
     namespace: 'default',

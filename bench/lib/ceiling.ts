@@ -2,8 +2,8 @@
 // activities do nothing (ceiling-workflow.ts), on three fresh task queues of the same Temporal server.
 // Orders per second here is what Temporal itself allows on this machine; the ratio to the real run is our
 // overhead (connectors, simulators, rate limits, retries after injected faults, intake polling).
-import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleCeiling } from './ceiling-bundle';
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import {
@@ -88,13 +88,7 @@ export async function runCeiling(opts: {
     sample();
     sampler = setInterval(sample, 1_000);
   } else {
-    const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('./ceiling-workflow'),
-      // Preloaded as Loopline's own workflows are (src/temporal/workflow-bundle.ts): the same shape.
-      preloadModules: [require.resolve('./ceiling-workflow')],
-      failureConverterPath: FAILURE_CONVERTER_PATH,
-      logger: new DefaultLogger('WARN'),
-    });
+    const workflowBundle = await bundleCeiling();
     const base = { connection: opts.connection, namespace: opts.namespace };
     workers = await Promise.all([
       Worker.create({ ...base, taskQueue: q.orders, workflowBundle, activities: ceilingActivities }),
