@@ -22,7 +22,12 @@ import { runCeiling } from './lib/ceiling';
 import { childPids, cpuSeconds } from './lib/processes';
 import { readFileSync } from 'node:fs';
 import { externalWorkerProcesses, type WorkerProcessesReport } from './lib/worker-processes';
-import { profileWorkflows, type HistoryProfile } from './lib/history-profile';
+import {
+  otherWorkflowsWork,
+  profileAcknowledgement,
+  profileWorkflows,
+  type HistoryProfile,
+} from './lib/history-profile';
 import { parseConfig } from '../src/config/load';
 import { configuredRoles } from '../workers/runtime';
 import { orderWorkflowId } from '../src/domain/keys';
@@ -49,6 +54,7 @@ const { values: args } = parseArgs({
     'fault-probability': { type: 'string', default: String(DEFAULT_FAULTS.probability) },
     'arrival-rate': { type: 'string', default: '0' },
     'no-ceiling': { type: 'boolean', default: false },
+    'no-upfront-ceiling': { type: 'boolean', default: false },
     'shopify-orders': { type: 'string', default: '200' },
     'marketplacer-orders': { type: 'string', default: '500' },
     'steady-minutes': { type: 'string', default: '10' },
@@ -120,6 +126,8 @@ async function main(): Promise<number> {
     const intakeIntervalMs = (stack.config.channels[0]!.intake.pollIntervalSeconds * 1000) / timeScale;
     const failuresBefore = activityFailureCount();
     const cpuBurst = cpuMeter(() => external?.current()?.usageSeries() ?? []);
+    const burstStarted = new Date();
+    let burstEnded = new Date();
     say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
     let report;
     let steady: Record<string, unknown> | null = null;
@@ -137,6 +145,7 @@ async function main(): Promise<number> {
         log: say,
       });
       cpuBurst.stop();
+      burstEnded = new Date();
       // Steady state: orders arriving at half the burst's measured throughput, for at least the given simulated
       // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
       // floor is the OR11 poll window.
@@ -162,6 +171,12 @@ async function main(): Promise<number> {
             log: say,
           });
           steadyFailures += r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
+          const inTemporal = await profileAcknowledgement(
+            env.client,
+            planOrders(stack.config, n, `${stack.idPrefix}${suffix}`, seed).map((p) =>
+              orderWorkflowId(p.channel, p.orderId),
+            ),
+          );
           return {
             faults: withFaults && faults.probability > 0 ? `the burst's (probability ${faults.probability})` : 'none',
             arrival_orders_per_sec: round(rate),
@@ -173,6 +188,7 @@ async function main(): Promise<number> {
             confirm_latency_ms: r.confirmLatencyMs,
             target_ack_p99_ms: intakeIntervalMs + 1000,
             ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
+            ack_in_temporal_ms: inTemporal,
             lost: r.lost.length,
             duplicate_wms_orders: r.duplicateWms.length,
             duplicate_confirmations: r.duplicateConfirmations.length,
@@ -195,6 +211,7 @@ async function main(): Promise<number> {
         `worker processes: peak VmRSS ${pvxWorkers.peak_rss_mb} MB (${pvxWorkers.processes.map((p) => `${p.role} ${p.peak_rss_mb}`).join(', ')})`,
       );
     const historySample = Number(args['history-sample']);
+    const otherWork = await otherWorkflowsWork(env.client, burstStarted, burstEnded, ['orderWorkflow']);
     const realProfile = await profileWorkflows(
       env.client,
       planOrders(stack.config, orders, stack.idPrefix).map((p) => orderWorkflowId(p.channel, p.orderId)),
@@ -203,6 +220,7 @@ async function main(): Promise<number> {
 
     let ceiling;
     let ceilingCpu: Record<string, unknown> | undefined;
+    let ceilingUpfront: Record<string, unknown> | null = null;
     if (!args['no-ceiling']) {
       say('engine ceiling: the same orders through a no-op workflow of the same shape');
       const cpuCeiling = cpuMeter(() => []);
@@ -217,6 +235,33 @@ async function main(): Promise<number> {
       say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s over ${ceiling.seconds.toFixed(1)} s`);
       cpuCeiling.stop();
       ceilingCpu = { ...cpuCeiling.figures(), workers: ceiling.workerCpuSeconds ?? null };
+      if (!args['no-upfront-ceiling']) {
+        // For the record, the ceiling as it was before 2026-12-07: every signal sent at the start, so no wait of
+        // the workflow costs a task of its own (ceiling-workflow.ts, CeilingSignals).
+        say('engine ceiling with every signal up front (the ceiling before 2026-12-07), for reference');
+        const upfront = await runCeiling({
+          client: env.client,
+          connection: env.nativeConnection,
+          namespace: 'default',
+          plans: planOrders(stack.config, orders, `U${stack.idPrefix.slice(1)}`),
+          log: say,
+          signals: 'up-front',
+          ...(inProcess
+            ? {}
+            : { workerProcesses: { temporalAddress: env.address, logDir: join(workDir, 'ceiling-upfront') } }),
+        });
+        say(
+          `ceiling, signals up front: ${upfront.ordersPerSec.toFixed(2)} orders/s over ${upfront.seconds.toFixed(1)} s`,
+        );
+        const profile = await profileWorkflows(env.client, upfront.workflowIds, historySample);
+        ceilingUpfront = {
+          orders_per_sec: round(upfront.ordersPerSec),
+          ratio: round(report.ordersPerSec / upfront.ordersPerSec),
+          workflow_tasks_per_order: profile.per_workflow.workflow_tasks,
+          workflow_task_triggers: profile.workflow_task_triggers,
+          note: 'the engine ceiling as measured before 2026-12-07: the same no-op workflow with every signal (the update that lets the order ship, the warehouse gateway’s answer, the despatch notices) sent by the starter at once, so every wait is over before the workflow reaches it and no signal wakes it as a task of its own; a real order cannot be answered before it asks, so engine_ceiling_orders_per_sec (signals in sequence) is the one judged',
+        };
+      }
     }
     const ceilingProfile = ceiling ? await profileWorkflows(env.client, ceiling.workflowIds, historySample) : undefined;
     // The Peoplevox run's figures are taken before the Shopify route runs.
@@ -282,8 +327,14 @@ async function main(): Promise<number> {
       ceiling_ratio: ceiling ? round(report.ordersPerSec / ceiling.ordersPerSec) : null,
       ceiling_ratio_goal: 0.8,
       ceiling_ratio_met: ceiling ? report.ordersPerSec / ceiling.ordersPerSec >= 0.8 : null,
+      engine_ceiling_signals_up_front: ceilingUpfront,
       gap_analysis: {
         ...gapAnalysis(stack.config, timeScale, realProfile, ceilingProfile),
+        other_workflows: {
+          by_type: otherWork,
+          events_per_order: round(Object.values(otherWork).reduce((n, t) => n + t.events, 0) / orders),
+          how: 'every workflow run other than the orders’ open at some point during the burst (started before its end, closed after its start or still running), with the events in its history: the engine’s work the ceiling has no counterpart for (intake, warehouse gateway, despatch sweep, stock, rate budgets); runs that began before the burst or went on after it count whole',
+        },
         cpu_seconds: {
           real_burst: cpuBurst.figures(),
           ceiling: ceilingCpu ?? null,
@@ -323,7 +374,7 @@ async function main(): Promise<number> {
             workflowIds: undefined,
             seconds: round(ceiling.seconds, 1),
             ordersPerSec: round(ceiling.ordersPerSec),
-            note: `same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities (the stock check on a third queue, as the real run’s inventory process serves it; the gateway’s answer signalled by the starter); ${
+            note: `same orders, signal-with-start, task queues, activity calls, signals and search-attribute upserts as orderWorkflow; no-op activities (the stock check on a third queue, as the real run’s inventory process serves it); signals in sequence: the update that lets the order ship, the warehouse gateway’s answer and the despatch notices each sent by the worker once the workflow waits for it (a sink, bench/lib/ceiling-sinks.ts), so each wakes the workflow as the real order’s do; ${
               inProcess
                 ? 'workers in the bench process, as the real run’s'
                 : 'workers in child processes of their own, one per task queue (orders with the workflow, acknowledge, the stock check’s: bench/lib/ceiling-worker.ts), as the real run’s workers ran one process per role; the harness in the bench process, as in the real run'

@@ -7,7 +7,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { bundleCeiling } from './ceiling-bundle';
 import { testDataConverter } from '../../test/support/temporal';
+import { Client, Connection } from '@temporalio/client';
 import { ceilingActivities } from './ceiling-workflow';
+import { ceilingSinks } from './ceiling-sinks';
 
 async function main() {
   const [taskQueue, what] = process.argv.slice(2);
@@ -16,6 +18,13 @@ async function main() {
     throw new Error('usage: ceiling-worker.ts <task queue> [workflows] (TEMPORAL_ADDRESS set)');
   const connection = await NativeConnection.connect({ address });
   const workflowBundle = what === 'workflows' ? await bundleCeiling() : undefined;
+  // The worker end of the workflow's sink: signals sent as the workflow comes to wait for them (ceiling-sinks.ts).
+  const clientConnection = workflowBundle ? await Connection.connect({ address }) : undefined;
+  const sinks = clientConnection
+    ? ceilingSinks(
+        new Client({ connection: clientConnection, namespace: 'default', dataConverter: testDataConverter() }),
+      )
+    : undefined;
   const worker = await Worker.create({
     connection,
     namespace: 'default',
@@ -23,6 +32,7 @@ async function main() {
     dataConverter: testDataConverter(),
     activities: ceilingActivities,
     ...(workflowBundle ? { workflowBundle } : {}),
+    ...(sinks ? { sinks } : {}),
   });
   const stop = () => worker.shutdown();
   process.on('SIGTERM', stop);
@@ -30,6 +40,7 @@ async function main() {
   process.stdout.write(`${JSON.stringify({ msg: 'workers running', taskQueue })}\n`);
   await worker.run();
   await connection.close();
+  await clientConnection?.close();
 }
 
 main().catch((err: unknown) => {

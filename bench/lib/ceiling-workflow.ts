@@ -4,14 +4,24 @@
 // (signal-with-start carrying the order) and the same wake-ups by signal (the intake's update once the
 // marketplace lets the order ship, the gateway's answer, one despatch notice per parcel, whose items the
 // gateway's shared read carries: no per-order despatch read), with search-attribute upserts at the same steps,
-// so the time it takes is Temporal's share of an order on this machine and the rest is ours. (Before
+// (each once the workflow waits for it: CeilingSignals), so the time it takes is Temporal's share of an order on this machine and the rest is ours. (Before
 // 2026-12-06 it called createWarehouseOrder and a despatch read per notice, as the order did before the gateway.)
-import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  proxyActivities,
+  proxySinks,
+  setHandler,
+  upsertSearchAttributes,
+  type Sinks,
+} from '@temporalio/workflow';
 import { SA } from '../../src/temporal/search-attributes';
 
 export interface CeilingInput {
   channel: string;
   orderId: string;
+  /** When its signals come (CeilingSignals). */
+  signals: CeilingSignals;
   taskQueues: { acknowledge: string; inventory: string };
   /** Despatch notices (one per parcel) the workflow waits for. */
   parcels: number;
@@ -41,6 +51,25 @@ export const ceilingActivities: CeilingActivities = {
   async requestWarehouseOrder() {},
   async confirmShipment() {},
 };
+
+/**
+ * When the ceiling's signals come. 'in-sequence' (the default since 2026-12-07): each once the workflow waits for
+ * it, as the real order's always do (a marketplace cannot let an order ship before it was acknowledged, nor a
+ * warehouse answer a request before it was made): the workflow says what it waits for through a sink (no command,
+ * no event; the worker calls it as the workflow task completes: ceiling-sinks.ts) and the worker signals it, so
+ * each wait costs the workflow task it costs the real order. 'up-front' (the ceiling before): every signal sent by
+ * the starter at the start, so every wait is over before the workflow reaches it and no signal wakes it as a task
+ * of its own (10.8 workflow tasks an order against the real order's 13.2 in bench:orders on 2026-12-06, the
+ * difference being those wake-ups).
+ */
+export type CeilingSignals = 'in-sequence' | 'up-front';
+
+/** What the workflow waits for next: the worker end sends it (ceiling-sinks.ts). */
+export type CeilingWait = 'may-ship' | 'warehouse-answer' | 'despatches';
+export interface CeilingSinks extends Sinks {
+  ceiling: { waiting(wait: CeilingWait, orderId: string, parcels: number): void };
+}
+const sinks = proxySinks<CeilingSinks>();
 
 export const ceilingUpdatedSignal = defineSignal<[{ state: string }]>('orderUpdated');
 export const ceilingDespatchSignal = defineSignal<[{ despatchNumber: string }]>('despatchNotified');
@@ -88,6 +117,10 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
   await stock.checkOrderStock(input);
   await ack.acknowledgeOrder(input);
   publish('ACCEPTED');
+  const waiting = (wait: CeilingWait) => {
+    if (input.signals === 'in-sequence') sinks.ceiling.waiting(wait, input.orderId, input.parcels);
+  };
+  waiting('may-ship');
   await condition(() => state === 'SHIPPING');
   await general.resolveItemCodes(input);
   await general.validateOrder(input);
@@ -95,8 +128,10 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
   publish('VALIDATED');
   // The gateway's queue takes the request; its answer comes by signal (the ceiling's starter sends it).
   await general.requestWarehouseOrder(input);
+  waiting('warehouse-answer');
   await condition(() => inWarehouse);
   publish('IN_WAREHOUSE');
+  waiting('despatches');
   let read = 0;
   let confirmed = 0;
   while (read < input.parcels) {

@@ -6,6 +6,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { bundleCeiling } from './ceiling-bundle';
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
+import { ceilingSinks } from './ceiling-sinks';
 import {
   ceilingActivities,
   ceilingDespatchSignal,
@@ -13,11 +14,15 @@ import {
   ceilingUpdatedSignal,
   ceilingWarehouseResultSignal,
   type CeilingInput,
+  type CeilingSignals,
 } from './ceiling-workflow';
 import { CHANNELS, type OrderPlan } from './traffic';
 import { inParallel } from './in-parallel';
 import { cpuSeconds, rssMb, type LooplineProcess } from './processes';
 import { startWorkerScript } from './worker-processes';
+
+/** How long the ceiling may go without a workflow closing before it is called stalled. */
+const STALL_MS = 180_000;
 
 export interface CeilingResult {
   orders: number;
@@ -45,7 +50,10 @@ export async function runCeiling(opts: {
    * run's workers ran (bench/lib/worker-processes.ts); otherwise in this process.
    */
   workerProcesses?: { temporalAddress: string; logDir: string };
+  /** When the signals come (ceiling-workflow.ts): in sequence (default) or all at the start, as before 2026-12-07. */
+  signals?: CeilingSignals;
 }): Promise<CeilingResult> {
+  const signalMode = opts.signals ?? 'in-sequence';
   const { client, plans } = opts;
   const suffix = randomUUID().slice(0, 8);
   const q = {
@@ -90,10 +98,11 @@ export async function runCeiling(opts: {
   } else {
     const workflowBundle = await bundleCeiling();
     const base = { connection: opts.connection, namespace: opts.namespace };
+    const activities = ceilingActivities;
     workers = await Promise.all([
-      Worker.create({ ...base, taskQueue: q.orders, workflowBundle, activities: ceilingActivities }),
-      Worker.create({ ...base, taskQueue: q.acknowledge, activities: ceilingActivities }),
-      Worker.create({ ...base, taskQueue: q.inventory, activities: ceilingActivities }),
+      Worker.create({ ...base, taskQueue: q.orders, workflowBundle, activities, sinks: ceilingSinks(client) }),
+      Worker.create({ ...base, taskQueue: q.acknowledge, activities }),
+      Worker.create({ ...base, taskQueue: q.inventory, activities }),
     ]);
   }
   const running = workers.map((w) => w.run());
@@ -106,9 +115,11 @@ export async function runCeiling(opts: {
     await inParallel(plans, 12, async (plan, i) => {
       const parcels = plan.calls.flat().length;
       const confirmations = CHANNELS[plan.channel].multiShipment ? parcels : 1;
+      const workflowId = `ceiling:${suffix}:${i}`;
       const input: CeilingInput = {
         channel: plan.channel,
         orderId: plan.orderId,
+        signals: signalMode,
         taskQueues: { acknowledge: q.acknowledge, inventory: q.inventory },
         parcels,
         confirmations,
@@ -116,10 +127,10 @@ export async function runCeiling(opts: {
       };
       activities += 8 + confirmations;
       signals += 3 + parcels;
-      const workflowId = `ceiling:${suffix}:${i}`;
       ids.push(workflowId);
-      // As the intake does: signal-with-start carrying the order, then the update that lets it ship; then
-      // the warehouse's notices, one per parcel.
+      // As the intake does: signal-with-start carrying the order. In sequence, the worker sends the rest as the
+      // workflow comes to wait for each (ceiling-sinks.ts); up front, the update that lets it ship, the warehouse's
+      // answer and its notices (one per parcel) follow at once.
       const handle = await client.workflow.signalWithStart(ceilingOrderWorkflow, {
         workflowId,
         taskQueue: q.orders,
@@ -127,6 +138,7 @@ export async function runCeiling(opts: {
         signal: ceilingUpdatedSignal,
         signalArgs: [{ state: 'WAITING_ACCEPTANCE' }],
       });
+      if (signalMode === 'in-sequence') return;
       await handle.signal(ceilingUpdatedSignal, { state: 'SHIPPING' });
       await handle.signal(ceilingWarehouseResultSignal, { salesOrderNumber: plan.orderId });
       for (let p = 0; p < parcels; p++) await handle.signal(ceilingDespatchSignal, { despatchNumber: `D${p}` });
@@ -135,7 +147,12 @@ export async function runCeiling(opts: {
     let first = Infinity;
     let last = -Infinity;
     let open = ids;
+    let progressAt = Date.now();
     while (open.length > 0) {
+      // A ceiling that stops moving (a lost signal) fails the bench instead of holding it for ever.
+      if (Date.now() - progressAt > STALL_MS)
+        throw new Error(`ceiling: ${open.length} workflows still running after ${STALL_MS / 1000} s without progress`);
+      const before = open.length;
       const still: string[] = [];
       await inParallel(open, 16, async (id) => {
         const d = await client.workflow.getHandle(id).describe();
@@ -148,6 +165,7 @@ export async function runCeiling(opts: {
         last = Math.max(last, (d.closeTime ?? new Date()).getTime());
       });
       open = still;
+      if (open.length < before) progressAt = Date.now();
       if (open.length > 0) await new Promise((r) => setTimeout(r, 500));
     }
     const cpuAfter = cpuAt();

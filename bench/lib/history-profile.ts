@@ -17,6 +17,8 @@ export interface HistoryProfile {
   /** Means per workflow. */
   per_workflow: {
     events: number;
+    /** The history's encoded size (payloads as stored: encrypted). */
+    history_bytes: number;
     workflow_tasks: number;
     activities: number;
     activity_attempts: number;
@@ -28,6 +30,12 @@ export interface HistoryProfile {
     child_workflows: number;
   };
   activities_by_type: Record<string, number>;
+  /**
+   * What made the server schedule each workflow task, per workflow: the events that arrived since the task before
+   * it (an activity's close, a signal by name, a timer, the start, a failed or timed-out task), joined with '+'
+   * when several arrived together.
+   */
+  workflow_task_triggers: Record<string, number>;
   signals_by_name: Record<string, number>;
   timers_by_length: Record<string, number>;
   /** Means per workflow, in ms. */
@@ -64,10 +72,41 @@ function timerBucket(ms: number): string {
   return '> 1 h';
 }
 
+/** The event's part in scheduling the next workflow task, if any. */
+function triggerOf(e: HistoryEvent): string | undefined {
+  switch (e.eventType) {
+    case ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+      return 'start';
+    case ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+    case ET.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+    case ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+      return 'activity';
+    case ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      return `signal:${e.workflowExecutionSignaledEventAttributes?.signalName ?? '?'}`;
+    case ET.EVENT_TYPE_TIMER_FIRED:
+      return 'timer';
+    case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+      return 'task failed';
+    case ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+      return 'task timed out';
+    case ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      return 'update';
+    case ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+    case ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+      return 'signal sent';
+    case ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+    case ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+      return 'child';
+    default:
+      return undefined;
+  }
+}
+
 export function profileHistories(histories: HistoryEvent[][]): HistoryProfile {
   const n = Math.max(1, histories.length);
   const sum = {
     events: 0,
+    history_bytes: 0,
     workflow_tasks: 0,
     activities: 0,
     activity_attempts: 0,
@@ -82,12 +121,14 @@ export function profileHistories(histories: HistoryEvent[][]): HistoryProfile {
   const waiting: Record<string, number> = {};
   let timerMs = 0;
   const byType: Record<string, number> = {};
+  const triggers: Record<string, number> = {};
   const bySignal: Record<string, number> = {};
   const byTimer: Record<string, number> = {};
   const actTime: Record<string, { queued: number; running: number; n: number }> = {};
   for (const events of histories) {
     if (events.length === 0) continue;
     sum.events += events.length;
+    sum.history_bytes += temporal.api.history.v1.History.encode({ events }).finish().length;
     t.wall += ms(events[events.length - 1]!) - ms(events[0]!);
     const byId = new Map<string, HistoryEvent>();
     for (const e of events) byId.set(String(e.eventId), e);
@@ -95,8 +136,16 @@ export function profileHistories(histories: HistoryEvent[][]): HistoryProfile {
     // What the workflow has outstanding: activities scheduled and not closed, a workflow task not completed.
     let activitiesOut = 0;
     let taskOut = false;
+    let since: string[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
+      const cause = triggerOf(e);
+      if (cause && !since.includes(cause)) since.push(cause);
+      if (e.eventType === ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) {
+        const key = since.sort().join('+') || '(none)';
+        triggers[key] = (triggers[key] ?? 0) + 1;
+        since = [];
+      }
       const idle = i > 0 && activitiesOut === 0 && !taskOut;
       const gap = i > 0 ? ms(e) - ms(events[i - 1]!) : 0;
       switch (e.eventType) {
@@ -200,6 +249,11 @@ export function profileHistories(histories: HistoryEvent[][]): HistoryProfile {
       Object.entries(sum).map(([k, v]) => [k, mean(v)]),
     ) as HistoryProfile['per_workflow'],
     activities_by_type: Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, mean(v)])),
+    workflow_task_triggers: Object.fromEntries(
+      Object.entries(triggers)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, mean(v)]),
+    ),
     signals_by_name: Object.fromEntries(Object.entries(bySignal).map(([k, v]) => [k, mean(v)])),
     timers_by_length: Object.fromEntries(Object.entries(byTimer).map(([k, v]) => [k, mean(v)])),
     time_ms: {
@@ -230,4 +284,79 @@ export async function profileWorkflows(client: Client, ids: string[], sample = 6
     histories.push(h.events ?? []);
   });
   return profileHistories(histories);
+}
+
+/**
+ * The engine's work outside the order workflows: every other workflow run open at some point between `since` and
+ * `until` (the intake, the warehouse gateway, the despatch sweep, stock, rate budgets, …), by workflow type, with the
+ * events in their histories. Runs that started before `since` or went on after `until` count whole, so this
+ * overstates somewhat.
+ */
+export async function otherWorkflowsWork(
+  client: Client,
+  since: Date,
+  until: Date,
+  exclude: string[],
+): Promise<Record<string, { runs: number; events: number }>> {
+  const byType: Record<string, { runs: number; events: number }> = {};
+  const query = `StartTime <= "${until.toISOString()}" AND (CloseTime >= "${since.toISOString()}" OR ExecutionStatus = "Running")`;
+  for await (const w of client.workflow.list({ query })) {
+    if (exclude.includes(w.type)) continue;
+    const t = (byType[w.type] ??= { runs: 0, events: 0 });
+    t.runs += 1;
+    t.events += w.historyLength;
+  }
+  return Object.fromEntries(Object.entries(byType).sort((a, b) => b[1].events - a[1].events));
+}
+
+/**
+ * Where an order's acknowledgement time goes inside Temporal, from its history: workflow started → each activity
+ * before OR21 (scheduled → started → closed, by type) → acknowledgeOrder closed. Percentiles over the sample, in ms;
+ * the time before the workflow started (the marketplace's order → the intake's poll → signal-with-start) is the
+ * ack latency less `started_to_acknowledged`.
+ */
+export async function profileAcknowledgement(
+  client: Client,
+  ids: string[],
+  sample = 100,
+): Promise<Record<string, { p50: number; p99: number; mean: number }>> {
+  const step = Math.max(1, Math.floor(ids.length / sample));
+  const chosen = ids.filter((_, i) => i % step === 0).slice(0, sample);
+  const segments: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (segments[k] ??= []).push(v);
+  await inParallel(chosen, 8, async (id) => {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const t0 = events[0] ? ms(events[0]) : 0;
+    const byId = new Map(events.map((e) => [String(e.eventId), e]));
+    let workflowTaskQueued = 0;
+    for (const e of events) {
+      if (e.eventType === ET.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+        const s = byId.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
+        if (s) workflowTaskQueued += ms(e) - ms(s);
+      }
+      if (e.eventType !== ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) continue;
+      const a = e.activityTaskCompletedEventAttributes;
+      const s = byId.get(String(a?.scheduledEventId));
+      const st = byId.get(String(a?.startedEventId));
+      if (!s || !st) continue;
+      const type = s.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+      add(`${type}.queued`, ms(st) - ms(s));
+      add(`${type}.running`, ms(e) - ms(st));
+      if (type === 'acknowledgeOrder') {
+        add('started_to_acknowledged', ms(e) - t0);
+        add('workflow_tasks_queued_before_ack', workflowTaskQueued);
+        break;
+      }
+    }
+  });
+  const pct = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  };
+  return Object.fromEntries(
+    Object.entries(segments).map(([k, xs]) => [
+      k,
+      { p50: pct(xs, 50), p99: pct(xs, 99), mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) },
+    ]),
+  );
 }
