@@ -82,6 +82,12 @@ export interface PollResult {
   ignored?: number;
   /** Orders read again as this process last handed them over (the overlap's re-reads): not signalled again. */
   unchanged?: number;
+  /**
+   * Time from the marketplace's answer to the poll's last request (OR11) to the end of the poll — the hand-over of
+   * the last page and the reservations — by this process's monotonic clock. The intake counts the interval to the
+   * next poll from that answer (the request left before it), not from the end of the hand-over.
+   */
+  afterLastCallMs?: number;
 }
 
 export interface IntakeActivityDeps {
@@ -340,8 +346,12 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
   });
 
   return {
-    async pollChannelOrders(input: { channel: string; since?: string }): Promise<PollResult> {
+    async pollChannelOrders(input: { channel: string; since?: string; waitFirstMs?: number }): Promise<PollResult> {
       const ch = channel(input.channel);
+      // The rest of the interval when it is shorter than the server's shortest timer (workflows/intake.ts): waited
+      // here, from this activity's start, which came after the workflow decided (so never sooner than planned).
+      if (input.waitFirstMs !== undefined && input.waitFirstMs > 0)
+        await new Promise((r) => setTimeout(r, Math.min(input.waitFirstMs!, 1_000)));
       if (ch.platform === 'marketplacer') return marketplacer.poll(ch, input.since);
       const client = deps.mirakl(input.channel);
       const since = input.since
@@ -364,6 +374,7 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       const pollStartedAt = from?.startedAt ?? Date.now();
       const offset = from?.offset ?? 0;
       const stock: ReservationChange[] = [];
+      let lastAnswerAt: number | undefined;
       try {
         // A page at a time: its orders are handed over concurrently (the hand-over is a signal-with-start and
         // a look at the item codes, each a round trip: one after another, a burst's page of 100 orders waited
@@ -387,6 +398,8 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
           page.push(record);
           if (page.length >= ch.intake.pageSize) await handOverPage();
         }
+        // The last OR11 answer has come (a full page was handed over before the next request left).
+        lastAnswerAt = performance.now();
         if (page.length > 0) await handOverPage();
       } catch (err) {
         // OR11 allows one call a window: a retry sooner (a Retry-After shorter than the window, honoured as the
@@ -399,6 +412,8 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       if (result.watermark && Date.parse(result.watermark) > pollStartedAt) {
         result.watermark = new Date(pollStartedAt).toISOString();
       }
+      if (lastAnswerAt !== undefined)
+        result.afterLastCallMs = Math.max(0, Math.round(performance.now() - lastAnswerAt));
       log.debug({ channel: ch.code, ...result }, 'intake poll');
       return result;
     },

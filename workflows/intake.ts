@@ -101,6 +101,23 @@ function pollMargin(intervalMs: number): number {
   return Math.max(250, intervalMs * 0.02);
 }
 
+/**
+ * Added to the interval when it counts from the last OR11 answer ('intake-pace-from-request'). That answer came
+ * after the request reached the marketplace, and the next request leaves later still (the activity's end, a
+ * workflow task, the timer, an activity task), so the interval holds at the marketplace without a margin; this
+ * one only absorbs the clocks' difference between the worker (which measures the hand-over) and the server (whose
+ * time the workflow reads).
+ */
+const PACE_FROM_ANSWER_MARGIN_MS = 100;
+
+/**
+ * The server fires no timer sooner than about a second after it was started (measured on the dev server: timers
+ * of 100 to 900 ms fired after 911 to 994 ms; from a second up, on time). A shorter wait before the next poll is
+ * therefore left to the poll activity, which waits it out by its own clock before its first request: the activity
+ * starts after the workflow decided, so the request still leaves no sooner than planned.
+ */
+const SHORTEST_TIMER_MS = 1_000;
+
 export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> {
   let watermark = input.watermark;
   const totals: IntakeTotals = input.totals ?? { polls: 0, ordersSeen: 0, started: 0, signalled: 0, unreadable: 0 };
@@ -116,11 +133,17 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
   if (input.nextPollAt !== undefined && input.nextPollAt > Date.now())
     await condition(() => stopped, input.nextPollAt - Date.now());
   const firstPollAt = Date.now();
+  /** A wait shorter than the shortest timer, left to the next poll activity ('intake-pace-from-request'). */
+  let waitFirstMs = 0;
   while (!stopped) {
     const started = Date.now();
     let result: PollResult | undefined;
     try {
-      result = await acts.pollChannelOrders({ channel: input.channel, since: watermark });
+      result = await acts.pollChannelOrders({
+        channel: input.channel,
+        since: watermark,
+        ...(waitFirstMs > 0 ? { waitFirstMs } : {}),
+      });
     } catch (err) {
       totals.lastError = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
     }
@@ -153,12 +176,25 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
       await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns, nextPollAt });
     }
     // Never two polls inside one interval, however long the poll took. The interval counts from the end of
-    // the poll: its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
+    // the poll ('intake-pace-from-end'; before it, from its start): its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
     // than that, while counting from the start let the next poll follow a late retry within the window (a 429
     // in the chaos bench). The margin absorbs the delay between this timer and the HTTP call.
-    const margin = pollMargin(input.intervalMs);
-    const from = patched('intake-pace-from-end') ? Date.now() : started;
+    // Since 'intake-pace-from-request' the interval counts from the poll's last OR11 answer: the hand-over after
+    // it (a page of signal-with-starts, reservations) falls inside the interval instead of adding to it, so an
+    // order waits at most about one window before it is read (the ack a merchant feels).
+    const fromAnswer = result?.afterLastCallMs !== undefined && patched('intake-pace-from-request');
+    const margin = fromAnswer ? PACE_FROM_ANSWER_MARGIN_MS : pollMargin(input.intervalMs);
+    const from = fromAnswer
+      ? Date.now() - result!.afterLastCallMs!
+      : patched('intake-pace-from-end')
+        ? Date.now()
+        : started;
     const wait = Math.max(0, input.intervalMs + margin - (Date.now() - from));
+    waitFirstMs = 0;
+    if (fromAnswer && wait < SHORTEST_TIMER_MS) {
+      waitFirstMs = wait;
+      continue;
+    }
     if (await condition(() => stopped, wait)) break;
   }
   await sleep(0);

@@ -1,0 +1,72 @@
+// The order poll (OR11, once a window per shop) is paced from the marketplace's answer to its last request
+// ('intake-pace-from-request'): the hand-over after that answer (a page of signal-with-starts, reservations) falls
+// inside the window instead of adding to it, so an order created just after a poll is read about one window later,
+// not one window plus the hand-over plus a margin. And never sooner: the next request leaves at least a window after
+// that answer. Real server; the poll activity is a fake that records when its OR11 answer came and hands over for a
+// while after it (the rest of the window is then shorter than the server's shortest timer: the activity waits it).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { maybeRecordHistory, startTestEnv, uniqueQueue, workflowBundle } from '../support/temporal';
+import { intakeWorkflow, stopIntakeSignal } from '../../workflows/intake';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+test('the next OR11 poll leaves one window after the last answer, the hand-over inside that window', async () => {
+  const queue = uniqueQueue('intake-pace');
+  const WINDOW = 1_000;
+  const HANDOVER = 800; // after the answer: signal-with-starts, reservations
+  const polls: Array<{ start: number; answer: number; end: number }> = [];
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: queue,
+    workflowBundle: await workflowBundle(),
+    activities: {
+      pollChannelOrders: async (input: { waitFirstMs?: number }) => {
+        if (input.waitFirstMs) await new Promise((r) => setTimeout(r, input.waitFirstMs));
+        const start = Date.now();
+        const answer = performance.now();
+        const answerWall = Date.now();
+        await new Promise((r) => setTimeout(r, HANDOVER));
+        polls.push({ start, answer: answerWall, end: Date.now() });
+        return {
+          seen: 0,
+          started: 0,
+          signalled: 0,
+          unreadable: 0,
+          afterLastCallMs: Math.round(performance.now() - answer),
+        };
+      },
+      returnPollInterval: async () => null,
+      pollChannelReturns: async () => ({ seen: 0, handedOver: 0, standalone: 0, unreadable: 0 }),
+      raiseIntakeAlert: async () => undefined,
+    },
+  });
+  await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(intakeWorkflow, {
+      workflowId: `intake:${queue}`,
+      taskQueue: queue,
+      args: [{ channel: 'asos', intervalMs: WINDOW }],
+    });
+    while (polls.length < 5) await new Promise((r) => setTimeout(r, 100));
+    await h.signal(stopIntakeSignal);
+    await h.result();
+    await maybeRecordHistory(h, 'intake-pace-from-request');
+  });
+  // From each poll's answer to the next poll's request.
+  const gaps = polls.slice(1).map((p, i) => p.start - polls[i]!.answer);
+  assert.ok(Math.min(...gaps) >= WINDOW, `answer → next request: ${gaps.join(', ')} ms (at least one window)`);
+  // Paced from the end of the hand-over (before), each gap was at least WINDOW + 250 + HANDOVER = 2,050 ms.
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+  assert.ok(
+    median < WINDOW + HANDOVER,
+    `answer → next request: ${gaps.join(', ')} ms (the hand-over inside the window)`,
+  );
+});
