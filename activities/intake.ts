@@ -280,9 +280,17 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     // Skipped only while its run is still going: a run that ended without completing (terminated by mistake, timed
     // out) is started again by this re-read, as the poll always did. A describe is a read; the signal it saves is a
     // history event and a workflow task of the order.
+    // Found over for good by an earlier read (its run completed; or over before it was ever handed over): a re-read
+    // would find the same, so neither the server nor the stock is asked again.
+    if (polledFrom && recent.over(workflowId, now)) {
+      result.ignored = (result.ignored ?? 0) + 1;
+      if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
+      return;
+    }
     const skip = polledFrom && recent.unchanged(workflowId, digest, now) && (await stillRunning(workflowId));
     const outcome = skip ? ('unchanged' as const) : await handOver(order);
-    if (polledFrom && outcome !== 'unchanged') recent.remember(workflowId, digest, now + reReadMs(polledFrom), now);
+    if (polledFrom && outcome !== 'unchanged')
+      recent.remember(workflowId, digest, now + reReadMs(polledFrom), now, outcome === 'ignored');
     if (outcome === 'unchanged') result.unchanged = (result.unchanged ?? 0) + 1;
     // Stock: the marketplace has already taken these units off what it shows; reserve them in every
     // channel sharing the master until the warehouse allocates them (or release them if refused/cancelled).

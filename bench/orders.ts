@@ -25,6 +25,7 @@ import { externalWorkerProcesses, type WorkerProcessesReport } from './lib/worke
 import {
   otherWorkflowsWork,
   profileAcknowledgement,
+  profileIntake,
   profileWorkflows,
   type HistoryProfile,
 } from './lib/history-profile';
@@ -158,6 +159,7 @@ async function main(): Promise<number> {
           say(
             `steady state${withFaults ? ' with faults' : ''}: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`,
           );
+          const steadyStarted = new Date();
           const r = await runOrderTraffic({
             control: stack.control,
             client: env.client,
@@ -170,12 +172,14 @@ async function main(): Promise<number> {
             deadlineMs: Math.max(10 * 60_000, n * 1_000),
             log: say,
           });
+          const steadyEnded = new Date();
           steadyFailures += r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
           const inTemporal = await profileAcknowledgement(
             env.client,
-            planOrders(stack.config, n, `${stack.idPrefix}${suffix}`, seed).map((p) =>
-              orderWorkflowId(p.channel, p.orderId),
-            ),
+            planOrders(stack.config, n, `${stack.idPrefix}${suffix}`, seed).map((p) => ({
+              workflowId: orderWorkflowId(p.channel, p.orderId),
+              createdAt: r.createdAtByOrder.get(p.orderId),
+            })),
           );
           return {
             faults: withFaults && faults.probability > 0 ? `the burst's (probability ${faults.probability})` : 'none',
@@ -189,6 +193,7 @@ async function main(): Promise<number> {
             target_ack_p99_ms: intakeIntervalMs + 1000,
             ack_p99_met: r.ackLatencyMs.p99 <= intakeIntervalMs + 1000,
             ack_in_temporal_ms: inTemporal,
+            intake: await profileIntake(env.client, steadyStarted, steadyEnded),
             lost: r.lost.length,
             duplicate_wms_orders: r.duplicateWms.length,
             duplicate_confirmations: r.duplicateConfirmations.length,

@@ -317,16 +317,18 @@ export async function otherWorkflowsWork(
  */
 export async function profileAcknowledgement(
   client: Client,
-  ids: string[],
+  orders: Array<{ workflowId: string; createdAt?: number }>,
   sample = 100,
 ): Promise<Record<string, { p50: number; p99: number; mean: number }>> {
-  const step = Math.max(1, Math.floor(ids.length / sample));
-  const chosen = ids.filter((_, i) => i % step === 0).slice(0, sample);
+  const step = Math.max(1, Math.floor(orders.length / sample));
+  const chosen = orders.filter((_, i) => i % step === 0).slice(0, sample);
   const segments: Record<string, number[]> = {};
   const add = (k: string, v: number) => (segments[k] ??= []).push(v);
-  await inParallel(chosen, 8, async (id) => {
+  await inParallel(chosen, 8, async ({ workflowId: id, createdAt }) => {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const t0 = events[0] ? ms(events[0]) : 0;
+    // Before the workflow: the poll window, OR11, the hand-over (simulator and server on one clock here).
+    if (createdAt !== undefined && events[0]) add('created_to_workflow_started', t0 - createdAt);
     const byId = new Map(events.map((e) => [String(e.eventId), e]));
     let workflowTaskQueued = 0;
     for (const e of events) {
@@ -359,4 +361,64 @@ export async function profileAcknowledgement(
       { p50: pct(xs, 50), p99: pct(xs, 99), mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) },
     ]),
   );
+}
+
+/**
+ * The intake's rhythm from its histories: for every intake run open between `since` and `until`, the OR11 polls
+ * (pollChannelOrders) that started in that time: from one poll's start to the next (the cycle an order waits at
+ * most for, plus the hand-over), each poll's length (start → close, with any rest of the window it waits before
+ * its request), its dispatch (scheduled → started) and the workflow's time between polls (close → next scheduled:
+ * a workflow task, a timer, the returns poll), percentiles in ms.
+ */
+export async function profileIntake(
+  client: Client,
+  since: Date,
+  until: Date,
+): Promise<{
+  polls: number;
+  cycle_ms: Percentile3;
+  poll_ms: Percentile3;
+  dispatch_ms: Percentile3;
+  between_polls_ms: Percentile3;
+}> {
+  const cycles: number[] = [];
+  const lengths: number[] = [];
+  const dispatch: number[] = [];
+  const between: number[] = [];
+  const query = `WorkflowType = "intakeWorkflow" AND StartTime <= "${until.toISOString()}" AND (CloseTime >= "${since.toISOString()}" OR ExecutionStatus = "Running")`;
+  for await (const w of client.workflow.list({ query })) {
+    const events = (await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()).events ?? [];
+    const byId = new Map(events.map((e) => [String(e.eventId), e]));
+    let lastStart: number | undefined;
+    let lastClose: number | undefined;
+    for (const e of events) {
+      if (e.eventType !== ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) continue;
+      const a = e.activityTaskCompletedEventAttributes;
+      const s = byId.get(String(a?.scheduledEventId));
+      const st = byId.get(String(a?.startedEventId));
+      if (!s || !st || s.activityTaskScheduledEventAttributes?.activityType?.name !== 'pollChannelOrders') continue;
+      const start = ms(st);
+      if (start < since.getTime() || start > until.getTime()) continue;
+      lengths.push(ms(e) - start);
+      dispatch.push(start - ms(s));
+      if (lastStart !== undefined) cycles.push(start - lastStart);
+      if (lastClose !== undefined) between.push(ms(s) - lastClose);
+      lastStart = start;
+      lastClose = ms(e);
+    }
+  }
+  return {
+    polls: lengths.length,
+    cycle_ms: percentile3(cycles),
+    poll_ms: percentile3(lengths),
+    dispatch_ms: percentile3(dispatch),
+    between_polls_ms: percentile3(between),
+  };
+}
+
+type Percentile3 = { p50: number; p99: number; mean: number };
+function percentile3(xs: number[]): Percentile3 {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  return { p50: at(50), p99: at(99), mean: s.length ? Math.round(s.reduce((a, b) => a + b, 0) / s.length) : 0 };
 }

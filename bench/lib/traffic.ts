@@ -246,6 +246,8 @@ export interface TrafficReport {
   lastShippedAt: number;
   ordersPerSec: number;
   ackLatencyMs: Percentiles;
+  /** Each order's creation on Mirakl (epoch ms, simulator clock) by order id: for breakdowns of the ack latency. */
+  createdAtByOrder: Map<string, number>;
   wmsLatencyMs: Percentiles;
   /** Last Peoplevox despatch of an order → the order SHIPPED on Mirakl. */
   confirmLatencyMs: Percentiles;
@@ -535,6 +537,7 @@ async function judge(
   const duplicateConfirmations: AuditFinding[] = [];
   const wrongConfirmations: AuditFinding[] = [];
   const ack: number[] = [];
+  const createdAtByOrder = new Map<string, number>();
   const wmsLatency: number[] = [];
   const confirm: number[] = [];
   let firstCreated = Infinity;
@@ -565,6 +568,7 @@ async function judge(
     }
     const created = Date.parse(m.created_date);
     firstCreated = Math.min(firstCreated, created);
+    createdAtByOrder.set(id, created);
     if (m.acceptance_decision_date) ack.push(Date.parse(m.acceptance_decision_date) - created);
     if (w) wmsLatency.push(Date.parse(w.createdAt) - created);
 
@@ -689,6 +693,7 @@ async function judge(
     lastShippedAt: Number.isFinite(lastShipped) ? lastShipped : 0,
     ordersPerSec: seconds > 0 ? completed / seconds : 0,
     ackLatencyMs: percentiles(ack),
+    createdAtByOrder,
     wmsLatencyMs: percentiles(wmsLatency),
     confirmLatencyMs: percentiles(confirm),
     lost,

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { MiraklClient } from '../../src/connectors/mirakl/client';
 import { startSandbox } from '../../src/sandbox/server';
 import { miraklSimulator } from '../../src/sandbox/mirakl';
@@ -189,6 +189,45 @@ test('an order the poll reads again unchanged is not signalled again while its r
     const fourth: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
     assert.deepEqual(handed, ['RR-2-A:WAITING_ACCEPTANCE']);
     assert.equal(fourth.unchanged, 1);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+test('an order whose run completed is not asked about again by re-reads, whatever they carry', async () => {
+  const { sandbox, shop, sku, activities } = await intakeSandbox({ intake: '{ overlapSeconds: 60 }' });
+  try {
+    shop.createOrder({ orderId: 'RC-1-A', lines: [{ offerSku: sku, quantity: 1 }] });
+    const calls: string[] = [];
+    const client = {
+      workflow: {
+        async signalWithStart(_type: string, opts: { workflowId: string }) {
+          calls.push(`signalWithStart ${opts.workflowId}`);
+          // The run completed earlier: the server refuses to start it again (ALLOW_DUPLICATE_FAILED_ONLY).
+          throw new WorkflowExecutionAlreadyStartedError('completed', opts.workflowId, 'orderWorkflow');
+        },
+        getHandle: (workflowId: string) => ({
+          describe: async () => {
+            calls.push(`describe ${workflowId}`);
+            return { status: { name: 'COMPLETED' } };
+          },
+        }),
+      },
+    } as unknown as Client;
+    const acts = activities(client);
+    const env = new MockActivityEnvironment();
+    const first: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos' });
+    assert.equal(first.ignored, 1);
+    assert.equal(calls.length, 1, calls.join('; '));
+    calls.length = 0;
+    // Read again unchanged, then changed: no describe, no signal-with-start; still counted as not handled.
+    const second: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    shop.accept('RC-1-A', { order_lines: [{ id: 'RC-1-A-1', accepted: true }] });
+    const third: PollResult = await env.run(acts.pollChannelOrders, { channel: 'asos', since: first.watermark });
+    assert.deepEqual(calls, []);
+    assert.equal(second.ignored, 1);
+    assert.equal(third.ignored, 1);
+    assert.ok(third.watermark! >= second.watermark!, 'the watermark still moves');
   } finally {
     await sandbox.close();
   }
