@@ -19,6 +19,8 @@ import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
 import { startStack } from '../test/support/stack';
 import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
+import { requestsPerOrder, serverRequests, type RequestCounts } from './lib/server-metrics';
+import { createServer } from 'node:net';
 import { childPids, cpuSeconds } from './lib/processes';
 import { readFileSync } from 'node:fs';
 import { externalWorkerProcesses, type WorkerProcessesReport } from './lib/worker-processes';
@@ -95,7 +97,11 @@ async function main(): Promise<number> {
   say(`starting a Temporal dev server (${tools.cli.version})`);
   // Payloads are encrypted as in production (the sandbox key): the bench's client and the ceiling's
   // workers must encode and decode them too, or workflow results read as "Unknown encoding".
-  const env = await startLocalTemporal({ logLevel: 'error' });
+  // The server's request counts by operation (its metrics endpoint): where the engine's work per order goes.
+  const metricsPort = await freePort();
+  const env = await startLocalTemporal({ logLevel: 'error', extraArgs: ['--metrics-port', String(metricsPort)] });
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const requests = async () => serverRequests(metricsUrl).catch(() => ({}) as RequestCounts);
   // Loopline's workers in processes of their own (workers/main.ts worker <role>, one per role), against this dev
   // server; the simulators, HTTP listeners and harness stay here (bench/lib/worker-processes.ts).
   const inProcess = args['in-process-workers'];
@@ -129,6 +135,8 @@ async function main(): Promise<number> {
     const cpuBurst = cpuMeter(() => external?.current()?.usageSeries() ?? []);
     const burstStarted = new Date();
     let burstEnded = new Date();
+    const requestsBeforeBurst = await requests();
+    let requestsAfterBurst: RequestCounts = {};
     say(`${orders} orders, time scale ${timeScale}, fault probability ${faults.probability}`);
     let report;
     let steady: Record<string, unknown> | null = null;
@@ -147,6 +155,7 @@ async function main(): Promise<number> {
       });
       cpuBurst.stop();
       burstEnded = new Date();
+      requestsAfterBurst = await requests();
       // Steady state: orders arriving at half the burst's measured throughput, for at least the given simulated
       // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
       // floor is the OR11 poll window.
@@ -226,9 +235,11 @@ async function main(): Promise<number> {
     let ceiling;
     let ceilingCpu: Record<string, unknown> | undefined;
     let ceilingUpfront: Record<string, unknown> | null = null;
+    let ceilingRequests: Record<string, number> | null = null;
     if (!args['no-ceiling']) {
       say('engine ceiling: the same orders through a no-op workflow of the same shape');
       const cpuCeiling = cpuMeter(() => []);
+      const requestsBeforeCeiling = await requests();
       ceiling = await runCeiling({
         client: env.client,
         connection: env.nativeConnection,
@@ -240,6 +251,7 @@ async function main(): Promise<number> {
       say(`ceiling: ${ceiling.ordersPerSec.toFixed(2)} orders/s over ${ceiling.seconds.toFixed(1)} s`);
       cpuCeiling.stop();
       ceilingCpu = { ...cpuCeiling.figures(), workers: ceiling.workerCpuSeconds ?? null };
+      ceilingRequests = requestsPerOrder(requestsBeforeCeiling, await requests(), orders);
       if (!args['no-upfront-ceiling']) {
         // For the record, the ceiling as it was before 2026-12-07: every signal sent at the start, so no wait of
         // the workflow costs a task of its own (ceiling-workflow.ts, CeilingSignals).
@@ -335,6 +347,11 @@ async function main(): Promise<number> {
       engine_ceiling_signals_up_front: ceilingUpfront,
       gap_analysis: {
         ...gapAnalysis(stack.config, timeScale, realProfile, ceilingProfile),
+        server_requests_per_order: {
+          real_burst: requestsPerOrder(requestsBeforeBurst, requestsAfterBurst, orders),
+          ceiling: ceilingRequests,
+          how: 'the dev server’s own count of requests served (its Prometheus service_requests, summed over its services by operation) during the burst and during the ceiling, per order; operations under 0.05 an order left out',
+        },
         other_workflows: {
           by_type: otherWork,
           events_per_order: round(Object.values(otherWork).reduce((n, t) => n + t.events, 0) / orders),
@@ -819,3 +836,15 @@ main().then(
     process.exit(1);
   },
 );
+
+/** A TCP port free on this machine now (for the dev server's metrics endpoint). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
