@@ -319,7 +319,7 @@ export async function profileAcknowledgement(
   client: Client,
   orders: Array<{ workflowId: string; createdAt?: number }>,
   sample = 100,
-): Promise<Record<string, { p50: number; p99: number; mean: number }>> {
+): Promise<Record<string, Percentile3>> {
   const step = Math.max(1, Math.floor(orders.length / sample));
   const chosen = orders.filter((_, i) => i % step === 0).slice(0, sample);
   const segments: Record<string, number[]> = {};
@@ -351,16 +351,7 @@ export async function profileAcknowledgement(
       }
     }
   });
-  const pct = (xs: number[], p: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-  };
-  return Object.fromEntries(
-    Object.entries(segments).map(([k, xs]) => [
-      k,
-      { p50: pct(xs, 50), p99: pct(xs, 99), mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) },
-    ]),
-  );
+  return Object.fromEntries(Object.entries(segments).map(([k, xs]) => [k, percentile3(xs)]));
 }
 
 /**
