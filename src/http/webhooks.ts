@@ -18,6 +18,7 @@ import { despatchNotifiedSignal } from '../../workflows/order/messages';
 import { recordAccepted, recordDropped } from '../metrics/webhooks';
 import { callbackSecretGuard, noControlCharacters, peoplevoxRoute } from './callbacks';
 import { signalWarehouseGateway, warehouseGatewayStart } from '../../activities/warehouse-gateway';
+import { hintCoalescer } from './hint-coalescer';
 
 const text = (field: string, max: number) =>
   z
@@ -64,6 +65,14 @@ function recentNotices(max = 20_000, windowMs = 10 * 60_000) {
 
 export function registerWebhooks(app: FastifyInstance, ctx: HttpContext) {
   const recent = recentNotices();
+  const gateway = warehouseGatewayStart(ctx.config, ctx.timeScale ?? 1);
+  // The gateway reads at most once a minimum gap: hints closer together than that (and than a second) share a send.
+  const hintGateway = hintCoalescer(
+    async () => {
+      await signalWarehouseGateway(ctx.client, ctx.config, ctx.timeScale ?? 1, { kind: 'hint' });
+    },
+    Math.min(gateway?.input.despatch.minGapMs ?? 0, 1_000),
+  );
   const ANSWER = { ok: true };
   const handleTracking = async (params: unknown) => {
     const parsed = TrackingCallback.safeParse(params);
@@ -79,9 +88,9 @@ export function registerWebhooks(app: FastifyInstance, ctx: HttpContext) {
     }
     // Through the warehouse gateway, a callback only brings its next despatch read forward (at most one read per
     // minimum gap, on the bulk share of the budget): the read finds the despatch with its items for the order.
-    if (warehouseGatewayStart(ctx.config)) {
+    if (gateway) {
       try {
-        await signalWarehouseGateway(ctx.client, ctx.config, ctx.timeScale ?? 1, { kind: 'hint' });
+        await hintGateway();
       } catch (err) {
         ctx.log.warn({ err: (err as Error).message }, 'could not hint the warehouse gateway');
         return { status: 503, body: { error: 'not handled, try again' } };
