@@ -277,9 +277,6 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
     const workflowId = orderWorkflowId(order.channel, order.orderId);
     const digest = polledFrom ? RecentHandOvers.digest(order) : '';
     const now = Date.now();
-    // Skipped only while its run is still going: a run that ended without completing (terminated by mistake, timed
-    // out) is started again by this re-read, as the poll always did. A describe is a read; the signal it saves is a
-    // history event and a workflow task of the order.
     // Found over for good by an earlier read (its run completed; or over before it was ever handed over): a re-read
     // would find the same, so neither the server nor the stock is asked again.
     if (polledFrom && recent.over(workflowId, now)) {
@@ -287,6 +284,9 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       if (!result.watermark || order.updatedAt > result.watermark) result.watermark = order.updatedAt;
       return;
     }
+    // Skipped only while its run is still going: a run that ended without completing (terminated by mistake, timed
+    // out) is started again by this re-read, as the poll always did. A describe is a read; the signal it saves is a
+    // history event and a workflow task of the order.
     const skip = polledFrom && recent.unchanged(workflowId, digest, now) && (await stillRunning(workflowId));
     const outcome = skip ? ('unchanged' as const) : await handOver(order);
     if (polledFrom && outcome !== 'unchanged')

@@ -176,9 +176,10 @@ export async function intakeWorkflow(input: IntakeInput): Promise<IntakeTotals> 
       await continueAsNew<typeof intakeWorkflow>({ ...input, watermark, totals, returns, nextPollAt });
     }
     // Never two polls inside one interval, however long the poll took. The interval counts from the end of
-    // the poll ('intake-pace-from-end'; before it, from its start): its last OR11 request (a retried attempt, or one that waited for a free worker) left no later
-    // than that, while counting from the start let the next poll follow a late retry within the window (a 429
-    // in the chaos bench). The margin absorbs the delay between this timer and the HTTP call.
+    // the poll ('intake-pace-from-end'; before it, from its start): its last OR11 request (a retried attempt, or
+    // one that waited for a free worker) left no later than that, while counting from the start let the next poll
+    // follow a late retry within the window (a 429 in the chaos bench). The margin absorbs the delay between this
+    // timer and the HTTP call.
     // Since 'intake-pace-from-request' the interval counts from the poll's last OR11 answer: the hand-over after
     // it (a page of signal-with-starts, reservations) falls inside the interval instead of adding to it, so an
     // order waits at most about one window before it is read (the ack a merchant feels).
