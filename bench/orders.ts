@@ -20,7 +20,7 @@ import { startStack } from '../test/support/stack';
 import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
 import { requestsPerOrder, serverRequests, type RequestCounts } from './lib/server-metrics';
-import { createServer } from 'node:net';
+import { freePort } from '../src/devtools/ports';
 import { childPids, cpuSeconds } from './lib/processes';
 import { readFileSync } from 'node:fs';
 import { externalWorkerProcesses, type WorkerProcessesReport } from './lib/worker-processes';
@@ -836,15 +836,3 @@ main().then(
     process.exit(1);
   },
 );
-
-/** A TCP port free on this machine now (for the dev server's metrics endpoint). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -5,24 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer, devServerArgs } from '../../src/temporal/dev-server';
 import { readTemporalTools } from '../../src/devtools/tools';
+import { freePort } from '../../src/devtools/ports';
 import { workflowBundle, eventually, maybeRecordHistory } from '../support/temporal';
 import { intakeStateQuery, intakeWorkflow, stopIntakeSignal } from '../../workflows/intake';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
 
 test('dev server arguments: SQLite in WAL mode, the Web UI, and every search attribute', () => {
   const args = devServerArgs({ cliPath: 'temporal', dbFilename: '/tmp/x.db', port: 7233 });
