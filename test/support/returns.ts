@@ -183,14 +183,29 @@ export async function waitForReturn(
   what: string,
   timeoutMs = 60_000,
 ): Promise<ReturnWorkflowState> {
-  return eventually(
-    async () => {
-      const s = await env.client.workflow.getHandle(workflowId).query(returnStateQuery);
-      return until(s) ? s : undefined;
-    },
-    timeoutMs,
-    what,
-  );
+  // On a timeout, say what was last seen: the return's status and timeline, or that it was never found, and
+  // the open order's own timeline when the return never started (a failure here must explain itself).
+  let seen: ReturnWorkflowState | undefined;
+  try {
+    return await eventually(
+      async () => {
+        const s = await env.client.workflow.getHandle(workflowId).query(returnStateQuery);
+        seen = s;
+        return until(s) ? s : undefined;
+      },
+      timeoutMs,
+      what,
+    );
+  } catch (err) {
+    const last = seen as ReturnWorkflowState | undefined;
+    const detail = last
+      ? `last seen ${last.status}; timeline: ${last.timeline
+          .slice(-8)
+          .map((t) => JSON.stringify(t))
+          .join(' | ')}`
+      : `${workflowId} never answered a query`;
+    throw new Error(`${(err as Error).message} (${detail})`);
+  }
 }
 
 export async function miraklReturn(stack: Stack, channel: string, id: string) {

@@ -137,6 +137,8 @@ export async function eventually<T>(
     try {
       const v = await fn();
       if (v !== undefined && v !== false) return v as T;
+      // An error reported on a timeout is the latest attempt's, never one that a later answer superseded.
+      last = undefined;
     } catch (err) {
       last = err;
     }
