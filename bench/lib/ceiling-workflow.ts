@@ -1,5 +1,6 @@
 // Bench only: a workflow with the shape of orderWorkflow (workflows/order/) whose activities do nothing.
-// Same activity calls on the same task queues (orders → inventory's stock check → acknowledge → orders → the
+// Same activity calls on the same task queues (settings and item codes as local activities, as the order's since
+// order-v6 → inventory's stock check → acknowledge → item codes and validation, local → the
 // request to the warehouse gateway → per confirmation an acknowledge-queue write), the same start
 // (signal-with-start carrying the order) and the same wake-ups by signal (the intake's update once the
 // marketplace lets the order ship, the gateway's answer, one despatch notice per parcel, whose items the
@@ -10,6 +11,7 @@ import {
   condition,
   defineSignal,
   proxyActivities,
+  proxyLocalActivities,
   proxySinks,
   setHandler,
   upsertSearchAttributes,
@@ -91,6 +93,8 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
     notices += 1;
   });
   const general = proxyActivities<CeilingActivities>({ startToCloseTimeout: '30s', retry });
+  // As the order since 'order-v6': settings, item codes and validation are local activities.
+  const local = proxyLocalActivities<CeilingActivities>({ startToCloseTimeout: '30s', retry });
   const ack = proxyActivities<CeilingActivities>({
     taskQueue: input.taskQueues.acknowledge,
     startToCloseTimeout: '30s',
@@ -110,10 +114,10 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
       { key: SA.Owner, value: null },
     ] as never);
 
-  await general.orderSettings(input.channel);
+  await local.orderSettings(input.channel);
   publish('RECEIVED');
   publish('AWAITING_ACCEPTANCE');
-  await general.resolveItemCodes(input);
+  await local.resolveItemCodes(input);
   await stock.checkOrderStock(input);
   await ack.acknowledgeOrder(input);
   publish('ACCEPTED');
@@ -122,9 +126,9 @@ export async function ceilingOrderWorkflow(input: CeilingInput): Promise<{ statu
   };
   waiting('may-ship');
   await condition(() => state === 'SHIPPING');
-  await general.resolveItemCodes(input);
-  await general.validateOrder(input);
-  await general.resolveItemCodes(input);
+  await local.resolveItemCodes(input);
+  await local.validateOrder(input);
+  await local.resolveItemCodes(input);
   publish('VALIDATED');
   // The gateway's queue takes the request; its answer comes by signal (the ceiling's starter sends it).
   await general.requestWarehouseOrder(input);

@@ -138,13 +138,24 @@ describe('ASOS and Joules (Mirakl) → Peoplevox, end to end', () => {
     assert.equal(result.status, 'CLOSED');
     // Every change behind a patch is one patch in a new run: one marker, one TemporalChangeVersion upsert.
     const history = await handle.fetchHistory();
-    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
     const versionUpserts = (history.events ?? []).filter(
       (e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
     );
     assert.equal(markers.length, 1, `${markers.length} patch markers`);
     assert.equal(versionUpserts.length, 1, `${versionUpserts.length} TemporalChangeVersion upserts`);
-    await maybeRecordHistory(handle, 'order-v5-e2e-asos-two-parcels');
+    // order-v6: settings, item codes and validation are local activities (markers), never activity tasks.
+    const scheduled = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    for (const local of ['orderSettings', 'resolveItemCodes', 'validateOrder'])
+      assert.ok(!scheduled.includes(local), `${local} scheduled as an activity task`);
+    const localMarkers = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
+    assert.equal(localMarkers.length, 5, 'settings, item codes (three reads) and validation, each a local activity');
+    await maybeRecordHistory(handle, 'order-v6-e2e-asos-two-parcels');
   });
 
   test('a Joules order (no multi-shipment) ships with OR23 + OR24 once every line is despatched', async () => {

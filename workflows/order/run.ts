@@ -14,6 +14,8 @@ import { anyShipped } from '../../src/domain/despatch';
 import { searchAttributeUpdates } from '../../src/temporal/search-attributes';
 import { exceptionMailbox, type ExceptionMailbox, type OperatorAction } from '../exception-mailbox';
 import {
+  localLookupActs,
+  localSettingsActs,
   lookupActs,
   marketplaceActs,
   settingsActs,
@@ -59,6 +61,11 @@ export class OrderRun {
    * patches, each still asked where it always was (`has`).
    */
   readonly current: boolean;
+  /**
+   * 'order-v6' (new runs): settings, item codes and validation as local activities (activities.ts). Asked before
+   * 'order-v5', which a v6 run then never asks: still one marker a run. Runs from before replay without it.
+   */
+  readonly v6: boolean;
   /** 'deadline-timers-chained' (workflows/order/deadlines.ts): asked at the first deadline armed, then kept. */
   chainedDeadlineTimers: boolean | undefined;
   settings!: OrderSettings;
@@ -80,7 +87,8 @@ export class OrderRun {
   cancelling = false;
 
   constructor(readonly input: OrderWorkflowInput) {
-    this.current = patched('order-v5');
+    this.v6 = patched('order-v6');
+    this.current = this.v6 || patched('order-v5');
     this.resumed = input.resume !== undefined;
     this.order = input.order;
     this.state = input.resume ?? {
@@ -113,13 +121,14 @@ export class OrderRun {
 
   /** Reads the channel's settings (parking while they cannot be read) and binds the activities to its queues. */
   async loadSettings(): Promise<void> {
-    const settings = await this.step('read channel settings', () => settingsActs.orderSettings(this.state.channel), {
+    const read = this.v6 ? localSettingsActs : settingsActs;
+    const settings = await this.step('read channel settings', () => read.orderSettings(this.state.channel), {
       resolvable: false,
     });
     this.settings = settings as OrderSettings; // (never 'resolved': the step is not resolvable)
     const retry = this.settings.transportRetry;
     this.marketplace = marketplaceActs(this.settings.taskQueues.acknowledge, retry);
-    this.lookups = lookupActs(retry);
+    this.lookups = this.v6 ? localLookupActs(retry) : lookupActs(retry);
     const q = this.settings.taskQueues;
     this.warehouse = warehouseActs(q.fulfilment ?? q.peoplevox, retry);
     this.warehouseReads = warehouseActs(q.fulfilmentReads ?? q.fulfilment ?? q.peoplevox, retry);
