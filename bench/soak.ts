@@ -27,7 +27,7 @@ import { TEST_SECURITY_YAML, startLocalTemporal } from '../test/support/temporal
 import { runCli } from '../test/support/cli';
 import { orderWorkflow } from '../workflows/order';
 import { routedControl } from './lib/control';
-import { ProcessFleet } from './lib/processes';
+import { ProcessFleet, buildCompiled } from './lib/processes';
 import { SERVER_LIMITS, samplePayloads, snapshotByType, type TypeSnapshot } from './lib/histories';
 import {
   DEFAULT_FAULTS,
@@ -61,6 +61,8 @@ const { values: args } = parseArgs({
     'orders-node-options': { type: 'string' },
     /** MALLOC_ARENA_MAX for every worker process (glibc's malloc arenas; unset: glibc's default, 8 per core). */
     'malloc-arena-max': { type: 'string' },
+    /** Run the workers and the HTTP server from source through tsx (default: compiled, as the image runs them). */
+    source: { type: 'boolean', default: false },
     /** Histories read per workflow type for the payload maxima (the largest by size). */
     'history-sample': { type: 'string', default: '3' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results', 'soak.json') },
@@ -256,6 +258,10 @@ async function main(): Promise<number> {
   };
   delete procEnv.LOOPLINE_TEST_TEMPORAL_ADDRESS;
   const config = parseConfig(yaml, configFile, procEnv);
+  if (!args.source) {
+    say('compiling the workers into dist/ (npm run build), as the image runs them');
+    buildCompiled();
+  }
   const fleet = new ProcessFleet({
     configFile,
     env: procEnv,
@@ -275,6 +281,7 @@ async function main(): Promise<number> {
       ]),
     ),
     readyTimeoutMs: 600_000,
+    compiled: !args.source,
   });
   const stopAll = async () => {
     await fleet.stop().catch(() => undefined);
@@ -458,6 +465,7 @@ async function main(): Promise<number> {
       time_scale: timeScale,
       max_cached_workflows: maxCached ?? null,
       orders_worker_node_options: args['orders-node-options'] ?? null,
+      workers_run: args.source ? 'from source (tsx)' : 'compiled (dist/, as the image runs them)',
       worker_malloc_arena_max: args['malloc-arena-max'] !== undefined ? Number(args['malloc-arena-max']) : null,
       open_rate_per_sec: openRate > 0 ? openRate : 'all at once',
       trickle_orders: trickled?.orders ?? 0,

@@ -7,8 +7,8 @@
 //     kill -9 a replica and start it again as a supervisor would; resident memory of every process sampled
 //     from /proc/<pid>/status (VmRSS); and which of its processes holds a given TCP connection (to kill the
 //     process that is waiting on a response the simulator is holding: an activity in flight).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, cpSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/devtools/tools';
 
@@ -32,9 +32,25 @@ export const READY_LINES = {
   simulators: /"msg":"simulators running"/,
 } as const;
 
+/**
+ * Compiles the workers into dist/ as the image's build stage does (`npm run build`), with the files the compiled
+ * code reads beside itself (the dashboard's assets, the default config): for fleets with `compiled`.
+ */
+export function buildCompiled(): void {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+  });
+  for (const f of ['src/http/dashboard', 'src/config/loopline.yaml'])
+    cpSync(join(PROJECT_ROOT, f), join(PROJECT_ROOT, 'dist', f), { recursive: true });
+}
+
 export function startProcess(opts: {
   name: string;
-  /** Script and arguments, run with `node --import tsx` from the project root (as `npm run …` does). */
+  /**
+   * Script and arguments, run with `node --import tsx` from the project root (as `npm run …` does); a script
+   * under dist/ (compiled JavaScript, as the image runs it) with plain `node`.
+   */
   args: string[];
   env: NodeJS.ProcessEnv;
   logDir: string;
@@ -44,7 +60,8 @@ export function startProcess(opts: {
 }): LooplineProcess {
   const logFile = join(opts.logDir, `${opts.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', ...opts.args], {
+  const loader = opts.args[0]?.startsWith('dist/') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...loader, ...opts.args], {
     cwd: PROJECT_ROOT,
     env: opts.env,
     stdio: ['ignore', fd, fd],
@@ -238,6 +255,11 @@ export interface FleetOptions {
   workers?: Record<string, number>;
   /** Environment added for the workers of a role (e.g. { orders: { NODE_OPTIONS: '--max-old-space-size=400' } }). */
   roleEnv?: Record<string, NodeJS.ProcessEnv>;
+  /**
+   * Workers and HTTP servers run compiled (dist/workers/main.js, built by buildCompiled()) as the image runs them,
+   * without the TypeScript loader a source run keeps in every process. Simulators always run from source.
+   */
+  compiled?: boolean;
   readyTimeoutMs?: number;
   /**
    * Restart a process that exits by itself (a crash), after this long, as a supervisor (compose's `restart:`,
@@ -338,10 +360,7 @@ export class ProcessFleet {
     const rest: FleetMember[] = [];
     for (let i = 1; i <= (this.opts.http ?? 0); i++) {
       rest.push(
-        this.launch(
-          { name: `http-${i}`, kind: 'http', role: 'http', replica: i, args: ['workers/main.ts', 'http'] },
-          1,
-        ),
+        this.launch({ name: `http-${i}`, kind: 'http', role: 'http', replica: i, args: [this.main(), 'http'] }, 1),
       );
     }
     for (const [role, n] of Object.entries(this.opts.workers ?? {})) {
@@ -353,7 +372,7 @@ export class ProcessFleet {
               kind: 'worker',
               role,
               replica: i,
-              args: ['workers/main.ts', 'worker', role],
+              args: [this.main(), 'worker', role],
             },
             1,
           ),
@@ -361,6 +380,11 @@ export class ProcessFleet {
       }
     }
     await this.ready(rest);
+  }
+
+  /** The workers' entry point: compiled or source. */
+  private main(): string {
+    return this.opts.compiled ? 'dist/workers/main.js' : 'workers/main.ts';
   }
 
   private async ready(members: FleetMember[]): Promise<void> {
