@@ -204,7 +204,7 @@ export async function waitForReturn(
           .map((t) => JSON.stringify(t))
           .join(' | ')}`
       : `${workflowId} never answered a query`;
-    throw new Error(`${(err as Error).message} (${detail})`);
+    throw new Error(`${(err as Error).message} (${detail})`, { cause: err });
   }
 }
 
