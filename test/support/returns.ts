@@ -7,6 +7,9 @@ import { startStack, type Stack, type StackOptions } from './stack';
 import { returnWorkflowId } from '../../src/domain/keys';
 import { returnKeyOf } from '../../src/domain/returns';
 import { returnStateQuery, type ReturnWorkflowState } from '../../workflows/returns/messages';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { ensureInventoryWorkflows } from '../../src/inventory/intake';
+import { healthQuery } from '../../workflows/inventory';
 
 export const REASONS_YAML = `
 returns:
@@ -20,7 +23,7 @@ returns:
 
 /** ASOS → Reveni, Joules → warehouse receipts; both keep orders open for returns (a scaled day at 60×: 24 min). */
 export async function startReturnsStack(env: TestWorkflowEnvironment, opts: StackOptions = {}): Promise<Stack> {
-  return startStack(env, {
+  const stack = await startStack(env, {
     reveni: true,
     stockEvents: true,
     multiShipment: { asos: true, joules: false },
@@ -32,6 +35,26 @@ export async function startReturnsStack(env: TestWorkflowEnvironment, opts: Stac
       joules: { returns: 'warehouse', returnWindowDays: 30, ...opts.channelExtra?.joules },
     },
   });
+  // Each channel's stock ledger started and primed by its first full read before any order, as a deployment's is
+  // (its workflows start with the workers). Started lazily by the first order's reservation instead, a ledger whose
+  // first figure of an item already has that order's allocation in it keeps the reservation until it expires, and
+  // the tests' stock figures depended on whether the first read came before or after the allocation.
+  const channels = stack.config.channels.filter((c) => c.fulfilment === 'peoplevox' && c.inventory.enabled);
+  await ensureInventoryWorkflows(env.client, stack.config);
+  await eventually(
+    async () => {
+      for (const ch of channels) {
+        const h = await env.client.workflow
+          .getHandle(inventoryWorkflowId(ch.code, stack.config.temporal.idScope))
+          .query(healthQuery);
+        if (h.fullReads < 1) return undefined;
+      }
+      return true;
+    },
+    60_000,
+    "every channel's first full stock read",
+  );
+  return stack;
 }
 
 export interface ShippedOrder {
