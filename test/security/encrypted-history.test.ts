@@ -65,9 +65,35 @@ function payloadsIn(json: unknown, out: WirePayload[] = []): WirePayload[] {
     // patched() markers are written by the SDK core itself (the patch id, in json/plain), never through the
     // data converter; they carry no data of ours. The raw-text search above still covers them.
     if (o.markerName === 'core_patch') return out;
+    // A local activity's marker (order-v6): its result goes through the data converter (encrypted, checked
+    // here); its `data` detail is the core's own record of the call (sequence, activity id and type, attempt,
+    // times), json/plain, never through the converter. coreLocalActivityData() checks it holds nothing else.
+    if (o.markerName === 'core_local_activity') {
+      const details = (o.details ?? {}) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(details)) if (k !== 'data') payloadsIn(v, out);
+      return out;
+    }
     const meta = o.metadata as Record<string, unknown> | undefined;
     if (meta && typeof meta.encoding === 'string') out.push(o as WirePayload);
     else for (const [k, v] of Object.entries(o)) if (k !== 'searchAttributes') payloadsIn(v, out);
+  }
+  return out;
+}
+/** The `data` payloads of local-activity markers, decoded: the core's own fields only. */
+function coreLocalActivityData(
+  json: unknown,
+  out: Array<Record<string, unknown>> = [],
+): Array<Record<string, unknown>> {
+  if (Array.isArray(json)) json.forEach((v) => coreLocalActivityData(v, out));
+  else if (json && typeof json === 'object') {
+    const o = json as Record<string, unknown>;
+    if (o.markerName === 'core_local_activity') {
+      const data = (o.details as { data?: { payloads?: WirePayload[] } } | undefined)?.data?.payloads ?? [];
+      for (const p of data)
+        out.push(JSON.parse(Buffer.from(p.data ?? '', 'base64').toString()) as Record<string, unknown>);
+      return out;
+    }
+    for (const v of Object.values(o)) coreLocalActivityData(v, out);
   }
   return out;
 }
@@ -133,6 +159,28 @@ describe('encrypted workflow history', () => {
       [],
       'every payload in the history is encrypted (search attributes are not payloads of ours)',
     );
+    // The local activities' own records carry the call's bookkeeping and nothing of the order.
+    const records = coreLocalActivityData(histories);
+    assert.ok(records.length >= 2, `${records.length} local-activity records found`);
+    const bookkeeping = new Set([
+      'seq',
+      'attempt',
+      'activity_id',
+      'activity_type',
+      'activityId',
+      'activityType',
+      'complete_time',
+      'completeTime',
+      'backoff',
+      'original_schedule_time',
+      'originalScheduleTime',
+    ]);
+    for (const r of records)
+      assert.deepEqual(
+        Object.keys(r).filter((k) => !bookkeeping.has(k)),
+        [],
+        `a local-activity record holds more than bookkeeping: ${JSON.stringify(Object.keys(r))}`,
+      );
 
     // The codec endpoint turns them back into JSON for the decryptor (the Web UI's request format).
     const token = process.env[stack.config.http.decryptorTokenEnv];
