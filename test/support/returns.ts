@@ -7,9 +7,6 @@ import { startStack, type Stack, type StackOptions } from './stack';
 import { returnWorkflowId } from '../../src/domain/keys';
 import { returnKeyOf } from '../../src/domain/returns';
 import { returnStateQuery, type ReturnWorkflowState } from '../../workflows/returns/messages';
-import { inventoryWorkflowId } from '../../src/inventory/keys';
-import { ensureInventoryWorkflows } from '../../src/inventory/intake';
-import { healthQuery } from '../../workflows/inventory';
 
 export const REASONS_YAML = `
 returns:
@@ -35,25 +32,6 @@ export async function startReturnsStack(env: TestWorkflowEnvironment, opts: Stac
       joules: { returns: 'warehouse', returnWindowDays: 30, ...opts.channelExtra?.joules },
     },
   });
-  // Each channel's stock ledger started and primed by its first full read before any order, as a deployment's is
-  // (its workflows start with the workers). Started lazily by the first order's reservation instead, a ledger whose
-  // first figure of an item already has that order's allocation in it keeps the reservation until it expires, and
-  // the tests' stock figures depended on whether the first read came before or after the allocation.
-  const channels = stack.config.channels.filter((c) => c.fulfilment === 'peoplevox' && c.inventory.enabled);
-  await ensureInventoryWorkflows(env.client, stack.config);
-  await eventually(
-    async () => {
-      for (const ch of channels) {
-        const h = await env.client.workflow
-          .getHandle(inventoryWorkflowId(ch.code, stack.config.temporal.idScope))
-          .query(healthQuery);
-        if (h.fullReads < 1) return undefined;
-      }
-      return true;
-    },
-    60_000,
-    "every channel's first full stock read",
-  );
   return stack;
 }
 

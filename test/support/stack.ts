@@ -25,10 +25,11 @@ import { createHttpServers, type HttpServers } from '../../src/http/server';
 import { subscribeWarehouseEvents } from '../../workers/subscriptions';
 import { subscribeShopifyWebhooks } from '../../src/http/shopify-webhooks';
 import { subscribeReturnEvents } from '../../src/returns/subscriptions';
-import { subscribeStockEvents } from '../../src/inventory/intake';
+import { ensureInventoryWorkflows, subscribeStockEvents } from '../../src/inventory/intake';
+import { healthQuery } from '../../workflows/inventory';
 import { ensureRecurringWork, type RecurringWork } from '../../workers/recurring';
 import { subscribeSandboxMarketplacerWebhooks } from '../../src/sandbox/marketplacer/setup';
-import { TEST_SECURITY_YAML, workflowBundle } from './temporal';
+import { eventually, TEST_SECURITY_YAML, workflowBundle } from './temporal';
 import { scanLog, scanLogPosition } from './scan-log';
 import {
   assertClean,
@@ -81,7 +82,11 @@ export interface StackOptions {
   shopify?: boolean;
   /** The Reveni simulator as systems.reveni, with a store for ASOS (docs/sandbox/reveni.md). */
   reveni?: boolean;
-  /** Subscribe the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived) as a deployment does. */
+  /**
+   * Stock sync as a deployment runs it: the Peoplevox stock callbacks (AvailabilityChanges, GoodsReceived)
+   * subscribed, and each stock channel's inventory workflow started and primed by its first full read before any
+   * order (workers/main.ts starts them with the inventory worker).
+   */
   stockEvents?: boolean;
   /** Skip the leak scan when stopping (a test that plants leaks on purpose). */
   noScan?: boolean;
@@ -185,6 +190,30 @@ ${/^security:/m.test(extra) ? '' : TEST_SECURITY_YAML}
 ${extra}`;
 }
 
+/**
+ * Each stock channel's ledger started and primed by its first full read, as a deployment's is. Started lazily by
+ * the first order's reservation instead, a ledger whose first figure of an item already has that order's
+ * allocation in it keeps the reservation until it expires, and a test's stock figures would depend on whether
+ * the first read came before or after the allocation.
+ */
+async function primeStockLedgers(env: TestWorkflowEnvironment, config: Config): Promise<void> {
+  const channels = config.channels.filter((c) => c.fulfilment === 'peoplevox' && c.inventory.enabled);
+  await ensureInventoryWorkflows(env.client, config);
+  await eventually(
+    async () => {
+      for (const ch of channels) {
+        const h = await env.client.workflow
+          .getHandle(inventoryWorkflowId(ch.code, config.temporal.idScope))
+          .query(healthQuery);
+        if (h.fullReads < 1) return undefined;
+      }
+      return true;
+    },
+    60_000,
+    "every channel's first full stock read",
+  );
+}
+
 export async function startStack(env: TestWorkflowEnvironment, opts: StackOptions = {}): Promise<Stack> {
   const timeScale = opts.timeScale ?? 60;
   const suffix = randomUUID().slice(0, 8);
@@ -225,7 +254,10 @@ export async function startStack(env: TestWorkflowEnvironment, opts: StackOption
   if (opts.marketplacer)
     await subscribeSandboxMarketplacerWebhooks({ sandboxUrl: sandbox.url, config, publicUrl: httpUrl });
   await subscribeReturnEvents(runtime, httpUrl);
-  if (opts.stockEvents) await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
+  if (opts.stockEvents) {
+    await subscribeStockEvents(runtime.peoplevox, httpUrl, log, config);
+    await primeStockLedgers(env, config);
+  }
 
   // Worker processes start the intake workflows, the gateway and the Schedules under their own ids (no suffix):
   // ensured here under the same ids, so stop() ends them; Schedules not asked for are deleted at once.
