@@ -57,8 +57,15 @@ function haystack(json: unknown): string {
   return parts.join('\n').toLowerCase();
 }
 
-/** Every payload object (has metadata.encoding) in a history, outside search attributes. */
-function payloadsIn(json: unknown, out: WirePayload[] = []): WirePayload[] {
+interface HistoryPayloads {
+  /** Every payload object (has metadata.encoding) outside search attributes and the core's own marker records. */
+  payloads: WirePayload[];
+  /** The `data` records of local-activity markers, decoded (checked to hold the core's own fields only). */
+  localActivityRecords: Array<Record<string, unknown>>;
+}
+
+/** One walk of a history's JSON tree: its payloads, and the local-activity markers' records set aside. */
+function payloadsIn(json: unknown, out: HistoryPayloads = { payloads: [], localActivityRecords: [] }): HistoryPayloads {
   if (Array.isArray(json)) json.forEach((v) => payloadsIn(v, out));
   else if (json && typeof json === 'object') {
     const o = json as Record<string, unknown>;
@@ -67,33 +74,22 @@ function payloadsIn(json: unknown, out: WirePayload[] = []): WirePayload[] {
     if (o.markerName === 'core_patch') return out;
     // A local activity's marker (order-v6): its result goes through the data converter (encrypted, checked
     // here); its `data` detail is the core's own record of the call (sequence, activity id and type, attempt,
-    // times), json/plain, never through the converter. coreLocalActivityData() checks it holds nothing else.
+    // times), json/plain, never through the converter: set aside, and the test checks it holds nothing else.
     if (o.markerName === 'core_local_activity') {
       const details = (o.details ?? {}) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(details)) if (k !== 'data') payloadsIn(v, out);
+      for (const [k, v] of Object.entries(details)) {
+        if (k !== 'data') payloadsIn(v, out);
+        else
+          for (const p of (v as { payloads?: WirePayload[] } | undefined)?.payloads ?? [])
+            out.localActivityRecords.push(
+              JSON.parse(Buffer.from(p.data ?? '', 'base64').toString()) as Record<string, unknown>,
+            );
+      }
       return out;
     }
     const meta = o.metadata as Record<string, unknown> | undefined;
-    if (meta && typeof meta.encoding === 'string') out.push(o as WirePayload);
+    if (meta && typeof meta.encoding === 'string') out.payloads.push(o as WirePayload);
     else for (const [k, v] of Object.entries(o)) if (k !== 'searchAttributes') payloadsIn(v, out);
-  }
-  return out;
-}
-/** The `data` payloads of local-activity markers, decoded: the core's own fields only. */
-function coreLocalActivityData(
-  json: unknown,
-  out: Array<Record<string, unknown>> = [],
-): Array<Record<string, unknown>> {
-  if (Array.isArray(json)) json.forEach((v) => coreLocalActivityData(v, out));
-  else if (json && typeof json === 'object') {
-    const o = json as Record<string, unknown>;
-    if (o.markerName === 'core_local_activity') {
-      const data = (o.details as { data?: { payloads?: WirePayload[] } } | undefined)?.data?.payloads ?? [];
-      for (const p of data)
-        out.push(JSON.parse(Buffer.from(p.data ?? '', 'base64').toString()) as Record<string, unknown>);
-      return out;
-    }
-    for (const v of Object.values(o)) coreLocalActivityData(v, out);
   }
   return out;
 }
@@ -151,7 +147,7 @@ describe('encrypted workflow history', () => {
     const raw = haystack(histories);
     for (const s of secrets) assert.ok(!raw.includes(s.toLowerCase()), `"${s}" is readable in the raw history`);
 
-    const payloads = payloadsIn(histories);
+    const { payloads, localActivityRecords: records } = payloadsIn(histories);
     assert.ok(payloads.length > 10, `only ${payloads.length} payloads found in the histories`);
     const notEncrypted = payloads.filter((p) => encodingOf(p) !== 'binary/encrypted');
     assert.deepEqual(
@@ -160,7 +156,6 @@ describe('encrypted workflow history', () => {
       'every payload in the history is encrypted (search attributes are not payloads of ours)',
     );
     // The local activities' own records carry the call's bookkeeping and nothing of the order.
-    const records = coreLocalActivityData(histories);
     assert.ok(records.length >= 2, `${records.length} local-activity records found`);
     const bookkeeping = new Set([
       'seq',
