@@ -23,6 +23,7 @@ import type { ItemCodeDirectory } from './item-codes';
 import type { AlertSink } from '../src/alerts/alerts';
 import type { ShopifyActivities } from './shopify';
 import type { MarketplacerPort } from './marketplacer';
+import { allocationChangesFor, signalReservations } from '../src/inventory/reservations';
 
 export interface OrderSettings {
   /** inventory: where checkOrderStock runs (absent in histories recorded before the stock check). */
@@ -115,6 +116,12 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   function itemCodeOf(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
     const directory = ch.fulfilment === 'shopify' && deps.shopify ? deps.shopify.itemCodes : deps.itemCodes;
     return directory.resolve(ch.skuMap[offerSku] ?? offerSku);
+  }
+
+  /** The order is in the warehouse (allocated there): its stock reservations go with the item's next figure. */
+  async function allocated(order: MarketplaceOrder): Promise<void> {
+    if (deps.client)
+      await signalReservations(deps.client, config, allocationChangesFor(config, [order], Date.now()), log);
   }
 
   /** itemCodeOf, with a failure to read the catalogue classified like any call to the fulfilment system. */
@@ -301,7 +308,10 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           }
           log.info({ key, salesOrderNumber }, 'warehouse order already exists; not creating again');
           // Items are saved by a second call: make sure they landed too (SaveData upserts by line).
-          if (existing.itemCount >= input.order.lines.length) return { salesOrderNumber, created: false };
+          if (existing.itemCount >= input.order.lines.length) {
+            await allocated(input.order);
+            return { salesOrderNumber, created: false };
+          }
         }
         const orderRow = toSalesOrderRow(input.order, { salesOrderNumber, ...salesOrderRowOptions(config, ch) });
         // The warehouse's spelling of each code (validation has made sure every line has one).
@@ -315,6 +325,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         });
         await deps.peoplevox.createSalesOrder(orderRow, itemRows);
         log.info({ key, salesOrderNumber }, 'warehouse order created');
+        await allocated(input.order);
         return { salesOrderNumber, created: true };
       } catch (err) {
         throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED', { orderId: input.order.orderId });

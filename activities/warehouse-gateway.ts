@@ -38,6 +38,8 @@ import {
 } from '../workflows/warehouse-gateway';
 import { toActivityFailure } from './errors';
 import { inParallel } from '../src/util/in-parallel';
+import type { MarketplaceOrder } from '../src/domain/order';
+import { allocationChangesFor, signalReservations } from '../src/inventory/reservations';
 
 /** Orders of a batch read at once (queries to their workflows). */
 const READ_WIDTH = 25;
@@ -58,6 +60,8 @@ export interface WarehouseGatewayDeps {
 
 interface Prepared {
   ref: WarehouseRef;
+  /** The order's ids and lines (its stock reservations' keys). */
+  order: Pick<MarketplaceOrder, 'channel' | 'orderId' | 'lines'>;
   reference: string;
   orderRow: PvxRow;
   itemRows: PvxRow[];
@@ -104,8 +108,10 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
         (await deps.itemCodes.resolve(ch.skuMap[l.offerSku] ?? l.offerSku)) ?? ch.skuMap[l.offerSku] ?? l.offerSku,
       );
     }
+    const { channel, orderId, lines } = request.order;
     return {
       ref,
+      order: { channel, orderId, lines },
       reference: (request.order.commercialId ?? request.order.orderId).trim(),
       orderRow: toSalesOrderRow(request.order, {
         salesOrderNumber: ref.salesOrderNumber,
@@ -192,6 +198,21 @@ export function createWarehouseGatewayActivities(deps: WarehouseGatewayDeps) {
       } catch (err) {
         throw toActivityFailure(err, 'peoplevox', 'SaveData', 'WMS_REJECTED');
       }
+      // The orders now in the warehouse are allocated there: their stock reservations go with the next figure.
+      const saved = prepared.filter((p) => {
+        const o = results.get(p.ref.salesOrderNumber)?.outcome;
+        return o === 'created' || o === 'exists';
+      });
+      await signalReservations(
+        client,
+        config,
+        allocationChangesFor(
+          config,
+          saved.map((p) => p.order),
+          Date.now(),
+        ),
+        log,
+      );
       // Answers name the request only (never its data: they are signalled to the orders).
       const out = input.refs.map((r) => {
         const res = results.get(r.salesOrderNumber)!;

@@ -64,7 +64,7 @@ export interface ReservationRow {
   units: number;
   /** When the intake saw the order (epoch ms). Its allocation cannot be observed before this. */
   seenAt: number;
-  /** When the warehouse order was sent: any master figure observed at or after it includes the allocation. */
+  /** When the warehouse order was saved: any master figure observed at or after it includes the allocation. */
   allocatedAt?: number;
 }
 
@@ -545,8 +545,8 @@ export function pendingCount(l: Ledger): number {
 //   release   — allocation: a decrease of the master's available for the item, observed at or after the
 //               reservation was seen, consumes outstanding units of that item's reservations, oldest first
 //               (Peoplevox allocates at SaveData, and that is the decrease; the units are not counted twice);
-//             — allocated-figure: once the warehouse order was sent (op 'allocated', at = when SaveData was
-//               sent), the first master figure for the item observed at or after that time includes the
+//             — allocated-figure: once the warehouse order was saved (op 'allocated', at = when SaveData
+//               answered; sent by the warehouse gateway or createWarehouseOrder), the first master figure for the item observed at or after that time includes the
 //               allocation whatever it was (also a short allocation of a backorder): what is still
 //               outstanding is released;
 //             — cancelled / refused: the order or the line was cancelled or refused before allocation;

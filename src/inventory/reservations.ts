@@ -70,6 +70,28 @@ export function reservationChangesFor(
 }
 
 /**
+ * The warehouse order of these orders is saved (at `at`, when SaveData answered): every master figure of their
+ * items observed from then on includes the allocation, so each line's reservation, if a channel still holds
+ * one, is released by the first such figure (the ledger's `allocated` op). Without it a reservation is
+ * released only by a decrease observed after it, and one whose allocation was already in the item's figure
+ * (the first full read of a fresh deployment, or a backorder that took nothing) held its units until the TTL.
+ */
+export function allocationChangesFor(
+  config: Config,
+  orders: ReadonlyArray<Pick<MarketplaceOrder, 'channel' | 'orderId' | 'lines'>>,
+  at: number,
+): ReservationChange[] {
+  const out: ReservationChange[] = [];
+  for (const order of orders) {
+    const ch = config.channels.find((c) => c.code === order.channel);
+    if (!ch || ch.fulfilment !== 'peoplevox') continue;
+    for (const line of order.lines)
+      out.push({ op: 'allocated', key: reservationKey(order.channel, order.orderId, line.lineId), at });
+  }
+  return out;
+}
+
+/**
  * reservationChangesFor with item codes resolved the way the order path resolves them: the channel's
  * skuMap (keyed by the offer SKU as sent, then trimmed), then the warehouse's own spelling.
  */
