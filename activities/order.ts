@@ -1,5 +1,6 @@
 // Order activities: thin. Each maps domain → connector call → domain and classifies the failure.
 // Built by a factory that receives connectors, so tests hand in connectors pointed at the sandbox.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config, ChannelConfig } from '../src/config/schema';
@@ -116,6 +117,15 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   function itemCodeOf(ch: ChannelConfig, offerSku: string): Promise<string | undefined> {
     const directory = ch.fulfilment === 'shopify' && deps.shopify ? deps.shopify.itemCodes : deps.itemCodes;
     return directory.resolve(ch.skuMap[offerSku] ?? offerSku);
+  }
+
+  /** This activity's attempt (1 outside an activity: unit tests call these functions directly). */
+  function activityAttempt(): number {
+    try {
+      return Context.current().info.attempt;
+    } catch {
+      return 1;
+    }
   }
 
   /** The order is in the warehouse (allocated there): its stock reservations go with the item's next figure. */
@@ -309,7 +319,9 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           log.info({ key, salesOrderNumber }, 'warehouse order already exists; not creating again');
           // Items are saved by a second call: make sure they landed too (SaveData upserts by line).
           if (existing.itemCount >= input.order.lines.length) {
-            await allocated(input.order);
+            // Saved by an earlier attempt whose answer was lost: this attempt tells the stock channels. Found on a
+            // first attempt, it was saved by an earlier run of the order (restarted), which told them then.
+            if (activityAttempt() > 1) await allocated(input.order);
             return { salesOrderNumber, created: false };
           }
         }
