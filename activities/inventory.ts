@@ -308,6 +308,13 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         ? marketplacerStockLimit(mp.requestsPer10Seconds, mp.stockShare)
         : STOCK_PUSH_LIMITS[ch.platform];
       const pushIntervalMs = (inv.pushIntervalSeconds * 1000) / timeScale;
+      // Sales a channel cannot reflect yet: those before its next push lands (one push interval) and those made
+      // but not yet in the warehouse (one intake poll: Mirakl OR11 once a minute; Marketplacer's orders come by
+      // webhook within seconds).
+      const horizonOf = (c: ChannelConfig) =>
+        ((c.inventory.pushIntervalSeconds + (c.platform === 'marketplacer' ? 5 : c.intake.pollIntervalSeconds)) *
+          1000) /
+        timeScale;
       const offerSkusByItem: Record<string, string[]> = {};
       if (opts.skuMap !== false) {
         for (const [offerSku, itemCode] of Object.entries(ch.skuMap)) {
@@ -315,12 +322,24 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           (offerSkusByItem[itemCode] ??= []).push(offerSku);
         }
       }
+      const sharing = stockChannels(config, ch.fulfilment);
       const lastUnits: LastUnitsRule = {
         below: inv.lastUnits.oneChannelBelow,
         channel,
-        channels: stockChannels(config, ch.fulfilment),
+        channels: sharing,
         // Only when set, so that the resting key of configs without it stays what it was.
         ...(inv.lastUnits.splitBelow > 0 ? { splitBelow: inv.lastUnits.splitBelow } : {}),
+        ...(inv.lastUnits.afterBuffers
+          ? {
+              afterBuffers: true,
+              // The slowest sharing channel's horizon: every channel judges "last units" alike.
+              horizonMs: Math.max(
+                ...config.channels.filter((c) => sharing.includes(c.code)).map(horizonOf),
+                horizonOf(ch),
+              ),
+              confidence: inv.lastUnits.confidence,
+            }
+          : {}),
       };
       // Everything a SKU's resting figure depends on: the same for every shard of the channel.
       const restKey = createHash('sha256')
@@ -347,10 +366,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           halfLifeMs: (inv.velocityBuffer.halfLifeSeconds * 1000) / timeScale,
           maxUnits: inv.velocityBuffer.maxUnits,
           confidence: inv.velocityBuffer.confidence,
-          // Sales the channel cannot reflect yet: those before the next push lands (one push interval) and
-          // those made but not yet in the warehouse (one intake poll: Mirakl OR11 once a minute; Marketplacer's
-          // orders come by webhook within seconds).
-          horizonMs: pushIntervalMs + ((mp ? 5 : ch.intake.pollIntervalSeconds) * 1000) / timeScale,
+          horizonMs: horizonOf(ch),
         },
         offerSkusByItem,
         lastUnits,

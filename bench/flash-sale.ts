@@ -34,7 +34,7 @@ import { healthQuery } from '../workflows/inventory';
 const SKUS = Number(process.env.FLASH_SALE_SKUS ?? 50_000);
 const HOT_SKUS = Number(process.env.FLASH_SALE_HOT_SKUS ?? 300);
 const params: SaleParams = {
-  timeScale: Number(process.env.FLASH_SALE_TIME_SCALE ?? 30),
+  timeScale: Number(process.env.FLASH_SALE_TIME_SCALE ?? 10),
   simulatedMinutes: Number(process.env.FLASH_SALE_MINUTES ?? 30),
   skus: SKUS,
   ...(SKUS > HOT_SKUS ? { hot: { skus: HOT_SKUS, share: 0.9 } } : {}),
@@ -54,8 +54,15 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
  * (inventory.lastUnits.splitBelow, off by default), to measure that rule against the default one.
  */
 const SPLIT_BELOW = Number(process.env.FLASH_SALE_SPLIT_BELOW ?? 0);
-const MAIN_INVENTORY =
-  SPLIT_BELOW > 0
+/** FLASH_SALE_INVENTORY='<YAML flow keys>': merged into every channel's inventory block of the main run (experiments). */
+const EXTRA_INVENTORY = process.env.FLASH_SALE_INVENTORY;
+const MAIN_INVENTORY = EXTRA_INVENTORY
+  ? {
+      asos: `{ ${EXTRA_INVENTORY} }`,
+      joules: `{ ${EXTRA_INVENTORY} }`,
+      mkp: `{ pushIntervalSeconds: 1, ${EXTRA_INVENTORY} }`,
+    }
+  : SPLIT_BELOW > 0
     ? {
         asos: `{ lastUnits: { splitBelow: ${SPLIT_BELOW} } }`,
         joules: `{ lastUnits: { splitBelow: ${SPLIT_BELOW} } }`,
@@ -63,8 +70,11 @@ const MAIN_INVENTORY =
       }
     : undefined;
 
-/** The variant run's stock settings: the last-unit rule (docs/inventory.md) off, everything else default. */
-const LAST_UNITS_OFF = '{ lastUnits: { oneChannelBelow: 0 } }';
+/**
+ * The variant run's stock settings: the last-unit rule as it was before 2026-12-07 (judged on the units there are, the
+ * last unit only: docs/inventory.md), everything else default.
+ */
+const PREVIOUS_RULE = 'lastUnits: { oneChannelBelow: 2, afterBuffers: false }';
 
 /** Units the warehouse had (start + goods-in) that no customer bought by the end of the sale. */
 const unsold = (r: { units_supplied: number; units_ordered: number; oversold_units: number }) =>
@@ -156,25 +166,36 @@ async function main() {
     if (process.env.FLASH_SALE_SMOKE === '1') {
       // A quick check of the Loopline run alone (no baseline, no oracle, no result file).
       const { histories, oversold_units, units_sold, setup_ms, propagation_ms, health } = loopline;
+      const { oversold_by_channel, oversold_by_minute, propagation_by_channel } = loopline;
       log(
         JSON.stringify(
-          { setup_ms, oversold_units, units_sold, p99: propagation_ms.wall.p99, histories, health },
+          {
+            setup_ms,
+            oversold_units,
+            units_sold,
+            p99: propagation_ms.wall.p99,
+            oversold_by_channel,
+            oversold_by_minute,
+            propagation_by_channel,
+            histories,
+            health,
+          },
           null,
           1,
         ),
       );
       return;
     }
-    // A variant with the last-unit rule off on both channels (FLASH_SALE_VARIANT=0 skips it): what the rule
-    // buys, and what it costs (customers turned away, units left unsold at the end of the sale).
+    // A variant with the last-unit rule as it was (FLASH_SALE_VARIANT=0 skips it): what the rule judged after the
+    // buffers buys, in the same run, and what it costs (customers turned away, units left unsold at the end).
     const variant =
       process.env.FLASH_SALE_VARIANT === '0'
         ? undefined
         : await runFlashSale(env, 'loopline', params, log, {
             inventory: {
-              asos: LAST_UNITS_OFF,
-              joules: LAST_UNITS_OFF,
-              mkp: '{ pushIntervalSeconds: 1, lastUnits: { oneChannelBelow: 0 } }',
+              asos: `{ ${PREVIOUS_RULE} }`,
+              joules: `{ ${PREVIOUS_RULE} }`,
+              mkp: `{ pushIntervalSeconds: 1, ${PREVIOUS_RULE} }`,
             },
           });
     const baseline = await runFlashSale(env, 'full-sync-15min', params, log);
@@ -217,8 +238,9 @@ async function main() {
           'warehouse allocations and goods-in, through the Peoplevox simulator (AvailabilityChanges callbacks)',
         baseline: 'every 15 simulated minutes: read Item inventory summary, STO01 every SKU to both channels',
         loopline:
-          'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on, the last unit of a SKU ' +
-          'shown on one channel only' +
+          'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on; a SKU whose units, ' +
+          'less those likely to sell on any channel before the slowest one can reflect a sale (99 %), are fewer than 3 is ' +
+          'shown on one channel only, all of its units' +
           (SPLIT_BELOW > 0
             ? `; below ${SPLIT_BELOW} units a SKU's units split between the channels (lastUnits.splitBelow)`
             : '') +
@@ -229,7 +251,7 @@ async function main() {
       },
       runs: {
         loopline,
-        ...(variant ? { loopline_last_units_rule_off: variant } : {}),
+        ...(variant ? { loopline_previous_last_units_rule: variant } : {}),
         full_sync_15min: baseline,
         oracle,
       },
@@ -301,12 +323,16 @@ async function main() {
           },
         },
       },
-      // Not the targets above (those are Loopline's default config): the same sale with the last-unit rule
-      // off, for the trade-off it shows (oversold against customers_turned_away and units left unsold).
+      // Not the targets above (those are Loopline's default config): the same sale with the last-unit rule as
+      // it was, for the trade-off it shows (oversold against units sold, customers turned away, units left unsold).
       ...(variant
         ? {
-            variant_last_units_rule_off: {
-              config: `both channels inventory: ${LAST_UNITS_OFF}; everything else default`,
+            variant_previous_last_units_rule: {
+              config: `every channel's inventory: { ${PREVIOUS_RULE} }; everything else default`,
+              units_sold: variant.units_sold,
+              oversold_share_of_units_sold: Number(
+                (variant.units_sold === 0 ? 0 : variant.oversold_units / variant.units_sold).toFixed(4),
+              ),
               oversold_units: variant.oversold_units,
               ratio_to_baseline: Number(
                 (baseline.oversold_units === 0 ? 0 : variant.oversold_units / baseline.oversold_units).toFixed(4),

@@ -97,7 +97,14 @@ export interface RunResult {
   /** The same, per channel whose order found the warehouse short. */
   oversold_by_channel: Record<string, number>;
   /** propagation_ms per channel (the same definition). */
-  propagation_by_channel: Record<string, Propagation & { changes_measured: number; not_reflected: number }>;
+  propagation_by_channel: Record<
+    string,
+    Propagation & {
+      changes_measured: number;
+      not_reflected: number;
+      by_kind: Record<string, { wall_p99: number; samples: number; not_reflected: number }>;
+    }
+  >;
   /** Marketplacer: the most Seller API calls in any (scaled) 10-second window against the key's 750. */
   marketplacer_key_budget: { max_in_10s: number; limit: number; within: boolean };
   /** Oversold units found at each simulated minute's intake (when the warehouse saw the orders). */
@@ -531,7 +538,15 @@ export async function runFlashSale(
     for (const m of masterSeries.get(sku) ?? []) if (m.at >= from && m.at <= to) most = Math.max(most, m.value);
     return most;
   };
-  const perChannel: Record<string, { honest: number[]; notReflected: number }> = {};
+  const perChannel: Record<
+    string,
+    {
+      honest: number[];
+      notReflected: number;
+      byKind: Record<'exposure' | 'unlock', number[]>;
+      notReflectedByKind: Record<'exposure' | 'unlock', number>;
+    }
+  > = {};
   for (const ch of CHANNELS) {
     const bySku = new Map<string, Array<{ at: number; quantity: number }>>();
     if (ch === 'mkp') {
@@ -552,7 +567,12 @@ export async function runFlashSale(
         bySku.set(h.offerSku, list);
       }
     }
-    const mine = (perChannel[ch] = { honest: [] as number[], notReflected: 0 });
+    const mine = (perChannel[ch] = {
+      honest: [] as number[],
+      notReflected: 0,
+      byKind: { exposure: [] as number[], unlock: [] as number[] },
+      notReflectedByKind: { exposure: 0, unlock: 0 },
+    });
     for (const c of masterChanges) {
       const applied = (bySku.get(c.sku) ?? []).filter((a) => a.at >= c.at);
       if (applied.length === 0) never++;
@@ -570,9 +590,11 @@ export async function runFlashSale(
       if (reflecting) {
         honest.push(reflecting.at - c.at);
         mine.honest.push(reflecting.at - c.at);
+        mine.byKind[exposure ? 'exposure' : 'unlock'].push(reflecting.at - c.at);
       } else {
         notReflected++;
         mine.notReflected++;
+        mine.notReflectedByKind[exposure ? 'exposure' : 'unlock']++;
       }
     }
   }
@@ -681,6 +703,20 @@ export async function runFlashSale(
           ),
           changes_measured: m.honest.length + m.notReflected,
           not_reflected: m.notReflected,
+          // Decreases the marketplace showed too much for (exposure), and increases it showed too little for.
+          by_kind: Object.fromEntries(
+            (['exposure', 'unlock'] as const).map((k) => [
+              k,
+              {
+                wall_p99: distribution(
+                  [...m.byKind[k]].sort((a, b) => a - b),
+                  simMs,
+                ).wall.p99,
+                samples: m.byKind[k].length,
+                not_reflected: m.notReflectedByKind[k],
+              },
+            ]),
+          ),
         },
       ]),
     ),

@@ -102,7 +102,7 @@ const INVENTORY_DEFAULTS = {
   velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9 },
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
-  lastUnits: { oneChannelBelow: 2, splitBelow: 0 },
+  lastUnits: { oneChannelBelow: 3, splitBelow: 0, afterBuffers: true, confidence: 0.99 },
   listingRefreshMinutes: 60,
   fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
   shardItems: 4_000,
@@ -133,19 +133,28 @@ export const ChannelInventorySchema = z
       .strict()
       .default(INVENTORY_DEFAULTS.velocityBuffer),
     /**
-     * When channels share this master and a SKU is down to its last units (fewer than oneChannelBelow
-     * available), only one of them shows it, chosen by SKU, so two marketplaces cannot both sell the last
-     * unit between pushes. 0 turns it off for this channel (it then shows its last units like any others).
+     * When channels share this master and a SKU is down to its last units (fewer than oneChannelBelow), only
+     * one of them shows it, chosen by SKU, so two marketplaces cannot both sell the last units between pushes.
+     * 0 turns it off for this channel (it then shows its last units like any others). docs/inventory.md.
      */
     lastUnits: z
       .object({
-        oneChannelBelow: z.number().int().min(0).max(1000).default(2),
+        oneChannelBelow: z.number().int().min(0).max(1000).default(INVENTORY_DEFAULTS.lastUnits.oneChannelBelow),
         /**
          * Below this many units (after reservations) the SKU's units are split between the channels that
          * share its stock (each shows its share; together never more than there are) instead of every channel
          * showing all of them. 0: off. Takes over from oneChannelBelow where both apply.
          */
         splitBelow: z.number().int().min(0).max(1000).default(0),
+        /**
+         * Judge "last units" on what the channels could show: the units after the buffer, less those likely to
+         * sell on any channel before the slowest channel sharing the master can reflect a sale (the velocity
+         * buffer over that channel's horizon, at `confidence`); the chosen channel then shows all the units
+         * after the buffer. false: judged on the units there are (the rule before 2026-12-07).
+         */
+        afterBuffers: z.boolean().default(INVENTORY_DEFAULTS.lastUnits.afterBuffers),
+        /** With afterBuffers: how sure the estimate of the sales to come must be (higher: more SKUs on one channel). */
+        confidence: z.number().min(0.5).max(0.9999).default(INVENTORY_DEFAULTS.lastUnits.confidence),
       })
       .strict()
       .default(INVENTORY_DEFAULTS.lastUnits),

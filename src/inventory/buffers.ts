@@ -106,6 +106,22 @@ export interface LastUnitsRule {
    * each shows its share, and together they never show more than there are. Absent or 0: off.
    */
   splitBelow?: number;
+  /**
+   * The rule judges what the channels would show (after the buffers and the velocity buffer), not the units
+   * there are: see shownWithLastUnits. Set by the settings of this release on; absent in histories recorded
+   * before it, whose runs replay with the rule as it was (on the units there are).
+   */
+  afterBuffers?: boolean;
+  /**
+   * With afterBuffers: the velocity buffer's horizon the rule judges with, the same on every channel sharing the
+   * master (the slowest one's: its push interval plus its intake poll), so that the channels agree on which SKUs
+   * are down to their last units. Judged with each channel's own horizon, a channel that pushes every second
+   * (Marketplacer) kept showing a SKU the others had left to one channel, which that one's next push, up to a
+   * minute away, could not cover.
+   */
+  horizonMs?: number;
+  /** With afterBuffers: the confidence of the velocity buffer the rule judges with (the channel's own when absent). */
+  confidence?: number;
   /** This channel. */
   channel: string;
   /** Every channel that shares this master and syncs stock, in config order (this one included). */
@@ -136,4 +152,31 @@ export function channelShare(rule: LastUnitsRule, itemCode: string, units: numbe
   const rank = (me - first + n) % n;
   const whole = Math.max(0, Math.trunc(units));
   return Math.floor(whole / n) + (rank < whole % n ? 1 : 0);
+}
+
+/**
+ * What this channel shows of a SKU under the last-unit rule judged after the buffers (rule.afterBuffers):
+ * `shared` is what every channel would show (the units after the buffer and the velocity buffer). When that is
+ * below the rule's threshold, those are the SKU's last units as the channels see them, and only the SKU's
+ * channel (lastUnitsChannel) shows the SKU — all of its units after the buffer, without the velocity buffer,
+ * which exists to cover sales on the other channels that a push cannot reflect yet, and there are none when
+ * no other channel shows it — while the others show 0. Judged on the units there are instead (the rule before),
+ * a SKU with 3 units and a velocity buffer of 2 showed 1 on every channel: a last unit three marketplaces could
+ * sell at once, and 2 units no channel showed at all.
+ */
+export function shownWithLastUnits(
+  rule: LastUnitsRule,
+  itemCode: string,
+  available: number,
+  buffer: StockBuffer,
+  velocityUnits: number,
+  /** The velocity buffer over the rule's common horizon (rule.horizonMs); the channel's own when absent. */
+  ruleVelocityUnits = velocityUnits,
+): number {
+  const shared = availableToSell({ available, buffer, velocityUnits });
+  if (rule.below <= 0 || rule.channels.length < 2) return shared;
+  if (availableToSell({ available, buffer, velocityUnits: ruleVelocityUnits }) >= rule.below) return shared;
+  return lastUnitsChannel(itemCode, rule.channels) === rule.channel
+    ? availableToSell({ available, buffer, velocityUnits: 0 })
+    : 0;
 }

@@ -8,6 +8,7 @@ import {
   lastUnitsElsewhere,
   lastUnitsSplit,
   channelShare,
+  shownWithLastUnits,
   recordSale,
   velocityAt,
   velocityBufferUnits,
@@ -185,7 +186,8 @@ function itemCodeOf(s: LedgerSettings, offerSku: string): string {
 export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string, now: number): number {
   // Units sold on a marketplace but not yet allocated by the warehouse are not available to any channel.
   const available = Math.max(0, (l.master[itemCode] ?? 0) - reservedUnits(l, itemCode) + returnedUnits(l, itemCode));
-  if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
+  const afterBuffers = s.lastUnits?.afterBuffers === true && !lastUnitsSplit(s.lastUnits, available);
+  if (!afterBuffers && lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
   // Split between the channels, no channel can sell another's units: no velocity buffer on top.
   if (lastUnitsSplit(s.lastUnits, available))
     return channelShare(
@@ -193,15 +195,22 @@ export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, i
       itemCode,
       availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 }),
     );
-  const velocityUnits = s.velocity.enabled
-    ? velocityBufferUnits(
-        velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),
-        s.velocity.horizonMs,
-        s.velocity.maxUnits,
-        s.velocity.confidence,
-      )
+  const rate = s.velocity.enabled
+    ? velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000))
     : 0;
-  return availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits });
+  const held = (horizonMs: number, confidence = s.velocity.confidence) =>
+    s.velocity.enabled ? velocityBufferUnits(rate, horizonMs, s.velocity.maxUnits, confidence) : 0;
+  const velocityUnits = held(s.velocity.horizonMs);
+  const buffer = s.skuBuffers[offerSku] ?? s.buffer;
+  if (afterBuffers) {
+    const rule = s.lastUnits!;
+    const ruleUnits =
+      rule.horizonMs === undefined && rule.confidence === undefined
+        ? velocityUnits
+        : held(rule.horizonMs ?? s.velocity.horizonMs, rule.confidence);
+    return shownWithLastUnits(rule, itemCode, available, buffer, velocityUnits, ruleUnits);
+  }
+  return availableToSell({ available, buffer, velocityUnits });
 }
 
 /** Re-evaluates the offer SKUs of one item: pending when the target differs from what was sent. */
@@ -707,8 +716,11 @@ export function expireReservations(l: Ledger, s: LedgerSettings, now: number): s
 /** What an offer SKU shows when nothing moves: the target without reservations or the velocity buffer. */
 export function restingQuantity(l: Ledger, s: LedgerSettings, offerSku: string, itemCode: string): number {
   const available = Math.max(0, l.master[itemCode] ?? 0);
+  const buffer = s.skuBuffers[offerSku] ?? s.buffer;
+  if (s.lastUnits?.afterBuffers === true && !lastUnitsSplit(s.lastUnits, available))
+    return shownWithLastUnits(s.lastUnits, itemCode, available, buffer, 0);
   if (lastUnitsElsewhere(s.lastUnits, itemCode, available)) return 0;
-  const ats = availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 });
+  const ats = availableToSell({ available, buffer, velocityUnits: 0 });
   return lastUnitsSplit(s.lastUnits, available) ? channelShare(s.lastUnits, itemCode, ats) : ats;
 }
 

@@ -130,24 +130,26 @@ describe('available-to-sell per channel', () => {
   });
 });
 
-describe('the last unit of a shared SKU on one channel', () => {
-  test('at 1 unit only the channel chosen for the SKU shows it; at 2 both do again', async () => {
-    // SKUS[34]'s last unit belongs to ASOS, SKUS[35]'s to Joules (FNV-1a of the item code, pinned in ledger.test.ts).
+describe('the last units of a shared SKU on one channel', () => {
+  test('at 2 units only the channel chosen for the SKU shows it, all of its units; at 3 both do again', async () => {
+    // SKUS[34]'s last units belong to ASOS, SKUS[35]'s to Joules (FNV-1a of the item code, pinned in ledger.test.ts).
+    // The default rule: fewer than 3 units a channel could show (after its buffer; no velocity buffer in this file).
     const [toAsos, toJoules] = [SKUS[34]!, SKUS[35]!];
     assert.equal(lastUnitsChannel(toAsos, ['asos', 'joules']), 'asos');
     assert.equal(lastUnitsChannel(toJoules, ['asos', 'joules']), 'joules');
     await setWarehouseStock(stack, [
-      { itemCode: toAsos, available: 1 },
-      { itemCode: toJoules, available: 1 },
+      { itemCode: toAsos, available: 2 },
+      { itemCode: toJoules, available: 2 },
     ]);
-    await shows('joules', toJoules, 1);
-    await shows('joules', toAsos, 0, 'Joules hides the last unit that ASOS holds');
-    // ASOS holds it, and its fixed buffer of 1 then hides it too: the rule never shows a unit twice.
-    await shows('asos', toAsos, 0);
-    await shows('asos', toJoules, 0);
-    await setWarehouseStock(stack, [{ itemCode: toAsos, available: 2 }]);
-    await shows('joules', toAsos, 2);
+    await shows('joules', toJoules, 2);
+    await shows('joules', toAsos, 0, 'Joules hides the last units that ASOS holds');
+    // ASOS holds them, less its fixed buffer of 1: the rule never shows a unit on two channels.
     await shows('asos', toAsos, 1);
+    await shows('asos', toJoules, 0);
+    // 3: Joules shows them all again; ASOS (2 after its buffer, still its last units) keeps showing what it may.
+    await setWarehouseStock(stack, [{ itemCode: toAsos, available: 3 }]);
+    await shows('joules', toAsos, 3);
+    await shows('asos', toAsos, 2);
   });
 });
 
@@ -182,8 +184,9 @@ describe('reservations from order intake', () => {
 
   test('a cancelled order releases its reservation and the units show again', async () => {
     const sku = SKUS[8]!;
-    await setWarehouseStock(stack, [{ itemCode: sku, available: 3 }]);
-    await shows('joules', sku, 3);
+    // Above the last-unit rule's threshold on both channels throughout.
+    await setWarehouseStock(stack, [{ itemCode: sku, available: 5 }]);
+    await shows('joules', sku, 5);
     const order = {
       channel: 'joules',
       orderId: `RES-C-${Date.now()}`,
@@ -191,16 +194,16 @@ describe('reservations from order intake', () => {
       lines: [{ lineId: '1', offerSku: sku, quantity: 1, state: 'WAITING_DEBIT' }],
     } as unknown as MarketplaceOrder;
     await signalReservations(env.client, stack.config, reservationChangesFor(stack.config, order, Date.now()));
-    await shows('joules', sku, 2);
-    await shows('asos', sku, 1);
+    await shows('joules', sku, 4);
+    await shows('asos', sku, 3);
     const cancelled = {
       ...order,
       state: 'CANCELED',
       lines: [{ ...order.lines[0]!, state: 'CANCELED' }],
     } as unknown as MarketplaceOrder;
     await signalReservations(env.client, stack.config, reservationChangesFor(stack.config, cancelled, Date.now()));
-    await shows('joules', sku, 3, 'the cancelled unit shows again');
-    await shows('asos', sku, 2);
+    await shows('joules', sku, 5, 'the cancelled unit shows again');
+    await shows('asos', sku, 4);
     assert.ok((await health('joules')).reservationsReleased.cancelled! >= 1);
   });
 });

@@ -11,6 +11,8 @@ import {
   decayConstantMs,
   lastUnitsChannel,
   channelShare,
+  shownWithLastUnits,
+  type LastUnitsRule,
 } from '../../src/inventory/buffers';
 import {
   applyEvents,
@@ -209,14 +211,95 @@ describe('the last units of a shared SKU on one channel', () => {
     assert.equal(lastUnitsChannel('X', []), undefined);
   });
 
-  test('the config default is the last unit on one channel; 0 is accepted; a negative threshold is refused', () => {
+  test('the config default is the last units judged after the buffers; 0 is accepted; a negative threshold is refused', () => {
     const ok = parseInventory();
     assert.ok(ok.success, JSON.stringify(ok.error?.issues));
-    assert.equal(ok.data.channels[0]!.inventory.lastUnits.oneChannelBelow, 2);
+    assert.deepEqual(ok.data.channels[0]!.inventory.lastUnits, {
+      oneChannelBelow: 3,
+      splitBelow: 0,
+      afterBuffers: true,
+      confidence: 0.99,
+    });
     assert.ok(parseInventory({ lastUnits: { oneChannelBelow: 0 } }).success);
     const bad = parseInventory({ lastUnits: { oneChannelBelow: -1 } });
     assert.ok(!bad.success);
     assert.match(JSON.stringify(bad.error.issues[0]!.path), /lastUnits/);
+  });
+});
+
+describe('the last units judged after the buffers (lastUnits.afterBuffers, the default)', () => {
+  const channels = ['asos', 'joules', 'mkp'];
+  const rule = (channel: string, over: Partial<LastUnitsRule> = {}): LastUnitsRule => ({
+    below: 3,
+    channel,
+    channels,
+    afterBuffers: true,
+    ...over,
+  });
+  const none = { kind: 'units' as const, units: 0 };
+  // An item whose last units go to joules.
+  const code = Array.from({ length: 50 }, (_, i) => `ITEM-${i}`).find(
+    (c) => lastUnitsChannel(c, channels) === 'joules',
+  )!;
+  const shown = (units: number, velocity: number, ruleVelocity = velocity, buffer = none) =>
+    channels.map((c) => shownWithLastUnits(rule(c), code, units, buffer, velocity, ruleVelocity));
+
+  test('units a channel could show, fewer than the threshold: one channel shows them all, the others 0', () => {
+    assert.deepEqual(shown(2, 0), [0, 2, 0]);
+    assert.deepEqual(shown(3, 0), [3, 3, 3], 'at the threshold every channel shows them');
+    // 3 units with 2 likely to sell before a push can reflect it: judged on the units (the rule before), every
+    // channel showed 1, a last unit three marketplaces could sell at once, and no channel showed the other 2.
+    assert.deepEqual(shown(3, 2), [0, 3, 0]);
+    assert.deepEqual(shown(6, 2), [4, 4, 4], 'enough left after the velocity buffer: shared as before');
+    // The velocity buffer the rule judges with (the slowest channel's horizon) decides, the same on every channel.
+    assert.deepEqual(shown(4, 0, 2), [0, 4, 0]);
+    // A fixed buffer still applies to what the chosen channel shows.
+    assert.deepEqual(shown(3, 1, 1, { kind: 'units', units: 1 }), [0, 2, 0]);
+    assert.deepEqual(shown(0, 0), [0, 0, 0]);
+  });
+
+  test('a channel alone on its master, or the rule off, shows what it may', () => {
+    assert.equal(shownWithLastUnits(rule('asos', { channels: ['asos'] }), code, 2, none, 1), 1);
+    assert.equal(shownWithLastUnits(rule('asos', { below: 0 }), code, 2, none, 1), 1);
+  });
+
+  test("through the ledger: the rule's horizon and confidence over the item's sales rate; at rest the same figures", () => {
+    const over = (channel: string, horizonMs: number) =>
+      settings({
+        velocity: { enabled: true, halfLifeMs: 300_000, maxUnits: 10, horizonMs: 60_000, confidence: 0.9 },
+        lastUnits: rule(channel, { horizonMs, confidence: 0.99 }),
+      });
+    const ledgers = (horizonMs: number) =>
+      channels.map((c) => {
+        const s = over(c, horizonMs);
+        const l = emptyLedger();
+        // 6 in stock, then 2 sold in a minute: 4 left and a sales rate the velocity buffer sees.
+        applyEvents(l, s, [[code, 6, 1]], 1);
+        applyEvents(l, s, [[code, 5, 30_000]], 30_000);
+        applyEvents(l, s, [[code, 4, 60_000]], 60_000);
+        return [l, s] as const;
+      });
+    // Over a short horizon few sales are to come: every channel shows the 4 less its own buffer.
+    const short = ledgers(1_000).map(([l]) => l.pending[code]?.quantity ?? l.sent[code]);
+    assert.ok(
+      short.every((q) => q !== undefined && q > 0 && q === short[0]),
+      `short horizon: ${short.join('/')}`,
+    );
+    // Over two minutes at 99 %, 4 units are within reach of the sales to come: one channel shows all 4.
+    const long = ledgers(120_000).map(([l]) => l.pending[code]?.quantity);
+    assert.deepEqual(long, [0, 4, 0]);
+    // At rest (no sales to come) the rule judges the units alone: 4 ≥ 3, every channel.
+    for (const [l, s] of ledgers(120_000)) assert.equal(restingQuantity(l, s, code, code), 4);
+  });
+
+  test('settings recorded before the rule (no afterBuffers) keep the rule as it was: judged on the units there are', () => {
+    const old = (channel: string) => settings({ lastUnits: { below: 2, channel, channels } });
+    const targets = channels.map((c) => {
+      const l = emptyLedger();
+      applyEvents(l, old(c), [[code, 2, 1]], 1);
+      return l.pending[code]!.quantity;
+    });
+    assert.deepEqual(targets, [2, 2, 2]);
   });
 });
 
