@@ -156,13 +156,14 @@ export function channelShare(rule: LastUnitsRule, itemCode: string, units: numbe
 
 /**
  * What this channel shows of a SKU under the last-unit rule judged after the buffers (rule.afterBuffers):
- * `shared` is what every channel would show (the units after the buffer and the velocity buffer). When that is
- * below the rule's threshold, those are the SKU's last units as the channels see them, and only the SKU's
- * channel (lastUnitsChannel) shows the SKU — all of its units after the buffer, without the velocity buffer,
- * which exists to cover sales on the other channels that a push cannot reflect yet, and there are none when
- * no other channel shows it — while the others show 0. Judged on the units there are instead (the rule before),
- * a SKU with 3 units and a velocity buffer of 2 showed 1 on every channel: a last unit three marketplaces could
- * sell at once, and 2 units no channel showed at all.
+ * `shared` is what every channel would show (the units after the buffer and the velocity buffer). When the units
+ * after the buffer, less the velocity buffer over the rule's common horizon, are below the rule's threshold,
+ * those are the SKU's last units, and only the SKU's channel (lastUnitsChannel) shows the SKU while the others
+ * show 0. That channel shows all of its units after the buffer: the velocity buffer there would hide them from
+ * every customer (in the flash-sale benchmark, keeping it sold fewer units for little less overselling), and
+ * what it covered is then only that channel's own orders placed between its intake poll and the push.
+ * Judged on the units there are instead (the rule before), a SKU with 3 units and a velocity buffer of 2 showed
+ * 1 on every channel: a last unit three marketplaces could sell at once, and 2 units no channel showed at all.
  */
 export function shownWithLastUnits(
   rule: LastUnitsRule,

@@ -555,9 +555,9 @@ export function pendingCount(l: Ledger): number {
 //               reservation was seen, consumes outstanding units of that item's reservations, oldest first
 //               (Peoplevox allocates at SaveData, and that is the decrease; the units are not counted twice);
 //             — allocated-figure: once the warehouse order was saved (op 'allocated', at = when SaveData
-//               answered; sent by the warehouse gateway or createWarehouseOrder), the first master figure for the item observed at or after that time includes the
-//               allocation whatever it was (also a short allocation of a backorder): what is still
-//               outstanding is released;
+//               answered; sent by the warehouse gateway or createWarehouseOrder), the first master figure for
+//               the item observed at or after that time includes the allocation whatever it was (also a short
+//               allocation of a backorder): what is still outstanding is released;
 //             — cancelled / refused: the order or the line was cancelled or refused before allocation;
 //             — expired: older than the TTL (a lost release), or beyond the cap (oldest first).
 // Reservations and dedupe keys live in the ledger, so they cross continue-as-new; both are bounded.
