@@ -215,6 +215,11 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   const early: Incoming[] = [];
   let dirty = false;
   let fullReadRequested = false;
+  /** The full read under way beside the pushes; set when it has ended (the loop looks again). */
+  let reading: Promise<void> | undefined;
+  let readSettled = false;
+  /** A split the last read called for, done by the loop once the read has ended. */
+  let reshardTo: number | undefined;
   const myId = workflowInfo().workflowId;
   const gen = state.shards?.gen ?? workflowInfo().firstExecutionRunId.slice(-8);
   // Sharded: what each shard is still to be told, in order; one forwarder per shard sends it.
@@ -498,26 +503,52 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   // A ledger carried from before shards may already be too big for one workflow.
   if (!sharded() && itemsKnown(l) > perShard) await reshard(shardCountFor(itemsKnown(l), perShard, 1));
 
+  // A full read runs beside the pushes: 50 pages of a 50,000-item master and a comparison with every shard take
+  // tens of seconds, which the pushes used to wait out (exposure p99 21-26 s in the 50,000-SKU sale). Runs
+  // recorded before read in line, as they did.
+  const readBeside = patched('inventory-read-beside-push');
   for (;;) {
     const now = Date.now();
     const waiting = pending() > 0;
     const wakeAt = Math.min(
       waiting ? state.nextPushAt : Infinity,
       state.imports.length > 0 ? Math.max(state.imports[0]!.checkAt, importGate(state.imports[0]!)) : Infinity,
-      state.nextFullReadAt,
+      reading ? Infinity : state.nextFullReadAt,
       staleAlertAt(),
     );
-    await condition(
-      () => (dirty && Date.now() >= state.nextPushAt) || fullReadRequested || renewDue(),
-      Math.max(1, wakeAt - now),
-    );
+    // Renewal waits for a read under way (its result is this run's), and the pushes go on meanwhile. Nothing
+    // waited at the top, so no timer stands for the next push: a change then wakes the loop to set one (before,
+    // a change that came before the push gate waited for the next signal, or the next full read).
+    const due = () =>
+      (dirty && (Date.now() >= state.nextPushAt || (readBeside && !waiting))) ||
+      (fullReadRequested && !reading) ||
+      readSettled ||
+      (renewDue() && !reading);
+    // Nothing timed while a read is under way and nothing waits: its end wakes the loop.
+    if (Number.isFinite(wakeAt)) await condition(due, Math.max(1, wakeAt - now));
+    else await condition(due);
     dirty = false;
-    if (renewDue()) return await renew();
+    readSettled = false;
+    if (renewDue() && !reading) return await renew();
     if (!sharded()) {
       // Reservations past their TTL (a lost release) stop holding stock back (shards see to their own).
       for (const code of expireReservations(l, s, Date.now())) refreshItem(l, s, code, Date.now());
     }
-    if (fullReadRequested || Date.now() >= state.nextFullReadAt) await fullRead();
+    if (reshardTo !== undefined && !reading) {
+      // The read found the catalogue outgrew the shards: split (nothing else runs meanwhile), then read again.
+      const to = reshardTo;
+      reshardTo = undefined;
+      await reshard(to);
+      fullReadRequested = true;
+    }
+    if (!reading && (fullReadRequested || Date.now() >= state.nextFullReadAt)) {
+      if (readBeside) {
+        reading = fullRead(true).finally(() => {
+          reading = undefined;
+          readSettled = true;
+        });
+      } else await fullRead(false);
+    }
     if (pending() > 0 && Date.now() >= state.nextPushAt) {
       await holdForIntake();
       await push();
@@ -535,6 +566,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   /** Continue as new: what waits for the shards goes along; a local ledger goes compacted. */
   async function renew(): Promise<InventoryWorkflowState> {
     await condition(() => forwarding === 0, 10_000);
+    // A read asked for (a signal, a split) and not yet begun is the next run's first step, not forgotten.
+    if (fullReadRequested) state.nextFullReadAt = Math.min(state.nextFullReadAt, Date.now());
     const left = [...outbox].filter(([, q]) => q.length > 0);
     if (left.length > 0) state.outbox = Object.fromEntries(left);
     if (!sharded()) state.ledger = compactLedger(l, settings!);
@@ -585,7 +618,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     }
   }
 
-  async function fullRead(): Promise<void> {
+  /** `beside`: the pushes go on meanwhile, so a split the read calls for waits for the loop (`reshardTo`). */
+  async function fullRead(beside: boolean): Promise<void> {
     fullReadRequested = false;
     const readStartedAt = Date.now();
     try {
@@ -599,6 +633,10 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       });
       if (r.needsShards) {
         // The catalogue outgrew the ledger's shards: split, then read again at once (the same read, shared).
+        if (beside) {
+          reshardTo = r.needsShards;
+          return;
+        }
         await reshard(r.needsShards);
         fullReadRequested = true;
         return;

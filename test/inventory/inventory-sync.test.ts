@@ -86,7 +86,7 @@ before(async () => {
 after(async () => {
   for (const ch of ['asos', 'joules']) {
     const h = env.client.workflow.getHandle(inventoryWorkflowId(ch, stack.config.temporal.idScope));
-    await maybeRecordHistory(h, `inventoryWorkflow-v2-${ch}`).catch(() => undefined);
+    await maybeRecordHistory(h, `inventoryWorkflow-v3-${ch}`).catch(() => undefined);
     await h.terminate('test over').catch(() => undefined);
   }
   await stack?.stop();
