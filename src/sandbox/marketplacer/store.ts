@@ -185,6 +185,7 @@ export const DEFAULT_CARRIERS = ['Royal Mail', 'DPD', 'Evri', 'Australia Post', 
 export class MarketplacerStore {
   readonly invoices = new Map<number, SimInvoice>();
   readonly variants = new Map<number, SimVariant>();
+  private readonly variantsBySku = new Map<string, SimVariant>();
   readonly adverts = new Map<number, SimAdvert>();
   readonly refundRequests = new Map<number, SimRefundRequest>();
   readonly carriers: SimCarrier[];
@@ -241,12 +242,13 @@ export class MarketplacerStore {
     };
     ad.variantIds.push(v.legacyId);
     this.variants.set(v.legacyId, v);
+    if (v.sku !== null && !this.variantsBySku.has(v.sku)) this.variantsBySku.set(v.sku, v);
     return v;
   }
 
+  /** The first variant made with this SKU (an index: a 50,000-variant catalogue was scanned per lookup). */
   variantBySku(sku: string): SimVariant | undefined {
-    for (const v of this.variants.values()) if (v.sku === sku) return v;
-    return undefined;
+    return this.variantsBySku.get(sku);
   }
 
   invoice(legacyId: number): SimInvoice {

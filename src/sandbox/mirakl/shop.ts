@@ -208,6 +208,9 @@ function decodeToken(token: string): number {
 export class MiraklShop {
   readonly orders = new Map<string, SimOrder>();
   readonly offers = new Map<string, SimOffer>();
+  /** Bumped wherever an offer is added, replaced or deleted (what OF21's filter and order depend on). */
+  private offersVersion = 0;
+  private listedCache?: { key: string; list: SimOffer[] };
   readonly stockHistory: StockHistoryEntry[] = [];
   readonly oversells: OversellEntry[] = [];
   private imports = new Map<string, StockImport>();
@@ -228,6 +231,7 @@ export class MiraklShop {
     this.currency = cfg.currency ?? 'GBP';
     const at = this.iso();
     for (const item of cfg.catalogue) {
+      this.offersVersion++;
       this.offers.set(item.sku, {
         offerId: ++this.offerSeq,
         shopSku: item.sku,
@@ -1279,9 +1283,18 @@ export class MiraklShop {
   listOffers(q: Record<string, unknown>): OpResult {
     const skus = csvList(q.sku);
     const states = csvList(q.offer_state_codes);
-    const list = [...this.offers.values()]
-      .filter((o) => !o.deleted && (!skus || skus.includes(o.shopSku)) && (!states || states.includes(o.stateCode)))
-      .sort((a, b) => a.priceMinor - b.priceMinor || a.offerId - b.offerId);
+    const key = `${this.offersVersion}|${skus?.join(',') ?? ''}|${states?.join(',') ?? ''}`;
+    // Sorted once per version of the offer list, not for every page (500 pages of 100 for 50,000 offers).
+    // Quantities live on the offers themselves, so a cached order still answers today's stock.
+    const list =
+      this.listedCache?.key === key
+        ? this.listedCache.list
+        : [...this.offers.values()]
+            .filter(
+              (o) => !o.deleted && (!skus || skus.includes(o.shopSku)) && (!states || states.includes(o.stateCode)),
+            )
+            .sort((a, b) => a.priceMinor - b.priceMinor || a.offerId - b.offerId);
+    this.listedCache = { key, list };
     const offset = Math.max(0, Number(q.offset ?? 0) || 0);
     const max = Math.min(100, Math.max(1, Number(q.max ?? 10) || 10));
     const paginate = String(q.paginate ?? 'true') !== 'false';
@@ -1398,6 +1411,7 @@ export class MiraklShop {
         if (mode === 'delete') {
           if (!existing || existing.deleted)
             return imp.errors.push({ line: i + 1, message: `The offer '${sku}' does not exist`, row: o });
+          this.offersVersion++;
           existing.deleted = true;
           existing.quantity = 0;
           imp.deleted++;
@@ -1439,6 +1453,7 @@ export class MiraklShop {
           createdAt: existing?.createdAt ?? at,
           updatedAt: at,
         };
+        this.offersVersion++;
         this.offers.set(sku, offer);
         this.recordStock(offer, quantity, 'OF24', imp.id);
         if (existing && !existing.deleted) imp.updated++;
@@ -1535,6 +1550,7 @@ export class MiraklShop {
     const keep = new Set(list.map((o) => o.offerSku));
     for (const o of this.offers.values()) {
       if (!keep.has(o.shopSku) && !o.deleted) {
+        this.offersVersion++;
         o.deleted = true;
         o.updatedAt = at;
       }
@@ -1543,6 +1559,7 @@ export class MiraklShop {
       const existing = this.offers.get(it.offerSku);
       const quantity = Math.max(0, Math.trunc(it.quantity));
       if (existing) {
+        this.offersVersion++;
         Object.assign(existing, {
           quantity,
           active: it.active ?? true,
@@ -1553,6 +1570,7 @@ export class MiraklShop {
         });
       } else {
         const n = ++this.offerSeq;
+        this.offersVersion++;
         this.offers.set(it.offerSku, {
           offerId: n,
           shopSku: it.offerSku,
