@@ -529,4 +529,25 @@ describe('peoplevox simulator + client', () => {
     assert.match(String(wsdl.data), /<wsdl:definitions[^>]*targetNamespace="http:\/\/www.peoplevox.net\/"/);
     assert.match(String(wsdl.data), /soapAction="http:\/\/www.peoplevox.net\/SaveData"/);
   });
+
+  test('the inventory report answers each read with the items as they are now (its rows are kept between reads)', async () => {
+    const client = newClient();
+    const code = 'REPORT-ROW-1';
+    const read = async () =>
+      (
+        await client.getReportData('Item inventory summary', {
+          columns: ['Item code', 'Name', 'Barcode', 'Available'],
+          searchClause: `[Item code].Equals("${code}")`,
+        })
+      ).rows;
+    await axios.put(control('/items'), { items: [{ itemCode: code, name: 'First', barcode: 'B-1', available: 5 }] });
+    assert.deepEqual(await read(), [{ 'Item code': code, Name: 'First', Barcode: 'B-1', Available: '5' }]);
+    await axios.put(control('/stock'), { itemCode: code, available: 3 });
+    await axios.put(control('/items'), { items: [{ itemCode: code, name: 'Renamed', barcode: 'B-2' }] });
+    assert.deepEqual(await read(), [{ 'Item code': code, Name: 'Renamed', Barcode: 'B-2', Available: '3' }]);
+    const { data } = await axios.get(control('/items'));
+    const keep = (data as { items: Array<{ itemCode: string }> }).items.filter((i) => i.itemCode !== code);
+    await axios.put(control('/items'), { replace: true, items: keep.map((i) => ({ itemCode: i.itemCode })) });
+    assert.deepEqual(await read(), []);
+  });
 });

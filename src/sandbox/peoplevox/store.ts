@@ -143,16 +143,11 @@ const DATE_COLUMNS = ['RequestedDeliveryDate', 'CreatedDate'];
 
 export class PeoplevoxStore {
   readonly items = new Map<string, SimItemType>();
-  /** Bumped wherever an item is added or its figures change (the inventory report's rows depend on it). */
-  private itemsVersion = 0;
+  /** Each item's row of the inventory report, with the figures it was made from (its name and barcode are in it). */
   private readonly inventoryRowOf = new WeakMap<
     SimItemType,
     { onHand: number; allocated: number; row: Record<string, string> }
   >();
-  private inventoryRows?: {
-    version: number;
-    report: { columns: string[]; rows: Record<string, string>[] };
-  };
   readonly orders = new Map<string, SimOrder>();
   readonly sessions = new Map<string, { lastUsed: number; createdAt: number }>();
   readonly subscriptions = new Map<number, SimSubscription>();
@@ -234,7 +229,6 @@ export class PeoplevoxStore {
   upsertItemType(t: { itemCode: string; name?: string; barcode?: string; retailPrice?: string; available?: number }) {
     const existing = this.items.get(t.itemCode);
     if (!existing) {
-      this.itemsVersion++;
       this.items.set(t.itemCode, {
         itemCode: t.itemCode,
         name: t.name ?? t.itemCode,
@@ -257,7 +251,6 @@ export class PeoplevoxStore {
     if (!item) throw new StoreError(`unknown item code '${itemCode}'`, 404);
     if (!Number.isInteger(available) || available < 0) throw new StoreError('available must be a non-negative integer');
     this.withAvailabilityEvent(itemCode, () => {
-      this.itemsVersion++;
       item.onHand = available + item.allocated;
     });
   }
@@ -266,10 +259,7 @@ export class PeoplevoxStore {
     if (delta === 0) return;
     this.withAvailabilityEvent(itemCode, () => {
       const item = this.items.get(itemCode);
-      if (item) {
-        this.itemsVersion++;
-        item.allocated = Math.max(0, item.allocated + delta);
-      }
+      if (item) item.allocated = Math.max(0, item.allocated + delta);
     });
   }
 
@@ -552,7 +542,6 @@ export class PeoplevoxStore {
           this.withAvailabilityEvent(l.itemCode, () => {
             const item = this.items.get(l.itemCode);
             if (!item) return;
-            this.itemsVersion++;
             item.onHand = Math.max(0, item.onHand - take);
             if (l.allocates) item.allocated = Math.max(0, item.allocated - take);
           });
@@ -610,7 +599,6 @@ export class PeoplevoxStore {
         it.quantity > 0 && this.resaleableConditions.some((c) => c.toUpperCase() === condition.toUpperCase());
       if (restocked && this.items.has(it.itemCode))
         this.withAvailabilityEvent(it.itemCode, () => {
-          this.itemsVersion++;
           this.items.get(it.itemCode)!.onHand += it.quantity;
         });
       const r: SimReturnReceipt = {
@@ -720,14 +708,18 @@ export class PeoplevoxStore {
       return { columns: DESPATCH_SUMMARY_COLUMNS, rows };
     }
     if (name === 'Item inventory summary') {
-      // Built once per change of the items, not for every page (50 pages of 1,000 for 50,000 items); and
-      // then only the rows of items whose figures changed are made again.
-      if (this.inventoryRows?.version === this.itemsVersion) return this.inventoryRows.report;
+      // Asked for every page (50 pages of 1,000 for 50,000 items): only the rows of items that changed since are
+      // made again (an item's name and barcode can change too: upsertItemType).
       const rows: Record<string, string>[] = [];
       for (const i of this.items.values()) {
-        const available = String(PeoplevoxStore.available(i));
         const had = this.inventoryRowOf.get(i);
-        if (had && had.onHand === i.onHand && had.allocated === i.allocated && had.row.Available === available) {
+        if (
+          had &&
+          had.onHand === i.onHand &&
+          had.allocated === i.allocated &&
+          had.row.Name === i.name &&
+          had.row.Barcode === i.barcode
+        ) {
           rows.push(had.row);
           continue;
         }
@@ -737,15 +729,13 @@ export class PeoplevoxStore {
           Barcode: i.barcode,
           'On hand': String(i.onHand),
           Allocated: String(i.allocated),
-          Available: available,
+          Available: String(PeoplevoxStore.available(i)),
           'Site reference': this.siteReference,
         };
         this.inventoryRowOf.set(i, { onHand: i.onHand, allocated: i.allocated, row });
         rows.push(row);
       }
-      const report = { columns: ITEM_INVENTORY_SUMMARY_COLUMNS, rows };
-      this.inventoryRows = { version: this.itemsVersion, report };
-      return report;
+      return { columns: ITEM_INVENTORY_SUMMARY_COLUMNS, rows };
     }
     if (name === RETURN_SUMMARY) {
       return {
