@@ -64,7 +64,17 @@ export interface InventorySettings {
   syncAgeAlertMs: number;
   buffer: StockBuffer;
   skuBuffers: Record<string, StockBuffer>;
-  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence: number };
+  velocity: {
+    enabled: boolean;
+    halfLifeMs: number;
+    maxUnits: number;
+    horizonMs: number;
+    confidence: number;
+    /** velocityBuffer.expectedUnitsPerHour per ms of workflow time, this shard's items only (absent: none). */
+    expectedPerMs?: Record<string, number>;
+    /** Set by this release on (absent in older histories): see LedgerSettings. */
+    keptForRule?: true;
+  };
   offerSkusByItem: Record<string, string[]>;
   /** The last units of a shared SKU on one channel only (absent in older histories: off). */
   lastUnits?: LastUnitsRule;
@@ -316,10 +326,17 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           1000) /
         timeScale;
       const offerSkusByItem: Record<string, string[]> = {};
+      // The merchant's expected sales (units an hour, over every channel) as units per ms of workflow time; like
+      // the skuMap, a shard gets its own items' and a channel whose ledger lives in shards none.
+      const expectedPerMs: Record<string, number> = {};
       if (opts.skuMap !== false) {
         for (const [offerSku, itemCode] of Object.entries(ch.skuMap)) {
           if (opts.shard && shardOf(itemCode, opts.shard.count) !== opts.shard.index) continue;
           (offerSkusByItem[itemCode] ??= []).push(offerSku);
+        }
+        for (const [itemCode, perHour] of Object.entries(inv.velocityBuffer.expectedUnitsPerHour)) {
+          if (perHour <= 0 || (opts.shard && shardOf(itemCode, opts.shard.count) !== opts.shard.index)) continue;
+          expectedPerMs[itemCode] = (perHour * timeScale) / 3_600_000;
         }
       }
       const sharing = stockChannels(config, ch.fulfilment);
@@ -338,6 +355,8 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
                 horizonOf(ch),
               ),
               confidence: inv.lastUnits.confidence,
+              // Only when set, as splitBelow.
+              ...(inv.lastUnits.atRest === 'everyChannel' ? { atRest: 'everyChannel' as const } : {}),
             }
           : {}),
       };
@@ -367,6 +386,8 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           maxUnits: inv.velocityBuffer.maxUnits,
           confidence: inv.velocityBuffer.confidence,
           horizonMs: horizonOf(ch),
+          keptForRule: true,
+          ...(Object.keys(expectedPerMs).length > 0 ? { expectedPerMs } : {}),
         },
         offerSkusByItem,
         lastUnits,

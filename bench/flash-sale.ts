@@ -21,6 +21,7 @@ import { fullReadSignal } from '../workflows/inventory';
 import { masterAvailable } from '../src/inventory/available';
 import type { Config } from '../src/config/schema';
 import { SANDBOX_SECRETS } from '../src/sandbox/secrets';
+import { sandboxCatalogue } from '../src/sandbox/catalogue';
 import {
   CHANNELS,
   MKP_INVENTORY,
@@ -54,8 +55,27 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
  * (inventory.lastUnits.splitBelow, off by default), to measure that rule against the default one.
  */
 const SPLIT_BELOW = Number(process.env.FLASH_SALE_SPLIT_BELOW ?? 0);
+/**
+ * The merchant's settings for this sale (a catalogue larger than the sale's lines; FLASH_SALE_MERCHANT=0: none): the
+ * sale's lines (the hot SKUs) named with the sales expected of each, FLASH_SALE_EXPECTED_HOT units an hour over every
+ * channel (default 20, below the sale's demand of about 25 an hour per line: inventory.velocityBuffer.
+ * expectedUnitsPerHour), and the rest of the catalogue shown on every channel down to its last unit while at rest
+ * (inventory.lastUnits.atRest: everyChannel). The variant run is then Loopline with the default settings.
+ */
+const EXPECTED_HOT = Number(process.env.FLASH_SALE_EXPECTED_HOT ?? 20);
+const MERCHANT_YAML =
+  process.env.FLASH_SALE_MERCHANT !== '0' && SKUS > HOT_SKUS && EXPECTED_HOT > 0
+    ? `lastUnits: { atRest: everyChannel }, velocityBuffer: { expectedUnitsPerHour: { ${sandboxCatalogue({ size: SKUS })
+        .slice(0, HOT_SKUS)
+        .map((c) => `${c.sku}: ${EXPECTED_HOT}`)
+        .join(', ')} } }`
+    : undefined;
+const MERCHANT_DESCRIPTION = MERCHANT_YAML
+  ? `every channel's inventory: { lastUnits: { atRest: everyChannel }, velocityBuffer: { expectedUnitsPerHour: ` +
+    `{ <each of the ${HOT_SKUS} sale lines>: ${EXPECTED_HOT} } } }; everything else default`
+  : undefined;
 /** FLASH_SALE_INVENTORY='<YAML flow keys>': merged into every channel's inventory block of the main run (experiments). */
-const EXTRA_INVENTORY = process.env.FLASH_SALE_INVENTORY;
+const EXTRA_INVENTORY = [process.env.FLASH_SALE_INVENTORY, MERCHANT_YAML].filter(Boolean).join(', ') || undefined;
 const MAIN_INVENTORY = EXTRA_INVENTORY
   ? {
       asos: `{ ${EXTRA_INVENTORY} }`,
@@ -186,18 +206,24 @@ async function main() {
       );
       return;
     }
-    // A variant with the last-unit rule as it was (FLASH_SALE_VARIANT=0 skips it): what the rule judged after the
-    // buffers buys, in the same run, and what it costs (customers turned away, units left unsold at the end).
+    // A variant (FLASH_SALE_VARIANT=0 skips it): with the merchant's settings for the sale, Loopline as it comes
+    // (default settings); otherwise the last-unit rule as it was, for what judging it after the buffers buys. In the
+    // same run, with what each costs (customers turned away, units left unsold at the end).
+    const variantInventory = (flow?: string) => ({
+      asos: `{ ${flow ?? ''} }`,
+      joules: `{ ${flow ?? ''} }`,
+      mkp: `{ pushIntervalSeconds: 1${flow ? `, ${flow}` : ''} }`,
+    });
+    const variantConfig = MERCHANT_YAML
+      ? "every channel's inventory default (Marketplacer: pushIntervalSeconds 1, as the main run)"
+      : `every channel's inventory: { ${PREVIOUS_RULE} }; everything else default`;
     const variant =
       process.env.FLASH_SALE_VARIANT === '0'
         ? undefined
         : await runFlashSale(env, 'loopline', params, log, {
-            inventory: {
-              asos: `{ ${PREVIOUS_RULE} }`,
-              joules: `{ ${PREVIOUS_RULE} }`,
-              mkp: `{ pushIntervalSeconds: 1, ${PREVIOUS_RULE} }`,
-            },
+            inventory: variantInventory(MERCHANT_YAML ? undefined : PREVIOUS_RULE),
           });
+    const variantKey = MERCHANT_YAML ? 'loopline_default_settings' : 'loopline_previous_last_units_rule';
     const baseline = await runFlashSale(env, 'full-sync-15min', params, log);
     const oracle = await runFlashSale(env, 'oracle', params, log);
     const soldShare = oracle.units_sold === 0 ? 1 : loopline.units_sold / oracle.units_sold;
@@ -238,7 +264,9 @@ async function main() {
           'warehouse allocations and goods-in, through the Peoplevox simulator (AvailabilityChanges callbacks)',
         baseline: 'every 15 simulated minutes: read Item inventory summary, STO01 every SKU to both channels',
         loopline:
-          'inventory workflow per channel, default config (no fixed buffer, adaptive velocity buffer on; a SKU whose units, ' +
+          'inventory workflow per channel, ' +
+          (MERCHANT_DESCRIPTION ? `the merchant's settings for the sale (${MERCHANT_DESCRIPTION}) on the ` : '') +
+          'default config (no fixed buffer, adaptive velocity buffer on; a SKU whose units, ' +
           'less those likely to sell on any channel before the slowest one can reflect a sale (99 %), are fewer than 3 is ' +
           'shown on one channel only, all of its units' +
           (SPLIT_BELOW > 0
@@ -251,7 +279,7 @@ async function main() {
       },
       runs: {
         loopline,
-        ...(variant ? { loopline_previous_last_units_rule: variant } : {}),
+        ...(variant ? { [variantKey]: variant } : {}),
         full_sync_15min: baseline,
         oracle,
       },
@@ -323,12 +351,15 @@ async function main() {
           },
         },
       },
-      // Not the targets above (those are Loopline's default config): the same sale with the last-unit rule as
-      // it was, for the trade-off it shows (oversold against units sold, customers turned away, units left unsold).
+      // Not the targets above (those are the main run's): the same sale with the variant's settings, for the
+      // trade-off it shows (oversold against units sold, customers turned away, units left unsold).
       ...(variant
         ? {
-            variant_previous_last_units_rule: {
-              config: `every channel's inventory: { ${PREVIOUS_RULE} }; everything else default`,
+            [`variant_${variantKey.replace(/^loopline_/, '')}`]: {
+              config: variantConfig,
+              units_sold_share_of_oracle: Number(
+                (oracle.units_sold === 0 ? 1 : variant.units_sold / oracle.units_sold).toFixed(4),
+              ),
               units_sold: variant.units_sold,
               oversold_share_of_units_sold: Number(
                 (variant.units_sold === 0 ? 0 : variant.oversold_units / variant.units_sold).toFixed(4),

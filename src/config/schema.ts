@@ -99,10 +99,10 @@ const INVENTORY_DEFAULTS = {
   maxRowsPerPush: 10_000,
   buffer: { kind: 'units' as const, units: 0 },
   skuBuffers: {},
-  velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9 },
+  velocityBuffer: { enabled: true, halfLifeSeconds: 300, maxUnits: 10, confidence: 0.9, expectedUnitsPerHour: {} },
   fullReadMinutes: 15,
   syncAgeAlertMinutes: 10,
-  lastUnits: { oneChannelBelow: 3, splitBelow: 0, afterBuffers: true, confidence: 0.99 },
+  lastUnits: { oneChannelBelow: 3, splitBelow: 0, afterBuffers: true, confidence: 0.99, atRest: 'oneChannel' as const },
   listingRefreshMinutes: 60,
   fullReadGuard: { zeroFraction: 0.5, minItems: 20 },
   shardItems: 4_000,
@@ -129,6 +129,12 @@ export const ChannelInventorySchema = z
         maxUnits: z.number().int().min(0).max(10_000).default(10),
         /** Hold back enough that sales before the next push exceed it with at most 1 − confidence chance. */
         confidence: z.number().min(0.5).max(0.999).default(0.9),
+        /**
+         * Sales the merchant expects, units an hour over every channel, by item code (e.g. a sale's lines): a floor
+         * under the SKU's own sales rate, so it is held back and judged for its last units from the sale's first
+         * minute, before its own sales show. docs/inventory.md.
+         */
+        expectedUnitsPerHour: z.record(z.string().min(1), z.number().min(0).max(1_000_000)).default({}),
       })
       .strict()
       .default(INVENTORY_DEFAULTS.velocityBuffer),
@@ -155,6 +161,14 @@ export const ChannelInventorySchema = z
         afterBuffers: z.boolean().default(INVENTORY_DEFAULTS.lastUnits.afterBuffers),
         /** With afterBuffers: how sure the estimate of the sales to come must be (higher: more SKUs on one channel). */
         confidence: z.number().min(0.5).max(0.9999).default(INVENTORY_DEFAULTS.lastUnits.confidence),
+        /**
+         * With afterBuffers: a SKU at rest (no sale likely on any channel before the slowest channel can reflect
+         * one, at `confidence`, counting expectedUnitsPerHour) below the threshold. 'oneChannel': left to one
+         * channel like any other (the guard against a sudden run on a SKU nobody was buying). 'everyChannel':
+         * shown on every channel down to its last unit (two channels can only both sell it with two sales inside
+         * one horizon); a long catalogue's 1- and 2-unit SKUs are then on sale everywhere. docs/inventory.md.
+         */
+        atRest: z.enum(['oneChannel', 'everyChannel']).default(INVENTORY_DEFAULTS.lastUnits.atRest),
       })
       .strict()
       .default(INVENTORY_DEFAULTS.lastUnits),

@@ -122,6 +122,12 @@ export interface LastUnitsRule {
   horizonMs?: number;
   /** With afterBuffers: the confidence of the velocity buffer the rule judges with (the channel's own when absent). */
   confidence?: number;
+  /**
+   * With afterBuffers: a SKU at rest (the velocity buffer the rule judges with is 0: no sale likely before the
+   * slowest channel can reflect one) is shown on every channel, however few its units. Absent: at rest or not,
+   * below the threshold one channel (the rule before, and the default).
+   */
+  atRest?: 'everyChannel';
   /** This channel. */
   channel: string;
   /** Every channel that shares this master and syncs stock, in config order (this one included). */
@@ -177,6 +183,9 @@ export function shownWithLastUnits(
   const shared = availableToSell({ available, buffer, velocityUnits });
   if (rule.below <= 0 || rule.channels.length < 2) return shared;
   if (availableToSell({ available, buffer, velocityUnits: ruleVelocityUnits }) >= rule.below) return shared;
+  // At rest, two channels can only both sell its last unit with two sales inside one horizon (at a confidence of
+  // 0.99, under 1 in 10,000): hiding it from all but one channel would cost more sales than it saves.
+  if (rule.atRest === 'everyChannel' && ruleVelocityUnits <= 0) return shared;
   return lastUnitsChannel(itemCode, rule.channels) === rule.channel
     ? availableToSell({ available, buffer, velocityUnits: 0 })
     : 0;

@@ -36,7 +36,23 @@ export interface RejectedSku {
 export interface LedgerSettings {
   buffer: StockBuffer;
   skuBuffers: Record<string, StockBuffer>;
-  velocity: { enabled: boolean; halfLifeMs: number; maxUnits: number; horizonMs: number; confidence?: number };
+  velocity: {
+    enabled: boolean;
+    halfLifeMs: number;
+    maxUnits: number;
+    horizonMs: number;
+    confidence?: number;
+    /**
+     * Sales the merchant expects (velocityBuffer.expectedUnitsPerHour), units per ms of workflow time, by item code:
+     * a floor under the item's own rate. Absent in histories from before it: none.
+     */
+    expectedPerMs?: Record<string, number>;
+    /**
+     * An item's sales rate is kept while the last-unit rule (its common horizon and confidence) still sees a sale to
+     * come, not only the channel's own horizon: see refreshVelocity. Absent in histories from before: the own only.
+     */
+    keptForRule?: true;
+  };
   /** item code → offer SKUs, where a skuMap says so; other item codes are their own offer SKU. */
   offerSkusByItem: Record<string, string[]>;
   /**
@@ -196,7 +212,10 @@ export function targetQuantity(l: Ledger, s: LedgerSettings, offerSku: string, i
       availableToSell({ available, buffer: s.skuBuffers[offerSku] ?? s.buffer, velocityUnits: 0 }),
     );
   const rate = s.velocity.enabled
-    ? velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000))
+    ? Math.max(
+        velocityAt(l.velocity[itemCode], now, decayConstantMs(s.velocity.halfLifeMs / 1000)),
+        s.velocity.expectedPerMs?.[itemCode] ?? 0,
+      )
     : 0;
   const held = (horizonMs: number, confidence = s.velocity.confidence) =>
     s.velocity.enabled ? velocityBufferUnits(rate, horizonMs, s.velocity.maxUnits, confidence) : 0;
@@ -292,8 +311,19 @@ export function applyEvents(l: Ledger, s: LedgerSettings, events: readonly Stock
 export function refreshVelocity(l: Ledger, s: LedgerSettings, now: number): void {
   if (!s.velocity.enabled) return;
   const tau = decayConstantMs(s.velocity.halfLifeMs / 1000);
+  // The rate is kept until the last-unit rule, over its common horizon and confidence, sees no sale to come too: a
+  // channel with a short horizon of its own (Marketplacer: a push a second) dropped it after one sale, and then
+  // judged alone that a SKU the others had left to one channel was not down to its last units (or, with
+  // lastUnits.atRest everyChannel, at rest), and showed it beside the chosen channel.
+  const rule = s.lastUnits?.afterBuffers === true && s.velocity.keptForRule ? s.lastUnits : undefined;
+  const ruleHorizonMs = Math.max(s.velocity.horizonMs, rule?.horizonMs ?? 0);
   for (const [code, v] of Object.entries(l.velocity)) {
-    if (velocityAt(v, now, tau) * s.velocity.horizonMs < 0.05) {
+    const rate = velocityAt(v, now, tau);
+    if (
+      rate * s.velocity.horizonMs < 0.05 &&
+      (!rule ||
+        velocityBufferUnits(rate, ruleHorizonMs, s.velocity.maxUnits, rule.confidence ?? s.velocity.confidence) === 0)
+    ) {
       delete l.velocity[code];
     }
     refreshItem(l, s, code, now);

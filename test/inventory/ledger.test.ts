@@ -27,6 +27,7 @@ import {
   nextBatch,
   reconcile,
   restingQuantity,
+  refreshVelocity,
   retryRejected,
   type LedgerSettings,
 } from '../../src/inventory/ledger';
@@ -219,6 +220,7 @@ describe('the last units of a shared SKU on one channel', () => {
       splitBelow: 0,
       afterBuffers: true,
       confidence: 0.99,
+      atRest: 'oneChannel',
     });
     assert.ok(parseInventory({ lastUnits: { oneChannelBelow: 0 } }).success);
     const bad = parseInventory({ lastUnits: { oneChannelBelow: -1 } });
@@ -300,6 +302,144 @@ describe('the last units judged after the buffers (lastUnits.afterBuffers, the d
       return l.pending[code]!.quantity;
     });
     assert.deepEqual(targets, [2, 2, 2]);
+  });
+});
+
+describe('the last units of a SKU at rest (lastUnits.atRest)', () => {
+  const channels = ['asos', 'joules', 'mkp'];
+  const none = { kind: 'units' as const, units: 0 };
+  // An item whose last units go to joules when the rule applies.
+  const code = Array.from({ length: 50 }, (_, i) => `ITEM-${i}`).find(
+    (c) => lastUnitsChannel(c, channels) === 'joules',
+  )!;
+  const rule = (channel: string, atRest?: 'everyChannel'): LastUnitsRule => ({
+    below: 3,
+    channel,
+    channels,
+    afterBuffers: true,
+    horizonMs: 120_000,
+    confidence: 0.99,
+    ...(atRest ? { atRest } : {}),
+  });
+  const shown = (units: number, velocity: number, ruleVelocity = velocity, atRest?: 'everyChannel') =>
+    channels.map((c) => shownWithLastUnits(rule(c, atRest), code, units, none, velocity, ruleVelocity));
+
+  test('everyChannel: a SKU no sale is likely for shows on every channel down to its last unit; one selling still goes to one', () => {
+    assert.deepEqual(shown(2, 0, 0, 'everyChannel'), [2, 2, 2]);
+    assert.deepEqual(shown(1, 0, 0, 'everyChannel'), [1, 1, 1]);
+    // The default (absent): at rest or not, below the threshold on one channel.
+    assert.deepEqual(shown(2, 0), [0, 2, 0]);
+    // Selling: as before, whether the channel's own buffer or only the rule's (the slowest channel's horizon) sees it.
+    assert.deepEqual(shown(3, 2, 2, 'everyChannel'), [0, 3, 0]);
+    assert.deepEqual(shown(2, 0, 1, 'everyChannel'), [0, 2, 0]);
+    assert.deepEqual(shown(6, 2, 2, 'everyChannel'), [4, 4, 4]);
+  });
+
+  // Each channel's settings as the activity builds them: the same rule, each channel's own horizon (Marketplacer
+  // pushes every second and hears of its orders within 5 s; the Mirakl channels a minute and a poll).
+  const over = (
+    channel: string,
+    expected?: Record<string, number>,
+    atRest: 'everyChannel' | undefined = 'everyChannel',
+  ): LedgerSettings =>
+    settings({
+      velocity: {
+        enabled: true,
+        halfLifeMs: 300_000,
+        maxUnits: 10,
+        horizonMs: channel === 'mkp' ? 6_000 : 120_000,
+        confidence: 0.9,
+        keptForRule: true,
+        ...(expected ? { expectedPerMs: expected } : {}),
+      },
+      lastUnits: rule(channel, atRest),
+    });
+  const figure = (l: ReturnType<typeof emptyLedger>) => l.pending[code]?.quantity ?? l.sent[code];
+
+  // The channels must agree, at every moment, on whether a SKU is down to its last units (or at rest): Marketplacer's
+  // own horizon (6 s) stops seeing any sale to come long before the rule's (2 minutes), and had it taken the SKU for
+  // at rest then, it would have shown the units the chosen channel shows. With the rule's default (atRest absent) a
+  // SKU of 3 units after one sale is as exposed: Marketplacer alone judged 3 ≥ 3 and showed them.
+  for (const [atRest, stock] of [
+    ['everyChannel', 3],
+    [undefined, 4],
+  ] as const)
+    test(`through the ledger (atRest ${atRest ?? 'absent'}): the channels leave a SKU's last units to one and give them back at the same moment`, () => {
+      const left = stock - 1;
+      const ledgers = channels.map((c) => {
+        const s = over(c, undefined, atRest);
+        const l = emptyLedger();
+        applyEvents(l, s, [[code, stock, 1]], 1);
+        return [l, s] as const;
+      });
+      assert.deepEqual(
+        ledgers.map(([l]) => figure(l)),
+        [stock, stock, stock],
+      );
+      for (const [l, s] of ledgers) assert.equal(restingQuantity(l, s, code, code), stock);
+      // One sold, and a sales rate: within the rule's horizon more may sell, so one channel shows what is left.
+      for (const [l, s] of ledgers) applyEvents(l, s, [[code, left, 60_000]], 60_000);
+      const one = `0/${left}/0`;
+      const every = `${left}/${left}/${left}`;
+      assert.equal(ledgers.map(([l]) => figure(l)).join('/'), one);
+      const flips: number[] = [];
+      let before = one;
+      for (let t = 61_000; t < 60_000 + 3 * 3600_000; t += 15_000) {
+        for (const [l, s] of ledgers) {
+          refreshVelocity(l, s, t);
+          const q = l.pending[code]?.quantity;
+          if (q !== undefined) markSent(l, [{ offerSku: code, quantity: q, priority: 'change', since: t }]);
+        }
+        const now = ledgers.map(([l]) => figure(l)).join('/');
+        assert.ok(now === one || now === every, `at ${t}: ${now}`);
+        if (now !== before) flips.push(t);
+        before = now;
+      }
+      assert.equal(flips.length, 1, `flips at ${flips.join(', ')}`);
+      assert.equal(before, every);
+      if (atRest) {
+        // At rest once the expected sales over the rule's 2-minute horizon are 1 % or less (its velocity buffer at
+        // 99 % is 0): one sale decayed with a 300 s half-life gets there after about 24 minutes.
+        const tau = decayConstantMs(300);
+        const mean = (t: number) => velocityAt(recordSale(undefined, 1, 60_000, tau), t, tau) * 120_000;
+        assert.ok(mean(flips[0]!) <= 0.01006 && mean(flips[0]! - 15_000) > 0.01, `at the flip: ${mean(flips[0]!)}`);
+      }
+    });
+
+  test('a SKU the merchant expects to sell (velocityBuffer.expectedUnitsPerHour) is not at rest before its own sales show', () => {
+    const perMs = 20 / 3_600_000;
+    const figures = (expected?: Record<string, number>) =>
+      channels.map((c) => {
+        const s = over(c, expected);
+        const l = emptyLedger();
+        applyEvents(l, s, [[code, 2, 1]], 1);
+        return figure(l);
+      });
+    assert.deepEqual(figures(), [2, 2, 2]);
+    assert.deepEqual(figures({ [code]: perMs }), [0, 2, 0]);
+    assert.deepEqual(figures({ OTHER: perMs }), [2, 2, 2], 'only the items named');
+    // The expected rate also feeds each channel's own velocity buffer: 20 an hour is 0.67 over 2 minutes, of which
+    // more than 1 sells with a chance over 10 %: 2 held back.
+    const l = emptyLedger();
+    const s = over('asos', { [code]: perMs });
+    applyEvents(l, s, [[code, 8, 1]], 1);
+    assert.equal(figure(l), 6);
+  });
+
+  test('the config: atRest oneChannel by default, everyChannel accepted, anything else refused naming the field', () => {
+    assert.equal(parseInventory().data!.channels[0]!.inventory.lastUnits.atRest, 'oneChannel');
+    assert.deepEqual(parseInventory().data!.channels[0]!.inventory.velocityBuffer.expectedUnitsPerHour, {});
+    const ok = parseInventory({
+      lastUnits: { atRest: 'everyChannel' },
+      velocityBuffer: { expectedUnitsPerHour: { 'TEE-RED-M': 20 } },
+    });
+    assert.ok(ok.success, JSON.stringify(ok.error?.issues));
+    const bad = parseInventory({ lastUnits: { atRest: 'sometimes' } });
+    assert.ok(!bad.success);
+    assert.match(JSON.stringify(bad.error.issues[0]!.path), /lastUnits.*atRest/);
+    const negative = parseInventory({ velocityBuffer: { expectedUnitsPerHour: { 'TEE-RED-M': -1 } } });
+    assert.ok(!negative.success);
+    assert.match(JSON.stringify(negative.error.issues[0]!.path), /expectedUnitsPerHour.*TEE-RED-M/);
   });
 });
 
