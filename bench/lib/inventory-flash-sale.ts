@@ -292,6 +292,9 @@ export async function runFlashSale(
             .terminate('bench over')
             .catch(() => undefined);
       }
+      // The Peoplevox budget's lanes go back while its worker still serves the budget workflow (without, this run's
+      // holders renewed them, in vain, through the runs that followed).
+      await runtime.close();
       worker.shutdown();
       budgetWorker.shutdown();
       await running.catch(() => undefined);

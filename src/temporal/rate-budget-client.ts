@@ -229,6 +229,10 @@ export class LeasedBudget implements CallPacer {
     } catch (err) {
       this.lastError = err;
       this.opts.onError?.(err);
+      // A lease that has run out holds nothing: with no answer, its lanes stop counting, and with nothing waiting
+      // the background renewal stops (it renewed lanes it no longer had, every third of a lease, for as long as the
+      // process lived: a budget workflow nobody serves any more, in a bench, piled updates up on the server).
+      if (Date.now() >= this.expiresAt) this.lanes = [];
     } finally {
       this.wake?.();
     }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
+import { shownQuantity } from './support';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { lastUnitsChannel } from '../../src/inventory/buffers';
@@ -26,11 +27,7 @@ after(async () => {
 const health = (channel: string): Promise<InventoryHealth> =>
   env.client.workflow.getHandle(inventoryWorkflowId(channel, stack.config.temporal.idScope)).query(healthQuery);
 
-async function shown(channel: string, offerSku: string): Promise<number | undefined> {
-  const { data } = await stack.control.get(`/control/mirakl/${channel}/offers`);
-  return (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers.find((o) => o.offerSku === offerSku)
-    ?.quantity;
-}
+const shown = (channel: string, offerSku: string): Promise<number> => shownQuantity(stack, channel, offerSku);
 
 async function shows(channel: string, offerSku: string, quantity: number, what: string): Promise<void> {
   await eventually(async () => ((await shown(channel, offerSku)) === quantity ? true : undefined), 30_000, what);

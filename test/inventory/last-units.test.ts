@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { startStack, type Stack } from '../support/stack';
+import { shownQuantity } from './support';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { lastUnitsChannel } from '../../src/inventory/buffers';
 
@@ -17,11 +18,7 @@ const [AT_REST, SALE_LINE] = sandboxCatalogue({ size: 250 })
   .map((c) => c.sku)
   .filter((c) => c.startsWith('TEE') && lastUnitsChannel(c, ['asos', 'joules']) === 'joules');
 
-async function shown(channel: string, offerSku: string): Promise<number | undefined> {
-  const { data } = await stack.control.get(`/control/mirakl/${channel}/offers`);
-  return (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers.find((o) => o.offerSku === offerSku)
-    ?.quantity;
-}
+const shown = (channel: string, offerSku: string): Promise<number> => shownQuantity(stack, channel, offerSku);
 
 async function shows(
   figures: Record<'asos' | 'joules', number>,

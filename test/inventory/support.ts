@@ -149,7 +149,12 @@ export async function stockHistory(stack: InventoryStack, channel: string, offer
   return (data as { history: HistoryEntry[] }).history;
 }
 
-export async function shownQuantity(stack: InventoryStack, channel: string, offerSku: string): Promise<number> {
+/** What a Mirakl simulator's offer shows (any stack: only its control client is used). */
+export async function shownQuantity(
+  stack: Pick<InventoryStack, 'control'>,
+  channel: string,
+  offerSku: string,
+): Promise<number> {
   const { data } = await stack.control.get(`/control/mirakl/${channel}/offers`);
   const o = (data as { offers: Array<{ offerSku: string; quantity: number }> }).offers.find(
     (x) => x.offerSku === offerSku,

@@ -256,3 +256,42 @@ test('no worker serves the budget: a call fails retryably within its bound inste
   assert.ok(took >= 3000 && took < 3000 + 2 * 1000 + 1500, `gave up after ${took} ms`);
   await env.client.workflow.getHandle(`rate-budget:test:${queue}`).terminate('test over');
 });
+
+test('a holder whose budget stops answering stops renewing once its lease has run out and nothing waits', async () => {
+  const queue = uniqueQueue('budget-gone');
+  const workflowId = `rate-budget:test:${queue}`;
+  const terms: RateBudgetTerms = { lanes: 5, windowMs: 300, readShare: 0.3, leaseMs: 1500, graceMs: 100 };
+  let failures = 0;
+  const budget = new LeasedBudget({
+    client: env.client,
+    workflowId,
+    taskQueue: queue,
+    terms,
+    laneClass: 'priority',
+    requestTimeoutMs: 500,
+    onError: () => failures++,
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: queue,
+    workflowBundle: await workflowBundle(),
+  });
+  await worker.runUntil(async () => {
+    const done = await budget.take();
+    done();
+  });
+  // Nobody serves the budget now, and the call has ended: the renewals fail until the lease runs out, then stop.
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await pause(3 * terms.leaseMs);
+  const settled = failures;
+  assert.ok(settled >= 1, 'the renewal after the worker went failed');
+  await pause(3 * terms.leaseMs);
+  assert.equal(failures, settled, `requests went on failing after the lease ran out (${settled} then ${failures})`);
+  // Demand again: the holder asks at once (and fails in its bound, nobody serving).
+  const again = budget.take();
+  await pause(600);
+  assert.ok(failures > settled, 'a new call asks again');
+  await budget.close();
+  await assert.rejects(again);
+  await env.client.workflow.getHandle(workflowId).terminate('test over');
+});
