@@ -86,6 +86,11 @@ export class LeasedBudget implements CallPacer {
     this.holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:${opts.laneClass}`;
   }
 
+  /** Local time at which the lease held now ends (0 when none): the budget hands its lanes on no sooner. */
+  get leaseEndsAt(): number {
+    return this.expiresAt;
+  }
+
   /** Lanes usable now. */
   capacity(now = Date.now()): number {
     if (now >= this.expiresAt) return 0;

@@ -186,7 +186,9 @@ test("leases: lanes follow demand, reads keep to their share, a killed holder's 
       return st;
     })();
     let killedAt = Infinity;
+    let killedLeaseEnd = 0;
     setTimeout(() => {
+      killedLeaseEnd = a.leaseEndsAt;
       a.abandon();
       killedAt = Date.now();
     }, 2800);
@@ -201,10 +203,14 @@ test("leases: lanes follow demand, reads keep to their share, a killed holder's 
 
     const b = new LeasedBudget({ ...opts, laneClass: 'priority' });
     const bTimes = await busy(b, 3500);
-    // The killed holder renewed at most a third of a lease before it died, so its lanes are handed on no sooner
-    // than two thirds of a lease, a window and the grace after: until then only the reads' three lanes are free.
+    // The killed holder's lanes are handed on no sooner than a window after the end of the last lease it was
+    // granted (the holder's own reckoning of that end is the earliest the server's can be): until then only the
+    // reads' three lanes are free. Judged from that lease, not from the kill: a renewal is due every third of a
+    // lease, but on a loaded machine (CI runs two files on two cores) one can come late, and the lease then ends
+    // sooner after the kill (a CI run saw B use more than three lanes before the two thirds of a lease it had assumed).
     const handOn = killedAt + terms.leaseMs + terms.windowMs + terms.graceMs;
-    const before = bTimes.filter((t) => t < killedAt + (2 * terms.leaseMs) / 3 + terms.windowMs);
+    assert.ok(killedLeaseEnd > 0, 'the holder held a lease when it was killed');
+    const before = bTimes.filter((t) => t < killedLeaseEnd + terms.windowMs);
     assert.ok(CallLog.maxInWindow(rec(before), judged) <= 3, "the killed holder's lanes stay idle");
     // Then every lane is B's.
     const afterHandOn = bTimes.filter((t) => t > handOn + 200);
