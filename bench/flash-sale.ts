@@ -10,8 +10,9 @@
 // Loopline's timers alike.
 import './lib/sdk-logging';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { buildCompiled } from './lib/processes';
 import { join } from 'node:path';
 import axios from 'axios';
 import { readTemporalTools } from '../src/devtools/tools';
@@ -177,16 +178,42 @@ async function main() {
           log: { format: 'pretty', level: 'error' },
         },
       });
+  // Loopline's inventory worker runs in a process of its own (workers/main.ts worker inventory, compiled, as the image
+  // runs it), not on this process's event loop beside the simulators and the customers (FLASH_SALE_IN_PROCESS=1: the
+  // way it ran before 8 December, for comparison).
+  const inProcess = process.env.FLASH_SALE_IN_PROCESS === '1';
+  const workDir = mkdtempSync(join(tmpdir(), 'loopline-bench-flash-sale-'));
+  if (!inProcess) {
+    log('building dist/ for the worker process (npm run build)');
+    buildCompiled();
+  }
+  let runs = 0;
+  const workerProcess = () =>
+    inProcess
+      ? {}
+      : {
+          workerProcess: {
+            temporalAddress: env.address,
+            dir: join(workDir, String(++runs)),
+            compiled: true,
+            // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for a profile of the worker process alone
+            ...(process.env.FLASH_SALE_WORKER_NODE_ARGS ? { nodeArgs: process.env.FLASH_SALE_WORKER_NODE_ARGS } : {}),
+          },
+        };
   const loadAtStart = loadavg();
   try {
     log(
       `flash sale: ${params.skus} SKUs, ${params.simulatedMinutes} simulated minutes, time scale ${params.timeScale}`,
     );
-    const loopline = await runFlashSale(env, 'loopline', params, log, { absorb, inventory: MAIN_INVENTORY });
+    const loopline = await runFlashSale(env, 'loopline', params, log, {
+      absorb,
+      inventory: MAIN_INVENTORY,
+      ...workerProcess(),
+    });
     if (process.env.FLASH_SALE_SMOKE === '1') {
       // A quick check of the Loopline run alone (no baseline, no oracle, no result file).
       const { histories, oversold_units, units_sold, setup_ms, propagation_ms, health } = loopline;
-      const { oversold_by_channel, oversold_by_minute, propagation_by_channel } = loopline;
+      const { oversold_by_channel, oversold_by_minute, propagation_by_channel, worker_process } = loopline;
       log(
         JSON.stringify(
           {
@@ -199,6 +226,7 @@ async function main() {
             propagation_by_channel,
             histories,
             health,
+            worker_process,
           },
           null,
           1,
@@ -221,6 +249,7 @@ async function main() {
       process.env.FLASH_SALE_VARIANT === '0'
         ? undefined
         : await runFlashSale(env, 'loopline', params, log, {
+            ...workerProcess(),
             inventory: variantInventory(MERCHANT_YAML ? undefined : PREVIOUS_RULE),
           });
     const variantKey = MERCHANT_YAML ? 'loopline_default_settings' : 'loopline_previous_last_units_rule';
@@ -249,6 +278,9 @@ async function main() {
         'minute and per shop/tenant; documented_per_minute is the limit from the simulators (MIRAKL_RATE_LIMITS: STO01 1/min, ' +
         'STO02 1 per 15 s, STO03 1/min, OR11 1/min per shop; Peoplevox 15 per 15 s per client), also checked in its own window.',
       propagation_definition: PROPAGATION_DEFINITION,
+      workers_run: inProcess
+        ? 'in the bench process, beside the simulators and the customers (FLASH_SALE_IN_PROCESS=1)'
+        : "Loopline's inventory worker in a process of its own (workers/main.ts worker inventory, compiled); the simulators, the callbacks' HTTP listener and the customers in the bench process; memory and CPU in runs.*.worker_process",
       oracle_definition: ORACLE_DEFINITION,
       params,
       model: {

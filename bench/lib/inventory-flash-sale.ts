@@ -33,6 +33,7 @@ import { inventoryBundle } from './inventory-bundle';
 import { healthQuery } from '../../workflows/inventory';
 import { inventoryLayout } from '../../src/inventory/available';
 import { combineStats, historyStats, SERVER_LIMITS, type HistoryStats } from '../../src/temporal/history-stats';
+import { externalWorkerProcesses, type WorkerProcessesReport } from './worker-processes';
 
 export const CHANNELS = ['asos', 'joules', 'mkp'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -146,12 +147,14 @@ export interface RunResult {
   units_sold: number;
   /** Wall ms from the start of the run to the sale's first visit (setup and the initial sync). */
   setup_ms: number;
+  /** Loopline with its inventory worker in a process of its own: that process's memory and CPU. */
+  worker_process?: WorkerProcessesReport;
 }
 
 /** Per-channel `inventory:` blocks (flow YAML) for a variant run; the default run uses none (defaults). */
 export type InventoryVariant = Partial<Record<Channel, string>>;
 
-function configYaml(url: string, suffix: string, inventory: InventoryVariant = {}): string {
+function configYaml(url: string, suffix: string, timeScale: number, inventory: InventoryVariant = {}): string {
   const ch = (code: Channel, label: string, outOfStock: string) => `
   - code: ${code}
     label: ${label}
@@ -167,7 +170,7 @@ temporal:
 # 3000 / 10 s, docs/security.md) is raised so the pipeline's capacity is what is measured.
 http: { port: 0, internal: { port: 0 }, rateLimits: { peoplevox: { max: 1000000, windowSeconds: 10 } } }
 log: { level: fatal }
-sandbox: { enabled: true, demoOrdersPerMinute: 0 }
+sandbox: { enabled: true, demoOrdersPerMinute: 0, timeScale: ${timeScale} }
 systems:
   peoplevox: { baseUrl: ${url}/peoplevox, clientId: bench-client, username: api-user, passwordEnv: PEOPLEVOX_PASSWORD }
 channels:${ch('asos', 'ASOS Marketplace', POLICY.asos)}${ch('joules', 'Joules Marketplace', POLICY.joules)}
@@ -211,6 +214,13 @@ export async function runFlashSale(
     }) => Promise<unknown>;
     /** Loopline with non-default stock settings per channel (a variant run). */
     inventory?: InventoryVariant;
+    /**
+     * Loopline's inventory worker (its workflows, activities and the Peoplevox budget) in a process of its own, started
+     * by the real entry point (workers/main.ts worker inventory, compiled: build dist/ first) against this Temporal
+     * server, as a deployment runs it; the simulators, the HTTP listener and the harness stay in this process.
+     * Unset: the worker runs in this process, sharing its event loop with the simulators.
+     */
+    workerProcess?: { temporalAddress: string; dir: string; compiled: boolean; nodeArgs?: string };
   } = {},
 ): Promise<RunResult & { absorption?: unknown }> {
   const setupStarted = Date.now();
@@ -218,7 +228,7 @@ export async function runFlashSale(
   const envVars = { ...process.env, ...SANDBOX_SECRETS };
   for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
   const quiet = pino({ level: 'silent' });
-  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, opts.inventory), 'bench', envVars);
+  const draft = parseConfig(configYaml('http://127.0.0.1:1', suffix, p.timeScale, opts.inventory), 'bench', envVars);
   const systems = sandboxSystems(draft, { env: envVars, catalogueSize: p.skus });
   const mirakl = systems.find((s) => s.name === 'mirakl') as MiraklSimulator;
   const mkp = (systems.find((s) => s.name === 'marketplacer:mkp') as ReturnType<typeof marketplacerSimulator>).store;
@@ -226,7 +236,8 @@ export async function runFlashSale(
   const shownOn = (ch: Channel, sku: string) =>
     ch === 'mkp' ? (mkp.variantBySku(sku)?.countOnHand ?? 0) : mirakl.shops.get(ch)!.offers.get(sku)!.quantity;
   const sandbox: RunningSandbox = await startSandbox({ log: quiet, port: 0, timeScale: p.timeScale }, systems);
-  const config = parseConfig(configYaml(sandbox.url, suffix, opts.inventory), 'bench', envVars);
+  const configText = configYaml(sandbox.url, suffix, p.timeScale, opts.inventory);
+  const config = parseConfig(configText, 'bench', envVars);
   const control = axios.create({ baseURL: sandbox.url, timeout: 30_000 });
   const runtime = createRuntime(config, quiet, { timeScale: p.timeScale });
   const simMs = (wall: number) => wall * p.timeScale;
@@ -253,29 +264,59 @@ export async function runFlashSale(
 
   // ---- the stock sync under test ------------------------------------------------------------------
   let httpUrl = '';
+  let workerReport: WorkerProcessesReport | undefined;
   if (mode === 'loopline') {
-    const worker = await createInventoryWorker({
-      connection: env.nativeConnection,
-      client: env.client,
-      runtime,
-      workflowBundle: await inventoryBundle(),
-      timeScale: p.timeScale,
-    });
-    // The Peoplevox budget the stock reads keep to runs on its own queue (workers/runtime.ts).
-    const budgetWorker = await createBudgetWorker({
-      connection: env.nativeConnection,
-      config,
-      workflowBundle: await inventoryBundle(),
-    });
-    const running = Promise.all([worker.run(), budgetWorker.run()]);
-    // A worker that stops on its own is a failed run, not a quiet one.
-    running.catch((err: unknown) =>
-      log(`  ${mode}: a worker stopped: ${err instanceof Error ? err.stack : String(err)}`),
-    );
+    let stopWorkers: () => Promise<void>;
+    if (opts.workerProcess) {
+      const fleet = externalWorkerProcesses({
+        temporalAddress: opts.workerProcess.temporalAddress,
+        dir: opts.workerProcess.dir,
+        roles: () => ['inventory'],
+        compiled: opts.workerProcess.compiled,
+        ...(opts.workerProcess.nodeArgs
+          ? { roleEnv: { inventory: { BENCH_NODE_ARGS: opts.workerProcess.nodeArgs } } }
+          : {}),
+        log: (line) => log(`  ${mode}: ${line}`),
+      });
+      const started = await fleet.externalWorkers.start(configText);
+      stopWorkers = async () => {
+        await runtime.close();
+        await started.stop();
+        workerReport = fleet.reports[0];
+      };
+    } else {
+      const worker = await createInventoryWorker({
+        connection: env.nativeConnection,
+        client: env.client,
+        runtime,
+        workflowBundle: await inventoryBundle(),
+        timeScale: p.timeScale,
+      });
+      // The Peoplevox budget the stock reads keep to runs on its own queue (workers/runtime.ts).
+      const budgetWorker = await createBudgetWorker({
+        connection: env.nativeConnection,
+        config,
+        workflowBundle: await inventoryBundle(),
+      });
+      const running = Promise.all([worker.run(), budgetWorker.run()]);
+      // A worker that stops on its own is a failed run, not a quiet one.
+      running.catch((err: unknown) =>
+        log(`  ${mode}: a worker stopped: ${err instanceof Error ? err.stack : String(err)}`),
+      );
+      stopWorkers = async () => {
+        // The Peoplevox budget's lanes go back while its worker still serves the budget workflow (without, this
+        // run's holders renewed them, in vain, through the runs that followed).
+        await runtime.close();
+        worker.shutdown();
+        budgetWorker.shutdown();
+        await running.catch(() => undefined);
+      };
+    }
     const batcher = createStockEventBatcher({ client: env.client, config, log: quiet, flushMs: 50 });
     const http = await createHttpServers({ config, client: env.client, log: quiet, inventory: { batcher } });
     httpUrl = (await http.listen()).publicUrl;
     await subscribeStockEvents(runtime.peoplevox, httpUrl, quiet, config);
+    // A worker process ensures them itself at its start; ensuring them again is a no-op.
     await ensureInventoryWorkflows(env.client, config);
     stops.unshift(async () => {
       // Callbacks first: a stock event batched after the terminate would signal-with-start the channel's
@@ -292,12 +333,7 @@ export async function runFlashSale(
             .terminate('bench over')
             .catch(() => undefined);
       }
-      // The Peoplevox budget's lanes go back while its worker still serves the budget workflow (without, this run's
-      // holders renewed them, in vain, through the runs that followed).
-      await runtime.close();
-      worker.shutdown();
-      budgetWorker.shutdown();
-      await running.catch(() => undefined);
+      await stopWorkers();
     });
     // Wait for the first full read and push of every SKU, so both runs start from the same place.
     let said = Date.now();
@@ -750,5 +786,6 @@ export async function runFlashSale(
     push_phase_simulated_s: pushPhases,
     ...(mode === 'loopline' ? { health, histories } : {}),
     ...(absorption ? { absorption } : {}),
+    ...(workerReport ? { worker_process: workerReport } : {}),
   };
 }

@@ -61,7 +61,9 @@ export function startProcess(opts: {
   const logFile = join(opts.logDir, `${opts.name}.log`);
   const fd = openSync(logFile, 'a');
   const loader = opts.args[0]?.startsWith('dist/') ? [] : ['--import', 'tsx'];
-  const child = spawn(process.execPath, [...loader, ...opts.args], {
+  // Node flags NODE_OPTIONS refuses (--cpu-prof …), for a profile of one process: BENCH_NODE_ARGS in its env.
+  const flags = opts.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, ...loader, ...opts.args], {
     cwd: PROJECT_ROOT,
     env: opts.env,
     stdio: ['ignore', fd, fd],

@@ -49,6 +49,10 @@ export function externalWorkerProcesses(opts: {
   roles: (configYaml: string) => string[];
   log?: (line: string) => void;
   sampleEveryMs?: number;
+  /** Run the workers compiled (dist/, built first by buildCompiled()) as the image runs them; default from source. */
+  compiled?: boolean;
+  /** Environment added for the workers of a role (ProcessFleet's roleEnv), e.g. NODE_OPTIONS for a profile. */
+  roleEnv?: Record<string, NodeJS.ProcessEnv>;
 }) {
   let n = 0;
   const reports: WorkerProcessesReport[] = [];
@@ -81,6 +85,8 @@ export function externalWorkerProcesses(opts: {
           logDir: dir,
           workers: Object.fromEntries(roles.map((r) => [r, 1])),
           readyTimeoutMs: 600_000,
+          ...(opts.compiled ? { compiled: true } : {}),
+          ...(opts.roleEnv ? { roleEnv: opts.roleEnv } : {}),
         });
         const t0 = Date.now();
         try {
