@@ -522,6 +522,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
           throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
         const now = Date.now();
+        const startedAt = now;
         const candidates: PushCandidates[] = await Promise.all(
           input.shardIds.map((id) =>
             within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
@@ -531,6 +532,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           candidates.map((c) => c.rows),
           input.maxRows,
         );
+        const askedAt = Date.now();
         const byPriority: Record<PushPriority, number> = { 'sell-out': 0, return: 0, restock: 0, change: 0 };
         for (const r of batch) byPriority[r.priority]++;
         const listing = ch.platform === 'mirakl' ? deps.listing?.(input.channel) : undefined;
@@ -580,7 +582,16 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           if (r.returnDecidedAt !== undefined)
             restockPropagation.observe({ channel: input.channel }, Math.max(0, acceptedAt - r.returnDecidedAt) / 1000);
         log.info(
-          { channel: input.channel, key: input.key, rows: listed.length, unlisted: unlisted.length, importId },
+          {
+            channel: input.channel,
+            key: input.key,
+            rows: listed.length,
+            unlisted: unlisted.length,
+            importId,
+            // Where the push's time went: asking the shards for their rows, then the call itself.
+            askedShardsMs: askedAt - startedAt,
+            callMs: acceptedAt - askedAt,
+          },
           'stock pushed from shards (STO01)',
         );
         const taken = new Map<number, { rows: Array<[string, number]>; unlisted: string[] }>();

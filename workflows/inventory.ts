@@ -716,6 +716,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     state.pushSeq++;
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     state.counters.lastPushAt = Date.now();
+    let acceptedAt: number;
     try {
       const returned = batch.filter((b) => b.returnDecidedAt !== undefined);
       const r = await limitedTarget.pushStock({
@@ -726,6 +727,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
           ? { returnRestocks: returned.map((b) => ({ offerSku: b.offerSku, decidedAt: b.returnDecidedAt! })) }
           : {}),
       });
+      acceptedAt = r.acceptedAt;
       markSent(l, batch);
       if (r.unlisted?.length) {
         markUnlisted(l, r.unlisted, Date.now());
@@ -761,7 +763,20 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       return;
     }
     // The window counts from the end of the call: the target saw it no later than that.
-    state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, batch.length, s.pushIntervalMs, s.timeScale, s.marginMs);
+    state.nextPushAt =
+      windowFrom(acceptedAt) + nextPushDelayMs(s.limit, batch.length, s.pushIntervalMs, s.timeScale, s.marginMs);
+  }
+
+  /**
+   * Where the next window counts from after a push whose call ended at `callEndedAt` (the activity's clock): that end
+   * itself ('inventory-pace-from-call-end'), not the moment this workflow heard of it. The target saw the call no later
+   * than its end; what came after (the activity telling the shards, its completion reaching this workflow, a busy
+   * worker's queue) is no part of the target's window, and counting it spaced a 50,000-SKU channel's pushes 7–21 s
+   * apart against a 6 s window. The margin (settings marginMs) covers the clocks of the worker and the server.
+   */
+  function windowFrom(callEndedAt: number): number {
+    if (!patched('inventory-pace-from-call-end')) return Date.now();
+    return Math.min(Date.now(), callEndedAt);
   }
 
   /**
@@ -791,6 +806,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     const askedAt = Date.now();
     let rows: number;
+    let acceptedAt: number;
     try {
       const r = await shardPush.pushFromShards({
         channel: state.channel,
@@ -816,6 +832,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
         return;
       }
       rows = r.rows;
+      acceptedAt = r.acceptedAt;
       state.counters.lastPushAt = askedAt;
       if (r.unlisted > 0) state.counters.unlistedSkus = (state.counters.unlistedSkus ?? 0) + r.unlisted;
       state.counters.pushes++;
@@ -849,7 +866,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       state.nextPushAt = afterFailedPush(err, 1);
       return;
     }
-    state.nextPushAt = Date.now() + nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
+    state.nextPushAt =
+      windowFrom(acceptedAt) + nextPushDelayMs(s.limit, rows, s.pushIntervalMs, s.timeScale, s.marginMs);
   }
 
   /** When the next STO02 (or STO03, when the report is due) may be called, by the target's limits. */

@@ -4,7 +4,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { withIsolateTimeout } from '../temporal/worker-limits';
 import type { Runtime } from '../../workers/runtime';
-import { createInventoryActivities } from '../../activities/inventory';
+import { createInventoryActivities, type InventoryActivities } from '../../activities/inventory';
 import { createDataConverter } from '../temporal/data-converter';
 import { createRoutedAlertSink } from '../../activities/alerts';
 import { createMarketplacerStock } from '../../activities/marketplacer-stock';
@@ -16,6 +16,8 @@ export async function createInventoryWorker(opts: {
   runtime: Runtime;
   workflowBundle: { code: string };
   timeScale?: number;
+  /** Tests: the activities as the worker runs them, wrapped (e.g. a completion that reaches the workflow late). */
+  wrapActivities?: (acts: InventoryActivities) => InventoryActivities;
 }): Promise<Worker> {
   const { runtime } = opts;
   runtime.shareBudgets(opts.client);
@@ -39,19 +41,21 @@ export async function createInventoryWorker(opts: {
       dataConverter: createDataConverter(runtime.config),
       taskQueue: runtime.config.temporal.taskQueues.inventory,
       workflowBundle: opts.workflowBundle,
-      activities: createInventoryActivities({
-        config: runtime.config,
-        client: opts.client,
-        mirakl: runtime.mirakl,
-        // Stock reads take the reads' share of the Peoplevox budget.
-        peoplevox: runtime.peoplevoxReads,
-        shopify: runtime.shopify,
-        alerts: createRoutedAlertSink(opts.client, runtime.config),
-        listing: (channel) => runtime.listing(channel),
-        marketplacerStock,
-        log: runtime.log.child({ component: 'inventory' }),
-        timeScale: opts.timeScale,
-      }),
+      activities: (opts.wrapActivities ?? ((a: InventoryActivities) => a))(
+        createInventoryActivities({
+          config: runtime.config,
+          client: opts.client,
+          mirakl: runtime.mirakl,
+          // Stock reads take the reads' share of the Peoplevox budget.
+          peoplevox: runtime.peoplevoxReads,
+          shopify: runtime.shopify,
+          alerts: createRoutedAlertSink(opts.client, runtime.config),
+          listing: (channel) => runtime.listing(channel),
+          marketplacerStock,
+          log: runtime.log.child({ component: 'inventory' }),
+          timeScale: opts.timeScale,
+        }),
+      ),
     }),
   );
 }

@@ -39,6 +39,8 @@ export interface InventoryStackOptions {
   catalogueSize?: number;
   /** YAML lines appended to each channel (indented 4 spaces), by channel code. */
   channelYaml?: Record<string, string>;
+  /** The inventory worker's activities, wrapped (createInventoryWorker's wrapActivities). */
+  wrapActivities?: Parameters<typeof createInventoryWorker>[0]['wrapActivities'];
 }
 
 function configYaml(url: string, suffix: string, extra: Record<string, string> = {}): string {
@@ -92,6 +94,7 @@ export async function startInventoryStack(
     runtime,
     workflowBundle: await workflowBundle(),
     timeScale,
+    ...(opts.wrapActivities ? { wrapActivities: opts.wrapActivities } : {}),
   });
   // The alert router (workflows/alerts.ts) runs on the orders queue: its workflow and delivery activity.
   const alertWorker = await Worker.create({
