@@ -522,7 +522,6 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
           throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
         const now = Date.now();
-        const startedAt = now;
         const candidates: PushCandidates[] = await Promise.all(
           input.shardIds.map((id) =>
             within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
@@ -589,7 +588,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
             unlisted: unlisted.length,
             importId,
             // Where the push's time went: asking the shards for their rows, then the call itself.
-            askedShardsMs: askedAt - startedAt,
+            askedShardsMs: askedAt - now,
             callMs: acceptedAt - askedAt,
           },
           'stock pushed from shards (STO01)',

@@ -196,7 +196,7 @@ async function main() {
             temporalAddress: env.address,
             dir: join(workDir, String(++runs)),
             compiled: true,
-            // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for a profile of the worker process alone
+            // e.g. '--prof' for a V8 tick profile of the worker process alone (one log per thread)
             ...(process.env.FLASH_SALE_WORKER_NODE_ARGS ? { nodeArgs: process.env.FLASH_SALE_WORKER_NODE_ARGS } : {}),
           },
         };

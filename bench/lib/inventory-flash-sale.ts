@@ -280,7 +280,6 @@ export async function runFlashSale(
       });
       const started = await fleet.externalWorkers.start(configText);
       stopWorkers = async () => {
-        await runtime.close();
         await started.stop();
         workerReport = fleet.reports[0];
       };
@@ -304,9 +303,6 @@ export async function runFlashSale(
         log(`  ${mode}: a worker stopped: ${err instanceof Error ? err.stack : String(err)}`),
       );
       stopWorkers = async () => {
-        // The Peoplevox budget's lanes go back while its worker still serves the budget workflow (without, this
-        // run's holders renewed them, in vain, through the runs that followed).
-        await runtime.close();
         worker.shutdown();
         budgetWorker.shutdown();
         await running.catch(() => undefined);
@@ -333,6 +329,9 @@ export async function runFlashSale(
             .terminate('bench over')
             .catch(() => undefined);
       }
+      // The Peoplevox budget's lanes go back while its worker still serves the budget workflow (without, this run's
+      // holders renewed them, in vain, through the runs that followed).
+      await runtime.close();
       await stopWorkers();
     });
     // Wait for the first full read and push of every SKU, so both runs start from the same place.
