@@ -10,6 +10,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import axios from 'axios';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
@@ -92,6 +95,14 @@ export const ORACLE_DEFINITION =
   'warehouse has not seen yet (its next intake poll). No buffers, no last-unit rule, no API calls: the most units this ' +
   "demand could buy without overselling. Its units sold (ordered − oversold) are the denominator of Loopline's share.";
 
+interface WorkflowTaskFigures {
+  tasks: number;
+  longest_ms: number;
+  longest_wait_ms: number;
+  over_5s: number;
+  failed: Record<string, number>;
+}
+
 export interface RunResult {
   mode: 'loopline' | 'full-sync-15min' | 'oracle';
   oversold_units: number;
@@ -141,7 +152,19 @@ export interface RunResult {
     largest_event_bytes: number;
     largest_start_input_bytes: number;
     server_limits: { payload_bytes: number; history_events: number };
-    by_channel: Record<string, { shards: number; runs: number; max_events: number; largest_payload_bytes: number }>;
+    /** Workflow tasks over every run (from the events' times): the longest, how many over 5 s, the failed by cause. */
+    workflow_tasks: WorkflowTaskFigures;
+    by_channel: Record<
+      string,
+      {
+        shards: number;
+        runs: number;
+        max_events: number;
+        largest_payload_bytes: number;
+        /** The channel's own workflow and its shards apart. */
+        workflow_tasks: { channel: WorkflowTaskFigures; shards: WorkflowTaskFigures };
+      }
+    >;
   };
   /** Units customers bought that the warehouse could supply: units_ordered − oversold_units. */
   units_sold: number;
@@ -693,6 +716,13 @@ export async function runFlashSale(
     }
   }
   let histories: RunResult['histories'];
+  const taskFigures = (h: HistoryStats): WorkflowTaskFigures => ({
+    tasks: h.workflowTasks,
+    longest_ms: h.longestWorkflowTaskMs,
+    longest_wait_ms: h.longestWorkflowTaskWaitMs,
+    over_5s: h.workflowTasksOver5s,
+    failed: h.workflowTasksFailed,
+  });
   if (mode === 'loopline') {
     // Read from the server: every run of every channel workflow and of its shards.
     const byChannel: NonNullable<RunResult['histories']>['by_channel'] = {};
@@ -701,6 +731,10 @@ export async function runFlashSale(
       const layout = await inventoryLayout(env.client, config, ch);
       const ids = [inventoryWorkflowId(ch), ...(layout.mode === 'sharded' ? layout.ids : [])];
       const stats = await Promise.all(ids.map((id) => historyStats(env.client, id)));
+      // FLASH_SALE_HISTORIES=<dir>: the channel workflow's runs and its first shard's, as the server keeps them
+      // (historyToJSON), to trace a push cycle from the events' times (which wait, for how long).
+      const dumpTo = process.env.FLASH_SALE_HISTORIES;
+      if (dumpTo) await dumpHistories(env.client, ids.slice(0, 2), dumpTo);
       const c = combineStats(stats, ch);
       all.push(...stats);
       byChannel[ch] = {
@@ -708,6 +742,7 @@ export async function runFlashSale(
         runs: c.runs,
         max_events: c.maxEvents,
         largest_payload_bytes: c.largestPayloadBytes,
+        workflow_tasks: { channel: taskFigures(stats[0]!), shards: taskFigures(combineStats(stats.slice(1))) },
       };
     }
     const t = combineStats(all);
@@ -719,6 +754,7 @@ export async function runFlashSale(
       largest_event_bytes: t.largestEventBytes,
       largest_start_input_bytes: t.largestStartInputBytes,
       server_limits: { payload_bytes: SERVER_LIMITS.payloadBytes, history_events: SERVER_LIMITS.historyEvents },
+      workflow_tasks: taskFigures(t),
       by_channel: byChannel,
     };
   }
@@ -787,4 +823,14 @@ export async function runFlashSale(
     ...(absorption ? { absorption } : {}),
     ...(workerReport ? { worker_process: workerReport } : {}),
   };
+}
+
+async function dumpHistories(client: TestWorkflowEnvironment['client'], ids: string[], dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const id of ids) {
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${id.replace(/'/g, "\\'")}'` })) {
+      const history = await client.workflow.getHandle(id, w.runId).fetchHistory();
+      writeFileSync(join(dir, `${id.replace(/[^\w.-]+/g, '_')}-${w.runId}.json`), historyToJSON(history as never));
+    }
+  }
 }

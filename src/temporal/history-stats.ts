@@ -20,6 +20,14 @@ export interface HistoryStats {
   largestPayloadBytes: number;
   /** The largest input a run started with (continue-as-new carries the state there). */
   largestStartInputBytes: number;
+  /** Workflow tasks: how many, the longest from started to completed (or failed / timed out) and the longest
+   *  wait from scheduled to started, how many ran over 5 s, and the failed ones by cause (UNHANDLED_COMMAND: a
+   *  signal came in while the worker was completing the run, which the worker then replays from the start). */
+  workflowTasks: number;
+  longestWorkflowTaskMs: number;
+  longestWorkflowTaskWaitMs: number;
+  workflowTasksOver5s: number;
+  workflowTasksFailed: Record<string, number>;
 }
 
 type Payload = temporal.api.common.v1.IPayload;
@@ -44,6 +52,12 @@ function largestPayload(v: unknown, depth = 0): number {
   return max;
 }
 
+function ms(t: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
+  return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+const TASK_FAILED_CAUSE = temporal.api.enums.v1.WorkflowTaskFailedCause;
+
 /** One run's figures. */
 export function statsOfHistory(
   history: temporal.api.history.v1.IHistory,
@@ -52,13 +66,56 @@ export function statsOfHistory(
   let largestEventBytes = 0;
   let largestPayloadBytes = 0;
   let largestStartInputBytes = 0;
+  const at = new Map<number, number>();
+  let workflowTasks = 0;
+  let longestWorkflowTaskMs = 0;
+  let longestWorkflowTaskWaitMs = 0;
+  let workflowTasksOver5s = 0;
+  const workflowTasksFailed: Record<string, number> = {};
   for (const e of events) {
+    const t = ms(e.eventTime);
+    at.set(Number(e.eventId ?? 0), t);
+    const started = e.workflowTaskStartedEventAttributes;
+    if (started)
+      longestWorkflowTaskWaitMs = Math.max(
+        longestWorkflowTaskWaitMs,
+        t - (at.get(Number(started.scheduledEventId)) ?? t),
+      );
+    const ended =
+      e.workflowTaskCompletedEventAttributes ??
+      e.workflowTaskFailedEventAttributes ??
+      e.workflowTaskTimedOutEventAttributes;
+    if (ended) {
+      workflowTasks++;
+      const took = t - (at.get(Number(ended.startedEventId)) ?? t);
+      longestWorkflowTaskMs = Math.max(longestWorkflowTaskMs, took);
+      if (took > 5_000) workflowTasksOver5s++;
+    }
+    const failed = e.workflowTaskFailedEventAttributes;
+    if (failed) {
+      const cause = (TASK_FAILED_CAUSE[failed.cause ?? 0] ?? String(failed.cause)).replace(
+        'WORKFLOW_TASK_FAILED_CAUSE_',
+        '',
+      );
+      workflowTasksFailed[cause] = (workflowTasksFailed[cause] ?? 0) + 1;
+    }
+    if (e.workflowTaskTimedOutEventAttributes) workflowTasksFailed.TIMED_OUT = (workflowTasksFailed.TIMED_OUT ?? 0) + 1;
     largestEventBytes = Math.max(largestEventBytes, temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
     largestPayloadBytes = Math.max(largestPayloadBytes, largestPayload(e));
     const input = e.workflowExecutionStartedEventAttributes?.input?.payloads;
     if (input) for (const p of input) largestStartInputBytes = Math.max(largestStartInputBytes, payloadBytes(p));
   }
-  return { maxEvents: events.length, largestEventBytes, largestPayloadBytes, largestStartInputBytes };
+  return {
+    maxEvents: events.length,
+    largestEventBytes,
+    largestPayloadBytes,
+    largestStartInputBytes,
+    workflowTasks,
+    longestWorkflowTaskMs,
+    longestWorkflowTaskWaitMs,
+    workflowTasksOver5s,
+    workflowTasksFailed,
+  };
 }
 
 /** Every run of a workflow id the server still has (newest first in visibility), summed up. */
@@ -88,6 +145,11 @@ export function combineStats(all: readonly HistoryStats[], workflowId = 'all'): 
       largestEventBytes: Math.max(a.largestEventBytes, s.largestEventBytes),
       largestPayloadBytes: Math.max(a.largestPayloadBytes, s.largestPayloadBytes),
       largestStartInputBytes: Math.max(a.largestStartInputBytes, s.largestStartInputBytes),
+      workflowTasks: a.workflowTasks + s.workflowTasks,
+      longestWorkflowTaskMs: Math.max(a.longestWorkflowTaskMs, s.longestWorkflowTaskMs),
+      longestWorkflowTaskWaitMs: Math.max(a.longestWorkflowTaskWaitMs, s.longestWorkflowTaskWaitMs),
+      workflowTasksOver5s: a.workflowTasksOver5s + s.workflowTasksOver5s,
+      workflowTasksFailed: addCounts(a.workflowTasksFailed, s.workflowTasksFailed),
     }),
     {
       workflowId,
@@ -97,6 +159,17 @@ export function combineStats(all: readonly HistoryStats[], workflowId = 'all'): 
       largestEventBytes: 0,
       largestPayloadBytes: 0,
       largestStartInputBytes: 0,
+      workflowTasks: 0,
+      longestWorkflowTaskMs: 0,
+      longestWorkflowTaskWaitMs: 0,
+      workflowTasksOver5s: 0,
+      workflowTasksFailed: {},
     },
   );
+}
+
+function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
+  return out;
 }
