@@ -153,7 +153,16 @@ export interface ShardLayoutState {
   gen: string;
   /** What each shard last said about itself (shardReport), by index. */
   reports: Record<number, ShardReport>;
+  /**
+   * Reservation key → the shard its reserve went to (under `count`), so the order's allocation or release,
+   * which names only the key, goes to that shard alone instead of to every shard. Oldest dropped beyond
+   * MAX_ROUTED_KEYS, cleared when the count changes; a key not found here goes to every shard, as before.
+   */
+  keyShards?: { count: number; keys: Record<string, number> };
 }
+
+/** Reservation keys whose shard the channel remembers (about 40 bytes each through continue-as-new). */
+export const MAX_ROUTED_KEYS = 2_000;
 
 /** Messages held before the settings arrive (one activity); beyond this, stock events are dropped. */
 export const MAX_EARLY_MESSAGES = 1000;

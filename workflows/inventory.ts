@@ -99,6 +99,7 @@ import {
   shardReportSignal,
   stockEventsSignal,
   MAX_EARLY_MESSAGES,
+  MAX_ROUTED_KEYS,
   UNKNOWN_SAMPLE,
   type ImportInFlight,
   type InventoryHealth,
@@ -296,14 +297,40 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
         return;
       }
       for (const c of m.changes) {
-        // A reserve names its item; a release or an allocation names only its key: every shard hears it
-        // (one that never reserved the key ignores it), unless the sender named the item.
+        // A reserve names its item; a release or an allocation names only its key: it goes to the shard its
+        // reserve went to, if remembered, else every shard hears it (one that never reserved the key ignores
+        // it), unless the sender named the item.
         const code = c.op === 'reserve' ? c.itemCode : (c as { itemCode?: string }).itemCode;
-        if (code) enqueue(shardOf(code, count), { changes: [c] });
-        else for (let k = 0; k < count; k++) enqueue(k, { changes: [c] });
+        const k = code !== undefined ? shardOf(code, count) : routedKey(c.key, count);
+        if (c.op === 'reserve') rememberKey(c.key, k!, count);
+        if (k !== undefined) enqueue(k, { changes: [c] });
+        else for (let j = 0; j < count; j++) enqueue(j, { changes: [c] });
       }
     });
   }
+  /** The shard a reservation key's reserve went to, once it is settled (then forgotten), if remembered. */
+  function routedKey(key: string, count: number): number | undefined {
+    const memo = state.shards?.keyShards;
+    if (!memo || memo.count !== count || !byKey()) return undefined;
+    const k = memo.keys[key];
+    delete memo.keys[key];
+    return k;
+  }
+  function rememberKey(key: string, k: number, count: number) {
+    const layout = state.shards!;
+    if (layout.keyShards?.count !== count) layout.keyShards = { count, keys: {} };
+    const keys = layout.keyShards.keys;
+    delete keys[key]; // newest last: the oldest go first
+    keys[key] = k;
+    let over = Object.keys(keys).length - MAX_ROUTED_KEYS;
+    for (const old in keys) {
+      if (over-- <= 0) break;
+      delete keys[old];
+    }
+  }
+  /** Runs recorded before routed allocations and releases to every shard (patch inventory-route-by-key). */
+  let routeByKey: boolean | undefined;
+  const byKey = () => (routeByKey ??= patched('inventory-route-by-key'));
   function startForwarder(k: number) {
     if (forwarders.has(k)) return;
     forwarders.add(k);

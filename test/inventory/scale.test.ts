@@ -11,11 +11,14 @@ import { startInventoryStack, setWarehouseStock, type InventoryStack } from './s
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { historyStats, SERVER_LIMITS } from '../../src/temporal/history-stats';
+import { shardOf } from '../../src/inventory/shards';
+import { shardHealthQuery } from '../../workflows/inventory-defs';
 import {
   fullReadSignal,
   healthQuery,
   inventoryWorkflow,
   layoutQuery,
+  orderStockSignal,
   type InventoryHealth,
   type InventoryLayout,
 } from '../../workflows/inventory';
@@ -169,6 +172,41 @@ describe('inventory over a catalogue larger than one workflow holds', () => {
     await eventually(async () => (await shown()).get(sku) === 7, 20_000, 'the change shows while the read hangs');
     assert.equal((await health()).fullReads, before.fullReads, 'pushed before the full read ended');
     faults.clear();
+  });
+
+  test("an order's allocation goes to its item's shard alone, not to every shard (the key's shard remembered)", async () => {
+    const layout = await layout_();
+    assert.equal(layout.mode, 'sharded');
+    const received = async () =>
+      Promise.all(
+        layout.ids.map(
+          async (sid) => (await env.client.workflow.getHandle(sid).query(shardHealthQuery)).reservations.received,
+        ),
+      );
+    const sku = SKUS[2_222]!;
+    const owner = shardOf(sku, layout.ids.length);
+    const key = 'asos:SCALE-1:1';
+    const before = await received();
+    const h = env.client.workflow.getHandle(id);
+    await h.signal(orderStockSignal, [{ op: 'reserve', key, itemCode: sku, quantity: 1, at: Date.now() }]);
+    await eventually(
+      async () => (await received())[owner] === before[owner]! + 1,
+      20_000,
+      'the reserve reached its shard',
+    );
+    await h.signal(orderStockSignal, [{ op: 'allocated', key, at: Date.now() }]);
+    await eventually(
+      async () => (await received())[owner] === before[owner]! + 2,
+      20_000,
+      'the allocation reached the shard that holds the reservation',
+    );
+    // A key the channel never routed a reserve for still goes to every shard (one that holds it may exist).
+    await h.signal(orderStockSignal, [{ op: 'release', key: 'asos:UNKNOWN-1:1', at: Date.now(), reason: 'refused' }]);
+    await eventually(
+      async () => (await received()).every((n, k) => n === before[k]! + (k === owner ? 3 : 1)),
+      20_000,
+      'an unknown key reached every shard, and the allocation no other',
+    );
   });
 
   test('every workflow continued as new with a payload far below the server limit (read from its history)', async () => {
