@@ -16,6 +16,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -179,7 +180,9 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
       if (p.importId && p.rows.length > 0) state.imports[p.importId] = { skus: p.rows.map(([sku]) => sku), at: now };
       // What the push re-evaluated (a velocity buffer relaxing) is what this ledger holds now.
       refreshVelocity(l, s, now);
-      urgent = true;
+      // The push's result told the channel what this shard had left; it hears again only if rows wait now
+      // (runs recorded before reported after every push).
+      if (!quietReports || pendingCount(l) > 0) urgent = true;
     } else if ('import' in e) {
       const { importId, outcome, rejected } = e.import;
       const rec = state.imports[importId];
@@ -229,6 +232,7 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
     };
   }
 
+  let quietReports = false;
   // Handlers first, before any await.
   setHandler(shardInboxSignal, (entries) => {
     if (!settings) {
@@ -261,11 +265,15 @@ export async function inventoryShardWorkflow(input: InventoryShardInput): Promis
   });
   setHandler(shardHealthQuery, () => report());
 
+  quietReports = patched('inventory-shard-quiet-reports');
   let s = await loadSettings();
   if (expandLedger(l, s)) refreshAll(l, s, Date.now());
   settings = s;
   for (const e of early.splice(0)) apply(s, e);
-  const reportEveryMs = Math.max(50, s.pushIntervalMs / 4);
+  // Counts that changed without anything for the channel to do (a reservation, a pending count moving while
+  // rows already wait) are reported once a push window (at least 250 ms), not four times: every report is a
+  // signal and a workflow task on each side, 16 shards to a channel (patch inventory-shard-quiet-reports).
+  const reportEveryMs = quietReports ? Math.max(250, s.pushIntervalMs) : Math.max(50, s.pushIntervalMs / 4);
   let lastReportAt = -Infinity;
   let nextExpiryAt = Date.now() + s.pushIntervalMs;
 
