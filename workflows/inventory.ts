@@ -266,7 +266,13 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   }
 
   // ---- routing to shards ----------------------------------------------------------------------------
+  /** Per shard: entries routed to it so far in this run, and how many of them it has been sent (signal done). */
+  const routedTo = new Map<number, number>();
+  const deliveredTo = new Map<number, number>();
+  // What the last run left undelivered counts as routed here.
+  for (const [k, q] of outbox) if (q.length > 0) routedTo.set(k, 1);
   function enqueue(k: number, entry: ShardEntry) {
+    routedTo.set(k, (routedTo.get(k) ?? 0) + 1);
     const q = outbox.get(k) ?? [];
     const last = q[q.length - 1];
     // Consecutive events (or reservation changes) travel as one entry.
@@ -339,9 +345,11 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       for (;;) {
         await condition(() => (outbox.get(k)?.length ?? 0) > 0);
         const entries = outbox.get(k)!.splice(0);
+        const upTo = routedTo.get(k) ?? 0;
         forwarding++;
         try {
           await getExternalWorkflowHandle(shardId(k)).signal(shardInboxSignal, entries);
+          deliveredTo.set(k, Math.max(deliveredTo.get(k) ?? 0, upTo));
           failures = 0;
         } catch {
           // Not delivered: keep them first in line, wait, and (after a few tries) start the shard again —
@@ -730,7 +738,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     );
     if (sharded() && intakeBatches > batches) {
       // The poll's reservations are on their way to the shards: let them arrive before asking for rows.
-      await condition(() => forwarding === 0 && [...outbox.values()].every((q) => q.length === 0), 2_000);
+      await routedDelivered(2_000);
     }
   }
 
@@ -825,10 +833,25 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
     return Date.now() + window;
   }
 
+  /**
+   * Waits (at most `maxMs`) until what was routed to the shards so far has reached them. Runs recorded before
+   * waited until nothing at all was queued or in flight to any shard, which a steady stream of stock events and
+   * reservations never allows: at 50,000 SKUs the wait ran out (5 s) before most pushes (patch
+   * inventory-wait-for-routed).
+   */
+  async function routedDelivered(maxMs: number): Promise<void> {
+    if (!patched('inventory-wait-for-routed')) {
+      await condition(() => forwarding === 0 && [...outbox.values()].every((q) => q.length === 0), maxMs);
+      return;
+    }
+    const routed = [...routedTo];
+    await condition(() => routed.every(([k, n]) => (deliveredTo.get(k) ?? 0) >= n), maxMs);
+  }
+
   /** A push when the ledger lives in shards: the activity gathers their rows; counts come back. */
   async function pushFromShards(): Promise<void> {
     // Everything routed so far reaches the shards before they are asked for their rows.
-    await condition(() => forwarding === 0 && [...outbox.values()].every((q) => q.length === 0), 5_000);
+    await routedDelivered(5_000);
     state.pushSeq++;
     const key = stockPushKey(state.channel, workflowInfo().firstExecutionRunId, state.pushSeq);
     const askedAt = Date.now();
