@@ -2,6 +2,7 @@
 // port with a small catalogue, the inventory worker on a real Temporal server, and Loopline's HTTP server
 // receiving Peoplevox's AvailabilityChanges callbacks. Time is scaled (60: Mirakl's once-a-minute STO01
 // becomes once a second, in the simulator's limits and in Loopline's timers alike).
+import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import axios, { type AxiosInstance } from 'axios';
@@ -168,4 +169,26 @@ export async function shownQuantity(
 
 export async function setWarehouseStock(stack: InventoryStack, items: Array<{ itemCode: string; available: number }>) {
   await stack.control.put('/control/peoplevox/test-client/stock', { items });
+}
+
+/**
+ * The STO01 calls a channel's Mirakl simulator took since `since` (its own call log), asserting none was refused by
+ * the documented limit, and the gaps between them (ms) with their median.
+ */
+export function sto01Gaps(
+  stack: InventoryStack,
+  channel: string,
+  since: number,
+): { calls: number; gaps: number[]; median: number } {
+  const calls = stack.sandbox.ctx.calls
+    .list({ system: 'mirakl', tenant: channel, endpoint: 'STO01' })
+    .filter((c) => c.at >= since);
+  assert.ok(
+    calls.every((c) => !c.rateLimited),
+    'no STO01 refused by the documented limit',
+  );
+  const gaps = calls.slice(1).map((c, i) => c.at - calls[i]!.at);
+  assert.ok(gaps.length >= 3, `pushes: ${calls.length} (gaps ${gaps.join(', ')} ms)`);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  return { calls: calls.length, gaps, median: sorted[Math.floor(sorted.length / 2)]! };
 }
