@@ -728,7 +728,8 @@ export async function runFlashSale(
     const byChannel: NonNullable<RunResult['histories']>['by_channel'] = {};
     const all: HistoryStats[] = [];
     for (const ch of CHANNELS) {
-      const layout = await inventoryLayout(env.client, config, ch);
+      // After the sale the worker may still be busy (a channel replaying its run): give the query time, not 5 s.
+      const layout = await inventoryLayout(env.client, config, ch, 60_000);
       const ids = [inventoryWorkflowId(ch), ...(layout.mode === 'sharded' ? layout.ids : [])];
       const stats = await Promise.all(ids.map((id) => historyStats(env.client, id)));
       // FLASH_SALE_HISTORIES=<dir>: the channel workflow's runs and its first shard's, as the server keeps them
