@@ -1,4 +1,5 @@
 // Intake: read the marketplace's changed orders and hand each to its order workflow.
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -40,6 +41,27 @@ const PollProgress = z.object({
 
 /** Orders of one OR11 page handed over at once at most. */
 export const HAND_OVER_CONCURRENCY = 8;
+/**
+ * The longest wait a poll activity holds before its request (workflows/intake.ts leaves it at most its shortest
+ * timer plus its POLL_LEAD_MS, 2 s): a bound, so a wrong input cannot hold a worker slot for long.
+ */
+const MAX_WAIT_FIRST_MS = 2_500;
+/** This process, as poll results name it (`PollResult.answer`): a new one at every start. */
+export const PROCESS_ID = randomUUID();
+
+/**
+ * Waits out the rest of the window the workflow left to its poll (workflows/intake.ts): until `notBefore` when that
+ * is a moment on this process's clock, else `waitFirstMs` from now (the activity's start, which came after the
+ * workflow decided, so never sooner than planned); at most MAX_WAIT_FIRST_MS.
+ */
+export async function waitForWindow(input: {
+  waitFirstMs?: number;
+  notBefore?: { process: string; at: number };
+}): Promise<void> {
+  const wait =
+    input.notBefore?.process === PROCESS_ID ? input.notBefore.at - performance.now() : (input.waitFirstMs ?? 0);
+  if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, MAX_WAIT_FIRST_MS)));
+}
 
 /**
  * Hands a page's records over, up to HAND_OVER_CONCURRENCY orders at a time; records of the same order (an order
@@ -88,6 +110,11 @@ export interface PollResult {
    * next poll from that answer (the request left before it), not from the end of the hand-over.
    */
   afterLastCallMs?: number;
+  /**
+   * The same answer's moment by this process's monotonic clock (`performance.now()`), with the process's id: a next
+   * poll that runs in this process waits for a moment on the same clock (`notBefore`), with no clocks to reconcile.
+   */
+  answer?: { process: string; at: number };
 }
 
 export interface IntakeActivityDeps {
@@ -354,12 +381,14 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
   });
 
   return {
-    async pollChannelOrders(input: { channel: string; since?: string; waitFirstMs?: number }): Promise<PollResult> {
+    async pollChannelOrders(input: {
+      channel: string;
+      since?: string;
+      waitFirstMs?: number;
+      notBefore?: { process: string; at: number };
+    }): Promise<PollResult> {
       const ch = channel(input.channel);
-      // The rest of the interval when it is shorter than the server's shortest timer (workflows/intake.ts): waited
-      // here, from this activity's start, which came after the workflow decided (so never sooner than planned).
-      if (input.waitFirstMs !== undefined && input.waitFirstMs > 0)
-        await new Promise((r) => setTimeout(r, Math.min(input.waitFirstMs!, 1_000)));
+      await waitForWindow(input);
       if (ch.platform === 'marketplacer') return marketplacer.poll(ch, input.since);
       const client = deps.mirakl(input.channel);
       const since = input.since
@@ -420,8 +449,10 @@ export function createIntakeActivities(deps: IntakeActivityDeps) {
       if (result.watermark && Date.parse(result.watermark) > pollStartedAt) {
         result.watermark = new Date(pollStartedAt).toISOString();
       }
-      if (lastAnswerAt !== undefined)
+      if (lastAnswerAt !== undefined) {
         result.afterLastCallMs = Math.max(0, Math.round(performance.now() - lastAnswerAt));
+        result.answer = { process: PROCESS_ID, at: lastAnswerAt };
+      }
       log.debug({ channel: ch.code, ...result }, 'intake poll');
       return result;
     },

@@ -16,6 +16,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, readTemporalTools } from '../src/devtools/tools';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Client } from '@temporalio/client';
 import { startStack } from '../test/support/stack';
 import { startLocalTemporal } from '../test/support/temporal';
 import { runCeiling } from './lib/ceiling';
@@ -62,6 +64,8 @@ const { values: args } = parseArgs({
     'marketplacer-orders': { type: 'string', default: '500' },
     'steady-minutes': { type: 'string', default: '10' },
     'steady-min-orders': { type: 'string', default: '200' },
+    // The steady state's arrival rate in orders/s; by default half the burst's measured throughput.
+    'steady-rate': { type: 'string', default: '0' },
     // Loopline's workers (and the ceiling's) in this process, as before 2026-12: worker RSS is then the bench's.
     'in-process-workers': { type: 'boolean', default: false },
     'history-sample': { type: 'string', default: '60' },
@@ -89,7 +93,7 @@ async function main(): Promise<number> {
     !(steadyMinutes >= 0)
   ) {
     say(
-      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N] [--marketplacer-orders N] [--steady-minutes M]',
+      'usage: npm run bench:orders -- [--orders N] [--time-scale S] [--fault-probability P] [--arrival-rate R] [--no-ceiling] [--shopify-orders N] [--marketplacer-orders N] [--steady-minutes M] [--steady-rate R]',
     );
     return 2;
   }
@@ -160,13 +164,13 @@ async function main(): Promise<number> {
       // minutes (and at least --steady-min-orders, 200 by default, for a p99): the acknowledgement a merchant feels day to day, whose
       // floor is the OR11 poll window.
       if (steadyMinutes > 0 && report.ordersPerSec > 0) {
-        const rate = report.ordersPerSec / 2;
+        const rate = Number(args['steady-rate']) > 0 ? Number(args['steady-rate']) : report.ordersPerSec / 2;
         const n = Math.max(Number(args['steady-min-orders']), Math.ceil((rate * steadyMinutes * 60) / timeScale));
         // Twice: with no faults (the day-to-day acknowledgement, judged against the target: one injected timeout
         // alone is 3 s, so no p99 under faults can meet a 2 s target) and with the burst's faults (for reference).
         const steadyRun = async (withFaults: boolean, seed: number, suffix: string) => {
           say(
-            `steady state${withFaults ? ' with faults' : ''}: ${n} orders arriving at ${rate.toFixed(2)}/s (half the burst's throughput)`,
+            `steady state${withFaults ? ' with faults' : ''}: ${n} orders arriving at ${rate.toFixed(2)}/s (${Number(args['steady-rate']) > 0 ? '--steady-rate' : "half the burst's throughput"})`,
           );
           const steadyStarted = new Date();
           const r = await runOrderTraffic({
@@ -182,6 +186,10 @@ async function main(): Promise<number> {
             log: say,
           });
           const steadyEnded = new Date();
+          // ORDERS_HISTORIES=<dir>: the intake, inventory and order runs open in the steady state, in the server's JSON, to
+          // trace its polls and stock checks.
+          if (process.env.ORDERS_HISTORIES)
+            await dumpHistories(env.client, process.env.ORDERS_HISTORIES, suffix, steadyStarted);
           steadyFailures += r.lost.length + r.duplicateWms.length + r.duplicateConfirmations.length;
           const inTemporal = await profileAcknowledgement(
             env.client,
@@ -836,3 +844,13 @@ main().then(
     process.exit(1);
   },
 );
+
+async function dumpHistories(client: Client, dir: string, suffix: string, since: Date): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const query = `(WorkflowType = "intakeWorkflow" OR WorkflowType = "inventoryWorkflow" OR WorkflowType = "inventoryShardWorkflow" OR WorkflowType = "orderWorkflow") AND (CloseTime >= "${since.toISOString()}" OR ExecutionStatus = "Running")`;
+  for await (const w of client.workflow.list({ query })) {
+    const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    const name = `${suffix}-${w.type}-${w.workflowId.replace(/[^\w.-]+/g, '_')}-${w.runId}.json`;
+    writeFileSync(join(dir, name), historyToJSON(history as never));
+  }
+}

@@ -10,6 +10,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { maybeRecordHistory, startTestEnv, uniqueQueue, workflowBundle } from '../support/temporal';
 import { intakeWorkflow, stopIntakeSignal } from '../../workflows/intake';
+import { PROCESS_ID, waitForWindow } from '../../activities/intake';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -69,4 +70,60 @@ test('the next OR11 poll leaves one window after the last answer, the hand-over 
     median < WINDOW + HANDOVER,
     `answer → next request: ${gaps.join(', ')} ms (the hand-over inside the window)`,
   );
+});
+
+// 'intake-poll-lead': the window counts from the answer as it came, not from after the returns poll (RT11) that
+// followed it, and when the next poll runs in the process that had the answer it waits by that process's clock
+// (the real activity's waitForWindow), so no timer, workflow task or dispatch adds to the window.
+test('the next OR11 request leaves about one window after the answer, a slow returns poll between them', async () => {
+  const queue = uniqueQueue('intake-lead');
+  const WINDOW = 1_000;
+  const HANDOVER = 300;
+  const RETURNS = 600; // RT11 after every order poll, before the next one is scheduled
+  const polls: Array<{ request: number; answer: number }> = [];
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: queue,
+    workflowBundle: await workflowBundle(),
+    activities: {
+      pollChannelOrders: async (input: { waitFirstMs?: number; notBefore?: { process: string; at: number } }) => {
+        await waitForWindow(input);
+        const request = performance.now();
+        const answer = performance.now();
+        polls.push({ request, answer });
+        await new Promise((r) => setTimeout(r, HANDOVER));
+        return {
+          seen: 0,
+          started: 0,
+          signalled: 0,
+          unreadable: 0,
+          afterLastCallMs: Math.round(performance.now() - answer),
+          answer: { process: PROCESS_ID, at: answer },
+        };
+      },
+      returnPollInterval: async () => 1,
+      pollChannelReturns: async () => {
+        await new Promise((r) => setTimeout(r, RETURNS));
+        return { seen: 0, handedOver: 0, standalone: 0, unreadable: 0 };
+      },
+      raiseIntakeAlert: async () => undefined,
+    },
+  });
+  await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(intakeWorkflow, {
+      workflowId: `intake:${queue}`,
+      taskQueue: queue,
+      args: [{ channel: 'asos', intervalMs: WINDOW }],
+    });
+    while (polls.length < 6) await new Promise((r) => setTimeout(r, 100));
+    await h.signal(stopIntakeSignal);
+    await h.result();
+    await maybeRecordHistory(h, 'intake-poll-lead');
+  });
+  const gaps = polls.slice(1).map((p, i) => Math.round(p.request - polls[i]!.answer));
+  assert.ok(Math.min(...gaps) >= WINDOW, `answer → next request: ${gaps.join(', ')} ms (at least one window)`);
+  // Before: the window counted from after the returns poll, and a timer, a workflow task and a dispatch followed:
+  // each gap at least WINDOW + RETURNS.
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+  assert.ok(median < WINDOW + 150, `answer → next request: ${gaps.join(', ')} ms (about one window)`);
 });
