@@ -542,6 +542,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   // tens of seconds, which the pushes used to wait out (exposure p99 21-26 s in the 50,000-SKU sale). Runs
   // recorded before read in line, as they did.
   const readBeside = patched('inventory-read-beside-push');
+  const loopFrom = workflowInfo().historyLength;
   for (;;) {
     const now = Date.now();
     const waiting = pending() > 0;
@@ -577,6 +578,10 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       fullReadRequested = true;
     }
     if (!reading && (fullReadRequested || Date.now() >= state.nextFullReadAt)) {
+      // A read keeps the run going until it ends (renewal waits for it): begun late in a busy run, it carried the
+      // run up to 2,300 events past the bound at 50,000 SKUs, and each renewal the server refused (a signal came
+      // meanwhile: UNHANDLED_COMMAND) was a replay of all of it. Past half the bound, the next run reads instead.
+      if (readBeside && readLate() && patched('inventory-renew-before-read')) return await renew();
       if (readBeside) {
         reading = fullRead(true).finally(() => {
           reading = undefined;
@@ -596,6 +601,14 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
   // ---- steps (hoisted) ------------------------------------------------------------------------------
   function renewDue(): boolean {
     return historyFull(settings!, baseBytes);
+  }
+
+  /**
+   * This run's loop has made half the run's bound (counted from the loop's start, so a run that begins long, its bound
+   * low, still reads rather than renewing again and again): a full read begun now would take it well past the bound.
+   */
+  function readLate(): boolean {
+    return workflowInfo().historyLength - loopFrom > settings!.maxHistoryEvents / 2;
   }
 
   /** Continue as new: what waits for the shards goes along; a local ledger goes compacted. */
