@@ -52,7 +52,9 @@ export const PROCESS_ID = randomUUID();
 /**
  * Waits out the rest of the window the workflow left to its poll (workflows/intake.ts): until `notBefore` when that
  * is a moment on this process's clock, else `waitFirstMs` from now (the activity's start, which came after the
- * workflow decided, so never sooner than planned); at most MAX_WAIT_FIRST_MS.
+ * workflow decided, so never sooner than planned); at most MAX_WAIT_FIRST_MS. In an activity the wait ends with its
+ * cancellation (a worker shutting down, the workflow gone), so a poll that waits starts no request and no hand-over
+ * after the worker was told to stop: the poll then spends most of its time in this wait.
  */
 export async function waitForWindow(input: {
   waitFirstMs?: number;
@@ -60,7 +62,16 @@ export async function waitForWindow(input: {
 }): Promise<void> {
   const wait =
     input.notBefore?.process === PROCESS_ID ? input.notBefore.at - performance.now() : (input.waitFirstMs ?? 0);
-  if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, MAX_WAIT_FIRST_MS)));
+  if (!(wait > 0)) return;
+  const ms = Math.min(wait, MAX_WAIT_FIRST_MS);
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined; // not in an activity (unit use)
+  }
+  if (ctx) await ctx.sleep(ms);
+  else await new Promise((r) => setTimeout(r, ms));
 }
 
 /**
