@@ -5,7 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
-import { startInventoryStack, stockHistory, shownQuantity, setWarehouseStock, type InventoryStack } from './support';
+import {
+  startChannelInventory,
+  startInventoryStack,
+  stockHistory,
+  shownQuantity,
+  setWarehouseStock,
+  type InventoryStack,
+} from './support';
 import { CallLog, type CallRecord } from '../../src/sandbox/core/call-log';
 import { MIRAKL_RATE_LIMITS } from '../../src/sandbox/mirakl/simulator';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
@@ -15,7 +22,6 @@ import {
   confirmFullReadUpdate,
   fullReadSignal,
   healthQuery,
-  inventoryWorkflow,
   retrySkuUpdate,
   type InventoryHealth,
 } from '../../workflows/inventory';
@@ -63,17 +69,9 @@ before(async () => {
   });
   // ASOS's workflow continues-as-new every few hundred history events, so every test below also runs
   // across continue-as-new.
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: inventoryWorkflowId('asos', stack.config.temporal.idScope),
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'asos', maxHistoryEvents: 300 }],
-  });
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: inventoryWorkflowId('joules', stack.config.temporal.idScope),
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    // Joules renews by the size of its history (a few tens of kilobytes here; a megabyte by default).
-    args: [{ channel: 'joules', maxHistoryBytes: 60_000 }],
-  });
+  await startChannelInventory(env, stack, 'asos', { maxHistoryEvents: 300 });
+  // Joules renews by the size of its history (a few tens of kilobytes here; a megabyte by default).
+  await startChannelInventory(env, stack, 'joules', { maxHistoryBytes: 60_000 });
   // The first full read sends every SKU once (Joules: 10 a push, so four windows).
   for (const ch of ['asos', 'joules']) {
     await eventually(

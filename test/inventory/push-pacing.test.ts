@@ -9,8 +9,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
-import { healthQuery, inventoryWorkflow } from '../../workflows/inventory';
-import { setWarehouseStock, startInventoryStack, sto01Gaps, type InventoryStack } from './support';
+import { healthQuery } from '../../workflows/inventory';
+import {
+  setWarehouseStock,
+  startChannelInventory,
+  startInventoryStack,
+  sto01Gaps,
+  type InventoryStack,
+} from './support';
 
 const TIME_SCALE = 30;
 /** Mirakl allows STO01 once a minute: 2 s here. */
@@ -37,11 +43,7 @@ before(async () => {
       },
     }),
   });
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: inventoryWorkflowId('asos', stack.config.temporal.idScope),
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'asos' }],
-  });
+  await startChannelInventory(env, stack, 'asos');
   const handle = env.client.workflow.getHandle(inventoryWorkflowId('asos', stack.config.temporal.idScope));
   await eventually(
     async () => {

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
-import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { shardOf } from '../../src/inventory/shards';
-import { healthQuery, inventoryWorkflow, layoutQuery, stockEventsSignal } from '../../workflows/inventory';
-import { startInventoryStack, sto01Gaps, type InventoryStack } from './support';
+import { healthQuery, layoutQuery, stockEventsSignal } from '../../workflows/inventory';
+import { startChannelInventory, startInventoryStack, sto01Gaps, type InventoryStack } from './support';
 
 const TIME_SCALE = 60;
 /** Mirakl allows STO01 once a minute: 1 s here. */
@@ -38,12 +37,7 @@ before(async () => {
       enabled: false`,
     },
   });
-  id = inventoryWorkflowId('asos', stack.config.temporal.idScope);
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: id,
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'asos' }],
-  });
+  id = await startChannelInventory(env, stack, 'asos');
   const handle = env.client.workflow.getHandle(id);
   await eventually(
     async () => {

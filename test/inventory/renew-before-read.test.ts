@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
-import { inventoryWorkflowId } from '../../src/inventory/keys';
-import { fullReadSignal, healthQuery, inventoryWorkflow, stockEventsSignal } from '../../workflows/inventory';
-import { startInventoryStack, type InventoryStack } from './support';
+import { fullReadSignal, healthQuery, stockEventsSignal } from '../../workflows/inventory';
+import { startChannelInventory, startInventoryStack, type InventoryStack } from './support';
 import { temporal } from '@temporalio/proto';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -35,12 +34,7 @@ before(async () => {
       enabled: false`,
     },
   });
-  id = inventoryWorkflowId('asos', stack.config.temporal.idScope);
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: id,
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'asos', maxHistoryEvents: BOUND }],
-  });
+  id = await startChannelInventory(env, stack, 'asos', { maxHistoryEvents: BOUND });
   await eventually(
     async () => {
       const h = await env.client.workflow.getHandle(id).query(healthQuery);

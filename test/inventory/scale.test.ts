@@ -7,16 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually, maybeRecordHistory } from '../support/temporal';
-import { startInventoryStack, setWarehouseStock, type InventoryStack } from './support';
+import { startChannelInventory, startInventoryStack, setWarehouseStock, type InventoryStack } from './support';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
-import { inventoryWorkflowId } from '../../src/inventory/keys';
 import { historyStats, SERVER_LIMITS } from '../../src/temporal/history-stats';
 import { shardOf } from '../../src/inventory/shards';
 import { shardHealthQuery } from '../../workflows/inventory-defs';
 import {
   fullReadSignal,
   healthQuery,
-  inventoryWorkflow,
   layoutQuery,
   orderStockSignal,
   type InventoryHealth,
@@ -46,13 +44,8 @@ before(async () => {
   await stack.control.put('/control/mirakl/asos/catalogue', {
     offers: SKUS.map((offerSku) => ({ offerSku, quantity: 0 })),
   });
-  id = inventoryWorkflowId('asos', stack.config.temporal.idScope);
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: id,
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    // Low, so the channel and every shard continue as new during the test.
-    args: [{ channel: 'asos', maxHistoryEvents: 60 }],
-  });
+  // Low, so the channel and every shard continue as new during the test.
+  id = await startChannelInventory(env, stack, 'asos', { maxHistoryEvents: 60 });
 });
 
 after(async () => {

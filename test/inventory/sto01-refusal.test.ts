@@ -7,11 +7,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestEnv, eventually } from '../support/temporal';
-import { startInventoryStack, shownQuantity, setWarehouseStock, type InventoryStack } from './support';
+import {
+  startChannelInventory,
+  startInventoryStack,
+  shownQuantity,
+  setWarehouseStock,
+  type InventoryStack,
+} from './support';
 import type { CallRecord } from '../../src/sandbox/core/call-log';
 import { sandboxCatalogue } from '../../src/sandbox/catalogue';
 import { inventoryWorkflowId } from '../../src/inventory/keys';
-import { healthQuery, inventoryWorkflow } from '../../workflows/inventory';
+import { healthQuery } from '../../workflows/inventory';
 
 const TIME_SCALE = 10;
 const WINDOW_MS = 60_000 / TIME_SCALE;
@@ -30,11 +36,7 @@ before(async () => {
       velocityBuffer: { enabled: false }`,
     },
   });
-  await env.client.workflow.start(inventoryWorkflow, {
-    workflowId: inventoryWorkflowId('asos', stack.config.temporal.idScope),
-    taskQueue: stack.config.temporal.taskQueues.inventory,
-    args: [{ channel: 'asos' }],
-  });
+  await startChannelInventory(env, stack, 'asos');
   await eventually(
     async () => {
       const h = await handle().query(healthQuery);

@@ -20,6 +20,8 @@ import { createInventoryWorker } from '../../src/inventory/worker';
 import { createAlertActivities } from '../../activities/alerts';
 import { createStockEventBatcher, subscribeStockEvents, type StockEventBatcher } from '../../src/inventory/intake';
 import { workflowBundle } from '../support/temporal';
+import { inventoryWorkflowId } from '../../src/inventory/keys';
+import { inventoryWorkflow, type InventoryWorkflowInput } from '../../workflows/inventory';
 
 export interface InventoryStack {
   config: Config;
@@ -191,4 +193,20 @@ export function sto01Gaps(
   assert.ok(gaps.length >= 3, `pushes: ${calls.length} (gaps ${gaps.join(', ')} ms)`);
   const sorted = [...gaps].sort((a, b) => a - b);
   return { calls: calls.length, gaps, median: sorted[Math.floor(sorted.length / 2)]! };
+}
+
+/** Starts a channel's inventory workflow on the stack's inventory queue, with this input beside the channel; its id. */
+export async function startChannelInventory(
+  env: TestWorkflowEnvironment,
+  stack: InventoryStack,
+  channel: string,
+  input: Omit<InventoryWorkflowInput, 'channel'> = {},
+): Promise<string> {
+  const workflowId = inventoryWorkflowId(channel, stack.config.temporal.idScope);
+  await env.client.workflow.start(inventoryWorkflow, {
+    workflowId,
+    taskQueue: stack.config.temporal.taskQueues.inventory,
+    args: [{ channel, ...input }],
+  });
+  return workflowId;
 }

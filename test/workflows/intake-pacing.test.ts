@@ -20,54 +20,72 @@ after(async () => {
   await env?.teardown();
 });
 
-test('the next OR11 poll leaves one window after the last answer, the hand-over inside that window', async () => {
-  const queue = uniqueQueue('intake-pace');
-  const WINDOW = 1_000;
-  const HANDOVER = 800; // after the answer: signal-with-starts, reservations
-  const polls: Array<{ start: number; answer: number; end: number }> = [];
+/**
+ * Runs an intake workflow at this window on a queue of its own, with these activities in place of the real ones
+ * (a returns poll that finds nothing and no alerts unless given), until `done`; then stops it and keeps its history
+ * under `historyName` (LOOPLINE_RECORD_HISTORIES=1).
+ */
+async function runIntake(
+  queue: string,
+  windowMs: number,
+  done: () => boolean,
+  historyName: string,
+  activities: Record<string, (...args: never[]) => Promise<unknown>>,
+): Promise<void> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: queue,
     workflowBundle: await workflowBundle(),
     activities: {
-      pollChannelOrders: async (input: { waitFirstMs?: number }) => {
-        if (input.waitFirstMs) await new Promise((r) => setTimeout(r, input.waitFirstMs));
-        const start = Date.now();
-        const answer = performance.now();
-        const answerWall = Date.now();
-        await new Promise((r) => setTimeout(r, HANDOVER));
-        polls.push({ start, answer: answerWall, end: Date.now() });
-        return {
-          seen: 0,
-          started: 0,
-          signalled: 0,
-          unreadable: 0,
-          afterLastCallMs: Math.round(performance.now() - answer),
-        };
-      },
-      returnPollInterval: async () => null,
       pollChannelReturns: async () => ({ seen: 0, handedOver: 0, standalone: 0, unreadable: 0 }),
       raiseIntakeAlert: async () => undefined,
+      ...activities,
     },
   });
   await worker.runUntil(async () => {
     const h = await env.client.workflow.start(intakeWorkflow, {
       workflowId: `intake:${queue}`,
       taskQueue: queue,
-      args: [{ channel: 'asos', intervalMs: WINDOW }],
+      args: [{ channel: 'asos', intervalMs: windowMs }],
     });
-    while (polls.length < 5) await new Promise((r) => setTimeout(r, 100));
+    while (!done()) await new Promise((r) => setTimeout(r, 100));
     await h.signal(stopIntakeSignal);
     await h.result();
-    await maybeRecordHistory(h, 'intake-pace-from-request');
+    await maybeRecordHistory(h, historyName);
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+test('the next OR11 poll leaves one window after the last answer, the hand-over inside that window', async () => {
+  const queue = uniqueQueue('intake-pace');
+  const WINDOW = 1_000;
+  const HANDOVER = 800; // after the answer: signal-with-starts, reservations
+  const polls: Array<{ start: number; answer: number; end: number }> = [];
+  await runIntake(queue, WINDOW, () => polls.length >= 5, 'intake-pace-from-request', {
+    pollChannelOrders: async (input: { waitFirstMs?: number }) => {
+      if (input.waitFirstMs) await new Promise((r) => setTimeout(r, input.waitFirstMs));
+      const start = Date.now();
+      const answer = performance.now();
+      const answerWall = Date.now();
+      await new Promise((r) => setTimeout(r, HANDOVER));
+      polls.push({ start, answer: answerWall, end: Date.now() });
+      return {
+        seen: 0,
+        started: 0,
+        signalled: 0,
+        unreadable: 0,
+        afterLastCallMs: Math.round(performance.now() - answer),
+      };
+    },
+    returnPollInterval: async () => null,
   });
   // From each poll's answer to the next poll's request.
   const gaps = polls.slice(1).map((p, i) => p.start - polls[i]!.answer);
   assert.ok(Math.min(...gaps) >= WINDOW, `answer → next request: ${gaps.join(', ')} ms (at least one window)`);
   // Paced from the end of the hand-over (before), each gap was at least WINDOW + 250 + HANDOVER = 2,050 ms.
-  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
   assert.ok(
-    median < WINDOW + HANDOVER,
+    median(gaps) < WINDOW + HANDOVER,
     `answer → next request: ${gaps.join(', ')} ms (the hand-over inside the window)`,
   );
 });
@@ -79,51 +97,34 @@ test('the next OR11 request leaves about one window after the answer, a slow ret
   const queue = uniqueQueue('intake-lead');
   const WINDOW = 1_000;
   const HANDOVER = 300;
-  const RETURNS = 600; // RT11 after every order poll, before the next one is scheduled
+  const RETURNS = 400; // RT11 after every order poll, before the next one is scheduled
   const polls: Array<{ request: number; answer: number }> = [];
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: queue,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      pollChannelOrders: async (input: { waitFirstMs?: number; notBefore?: { process: string; at: number } }) => {
-        await waitForWindow(input);
-        const request = performance.now();
-        const answer = performance.now();
-        polls.push({ request, answer });
-        await new Promise((r) => setTimeout(r, HANDOVER));
-        return {
-          seen: 0,
-          started: 0,
-          signalled: 0,
-          unreadable: 0,
-          afterLastCallMs: Math.round(performance.now() - answer),
-          answer: { process: PROCESS_ID, at: answer },
-        };
-      },
-      returnPollInterval: async () => 1,
-      pollChannelReturns: async () => {
-        await new Promise((r) => setTimeout(r, RETURNS));
-        return { seen: 0, handedOver: 0, standalone: 0, unreadable: 0 };
-      },
-      raiseIntakeAlert: async () => undefined,
+  await runIntake(queue, WINDOW, () => polls.length >= 6, 'intake-poll-lead', {
+    pollChannelOrders: async (input: { waitFirstMs?: number; notBefore?: { process: string; at: number } }) => {
+      await waitForWindow(input);
+      const request = performance.now();
+      const answer = performance.now();
+      polls.push({ request, answer });
+      await new Promise((r) => setTimeout(r, HANDOVER));
+      return {
+        seen: 0,
+        started: 0,
+        signalled: 0,
+        unreadable: 0,
+        afterLastCallMs: Math.round(performance.now() - answer),
+        answer: { process: PROCESS_ID, at: answer },
+      };
     },
-  });
-  await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(intakeWorkflow, {
-      workflowId: `intake:${queue}`,
-      taskQueue: queue,
-      args: [{ channel: 'asos', intervalMs: WINDOW }],
-    });
-    while (polls.length < 6) await new Promise((r) => setTimeout(r, 100));
-    await h.signal(stopIntakeSignal);
-    await h.result();
-    await maybeRecordHistory(h, 'intake-poll-lead');
+    returnPollInterval: async () => 1,
+    pollChannelReturns: async () => {
+      await new Promise((r) => setTimeout(r, RETURNS));
+      return { seen: 0, handedOver: 0, standalone: 0, unreadable: 0 };
+    },
   });
   const gaps = polls.slice(1).map((p, i) => Math.round(p.request - polls[i]!.answer));
   assert.ok(Math.min(...gaps) >= WINDOW, `answer → next request: ${gaps.join(', ')} ms (at least one window)`);
   // Before: the window counted from after the returns poll, and a timer, a workflow task and a dispatch followed:
-  // each gap at least WINDOW + RETURNS.
-  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
-  assert.ok(median < WINDOW + 150, `answer → next request: ${gaps.join(', ')} ms (about one window)`);
+  // each gap more than WINDOW + 100 + RETURNS (1,746-1,800 ms with RETURNS 600). Now about WINDOW + 25, the rest
+  // slack for a loaded machine (the next poll must be scheduled within the window: hand-over, RT11, three tasks).
+  assert.ok(median(gaps) < WINDOW + 250, `answer → next request: ${gaps.join(', ')} ms (about one window)`);
 });
