@@ -43,12 +43,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stack?.stop();
-  // The Temporal client's gRPC retry interceptor retries a failed call from a timer that closing the connection does
-  // not clear: a call still being retried when the test server's connection closes throws "Channel has been shut
-  // down" from that timer, after the tests, as an uncaught exception (seen in CI on this file, twice; the same
-  // mechanism is traced in vinceblank/agent-tempo#624). Calls still in their retry backoff get a moment to end against
-  // the live server first.
-  await new Promise((r) => setTimeout(r, 2_000));
   await env?.teardown();
 });
 

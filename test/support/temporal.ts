@@ -20,6 +20,7 @@ import { parseConfig } from '../../src/config/load';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { buildWorkflowBundle } from '../../src/temporal/workflow-bundle';
+import { retriesUntilClose } from './retries-until-close';
 
 // Keep the SDK's worker lifecycle chatter out of the test report; warnings and errors still show. Every
 // entry also goes through Loopline's logger into the scanned log (test/support/scan-log.ts), as
@@ -85,12 +86,29 @@ export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
   const address = process.env.LOOPLINE_TEST_TEMPORAL_ADDRESS;
   if (!address) return startLocalTemporal();
   const dataConverter = testDataConverter();
-  return TestWorkflowEnvironment.createFromExistingServer({
-    address,
-    namespace: 'default',
-    client: { dataConverter },
-    plugins: [encryptionPlugin(dataConverter)],
-  });
+  const retries = retriesUntilClose();
+  return settlingBeforeTeardown(
+    await TestWorkflowEnvironment.createFromExistingServer({
+      address,
+      namespace: 'default',
+      client: { dataConverter },
+      plugins: [encryptionPlugin(dataConverter), retries],
+    }),
+    retries,
+  );
+}
+
+/** The environment's teardown closes its connections only after the client's planned retries have started. */
+function settlingBeforeTeardown(
+  env: TestWorkflowEnvironment,
+  retries: ReturnType<typeof retriesUntilClose>,
+): TestWorkflowEnvironment {
+  const teardown = env.teardown.bind(env);
+  env.teardown = async () => {
+    await retries.settle();
+    await teardown();
+  };
+  return env;
 }
 
 /**
@@ -101,9 +119,10 @@ export async function startLocalTemporal(
   opts: { extraArgs?: string[]; logLevel?: string } = {},
 ): Promise<TestWorkflowEnvironment> {
   const dataConverter = testDataConverter();
-  return TestWorkflowEnvironment.createLocal({
+  const retries = retriesUntilClose();
+  const env = await TestWorkflowEnvironment.createLocal({
     client: { dataConverter },
-    plugins: [encryptionPlugin(dataConverter)],
+    plugins: [encryptionPlugin(dataConverter), retries],
     server: {
       executable: { type: 'existing-path', path: readTemporalTools().cli.path },
       ip: '127.0.0.1',
@@ -113,6 +132,7 @@ export async function startLocalTemporal(
       ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
     },
   });
+  return settlingBeforeTeardown(env, retries);
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
