@@ -45,7 +45,6 @@ import {
   pushCandidatesQuery,
   shardInboxSignal,
   type MasterFigures,
-  type PushCandidates,
   type ShardRead,
 } from '../workflows/inventory-defs';
 import { restockPropagation } from '../src/metrics/returns';
@@ -148,8 +147,10 @@ export interface ShardPushResult {
   unlisted: number;
   /** Shards whose rows the push carried. */
   shards: number[];
-  /** What each shard still has waiting after this push, by index. */
-  pending: Array<{ pending: number; oldestSince?: number }>;
+  /** What each shard still has waiting after this push, by index; null for a shard that did not answer in time. */
+  pending: Array<{ pending: number; oldestSince?: number } | null>;
+  /** Shards (by index) that did not answer in time: their rows wait for the next push. */
+  skipped?: number[];
   /** Targets that apply at once (Marketplacer): rows not sent for a transient failure (still pending in their shards). */
   failed?: number;
   /** Rows the target refused at once: the channel parks them (and tells their shards) as an import's rejected rows. */
@@ -203,7 +204,15 @@ export interface InventoryActivityDeps {
   listing?(channel: string): ChannelListing | undefined;
   /** Channels with `platform: marketplacer`: variantUpdate, the variant mapping and the read-back. */
   marketplacerStock?: MarketplacerStock;
+  /** How long a push from shards waits for every shard's rows before going on with those that answered (wall ms). */
+  shardAnswerMs?: number;
 }
+
+/**
+ * A push from shards waits this long for every shard, then goes on without the late ones. A shard's query takes
+ * 5-350 ms, and up to about 0.5 s when the worker's workflow thread is saturated (the 50,000-SKU sale).
+ */
+export const SHARD_ANSWER_MS = 3_000;
 
 interface MasterRead {
   startedAt: number;
@@ -215,6 +224,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
   let availability: AvailabilityReader | undefined;
   const { config, log } = deps;
   const timeScale = deps.timeScale ?? 1;
+  const shardAnswerMs = deps.shardAnswerMs ?? SHARD_ANSWER_MS;
 
   function channelConfig(code: string): ChannelConfig {
     const ch = config.channels.find((c) => c.code === code);
@@ -284,6 +294,51 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
     if (!deps.client) throw ApplicationFailure.nonRetryable('no Temporal client for the inventory activities');
     return deps.client.connection.withDeadline(Date.now() + ms, call);
   };
+  /**
+   * Asks every shard (a query each) and waits for all of them up to `shardAnswerMs`, then goes on with those that
+   * answered: a shard whose workflow task is long (a replay of its whole run after a refused renewal took 18 s in the
+   * 50,000-SKU sale) would otherwise hold the channel's push, and with it the channel's loop, until it answered
+   * (30 s). If none has answered by then, the first answer is awaited (up to 30 s); none at all fails the call as
+   * before. A shard left out keeps its rows for the next push: it is told nothing. So that a shard slower than the
+   * wait every time is not left out for ever, each time in a row it was left out doubles the next push's wait.
+   */
+  const leftOut = new Map<string, number>();
+  async function askShards<T>(ids: string[], ask: (id: string) => Promise<T>): Promise<Array<T | undefined>> {
+    const answers: Array<T | undefined> = ids.map(() => undefined);
+    const times = Math.max(0, ...ids.map((id) => leftOut.get(id) ?? 0));
+    const waitMs = Math.min(30_000, shardAnswerMs * 2 ** times);
+    let firstError: unknown;
+    let answered = 0;
+    let wake: () => void = () => undefined;
+    const calls = ids.map((id, k) =>
+      within(30_000, () => ask(id)).then(
+        (v) => {
+          answers[k] = v;
+          answered++;
+          wake();
+        },
+        (err: unknown) => {
+          firstError ??= err;
+        },
+      ),
+    );
+    const all = Promise.all(calls);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+      if (answered === 0) await Promise.race([all, new Promise<void>((r) => (wake = r))]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (answered === 0) throw firstError ?? new Error('no shard answered');
+    const got = [...answers];
+    got.forEach((a, k) => {
+      if (a === undefined) leftOut.set(ids[k]!, (leftOut.get(ids[k]!) ?? 0) + 1);
+      else leftOut.delete(ids[k]!);
+    });
+    return got;
+  }
+
   const workflow = (id: string) => {
     if (!deps.client) throw ApplicationFailure.nonRetryable('no Temporal client for the inventory activities');
     return deps.client.workflow.getHandle(id);
@@ -522,13 +577,17 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         if (ch.platform === 'marketplacer' && !deps.marketplacerStock)
           throw ApplicationFailure.nonRetryable('marketplacer stock is not wired', 'UNEXPECTED_ERROR');
         const now = Date.now();
-        const candidates: PushCandidates[] = await Promise.all(
-          input.shardIds.map((id) =>
-            within(30_000, () => workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now })),
-          ),
+        const candidates = await askShards(input.shardIds, (id) =>
+          workflow(id).query(pushCandidatesQuery, { max: input.maxRows, now }),
         );
+        const skipped = candidates.flatMap((c, k) => (c === undefined ? [k] : []));
+        if (skipped.length > 0)
+          log.warn(
+            { channel: input.channel, key: input.key, skipped },
+            'shards that did not answer in time left for the next push',
+          );
         const batch = mergeCandidates(
-          candidates.map((c) => c.rows),
+          candidates.map((c) => c?.rows ?? []),
           input.maxRows,
         );
         const askedAt = Date.now();
@@ -610,6 +669,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           }),
         );
         const pending = candidates.map((c, k) => {
+          if (c === undefined) return null;
           const left = Math.max(0, c.pending - (taken.get(k)?.rows.length ?? 0) - (taken.get(k)?.unlisted.length ?? 0));
           return left > 0 ? { pending: left, oldestSince: c.oldestSince } : { pending: 0 };
         });
@@ -621,6 +681,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
           unlisted: unlisted.length,
           shards: [...taken.keys()].filter((k) => taken.get(k)!.rows.length > 0).sort((a, b) => a - b),
           pending,
+          ...(skipped.length ? { skipped } : {}),
           ...(direct?.failed.length ? { failed: direct.failed.length } : {}),
           ...(direct?.rejected.length ? { rejected: direct.rejected } : {}),
           ...(direct?.readBack ? { readBack: direct.readBack } : {}),

@@ -100,6 +100,8 @@ export interface InventoryCounters {
   earlyDropped?: number;
   /** Offer SKUs the pushes left out because the channel does not list them. */
   unlistedSkus?: number;
+  /** Shards a push from shards went on without (they did not answer in time; their rows waited for the next). */
+  shardsSkipped?: number;
   /** Full reads held because most items suddenly read 0 (STOCK_READ_HELD). */
   heldReads?: number;
   /** Targets read back after a push (Marketplacer): pushes in a row whose every row read back differs. */
@@ -198,6 +200,8 @@ export interface InventoryHealth {
   unlisted: { skus: number; leftOut: number };
   /** A full read held for confirmation (most items suddenly at 0), if any. */
   heldRead?: HeldRead;
+  /** Sharded channels: shards pushes went on without, as they did not answer in time (their rows went later). */
+  shardsSkipped?: number;
   /** Targets that apply at once and are read back (Marketplacer): the connection and the variant mapping. */
   target?: {
     connectionInactiveSince?: number;

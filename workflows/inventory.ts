@@ -879,6 +879,8 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
         maxRows,
       });
       r.pending.forEach((p, k) => {
+        // A shard that did not answer in time was left for the next push: what it reported last stands.
+        if (!p) return;
         const rep = state.shards!.reports[k];
         // A report newer than the question stands; otherwise the push's own count does.
         if (rep && rep.at > askedAt) return;
@@ -888,6 +890,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
           else delete rep.oldestSince;
         }
       });
+      if (r.skipped?.length) state.counters.shardsSkipped = (state.counters.shardsSkipped ?? 0) + r.skipped.length;
       dirty = pending() > 0;
       if (r.rows === 0) {
         // Nothing to send after all (coalesced away): the window stays open.
@@ -1138,6 +1141,7 @@ async function inventoryChannel(input: InventoryWorkflowInput): Promise<Inventor
       heldForIntake: c.heldForIntake ?? 0,
       unlisted: { skus: Object.keys(l.unlisted ?? {}).length + sum((r) => r.unlisted), leftOut: c.unlistedSkus ?? 0 },
       ...(state.heldRead ? { heldRead: state.heldRead } : {}),
+      ...(c.shardsSkipped ? { shardsSkipped: c.shardsSkipped } : {}),
       ...(c.lastReadBack || c.unmappedVariants
         ? {
             target: {
