@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
-import { createInventoryActivities } from '../../activities/inventory';
+import { createInventoryActivities, type ShardPushResult } from '../../activities/inventory';
 import { parseConfig } from '../../src/config/load';
 import { createAlertSink } from '../../src/alerts/alerts';
 import { SANDBOX_SECRETS } from '../../src/sandbox/systems';
@@ -79,9 +79,9 @@ function harness(delays: Array<number | Error>) {
   const push = async () => {
     const started = Date.now();
     seq++;
-    const r = await new MockActivityEnvironment().run(() =>
+    const r = (await new MockActivityEnvironment().run(() =>
       acts.pushFromShards({ channel: 'asos', key: `k-${seq}`, seq, shardIds: SHARDS, maxRows: 100 }),
-    );
+    )) as ShardPushResult;
     return { r, ms: Date.now() - started };
   };
   return { push, imported, told, asked };
